@@ -1,0 +1,19 @@
+package dev.flywheel.platform;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code flywheel} command line. */
+@Command(name = "flywheel", mixinStandardHelpOptions = true, version = "flywheel 0.1.0-SNAPSHOT",
+    description = "An event-driven ML platform on Apache Kafka.")
+public final class FlywheelCli implements Runnable {
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new FlywheelCli()).execute(args));
+  }
+}
