@@ -1,0 +1,88 @@
+package dev.flywheel.topics;
+
+import java.util.Objects;
+
+/**
+ * Names of the headers a record carries on a dead-letter topic ({@code <topic>.dlq}), and the
+ * format of the {@link #ORIGIN} header. Every value is a UTF-8 string; numbers are in decimal and
+ * times in epoch milliseconds.
+ *
+ * <p>A dead-letter record keeps the original key and value bytes (or the original text, for a bad
+ * line of a file) and says in its headers what was wrong and where it came from, so an operator
+ * can fix and replay it:
+ *
+ * <pre>{@code
+ * headers.add(DeadLetterHeaders.ERROR, message.getBytes(StandardCharsets.UTF_8));
+ * headers.add(DeadLetterHeaders.ORIGIN,
+ *     DeadLetterHeaders.origin(topic, partition, offset).getBytes(StandardCharsets.UTF_8));
+ * }</pre>
+ *
+ * <p>Writers set {@link #ERROR}, {@link #ERROR_CLASS}, {@link #ORIGIN} and {@link #FAILED_AT}
+ * always, and the structured headers that apply to where the record came from.
+ */
+public final class DeadLetterHeaders {
+
+  /** What was wrong, in words that say what to fix. */
+  public static final String ERROR = "flywheel.error";
+
+  /** Fully qualified class name of the exception that rejected the record, if one did. */
+  public static final String ERROR_CLASS = "flywheel.error.class";
+
+  /** The ingest source the record was meant for (e.g. {@code transactions}), if any. */
+  public static final String SOURCE = "flywheel.source";
+
+  /**
+   * Where the record came from, in one readable string: {@code <topic>/<partition>/<offset>} for a
+   * Kafka record, {@code <file>:<line>} for a line of a file, {@code lsn:<lsn>} for a change
+   * captured from PostgreSQL. See {@link #origin(String, int, long)}, {@link #origin(String,
+   * long)} and {@link #lsnOrigin(String)}.
+   */
+  public static final String ORIGIN = "flywheel.origin";
+
+  /** The processor that rejected the record: a Kafka Streams application id or a service name. */
+  public static final String PROCESSOR = "flywheel.processor";
+
+  /** Topic the record was read from. */
+  public static final String TOPIC = "flywheel.topic";
+
+  /** Partition the record was read from. */
+  public static final String PARTITION = "flywheel.partition";
+
+  /** Offset the record was read from. */
+  public static final String OFFSET = "flywheel.offset";
+
+  /** Timestamp of the original record, epoch milliseconds. */
+  public static final String TIMESTAMP = "flywheel.timestamp";
+
+  /** File the record was read from (the file producer). */
+  public static final String FILE = "flywheel.file";
+
+  /** Line number, from 1, of the record in {@link #FILE}. */
+  public static final String LINE = "flywheel.line";
+
+  /** PostgreSQL log sequence number of a captured change (CDC). */
+  public static final String LSN = "flywheel.lsn";
+
+  /** When the record was rejected, epoch milliseconds. */
+  public static final String FAILED_AT = "flywheel.failed.at";
+
+  private DeadLetterHeaders() {}
+
+  /** The {@link #ORIGIN} of a Kafka record: {@code <topic>/<partition>/<offset>}. */
+  public static String origin(String topic, int partition, long offset) {
+    Objects.requireNonNull(topic, "topic");
+    return topic + "/" + partition + "/" + offset;
+  }
+
+  /** The {@link #ORIGIN} of a line of a file: {@code <file>:<line>}. */
+  public static String origin(String file, long line) {
+    Objects.requireNonNull(file, "file");
+    return file + ":" + line;
+  }
+
+  /** The {@link #ORIGIN} of a change captured from PostgreSQL: {@code lsn:<lsn>}. */
+  public static String lsnOrigin(String lsn) {
+    Objects.requireNonNull(lsn, "lsn");
+    return "lsn:" + lsn;
+  }
+}
