@@ -184,6 +184,13 @@ public final class Topics {
     if (source.isEmpty()) {
       throw new IllegalArgumentException("source name is empty");
     }
+    for (int i = 0; i < source.length(); i++) {
+      if (!Topic.legal(source.charAt(i))) {
+        throw new IllegalArgumentException(
+            "source name '" + source + "' contains '" + source.charAt(i) + "' at index " + i
+                + "; use only ASCII letters, digits, '.', '_' and '-'");
+      }
+    }
     if (source.startsWith(".") || source.endsWith(".")) {
       throw new IllegalArgumentException(
           "source name '" + source + "' cannot start or end with '.'");
