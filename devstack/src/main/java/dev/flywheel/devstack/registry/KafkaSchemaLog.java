@@ -21,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -68,8 +69,7 @@ final class KafkaSchemaLog implements SchemaStore.Log, AutoCloseable {
           }
         }
       }
-      TopicDescription description = admin.describeTopics(Set.of(topic)).allTopicNames()
-          .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+      TopicDescription description = describe(admin);
       if (description.partitions().size() != 1) {
         throw new IllegalStateException("the schema topic '" + topic + "' has "
             + description.partitions().size() + " partitions; it must have exactly 1 so that"
@@ -82,6 +82,24 @@ final class KafkaSchemaLog implements SchemaStore.Log, AutoCloseable {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       throw new IllegalStateException("cannot prepare the schema topic '" + topic + "' on "
           + bootstrapServers + ": " + cause, cause);
+    }
+  }
+
+  /** Describes the topic, waiting while a topic just created is not yet known to the broker. */
+  private TopicDescription describe(Admin admin) throws InterruptedException, ExecutionException,
+      TimeoutException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try {
+        return admin.describeTopics(Set.of(topic)).allTopicNames()
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+            || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(50); // the broker's metadata catches up with the controller's within ms
+      }
     }
   }
 
