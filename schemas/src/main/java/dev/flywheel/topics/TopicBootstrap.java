@@ -137,7 +137,9 @@ public final class TopicBootstrap {
         throw new KafkaException("could not create " + failures.size() + " topic(s): "
             + String.join("; ", failures));
       }
-      LOG.info("Created {} topic(s): {}", created.size(), created);
+      if (!created.isEmpty()) {
+        LOG.info("Created {} topic(s): {}", created.size(), created);
+      }
     }
 
     List<Mismatch> mismatches = new ArrayList<>();
