@@ -144,14 +144,13 @@ class EventRoundTripTest {
     return value;
   }
 
-  @SuppressWarnings("unchecked")
   private static <T extends SpecificRecord> T roundTrip(T record, Schema schema)
       throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
     new SpecificDatumWriter<T>(schema).write(record, encoder);
     encoder.flush();
-    return (T) new SpecificDatumReader<T>(schema)
+    return new SpecificDatumReader<T>(schema)
         .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
   }
 
