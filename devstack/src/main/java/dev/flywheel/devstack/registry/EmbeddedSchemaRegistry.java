@@ -217,7 +217,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
       return this;
     }
 
-    /** The schema topic; {@value #DEFAULT_TOPIC_NAME} unless set. */
+    /** The schema topic; {@value EmbeddedSchemaRegistry#DEFAULT_TOPIC} unless set. */
     public Builder topic(String topic) {
       Objects.requireNonNull(topic, "topic");
       if (topic.isBlank()) {
@@ -248,7 +248,5 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
       }
       return new EmbeddedSchemaRegistry(this);
     }
-
-    private static final String DEFAULT_TOPIC_NAME = DEFAULT_TOPIC;
   }
 }

@@ -157,8 +157,8 @@ class RestClientInteropIT {
 
   @Test
   void shouldServeSubjectsWhoseNamesNeedEncoding() {
-    // Given a subject name with a space and a colon, which the client percent-encodes
-    String subject = "team a:orders-value";
+    // Given a subject name with a space, a colon and a slash, which the client percent-encodes
+    String subject = "team a:orders/v1-value";
     Schema schema = new Schema.Parser().parse(record("Enc", ID_INT));
 
     // When it is registered and read back
