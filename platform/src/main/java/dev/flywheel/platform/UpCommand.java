@@ -1,0 +1,328 @@
+package dev.flywheel.platform;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.serde.AvroSerdeConfig;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.TopicBootstrap;
+import dev.flywheel.topics.Topics;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code flywheel up}: starts the embedded {@link Devstack} (a KRaft broker, the schema registry
+ * and, with {@code --postgres}, PostgreSQL with logical WAL), creates Flywheel's topics, prints how
+ * to connect, and runs until Ctrl-C, which stops everything cleanly and exits with status 0.
+ *
+ * <p>By default the stack listens on the ports every Kafka tool expects (9092 and 8081) and keeps
+ * its data in {@code .flywheel/data} under the working directory, so topics, records and schema
+ * ids survive a restart; {@code --temporary} runs a throwaway stack instead.
+ *
+ * <p>Programs and tests can run it without blocking: configure it through picocli, call {@link
+ * #start()} for a {@link Running} handle, and close the handle to stop. {@link #call()} (what the
+ * command line runs) is {@code start()}, then waiting for Ctrl-C or {@link #stop()}.
+ */
+@Command(name = "up", mixinStandardHelpOptions = true,
+    description = {
+        "Start the embedded Kafka broker (KRaft) and schema registry, and optionally PostgreSQL,",
+        "create Flywheel's topics, and run until Ctrl-C."})
+public final class UpCommand implements Callable<Integer> {
+
+  /** Where data is kept when neither {@code --data-dir} nor {@code --temporary} is given. */
+  public static final Path DEFAULT_DATA_DIR = Path.of(".flywheel", "data");
+
+  /** PostgreSQL's port with {@code --postgres}, unless {@code --postgres-port} says otherwise. */
+  public static final int DEFAULT_POSTGRES_PORT = 5432;
+
+  private static final Logger log = LoggerFactory.getLogger(UpCommand.class);
+  private static final String HOST = "127.0.0.1";
+  private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
+
+  @Spec private CommandSpec spec;
+
+  @Option(names = "--kafka-port", paramLabel = "<port>",
+      description = "Kafka's port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  private int kafkaPort = 9092;
+
+  @Option(names = "--registry-port", paramLabel = "<port>",
+      description = "The schema registry's port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  private int registryPort = 8081;
+
+  @Option(names = "--data-dir", paramLabel = "<dir>",
+      description = "Where topics, records, schemas and tables are kept across runs"
+          + " (default: .flywheel/data in the working directory).")
+  private Path dataDir;
+
+  @Option(names = "--temporary",
+      description = "Use fresh temporary folders, deleted on exit, instead of --data-dir.")
+  private boolean temporary;
+
+  @Option(names = "--postgres",
+      description = "Also start PostgreSQL (wal_level=logical, for change data capture).")
+  private boolean postgres;
+
+  @Option(names = "--postgres-port", paramLabel = "<port>",
+      description = "PostgreSQL's port with --postgres; 0 picks a free one (default: "
+          + "${DEFAULT-VALUE}).")
+  private int postgresPort = DEFAULT_POSTGRES_PORT;
+
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile int exitCode = 1;
+
+  /** Used by picocli; configure it by parsing arguments through a {@code CommandLine}. */
+  public UpCommand() {}
+
+  /**
+   * Runs {@code flywheel up}: {@link #start()}, then waits until Ctrl-C (or another signal that
+   * ends the JVM) or {@link #stop()}, and stops the stack.
+   *
+   * @return 0 after a clean stop, 1 when the stack could not start (the reason is printed)
+   */
+  @Override
+  public Integer call() throws InterruptedException {
+    // Ctrl-C (or SIGTERM) only asks the main thread to stop, waits until it has stopped the stack,
+    // then ends the JVM with the command's status: a JVM ended by a signal would otherwise report
+    // 128 + the signal's number even after a clean stop
+    Thread hook = new Thread(() -> {
+      stop();
+      try {
+        if (!finished.await(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+          log.warn("the devstack did not stop within {} s; exiting anyway",
+              SHUTDOWN_TIMEOUT_SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      System.out.flush();
+      System.err.flush();
+      Runtime.getRuntime().halt(exitCode);
+    }, "flywheel-up-shutdown");
+    checkOptions();
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      exitCode = runUntilStopped();
+    } finally {
+      finished.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running; it ends the JVM with exitCode
+      }
+    }
+    return exitCode;
+  }
+
+  private int runUntilStopped() throws InterruptedException {
+    Running running;
+    try {
+      running = start();
+    } catch (StartupException e) {
+      log.debug("flywheel up could not start", e);
+      err().println("flywheel up: " + e.getMessage());
+      err().flush();
+      return 1;
+    }
+    try (running) {
+      stopRequested.await();
+      out().println("stopping");
+      out().flush();
+    }
+    return 0;
+  }
+
+  /**
+   * Makes {@link #call()} stop the stack and return 0, as Ctrl-C does; before the stack is up, it
+   * stops as soon as it is. Safe from any thread.
+   */
+  public void stop() {
+    stopRequested.countDown();
+  }
+
+  /**
+   * Starts the stack, creates Flywheel's topics, prints how to connect and returns at once.
+   *
+   * @return the running stack; closing it stops everything
+   * @throws StartupException when a port is in use or a component cannot start, saying what to do
+   * @throws ParameterException when {@code --temporary} and {@code --data-dir} are both given
+   */
+  public Running start() {
+    checkOptions();
+    long begin = System.nanoTime();
+    checkPortFree(kafkaPort, "Kafka", "--kafka-port");
+    checkPortFree(registryPort, "schema registry", "--registry-port");
+    if (postgres) {
+      checkPortFree(postgresPort, "PostgreSQL", "--postgres-port");
+    }
+    Path keptDir = temporary ? null : (dataDir == null ? DEFAULT_DATA_DIR : dataDir)
+        .toAbsolutePath().normalize();
+    Devstack.Builder builder = Devstack.builder()
+        .kafkaPort(kafkaPort)
+        .registryPort(registryPort)
+        .postgresPort(postgresPort)
+        .withPostgres(postgres);
+    if (keptDir != null) {
+      builder.dataDir(keptDir);
+    }
+    Devstack devstack = builder.build();
+    try {
+      devstack.start();
+    } catch (RuntimeException e) {
+      devstack.close();
+      throw new StartupException("the devstack could not start: " + rootMessage(e)
+          + (keptDir == null ? "" : " (is another 'flywheel up' using " + keptDir + "? stop it,"
+          + " or pass --data-dir <dir> or --temporary)"), e);
+    }
+    Running running = new Running(devstack);
+    try {
+      Topics topics = Topics.builder(AvroSerdes.fromConfig(
+          Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, devstack.schemaRegistryUrl()))).build();
+      String topicReport = createTopics(devstack, topics);
+      running.readyMs = (System.nanoTime() - begin) / 1_000_000;
+      printConnectionHelp(devstack, topics, topicReport, keptDir, running.readyMs);
+      return running;
+    } catch (RuntimeException e) {
+      running.close();
+      throw new StartupException("Flywheel's topics could not be created: " + rootMessage(e), e);
+    }
+  }
+
+  private void checkOptions() {
+    if (temporary && dataDir != null) {
+      String message = "--temporary and --data-dir exclude each other: pick one";
+      throw spec != null ? new ParameterException(spec.commandLine(), message)
+          : new IllegalArgumentException(message);
+    }
+  }
+
+  private static String createTopics(Devstack devstack, Topics topics) {
+    try (Admin admin = Admin.create(Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers()))) {
+      TopicBootstrap.Result result = new TopicBootstrap(admin).ensure(topics.all());
+      if (!result.consistent()) {
+        log.warn("existing topics differ from the catalogue:\n{}", result.describe());
+      }
+      if (result.alreadyPresent().isEmpty()) {
+        return "created " + result.created().size();
+      }
+      return result.created().isEmpty()
+          ? result.alreadyPresent().size() + " already present"
+          : "created " + result.created().size() + ", " + result.alreadyPresent().size()
+              + " already present";
+    }
+  }
+
+  private void printConnectionHelp(Devstack devstack, Topics topics, String topicReport,
+      Path keptDir, long readyMs) {
+    String bootstrap = devstack.bootstrapServers();
+    String registryUrl = devstack.schemaRegistryUrl();
+    PrintWriter out = out();
+    out.println();
+    out.println("Flywheel devstack");
+    out.printf("  Kafka bootstrap servers  %s%n", bootstrap);
+    out.printf("  Schema registry          %s%n", registryUrl);
+    devstack.postgres().ifPresent(pg -> out.printf(
+        "  PostgreSQL               %s  (user %s, password %s, wal_level=logical)%n",
+        pg.jdbcUrl(), pg.user(), pg.password()));
+    out.printf("  Data                     %s%n", keptDir == null
+        ? "temporary, deleted on exit"
+        : keptDir + " (kept across runs)");
+    out.printf("  Topics                   %d Flywheel topics (%s)%n", topics.all().size(),
+        topicReport);
+    out.println();
+    out.println("Try it:");
+    out.printf("  kcat -b %s -L%n", bootstrap);
+    out.printf("  kcat -b %s -C -t %s -s value=avro -r %s%n", bootstrap,
+        topics.predictions().name(), registryUrl);
+    out.println();
+    out.println("Kafka UI (e.g. docker run --network host -p 8080:8080 ... ghcr.io/kafbat/kafka-ui):");
+    out.println("  KAFKA_CLUSTERS_0_NAME=flywheel");
+    out.printf("  KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS=%s%n", bootstrap);
+    out.printf("  KAFKA_CLUSTERS_0_SCHEMAREGISTRY=%s%n", registryUrl);
+    out.println();
+    out.printf("ready in %d ms; press Ctrl-C to stop%n", readyMs);
+    out.flush();
+  }
+
+  private static void checkPortFree(int port, String component, String option) {
+    if (port == 0) {
+      return;
+    }
+    try (ServerSocket probe = new ServerSocket(port, 1, InetAddress.getByName(HOST))) {
+      probe.setReuseAddress(true);
+    } catch (IOException inUse) {
+      throw new StartupException(component + "'s port " + port + " on " + HOST
+          + " is already in use (another Kafka, registry, database or 'flywheel up'?): stop it,"
+          + " or pass " + option + " <port> (0 picks a free one)", inUse);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root == e || root.getMessage() == null
+        ? String.valueOf(e.getMessage())
+        : e.getMessage() + " (" + root.getMessage() + ")";
+  }
+
+  private PrintWriter out() {
+    return spec != null ? spec.commandLine().getOut() : new PrintWriter(System.out, true);
+  }
+
+  private PrintWriter err() {
+    return spec != null ? spec.commandLine().getErr() : new PrintWriter(System.err, true);
+  }
+
+  /** A started {@code flywheel up}: the stack, until {@link #close()}. */
+  public static final class Running implements AutoCloseable {
+
+    private final Devstack devstack;
+    private long readyMs;
+
+    private Running(Devstack devstack) {
+      this.devstack = devstack;
+    }
+
+    /** The running stack: its bootstrap servers, registry URL and components. */
+    public Devstack devstack() {
+      return devstack;
+    }
+
+    /** Milliseconds from {@link UpCommand#start()} until the stack was up and topics created. */
+    public long readyMs() {
+      return readyMs;
+    }
+
+    /** Stops the stack (deleting it when temporary). Idempotent. */
+    @Override
+    public void close() {
+      devstack.close();
+    }
+  }
+
+  /** {@code flywheel up} could not start; the message says why and what to do. */
+  public static final class StartupException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    StartupException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}
