@@ -21,7 +21,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * <p>The stack lives in the store of the root {@link ExtensionContext}, which JUnit closes when the
  * whole run ends (with Maven: once per test JVM). It starts before the first test class that uses
  * the extension, on free ports and temporary folders. PostgreSQL starts only when a test first asks
- * for an {@link EmbeddedPostgres} and then stays up for the rest of the run.
+ * for an {@link EmbeddedPostgres} parameter (or calls {@link Devstack#startPostgres()}) and then
+ * stays up for the rest of the run.
  *
  * <p>Resolves parameters of type {@link Devstack}, {@link EmbeddedKafka}, {@link
  * EmbeddedSchemaRegistry}, {@link EmbeddedPostgres} and {@link UniqueNames}. Safe under JUnit's
