@@ -48,6 +48,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -128,6 +129,13 @@ class KafkajsInteropIT {
     Files.copy(JS_SOURCES.resolve("interop.js"), runDir.resolve("interop.js"));
     Files.copy(JS_SOURCES.resolve("package.json"), runDir.resolve("package.json"));
     Files.createSymbolicLink(runDir.resolve("node_modules"), modules.resolve("node_modules"));
+  }
+
+  @AfterEach
+  void deleteRunDir() {
+    if (runDir != null) {
+      deleteTree(runDir); // the node_modules link goes, not what it points to
+    }
   }
 
   @Test
@@ -240,6 +248,63 @@ class KafkajsInteropIT {
       assertSameJson(read.get("value"), transactionJson(transactions.get(i)));
       assertThat(read.get("hex").asText()).isEqualTo(HEX.formatHex(txBytes.get(i)));
       assertThat(read.get("reencodedHex").asText()).isEqualTo(HEX.formatHex(txBytes.get(i)));
+    }
+  }
+
+  @Test
+  void shouldFindUnderRecordNameStrategyTheSubjectKafkajsNamedAfterTheRecord() throws Exception {
+    // Given Transaction's schema in a namespace only this test uses, and kafkajs's default
+    // subject for it: the record's full name, as Confluent's RecordNameStrategy names it
+    String namespace = "interop." + names.prefix().replaceAll("[^A-Za-z0-9_]", "_");
+    ObjectNode schemaJson = (ObjectNode) JSON.readTree(Transaction.getClassSchema().toString());
+    schemaJson.put("namespace", namespace);
+    org.apache.avro.Schema schema = new org.apache.avro.Schema.Parser().parse(
+        schemaJson.toString());
+    Path schemaFile = runDir.resolve("transaction.avsc");
+    Files.writeString(schemaFile, schema.toString());
+    Transaction tx = transaction("tx-9", "card-9", "m-9", "electronics", 99.99, "EUR", "NL",
+        Channel.MOBILE, 1_700_000_000_999L);
+    Path recordsFile = runDir.resolve("transactions.jsonl");
+    Files.writeString(recordsFile, transactionJson(tx).toString() + "\n");
+    String topic = createTopic("transactions-record-named");
+
+    // When kafkajs registers it without naming a subject and produces one transaction
+    List<JsonNode> out = node("--mode=produce", "--topic=" + topic,
+        "--schema-file=" + schemaFile, "--records-file=" + recordsFile, "--count=1");
+
+    // Then the subject is the record's full name, with kafkajs's id
+    int kafkajsId = events(out, "registered").get(0).get("id").asInt();
+    String subject = namespace + ".Transaction";
+    assertThat(registry.listSubjects()).contains(subject);
+    assertThat(registry.getLatest(subject).id()).isEqualTo(kafkajsId);
+
+    // And Flywheel's generic serde under RecordNameStrategy, not registering, finds that id and
+    // writes the same bytes, and reads them back
+    byte[] kafkajsBytes = readRaw(topic, 1).get(0).value();
+    org.apache.avro.generic.GenericData.Record record =
+        new org.apache.avro.generic.GenericData.Record(schema);
+    record.put("event_id", tx.getEventId());
+    record.put("card_id", tx.getCardId());
+    record.put("merchant", tx.getMerchant());
+    record.put("category", tx.getCategory());
+    record.put("amount", tx.getAmount());
+    record.put("currency", tx.getCurrency());
+    record.put("country", tx.getCountry());
+    record.put("channel", new org.apache.avro.generic.GenericData.EnumSymbol(
+        schema.getField("channel").schema(), tx.getChannel().name()));
+    record.put("event_time", tx.getEventTime().toEpochMilli());
+    try (GenericAvroSerde generic = new GenericAvroSerde(registry)) {
+      generic.configure(Map.of(
+          dev.flywheel.serde.AvroSerdeConfig.VALUE_SUBJECT_NAME_STRATEGY,
+          dev.flywheel.serde.RecordNameStrategy.class,
+          dev.flywheel.serde.AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, false), false);
+      byte[] flywheelBytes = generic.serializer().serialize(topic, record);
+      assertThat(HEX.formatHex(flywheelBytes)).isEqualTo(HEX.formatHex(kafkajsBytes));
+      assertThat(ByteBuffer.wrap(flywheelBytes, 1, 4).getInt()).isEqualTo(kafkajsId);
+      GenericRecord read = generic.deserializer().deserialize(topic, kafkajsBytes);
+      assertThat(read.get("amount")).isEqualTo(99.99);
+      assertThat(read.get("channel").toString()).isEqualTo("MOBILE");
+      assertThat(read.get("event_time")).isEqualTo(1_700_000_000_999L);
     }
   }
 
