@@ -1,8 +1,10 @@
 package dev.flywheel.topics;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.EmbeddedKafka;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -76,9 +78,13 @@ class TopicBootstrapIT {
     assertThat(result.created()).containsExactlyElementsOf(names(wanted));
     assertThat(result.alreadyPresent()).isEmpty();
     assertThat(result.mismatches()).isEmpty();
-    Map<String, TopicDescription> descriptions =
-        admin.describeTopics(names(wanted)).allTopicNames().get(30, TimeUnit.SECONDS);
-    Map<String, Config> configs = configs(names(wanted));
+    // (a topic created a moment ago may not be in every metadata cache yet: wait until it is)
+    Map<String, TopicDescription> descriptions = await().atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> admin.describeTopics(names(wanted)).allTopicNames().get(5, TimeUnit.SECONDS),
+            found -> found.size() == wanted.size());
+    Map<String, Config> configs = await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> configs(names(wanted)), found -> found.size() == wanted.size());
     for (Topic<?, ?> topic : wanted) {
       TopicDescription description = descriptions.get(topic.name());
       assertThat(description.partitions()).as(topic.name()).hasSize(2);
