@@ -8,72 +8,38 @@ import static dev.flywheel.devstack.registry.Schemas.NAME_DEFAULTED;
 import static dev.flywheel.devstack.registry.Schemas.record;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.registry.RegistryHttp.Response;
 import dev.flywheel.registry.CompatibilityLevel;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import dev.flywheel.devstack.junit.WithDevstack;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Compatibility checks on registration and on demand, and the levels that drive them. */
+@WithDevstack
 class CompatibilityIT {
 
-  private static final AtomicInteger TOPICS = new AtomicInteger();
-  private static EmbeddedKafka kafka;
-
-  private EmbeddedSchemaRegistry registry;
-  private RegistryHttp http;
-
-  @BeforeAll
-  static void startBroker() {
-    kafka = EmbeddedKafka.builder().build().start();
-  }
-
-  @AfterAll
-  static void stopBroker() {
-    kafka.close();
-  }
-
-  @BeforeEach
-  void startRegistry() {
-    registry = EmbeddedSchemaRegistry.builder()
-        .bootstrapServers(kafka.bootstrapServers())
-        .topic("_schemas-compat-" + TOPICS.incrementAndGet())
-        .build()
-        .start();
-    http = new RegistryHttp(registry.url());
-  }
-
-  @AfterEach
-  void closeRegistry() {
-    if (registry != null) {
-      registry.close();
-    }
-  }
+  @RegisterExtension final FreshRegistry fresh = new FreshRegistry();
 
   @Test
   void shouldAcceptAFieldAddedWithADefaultUnderBackward() {
     // Given a subject at the default level, BACKWARD, with one version
-    http.registerOk("tx-value", record("Tx", ID_INT));
+    fresh.http().registerOk("tx-value", record("Tx", ID_INT));
 
     // When a version adding a defaulted field is registered
-    Response response = http.register("tx-value", record("Tx", ID_INT + "," + NAME_DEFAULTED));
+    Response response = fresh.http().register("tx-value", record("Tx", ID_INT + "," + NAME_DEFAULTED));
 
     // Then it is accepted as version 2
     assertThat(response.status()).isEqualTo(200);
-    assertThat(http.get("/subjects/tx-value/versions").json().toString()).isEqualTo("[1,2]");
+    assertThat(fresh.http().get("/subjects/tx-value/versions").json().toString()).isEqualTo("[1,2]");
   }
 
   @Test
   void shouldRefuseAFieldAddedWithoutADefaultUnderBackward() {
     // Given a subject at BACKWARD with one version
-    http.registerOk("tx-value", record("Tx", ID_INT));
+    fresh.http().registerOk("tx-value", record("Tx", ID_INT));
 
     // When a version adding a required field is registered
-    Response response = http.register("tx-value", record("Tx", ID_INT + "," + NAME));
+    Response response = fresh.http().register("tx-value", record("Tx", ID_INT + "," + NAME));
 
     // Then it is refused with 409, naming the field that has no default
     assertThat(response.status()).isEqualTo(409);
@@ -85,11 +51,11 @@ class CompatibilityIT {
   @Test
   void shouldRefuseRemovingARequiredFieldUnderForward() {
     // Given a FORWARD subject whose schema has a required field
-    http.setLevel("fwd-value", "FORWARD");
-    http.registerOk("fwd-value", record("Fwd", ID_INT + "," + AMOUNT));
+    fresh.http().setLevel("fwd-value", "FORWARD");
+    fresh.http().registerOk("fwd-value", record("Fwd", ID_INT + "," + AMOUNT));
 
     // When a version without that field is registered
-    Response response = http.register("fwd-value", record("Fwd", ID_INT));
+    Response response = fresh.http().register("fwd-value", record("Fwd", ID_INT));
 
     // Then it is refused: old readers need the field
     assertThat(response.status()).isEqualTo(409);
@@ -100,11 +66,11 @@ class CompatibilityIT {
   @Test
   void shouldRefuseRemovingARequiredFieldUnderFull() {
     // Given a FULL subject whose schema has a required field
-    http.setLevel("full-value", "FULL");
-    http.registerOk("full-value", record("Full", ID_INT + "," + AMOUNT));
+    fresh.http().setLevel("full-value", "FULL");
+    fresh.http().registerOk("full-value", record("Full", ID_INT + "," + AMOUNT));
 
     // When a version without that field is registered
-    Response response = http.register("full-value", record("Full", ID_INT));
+    Response response = fresh.http().register("full-value", record("Full", ID_INT));
 
     // Then it is refused with 409
     assertThat(response.status()).isEqualTo(409);
@@ -114,10 +80,10 @@ class CompatibilityIT {
   @Test
   void shouldRefuseChangingAFieldTypeFromIntToString() {
     // Given a BACKWARD subject with an int field
-    http.registerOk("type-value", record("Type", ID_INT));
+    fresh.http().registerOk("type-value", record("Type", ID_INT));
 
     // When a version makes it a string
-    Response response = http.register("type-value", record("Type", ID_STRING));
+    Response response = fresh.http().register("type-value", record("Type", ID_STRING));
 
     // Then it is refused with 409 naming the type mismatch
     assertThat(response.status()).isEqualTo(409);
@@ -131,56 +97,56 @@ class CompatibilityIT {
     String malformed = "{\"type\":\"record\",\"name\":\"Broken\",\"fields\":[{\"name\":\"x\"}]}";
 
     // When it is registered
-    Response response = http.register("broken-value", malformed);
+    Response response = fresh.http().register("broken-value", malformed);
 
     // Then it is an invalid schema
     assertThat(response.status()).isEqualTo(422);
     assertThat(response.errorCode()).isEqualTo(42201);
-    assertThat(http.get("/subjects").json()).isEmpty();
+    assertThat(fresh.http().get("/subjects").json()).isEmpty();
   }
 
   @Test
   void shouldRefuseAnInvalidCompatibilityLevelWith42203() {
     // Given a running registry
     // When an unknown level is set globally and on a subject
-    Response global = http.setLevel(null, "SIDEWAYS");
-    Response subject = http.setLevel("any-value", "SIDEWAYS");
+    Response global = fresh.http().setLevel(null, "SIDEWAYS");
+    Response subject = fresh.http().setLevel("any-value", "SIDEWAYS");
 
     // Then both are refused and nothing changed
     assertThat(global.status()).isEqualTo(422);
     assertThat(global.errorCode()).isEqualTo(42203);
     assertThat(subject.errorCode()).isEqualTo(42203);
-    assertThat(http.get("/config").json().get("compatibilityLevel").asText())
+    assertThat(fresh.http().get("/config").json().get("compatibilityLevel").asText())
         .isEqualTo("BACKWARD");
   }
 
   @Test
   void shouldCheckAgainstTheGlobalLevelUnlessTheSubjectHasItsOwn() {
     // Given the global level NONE and one subject kept at BACKWARD
-    assertThat(http.setLevel(null, "NONE").body()).isEqualTo("{\"compatibility\":\"NONE\"}");
-    http.setLevel("strict-value", "BACKWARD");
-    http.registerOk("free-value", record("Free", ID_INT));
-    http.registerOk("strict-value", record("Strict", ID_INT));
+    assertThat(fresh.http().setLevel(null, "NONE").body()).isEqualTo("{\"compatibility\":\"NONE\"}");
+    fresh.http().setLevel("strict-value", "BACKWARD");
+    fresh.http().registerOk("free-value", record("Free", ID_INT));
+    fresh.http().registerOk("strict-value", record("Strict", ID_INT));
 
     // When both subjects change a field's type
-    Response free = http.register("free-value", record("Free", ID_STRING));
-    Response strict = http.register("strict-value", record("Strict", ID_STRING));
+    Response free = fresh.http().register("free-value", record("Free", ID_STRING));
+    Response strict = fresh.http().register("strict-value", record("Strict", ID_STRING));
 
     // Then only the subject at BACKWARD refuses it
     assertThat(free.status()).isEqualTo(200);
     assertThat(strict.status()).isEqualTo(409);
-    assertThat(http.get("/config").body()).isEqualTo("{\"compatibilityLevel\":\"NONE\"}");
+    assertThat(fresh.http().get("/config").body()).isEqualTo("{\"compatibilityLevel\":\"NONE\"}");
   }
 
   @Test
   void shouldAnswer40408ForASubjectWithoutItsOwnLevelUnlessDefaultToGlobal() {
     // Given a subject without a level of its own, and the global level FULL
-    http.setLevel(null, "FULL");
-    http.registerOk("cfg-value", record("Cfg", ID_INT));
+    fresh.http().setLevel(null, "FULL");
+    fresh.http().registerOk("cfg-value", record("Cfg", ID_INT));
 
     // When its level is read with and without defaultToGlobal
-    Response own = http.get("/config/cfg-value");
-    Response fallback = http.get("/config/cfg-value?defaultToGlobal=true");
+    Response own = fresh.http().get("/config/cfg-value");
+    Response fallback = fresh.http().get("/config/cfg-value?defaultToGlobal=true");
 
     // Then without it the answer is 40408; with it, the global level
     assertThat(own.status()).isEqualTo(404);
@@ -191,12 +157,12 @@ class CompatibilityIT {
   @Test
   void shouldServeAndDeleteASubjectsOwnLevel() {
     // Given a subject with its own level
-    Response set = http.setLevel("cfg-value", "forward_transitive");
+    Response set = fresh.http().setLevel("cfg-value", "forward_transitive");
 
     // When it is read, deleted, and read again
-    Response read = http.get("/config/cfg-value");
-    Response deleted = http.delete("/config/cfg-value");
-    Response after = http.get("/config/cfg-value");
+    Response read = fresh.http().get("/config/cfg-value");
+    Response deleted = fresh.http().delete("/config/cfg-value");
+    Response after = fresh.http().get("/config/cfg-value");
 
     // Then the level is echoed, served, answered on delete, and gone
     assertThat(set.body()).isEqualTo("{\"compatibility\":\"FORWARD_TRANSITIVE\"}");
@@ -213,14 +179,14 @@ class CompatibilityIT {
     String v2 = record("Hist", "");
     String v3 = record("Hist", "{\"name\":\"code\",\"type\":\"int\",\"default\":0}");
     for (String subject : new String[] {"plain-value", "transitive-value"}) {
-      http.setLevel(subject, subject.startsWith("plain") ? "BACKWARD" : "BACKWARD_TRANSITIVE");
-      http.registerOk(subject, v1);
-      http.registerOk(subject, v2);
+      fresh.http().setLevel(subject, subject.startsWith("plain") ? "BACKWARD" : "BACKWARD_TRANSITIVE");
+      fresh.http().registerOk(subject, v1);
+      fresh.http().registerOk(subject, v2);
     }
 
     // When v3 brings the field back as an int, readable from v2 but not from v1 data
-    Response plain = http.register("plain-value", v3);
-    Response transitive = http.register("transitive-value", v3);
+    Response plain = fresh.http().register("plain-value", v3);
+    Response transitive = fresh.http().register("transitive-value", v3);
 
     // Then only the transitive subject refuses it, naming the earlier version
     assertThat(plain.status()).isEqualTo(200);
@@ -231,11 +197,11 @@ class CompatibilityIT {
   @Test
   void shouldNotCheckAgainstSoftDeletedVersions() {
     // Given a subject whose only version was soft-deleted
-    http.registerOk("del-value", record("Del", ID_INT));
-    http.delete("/subjects/del-value/versions/1");
+    fresh.http().registerOk("del-value", record("Del", ID_INT));
+    fresh.http().delete("/subjects/del-value/versions/1");
 
     // When an incompatible schema is registered
-    Response response = http.register("del-value", record("Del", ID_STRING));
+    Response response = fresh.http().register("del-value", record("Del", ID_STRING));
 
     // Then it is accepted: there is no live version to be compatible with
     assertThat(response.status()).isEqualTo(200);
@@ -244,14 +210,14 @@ class CompatibilityIT {
   @Test
   void shouldTestCompatibilityWithoutRegistering() {
     // Given a BACKWARD subject with one version
-    http.registerOk("test-value", record("Test", ID_INT));
+    fresh.http().registerOk("test-value", record("Test", ID_INT));
 
     // When a compatible and an incompatible schema are tested, verbosely
-    Response good = http.post("/compatibility/subjects/test-value/versions/latest?verbose=true",
+    Response good = fresh.http().post("/compatibility/subjects/test-value/versions/latest?verbose=true",
         RegistryHttp.schemaBody(record("Test", ID_INT + "," + NAME_DEFAULTED)));
-    Response bad = http.post("/compatibility/subjects/test-value/versions/1?verbose=true",
+    Response bad = fresh.http().post("/compatibility/subjects/test-value/versions/1?verbose=true",
         RegistryHttp.schemaBody(record("Test", ID_STRING)));
-    Response terse = http.post("/compatibility/subjects/test-value/versions/latest",
+    Response terse = fresh.http().post("/compatibility/subjects/test-value/versions/latest",
         RegistryHttp.schemaBody(record("Test", ID_STRING)));
 
     // Then the answers say so, with messages only when verbose, and nothing was registered
@@ -260,14 +226,14 @@ class CompatibilityIT {
     assertThat(bad.json().get("messages")).isNotEmpty();
     assertThat(bad.json().get("messages").get(0).asText()).contains("TYPE_MISMATCH");
     assertThat(terse.body()).isEqualTo("{\"is_compatible\":false}");
-    assertThat(http.get("/subjects/test-value/versions").json().toString()).isEqualTo("[1]");
+    assertThat(fresh.http().get("/subjects/test-value/versions").json().toString()).isEqualTo("[1]");
   }
 
   @Test
   void shouldFindAnySchemaCompatibleWithASubjectWithoutVersions() {
     // Given a subject that was never registered
     // When a schema is tested against its latest version
-    Response response = http.post("/compatibility/subjects/new-value/versions/latest",
+    Response response = fresh.http().post("/compatibility/subjects/new-value/versions/latest",
         RegistryHttp.schemaBody(record("New", ID_INT)));
 
     // Then it is compatible, not a 404
@@ -278,12 +244,8 @@ class CompatibilityIT {
   @Test
   void shouldUseTheBuildersDefaultLevelUntilOneIsSet() {
     // Given a registry whose default level is NONE
-    try (EmbeddedSchemaRegistry lenient = EmbeddedSchemaRegistry.builder()
-        .bootstrapServers(kafka.bootstrapServers())
-        .topic("_schemas-compat-lenient-" + TOPICS.incrementAndGet())
-        .defaultCompatibility(CompatibilityLevel.NONE)
-        .build()
-        .start()) {
+    try (EmbeddedSchemaRegistry lenient = fresh.startAnother(
+        builder -> builder.defaultCompatibility(CompatibilityLevel.NONE))) {
       RegistryHttp lenientHttp = new RegistryHttp(lenient.url());
       lenientHttp.registerOk("any-value", record("Any", ID_INT));
 

@@ -11,7 +11,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.registry.RegistryHttp.Response;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,62 +18,28 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.Schema;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import dev.flywheel.devstack.junit.WithDevstack;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Subjects, versions, ids, deletes and the exact response shapes, over raw HTTP. */
+@WithDevstack
 class EmbeddedSchemaRegistryIT {
 
-  private static final AtomicInteger TOPICS = new AtomicInteger();
-  private static EmbeddedKafka kafka;
-
-  private EmbeddedSchemaRegistry registry;
-  private RegistryHttp http;
-
-  @BeforeAll
-  static void startBroker() {
-    kafka = EmbeddedKafka.builder().build().start();
-  }
-
-  @AfterAll
-  static void stopBroker() {
-    kafka.close();
-  }
-
-  @BeforeEach
-  void startRegistry() {
-    // a topic of its own per test: every test starts from an empty registry, ids from 1
-    registry = EmbeddedSchemaRegistry.builder()
-        .bootstrapServers(kafka.bootstrapServers())
-        .topic("_schemas-" + TOPICS.incrementAndGet())
-        .build()
-        .start();
-    http = new RegistryHttp(registry.url());
-  }
-
-  @AfterEach
-  void closeRegistry() {
-    if (registry != null) {
-      registry.close();
-    }
-  }
+  @RegisterExtension final FreshRegistry fresh = new FreshRegistry();
 
   @Test
   void shouldServeARegisteredSchemaByIdByVersionAndAsLatest() {
     // Given a schema registered under a subject
     String schema = record("Payment", ID_INT + "," + AMOUNT);
-    Response registered = http.register("payments-value", schema);
+    Response registered = fresh.http().register("payments-value", schema);
 
     // When it is read by id, by version and as the latest version
     int id = registered.id();
-    Response byId = http.get("/schemas/ids/" + id);
-    Response byVersion = http.get("/subjects/payments-value/versions/1");
-    Response latest = http.get("/subjects/payments-value/versions/latest");
+    Response byId = fresh.http().get("/schemas/ids/" + id);
+    Response byVersion = fresh.http().get("/subjects/payments-value/versions/1");
+    Response latest = fresh.http().get("/subjects/payments-value/versions/latest");
 
     // Then all three give the schema, in the compact form Avro prints
     String canonical = new Schema.Parser().parse(schema).toString();
@@ -88,46 +53,46 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldReturnTheExistingIdWhenAnIdenticalSchemaIsRegisteredAgain() {
     // Given a schema registered once
-    int first = http.registerOk("orders-value", record("Order", ID_INT + "," + NAME));
+    int first = fresh.http().registerOk("orders-value", record("Order", ID_INT + "," + NAME));
 
     // When the same schema is registered again, formatted differently
     String reformatted = "{ \"namespace\": \"dev.flywheel.test\", \"type\": \"record\",\n"
         + "  \"name\": \"Order\", \"fields\": [ " + ID_INT + ",\n " + NAME + " ] }";
-    int second = http.registerOk("orders-value", reformatted);
+    int second = fresh.http().registerOk("orders-value", reformatted);
 
     // Then it gets the same id and the subject still has a single version
     assertThat(second).isEqualTo(first);
-    assertThat(http.get("/subjects/orders-value/versions").json().toString()).isEqualTo("[1]");
+    assertThat(fresh.http().get("/subjects/orders-value/versions").json().toString()).isEqualTo("[1]");
   }
 
   @Test
   void shouldGiveTheSameIdToTheSameSchemaUnderAnotherSubject() {
     // Given a schema registered under one subject
     String schema = record("Shared", ID_INT);
-    int id = http.registerOk("a-value", schema);
+    int id = fresh.http().registerOk("a-value", schema);
 
     // When the same schema is registered under another subject
-    int other = http.registerOk("b-value", schema);
+    int other = fresh.http().registerOk("b-value", schema);
 
     // Then both subjects hold the same global id, each as version 1
     assertThat(other).isEqualTo(id);
-    assertThat(http.get("/schemas/ids/" + id + "/versions").json().toString())
+    assertThat(fresh.http().get("/schemas/ids/" + id + "/versions").json().toString())
         .isEqualTo("[{\"subject\":\"a-value\",\"version\":1},{\"subject\":\"b-value\",\"version\":1}]");
   }
 
   @Test
   void shouldRegisterASchemaThatOnlyChangesADocAsANewVersion() {
     // Given a schema registered once
-    int first = http.registerOk("docs-value", record("Doc", ID_INT));
+    int first = fresh.http().registerOk("docs-value", record("Doc", ID_INT));
 
     // When the same fields come again with a doc on the record
     String documented = "{\"type\":\"record\",\"name\":\"Doc\",\"namespace\":\"dev.flywheel.test\","
         + "\"doc\":\"now documented\",\"fields\":[" + ID_INT + "]}";
-    int second = http.registerOk("docs-value", documented);
+    int second = fresh.http().registerOk("docs-value", documented);
 
     // Then it is a new version with a new id: the registry compares the full schema, docs included
     assertThat(second).isNotEqualTo(first);
-    assertThat(http.get("/subjects/docs-value/versions").json().toString()).isEqualTo("[1,2]");
+    assertThat(fresh.http().get("/subjects/docs-value/versions").json().toString()).isEqualTo("[1,2]");
   }
 
   @Test
@@ -135,11 +100,11 @@ class EmbeddedSchemaRegistryIT {
     // Given two versions of a subject
     String v1 = record("Lookup", ID_INT);
     String v2 = record("Lookup", ID_INT + "," + NAME_DEFAULTED);
-    http.registerOk("lookup-value", v1);
-    int id2 = http.registerOk("lookup-value", v2);
+    fresh.http().registerOk("lookup-value", v1);
+    int id2 = fresh.http().registerOk("lookup-value", v2);
 
     // When the second schema is looked up under the subject
-    Response found = http.post("/subjects/lookup-value", RegistryHttp.schemaBody(v2));
+    Response found = fresh.http().post("/subjects/lookup-value", RegistryHttp.schemaBody(v2));
 
     // Then the subject, version, id and schema are returned
     assertThat(found.status()).isEqualTo(200);
@@ -150,10 +115,10 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldAnswer40403WhenALookedUpSchemaIsNotUnderTheSubject() {
     // Given a subject with one schema
-    http.registerOk("lookup-value", record("Lookup", ID_INT));
+    fresh.http().registerOk("lookup-value", record("Lookup", ID_INT));
 
     // When another schema is looked up under it
-    Response missing = http.post("/subjects/lookup-value",
+    Response missing = fresh.http().post("/subjects/lookup-value",
         RegistryHttp.schemaBody(record("Other", ID_INT)));
 
     // Then the schema is not found
@@ -166,11 +131,11 @@ class EmbeddedSchemaRegistryIT {
     // Given an empty registry
     // When an unknown subject is read, listed, looked up and deleted
     List<Response> responses = List.of(
-        http.get("/subjects/nope/versions"),
-        http.get("/subjects/nope/versions/1"),
-        http.get("/subjects/nope/versions/latest"),
-        http.post("/subjects/nope", RegistryHttp.schemaBody(record("Nope", ID_INT))),
-        http.delete("/subjects/nope"));
+        fresh.http().get("/subjects/nope/versions"),
+        fresh.http().get("/subjects/nope/versions/1"),
+        fresh.http().get("/subjects/nope/versions/latest"),
+        fresh.http().post("/subjects/nope", RegistryHttp.schemaBody(record("Nope", ID_INT))),
+        fresh.http().delete("/subjects/nope"));
 
     // Then each is a 404 with error_code 40401 naming the subject
     assertThat(responses).allSatisfy(response -> {
@@ -183,10 +148,10 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldAnswer40402ForAnUnknownVersionOfAKnownSubject() {
     // Given a subject with one version
-    http.registerOk("known-value", record("Known", ID_INT));
+    fresh.http().registerOk("known-value", record("Known", ID_INT));
 
     // When version 7 is read
-    Response response = http.get("/subjects/known-value/versions/7");
+    Response response = fresh.http().get("/subjects/known-value/versions/7");
 
     // Then the version is not found
     assertThat(response.status()).isEqualTo(404);
@@ -197,8 +162,8 @@ class EmbeddedSchemaRegistryIT {
   void shouldAnswer40403ForAnUnknownSchemaId() {
     // Given an empty registry
     // When schema 42 is read in each form
-    List<Response> responses = List.of(http.get("/schemas/ids/42"),
-        http.get("/schemas/ids/42/schema"), http.get("/schemas/ids/42/versions"));
+    List<Response> responses = List.of(fresh.http().get("/schemas/ids/42"),
+        fresh.http().get("/schemas/ids/42/schema"), fresh.http().get("/schemas/ids/42/versions"));
 
     // Then each is a 404 with error_code 40403
     assertThat(responses).allSatisfy(response -> {
@@ -210,12 +175,12 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldAnswer42202ForAnInvalidVersion() {
     // Given a subject with one version
-    http.registerOk("known-value", record("Known", ID_INT));
+    fresh.http().registerOk("known-value", record("Known", ID_INT));
 
     // When versions 0 and "first" are read
     // Then both are invalid versions
-    assertThat(List.of(http.get("/subjects/known-value/versions/0"),
-        http.get("/subjects/known-value/versions/first"))).allSatisfy(response -> {
+    assertThat(List.of(fresh.http().get("/subjects/known-value/versions/0"),
+        fresh.http().get("/subjects/known-value/versions/first"))).allSatisfy(response -> {
           assertThat(response.status()).isEqualTo(422);
           assertThat(response.errorCode()).isEqualTo(42202);
         });
@@ -224,13 +189,13 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldListSubjectsAndVersions() {
     // Given two subjects, one with two versions
-    http.registerOk("b-value", record("B", ID_INT));
-    http.registerOk("a-value", record("A", ID_INT));
-    http.registerOk("a-value", record("A", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().registerOk("b-value", record("B", ID_INT));
+    fresh.http().registerOk("a-value", record("A", ID_INT));
+    fresh.http().registerOk("a-value", record("A", ID_INT + "," + NAME_DEFAULTED));
 
     // When subjects and versions are listed
-    JsonNode subjects = http.get("/subjects").json();
-    JsonNode versions = http.get("/subjects/a-value/versions").json();
+    JsonNode subjects = fresh.http().get("/subjects").json();
+    JsonNode versions = fresh.http().get("/subjects/a-value/versions").json();
 
     // Then they are sorted
     assertThat(subjects.toString()).isEqualTo("[\"a-value\",\"b-value\"]");
@@ -240,73 +205,73 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldHideASoftDeletedVersionUnlessDeletedAreAsked() {
     // Given a subject with two versions
-    http.registerOk("soft-value", record("Soft", ID_INT));
-    int id2 = http.registerOk("soft-value", record("Soft", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().registerOk("soft-value", record("Soft", ID_INT));
+    int id2 = fresh.http().registerOk("soft-value", record("Soft", ID_INT + "," + NAME_DEFAULTED));
 
     // When version 2 is soft-deleted
-    Response deleted = http.delete("/subjects/soft-value/versions/2");
+    Response deleted = fresh.http().delete("/subjects/soft-value/versions/2");
 
     // Then it answers 2, disappears from reads, stays with deleted=true and by id
     assertThat(deleted.body()).isEqualTo("2");
-    assertThat(http.get("/subjects/soft-value/versions/2").errorCode()).isEqualTo(40402);
-    assertThat(http.get("/subjects/soft-value/versions").json().toString()).isEqualTo("[1]");
-    assertThat(http.get("/subjects/soft-value/versions?deleted=true").json().toString())
+    assertThat(fresh.http().get("/subjects/soft-value/versions/2").errorCode()).isEqualTo(40402);
+    assertThat(fresh.http().get("/subjects/soft-value/versions").json().toString()).isEqualTo("[1]");
+    assertThat(fresh.http().get("/subjects/soft-value/versions?deleted=true").json().toString())
         .isEqualTo("[1,2]");
-    assertThat(http.get("/subjects/soft-value/versions/latest").json().get("version").asInt())
+    assertThat(fresh.http().get("/subjects/soft-value/versions/latest").json().get("version").asInt())
         .isEqualTo(1);
-    assertThat(http.get("/subjects/soft-value/versions/2?deleted=true").json().get("id").asInt())
+    assertThat(fresh.http().get("/subjects/soft-value/versions/2?deleted=true").json().get("id").asInt())
         .isEqualTo(id2);
-    assertThat(http.get("/schemas/ids/" + id2).status()).isEqualTo(200);
+    assertThat(fresh.http().get("/schemas/ids/" + id2).status()).isEqualTo(200);
   }
 
   @Test
   void shouldRefuseToPermanentlyDeleteAVersionThatWasNotSoftDeleted() {
     // Given a subject with one live version
-    http.registerOk("hard-value", record("Hard", ID_INT));
+    fresh.http().registerOk("hard-value", record("Hard", ID_INT));
 
     // When it is deleted permanently at once
-    Response response = http.delete("/subjects/hard-value/versions/1?permanent=true");
+    Response response = fresh.http().delete("/subjects/hard-value/versions/1?permanent=true");
 
     // Then it is refused, as Confluent's registry does
     assertThat(response.status()).isEqualTo(404);
     assertThat(response.errorCode()).isEqualTo(40407);
-    assertThat(http.get("/subjects/hard-value/versions/1").status()).isEqualTo(200);
+    assertThat(fresh.http().get("/subjects/hard-value/versions/1").status()).isEqualTo(200);
   }
 
   @Test
   void shouldRemoveASubjectAndItsSchemaWhenDeletedSoftThenPermanently() {
     // Given a subject with two versions
-    http.registerOk("gone-value", record("Gone", ID_INT));
-    int id2 = http.registerOk("gone-value", record("Gone", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().registerOk("gone-value", record("Gone", ID_INT));
+    int id2 = fresh.http().registerOk("gone-value", record("Gone", ID_INT + "," + NAME_DEFAULTED));
 
     // When the subject is soft-deleted, then permanently deleted
-    Response soft = http.delete("/subjects/gone-value");
-    Response listedAfterSoft = http.get("/subjects?deleted=true");
-    Response hard = http.delete("/subjects/gone-value?permanent=true");
+    Response soft = fresh.http().delete("/subjects/gone-value");
+    Response listedAfterSoft = fresh.http().get("/subjects?deleted=true");
+    Response hard = fresh.http().delete("/subjects/gone-value?permanent=true");
 
     // Then both answer the versions, and nothing of the subject remains
     assertThat(soft.json().toString()).isEqualTo("[1,2]");
     assertThat(listedAfterSoft.json().toString()).isEqualTo("[\"gone-value\"]");
     assertThat(hard.json().toString()).isEqualTo("[1,2]");
-    assertThat(http.get("/subjects?deleted=true").json().toString()).isEqualTo("[]");
-    assertThat(http.get("/subjects/gone-value/versions?deleted=true").errorCode())
+    assertThat(fresh.http().get("/subjects?deleted=true").json().toString()).isEqualTo("[]");
+    assertThat(fresh.http().get("/subjects/gone-value/versions?deleted=true").errorCode())
         .isEqualTo(40401);
-    assertThat(http.get("/schemas/ids/" + id2).errorCode()).isEqualTo(40403);
+    assertThat(fresh.http().get("/schemas/ids/" + id2).errorCode()).isEqualTo(40403);
   }
 
   @Test
   void shouldRegisterAgainAfterASoftDeleteWithTheSameIdAndANewVersion() {
     // Given a schema registered, then its subject soft-deleted
     String schema = record("Again", ID_INT);
-    int id = http.registerOk("again-value", schema);
-    http.delete("/subjects/again-value");
+    int id = fresh.http().registerOk("again-value", schema);
+    fresh.http().delete("/subjects/again-value");
 
     // When the same schema is registered again
-    int again = http.registerOk("again-value", schema);
+    int again = fresh.http().registerOk("again-value", schema);
 
     // Then it keeps its id and becomes version 2
     assertThat(again).isEqualTo(id);
-    assertThat(http.get("/subjects/again-value/versions").json().toString()).isEqualTo("[2]");
+    assertThat(fresh.http().get("/subjects/again-value/versions").json().toString()).isEqualTo("[2]");
   }
 
   @Test
@@ -314,11 +279,11 @@ class EmbeddedSchemaRegistryIT {
     // Given an Avro schema registered with an explicit schemaType and empty references
     String body = JSON.createObjectNode().put("schema", record("Shape", ID_INT))
         .put("schemaType", "AVRO").set("references", JSON.createArrayNode()).toString();
-    http.post("/subjects/shape-value/versions", body);
+    fresh.http().post("/subjects/shape-value/versions", body);
 
     // When the version and the schema by id are read
-    Response version = http.get("/subjects/shape-value/versions/1");
-    Response byId = http.get("/schemas/ids/1");
+    Response version = fresh.http().get("/subjects/shape-value/versions/1");
+    Response byId = fresh.http().get("/schemas/ids/1");
 
     // Then they carry exactly Confluent's fields for AVRO, in the registry's media type
     assertThat(version.contentType()).startsWith(V1_JSON);
@@ -330,11 +295,11 @@ class EmbeddedSchemaRegistryIT {
   void shouldServeRawSchemasByIdAndByVersion() {
     // Given a registered schema
     String canonical = new Schema.Parser().parse(record("Raw", ID_INT)).toString();
-    int id = http.registerOk("raw-value", canonical);
+    int id = fresh.http().registerOk("raw-value", canonical);
 
     // When the raw schema is read by id and by version
-    Response byId = http.get("/schemas/ids/" + id + "/schema");
-    Response byVersion = http.get("/subjects/raw-value/versions/1/schema");
+    Response byId = fresh.http().get("/schemas/ids/" + id + "/schema");
+    Response byVersion = fresh.http().get("/subjects/raw-value/versions/1/schema");
 
     // Then the body is the schema itself
     assertThat(byId.body()).isEqualTo(canonical);
@@ -344,12 +309,12 @@ class EmbeddedSchemaRegistryIT {
   @Test
   void shouldAnswerTheMaxIdWhenAskedAndIgnoreAnEmptySubjectParameter() {
     // Given three distinct schemas
-    http.registerOk("m-value", record("M1", ID_INT));
-    http.registerOk("n-value", record("M2", ID_INT));
-    http.registerOk("o-value", record("M3", ID_INT));
+    fresh.http().registerOk("m-value", record("M1", ID_INT));
+    fresh.http().registerOk("n-value", record("M2", ID_INT));
+    fresh.http().registerOk("o-value", record("M3", ID_INT));
 
     // When schema 1 is read as Confluent's client does, with an empty subject and fetchMaxId
-    Response response = http.get("/schemas/ids/1?subject=&fetchMaxId=true");
+    Response response = fresh.http().get("/schemas/ids/1?subject=&fetchMaxId=true");
 
     // Then the schema comes with the highest id
     assertThat(response.status()).isEqualTo(200);
@@ -360,11 +325,11 @@ class EmbeddedSchemaRegistryIT {
   void shouldAnswerTheFixedEndpointsAsConfluentsRegistryDoes() {
     // Given a fresh registry
     // When the root, the schema types, the mode and the global config are read
-    Response root = http.get("/");
-    Response types = http.get("/schemas/types");
-    Response mode = http.get("/mode");
-    Response subjectMode = http.get("/mode/any-value");
-    Response config = http.get("/config");
+    Response root = fresh.http().get("/");
+    Response types = fresh.http().get("/schemas/types");
+    Response mode = fresh.http().get("/mode");
+    Response subjectMode = fresh.http().get("/mode/any-value");
+    Response config = fresh.http().get("/config");
 
     // Then each answers the shape clients expect
     assertThat(root.body()).isEqualTo("{}");
@@ -385,13 +350,13 @@ class EmbeddedSchemaRegistryIT {
     // When each is registered
     List<Integer> statuses = new ArrayList<>();
     for (int i = 0; i < contentTypes.size(); i++) {
-      statuses.add(http.post("/subjects/ct" + i + "-value/versions",
+      statuses.add(fresh.http().post("/subjects/ct" + i + "-value/versions",
           RegistryHttp.schemaBody(record("Ct" + i, ID_INT)), contentTypes.get(i)).status());
     }
 
     // Then all are registered
     assertThat(statuses).containsOnly(200);
-    assertThat(http.get("/subjects").json()).hasSize(4);
+    assertThat(fresh.http().get("/subjects").json()).hasSize(4);
   }
 
   @Test
@@ -401,7 +366,7 @@ class EmbeddedSchemaRegistryIT {
         .put("schema", "syntax = \"proto3\"; message M { int32 id = 1; }").toString();
 
     // When it is registered
-    Response response = http.post("/subjects/proto-value/versions", body);
+    Response response = fresh.http().post("/subjects/proto-value/versions", body);
 
     // Then it is an invalid schema, and the message says only Avro is supported
     assertThat(response.status()).isEqualTo(422);
@@ -413,7 +378,7 @@ class EmbeddedSchemaRegistryIT {
   void shouldAnswerUnknownPathsWithAJsonError() {
     // Given a running registry
     // When an unknown path is read
-    Response response = http.get("/no/such/path");
+    Response response = fresh.http().get("/no/such/path");
 
     // Then the error has Confluent's shape
     assertThat(response.status()).isEqualTo(404);
@@ -431,7 +396,7 @@ class EmbeddedSchemaRegistryIT {
       String schema = i % 2 == 0
           ? record("Shared", ID_INT + ",{\"name\":\"f" + i + "\",\"type\":\"int\",\"default\":0}")
           : record("Own" + i, ID_INT);
-      calls.add(() -> http.registerOk(subject, schema));
+      calls.add(() -> fresh.http().registerOk(subject, schema));
     }
 
     // When they register at the same time
@@ -446,24 +411,21 @@ class EmbeddedSchemaRegistryIT {
 
     // Then every schema has its own id, and the shared subject has versions 1..8
     assertThat(ids).doesNotHaveDuplicates().hasSize(16);
-    assertThat(http.get("/subjects/shared-value/versions").json().toString())
+    assertThat(fresh.http().get("/subjects/shared-value/versions").json().toString())
         .isEqualTo("[1,2,3,4,5,6,7,8]");
   }
 
   @Test
   void shouldRefuseToStartAfterClose() {
     // Given a closed registry
-    if (registry != null) {
-      registry.close();
-    }
+    EmbeddedSchemaRegistry registry = fresh.registry();
+    registry.close();
 
     // When it is started again
     // Then it says to build a new one; closing again does nothing
     assertThatThrownBy(registry::start).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("closed");
-    if (registry != null) {
-      registry.close();
-    }
+    registry.close();
   }
 
   private static JsonNode versionJson(String subject, int version, int id, String schema) {

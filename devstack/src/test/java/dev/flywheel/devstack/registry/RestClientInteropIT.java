@@ -7,57 +7,25 @@ import static dev.flywheel.devstack.registry.Schemas.record;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.registry.CompatibilityLevel;
 import dev.flywheel.registry.CompatibilityResult;
 import dev.flywheel.registry.RegisteredSchema;
 import dev.flywheel.registry.RestSchemaRegistryClient;
 import dev.flywheel.registry.SchemaRegistryException;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.Schema;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import dev.flywheel.devstack.junit.WithDevstack;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Flywheel's own REST client against the embedded registry, end to end. */
+@WithDevstack
 class RestClientInteropIT {
 
-  private static final AtomicInteger TOPICS = new AtomicInteger();
-  private static EmbeddedKafka kafka;
-
-  private EmbeddedSchemaRegistry registry;
-
-  @BeforeAll
-  static void startBroker() {
-    kafka = EmbeddedKafka.builder().build().start();
-  }
-
-  @AfterAll
-  static void stopBroker() {
-    kafka.close();
-  }
-
-  @BeforeEach
-  void startRegistry() {
-    registry = EmbeddedSchemaRegistry.builder()
-        .bootstrapServers(kafka.bootstrapServers())
-        .topic("_schemas-client-" + TOPICS.incrementAndGet())
-        .build()
-        .start();
-  }
-
-  @AfterEach
-  void closeRegistry() {
-    if (registry != null) {
-      registry.close();
-    }
-  }
+  @RegisterExtension final FreshRegistry fresh = new FreshRegistry();
 
   private RestSchemaRegistryClient client() {
     // a new client each time: nothing answered from its caches
-    return RestSchemaRegistryClient.builder().url(registry.url()).maxRetries(0).build();
+    return RestSchemaRegistryClient.builder().url(fresh.registry().url()).maxRetries(0).build();
   }
 
   @Test
