@@ -71,11 +71,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       this.logDir = builder.logDir;
       this.temporaryDir = false;
     } else {
-      try {
-        this.logDir = Files.createTempDirectory("flywheel-kafka-");
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot create a temporary Kafka log directory", e);
-      }
+      this.logDir = Files2.createTempDirectory("flywheel-kafka-", "Kafka log directory");
       this.temporaryDir = true;
     }
   }

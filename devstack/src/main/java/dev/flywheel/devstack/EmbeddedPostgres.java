@@ -77,11 +77,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
       this.dataDir = builder.dataDir;
       this.temporaryDir = false;
     } else {
-      try {
-        this.dataDir = Files.createTempDirectory("flywheel-postgres-");
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot create a temporary PostgreSQL data directory", e);
-      }
+      this.dataDir = Files2.createTempDirectory("flywheel-postgres-", "PostgreSQL data directory");
       this.temporaryDir = true;
     }
   }

@@ -1,6 +1,7 @@
 package dev.flywheel.devstack;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,19 @@ final class Files2 {
   private static final Logger log = LoggerFactory.getLogger(Files2.class);
 
   private Files2() {}
+
+  /**
+   * A new temporary folder named {@code <prefix><random>}.
+   *
+   * @throws UncheckedIOException naming {@code what} when it cannot be created
+   */
+  static Path createTempDirectory(String prefix, String what) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a temporary " + what, e);
+    }
+  }
 
   /** Deletes a folder and everything in it; a failure is logged, never thrown. */
   static void deleteRecursively(Path root) {
