@@ -1,0 +1,100 @@
+package dev.flywheel.ingest.dlq;
+
+import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+/**
+ * Writes rejected records to dead-letter topics: a {@link DeadLetter} for topic {@code T} goes to
+ * {@code topics.dlq(T)} ({@code T.dlq}) with its original key and value bytes and the headers of
+ * {@link DeadLetterHeaders}: always {@code flywheel.error}, {@code flywheel.origin}, {@code
+ * flywheel.failed.at}, {@code flywheel.processor}; {@code flywheel.error.class} and {@code
+ * flywheel.source} when known; and the letter's extra headers.
+ *
+ * <pre>{@code
+ * try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props,
+ *         new ByteArraySerializer(), new ByteArraySerializer())) {
+ *   DeadLetterWriter dlq = new DeadLetterWriter(producer, topics, "flywheel-produce");
+ *   dlq.write(letter).get();       // or keep the future and flush the producer later
+ * }
+ * }</pre>
+ *
+ * <p>The producer belongs to the caller, who flushes and closes it; an idempotent producer with
+ * {@code acks=all} keeps a dead letter as safely as any record. The dead-letter topic must exist
+ * ({@code SourceCatalog.add} creates the one of each source's data topic). Thread-safe when the
+ * producer is.
+ */
+public final class DeadLetterWriter {
+
+  private final Producer<byte[], byte[]> producer;
+  private final Topics topics;
+  private final String processor;
+  private final Clock clock;
+
+  /**
+   * @param producer the producer to write with; the caller owns it
+   * @param topics the catalogue naming the dead-letter topics
+   * @param processor who rejects records, for {@link DeadLetterHeaders#PROCESSOR}, e.g. {@code
+   *     flywheel-ingest-http}
+   */
+  public DeadLetterWriter(Producer<byte[], byte[]> producer, Topics topics, String processor) {
+    this(producer, topics, processor, Clock.systemUTC());
+  }
+
+  /** As the three-argument constructor, with the clock that stamps {@code flywheel.failed.at}. */
+  public DeadLetterWriter(Producer<byte[], byte[]> producer, Topics topics, String processor,
+      Clock clock) {
+    this.producer = Objects.requireNonNull(producer, "producer");
+    this.topics = Objects.requireNonNull(topics, "topics");
+    this.processor = Objects.requireNonNull(processor, "processor");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * Sends {@code letter} to the dead-letter topic of its topic.
+   *
+   * @return the send's future, as {@link Producer#send} returns it
+   * @throws IllegalArgumentException when the letter's topic is itself a dead-letter topic
+   */
+  public Future<RecordMetadata> write(DeadLetter letter) {
+    return producer.send(toRecord(letter));
+  }
+
+  /**
+   * The record {@link #write} sends.
+   *
+   * @throws IllegalArgumentException when the letter's topic is itself a dead-letter topic
+   */
+  public ProducerRecord<byte[], byte[]> toRecord(DeadLetter letter) {
+    Topic<byte[], byte[]> dlq = topics.dlq(letter.topic());
+    RecordHeaders headers = new RecordHeaders();
+    add(headers, DeadLetterHeaders.ERROR, letter.error());
+    if (letter.errorClass() != null) {
+      add(headers, DeadLetterHeaders.ERROR_CLASS, letter.errorClass());
+    }
+    if (letter.source() != null) {
+      add(headers, DeadLetterHeaders.SOURCE, letter.source());
+    }
+    add(headers, DeadLetterHeaders.ORIGIN, letter.origin());
+    add(headers, DeadLetterHeaders.PROCESSOR, processor);
+    add(headers, DeadLetterHeaders.FAILED_AT, Long.toString(clock.millis()));
+    for (Map.Entry<String, String> extra : letter.extraHeaders().entrySet()) {
+      headers.remove(extra.getKey());
+      add(headers, extra.getKey(), extra.getValue());
+    }
+    return new ProducerRecord<>(dlq.name(), null, null, letter.key(), letter.value(), headers);
+  }
+
+  private static void add(RecordHeaders headers, String name, String value) {
+    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+  }
+}

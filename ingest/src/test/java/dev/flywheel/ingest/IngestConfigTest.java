@@ -1,0 +1,128 @@
+package dev.flywheel.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.ingest.source.InvalidSourceException;
+import dev.flywheel.ingest.source.SourceDefinition;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IngestConfigTest {
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void shouldReadSourcesFromFileAndInlineSchemas() throws IOException {
+    Files.writeString(dir.resolve("tx.avsc"), """
+        {"type": "record", "name": "Tx", "fields": [
+          {"name": "card_id", "type": "string"},
+          {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}""");
+    Path yaml = dir.resolve("flywheel.yaml");
+    Files.writeString(yaml, """
+        kafka:
+          bootstrap: localhost:9092
+        sources:
+          - name: card-tx
+            schema: tx.avsc
+            key: card_id
+            time: event_time
+            token: s3cret
+          - name: clicks
+            schema:
+              type: record
+              name: Click
+              fields:
+                - {name: user, type: string}
+                - {name: at, type: long}
+            key: user
+            time: at
+        ingest:
+          port: 0
+          maxBodyBytes: 2048
+        """);
+
+    IngestConfig config = IngestConfig.load(yaml);
+    List<SourceDefinition> sources = config.sourceDefinitions(dir);
+
+    assertThat(config.ingest()).isEqualTo(new IngestConfig.Http(0, 2048L));
+    assertThat(sources).extracting(SourceDefinition::name).containsExactly("card-tx", "clicks");
+    assertThat(sources.get(0).schema().getName()).isEqualTo("Tx");
+    assertThat(sources.get(0).bearerToken()).contains("s3cret");
+    assertThat(sources.get(1).keyField()).isEqualTo("user");
+    assertThat(sources.get(1).bearerToken()).isEmpty();
+  }
+
+  @Test
+  void shouldUseDefaultsWhenNothingIsDeclared() {
+    IngestConfig config = IngestConfig.parse("other: 1\n");
+
+    assertThat(config.sources()).isEmpty();
+    assertThat(config.ingest()).isEqualTo(IngestConfig.Http.defaults());
+    assertThat(config.ingest().port()).isEqualTo(8080);
+    assertThat(config.ingest().maxBodyBytes()).isEqualTo(10L * 1024 * 1024);
+  }
+
+  @Test
+  void shouldRefuseAMisspeltSetting() {
+    assertThatThrownBy(() -> IngestConfig.parse("""
+        sources:
+          - name: a
+            schema: a.avsc
+            key: id
+            tiem: t
+        """))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown setting 'tiem' (sources[0].tiem)");
+  }
+
+  @Test
+  void shouldRefuseAnOutOfRangePort() {
+    assertThatThrownBy(() -> IngestConfig.parse("ingest: {port: 70000}\n"))
+        .hasMessageContaining("ingest.port must be 0..65535, got 70000");
+  }
+
+  @Test
+  void shouldNameAValueOfTheWrongType() {
+    assertThatThrownBy(() -> IngestConfig.parse("ingest: {maxBodyBytes: lots}\n"))
+        .hasMessageContaining("invalid value of ingest.maxBodyBytes");
+  }
+
+  @Test
+  void shouldNameAMissingSchemaFile() {
+    IngestConfig config = IngestConfig.parse("""
+        sources: [{name: a, schema: nope.avsc, key: id, time: t}]
+        """);
+
+    assertThatThrownBy(() -> config.sourceDefinitions(dir))
+        .isInstanceOf(InvalidSourceException.class)
+        .hasMessageContaining("schema file " + dir.resolve("nope.avsc") + " does not exist");
+  }
+
+  @Test
+  void shouldNameAnUnparsableInlineSchema() {
+    IngestConfig config = IngestConfig.parse("""
+        sources: [{name: a, schema: '{"type": "record"}', key: id, time: t}]
+        """);
+
+    assertThatThrownBy(() -> config.sourceDefinitions(dir))
+        .hasMessageContaining("the inline schema is not a valid Avro schema");
+  }
+
+  @Test
+  void shouldRefuseTheSameSourceTwice() {
+    IngestConfig config = IngestConfig.parse("""
+        sources:
+          - {name: a, schema: '{"type":"record","name":"A","fields":[{"name":"id","type":"string"},{"name":"t","type":"long"}]}', key: id, time: t}
+          - {name: a, schema: '{"type":"record","name":"A","fields":[{"name":"id","type":"string"},{"name":"t","type":"long"}]}', key: id, time: t}
+        """);
+
+    assertThatThrownBy(() -> config.sourceDefinitions(dir))
+        .hasMessage("source 'a' is declared twice");
+  }
+}

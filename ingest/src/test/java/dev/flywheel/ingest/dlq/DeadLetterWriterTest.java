@@ -1,0 +1,100 @@
+package dev.flywheel.ingest.dlq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+class DeadLetterWriterTest {
+
+  private final Topics topics = Topics.builder(
+      new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of("schema.registry.url", "mock://dlq")))
+      .prefix("acme").build();
+  private final MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null,
+      new ByteArraySerializer(), new ByteArraySerializer());
+  private final DeadLetterWriter writer = new DeadLetterWriter(producer, topics, "flywheel-test",
+      Clock.fixed(Instant.ofEpochMilli(1234), ZoneOffset.UTC));
+
+  private static String header(ProducerRecord<byte[], byte[]> record, String name) {
+    Header header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void shouldWriteTheOriginalTextWithErrorSourceAndOrigin() {
+    String topic = topics.data("card-tx").name();
+    writer.write(DeadLetter.of(topic, "{\"amount\": \"x\"}")
+        .key("c-1")
+        .error("amount: expected a number")
+        .source("card-tx")
+        .origin(DeadLetterHeaders.origin("events.jsonl", 42))
+        .header(DeadLetterHeaders.FILE, "events.jsonl")
+        .header(DeadLetterHeaders.LINE, "42")
+        .build());
+
+    assertThat(producer.history()).hasSize(1);
+    ProducerRecord<byte[], byte[]> sent = producer.history().get(0);
+    assertThat(sent.topic()).isEqualTo("acme.flywheel.data.card-tx.dlq");
+    assertThat(new String(sent.key(), StandardCharsets.UTF_8)).isEqualTo("c-1");
+    assertThat(new String(sent.value(), StandardCharsets.UTF_8)).isEqualTo("{\"amount\": \"x\"}");
+    assertThat(header(sent, DeadLetterHeaders.ERROR)).isEqualTo("amount: expected a number");
+    assertThat(header(sent, DeadLetterHeaders.SOURCE)).isEqualTo("card-tx");
+    assertThat(header(sent, DeadLetterHeaders.ORIGIN)).isEqualTo("events.jsonl:42");
+    assertThat(header(sent, DeadLetterHeaders.FILE)).isEqualTo("events.jsonl");
+    assertThat(header(sent, DeadLetterHeaders.LINE)).isEqualTo("42");
+    assertThat(header(sent, DeadLetterHeaders.PROCESSOR)).isEqualTo("flywheel-test");
+    assertThat(header(sent, DeadLetterHeaders.FAILED_AT)).isEqualTo("1234");
+    assertThat(header(sent, DeadLetterHeaders.ERROR_CLASS)).isNull();
+  }
+
+  @Test
+  void shouldKeepOriginalBytesAndTheRejectingException() {
+    byte[] original = {0, 0, 0, 0, 7, 1};
+    writer.write(DeadLetter.of("acme.flywheel.features", original)
+        .cause(new IllegalStateException("unknown schema id 7"))
+        .origin(DeadLetterHeaders.origin("acme.flywheel.features", 2, 99))
+        .build());
+
+    ProducerRecord<byte[], byte[]> sent = producer.history().get(0);
+    assertThat(sent.topic()).isEqualTo("acme.flywheel.features.dlq");
+    assertThat(sent.value()).containsExactly(original);
+    assertThat(sent.key()).isNull();
+    assertThat(header(sent, DeadLetterHeaders.ERROR)).isEqualTo("unknown schema id 7");
+    assertThat(header(sent, DeadLetterHeaders.ERROR_CLASS))
+        .isEqualTo(IllegalStateException.class.getName());
+    assertThat(header(sent, DeadLetterHeaders.ORIGIN)).isEqualTo("acme.flywheel.features/2/99");
+    assertThat(header(sent, DeadLetterHeaders.SOURCE)).isNull();
+  }
+
+  @Test
+  void shouldRefuseToDeadLetterADeadLetterTopic() {
+    DeadLetter letter = DeadLetter.of("acme.flywheel.features.dlq", new byte[0]).error("x")
+        .origin("o").build();
+
+    assertThatThrownBy(() -> writer.write(letter))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("already a dead-letter topic");
+    assertThat(producer.history()).isEmpty();
+  }
+
+  @Test
+  void shouldRequireErrorAndOrigin() {
+    assertThatThrownBy(() -> DeadLetter.of("t", "x").origin("o").build())
+        .isInstanceOf(NullPointerException.class).hasMessage("error");
+    assertThatThrownBy(() -> DeadLetter.of("t", "x").error("e").build())
+        .isInstanceOf(NullPointerException.class).hasMessage("origin");
+  }
+}
