@@ -1,0 +1,348 @@
+package dev.flywheel.ingest.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.EmbeddedPostgres;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.avro.LogicalTypes;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@WithDevstack
+class CdcIngestIT {
+
+  private static final Duration AT_MOST = Duration.ofSeconds(90);
+
+  private Devstack devstack;
+  private EmbeddedPostgres postgres;
+  private UniqueNames names;
+  private Topics topics;
+  private SchemaRegistryClient registry;
+  private String slot;
+  private final List<CdcIngest> started = new ArrayList<>();
+
+  @BeforeEach
+  void setUp(Devstack devstack, EmbeddedPostgres postgres, UniqueNames names) {
+    this.devstack = devstack;
+    this.postgres = postgres;
+    this.names = names;
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    registry = serdes.client();
+    topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    // short, so that "<slot>_<table>" stays within PostgreSQL's 63-character identifiers
+    slot = "cdc_" + names.prefix().split("-")[0].toLowerCase();
+  }
+
+  @AfterEach
+  void tearDown() throws SQLException {
+    started.forEach(CdcIngest::close);
+    try (Connection connection = postgres.dataSource().getConnection();
+        Statement sql = connection.createStatement()) {
+      sql.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+          + " WHERE slot_name = '" + slot + "'");
+    }
+  }
+
+  @Test
+  void shouldDeliverInsertsUpdatesAndDeletesInOrderPerKey() throws SQLException {
+    // Given a captured table and a running ingest that is streaming changes
+    String table = slot + "_orders";
+    sql("CREATE TABLE " + table + " (id int PRIMARY KEY, status text NOT NULL,"
+        + " amount numeric(10,2), placed_at timestamp)");
+    CdcIngest cdc = start(table, "orders");
+    awaitStreaming();
+
+    // When rows are inserted, updated and deleted
+    sql("INSERT INTO " + table + " VALUES (1, 'new', 12.50, '2026-01-02 03:04:05.678')");
+    sql("INSERT INTO " + table + " VALUES (2, 'new', NULL, NULL)");
+    sql("UPDATE " + table + " SET status = 'paid' WHERE id = 1");
+    sql("UPDATE " + table + " SET status = 'paid', amount = 3.00 WHERE id = 2");
+    sql("UPDATE " + table + " SET status = 'shipped' WHERE id = 1");
+    sql("DELETE FROM " + table + " WHERE id = 1");
+
+    // Then each key's changes arrive in order, the delete as a tombstone
+    Topic<String, GenericRecord> topic = topics.data("orders");
+    List<ConsumerRecord<String, GenericRecord>> records = awaitRecords(topic, 6);
+    assertThat(records).hasSize(6);
+    List<ConsumerRecord<String, GenericRecord>> first = byKey(records, "1");
+    assertThat(first).extracting(r -> r.value() == null ? "tombstone"
+            : r.value().get(ConnectToAvro.OP) + ":" + r.value().get("status"))
+        .containsExactly("c:new", "u:paid", "u:shipped", "tombstone");
+    assertThat(byKey(records, "2")).extracting(r -> r.value().get(ConnectToAvro.OP) + ":"
+            + r.value().get("status") + ":" + decimal(r.value().get("amount")))
+        .containsExactly("c:new:null", "u:paid:3.00");
+
+    // and the after-image carries typed values and the change metadata
+    GenericRecord inserted = first.get(0).value();
+    assertThat(decimal(inserted.get("amount"))).isEqualTo("12.50");
+    assertThat(inserted.get("placed_at")).isEqualTo(1767323045678L);
+    assertThat((Long) inserted.get(ConnectToAvro.LSN)).isPositive();
+    assertThat((Long) inserted.get(ConnectToAvro.COMMIT_TIME))
+        .isBetween(System.currentTimeMillis() - AT_MOST.toMillis(), System.currentTimeMillis());
+    List<Long> lsns = first.subList(0, 3).stream()
+        .map(r -> (Long) r.value().get(ConnectToAvro.LSN)).toList();
+    assertThat(lsns).isSorted().doesNotHaveDuplicates();
+
+    // and the registered schema is derived from the columns
+    Schema registered = registry.getLatest(topic.name() + "-value").schema();
+    assertThat(registered.getField("id").schema().getType()).isEqualTo(Schema.Type.INT);
+    assertThat(registered.getField("status").schema().getType()).isEqualTo(Schema.Type.STRING);
+    assertThat(registered.getField("amount").schema().getTypes().get(1).getLogicalType())
+        .isEqualTo(LogicalTypes.decimal(10, 2));
+    assertThat(registered.getField("placed_at").schema().getTypes().get(1).getLogicalType())
+        .isEqualTo(LogicalTypes.timestampMillis());
+    assertThat(registered.getField("amount").defaultVal()).isEqualTo(
+        org.apache.avro.JsonProperties.NULL_VALUE);
+    assertThat(cdc.tableStatus()).allMatch(CdcTableStatus::capturing);
+  }
+
+  @Test
+  void shouldDeliverExactlyTheRowsWrittenWhileStoppedAfterARestart() throws SQLException {
+    // Given a table captured by an ingest that delivered a first row, then stopped
+    String table = slot + "_events";
+    sql("CREATE TABLE " + table + " (id int PRIMARY KEY, payload text NOT NULL)");
+    CdcIngest first = start(table, "events");
+    awaitStreaming();
+    sql("INSERT INTO " + table + " VALUES (0, 'before the stop')");
+    Topic<String, GenericRecord> topic = topics.data("events");
+    awaitRecords(topic, 1);
+    first.close();
+
+    // When 1,000 rows are written while ingest is down, and ingest starts again
+    try (Connection connection = postgres.dataSource().getConnection()) {
+      connection.setAutoCommit(false);
+      try (PreparedStatement insert = connection.prepareStatement(
+          "INSERT INTO " + table + " VALUES (?, ?)")) {
+        for (int id = 1; id <= 1000; id++) {
+          insert.setInt(1, id);
+          insert.setString(2, "row " + id);
+          insert.addBatch();
+          if (id % 100 == 0) {
+            insert.executeBatch();
+            connection.commit();
+          }
+        }
+      }
+    }
+    CdcIngest second = start(table, "events");
+    sql("INSERT INTO " + table + " VALUES (1001, 'after the restart')");
+
+    // Then exactly those 1,000 rows arrive once each, then the row written after the restart
+    List<ConsumerRecord<String, GenericRecord>> records = awaitRecords(topic, 1002);
+    Set<String> expected = IntStream.rangeClosed(0, 1001).mapToObj(Integer::toString)
+        .collect(Collectors.toSet());
+    assertThat(records).hasSize(1002);
+    assertThat(records.stream().map(ConsumerRecord::key).collect(Collectors.toSet()))
+        .isEqualTo(expected);
+    assertThat(records).allMatch(r -> r.value().get(ConnectToAvro.OP).toString().equals("c"));
+    assertThat(byKey(records, "0")).hasSize(1);
+    assertThat(second.isRunning()).isTrue();
+  }
+
+  @Test
+  void shouldStopOnlyTheTableWhoseColumnChangeTheRegistryRejects() throws SQLException {
+    // Given two captured tables
+    String accounts = slot + "_accounts";
+    String payments = slot + "_payments";
+    sql("CREATE TABLE " + accounts + " (id int PRIMARY KEY, owner text NOT NULL)");
+    sql("CREATE TABLE " + payments + " (id int PRIMARY KEY, amount int NOT NULL)");
+    CdcIngest cdc = track(CdcIngest.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .topics(topics)
+        .registry(registry)
+        .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
+            postgres.password())
+        .table(accounts, "accounts")
+        .table(payments, "payments")
+        .name(names.prefix())
+        .slotName(slot)
+        .publicationName(slot)
+        .build()
+        .start());
+    awaitStreaming();
+    sql("INSERT INTO " + accounts + " VALUES (1, 'ada')");
+    awaitRecords(topics.data("accounts"), 1);
+
+    // When one table gains a required column, which BACKWARD compatibility rejects
+    sql("ALTER TABLE " + accounts + " ADD COLUMN tier int NOT NULL DEFAULT 0");
+    sql("INSERT INTO " + accounts + " VALUES (2, 'bob', 1)");
+    sql("INSERT INTO " + payments + " VALUES (7, 250)");
+
+    // Then the other table's change still arrives
+    List<ConsumerRecord<String, GenericRecord>> paymentRecords =
+        awaitRecords(topics.data("payments"), 1);
+    assertThat(paymentRecords).extracting(ConsumerRecord::key).containsExactly("7");
+
+    // and the rejected change is on the dead-letter topic with a clear error
+    Topic<byte[], byte[]> dlq = topics.dlq(topics.data("accounts"));
+    List<ConsumerRecord<byte[], byte[]>> dead = awaitBytes(dlq.name(), 1);
+    ConsumerRecord<byte[], byte[]> rejected = dead.get(0);
+    assertThat(new String(rejected.key(), StandardCharsets.UTF_8)).isEqualTo("2");
+    assertThat(new String(rejected.value(), StandardCharsets.UTF_8)).contains("\"bob\"");
+    assertThat(header(rejected, DeadLetterHeaders.ERROR))
+        .contains("capture of table public." + accounts)
+        .contains(topics.data("accounts").name() + "-value")
+        .contains("tier");
+    assertThat(header(rejected, DeadLetterHeaders.SOURCE)).isEqualTo("accounts");
+    assertThat(header(rejected, DeadLetterHeaders.ORIGIN)).startsWith("lsn:");
+
+    // and only that table's capture stopped
+    assertThat(cdc.tableStatus())
+        .filteredOn(s -> s.table().source().equals("accounts"))
+        .singleElement()
+        .satisfies(s -> assertThat(s.capturing()).isFalse());
+    assertThat(cdc.tableStatus())
+        .filteredOn(s -> s.table().source().equals("payments"))
+        .singleElement()
+        .satisfies(s -> assertThat(s.capturing()).isTrue());
+    assertThat(readBytes(topics.data("accounts").name())).hasSize(1);
+  }
+
+  private CdcIngest start(String table, String source) {
+    return track(CdcIngest.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .topics(topics)
+        .registry(registry)
+        .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
+            postgres.password())
+        .table(table, source)
+        .name(names.prefix())
+        .slotName(slot)
+        .publicationName(slot)
+        .build()
+        .start());
+  }
+
+  private CdcIngest track(CdcIngest cdc) {
+    started.add(cdc);
+    return cdc;
+  }
+
+  private void awaitStreaming() {
+    await().atMost(AT_MOST).until(() -> {
+      try (Connection connection = postgres.dataSource().getConnection();
+          PreparedStatement query = connection.prepareStatement(
+              "SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+        query.setString(1, slot);
+        try (ResultSet rows = query.executeQuery()) {
+          return rows.next() && rows.getBoolean(1);
+        }
+      }
+    });
+  }
+
+  private void sql(String statement) throws SQLException {
+    try (Connection connection = postgres.dataSource().getConnection();
+        Statement sql = connection.createStatement()) {
+      sql.execute(statement);
+    }
+  }
+
+  /**
+   * Waits until the topic holds at least {@code count} records, then returns every record it
+   * holds (so that surplus ones, such as duplicates, are seen).
+   */
+  private List<ConsumerRecord<String, GenericRecord>> awaitRecords(
+      Topic<String, GenericRecord> topic, int count) {
+    List<ConsumerRecord<String, GenericRecord>> records = new ArrayList<>();
+    try (KafkaConsumer<String, GenericRecord> consumer = new KafkaConsumer<>(consumerConfig(),
+        new StringDeserializer(), topic.valueSerde().deserializer())) {
+      consumer.subscribe(List.of(topic.name()));
+      await().atMost(AT_MOST).until(() -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+        return records.size() >= count;
+      });
+      // drain what is there beyond the awaited count
+      for (int empty = 0; empty < 5; ) {
+        int before = records.size();
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+        empty = records.size() == before ? empty + 1 : 0;
+      }
+    }
+    return records;
+  }
+
+  private List<ConsumerRecord<byte[], byte[]>> awaitBytes(String topic, int count) {
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    await().atMost(AT_MOST).until(() -> {
+      records.clear();
+      records.addAll(readBytes(topic));
+      return records.size() >= count;
+    });
+    return records;
+  }
+
+  private List<ConsumerRecord<byte[], byte[]>> readBytes(String topic) {
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig(),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      for (int empty = 0; empty < 10; ) {
+        int before = records.size();
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+        empty = records.size() == before && !consumer.assignment().isEmpty() ? empty + 1 : 0;
+      }
+    }
+    return records;
+  }
+
+  private Map<String, Object> consumerConfig() {
+    return Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ConsumerConfig.GROUP_ID_CONFIG, names.groupId("reader-" + System.nanoTime()),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+  }
+
+  private static List<ConsumerRecord<String, GenericRecord>> byKey(
+      List<ConsumerRecord<String, GenericRecord>> records, String key) {
+    return records.stream().filter(r -> r.key().equals(key)).toList();
+  }
+
+  private static String decimal(Object value) {
+    if (value == null) {
+      return "null";
+    }
+    ByteBuffer bytes = ((ByteBuffer) value).duplicate();
+    byte[] unscaled = new byte[bytes.remaining()];
+    bytes.get(unscaled);
+    return new BigDecimal(new BigInteger(unscaled), 2).toPlainString();
+  }
+
+  private static String header(ConsumerRecord<?, ?> record, String name) {
+    return new String(record.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+  }
+}
