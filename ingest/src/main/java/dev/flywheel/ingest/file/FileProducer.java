@@ -1,0 +1,386 @@
+package dev.flywheel.ingest.file;
+
+import dev.flywheel.ingest.dlq.DeadLetter;
+import dev.flywheel.ingest.dlq.DeadLetterWriter;
+import dev.flywheel.ingest.json.Conversion;
+import dev.flywheel.ingest.json.FieldError;
+import dev.flywheel.ingest.json.JsonToAvro;
+import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Produces the records of a JSON Lines ({@code .jsonl}, {@code .ndjson}) or CSV ({@code .csv}) file
+ * to a source's data topic: what {@code flywheel produce <source> --file F} runs.
+ *
+ * <pre>{@code
+ * FileProducer producer = FileProducer.builder()
+ *     .bootstrapServers("127.0.0.1:9092")
+ *     .topics(topics)                               // names the data and dead-letter topics
+ *     .source(catalog.find("card-tx").orElseThrow()) // the source with its latest schema
+ *     .build();
+ * FileProducerSummary summary = producer.produce(Path.of("events.jsonl"));
+ * }</pre>
+ *
+ * <p>Each record is converted with {@link JsonToAvro} against the source's schema. A valid one
+ * goes to {@code topics.data(source)}, keyed by the source's key field, with its event time as the
+ * record timestamp, in file order. An invalid one (unreadable, or not fitting the schema) goes to
+ * {@code topics.dlq(topics.data(source))} with its original text as the value and the {@link
+ * DeadLetterHeaders} error (every field and reason), source, origin ({@code file:line}), file,
+ * line, processor and failed-at (through {@link DeadLetterWriter}), and is listed in the summary with every reason.
+ *
+ * <p>Delivery: one idempotent producer with {@code acks=all} writes both topics, so a record is
+ * written once and records of one key stay in file order; batching ({@code linger.ms}, {@code
+ * batch.size}, lz4) is tuned for throughput and can be overridden with {@link
+ * Builder#producerConfig}. {@link #produce} returns only when every record sent has been
+ * acknowledged or has failed. If the broker refuses a record for good, the run stops reading,
+ * flushes what it sent and reports the failure in the summary. {@link #stop()} (Ctrl-C) does the
+ * same without a failure. A run that is stopped or crashes leaves what was acknowledged on the
+ * topic: run it again and those records are produced again (the file producer does not remember
+ * where it was), which consumers that key by event id absorb.
+ *
+ * <p>One run at a time per instance; {@link #stop()} may be called from any thread.
+ */
+public final class FileProducer {
+
+  /** How many records pass between two {@link ProgressListener} calls. */
+  public static final int PROGRESS_INTERVAL_RECORDS = 4096;
+
+  /** How many invalid records a summary lists unless {@link Builder#maxListedInvalid} says. */
+  public static final int DEFAULT_MAX_LISTED_INVALID = 1000;
+
+  /** The {@link DeadLetterHeaders#PROCESSOR} of the records it sends to a dead-letter topic. */
+  public static final String PROCESSOR = "flywheel-produce";
+
+  private static final Logger log = LoggerFactory.getLogger(FileProducer.class);
+
+  private final String bootstrapServers;
+  private final Topics topics;
+  private final SourceDefinition source;
+  private final Map<String, Object> producerOverrides;
+  private final ProgressListener progress;
+  private final int maxListedInvalid;
+  private volatile boolean stopRequested;
+
+  private FileProducer(Builder builder) {
+    this.bootstrapServers = builder.bootstrapServers;
+    this.topics = builder.topics;
+    this.source = builder.source;
+    this.producerOverrides = Map.copyOf(builder.producerConfig);
+    this.progress = builder.progress;
+    this.maxListedInvalid = builder.maxListedInvalid;
+  }
+
+  /** Starts a file producer; bootstrap servers, topics and source are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The producer settings a run uses: idempotence, {@code acks=all} and batching tuned for
+   * throughput, then the {@linkplain Builder#producerConfig overrides}.
+   */
+  public Map<String, Object> producerConfig() {
+    Map<String, Object> config = new HashMap<>();
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-produce-" + source.name());
+    config.putAll(throughputDefaults());
+    config.putAll(producerOverrides);
+    return config;
+  }
+
+  /**
+   * The settings of {@link #producerConfig()} that are not Kafka's defaults: an idempotent
+   * producer with {@code acks=all} (each record written once, in order per partition), 20 ms of
+   * linger and 256 KiB batches so that requests carry many records, and lz4 compression. Public so
+   * that the benchmark gives Kafka's own producer the same settings.
+   */
+  public static Map<String, Object> throughputDefaults() {
+    return Map.of(
+        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+        ProducerConfig.ACKS_CONFIG, "all",
+        ProducerConfig.LINGER_MS_CONFIG, 20,
+        ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024,
+        ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+  }
+
+  /**
+   * Asks a running {@link #produce} to stop reading, flush what it sent and return its summary
+   * (with {@code stopped} set). Safe from any thread, such as a shutdown hook; a later run starts
+   * afresh.
+   */
+  public void stop() {
+    stopRequested = true;
+  }
+
+  /**
+   * Produces every record of {@code file}, returning when all are acknowledged, the run was
+   * {@linkplain #stop() stopped} or a send failed. The format follows the file name ({@link
+   * FileFormat#of}).
+   *
+   * @throws IllegalArgumentException if the file's extension is not one the producer reads
+   * @throws MalformedFileException if the file cannot be read in its format (a CSV file without
+   *     a header)
+   * @throws IOException if the file cannot be read
+   * @throws org.apache.kafka.common.KafkaException if the producer cannot be created or a record
+   *     cannot be serialized (the registry refuses the schema)
+   */
+  public FileProducerSummary produce(Path file) throws IOException {
+    Objects.requireNonNull(file, "file");
+    FileFormat format = FileFormat.of(file);
+    long fileBytes = Files.size(file);
+    stopRequested = false;
+    try (RecordReader reader = format.open(file, source.schema())) {
+      return run(file, fileBytes, reader);
+    }
+  }
+
+  private FileProducerSummary run(Path file, long fileBytes, RecordReader reader)
+      throws IOException {
+    Topic<String, GenericRecord> topic = topics.data(source.name());
+    Serializer<String> keySerializer = topic.keySerde().serializer();
+    Serializer<GenericRecord> valueSerializer = topic.valueSerde().serializer();
+    String fileName = file.toString();
+
+    long start = System.nanoTime();
+    AtomicLong produced = new AtomicLong();
+    AtomicLong deadLettered = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicLong lastAckNanos = new AtomicLong(start);
+    AtomicReference<Exception> failure = new AtomicReference<>();
+    Callback onData = (metadata, e) -> {
+      if (e == null) {
+        produced.incrementAndGet();
+        lastAckNanos.set(System.nanoTime());
+      } else {
+        failed.incrementAndGet();
+        failure.compareAndSet(null, e);
+      }
+    };
+    Callback onDeadLetter = (metadata, e) -> {
+      if (e == null) {
+        deadLettered.incrementAndGet();
+        lastAckNanos.set(System.nanoTime());
+      } else {
+        failure.compareAndSet(null, e);
+      }
+    };
+
+    long read = 0;
+    long invalid = 0;
+    List<InvalidLine> listed = new ArrayList<>();
+    boolean stopped = false;
+    try (Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
+        new ByteArraySerializer(), new ByteArraySerializer())) {
+      DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR);
+      try {
+        SourceLine line;
+        while ((line = reader.next()) != null) {
+          read++;
+          List<FieldError> errors = send(line, topic, keySerializer, valueSerializer, producer,
+              onData);
+          if (!errors.isEmpty()) {
+            invalid++;
+            InvalidLine bad = new InvalidLine(line.lineNumber(), errors);
+            if (listed.size() < maxListedInvalid) {
+              listed.add(bad);
+            }
+            producer.send(deadLetters.toRecord(DeadLetter.of(topic.name(), line.text())
+                .error(bad.describeErrors())
+                .source(source.name())
+                .origin(DeadLetterHeaders.origin(fileName, line.lineNumber()))
+                .header(DeadLetterHeaders.FILE, fileName)
+                .header(DeadLetterHeaders.LINE, Long.toString(line.lineNumber()))
+                .build()), onDeadLetter);
+          }
+          if (read % PROGRESS_INTERVAL_RECORDS == 0) {
+            progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes, read,
+                produced.get(), invalid, System.nanoTime() - start));
+          }
+          if (failure.get() != null) {
+            break;
+          }
+          if (stopRequested || Thread.currentThread().isInterrupted()) {
+            stopped = true;
+            break;
+          }
+        }
+      } finally {
+        flush(producer);
+      }
+    }
+    long elapsedNanos = lastAckNanos.get() - start;
+    Exception sendFailure = failure.get();
+    if (sendFailure != null) {
+      log.error("producing {} to {} stopped: a record was refused", fileName, topic.name(),
+          sendFailure);
+    }
+    progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes, read,
+        produced.get(), invalid, elapsedNanos));
+    return new FileProducerSummary(file, source.name(), topic.name(), read, produced.get(),
+        invalid, listed, deadLettered.get(), failed.get(),
+        sendFailure == null ? null : sendFailure.getClass().getSimpleName() + ": "
+            + sendFailure.getMessage(),
+        stopped, Duration.ofNanos(Math.max(0, elapsedNanos)));
+  }
+
+  /**
+   * Converts {@code line} and sends it when valid.
+   *
+   * @return why the line is invalid; empty when it was sent
+   */
+  private List<FieldError> send(SourceLine line, Topic<String, GenericRecord> topic,
+      Serializer<String> keySerializer, Serializer<GenericRecord> valueSerializer,
+      Producer<byte[], byte[]> producer, Callback callback) {
+    if (!line.readable()) {
+      return List.of(new FieldError(FieldError.ROOT, line.error()));
+    }
+    Conversion conversion = JsonToAvro.convert(line.value(), source.schema());
+    if (!conversion.valid()) {
+      return conversion.errors();
+    }
+    GenericRecord record = (GenericRecord) conversion.record();
+    String key;
+    long timestamp;
+    try {
+      key = source.keyOf(record);
+      timestamp = source.timestampOf(record);
+    } catch (IllegalArgumentException e) {
+      String field = e.getMessage().contains("'" + source.keyField() + "'") ? source.keyField()
+          : source.timeField();
+      return List.of(new FieldError(field, e.getMessage()));
+    }
+    RecordHeaders headers = new RecordHeaders();
+    byte[] keyBytes = keySerializer.serialize(topic.name(), headers, key);
+    byte[] valueBytes = valueSerializer.serialize(topic.name(), headers, record);
+    producer.send(new ProducerRecord<>(topic.name(), null, timestamp, keyBytes, valueBytes,
+        headers), callback);
+    return List.of();
+  }
+
+  /** Flushes even when the reading thread was interrupted (Ctrl-C), then restores the flag. */
+  private static void flush(Producer<?, ?> producer) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      producer.flush();
+    } catch (InterruptException e) {
+      interrupted = true;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Builds a {@link FileProducer}; {@link #build()} says what is required. */
+  public static final class Builder {
+
+    private String bootstrapServers;
+    private Topics topics;
+    private SourceDefinition source;
+    private final Map<String, Object> producerConfig = new HashMap<>();
+    private ProgressListener progress = ProgressListener.NONE;
+    private int maxListedInvalid = DEFAULT_MAX_LISTED_INVALID;
+
+    private Builder() {}
+
+    /** The Kafka bootstrap servers, e.g. {@code 127.0.0.1:9092}; required. */
+    public Builder bootstrapServers(String bootstrapServers) {
+      this.bootstrapServers = bootstrapServers;
+      return this;
+    }
+
+    /**
+     * The topic catalogue that names the data and dead-letter topics and serializes values (its
+     * serde factory's registry must hold the source's schema); required.
+     */
+    public Builder topics(Topics topics) {
+      this.topics = topics;
+      return this;
+    }
+
+    /** The source, with the schema records are converted to (its latest); required. */
+    public Builder source(SourceDefinition source) {
+      this.source = source;
+      return this;
+    }
+
+    /**
+     * Producer settings laid over {@link FileProducer#throughputDefaults()}, such as security
+     * settings or another {@code linger.ms}. Serializers are the file producer's own.
+     */
+    public Builder producerConfig(Map<String, ?> overrides) {
+      producerConfig.putAll(Objects.requireNonNull(overrides, "overrides"));
+      producerConfig.remove(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG);
+      producerConfig.remove(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
+      return this;
+    }
+
+    /** Told of progress while a file is produced; default: nobody. */
+    public Builder progress(ProgressListener progress) {
+      this.progress = Objects.requireNonNull(progress, "progress");
+      return this;
+    }
+
+    /**
+     * How many invalid records a summary lists with their reasons (default {@value
+     * FileProducer#DEFAULT_MAX_LISTED_INVALID}); all of them go to the dead-letter topic anyway.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder maxListedInvalid(int maxListedInvalid) {
+      if (maxListedInvalid < 0) {
+        throw new IllegalArgumentException(
+            "maxListedInvalid cannot be negative, got " + maxListedInvalid);
+      }
+      this.maxListedInvalid = maxListedInvalid;
+      return this;
+    }
+
+    /**
+     * Creates the file producer; nothing connects until {@link FileProducer#produce}.
+     *
+     * @throws IllegalStateException naming what is missing
+     */
+    public FileProducer build() {
+      List<String> missing = new ArrayList<>();
+      if (bootstrapServers == null || bootstrapServers.isBlank()) {
+        missing.add("bootstrapServers");
+      }
+      if (topics == null) {
+        missing.add("topics");
+      }
+      if (source == null) {
+        missing.add("source");
+      }
+      if (!missing.isEmpty()) {
+        throw new IllegalStateException("a FileProducer needs " + String.join(", ", missing));
+      }
+      return new FileProducer(this);
+    }
+  }
+}
