@@ -1,0 +1,333 @@
+package dev.flywheel.platform;
+
+import dev.flywheel.ingest.file.FileProducer;
+import dev.flywheel.ingest.file.FileProducerSummary;
+import dev.flywheel.ingest.file.InvalidLine;
+import dev.flywheel.ingest.file.ProgressListener;
+import dev.flywheel.ingest.source.InvalidSourceException;
+import dev.flywheel.ingest.source.SourceCatalog;
+import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.registry.SchemaRegistryException;
+import dev.flywheel.serde.AvroSerdeConfig;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.KafkaException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code flywheel produce <source> --file F}: produces a JSON Lines or CSV file to a source's data
+ * topic with {@link FileProducer}, showing a progress bar (bytes of the file, records/s, ETA), then
+ * lists the invalid lines (which went to the source's dead-letter topic) and a summary.
+ *
+ * <p>Exit status: 0 when every line was produced (or invalid ones were allowed with {@code
+ * --allow-invalid}); {@value #EXIT_INVALID} when a line was invalid; {@value #EXIT_STOPPED} when
+ * Ctrl-C stopped it (after flushing what was accepted and printing the summary); 1 when it could
+ * not run (unknown source, unreachable broker or registry, unreadable or malformed file) or a
+ * send failed.
+ */
+@Command(name = "produce", mixinStandardHelpOptions = true,
+    description = {
+        "Produce a .jsonl/.ndjson or .csv file to a source's topic, validated against the",
+        "source's latest schema; invalid lines go to its dead-letter topic and are listed."})
+public final class ProduceCommand implements Callable<Integer> {
+
+  /** Exit status when a line was invalid and {@code --allow-invalid} was not given. */
+  public static final int EXIT_INVALID = 3;
+
+  /** Exit status when Ctrl-C stopped the run (128 + SIGINT, as shells report it). */
+  public static final int EXIT_STOPPED = 130;
+
+  private static final Logger log = LoggerFactory.getLogger(ProduceCommand.class);
+  private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
+  private static final long ADMIN_TIMEOUT_SECONDS = 30;
+
+  @Spec private CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "<source>",
+      description = "The source to produce to, e.g. card-tx (added with 'flywheel sources add').")
+  private String sourceName;
+
+  @Option(names = "--file", required = true, paramLabel = "<file>",
+      description = "The file: .jsonl or .ndjson (one JSON object per line) or .csv (header row).")
+  private Path file;
+
+  @Option(names = "--allow-invalid",
+      description = "Exit with status 0 even when lines were invalid (they still go to the"
+          + " dead-letter topic).")
+  private boolean allowInvalid;
+
+  @Option(names = "--bootstrap-servers", paramLabel = "<host:port>",
+      description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
+  private String bootstrapServers = "127.0.0.1:9092";
+
+  @Option(names = "--schema-registry-url", paramLabel = "<url>",
+      description = "Schema registry URL (default: ${DEFAULT-VALUE}).")
+  private String schemaRegistryUrl = "http://127.0.0.1:8081";
+
+  @Option(names = "--prefix", paramLabel = "<prefix>",
+      description = "Topic name prefix, as the platform was started with (default: none).")
+  private String prefix = "";
+
+  @Option(names = "--show-invalid", paramLabel = "<n>",
+      description = "How many invalid lines to list (default: ${DEFAULT-VALUE}).")
+  private int showInvalid = 20;
+
+  @Option(names = "--no-progress",
+      description = "Do not draw the progress bar (it is only drawn on a terminal anyway).")
+  private boolean noProgress;
+
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile FileProducer running;
+  private volatile boolean stopRequested;
+  private volatile int exitCode = 1;
+
+  /** Used by picocli; configure it by parsing arguments through a {@code CommandLine}. */
+  public ProduceCommand() {}
+
+  /**
+   * Produces the file and prints the invalid lines and the summary; Ctrl-C stops reading, flushes
+   * and prints the summary before the JVM ends.
+   *
+   * @return the exit status described on the class
+   */
+  @Override
+  public Integer call() {
+    // Ctrl-C only asks the run to stop, waits for its summary, then ends the JVM with the
+    // command's status (a JVM ended by a signal would otherwise report 130 without the summary)
+    Thread hook = new Thread(() -> {
+      stop();
+      try {
+        if (!finished.await(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+          log.warn("the file producer did not flush within {} s; exiting anyway",
+              SHUTDOWN_TIMEOUT_SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      System.out.flush();
+      System.err.flush();
+      Runtime.getRuntime().halt(exitCode);
+    }, "flywheel-produce-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      exitCode = run();
+    } finally {
+      out().flush();
+      err().flush();
+      finished.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running; it ends the JVM with exitCode
+      }
+    }
+    return exitCode;
+  }
+
+  /** Stops a running produce as Ctrl-C does: stop reading, flush, summarize. Any thread. */
+  public void stop() {
+    stopRequested = true;
+    FileProducer producer = running;
+    if (producer != null) {
+      producer.stop();
+    }
+  }
+
+  private int run() {
+    if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+      return fail("cannot read file '" + file + "': it does not exist or is not a readable file");
+    }
+    AvroSerdes serdes;
+    Topics topics;
+    try {
+      serdes = AvroSerdes.fromConfig(Map.of(
+          AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl,
+          // sources are registered by 'flywheel sources add'; producing never registers a schema
+          AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, false));
+      topics = Topics.builder(serdes).prefix(prefix).build();
+    } catch (RuntimeException e) {
+      return fail(e.getMessage());
+    }
+    try (Admin admin = Admin.create(Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+        (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS)))) {
+      SourceCatalog catalog = new SourceCatalog(topics, serdes.client(), admin);
+      Optional<SourceDefinition> source;
+      try {
+        source = catalog.find(sourceName);
+      } catch (SchemaRegistryException | InvalidSourceException e) {
+        return fail("cannot look up source '" + sourceName + "' in the schema registry at "
+            + schemaRegistryUrl + ": " + e.getMessage());
+      }
+      if (source.isEmpty()) {
+        return fail("unknown source '" + sourceName + "': the registry at " + schemaRegistryUrl
+            + " has no source schema under " + catalog.subject(sourceName)
+            + "; add it with 'flywheel sources add " + sourceName
+            + " --schema <file.avsc> --key <field> --time <field>'"
+            + (prefix.isEmpty() ? "" : " (with --prefix " + prefix + ")"));
+      }
+      String topic = catalog.topic(sourceName).name();
+      Optional<String> missing = missingTopic(admin, topic);
+      if (missing.isPresent()) {
+        return fail(missing.get());
+      }
+      return produce(topics, source.get());
+    } catch (KafkaException e) {
+      return fail("cannot reach Kafka at " + bootstrapServers + ": " + e.getMessage());
+    }
+  }
+
+  private Optional<String> missingTopic(Admin admin, String topic) {
+    try {
+      if (admin.listTopics().names().get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+          .contains(topic)) {
+        return Optional.empty();
+      }
+      return Optional.of("topic " + topic + " of source '" + sourceName + "' does not exist on "
+          + bootstrapServers + "; add the source again with 'flywheel sources add' to create it");
+    } catch (ExecutionException | TimeoutException e) {
+      return Optional.of("cannot reach Kafka at " + bootstrapServers + " to check topic " + topic
+          + ": " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.of("interrupted while checking topic " + topic);
+    }
+  }
+
+  private int produce(Topics topics, SourceDefinition source) {
+    FileProducerSummary summary;
+    boolean showProgress = !noProgress && System.console() != null;
+    try (ProgressDisplay progress = ProgressDisplay.start(showProgress, sourceName, file)) {
+      FileProducer producer = FileProducer.builder()
+          .bootstrapServers(bootstrapServers)
+          .topics(topics)
+          .source(source)
+          .maxListedInvalid(Math.max(0, showInvalid))
+          .progress(progress)
+          .build();
+      running = producer;
+      if (stopRequested) {
+        producer.stop();
+      }
+      summary = producer.produce(file);
+    } catch (IOException e) {
+      return fail("cannot read " + file + ": " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      return fail(e.getMessage());
+    } catch (KafkaException e) {
+      return fail("producing " + file + " failed: " + e.getMessage());
+    } finally {
+      running = null;
+    }
+    return report(topics, summary);
+  }
+
+  private int report(Topics topics, FileProducerSummary summary) {
+    PrintWriter out = out();
+    if (summary.invalid() > 0) {
+      out.printf(Locale.ROOT, "%,d invalid %s, sent to %s:%n", summary.invalid(),
+          summary.invalid() == 1 ? "line" : "lines",
+          topics.dlq(summary.topic()).name());
+      for (InvalidLine line : summary.invalidLines()) {
+        out.println("  " + line);
+      }
+      long unlisted = summary.invalid() - summary.invalidLines().size();
+      if (unlisted > 0) {
+        out.printf(Locale.ROOT, "  ... and %,d more (--show-invalid <n> lists more)%n", unlisted);
+      }
+    }
+    out.println(summary.describe());
+    if (summary.failure() != null) {
+      err().println("flywheel produce: a record was refused, so producing stopped: "
+          + summary.failure());
+      return 1;
+    }
+    if (summary.stopped()) {
+      return EXIT_STOPPED;
+    }
+    if (summary.invalid() > 0 && !allowInvalid) {
+      err().println("flywheel produce: " + summary.invalid() + " invalid "
+          + (summary.invalid() == 1 ? "line" : "lines") + "; fix and produce them again from "
+          + topics.dlq(summary.topic()).name() + ", or pass --allow-invalid to accept this");
+      return EXIT_INVALID;
+    }
+    return 0;
+  }
+
+  private int fail(String message) {
+    err().println("flywheel produce: " + message);
+    return 1;
+  }
+
+  private PrintWriter out() {
+    return spec != null ? spec.commandLine().getOut() : new PrintWriter(System.out, true);
+  }
+
+  private PrintWriter err() {
+    return spec != null ? spec.commandLine().getErr() : new PrintWriter(System.err, true);
+  }
+
+  /** The progress bar: bytes of the file (hence the ETA) and records per second. */
+  private static final class ProgressDisplay implements ProgressListener, AutoCloseable {
+
+    private final ProgressBar bar;
+
+    private ProgressDisplay(ProgressBar bar) {
+      this.bar = bar;
+    }
+
+    static ProgressDisplay start(boolean show, String source, Path file) throws IOException {
+      if (!show) {
+        return new ProgressDisplay(null);
+      }
+      return new ProgressDisplay(new ProgressBarBuilder()
+          .setTaskName("produce " + source)
+          .setInitialMax(Files.size(file))
+          .setUnit(" MiB", 1024 * 1024)
+          .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+          .setUpdateIntervalMillis(250)
+          .build());
+    }
+
+    @Override
+    public void onProgress(ProgressListener.Progress progress) {
+      if (bar == null) {
+        return;
+      }
+      bar.stepTo(Math.min(progress.bytesRead(), progress.fileBytes()));
+      bar.setExtraMessage(String.format(Locale.ROOT, "%,d records, %,.0f records/s, %,d invalid",
+          progress.read(), progress.recordsPerSecond(), progress.invalid()));
+    }
+
+    @Override
+    public void close() {
+      if (bar != null) {
+        bar.close();
+      }
+    }
+  }
+}
