@@ -1,0 +1,425 @@
+package dev.flywheel.ingest.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.flywheel.events.Label;
+import dev.flywheel.ingest.json.Conversion;
+import dev.flywheel.ingest.json.FieldError;
+import dev.flywheel.ingest.json.JsonToAvro;
+import dev.flywheel.ingest.source.IncompatibleSchemaException;
+import dev.flywheel.ingest.source.InvalidSourceException;
+import dev.flywheel.ingest.source.SourceCatalog;
+import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.registry.SchemaRegistryException;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaParseException;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP routes of ingest: {@code POST /ingest/{source}}, {@code POST /sources}, {@code POST
+ * /labels} and {@code GET /health}. Only wiring and validation; {@link IngestService} owns the
+ * producer, the catalog and the server.
+ *
+ * <p>A batch is validated whole before anything is produced. The answers, in the order they are
+ * checked: 404 unknown source, 401 missing or wrong bearer token, 415 content type other than
+ * {@code application/json} or {@code application/x-ndjson}, 413 body over the limit, 400 malformed
+ * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
+ * written), 503 Kafka or the schema registry unavailable, 202 written. Every error body is JSON with
+ * an {@code error} message that says what to fix.
+ */
+public final class IngestHttpApi {
+
+  /** {@code application/json}: one object or an array of objects. */
+  public static final String JSON_TYPE = "application/json";
+
+  /** {@code application/x-ndjson}: one JSON object per line. */
+  public static final String NDJSON_TYPE = "application/x-ndjson";
+
+  /** What {@link Label#getSource()} is set to when a label posted over HTTP does not say. */
+  public static final String HTTP_LABEL_SOURCE = "http";
+
+  private static final Logger log = LoggerFactory.getLogger(IngestHttpApi.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String LABEL_KEY = "event_id";
+  private static final String LABEL_TIME = "event_time";
+
+  private final SourceCatalog catalog;
+  private final Producer<String, GenericRecord> producer;
+  private final long maxBodyBytes;
+  private final Duration produceTimeout;
+  private final Supplier<Optional<String>> healthProblem;
+  private final SourceDefinition labels;
+
+  /**
+   * @param catalog the sources
+   * @param producer the shared idempotent producer; values serialized with the topic's subject
+   * @param maxBodyBytes the largest body accepted
+   * @param produceTimeout how long a batch may wait for the broker's acknowledgements
+   * @param healthProblem what is wrong with the service's dependencies, or empty when healthy
+   */
+  public IngestHttpApi(SourceCatalog catalog, Producer<String, GenericRecord> producer,
+      long maxBodyBytes, Duration produceTimeout, Supplier<Optional<String>> healthProblem) {
+    this.catalog = Objects.requireNonNull(catalog, "catalog");
+    this.producer = Objects.requireNonNull(producer, "producer");
+    this.maxBodyBytes = maxBodyBytes;
+    this.produceTimeout = Objects.requireNonNull(produceTimeout, "produceTimeout");
+    this.healthProblem = Objects.requireNonNull(healthProblem, "healthProblem");
+    this.labels = SourceDefinition.builder("labels").schema(Label.getClassSchema())
+        .keyField(LABEL_KEY).timeField(LABEL_TIME).build();
+  }
+
+  /** Adds the routes to a Javalin configuration. */
+  public void routes(RoutesConfig routes) {
+    routes.post("/ingest/{source}", this::ingest);
+    routes.post("/sources", this::addSource);
+    routes.post("/labels", this::postLabels);
+    routes.get("/health", this::health);
+    routes.exception(SchemaRegistryException.class, (e, ctx) -> {
+      log.warn("{} {}: schema registry error", ctx.method(), ctx.path(), e);
+      error(ctx, 503, "the schema registry did not answer as expected: " + e.getMessage());
+    });
+    routes.exception(Exception.class, (e, ctx) -> {
+      log.error("{} {} failed", ctx.method(), ctx.path(), e);
+      error(ctx, 500, "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    });
+  }
+
+  // ---------------------------------------------------------------- POST /ingest/{source}
+
+  private void ingest(Context ctx) {
+    String name = ctx.pathParam("source");
+    Optional<SourceDefinition> found = catalog.find(name);
+    if (found.isEmpty()) {
+      error(ctx, 404, "unknown source '" + name + "'; add it with POST /sources or in"
+          + " flywheel.yaml");
+      return;
+    }
+    SourceDefinition source = found.get();
+    if (!source.authorizes(ctx.header("Authorization"))) {
+      ctx.header("WWW-Authenticate", "Bearer realm=\"flywheel-ingest\"");
+      error(ctx, 401, ctx.header("Authorization") == null
+          ? "source '" + name + "' needs a bearer token: send 'Authorization: Bearer <token>'"
+          : "the bearer token is not valid for source '" + name + "'");
+      return;
+    }
+    Optional<List<JsonBatch.Item>> items = readBatch(ctx);
+    if (items.isEmpty()) {
+      return;
+    }
+    writeBatch(ctx, source, catalog.topic(source.name()).name(), items.get(), null);
+  }
+
+  // ---------------------------------------------------------------- POST /labels
+
+  private void postLabels(Context ctx) {
+    Optional<List<JsonBatch.Item>> items = readBatch(ctx);
+    if (items.isEmpty()) {
+      return;
+    }
+    writeBatch(ctx, labels, catalog.topics().labels().name(), items.get(), HTTP_LABEL_SOURCE);
+  }
+
+  // ---------------------------------------------------------------- shared batch path
+
+  private Optional<List<JsonBatch.Item>> readBatch(Context ctx) {
+    String type = mediaType(ctx.contentType());
+    if (!JSON_TYPE.equals(type) && !NDJSON_TYPE.equals(type)) {
+      error(ctx, 415, "content type " + (type == null ? "missing" : "'" + type + "'")
+          + "; send " + JSON_TYPE + " (an object or an array of objects) or " + NDJSON_TYPE
+          + " (one object per line)");
+      return Optional.empty();
+    }
+    Optional<byte[]> body = readBody(ctx);
+    if (body.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      List<JsonBatch.Item> items = JSON_TYPE.equals(type)
+          ? JsonBatch.parseJson(body.get()) : JsonBatch.parseNdjson(body.get());
+      if (items.isEmpty()) {
+        error(ctx, 400, "the body holds no records");
+        return Optional.empty();
+      }
+      return Optional.of(items);
+    } catch (JsonBatch.MalformedBodyException e) {
+      ObjectNode out = errorBody(e.getMessage());
+      out.put("line", e.line);
+      out.put("column", e.column);
+      send(ctx, 400, out);
+      return Optional.empty();
+    }
+  }
+
+  private void writeBatch(Context ctx, SourceDefinition source, String topic,
+      List<JsonBatch.Item> items, String labelSource) {
+    Schema schema = source.schema();
+    List<ProducerRecord<String, GenericRecord>> records = new ArrayList<>(items.size());
+    ArrayNode errors = JSON.createArrayNode();
+    int invalid = 0;
+    for (JsonBatch.Item item : items) {
+      JsonNode json = item.json();
+      if (labelSource != null && json instanceof ObjectNode object && !object.has("source")) {
+        object.put("source", labelSource);
+      }
+      Conversion conversion = JsonToAvro.convert(json, schema);
+      List<FieldError> problems = new ArrayList<>(conversion.errors());
+      ProducerRecord<String, GenericRecord> record = null;
+      if (conversion.valid()) {
+        try {
+          record = new ProducerRecord<>(topic, null, source.timestampOf(conversion.record()),
+              source.keyOf(conversion.record()), conversion.record());
+        } catch (IllegalArgumentException e) {
+          problems.add(new FieldError(source.timeField(), e.getMessage()));
+        }
+      }
+      if (problems.isEmpty()) {
+        records.add(record);
+      } else {
+        invalid++;
+        for (FieldError problem : problems) {
+          ObjectNode entry = errors.addObject();
+          entry.put("index", item.index());
+          if (item.line() > 0) {
+            entry.put("line", item.line());
+          }
+          entry.put("field", problem.field());
+          entry.put("reason", problem.reason());
+        }
+      }
+    }
+    if (invalid > 0) {
+      ObjectNode out = errorBody(invalid + " of " + items.size() + " records do not match schema "
+          + schema.getFullName() + " of '" + source.name() + "'; nothing was written");
+      out.put("invalid", invalid);
+      out.set("errors", errors);
+      send(ctx, 422, out);
+      return;
+    }
+    produce(ctx, records);
+  }
+
+  private void produce(Context ctx, List<ProducerRecord<String, GenericRecord>> records) {
+    List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
+    TreeMap<Integer, long[]> ranges = new TreeMap<>();
+    long deadline = System.nanoTime() + produceTimeout.toNanos();
+    try {
+      for (ProducerRecord<String, GenericRecord> record : records) {
+        sent.add(producer.send(record));
+      }
+      for (Future<RecordMetadata> future : sent) {
+        RecordMetadata metadata = future.get(Math.max(0, deadline - System.nanoTime()),
+            TimeUnit.NANOSECONDS);
+        ranges.merge(metadata.partition(), new long[] {metadata.offset(), metadata.offset()},
+            (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      error(ctx, 503, "interrupted while writing; some records of the batch may have been"
+          + " written, retry the batch");
+      return;
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+      log.warn("{} {}: writing a batch of {} failed", ctx.method(), ctx.path(), records.size(),
+          cause);
+      error(ctx, 503, "Kafka did not acknowledge the batch (" + cause.getClass().getSimpleName()
+          + ": " + cause.getMessage() + "); some records may have been written, retry the batch");
+      return;
+    }
+    ObjectNode out = JSON.createObjectNode();
+    out.put("count", records.size());
+    ArrayNode partitions = out.putArray("partitions");
+    ranges.forEach((partition, range) -> {
+      ObjectNode p = partitions.addObject();
+      p.put("partition", partition);
+      p.put("firstOffset", range[0]);
+      p.put("lastOffset", range[1]);
+    });
+    send(ctx, 202, out);
+  }
+
+  // ---------------------------------------------------------------- POST /sources
+
+  private void addSource(Context ctx) {
+    if (!JSON_TYPE.equals(mediaType(ctx.contentType()))) {
+      error(ctx, 415, "send the source as " + JSON_TYPE + ": {\"name\", \"schema\", \"key\","
+          + " \"time\"}");
+      return;
+    }
+    Optional<byte[]> body = readBody(ctx);
+    if (body.isEmpty()) {
+      return;
+    }
+    JsonNode request;
+    try {
+      request = JSON.readTree(body.get());
+    } catch (JsonProcessingException e) {
+      ObjectNode out = errorBody("malformed JSON: " + e.getOriginalMessage());
+      out.put("line", e.getLocation() == null ? 0 : e.getLocation().getLineNr());
+      out.put("column", e.getLocation() == null ? 0 : e.getLocation().getColumnNr());
+      send(ctx, 400, out);
+      return;
+    } catch (IOException e) {
+      error(ctx, 400, "cannot read the body: " + e.getMessage());
+      return;
+    }
+    if (request == null || !request.isObject()) {
+      error(ctx, 400, "send a JSON object {\"name\", \"schema\", \"key\", \"time\"}");
+      return;
+    }
+    if (request.has("token")) {
+      error(ctx, 422, "bearer tokens are set in flywheel.yaml, not over HTTP");
+      return;
+    }
+    String name = text(request, "name");
+    Optional<String> existingToken = catalog.declared().stream()
+        .filter(s -> s.name().equals(name)).findFirst().flatMap(SourceDefinition::bearerToken);
+    SourceDefinition.Builder builder = SourceDefinition.builder(name)
+        .keyField(text(request, "key")).timeField(text(request, "time"))
+        .bearerToken(existingToken.orElse(null));
+    JsonNode schemaNode = request.get("schema");
+    if (schemaNode == null || schemaNode.isNull()) {
+      unprocessable(ctx, name, List.of("the schema is missing: give the Avro schema as a JSON"
+          + " object or string"));
+      return;
+    }
+    try {
+      builder.schema(new Schema.Parser().parse(
+          schemaNode.isTextual() ? schemaNode.textValue() : schemaNode.toString()));
+    } catch (SchemaParseException e) {
+      unprocessable(ctx, name, List.of("the schema is not a valid Avro schema: "
+          + e.getMessage()));
+      return;
+    }
+    SourceDefinition source;
+    try {
+      source = builder.build();
+    } catch (InvalidSourceException e) {
+      unprocessable(ctx, name, e.problems());
+      return;
+    }
+    if (!source.authorizes(ctx.header("Authorization"))) {
+      error(ctx, 401, "source '" + name + "' has a bearer token; send it to change the source");
+      return;
+    }
+    try {
+      SourceCatalog.Registration registration = catalog.add(source);
+      ObjectNode out = JSON.createObjectNode();
+      out.put("name", source.name());
+      out.put("topic", registration.topic());
+      out.put("subject", registration.subject());
+      out.put("schemaId", registration.schemaId());
+      out.put("version", registration.version());
+      out.put("key", source.keyField());
+      out.put("time", source.timeField());
+      send(ctx, 201, out);
+    } catch (IncompatibleSchemaException e) {
+      ObjectNode out = errorBody(e.getMessage());
+      ArrayNode fields = out.putArray("fields");
+      e.fields().forEach(fields::add);
+      ArrayNode messages = out.putArray("registryMessages");
+      e.registryMessages().forEach(messages::add);
+      send(ctx, 409, out);
+    } catch (InvalidSourceException e) {
+      unprocessable(ctx, name, e.problems());
+    }
+  }
+
+  private void unprocessable(Context ctx, String name, List<String> problems) {
+    ObjectNode out = errorBody("source '" + name + "' is invalid: " + String.join("; ", problems));
+    ArrayNode list = out.putArray("problems");
+    problems.forEach(list::add);
+    send(ctx, 422, out);
+  }
+
+  // ---------------------------------------------------------------- GET /health
+
+  private void health(Context ctx) {
+    Optional<String> problem = healthProblem.get();
+    ObjectNode out = JSON.createObjectNode();
+    out.put("status", problem.isEmpty() ? "UP" : "DOWN");
+    problem.ifPresent(p -> out.put("reason", p));
+    send(ctx, problem.isEmpty() ? 200 : 503, out);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private Optional<byte[]> readBody(Context ctx) {
+    long declared = ctx.req().getContentLengthLong();
+    if (declared > maxBodyBytes) {
+      tooLarge(ctx, declared + " bytes");
+      return Optional.empty();
+    }
+    try (InputStream in = ctx.req().getInputStream()) {
+      byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
+      if (body.length > maxBodyBytes) {
+        tooLarge(ctx, "more than " + maxBodyBytes + " bytes");
+        return Optional.empty();
+      }
+      return Optional.of(body);
+    } catch (IOException e) {
+      error(ctx, 400, "cannot read the body: " + e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  private void tooLarge(Context ctx, String size) {
+    error(ctx, 413, "the body is " + size + "; the limit is " + maxBodyBytes
+        + " bytes (ingest.maxBodyBytes): split the batch");
+  }
+
+  private static String mediaType(String contentType) {
+    if (contentType == null || contentType.isBlank()) {
+      return null;
+    }
+    int semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).trim()
+        .toLowerCase(Locale.ROOT);
+  }
+
+  private static String text(JsonNode node, String field) {
+    JsonNode value = node.get(field);
+    return value == null || !value.isTextual() ? null : value.textValue();
+  }
+
+  private static ObjectNode errorBody(String message) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("error", message);
+    return out;
+  }
+
+  private static void error(Context ctx, int status, String message) {
+    send(ctx, status, errorBody(message));
+  }
+
+  private static void send(Context ctx, int status, JsonNode body) {
+    try {
+      ctx.status(status).contentType(JSON_TYPE).result(JSON.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a JSON answer", e);
+    }
+  }
+}

@@ -1,0 +1,292 @@
+package dev.flywheel.ingest.http;
+
+import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.source.SourceCatalog;
+import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.TopicBootstrap;
+import dev.flywheel.topics.Topics;
+import io.javalin.Javalin;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP ingest service: registers the sources of {@code flywheel.yaml}, then answers {@link
+ * IngestHttpApi}'s routes with one shared idempotent producer ({@code acks=all}).
+ *
+ * <pre>{@code
+ * try (IngestService ingest = IngestService.builder()
+ *     .config(IngestConfig.load(Path.of("flywheel.yaml")))
+ *     .configDir(Path.of("."))                 // schema paths in the YAML are relative to it
+ *     .kafka(Map.of("bootstrap.servers", "127.0.0.1:9092"))
+ *     .serdes(serdes)                          // dev.flywheel.serde.AvroSerdes
+ *     .topics(topics)                          // the catalogue built on the same serdes
+ *     .build()
+ *     .start()) {
+ *   System.out.println("ingest at " + ingest.url());
+ * }
+ * }</pre>
+ *
+ * <p>{@link #start()} creates the labels topic and its dead-letter topic when missing and adds
+ * every declared source (compatibility check, registration, topics); a source the registry
+ * refuses stops the start with the reason. {@link #close()} stops HTTP first, then flushes and
+ * closes the producer, so every answered 202 is on the broker. Idempotent.
+ */
+public final class IngestService implements AutoCloseable {
+
+  /** How long a batch may wait for the broker's acknowledgements before 503. */
+  public static final Duration DEFAULT_PRODUCE_TIMEOUT = Duration.ofSeconds(30);
+
+  private static final Logger log = LoggerFactory.getLogger(IngestService.class);
+  private static final String HOST = "0.0.0.0";
+
+  private final IngestConfig config;
+  private final Path configDir;
+  private final Map<String, Object> kafka;
+  private final AvroSerdes serdes;
+  private final Topics topics;
+  private final Duration produceTimeout;
+  private final String host;
+
+  private Admin admin;
+  private Producer<String, GenericRecord> producer;
+  private SourceCatalog catalog;
+  private Javalin http;
+  private boolean closed;
+
+  private IngestService(Builder b) {
+    this.config = b.config;
+    this.configDir = b.configDir;
+    this.kafka = Map.copyOf(b.kafka);
+    this.serdes = b.serdes;
+    this.topics = b.topics;
+    this.produceTimeout = b.produceTimeout;
+    this.host = b.host;
+  }
+
+  /** A builder; config, kafka, serdes and topics are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Connects to Kafka, creates the labels topics, adds the declared sources and starts answering
+   * HTTP. Returns once the server listens.
+   *
+   * @throws IllegalStateException when already started or closed, or the port is taken
+   * @throws dev.flywheel.ingest.source.InvalidSourceException when a declared source is invalid
+   * @throws dev.flywheel.ingest.source.IncompatibleSchemaException when the registry refuses a
+   *     declared source's schema
+   */
+  public synchronized IngestService start() {
+    if (http != null || closed) {
+      throw new IllegalStateException("the ingest service can start once");
+    }
+    try {
+      admin = Admin.create(adminProps());
+      catalog = new SourceCatalog(topics, serdes.client(), admin);
+      Topic<?, ?> labels = topics.labels();
+      TopicBootstrap.Result result = new TopicBootstrap(admin)
+          .ensure(List.of(labels, topics.dlq(labels)));
+      if (!result.consistent()) {
+        log.warn("label topics differ from the catalogue: {}", result.describe());
+      }
+      for (SourceDefinition source : config.sourceDefinitions(configDir)) {
+        catalog.add(source);
+      }
+      producer = new KafkaProducer<>(producerProps(), new StringSerializer(),
+          serdes.generic(false).serializer());
+      IngestHttpApi api = new IngestHttpApi(catalog, producer, config.ingest().maxBodyBytes(),
+          produceTimeout, this::healthProblem);
+      Javalin app = Javalin.create(c -> {
+        c.jetty.host = host;
+        c.jetty.port = config.ingest().port();
+        c.http.maxRequestSize = config.ingest().maxBodyBytes();
+        c.startup.showJavalinBanner = false;
+        c.startup.showOldJavalinVersionWarning = false;
+        api.routes(c.routes);
+      });
+      app.start();
+      http = app;
+      log.info("ingest listening on http://{}:{} with {} declared source(s)", host, app.port(),
+          config.sources().size());
+      return this;
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** The port HTTP listens on. @throws IllegalStateException before start */
+  public synchronized int port() {
+    if (http == null) {
+      throw new IllegalStateException("the ingest service has not started");
+    }
+    return http.port();
+  }
+
+  /** {@code http://127.0.0.1:<port>}. @throws IllegalStateException before start */
+  public String url() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  /** The catalog of sources. @throws IllegalStateException before start */
+  public synchronized SourceCatalog catalog() {
+    if (catalog == null) {
+      throw new IllegalStateException("the ingest service has not started");
+    }
+    return catalog;
+  }
+
+  /** Stops HTTP, flushes and closes the producer, closes the admin client. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (http != null) {
+      try {
+        http.stop();
+      } catch (RuntimeException e) {
+        log.warn("the ingest HTTP server did not stop cleanly", e);
+      }
+    }
+    if (producer != null) {
+      try {
+        producer.flush();
+        producer.close(Duration.ofSeconds(10));
+      } catch (RuntimeException e) {
+        log.warn("the ingest producer did not close cleanly", e);
+      }
+    }
+    if (admin != null) {
+      admin.close(Duration.ofSeconds(5));
+    }
+  }
+
+  private Optional<String> healthProblem() {
+    try {
+      admin.describeCluster(new DescribeClusterOptions().timeoutMs(2_000)).clusterId()
+          .get(3, TimeUnit.SECONDS);
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.of("interrupted");
+    } catch (Exception e) {
+      return Optional.of("Kafka is not reachable: " + e.getMessage());
+    }
+  }
+
+  private Map<String, Object> adminProps() {
+    Map<String, Object> props = new HashMap<>(kafka);
+    props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "flywheel-ingest-admin");
+    return props;
+  }
+
+  private Map<String, Object> producerProps() {
+    Map<String, Object> props = new HashMap<>(kafka);
+    // Exactly-once delivery per partition: no duplicates from retries, nothing lost once acked.
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    // Batches arrive as whole HTTP requests: a short linger groups them into few produce calls.
+    props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+    props.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-ingest");
+    // A batch answers 503 after produceTimeout; the producer must give up no later than that.
+    props.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+        (int) Math.max(produceTimeout.toMillis(), 1_000));
+    props.putIfAbsent(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+        (int) Math.min(30_000, Math.max(produceTimeout.toMillis() / 2, 500)));
+    return props;
+  }
+
+  /** Builds an {@link IngestService}. */
+  public static final class Builder {
+    private IngestConfig config;
+    private Path configDir = Path.of(".");
+    private Map<String, Object> kafka = Map.of();
+    private AvroSerdes serdes;
+    private Topics topics;
+    private Duration produceTimeout = DEFAULT_PRODUCE_TIMEOUT;
+    private String host = HOST;
+
+    private Builder() {}
+
+    /** The ingest settings and declared sources; required. */
+    public Builder config(IngestConfig config) {
+      this.config = config;
+      return this;
+    }
+
+    /** The folder schema paths in the config are relative to; default the working directory. */
+    public Builder configDir(Path configDir) {
+      this.configDir = configDir;
+      return this;
+    }
+
+    /**
+     * Kafka client properties ({@code bootstrap.servers} required; SASL, TLS and any other client
+     * property pass through to the producer and admin client).
+     */
+    public Builder kafka(Map<String, ?> kafka) {
+      this.kafka = new HashMap<>(kafka);
+      return this;
+    }
+
+    /** The serdes, with their schema-registry client; required. */
+    public Builder serdes(AvroSerdes serdes) {
+      this.serdes = serdes;
+      return this;
+    }
+
+    /** The topic catalogue; required. */
+    public Builder topics(Topics topics) {
+      this.topics = topics;
+      return this;
+    }
+
+    /** How long a batch may wait for acknowledgements; default 30 s. */
+    public Builder produceTimeout(Duration produceTimeout) {
+      this.produceTimeout = produceTimeout;
+      return this;
+    }
+
+    /** The interface to listen on; default all ({@code 0.0.0.0}). */
+    public Builder host(String host) {
+      this.host = host;
+      return this;
+    }
+
+    /** @throws NullPointerException when a required setting is missing */
+    public IngestService build() {
+      Objects.requireNonNull(config, "config");
+      Objects.requireNonNull(configDir, "configDir");
+      Objects.requireNonNull(serdes, "serdes");
+      Objects.requireNonNull(topics, "topics");
+      Objects.requireNonNull(produceTimeout, "produceTimeout");
+      Objects.requireNonNull(host, "host");
+      if (!kafka.containsKey(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+        throw new IllegalArgumentException("kafka properties need bootstrap.servers");
+      }
+      return new IngestService(this);
+    }
+  }
+}
