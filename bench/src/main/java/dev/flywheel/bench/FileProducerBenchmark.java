@@ -138,12 +138,13 @@ public final class FileProducerBenchmark {
         }
         double fileRate = results.stream().mapToDouble(r -> r[0]).sorted().toArray()[rounds / 2];
         double rawRate = results.stream().mapToDouble(r -> r[1]).sorted().toArray()[rounds / 2];
-        double ratio = results.stream().mapToDouble(r -> r[0] / r[1]).sorted().toArray()[rounds / 2];
+        double ratio =
+            results.stream().mapToDouble(r -> r[0] / r[1]).sorted().toArray()[rounds / 2];
         System.out.printf(Locale.ROOT, "median of %d rounds of %,d records: file producer %,.0f"
                 + " records/s, ProducerPerformance %,.0f records/s (%d-byte records); median ratio"
                 + " of the rounds %.1f%% (goal >= 50%%); %d cores, max heap %d MiB%n", rounds,
-            records, fileRate, rawRate, RECORD_SIZE, 100 * ratio, Runtime.getRuntime().availableProcessors(),
-            Runtime.getRuntime().maxMemory() >> 20);
+            records, fileRate, rawRate, RECORD_SIZE, 100 * ratio,
+            Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
       }
     } finally {
       try (var files = Files.walk(dir)) {
