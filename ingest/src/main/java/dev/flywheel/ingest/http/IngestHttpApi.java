@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.events.Label;
+import dev.flywheel.ingest.dlq.DeadLetter;
+import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
 import dev.flywheel.ingest.json.FieldError;
 import dev.flywheel.ingest.json.JsonToAvro;
@@ -14,6 +16,7 @@ import dev.flywheel.ingest.source.InvalidSourceException;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.registry.SchemaRegistryException;
+import dev.flywheel.topics.DeadLetterHeaders;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -50,6 +53,12 @@ import org.slf4j.LoggerFactory;
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
  * written), 503 Kafka or the schema registry unavailable, 202 written. Every error body is JSON with
  * an {@code error} message that says what to fix.
+ *
+ * <p>Rejected input is kept: each invalid record of a 422 (its JSON text) and the body of a 400 go
+ * to the dead-letter topic of the topic they were meant for ({@code <topic>.dlq}) with the headers
+ * {@code flywheel.error}, {@code flywheel.source}, {@code flywheel.origin} ({@code
+ * http:<path>#<index>}) and, for NDJSON, {@code flywheel.line}. The answer says how many were
+ * kept ({@code deadLettered}) and where ({@code deadLetterTopic}).
  */
 public final class IngestHttpApi {
 
@@ -69,6 +78,7 @@ public final class IngestHttpApi {
 
   private final SourceCatalog catalog;
   private final Producer<String, GenericRecord> producer;
+  private final DeadLetterWriter deadLetters;
   private final long maxBodyBytes;
   private final Duration produceTimeout;
   private final Supplier<Optional<String>> healthProblem;
@@ -77,14 +87,17 @@ public final class IngestHttpApi {
   /**
    * @param catalog the sources
    * @param producer the shared idempotent producer; values serialized with the topic's subject
+   * @param deadLetters where rejected records and malformed bodies are kept
    * @param maxBodyBytes the largest body accepted
    * @param produceTimeout how long a batch may wait for the broker's acknowledgements
    * @param healthProblem what is wrong with the service's dependencies, or empty when healthy
    */
   public IngestHttpApi(SourceCatalog catalog, Producer<String, GenericRecord> producer,
-      long maxBodyBytes, Duration produceTimeout, Supplier<Optional<String>> healthProblem) {
+      DeadLetterWriter deadLetters, long maxBodyBytes, Duration produceTimeout,
+      Supplier<Optional<String>> healthProblem) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.producer = Objects.requireNonNull(producer, "producer");
+    this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
     this.maxBodyBytes = maxBodyBytes;
     this.produceTimeout = Objects.requireNonNull(produceTimeout, "produceTimeout");
     this.healthProblem = Objects.requireNonNull(healthProblem, "healthProblem");
@@ -126,26 +139,28 @@ public final class IngestHttpApi {
           : "the bearer token is not valid for source '" + name + "'");
       return;
     }
-    Optional<List<JsonBatch.Item>> items = readBatch(ctx);
+    String topic = catalog.topic(source.name()).name();
+    Optional<List<JsonBatch.Item>> items = readBatch(ctx, topic, source.name());
     if (items.isEmpty()) {
       return;
     }
-    writeBatch(ctx, source, catalog.topic(source.name()).name(), items.get(), null);
+    writeBatch(ctx, source, topic, items.get(), null);
   }
 
   // ---------------------------------------------------------------- POST /labels
 
   private void postLabels(Context ctx) {
-    Optional<List<JsonBatch.Item>> items = readBatch(ctx);
+    String topic = catalog.topics().labels().name();
+    Optional<List<JsonBatch.Item>> items = readBatch(ctx, topic, null);
     if (items.isEmpty()) {
       return;
     }
-    writeBatch(ctx, labels, catalog.topics().labels().name(), items.get(), HTTP_LABEL_SOURCE);
+    writeBatch(ctx, labels, topic, items.get(), HTTP_LABEL_SOURCE);
   }
 
   // ---------------------------------------------------------------- shared batch path
 
-  private Optional<List<JsonBatch.Item>> readBatch(Context ctx) {
+  private Optional<List<JsonBatch.Item>> readBatch(Context ctx, String topic, String sourceName) {
     String type = mediaType(ctx.contentType());
     if (!JSON_TYPE.equals(type) && !NDJSON_TYPE.equals(type)) {
       error(ctx, 415, "content type " + (type == null ? "missing" : "'" + type + "'")
@@ -169,6 +184,14 @@ public final class IngestHttpApi {
       ObjectNode out = errorBody(e.getMessage());
       out.put("line", e.line);
       out.put("column", e.column);
+      DeadLetter.Builder letter = DeadLetter.of(topic, body.get())
+          .error(e.getMessage() + " (line " + e.line + ", column " + e.column + ")")
+          .origin(origin(ctx, null))
+          .source(sourceName);
+      if (e.line > 0) {
+        letter.header(DeadLetterHeaders.LINE, Long.toString(e.line));
+      }
+      keep(ctx, out, List.of(letter.build()));
       send(ctx, 400, out);
       return Optional.empty();
     }
@@ -179,6 +202,7 @@ public final class IngestHttpApi {
     Schema schema = source.schema();
     List<ProducerRecord<String, GenericRecord>> records = new ArrayList<>(items.size());
     ArrayNode errors = JSON.createArrayNode();
+    List<DeadLetter> rejected = new ArrayList<>();
     int invalid = 0;
     for (JsonBatch.Item item : items) {
       JsonNode json = item.json();
@@ -200,6 +224,14 @@ public final class IngestHttpApi {
         records.add(record);
       } else {
         invalid++;
+        DeadLetter.Builder letter = DeadLetter.of(topic, item.text())
+            .error(String.join("; ", problems.stream().map(FieldError::toString).toList()))
+            .origin(origin(ctx, item))
+            .source(labelSource == null ? source.name() : null);
+        if (item.line() > 0) {
+          letter.header(DeadLetterHeaders.LINE, Long.toString(item.line()));
+        }
+        rejected.add(letter.build());
         for (FieldError problem : problems) {
           ObjectNode entry = errors.addObject();
           entry.put("index", item.index());
@@ -216,6 +248,7 @@ public final class IngestHttpApi {
           + schema.getFullName() + " of '" + source.name() + "'; nothing was written");
       out.put("invalid", invalid);
       out.set("errors", errors);
+      keep(ctx, out, rejected);
       send(ctx, 422, out);
       return;
     }
@@ -384,6 +417,48 @@ public final class IngestHttpApi {
       error(ctx, 400, "cannot read the body: " + e.getMessage());
       return Optional.empty();
     }
+  }
+
+  /**
+   * Writes rejected input to its dead-letter topic and waits for the acknowledgements, so that the
+   * answer can say whether it was kept: {@code deadLetterTopic} and {@code deadLettered} (how many
+   * records were kept) are added to {@code answer}.
+   */
+  private void keep(Context ctx, ObjectNode answer, List<DeadLetter> letters) {
+    if (letters.isEmpty()) {
+      return;
+    }
+    long deadline = System.nanoTime() + produceTimeout.toNanos();
+    int kept = 0;
+    String dlqTopic = null;
+    try {
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (DeadLetter letter : letters) {
+        sent.add(deadLetters.write(letter));
+      }
+      for (Future<RecordMetadata> future : sent) {
+        dlqTopic = future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+            .topic();
+        kept++;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      log.warn("{} {}: {} of {} rejected records could not be written to their dead-letter topic",
+          ctx.method(), ctx.path(), letters.size() - kept, letters.size(), e);
+    }
+    if (dlqTopic != null) {
+      answer.put("deadLetterTopic", dlqTopic);
+    }
+    answer.put("deadLettered", kept);
+  }
+
+  /**
+   * The {@link DeadLetterHeaders#ORIGIN} of rejected HTTP input: {@code http:<path>} for a whole
+   * body, {@code http:<path>#<index>} for one record of a batch (0-based).
+   */
+  static String origin(Context ctx, JsonBatch.Item item) {
+    return "http:" + ctx.path() + (item == null ? "" : "#" + item.index());
   }
 
   private void tooLarge(Context ctx, String size) {

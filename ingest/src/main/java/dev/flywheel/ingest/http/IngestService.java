@@ -1,6 +1,7 @@
 package dev.flywheel.ingest.http;
 
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.serde.AvroSerdes;
@@ -23,6 +24,7 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +59,9 @@ public final class IngestService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IngestService.class);
   private static final String HOST = "0.0.0.0";
 
+  /** The {@code flywheel.processor} header of the dead letters this service writes. */
+  public static final String PROCESSOR = "flywheel-ingest-http";
+
   private final IngestConfig config;
   private final Path configDir;
   private final Map<String, Object> kafka;
@@ -67,6 +72,7 @@ public final class IngestService implements AutoCloseable {
 
   private Admin admin;
   private Producer<String, GenericRecord> producer;
+  private Producer<byte[], byte[]> dlqProducer;
   private SourceCatalog catalog;
   private Javalin http;
   private boolean closed;
@@ -111,9 +117,12 @@ public final class IngestService implements AutoCloseable {
       for (SourceDefinition source : config.sourceDefinitions(configDir)) {
         catalog.add(source);
       }
-      producer = new KafkaProducer<>(producerProps(), new StringSerializer(),
+      producer = new KafkaProducer<>(producerProps("flywheel-ingest"), new StringSerializer(),
           serdes.generic(false).serializer());
-      IngestHttpApi api = new IngestHttpApi(catalog, producer, config.ingest().maxBodyBytes(),
+      dlqProducer = new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
+          new ByteArraySerializer(), new ByteArraySerializer());
+      IngestHttpApi api = new IngestHttpApi(catalog, producer,
+          new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest().maxBodyBytes(),
           produceTimeout, this::healthProblem);
       Javalin app = Javalin.create(c -> {
         c.jetty.host = host;
@@ -169,12 +178,14 @@ public final class IngestService implements AutoCloseable {
         log.warn("the ingest HTTP server did not stop cleanly", e);
       }
     }
-    if (producer != null) {
-      try {
-        producer.flush();
-        producer.close(Duration.ofSeconds(10));
-      } catch (RuntimeException e) {
-        log.warn("the ingest producer did not close cleanly", e);
+    for (Producer<?, ?> p : new Producer<?, ?>[] {producer, dlqProducer}) {
+      if (p != null) {
+        try {
+          p.flush();
+          p.close(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+          log.warn("an ingest producer did not close cleanly", e);
+        }
       }
     }
     if (admin != null) {
@@ -201,7 +212,7 @@ public final class IngestService implements AutoCloseable {
     return props;
   }
 
-  private Map<String, Object> producerProps() {
+  private Map<String, Object> producerProps(String clientId) {
     Map<String, Object> props = new HashMap<>(kafka);
     // Exactly-once delivery per partition: no duplicates from retries, nothing lost once acked.
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -209,7 +220,8 @@ public final class IngestService implements AutoCloseable {
     // Batches arrive as whole HTTP requests: a short linger groups them into few produce calls.
     props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-    props.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-ingest");
+    Object prefix = kafka.get(ProducerConfig.CLIENT_ID_CONFIG);
+    props.put(ProducerConfig.CLIENT_ID_CONFIG, prefix == null ? clientId : prefix + "-" + clientId);
     // A batch answers 503 after produceTimeout; the producer must give up no later than that.
     props.putIfAbsent(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
         (int) Math.max(produceTimeout.toMillis(), 1_000));

@@ -21,8 +21,12 @@ import java.util.List;
  */
 final class JsonBatch {
 
-  /** One record of a batch: its 0-based index, its line (from 1) and its JSON value. */
-  record Item(int index, long line, JsonNode json) {}
+  /**
+   * One record of a batch: its 0-based index, its line (from 1; 0 when the body is one JSON
+   * document), its JSON value and its text as received (NDJSON) or as re-serialized (an element
+   * of a JSON array), for the dead-letter topic.
+   */
+  record Item(int index, long line, JsonNode json, String text) {}
 
   /** The body is not well-formed JSON (or NDJSON); line and column are 1-based. */
   static final class MalformedBodyException extends Exception {
@@ -56,10 +60,10 @@ final class JsonBatch {
       List<Item> items = new ArrayList<>();
       if (root.isArray()) {
         for (int i = 0; i < root.size(); i++) {
-          items.add(new Item(i, 0, root.get(i)));
+          items.add(new Item(i, 0, root.get(i), root.get(i).toString()));
         }
       } else {
-        items.add(new Item(0, 0, root));
+        items.add(new Item(0, 0, root, text));
       }
       return items;
     } catch (JsonProcessingException e) {
@@ -88,7 +92,7 @@ final class JsonBatch {
             throw new MalformedBodyException("line " + lineNumber + " holds more than one JSON"
                 + " value", lineNumber, parser.currentTokenLocation().getColumnNr());
           }
-          items.add(new Item(items.size(), lineNumber, node));
+          items.add(new Item(items.size(), lineNumber, node, line.strip()));
         } catch (JsonProcessingException e) {
           throw new MalformedBodyException("malformed JSON on line " + lineNumber + ": "
               + e.getOriginalMessage(), lineNumber,

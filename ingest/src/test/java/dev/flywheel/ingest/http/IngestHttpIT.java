@@ -13,6 +13,7 @@ import dev.flywheel.ingest.IngestConfig;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -278,6 +280,12 @@ class IngestHttpIT {
 
     assertThat(response.statusCode()).isEqualTo(400);
     assertThat(json(response).get("line").asInt()).isEqualTo(2);
+    ConsumerRecord<String, String> kept = readAll(topics.dlq(topics.data("tx")).name(),
+        new StringDeserializer(), 1).get(0);
+    assertThat(kept.value()).endsWith("{\"card_id\": \n");
+    assertThat(header(kept, DeadLetterHeaders.LINE)).isEqualTo("2");
+    assertThat(header(kept, DeadLetterHeaders.ORIGIN)).isEqualTo("http:/ingest/tx");
+    assertThat(endOffsets(topics.data("tx").name())).isZero();
   }
 
   @Test
@@ -305,6 +313,26 @@ class IngestHttpIT {
 
     // And not even the valid records were written
     assertThat(endOffsets(topics.data("tx").name())).isZero();
+
+    // And the two invalid ones are kept on the dead-letter topic with what was wrong
+    String dlq = topics.dlq(topics.data("tx")).name();
+    assertThat(answer.get("deadLetterTopic").asText()).isEqualTo(dlq);
+    assertThat(answer.get("deadLettered").asInt()).isEqualTo(2);
+    List<ConsumerRecord<String, String>> kept = readAll(dlq, new StringDeserializer(), 2);
+    assertThat(kept).hasSize(2);
+    assertThat(kept).extracting(r -> header(r, DeadLetterHeaders.ORIGIN))
+        .containsExactlyInAnyOrder("http:/ingest/tx#1", "http:/ingest/tx#3");
+    ConsumerRecord<String, String> second = kept.stream()
+        .filter(r -> header(r, DeadLetterHeaders.ORIGIN).endsWith("#1")).findFirst().orElseThrow();
+    assertThat(JSON.readTree(second.value()).get("amount").asText()).isEqualTo("12,5");
+    assertThat(header(second, DeadLetterHeaders.SOURCE)).isEqualTo("tx");
+    assertThat(header(second, DeadLetterHeaders.ERROR)).contains("event_time: expected")
+        .contains("amount: expected a number");
+  }
+
+  private static String header(ConsumerRecord<?, ?> record, String name) {
+    var header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
   }
 
   @Test
@@ -469,6 +497,12 @@ class IngestHttpIT {
         + e.get("line").asInt() + " " + e.get("field").asText()));
     assertThat(errors).containsExactly("0:1 value", "1:2 event_id");
     assertThat(endOffsets(topics.labels().name())).isZero();
+    List<ConsumerRecord<String, String>> kept = readAll(topics.dlq(topics.labels()).name(),
+        new StringDeserializer(), 2);
+    assertThat(kept).extracting(r -> header(r, DeadLetterHeaders.LINE))
+        .containsExactlyInAnyOrder("1", "2");
+    assertThat(kept).extracting(ConsumerRecord::value).containsExactlyInAnyOrder(
+        "{\"event_id\": \"e-1\", \"event_time\": 1}", "{\"event_time\": 1, \"value\": 1}");
   }
 
   @Test
