@@ -18,6 +18,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.avro.generic.GenericRecord;
@@ -51,7 +54,8 @@ import org.slf4j.LoggerFactory;
  * record timestamp, in file order. An invalid one (unreadable, or not fitting the schema) goes to
  * {@code topics.dlq(topics.data(source))} with its original text as the value and the {@link
  * DeadLetterHeaders} error (every field and reason), source, origin ({@code file:line}), file,
- * line, processor and failed-at (through {@link DeadLetterWriter}), and is listed in the summary with every reason.
+ * line, processor and failed-at (through {@link DeadLetterWriter}), and is listed in the summary
+ * with every reason.
  *
  * <p>Delivery: one idempotent producer with {@code acks=all} writes both topics, so a record is
  * written once and records of one key stay in file order; batching ({@code linger.ms}, {@code
@@ -63,7 +67,9 @@ import org.slf4j.LoggerFactory;
  * topic: run it again and those records are produced again (the file producer does not remember
  * where it was), which consumers that key by event id absorb.
  *
- * <p>One run at a time per instance; {@link #stop()} may be called from any thread.
+ * <p>A second thread reads and parses the file a few batches ahead of the thread that converts,
+ * serializes and sends, which keeps file order. One run at a time per instance; {@link #stop()}
+ * may be called from any thread.
  */
 public final class FileProducer {
 
@@ -194,41 +200,48 @@ public final class FileProducer {
     long invalid = 0;
     List<InvalidLine> listed = new ArrayList<>();
     boolean stopped = false;
-    try (Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
-        new ByteArraySerializer(), new ByteArraySerializer())) {
+    try (ReadAhead ahead = new ReadAhead(reader, "flywheel-produce-read-" + source.name());
+        Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
+            new ByteArraySerializer(), new ByteArraySerializer())) {
       DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR);
       try {
-        SourceLine line;
-        while ((line = reader.next()) != null) {
-          read++;
-          List<FieldError> errors = send(line, topic, keySerializer, valueSerializer, producer,
-              onData);
-          if (!errors.isEmpty()) {
-            invalid++;
-            InvalidLine bad = new InvalidLine(line.lineNumber(), errors);
-            if (listed.size() < maxListedInvalid) {
-              listed.add(bad);
+        List<SourceLine> batch;
+        reading:
+        while ((batch = ahead.next()) != null) {
+          for (SourceLine line : batch) {
+            read++;
+            List<FieldError> errors = send(line, topic, keySerializer, valueSerializer, producer,
+                onData);
+            if (!errors.isEmpty()) {
+              invalid++;
+              InvalidLine bad = new InvalidLine(line.lineNumber(), errors);
+              if (listed.size() < maxListedInvalid) {
+                listed.add(bad);
+              }
+              producer.send(deadLetters.toRecord(DeadLetter.of(topic.name(), line.text())
+                  .error(bad.describeErrors())
+                  .source(source.name())
+                  .origin(DeadLetterHeaders.origin(fileName, line.lineNumber()))
+                  .header(DeadLetterHeaders.FILE, fileName)
+                  .header(DeadLetterHeaders.LINE, Long.toString(line.lineNumber()))
+                  .build()), onDeadLetter);
             }
-            producer.send(deadLetters.toRecord(DeadLetter.of(topic.name(), line.text())
-                .error(bad.describeErrors())
-                .source(source.name())
-                .origin(DeadLetterHeaders.origin(fileName, line.lineNumber()))
-                .header(DeadLetterHeaders.FILE, fileName)
-                .header(DeadLetterHeaders.LINE, Long.toString(line.lineNumber()))
-                .build()), onDeadLetter);
-          }
-          if (read % PROGRESS_INTERVAL_RECORDS == 0) {
-            progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes, read,
-                produced.get(), invalid, System.nanoTime() - start));
-          }
-          if (failure.get() != null) {
-            break;
-          }
-          if (stopRequested || Thread.currentThread().isInterrupted()) {
-            stopped = true;
-            break;
+            if (read % PROGRESS_INTERVAL_RECORDS == 0) {
+              progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes,
+                  read, produced.get(), invalid, System.nanoTime() - start));
+            }
+            if (failure.get() != null) {
+              break reading;
+            }
+            if (stopRequested || Thread.currentThread().isInterrupted()) {
+              stopped = true;
+              break reading;
+            }
           }
         }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        stopped = true;
       } finally {
         flush(producer);
       }
@@ -291,6 +304,99 @@ public final class FileProducer {
       interrupted = true;
     } finally {
       if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * Reads the file on its own thread, in batches of {@link #BATCH_RECORDS}, a few batches ahead,
+   * so that reading and parsing the next lines overlaps converting, serializing and sending the
+   * current ones. The consumer sees every line in file order.
+   */
+  private static final class ReadAhead implements AutoCloseable {
+
+    private static final int BATCH_RECORDS = 512;
+    private static final int BATCHES_AHEAD = 16;
+    private static final List<SourceLine> END = List.of();
+    private static final long JOIN_TIMEOUT_MS = 10_000;
+
+    private final BlockingQueue<List<SourceLine>> queue = new ArrayBlockingQueue<>(BATCHES_AHEAD);
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile Exception failure;
+
+    ReadAhead(RecordReader reader, String threadName) {
+      thread = new Thread(() -> readAll(reader), threadName);
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void readAll(RecordReader reader) {
+      try {
+        List<SourceLine> batch = new ArrayList<>(BATCH_RECORDS);
+        SourceLine line;
+        while (!closed && (line = reader.next()) != null) {
+          batch.add(line);
+          if (batch.size() == BATCH_RECORDS) {
+            hand(batch);
+            batch = new ArrayList<>(BATCH_RECORDS);
+          }
+        }
+        if (!batch.isEmpty()) {
+          hand(batch);
+        }
+      } catch (IOException | RuntimeException e) {
+        failure = e;
+      } catch (InterruptedException e) {
+        return;
+      }
+      try {
+        hand(END);
+      } catch (InterruptedException e) {
+        // closed while handing over the end: nobody is waiting for it
+      }
+    }
+
+    /** Queues {@code batch}, waiting for room unless the consumer has closed. */
+    private void hand(List<SourceLine> batch) throws InterruptedException {
+      while (!closed) {
+        if (queue.offer(batch, 100, TimeUnit.MILLISECONDS)) {
+          return;
+        }
+      }
+    }
+
+    /**
+     * The next batch in file order, or null at the end of the file.
+     *
+     * @throws IOException as the reader threw it
+     * @throws InterruptedException if the calling thread is interrupted while waiting
+     */
+    List<SourceLine> next() throws IOException, InterruptedException {
+      List<SourceLine> batch = queue.take();
+      if (batch != END) {
+        return batch;
+      }
+      queue.put(END); // stay at the end for further calls
+      Exception e = failure;
+      if (e instanceof IOException io) {
+        throw io;
+      }
+      if (e instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      return null;
+    }
+
+    /** Stops reading ahead and waits for the reading thread, so the reader can be closed. */
+    @Override
+    public void close() {
+      closed = true;
+      queue.clear();
+      try {
+        thread.join(JOIN_TIMEOUT_MS);
+      } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     }

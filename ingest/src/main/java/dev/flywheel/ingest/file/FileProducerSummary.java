@@ -21,8 +21,8 @@ import java.util.Optional;
  * @param deadLettered invalid records the broker acknowledged on the dead-letter topic
  * @param failed valid records the broker did not accept ({@code failure} says why)
  * @param failure why a send failed and the run stopped, or null when none did
- * @param stopped whether the run was stopped ({@link FileProducer#stop()}, Ctrl-C) before the end of
- *     the file; what was read before is flushed and counted
+ * @param stopped whether the run was stopped ({@link FileProducer#stop()}, Ctrl-C) before the end
+ *     of the file; what was read before is flushed and counted
  * @param elapsed time from the start of the run to the last acknowledgement
  */
 public record FileProducerSummary(

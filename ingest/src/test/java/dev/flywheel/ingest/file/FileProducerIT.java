@@ -1,6 +1,7 @@
 package dev.flywheel.ingest.file;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
@@ -229,6 +230,16 @@ class FileProducerIT {
     assertThat(readAll(topics.data("card-tx"))).hasSize(FileProducer.PROGRESS_INTERVAL_RECORDS);
     assertThat(seen.get(0).fileBytes()).isEqualTo(Files.size(file));
     assertThat(seen.get(0).bytesRead()).isPositive();
+  }
+
+  @Test
+  void shouldRefuseACsvFileWithoutHeaderAndProduceNothing() throws IOException {
+    Path file = write("empty.csv", "\n\n");
+
+    assertThatThrownBy(() -> producer().produce(file))
+        .isInstanceOf(MalformedFileException.class)
+        .hasMessageContaining("header naming the columns");
+    assertThat(readAll(topics.data("card-tx"))).isEmpty();
   }
 
   private FileProducer producer() {
