@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code flywheel} command line. */
 @Command(name = "flywheel", mixinStandardHelpOptions = true, version = "flywheel 0.1.0-SNAPSHOT",
     description = "An event-driven ML platform on Apache Kafka.",
-    subcommands = {UpCommand.class, ProduceCommand.class})
+    subcommands = {UpCommand.class, ProduceCommand.class, SourcesCommand.class})
 public final class FlywheelCli implements Runnable {
 
   @Override
