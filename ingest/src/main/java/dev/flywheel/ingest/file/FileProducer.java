@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.avro.generic.GenericRecord;
@@ -67,7 +68,7 @@ import org.slf4j.LoggerFactory;
  * topic: run it again and those records are produced again (the file producer does not remember
  * where it was), which consumers that key by event id absorb.
  *
- * <p>A second thread reads and parses the file a few batches ahead of the thread that converts,
+ * <p>A second thread reads, parses and converts the file a few batches ahead of the thread that
  * serializes and sends, which keeps file order. One run at a time per instance; {@link #stop()}
  * may be called from any thread.
  */
@@ -200,21 +201,23 @@ public final class FileProducer {
     long invalid = 0;
     List<InvalidLine> listed = new ArrayList<>();
     boolean stopped = false;
-    try (ReadAhead ahead = new ReadAhead(reader, "flywheel-produce-read-" + source.name());
+    try (ReadAhead ahead = new ReadAhead(reader, this::prepare,
+        "flywheel-produce-read-" + source.name());
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
       DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR);
       try {
-        List<SourceLine> batch;
+        List<Prepared> batch;
         reading:
         while ((batch = ahead.next()) != null) {
-          for (SourceLine line : batch) {
+          for (Prepared prepared : batch) {
             read++;
-            List<FieldError> errors = send(line, topic, keySerializer, valueSerializer, producer,
-                onData);
-            if (!errors.isEmpty()) {
+            SourceLine line = prepared.line();
+            if (prepared.errors().isEmpty()) {
+              send(prepared, topic, keySerializer, valueSerializer, producer, onData);
+            } else {
               invalid++;
-              InvalidLine bad = new InvalidLine(line.lineNumber(), errors);
+              InvalidLine bad = new InvalidLine(line.lineNumber(), prepared.errors());
               if (listed.size() < maxListedInvalid) {
                 listed.add(bad);
               }
@@ -262,37 +265,50 @@ public final class FileProducer {
   }
 
   /**
-   * Converts {@code line} and sends it when valid.
-   *
-   * @return why the line is invalid; empty when it was sent
+   * Converts {@code line} to the source's schema and takes its key and event time; runs on the
+   * read-ahead thread.
    */
-  private List<FieldError> send(SourceLine line, Topic<String, GenericRecord> topic,
-      Serializer<String> keySerializer, Serializer<GenericRecord> valueSerializer,
-      Producer<byte[], byte[]> producer, Callback callback) {
+  private Prepared prepare(SourceLine line) {
     if (!line.readable()) {
-      return List.of(new FieldError(FieldError.ROOT, line.error()));
+      return Prepared.invalid(line, List.of(new FieldError(FieldError.ROOT, line.error())));
     }
     Conversion conversion = JsonToAvro.convert(line.value(), source.schema());
     if (!conversion.valid()) {
-      return conversion.errors();
+      return Prepared.invalid(line, conversion.errors());
     }
     GenericRecord record = (GenericRecord) conversion.record();
-    String key;
-    long timestamp;
     try {
-      key = source.keyOf(record);
-      timestamp = source.timestampOf(record);
+      return new Prepared(line, record, source.keyOf(record), source.timestampOf(record),
+          List.of());
     } catch (IllegalArgumentException e) {
       String field = e.getMessage().contains("'" + source.keyField() + "'") ? source.keyField()
           : source.timeField();
-      return List.of(new FieldError(field, e.getMessage()));
+      return Prepared.invalid(line, List.of(new FieldError(field, e.getMessage())));
     }
+  }
+
+  /** Serializes and sends a valid {@code prepared} record to {@code topic}. */
+  private static void send(Prepared prepared, Topic<String, GenericRecord> topic,
+      Serializer<String> keySerializer, Serializer<GenericRecord> valueSerializer,
+      Producer<byte[], byte[]> producer, Callback callback) {
     RecordHeaders headers = new RecordHeaders();
-    byte[] keyBytes = keySerializer.serialize(topic.name(), headers, key);
-    byte[] valueBytes = valueSerializer.serialize(topic.name(), headers, record);
-    producer.send(new ProducerRecord<>(topic.name(), null, timestamp, keyBytes, valueBytes,
-        headers), callback);
-    return List.of();
+    byte[] keyBytes = keySerializer.serialize(topic.name(), headers, prepared.key());
+    byte[] valueBytes = valueSerializer.serialize(topic.name(), headers, prepared.record());
+    producer.send(new ProducerRecord<>(topic.name(), null, prepared.timestamp(), keyBytes,
+        valueBytes, headers), callback);
+  }
+
+  /**
+   * A line made ready to send: the record with its key and event time, or why it is invalid.
+   *
+   * @param errors empty exactly when {@code record} is set
+   */
+  private record Prepared(SourceLine line, GenericRecord record, String key, long timestamp,
+      List<FieldError> errors) {
+
+    static Prepared invalid(SourceLine line, List<FieldError> errors) {
+      return new Prepared(line, null, null, -1, errors);
+    }
   }
 
   /** Flushes even when the reading thread was interrupted (Ctrl-C), then restores the flag. */
@@ -310,34 +326,34 @@ public final class FileProducer {
   }
 
   /**
-   * Reads the file on its own thread, in batches of {@link #BATCH_RECORDS}, a few batches ahead,
-   * so that reading and parsing the next lines overlaps converting, serializing and sending the
+   * Reads, parses and converts the file on its own thread, in batches of {@link #BATCH_RECORDS},
+   * a few batches ahead, so that this work on the next lines overlaps serializing and sending the
    * current ones. The consumer sees every line in file order.
    */
   private static final class ReadAhead implements AutoCloseable {
 
     private static final int BATCH_RECORDS = 512;
     private static final int BATCHES_AHEAD = 16;
-    private static final List<SourceLine> END = List.of();
+    private static final List<Prepared> END = List.of();
     private static final long JOIN_TIMEOUT_MS = 10_000;
 
-    private final BlockingQueue<List<SourceLine>> queue = new ArrayBlockingQueue<>(BATCHES_AHEAD);
+    private final BlockingQueue<List<Prepared>> queue = new ArrayBlockingQueue<>(BATCHES_AHEAD);
     private final Thread thread;
     private volatile boolean closed;
     private volatile Exception failure;
 
-    ReadAhead(RecordReader reader, String threadName) {
-      thread = new Thread(() -> readAll(reader), threadName);
+    ReadAhead(RecordReader reader, Function<SourceLine, Prepared> prepare, String threadName) {
+      thread = new Thread(() -> readAll(reader, prepare), threadName);
       thread.setDaemon(true);
       thread.start();
     }
 
-    private void readAll(RecordReader reader) {
+    private void readAll(RecordReader reader, Function<SourceLine, Prepared> prepare) {
       try {
-        List<SourceLine> batch = new ArrayList<>(BATCH_RECORDS);
+        List<Prepared> batch = new ArrayList<>(BATCH_RECORDS);
         SourceLine line;
         while (!closed && (line = reader.next()) != null) {
-          batch.add(line);
+          batch.add(prepare.apply(line));
           if (batch.size() == BATCH_RECORDS) {
             hand(batch);
             batch = new ArrayList<>(BATCH_RECORDS);
@@ -359,7 +375,7 @@ public final class FileProducer {
     }
 
     /** Queues {@code batch}, waiting for room unless the consumer has closed. */
-    private void hand(List<SourceLine> batch) throws InterruptedException {
+    private void hand(List<Prepared> batch) throws InterruptedException {
       while (!closed) {
         if (queue.offer(batch, 100, TimeUnit.MILLISECONDS)) {
           return;
@@ -373,8 +389,8 @@ public final class FileProducer {
      * @throws IOException as the reader threw it
      * @throws InterruptedException if the calling thread is interrupted while waiting
      */
-    List<SourceLine> next() throws IOException, InterruptedException {
-      List<SourceLine> batch = queue.take();
+    List<Prepared> next() throws IOException, InterruptedException {
+      List<Prepared> batch = queue.take();
       if (batch != END) {
         return batch;
       }
