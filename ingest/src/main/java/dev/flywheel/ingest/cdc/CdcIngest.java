@@ -1,5 +1,6 @@
 package dev.flywheel.ingest.cdc;
 
+import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
@@ -86,6 +87,9 @@ public final class CdcIngest implements AutoCloseable {
   /** The engine name (which keys its offsets) unless {@link Builder#name} says otherwise. */
   public static final String DEFAULT_NAME = "flywheel-cdc";
 
+  /** The {@code flywheel.processor} header of the dead-letter records CDC writes. */
+  public static final String PROCESSOR = "ingest-cdc";
+
   private static final Logger log = LoggerFactory.getLogger(CdcIngest.class);
   private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
   private static final Duration RECOVERY_TIMEOUT = Duration.ofSeconds(30);
@@ -144,10 +148,11 @@ public final class CdcIngest implements AutoCloseable {
     for (CdcTable table : config.tables) {
       Topic<String, org.apache.avro.generic.GenericRecord> data = topics.data(table.source());
       CdcPosition[] lastWritten = lastWrittenPositions(data.name());
-      tables.put(table.qualifiedName(), new ChangeWriter.TableState(
-          table, data, topics.dlq(data), lastWritten.length, lastWritten));
+      tables.put(table.qualifiedName(),
+          new ChangeWriter.TableState(table, data, lastWritten.length, lastWritten));
     }
-    writer = new ChangeWriter(tables, producer, config.registry, config.deleteMode);
+    writer = new ChangeWriter(tables, producer, config.registry, config.deleteMode,
+        new DeadLetterWriter(producer, topics, PROCESSOR));
 
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(engineProperties())

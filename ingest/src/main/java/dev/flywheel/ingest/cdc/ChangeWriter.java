@@ -3,12 +3,13 @@ package dev.flywheel.ingest.cdc;
 import dev.flywheel.registry.CompatibilityResult;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.registry.SchemaRegistryException;
+import dev.flywheel.ingest.dlq.DeadLetter;
+import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -56,15 +57,17 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   private final Producer<byte[], byte[]> producer;
   private final SchemaRegistryClient registry;
   private final DeleteMode deleteMode;
+  private final DeadLetterWriter deadLetters;
   private final JsonConverter eventJson = new JsonConverter();
   private final AtomicLong duplicatesSkipped = new AtomicLong();
 
   ChangeWriter(Map<String, TableState> tablesByQualifiedName, Producer<byte[], byte[]> producer,
-      SchemaRegistryClient registry, DeleteMode deleteMode) {
+      SchemaRegistryClient registry, DeleteMode deleteMode, DeadLetterWriter deadLetters) {
     this.tables = Map.copyOf(tablesByQualifiedName);
     this.producer = producer;
     this.registry = registry;
     this.deleteMode = deleteMode;
+    this.deadLetters = deadLetters;
     eventJson.configure(Map.of("schemas.enable", "false"), false);
   }
 
@@ -233,17 +236,17 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     } catch (DataException e) {
       original = utf8(String.valueOf(record.value()));
     }
-    Headers headers = new RecordHeaders();
-    headers.add(DeadLetterHeaders.ERROR, utf8(error));
-    headers.add(DeadLetterHeaders.ERROR_CLASS,
-        utf8(cause == null ? RejectedSchemaException.class.getName() : cause.getClass().getName()));
-    headers.add(DeadLetterHeaders.SOURCE, utf8(state.table.source()));
-    headers.add(DeadLetterHeaders.ORIGIN, utf8("lsn:" + lsn));
-    headers.add(DeadLetterHeaders.LSN, utf8(Long.toString(lsn)));
-    headers.add(DeadLetterHeaders.TOPIC, utf8(state.topic.name()));
-    headers.add(DeadLetterHeaders.FAILED_AT, utf8(Instant.now().toString()));
-    return producer.send(
-        new ProducerRecord<>(state.deadLetters.name(), null, null, key, original, headers));
+    DeadLetter.Builder letter = DeadLetter.of(state.topic.name(), original)
+        .key(key)
+        .error(error)
+        .source(state.table.source())
+        .origin("lsn:" + lsn)
+        .header(DeadLetterHeaders.LSN, Long.toString(lsn))
+        .header(DeadLetterHeaders.TOPIC, state.topic.name());
+    if (cause != null) {
+      letter.cause(cause);
+    }
+    return deadLetters.write(letter.build());
   }
 
   private static List<String> keyColumns(SourceRecord record) {
@@ -291,7 +294,6 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   static final class TableState {
     final CdcTable table;
     final Topic<String, GenericRecord> topic;
-    final Topic<byte[], byte[]> deadLetters;
     final Serializer<GenericRecord> serializer;
     final int partitions;
     final CdcPosition[] lastWritten;
@@ -300,11 +302,10 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     private Schema registered;
     volatile String error;
 
-    TableState(CdcTable table, Topic<String, GenericRecord> topic,
-        Topic<byte[], byte[]> deadLetters, int partitions, CdcPosition[] lastWritten) {
+    TableState(CdcTable table, Topic<String, GenericRecord> topic, int partitions,
+        CdcPosition[] lastWritten) {
       this.table = table;
       this.topic = topic;
-      this.deadLetters = deadLetters;
       this.serializer = topic.valueSerde().serializer();
       this.partitions = partitions;
       this.lastWritten = lastWritten;

@@ -218,6 +218,7 @@ class CdcIngestIT {
         .contains("tier");
     assertThat(header(rejected, DeadLetterHeaders.SOURCE)).isEqualTo("accounts");
     assertThat(header(rejected, DeadLetterHeaders.ORIGIN)).startsWith("lsn:");
+    assertThat(header(rejected, DeadLetterHeaders.PROCESSOR)).isEqualTo(CdcIngest.PROCESSOR);
 
     // and only that table's capture stopped
     assertThat(cdc.tableStatus())

@@ -1,0 +1,301 @@
+package dev.flywheel.ingest.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.ingest.dlq.DeadLetterWriter;
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Utils;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class ChangeWriterTest {
+
+  private static final int PARTITIONS = 3;
+  private static final Schema KEY =
+      SchemaBuilder.struct().name("shop.public.orders.Key").field("id", Schema.INT32_SCHEMA).build();
+  private static final Schema ROW = SchemaBuilder.struct().name("shop.public.orders.Value")
+      .field("id", Schema.INT32_SCHEMA)
+      .field("status", Schema.STRING_SCHEMA)
+      .optional()
+      .build();
+  private static final Schema SOURCE = SchemaBuilder.struct().name("io.debezium.connector.postgresql.Source")
+      .field("schema", Schema.STRING_SCHEMA)
+      .field("table", Schema.STRING_SCHEMA)
+      .field("lsn", Schema.OPTIONAL_INT64_SCHEMA)
+      .field("sequence", Schema.OPTIONAL_STRING_SCHEMA)
+      .field("ts_ms", Schema.INT64_SCHEMA)
+      .build();
+  private static final Schema ENVELOPE = SchemaBuilder.struct().name("shop.public.orders.Envelope")
+      .field("before", ROW)
+      .field("after", ROW)
+      .field("source", SOURCE)
+      .field("op", Schema.STRING_SCHEMA)
+      .build();
+
+  private final String scope = "cdc-writer-" + System.nanoTime();
+  private final CdcTable table = CdcTable.of("public.orders", "orders");
+  private Topics topics;
+  private InMemorySchemaRegistryClient registry;
+  private Topic<String, GenericRecord> topic;
+  private MockProducer<byte[], byte[]> producer;
+  private final RecordingCommitter committer = new RecordingCommitter();
+
+  @BeforeEach
+  void setUp() {
+    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", "mock://" + scope));
+    registry = (InMemorySchemaRegistryClient) serdes.client();
+    topics = Topics.builder(serdes).partitions(PARTITIONS).build();
+    topic = topics.data("orders");
+  }
+
+  @AfterEach
+  void tearDown() {
+    InMemorySchemaRegistryClient.dropScope(scope);
+  }
+
+  @Test
+  void shouldSkipRedeliveredChangesAtOrBeforeTheLastPositionWrittenToTheirPartition()
+      throws InterruptedException {
+    // Given key 1's partition last received the change at position 100/210
+    CdcPosition[] lastWritten = new CdcPosition[PARTITIONS];
+    lastWritten[partitionOf("1")] = new CdcPosition(100, 210);
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, lastWritten, true);
+
+    // When Debezium delivers again the changes up to it, and then newer ones
+    writer.handleBatch(List.of(
+        change("u", 1, "paid", "[\"100\",\"200\"]", 200),
+        change("u", 1, "shipped", "[\"100\",\"210\"]", 210),
+        change("u", 1, "returned", "[\"210\",\"230\"]", 230)), committer);
+
+    // Then only the newer change is written, and every event is marked processed
+    assertThat(producer.history()).extracting(r -> key(r) + ":" + status(r))
+        .containsExactly("1:returned");
+    assertThat(writer.duplicatesSkipped()).isEqualTo(2);
+    assertThat(committer.processed).hasSize(3);
+    assertThat(committer.batchesFinished.get()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldWriteAChangeWhosePartitionHasNoEarlierPosition() throws InterruptedException {
+    // Given a position is known only for key 1's partition
+    CdcPosition[] lastWritten = new CdcPosition[PARTITIONS];
+    lastWritten[partitionOf("1")] = new CdcPosition(500, 600);
+    String other = otherPartitionKey("1");
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, lastWritten, true);
+
+    // When an older change arrives for a key in another partition
+    writer.handleBatch(
+        List.of(change("c", Integer.parseInt(other), "new", "[\"100\",\"200\"]", 200)), committer);
+
+    // Then it is written: that partition never received it
+    assertThat(producer.history()).extracting(ChangeWriterTest::key).containsExactly(other);
+  }
+
+  @Test
+  void shouldNotDeduplicateSnapshotReads() throws InterruptedException {
+    // Given a known position for key 1's partition
+    CdcPosition[] lastWritten = new CdcPosition[PARTITIONS];
+    lastWritten[partitionOf("1")] = new CdcPosition(100, 900);
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, lastWritten, true);
+
+    // When a snapshot (taken again from the start) reads the row
+    writer.handleBatch(List.of(change("r", 1, "paid", "[null,\"800\"]", 800)), committer);
+
+    // Then the read is written, without a position header that could later hide changes
+    assertThat(producer.history()).hasSize(1);
+    assertThat(producer.history().get(0).headers().lastHeader(CdcPosition.HEADER)).isNull();
+  }
+
+  @Test
+  void shouldMarkEventsProcessedOnlyAfterKafkaAcknowledgedTheirRecords() {
+    // Given a producer whose sends stay unacknowledged until completed
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], false);
+
+    // When a batch is handled
+    CompletableFuture<Void> handled = CompletableFuture.runAsync(() -> {
+      try {
+        writer.handleBatch(List.of(change("c", 1, "new", "[\"1\",\"10\"]", 10),
+            change("c", 2, "new", "[\"1\",\"11\"]", 11)), committer);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
+
+    // Then nothing is marked processed until both records are acknowledged
+    assertThat(committer.processed).isEmpty();
+    producer.completeNext();
+    assertThat(committer.processed).isEmpty();
+    producer.completeNext();
+    await().atMost(Duration.ofSeconds(10)).until(handled::isDone);
+    assertThat(committer.processed).hasSize(2);
+    assertThat(committer.batchesFinished.get()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldFailTheBatchWithoutMarkingItWhenKafkaRejectsARecord() {
+    // Given a producer that will fail the send
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], false);
+    CompletableFuture<Void> handled = CompletableFuture.runAsync(() -> {
+      try {
+        writer.handleBatch(List.of(change("c", 1, "new", "[\"1\",\"10\"]", 10)), committer);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
+
+    // When Kafka rejects it
+    producer.errorNext(new KafkaException("broker down"));
+
+    // Then the batch fails and no offset may be committed for it
+    assertThatThrownBy(handled::join).hasCauseInstanceOf(KafkaException.class)
+        .hasMessageContaining("broker down");
+    assertThat(committer.processed).isEmpty();
+  }
+
+  @Test
+  void shouldWriteADeleteAsATombstoneByDefault() throws InterruptedException {
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], true);
+
+    writer.handleBatch(List.of(delete(1, "[\"5\",\"50\"]", 50)), committer);
+
+    assertThat(producer.history()).singleElement()
+        .satisfies(r -> assertThat(r.value()).isNull())
+        .satisfies(r -> assertThat(key(r)).isEqualTo("1"));
+  }
+
+  @Test
+  void shouldWriteADeleteEventWithTheOldImageWhenConfigured() throws InterruptedException {
+    ChangeWriter writer = writer(DeleteMode.DELETE_EVENT, new CdcPosition[PARTITIONS], true);
+
+    writer.handleBatch(List.of(delete(1, "[\"5\",\"50\"]", 50)), committer);
+
+    ProducerRecord<byte[], byte[]> record = producer.history().get(0);
+    GenericRecord value = topic.valueSerde().deserializer().deserialize(topic.name(),
+        record.value());
+    assertThat(value.get(ConnectToAvro.OP).toString()).isEqualTo("d");
+    assertThat(value.get("id")).isEqualTo(1);
+    assertThat(value.get("status")).isNull();
+    assertThat(value.get(ConnectToAvro.LSN)).isEqualTo(50L);
+  }
+
+  private ChangeWriter writer(DeleteMode mode, CdcPosition[] lastWritten, boolean autoComplete) {
+    producer = new MockProducer<>(autoComplete, null, new ByteArraySerializer(),
+        new ByteArraySerializer());
+    ChangeWriter.TableState state =
+        new ChangeWriter.TableState(table, topic, PARTITIONS, lastWritten);
+    return new ChangeWriter(Map.of(table.qualifiedName(), state), producer, registry, mode,
+        new DeadLetterWriter(producer, topics, CdcIngest.PROCESSOR));
+  }
+
+  private static RecordChangeEvent<SourceRecord> change(String op, int id, String status,
+      String sequence, long lsn) {
+    Struct after = new Struct(ROW).put("id", id).put("status", status);
+    Struct envelope = new Struct(ENVELOPE).put("after", after).put("source", source(sequence, lsn))
+        .put("op", op);
+    return event(id, envelope);
+  }
+
+  private static RecordChangeEvent<SourceRecord> delete(int id, String sequence, long lsn) {
+    // PostgreSQL sends only the key columns of a deleted row under the default replica identity
+    Struct keyOnly = new Struct(SchemaBuilder.struct().name("shop.public.orders.Value")
+        .field("id", Schema.INT32_SCHEMA)
+        .field("status", Schema.OPTIONAL_STRING_SCHEMA)
+        .optional()
+        .build()).put("id", id);
+    Schema envelopeSchema = SchemaBuilder.struct().name("shop.public.orders.Envelope")
+        .field("before", keyOnly.schema())
+        .field("after", keyOnly.schema())
+        .field("source", SOURCE)
+        .field("op", Schema.STRING_SCHEMA)
+        .build();
+    Struct envelope = new Struct(envelopeSchema).put("before", keyOnly)
+        .put("source", source(sequence, lsn)).put("op", "d");
+    return event(id, envelope);
+  }
+
+  private static Struct source(String sequence, long lsn) {
+    return new Struct(SOURCE).put("schema", "public").put("table", "orders").put("lsn", lsn)
+        .put("sequence", sequence).put("ts_ms", 1_767_323_045_678L);
+  }
+
+  private static RecordChangeEvent<SourceRecord> event(int id, Struct envelope) {
+    SourceRecord record = new SourceRecord(Map.of("server", "shop"), Map.of("lsn", 1L),
+        "shop.public.orders", null, KEY, new Struct(KEY).put("id", id), envelope.schema(),
+        envelope);
+    return () -> record;
+  }
+
+  private static int partitionOf(String key) {
+    return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % PARTITIONS;
+  }
+
+  private static String otherPartitionKey(String key) {
+    for (int id = 2; ; id++) {
+      if (partitionOf(Integer.toString(id)) != partitionOf(key)) {
+        return Integer.toString(id);
+      }
+    }
+  }
+
+  private static String key(ProducerRecord<byte[], byte[]> record) {
+    return new String(record.key(), StandardCharsets.UTF_8);
+  }
+
+  private String status(ProducerRecord<byte[], byte[]> record) {
+    return topic.valueSerde().deserializer().deserialize(topic.name(), record.value())
+        .get("status").toString();
+  }
+
+  private static final class RecordingCommitter
+      implements DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> {
+    final List<RecordChangeEvent<SourceRecord>> processed = new CopyOnWriteArrayList<>();
+    final AtomicInteger batchesFinished = new AtomicInteger();
+
+    @Override
+    public void markProcessed(RecordChangeEvent<SourceRecord> record) {
+      processed.add(record);
+    }
+
+    @Override
+    public void markBatchFinished() {
+      batchesFinished.incrementAndGet();
+    }
+
+    @Override
+    public void markProcessed(RecordChangeEvent<SourceRecord> record,
+        DebeziumEngine.Offsets offsets) {
+      processed.add(record);
+    }
+
+    @Override
+    public DebeziumEngine.Offsets buildOffsets() {
+      throw new UnsupportedOperationException("not used by the change writer");
+    }
+  }
+}
