@@ -319,7 +319,7 @@ public final class ProduceCommand implements Callable<Integer> {
         return;
       }
       bar.stepTo(Math.min(progress.bytesRead(), progress.fileBytes()));
-      bar.setExtraMessage(String.format(Locale.ROOT, "%,d records, %,.0f records/s, %,d invalid",
+      bar.setExtraMessage(String.format(Locale.ROOT, "%,d rec, %,.0f rec/s, %,d invalid",
           progress.read(), progress.recordsPerSecond(), progress.invalid()));
     }
 

@@ -201,6 +201,7 @@ public final class FileProducer {
     long invalid = 0;
     List<InvalidLine> listed = new ArrayList<>();
     boolean stopped = false;
+    long lastLine = 0;
     try (ReadAhead ahead = new ReadAhead(reader, this::prepare,
         "flywheel-produce-read-" + source.name());
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
@@ -213,6 +214,7 @@ public final class FileProducer {
           for (Prepared prepared : batch) {
             read++;
             SourceLine line = prepared.line();
+            lastLine = line.lineNumber();
             if (prepared.errors().isEmpty()) {
               send(prepared, topic, keySerializer, valueSerializer, producer, onData);
             } else {
@@ -261,7 +263,7 @@ public final class FileProducer {
         invalid, listed, deadLettered.get(), failed.get(),
         sendFailure == null ? null : sendFailure.getClass().getSimpleName() + ": "
             + sendFailure.getMessage(),
-        stopped, Duration.ofNanos(Math.max(0, elapsedNanos)));
+        stopped, lastLine, Duration.ofNanos(Math.max(0, elapsedNanos)));
   }
 
   /**

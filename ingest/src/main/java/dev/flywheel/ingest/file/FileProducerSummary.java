@@ -23,6 +23,8 @@ import java.util.Optional;
  * @param failure why a send failed and the run stopped, or null when none did
  * @param stopped whether the run was stopped ({@link FileProducer#stop()}, Ctrl-C) before the end
  *     of the file; what was read before is flushed and counted
+ * @param lastLine the file line where the last record read starts (0 when none was read): after a
+ *     stop, the records after it were not produced
  * @param elapsed time from the start of the run to the last acknowledgement
  */
 public record FileProducerSummary(
@@ -37,6 +39,7 @@ public record FileProducerSummary(
     long failed,
     String failure,
     boolean stopped,
+    long lastLine,
     Duration elapsed) {
 
   /** Copies the list; checks that nothing required is null. */
@@ -80,7 +83,9 @@ public record FileProducerSummary(
     text.append(String.format(Locale.ROOT, " in %.1f s, %,.0f records/s",
         elapsed.toNanos() / 1e9, recordsPerSecond()));
     if (stopped) {
-      text.append("; stopped before the end of the file");
+      text.append(lastLine == 0 ? "; stopped before the first record"
+          : "; stopped after the record on line " + lastLine
+              + ", the records after it were not produced");
     }
     if (failure != null) {
       text.append("; stopped by a send failure: ").append(failure);

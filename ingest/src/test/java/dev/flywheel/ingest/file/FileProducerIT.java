@@ -173,6 +173,7 @@ class FileProducerIT {
     assertThat(summary.stopped()).isFalse();
     assertThat(summary.complete()).isFalse();
     assertThat(summary.topic()).isEqualTo(topics.data("card-tx").name());
+    assertThat(summary.lastLine()).isEqualTo(7);
     assertThat(summary.invalidLines()).extracting(InvalidLine::lineNumber)
         .containsExactly(4L, 5L, 7L);
     assertThat(summary.invalidLines().get(2).errors())
@@ -226,6 +227,9 @@ class FileProducerIT {
 
     assertThat(summary.stopped()).isTrue();
     assertThat(summary.read()).isEqualTo(FileProducer.PROGRESS_INTERVAL_RECORDS);
+    assertThat(summary.lastLine()).isEqualTo(FileProducer.PROGRESS_INTERVAL_RECORDS);
+    assertThat(summary.describe()).contains("stopped after the record on line "
+        + FileProducer.PROGRESS_INTERVAL_RECORDS);
     assertThat(summary.produced()).isEqualTo(summary.read());
     assertThat(readAll(topics.data("card-tx"))).hasSize(FileProducer.PROGRESS_INTERVAL_RECORDS);
     assertThat(seen.get(0).fileBytes()).isEqualTo(Files.size(file));
