@@ -72,7 +72,7 @@ class CdcIngestIT {
     try (Connection connection = postgres.dataSource().getConnection();
         Statement sql = connection.createStatement()) {
       sql.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-          + " WHERE slot_name = '" + slot + "'");
+          + " WHERE slot_name LIKE '" + slot + "%'");
     }
   }
 
@@ -170,6 +170,51 @@ class CdcIngestIT {
     assertThat(records).allMatch(r -> r.value().get(ConnectToAvro.OP).toString().equals("c"));
     assertThat(byKey(records, "0")).hasSize(1);
     assertThat(second.isRunning()).isTrue();
+  }
+
+  @Test
+  void shouldSkipChangesDebeziumDeliversAgainAfterTheyWereWritten() throws SQLException {
+    // Given a copy of the replication slot taken before 50 rows were captured and written
+    String table = slot + "_replayed";
+    sql("CREATE TABLE " + table + " (id int PRIMARY KEY, payload text NOT NULL)");
+    CdcIngest first = start(table, "replayed");
+    awaitStreaming();
+    sql("INSERT INTO " + table + " VALUES (0, 'first')");
+    Topic<String, GenericRecord> topic = topics.data("replayed");
+    awaitRecords(topic, 1);
+    first.close();
+    String replaySlot = slot + "_replay";
+    sql("SELECT pg_copy_logical_replication_slot('" + slot + "', '" + replaySlot + "')");
+    CdcIngest second = start(table, "replayed");
+    for (int id = 1; id <= 50; id++) {
+      sql("INSERT INTO " + table + " VALUES (" + id + ", 'row " + id + "')");
+    }
+    awaitRecords(topic, 51);
+    second.close();
+
+    // When an ingest without offsets streams from the copy, so Debezium delivers the 50 again
+    CdcIngest replaying = track(CdcIngest.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .topics(topics)
+        .registry(registry)
+        .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
+            postgres.password())
+        .table(table, "replayed")
+        .name(names.prefix() + "-replay")
+        .slotName(replaySlot)
+        .publicationName(slot)
+        .snapshotMode("no_data")
+        .build()
+        .start());
+    await().atMost(AT_MOST).until(() -> replaying.duplicatesSkipped() >= 50);
+    sql("INSERT INTO " + table + " VALUES (51, 'after the replay')");
+
+    // Then none of them is written twice, and the new row arrives once
+    List<ConsumerRecord<String, GenericRecord>> records = awaitRecords(topic, 52);
+    assertThat(records).hasSize(52);
+    assertThat(records.stream().map(ConsumerRecord::key).collect(Collectors.toSet()))
+        .isEqualTo(IntStream.rangeClosed(0, 51).mapToObj(Integer::toString)
+            .collect(Collectors.toSet()));
   }
 
   @Test
