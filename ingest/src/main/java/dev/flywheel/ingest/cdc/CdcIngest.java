@@ -105,7 +105,7 @@ public final class CdcIngest implements AutoCloseable {
   private volatile boolean running;
 
   private CdcIngest(Builder config) {
-    this.config = config;
+    this.config = config.copy();
   }
 
   /** Starts a builder. */
@@ -116,7 +116,8 @@ public final class CdcIngest implements AutoCloseable {
   /**
    * Creates the missing topics (offsets, the sources' data and dead-letter topics), reads back the
    * last written position of each source topic, and starts the engine in a background thread.
-   * Returns once the engine is running; changes then arrive asynchronously.
+   * Returns once the engine is submitted: it connects, creates the slot and publication if
+   * missing, and delivers changes asynchronously; {@link #failure()} says if it stopped.
    *
    * @throws IllegalStateException when already started or closed
    * @throws org.apache.kafka.common.KafkaException when Kafka cannot be reached
@@ -503,6 +504,29 @@ public final class CdcIngest implements AutoCloseable {
         topics.data(table.source()); // throws on an illegal source name
       }
       return new CdcIngest(this);
+    }
+
+    /** A copy, so that changing this builder later does not change a built ingest. */
+    private Builder copy() {
+      Builder copy = new Builder();
+      copy.bootstrapServers = bootstrapServers;
+      copy.topics = topics;
+      copy.registry = registry;
+      copy.host = host;
+      copy.port = port;
+      copy.database = database;
+      copy.user = user;
+      copy.password = password;
+      copy.tables.addAll(tables);
+      copy.name = name;
+      copy.slotName = slotName;
+      copy.publicationName = publicationName;
+      copy.deleteMode = deleteMode;
+      copy.snapshotMode = snapshotMode;
+      copy.offsetFlushInterval = offsetFlushInterval;
+      copy.producerOverrides.putAll(producerOverrides);
+      copy.debeziumOverrides.putAll(debeziumOverrides);
+      return copy;
     }
 
     private static void require(Object value, String setting) {
