@@ -36,6 +36,8 @@ import org.apache.avro.SchemaParseException;
  * ingest:
  *   port: 8080                       # default 8080; 0 picks a free port
  *   maxBodyBytes: 10485760           # default 10 MiB
+ *   sourcesToken: adm1n              # optional bearer token for POST /sources
+ *   labelsToken: l4bels              # optional bearer token for POST /labels
  * }</pre>
  *
  * @param sources the declared sources; never null, may be empty
@@ -121,9 +123,10 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest) {
    *
    * @param port the port to listen on; 0 picks a free one
    * @param maxBodyBytes the largest request body accepted; larger ones get 413
+   * @param sourcesToken the bearer token {@code POST /sources} requires; null for none
+   * @param labelsToken the bearer token {@code POST /labels} requires; null for none
    */
-  @JsonIgnoreProperties(ignoreUnknown = false)
-  public record Http(int port, long maxBodyBytes) {
+  public record Http(int port, long maxBodyBytes, String sourcesToken, String labelsToken) {
 
     /** Port ingest listens on unless configured. */
     public static final int DEFAULT_PORT = 8080;
@@ -134,9 +137,16 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest) {
     /** @throws IllegalArgumentException when the port or the limit is out of range */
     @JsonCreator
     public Http(@JsonProperty("port") Integer port,
-        @JsonProperty("maxBodyBytes") Long maxBodyBytes) {
+        @JsonProperty("maxBodyBytes") Long maxBodyBytes,
+        @JsonProperty("sourcesToken") String sourcesToken,
+        @JsonProperty("labelsToken") String labelsToken) {
       this(port == null ? DEFAULT_PORT : port,
-          maxBodyBytes == null ? DEFAULT_MAX_BODY_BYTES : maxBodyBytes);
+          maxBodyBytes == null ? DEFAULT_MAX_BODY_BYTES : maxBodyBytes, sourcesToken, labelsToken);
+    }
+
+    /** Port and body limit, with {@code POST /sources} and {@code POST /labels} open. */
+    public Http(int port, long maxBodyBytes) {
+      this(port, maxBodyBytes, null, null);
     }
 
     /** @throws IllegalArgumentException when the port or the limit is out of range */
@@ -148,6 +158,16 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest) {
         throw new IllegalArgumentException(
             "ingest.maxBodyBytes must be 1.." + Integer.MAX_VALUE + ", got " + maxBodyBytes);
       }
+      sourcesToken = sourcesToken == null || sourcesToken.isBlank() ? null : sourcesToken;
+      labelsToken = labelsToken == null || labelsToken.isBlank() ? null : labelsToken;
+    }
+
+    /** Never shows the tokens. */
+    @Override
+    public String toString() {
+      return "Http[port=" + port + ", maxBodyBytes=" + maxBodyBytes
+          + (sourcesToken == null ? "" : ", sourcesToken=***")
+          + (labelsToken == null ? "" : ", labelsToken=***") + "]";
     }
 
     /** Port 8080, 10 MiB bodies. */

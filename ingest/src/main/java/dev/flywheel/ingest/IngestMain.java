@@ -29,7 +29,8 @@ public final class IngestMain {
     String port = System.getenv("FLYWHEEL_INGEST_PORT");
     if (port != null) {
       config = new IngestConfig(config.sources(),
-          new IngestConfig.Http(Integer.parseInt(port), config.ingest().maxBodyBytes()));
+          new IngestConfig.Http(Integer.parseInt(port), config.ingest().maxBodyBytes(),
+              config.ingest().sourcesToken(), config.ingest().labelsToken()));
     }
     String registry = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
     AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registry));

@@ -82,6 +82,18 @@ class IngestConfigTest {
   }
 
   @Test
+  void shouldReadTheEndpointTokensAndNeverShowThem() {
+    IngestConfig config = IngestConfig.parse("""
+        ingest: {sourcesToken: adm1n, labelsToken: l4bels}
+        """);
+
+    assertThat(config.ingest().sourcesToken()).isEqualTo("adm1n");
+    assertThat(config.ingest().labelsToken()).isEqualTo("l4bels");
+    assertThat(config.ingest().toString()).doesNotContain("adm1n").doesNotContain("l4bels");
+    assertThat(IngestConfig.Http.defaults().sourcesToken()).isNull();
+  }
+
+  @Test
   void shouldRefuseAnOutOfRangePort() {
     assertThatThrownBy(() -> IngestConfig.parse("ingest: {port: 70000}\n"))
         .hasMessageContaining("ingest.port must be 0..65535, got 70000");

@@ -1,11 +1,14 @@
 package dev.flywheel.ingest.http;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.events.Label;
+import dev.flywheel.ingest.IngestConfig;
 import dev.flywheel.ingest.dlq.DeadLetter;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
@@ -21,6 +24,7 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,6 +84,8 @@ public final class IngestHttpApi {
   private final Producer<String, GenericRecord> producer;
   private final DeadLetterWriter deadLetters;
   private final long maxBodyBytes;
+  private final String sourcesToken;
+  private final String labelsToken;
   private final Duration produceTimeout;
   private final Supplier<Optional<String>> healthProblem;
   private final SourceDefinition labels;
@@ -88,17 +94,19 @@ public final class IngestHttpApi {
    * @param catalog the sources
    * @param producer the shared idempotent producer; values serialized with the topic's subject
    * @param deadLetters where rejected records and malformed bodies are kept
-   * @param maxBodyBytes the largest body accepted
+   * @param http the body limit and the tokens of {@code /sources} and {@code /labels}
    * @param produceTimeout how long a batch may wait for the broker's acknowledgements
    * @param healthProblem what is wrong with the service's dependencies, or empty when healthy
    */
   public IngestHttpApi(SourceCatalog catalog, Producer<String, GenericRecord> producer,
-      DeadLetterWriter deadLetters, long maxBodyBytes, Duration produceTimeout,
+      DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
       Supplier<Optional<String>> healthProblem) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.producer = Objects.requireNonNull(producer, "producer");
     this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
-    this.maxBodyBytes = maxBodyBytes;
+    this.maxBodyBytes = http.maxBodyBytes();
+    this.sourcesToken = http.sourcesToken();
+    this.labelsToken = http.labelsToken();
     this.produceTimeout = Objects.requireNonNull(produceTimeout, "produceTimeout");
     this.healthProblem = Objects.requireNonNull(healthProblem, "healthProblem");
     this.labels = SourceDefinition.builder("labels").schema(Label.getClassSchema())
@@ -150,6 +158,10 @@ public final class IngestHttpApi {
   // ---------------------------------------------------------------- POST /labels
 
   private void postLabels(Context ctx) {
+    if (!bearerMatches(labelsToken, ctx.header("Authorization"))) {
+      unauthorized(ctx, "POST /labels needs the labels bearer token (ingest.labelsToken)");
+      return;
+    }
     String topic = catalog.topics().labels().name();
     Optional<List<JsonBatch.Item>> items = readBatch(ctx, topic, null);
     if (items.isEmpty()) {
@@ -297,6 +309,10 @@ public final class IngestHttpApi {
   // ---------------------------------------------------------------- POST /sources
 
   private void addSource(Context ctx) {
+    if (!bearerMatches(sourcesToken, ctx.header("Authorization"))) {
+      unauthorized(ctx, "POST /sources needs the sources bearer token (ingest.sourcesToken)");
+      return;
+    }
     if (!JSON_TYPE.equals(mediaType(ctx.contentType()))) {
       error(ctx, 415, "send the source as " + JSON_TYPE + ": {\"name\", \"schema\", \"key\","
           + " \"time\"}");
@@ -354,8 +370,8 @@ public final class IngestHttpApi {
       unprocessable(ctx, name, e.problems());
       return;
     }
-    if (!source.authorizes(ctx.header("Authorization"))) {
-      error(ctx, 401, "source '" + name + "' has a bearer token; send it to change the source");
+    if (sourcesToken == null && !source.authorizes(ctx.header("Authorization"))) {
+      unauthorized(ctx, "source '" + name + "' has a bearer token; send it to change the source");
       return;
     }
     try {
@@ -459,6 +475,26 @@ public final class IngestHttpApi {
    */
   static String origin(Context ctx, JsonBatch.Item item) {
     return "http:" + ctx.path() + (item == null ? "" : "#" + item.index());
+  }
+
+  /**
+   * Whether an {@code Authorization} header carries {@code Bearer <token>} (compared in constant
+   * time); always true when {@code token} is null.
+   */
+  static boolean bearerMatches(String token, String authorization) {
+    if (token == null) {
+      return true;
+    }
+    if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return false;
+    }
+    return MessageDigest.isEqual(authorization.substring(7).trim().getBytes(UTF_8),
+        token.getBytes(UTF_8));
+  }
+
+  private static void unauthorized(Context ctx, String message) {
+    ctx.header("WWW-Authenticate", "Bearer realm=\"flywheel-ingest\"");
+    error(ctx, 401, message);
   }
 
   private void tooLarge(Context ctx, String size) {

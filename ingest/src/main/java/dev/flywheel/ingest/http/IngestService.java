@@ -122,8 +122,8 @@ public final class IngestService implements AutoCloseable {
       dlqProducer = new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
           new ByteArraySerializer(), new ByteArraySerializer());
       IngestHttpApi api = new IngestHttpApi(catalog, producer,
-          new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest().maxBodyBytes(),
-          produceTimeout, this::healthProblem);
+          new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest(), produceTimeout,
+          this::healthProblem);
       Javalin app = Javalin.create(c -> {
         c.jetty.host = host;
         c.jetty.port = config.ingest().port();

@@ -506,6 +506,47 @@ class IngestHttpIT {
   }
 
   @Test
+  void shouldRequireTheEndpointTokensWhenConfigured(UniqueNames names) throws Exception {
+    // Given a second ingest whose /sources and /labels need tokens
+    Topics guarded = Topics.builder(serdes).prefix(names.prefix() + "-guarded").build();
+    try (IngestService second = IngestService.builder()
+        .config(IngestConfig.parse("ingest: {port: 0, sourcesToken: adm1n, labelsToken: l4b}\n"))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+        .serdes(serdes)
+        .topics(guarded)
+        .host("127.0.0.1")
+        .build()
+        .start()) {
+      String definition = "{\"name\": \"tx\", \"key\": \"card_id\", \"time\": \"event_time\","
+          + " \"schema\": " + oneLine(TX_SCHEMA) + "}";
+      String label = "{\"event_id\": \"e-1\", \"event_time\": 1, \"value\": 1}";
+
+      // When sources and labels are posted without, with wrong and with the right tokens
+      // Then only the right token is let through
+      assertThat(postTo(second, "/sources", definition).statusCode()).isEqualTo(401);
+      assertThat(postTo(second, "/sources", definition, "Authorization", "Bearer l4b")
+          .statusCode()).isEqualTo(401);
+      assertThat(postTo(second, "/sources", definition, "Authorization", "Bearer adm1n")
+          .statusCode()).isEqualTo(201);
+      assertThat(postTo(second, "/labels", label).statusCode()).isEqualTo(401);
+      assertThat(postTo(second, "/labels", label, "Authorization", "Bearer l4b").statusCode())
+          .isEqualTo(202);
+      assertThat(endOffsets(guarded.labels().name())).isEqualTo(1);
+    }
+  }
+
+  private static HttpResponse<String> postTo(IngestService service, String path, String body,
+      String... headers) throws IOException, InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(service.url() + path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
   void shouldReportHealthy() throws Exception {
     HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
         URI.create(ingest.url() + "/health")).GET().build(), HttpResponse.BodyHandlers.ofString());
