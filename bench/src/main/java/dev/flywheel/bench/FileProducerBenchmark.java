@@ -1,6 +1,7 @@
 package dev.flywheel.bench;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.events.Transaction;
 import dev.flywheel.ingest.file.FileProducer;
 import dev.flywheel.ingest.file.FileProducerSummary;
 import dev.flywheel.ingest.source.SourceCatalog;
@@ -45,10 +46,10 @@ import org.apache.kafka.tools.ProducerPerformance;
  * java -cp bench/target/benchmarks.jar dev.flywheel.bench.FileProducerBenchmark [records] [rounds]
  * </pre>
  *
- * <p>Starts a {@link Devstack}, adds a card-transaction source, writes a JSON Lines file of
- * {@code records} (default 500,000) events of about 200 bytes each, then, per round, produces the
- * file with {@link FileProducer} (read, parse, convert to Avro against the registered schema,
- * serialize, send) and runs {@code ProducerPerformance} with the same record count, 200-byte
+ * <p>Starts a {@link Devstack}, adds a source with the demo {@link Transaction} schema, writes a
+ * JSON Lines file of {@code records} (default 500,000) events of about 200 bytes each, then, per
+ * round, produces the file with {@link FileProducer} (read, parse, convert to Avro against the
+ * registered schema, serialize, send) and runs {@code ProducerPerformance} with the same record count, 200-byte
  * records and the same producer settings ({@link FileProducer#throughputDefaults()}: idempotent,
  * {@code acks=all}, linger, batch size, lz4) to a topic of the same partitions. A first round of
  * a tenth of the records warms both up and is not reported; {@code rounds} (default 5) follow.
@@ -65,22 +66,10 @@ public final class FileProducerBenchmark {
       "m-books-2290", "m-travel-3001", "m-cinema-0007"};
   private static final String[] CATEGORIES = {"food", "grocery", "fuel", "books", "travel", "fun"};
   private static final String[] COUNTRIES = {"NL", "DE", "FR", "GB", "US", "ES"};
-  private static final String[] CHANNELS = {"POS", "ONLINE", "ATM"};
+  private static final String[] CHANNELS = {"POS", "ECOMMERCE", "ATM", "MOBILE"};
 
-  static final Schema SCHEMA = new Schema.Parser().parse("""
-      {"type": "record", "name": "BenchTransaction", "namespace": "dev.flywheel.bench",
-       "fields": [
-        {"name": "event_id", "type": {"type": "string", "logicalType": "uuid"}},
-        {"name": "card_id", "type": "string"},
-        {"name": "merchant_id", "type": "string"},
-        {"name": "category", "type": "string"},
-        {"name": "amount", "type": "double"},
-        {"name": "currency", "type": "string"},
-        {"name": "country", "type": "string"},
-        {"name": "channel", "type": {"type": "enum", "name": "Channel",
-                                     "symbols": ["POS", "ONLINE", "ATM"]}},
-        {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}
-      ]}""");
+  /** The platform's own demo source record: a card payment. */
+  static final Schema SCHEMA = Transaction.getClassSchema();
 
   private FileProducerBenchmark() {}
 
@@ -161,7 +150,7 @@ public final class FileProducerBenchmark {
       for (int i = 0; i < count; i++) {
         int m = random.nextInt(MERCHANTS.length);
         out.write(String.format(Locale.ROOT, "{\"event_id\":\"%s\",\"card_id\":\"card-%06d\","
-                + "\"merchant_id\":\"%s\",\"category\":\"%s\",\"amount\":%.2f,"
+                + "\"merchant\":\"%s\",\"category\":\"%s\",\"amount\":%.2f,"
                 + "\"currency\":\"EUR\",\"country\":\"%s\",\"channel\":\"%s\","
                 + "\"event_time\":%d}%n",
             new UUID(random.nextLong(), random.nextLong()), random.nextInt(100_000), MERCHANTS[m],
