@@ -130,6 +130,26 @@ class CdcIngestIT {
   }
 
   @Test
+  void shouldReadExistingRowsAsSnapshotReadsBeforeStreaming() throws SQLException {
+    // Given a table that already has rows, one with a composite primary key
+    String table = slot + "_lines";
+    sql("CREATE TABLE " + table + " (order_id int, line int, sku text NOT NULL,"
+        + " PRIMARY KEY (order_id, line))");
+    sql("INSERT INTO " + table + " VALUES (1, 1, 'a'), (1, 2, 'b')");
+
+    // When ingest starts with the default initial snapshot, and a row is then inserted
+    start(table, "lines");
+    awaitStreaming();
+    sql("INSERT INTO " + table + " VALUES (2, 1, 'c')");
+
+    // Then the existing rows arrive as reads, keyed by the key columns joined by ':'
+    List<ConsumerRecord<String, GenericRecord>> records = awaitRecords(topics.data("lines"), 3);
+    assertThat(records).extracting(r -> r.key() + "=" + r.value().get(ConnectToAvro.OP) + ":"
+            + r.value().get("sku"))
+        .containsExactlyInAnyOrder("1:1=r:a", "1:2=r:b", "2:1=c:c");
+  }
+
+  @Test
   void shouldDeliverExactlyTheRowsWrittenWhileStoppedAfterARestart() throws SQLException {
     // Given a table captured by an ingest that delivered a first row, then stopped
     String table = slot + "_events";
