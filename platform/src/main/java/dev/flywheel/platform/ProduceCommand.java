@@ -1,5 +1,6 @@
 package dev.flywheel.platform;
 
+import dev.flywheel.ingest.file.FileFormat;
 import dev.flywheel.ingest.file.FileProducer;
 import dev.flywheel.ingest.file.FileProducerSummary;
 import dev.flywheel.ingest.file.InvalidLine;
@@ -159,6 +160,11 @@ public final class ProduceCommand implements Callable<Integer> {
   private int run() {
     if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
       return fail("cannot read file '" + file + "': it does not exist or is not a readable file");
+    }
+    try {
+      FileFormat.of(file);
+    } catch (IllegalArgumentException e) {
+      return fail(e.getMessage());
     }
     AvroSerdes serdes;
     Topics topics;

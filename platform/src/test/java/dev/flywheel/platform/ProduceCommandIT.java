@@ -141,6 +141,16 @@ class ProduceCommandIT {
         .contains("flywheel sources add views");
   }
 
+  @Test
+  void shouldExitWithOneNamingTheFormatsForAnUnknownExtension() throws IOException {
+    Path file = Files.writeString(dir.resolve("clicks.json"), LINES);
+
+    int exit = produce(file);
+
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString()).contains(".jsonl or .ndjson").contains(".csv");
+  }
+
   private int produce(Path file, String... more) {
     String[] base = {"produce", "clicks", "--file", file.toString(), "--no-progress",
         "--bootstrap-servers", devstack.bootstrapServers(),
