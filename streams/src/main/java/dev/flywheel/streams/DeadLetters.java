@@ -1,0 +1,132 @@
+package dev.flywheel.streams;
+
+import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * Writes records a Kafka Streams processor cannot take to {@code <source topic>.dlq}, keeping the
+ * original key and value bytes and saying in {@link DeadLetterHeaders} what was wrong and where
+ * the record came from.
+ *
+ * <p>Dead letters are written by an idempotent {@code acks=all} producer outside the processor's
+ * transaction and acknowledged before the processor moves on, so none is lost; a crash between
+ * the dead letter and the next commit may write it twice (at least once). One producer per
+ * cluster is shared by every handler in the JVM and created on the first dead letter only.
+ */
+final class DeadLetters {
+
+  private static final Map<Map<String, Object>, Producer<byte[], byte[]>> PRODUCERS =
+      new ConcurrentHashMap<>();
+
+  private static final long SEND_TIMEOUT_MS = 30_000;
+
+  private final Map<String, Object> producerConfig;
+  private final String processor;
+
+  private DeadLetters(Map<String, Object> producerConfig, String processor) {
+    this.producerConfig = producerConfig;
+    this.processor = processor;
+  }
+
+  /** Reads the cluster and security settings from a processor's streams properties. */
+  static DeadLetters from(Map<String, ?> streamsConfigs) {
+    Map<String, Object> producer = new HashMap<>();
+    for (Map.Entry<String, ?> e : streamsConfigs.entrySet()) {
+      String key = e.getKey();
+      if (key.startsWith(StreamsConfig.PRODUCER_PREFIX)) {
+        continue;
+      }
+      if (ProducerConfig.configNames().contains(key) && !key.equals(ProducerConfig.CLIENT_ID_CONFIG)
+          && !key.startsWith("transaction") && !key.endsWith(".serializer")
+          && !key.equals(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG)) {
+        producer.put(key, e.getValue());
+      }
+    }
+    producer.put(ProducerConfig.ACKS_CONFIG, "all");
+    producer.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    producer.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    producer.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+        ByteArraySerializer.class.getName());
+    Object app = streamsConfigs.get(StreamsConfig.APPLICATION_ID_CONFIG);
+    return new DeadLetters(Map.copyOf(producer), app == null ? "kafka-streams" : app.toString());
+  }
+
+  /**
+   * Writes one dead letter and waits for the broker to acknowledge it.
+   *
+   * @throws IllegalStateException when the dead letter cannot be written; the processor then
+   *     fails rather than lose the record
+   */
+  void send(String topic, int partition, long offset, long timestamp, byte[] key, byte[] value,
+      Headers original, Exception error) {
+    Objects.requireNonNull(topic, "topic");
+    String dlq = Topics.isDlq(topic) ? topic : topic + Topics.DLQ_SUFFIX;
+    Headers headers = new RecordHeaders();
+    if (original != null) {
+      original.forEach(headers::add);
+    }
+    put(headers, DeadLetterHeaders.ERROR, describe(error));
+    put(headers, DeadLetterHeaders.ERROR_CLASS, error.getClass().getName());
+    put(headers, DeadLetterHeaders.PROCESSOR, processor);
+    put(headers, DeadLetterHeaders.TOPIC, topic);
+    put(headers, DeadLetterHeaders.PARTITION, Integer.toString(partition));
+    put(headers, DeadLetterHeaders.OFFSET, Long.toString(offset));
+    put(headers, DeadLetterHeaders.ORIGIN, DeadLetterHeaders.origin(topic, partition, offset));
+    put(headers, DeadLetterHeaders.TIMESTAMP, Long.toString(timestamp));
+    put(headers, DeadLetterHeaders.FAILED_AT, Long.toString(System.currentTimeMillis()));
+    ProducerRecord<byte[], byte[]> record =
+        new ProducerRecord<>(dlq, null, timestamp < 0 ? null : timestamp, key, value, headers);
+    try {
+      producer().send(record).get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while writing a dead letter to " + dlq, e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot write a dead letter to " + dlq + " for "
+          + DeadLetterHeaders.origin(topic, partition, offset) + ": " + e, e);
+    }
+  }
+
+  private Producer<byte[], byte[]> producer() {
+    return PRODUCERS.computeIfAbsent(producerConfig, c -> {
+      Map<String, Object> withId = new HashMap<>(c);
+      withId.put(ProducerConfig.CLIENT_ID_CONFIG, processor + "-dlq");
+      return new KafkaProducer<>(withId);
+    });
+  }
+
+  static String describe(Throwable error) {
+    StringBuilder text = new StringBuilder();
+    for (Throwable t = error; t != null && text.length() < 2000; t = t.getCause()) {
+      if (!text.isEmpty()) {
+        text.append(": ");
+      }
+      text.append(t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage());
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return text.toString();
+  }
+
+  private static void put(Headers headers, String name, String value) {
+    headers.remove(name);
+    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,172 @@
+package dev.flywheel.streams;
+
+import dev.flywheel.serde.AvroSerdeConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The one place a Flywheel Kafka Streams processor's properties are built. Every non-default
+ * setting is explained where it is set; any Kafka client or Streams property can be passed
+ * through {@link Builder#overrides(Map)} (SASL, TLS, tuning), and overrides win.
+ *
+ * <pre>{@code
+ * Properties props = StreamsProps.builder("flywheel-features")
+ *     .bootstrapServers("localhost:9092")
+ *     .schemaRegistryUrl("http://localhost:8081")
+ *     .stateDir(Path.of("/var/lib/flywheel/state"))
+ *     .build();
+ * }</pre>
+ */
+public final class StreamsProps {
+
+  /** Default bound on the off-heap memory of all RocksDB stores of the JVM. */
+  public static final long DEFAULT_ROCKSDB_MEMORY_BYTES =
+      BoundedMemoryRocksDBConfig.DEFAULT_MEMORY_BYTES;
+
+  /** Commit interval unless set: 100 ms, Kafka Streams' own default under exactly-once. */
+  public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
+
+  private StreamsProps() {}
+
+  /**
+   * Starts the properties of the processor with this application id (also the consumer group and
+   * the prefix of its internal topics, so it must stay stable across releases).
+   */
+  public static Builder builder(String applicationId) {
+    return new Builder(applicationId);
+  }
+
+  /** Builds {@link Properties}; {@link #bootstrapServers} is required. */
+  public static final class Builder {
+    private final String applicationId;
+    private String bootstrapServers;
+    private String schemaRegistryUrl;
+    private Path stateDir;
+    private int standbyReplicas;
+    private int numStreamThreads = 1;
+    private long rocksDbMemoryBytes = DEFAULT_ROCKSDB_MEMORY_BYTES;
+    private Duration commitInterval = DEFAULT_COMMIT_INTERVAL;
+    private String applicationServer;
+    private final Map<String, Object> overrides = new LinkedHashMap<>();
+
+    private Builder(String applicationId) {
+      this.applicationId = Objects.requireNonNull(applicationId, "applicationId");
+      if (applicationId.isBlank()) {
+        throw new IllegalArgumentException("applicationId must not be blank");
+      }
+    }
+
+    /** Brokers to connect to, {@code host:port[,host:port...]}; required. */
+    public Builder bootstrapServers(String bootstrapServers) {
+      this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+      return this;
+    }
+
+    /** Schema registry the Avro serdes use; optional when the serdes are configured directly. */
+    public Builder schemaRegistryUrl(String schemaRegistryUrl) {
+      this.schemaRegistryUrl = schemaRegistryUrl;
+      return this;
+    }
+
+    /** Where RocksDB keeps state; Kafka Streams' temp-dir default when not set. */
+    public Builder stateDir(Path stateDir) {
+      this.stateDir = stateDir;
+      return this;
+    }
+
+    /** Warm copies of each store on other instances, for fast fail-over; default 0. */
+    public Builder standbyReplicas(int standbyReplicas) {
+      if (standbyReplicas < 0) {
+        throw new IllegalArgumentException("standbyReplicas must be >= 0, got " + standbyReplicas);
+      }
+      this.standbyReplicas = standbyReplicas;
+      return this;
+    }
+
+    /** Stream threads of this instance; default 1. */
+    public Builder numStreamThreads(int numStreamThreads) {
+      if (numStreamThreads < 1) {
+        throw new IllegalArgumentException(
+            "numStreamThreads must be >= 1, got " + numStreamThreads);
+      }
+      this.numStreamThreads = numStreamThreads;
+      return this;
+    }
+
+    /** Off-heap bytes all RocksDB stores of the JVM share (see BoundedMemoryRocksDBConfig). */
+    public Builder rocksDbMemoryBytes(long rocksDbMemoryBytes) {
+      this.rocksDbMemoryBytes = rocksDbMemoryBytes;
+      return this;
+    }
+
+    /** How often offsets and transactions commit; default 100 ms. */
+    public Builder commitInterval(Duration commitInterval) {
+      this.commitInterval = Objects.requireNonNull(commitInterval, "commitInterval");
+      return this;
+    }
+
+    /**
+     * {@code host:port} other instances use to reach this one's HTTP API, for routing interactive
+     * queries to the instance that owns a key; optional.
+     */
+    public Builder applicationServer(String applicationServer) {
+      this.applicationServer = applicationServer;
+      return this;
+    }
+
+    /** Any Streams or client property; applied last, so these win. */
+    public Builder overrides(Map<String, ?> overrides) {
+      this.overrides.putAll(Objects.requireNonNull(overrides, "overrides"));
+      return this;
+    }
+
+    /** @throws IllegalStateException when the bootstrap servers are missing */
+    public Properties build() {
+      if (bootstrapServers == null && !overrides.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+        throw new IllegalStateException("bootstrapServers is required for " + applicationId);
+      }
+      Properties p = new Properties();
+      p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+      if (bootstrapServers != null) {
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+      }
+      // Exactly-once: each input record's state change, outputs and offset commit are atomic.
+      p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+      p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitInterval.toMillis());
+      p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
+      p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, numStreamThreads);
+      // One memory budget for every RocksDB store in the JVM, however many processors run.
+      p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedMemoryRocksDBConfig.class);
+      p.put(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG, rocksDbMemoryBytes);
+      // Unreadable records and records a processor throws on go to <topic>.dlq; never a crash.
+      p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
+          DeadLetterDeserializationHandler.class);
+      p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
+          DeadLetterProcessingHandler.class);
+      // The record cache would delay outputs by up to a commit; outputs go out per record.
+      p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+      // Changelogs and outputs must survive a broker loss as the topics' replication allows.
+      p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
+      // Read what upstream processors committed, never their aborted writes.
+      p.put(StreamsConfig.consumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
+      if (stateDir != null) {
+        p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
+      }
+      if (applicationServer != null) {
+        p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, applicationServer);
+      }
+      if (schemaRegistryUrl != null) {
+        p.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl);
+      }
+      p.putAll(overrides);
+      return p;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.flywheel.streams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.topics.DeadLetterHeaders;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The dead-letter handlers of {@link StreamsProps} on a real broker, under exactly-once. */
+@WithDevstack
+class DeadLetterHandlersIT {
+
+  @TempDir Path state;
+
+  @Test
+  void shouldSendUnreadableAndFailingRecordsToTheDlqAndKeepProcessing(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a processor that reads 8-byte longs and refuses negative ones
+    String in = names.topic("numbers");
+    String out = names.topic("doubled");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1),
+          new NewTopic(in + ".dlq", 1, (short) 1))).all().get();
+    }
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(in, Consumed.with(Serdes.String(), Serdes.Long()).withName("numbers-in"))
+        .mapValues(v -> {
+          if (v < 0) {
+            throw new IllegalArgumentException("negative: " + v);
+          }
+          return v * 2;
+        }, Named.as("double"))
+        .to(out, Produced.with(Serdes.String(), Serdes.Long()).withName("doubled-out"));
+    Properties props = StreamsProps.builder(names.applicationId("dlq"))
+        .bootstrapServers(devstack.bootstrapServers()).stateDir(Files.createDirectories(state))
+        .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")).build();
+
+    // When good longs, a 3-byte value and a negative long arrive, in that order
+    try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
+      producer.send(new ProducerRecord<>(in, bytes("a"), Serdes.Long().serializer().serialize(in, 1L)));
+      producer.send(new ProducerRecord<>(in, bytes("b"), new byte[] {1, 2, 3}));
+      producer.send(new ProducerRecord<>(in, bytes("c"), Serdes.Long().serializer().serialize(in, -5L)));
+      producer.send(new ProducerRecord<>(in, bytes("d"), Serdes.Long().serializer().serialize(in, 4L)));
+    }
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+      streams.start();
+
+      // Then the good ones are processed past the bad ones
+      List<ConsumerRecord<byte[], byte[]>> outputs = read(devstack, out, 2);
+      assertThat(outputs).extracting(r -> Serdes.Long().deserializer().deserialize(out, r.value()))
+          .containsExactly(2L, 8L);
+
+      // And each bad one is on <topic>.dlq with its original bytes, its origin and the reason
+      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, in + ".dlq", 2);
+      assertThat(dead.get(0).key()).isEqualTo(bytes("b"));
+      assertThat(dead.get(0).value()).containsExactly(1, 2, 3);
+      assertThat(header(dead.get(0), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/1");
+      assertThat(header(dead.get(0), DeadLetterHeaders.ERROR)).containsIgnoringCase("size");
+      assertThat(header(dead.get(1), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/2");
+      assertThat(header(dead.get(1), DeadLetterHeaders.ERROR)).contains("negative: -5");
+      assertThat(header(dead.get(1), DeadLetterHeaders.PROCESSOR))
+          .isEqualTo(names.applicationId("dlq"));
+      assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+    }
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(Devstack devstack) {
+    return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        devstack.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  private static List<ConsumerRecord<byte[], byte[]>> read(Devstack devstack, String topic,
+      int count) {
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.GROUP_ID_CONFIG, topic + "-reader"),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+        return records.size() >= count;
+      });
+    }
+    return records;
+  }
+
+  private static String header(ConsumerRecord<?, ?> record, String name) {
+    return new String(record.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,76 @@
+package dev.flywheel.streams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+
+class StreamsPropsTest {
+
+  @Test
+  void shouldRunExactlyOnceWithBoundedRocksDbAndDeadLetterHandlers() {
+    // Given the properties of a processor with only the required settings
+    Properties props = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092").build();
+
+    // When Kafka Streams reads them
+    StreamsConfig config = new StreamsConfig(props);
+
+    // Then they ask for exactly-once, the shared RocksDB budget and the dead-letter handlers
+    assertThat(config.getString(StreamsConfig.PROCESSING_GUARANTEE_CONFIG))
+        .isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
+    assertThat(config.getClass(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG))
+        .isEqualTo(BoundedMemoryRocksDBConfig.class);
+    assertThat(config.getClass(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG))
+        .isEqualTo(DeadLetterDeserializationHandler.class);
+    assertThat(config.getClass(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG))
+        .isEqualTo(DeadLetterProcessingHandler.class);
+    assertThat(props.get(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG))
+        .isEqualTo(StreamsProps.DEFAULT_ROCKSDB_MEMORY_BYTES);
+  }
+
+  @Test
+  void shouldLetOverridesWinOverEveryDefault() {
+    // Given a processor that passes a TLS setting and its own guarantee
+    Properties props = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092")
+        .stateDir(Path.of("state")).standbyReplicas(1).applicationServer("h:8080")
+        .overrides(Map.of("security.protocol", "SSL",
+            StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 2))
+        .build();
+
+    // Then the overrides are applied last, and the typed settings are kept otherwise
+    assertThat(props).containsEntry("security.protocol", "SSL")
+        .containsEntry(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 2)
+        .containsEntry(StreamsConfig.APPLICATION_SERVER_CONFIG, "h:8080")
+        .containsEntry(StreamsConfig.STATE_DIR_CONFIG, Path.of("state").toAbsolutePath().toString());
+  }
+
+  @Test
+  void shouldRefuseToBuildWithoutBrokers() {
+    assertThatThrownBy(() -> StreamsProps.builder("flywheel-test").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("bootstrapServers is required for flywheel-test");
+  }
+
+  @Test
+  void shouldRefuseANegativeStandbyCount() {
+    assertThatThrownBy(() -> StreamsProps.builder("a").standbyReplicas(-1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got -1");
+  }
+
+  @Test
+  void shouldReadTheRocksDbBudgetAndRefuseNonsense() {
+    assertThat(BoundedMemoryRocksDBConfig.budget(Map.of())).isEqualTo(128L * 1024 * 1024);
+    assertThat(BoundedMemoryRocksDBConfig.budget(
+        Map.of(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG, "33554432"))).isEqualTo(33554432L);
+    assertThatThrownBy(() -> BoundedMemoryRocksDBConfig.budget(
+        Map.of(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG, "lots")))
+        .hasMessageContaining("must be a number of bytes, got 'lots'");
+    assertThatThrownBy(() -> BoundedMemoryRocksDBConfig.budget(
+        Map.of(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG, 10)))
+        .hasMessageContaining("at least 1048576");
+  }
+}
