@@ -64,6 +64,23 @@ class TopicBootstrapIT {
   }
 
   @Test
+  void shouldReturnOnlyOnceEveryPartitionCreatedHasALeader() throws Exception {
+    // Given a catalogue with 4 partitions per topic, none of which exists yet
+    Topics topics = catalogue(4);
+    List<String> names = names(topics.all());
+
+    // When the bootstrap returns
+    TopicBootstrap.Result result = new TopicBootstrap(admin).ensure(topics.all());
+
+    // Then every partition of every topic it created is already led, without waiting further
+    assertThat(result.created()).containsExactlyElementsOf(names);
+    Map<String, TopicDescription> described =
+        admin.describeTopics(names).allTopicNames().get(5, TimeUnit.SECONDS);
+    assertThat(described.values()).allSatisfy(d -> assertThat(d.partitions()).hasSize(4)
+        .allSatisfy(p -> assertThat(p.leader()).as(d.name() + "/" + p.partition()).isNotNull()));
+  }
+
+  @Test
   void shouldCreateEveryMissingTopicWithTheCataloguePartitionsAndConfigs() throws Exception {
     // Given a catalogue with 2 partitions, and its fixed, data and dead-letter topics
     Topics topics = catalogue(2);

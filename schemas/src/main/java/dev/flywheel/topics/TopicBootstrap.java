@@ -138,6 +138,7 @@ public final class TopicBootstrap {
             + String.join("; ", failures));
       }
       if (!created.isEmpty()) {
+        awaitLeaders(created, wanted, deadline);
         LOG.info("Created {} topic(s): {}", created.size(), created);
       }
     }
@@ -176,6 +177,25 @@ public final class TopicBootstrap {
     return a.partitions() == b.partitions()
         && a.replicationFactor() == b.replicationFactor()
         && a.configs().equals(b.configs());
+  }
+
+  /**
+   * Waits until every partition of the topics just created has a leader, so that a producer
+   * started right after {@link #ensure} does not meet {@code NOT_LEADER_OR_FOLLOWER} retries.
+   */
+  private void awaitLeaders(List<String> names, Map<String, Topic<?, ?>> wanted, long deadline) {
+    while (true) {
+      Map<String, TopicDescription> descriptions = describeTopics(names, deadline);
+      boolean served = names.stream().allMatch(name -> {
+        TopicDescription d = descriptions.get(name);
+        return d != null && d.partitions().size() == wanted.get(name).partitions()
+            && d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+      });
+      if (served) {
+        return;
+      }
+      pause(deadline, "waiting for leaders of topics " + names);
+    }
   }
 
   /** Describes topics, retrying while a topic just created elsewhere is not yet known. */
