@@ -1,0 +1,86 @@
+package dev.flywheel.featurestreams.lookup;
+
+import dev.flywheel.events.FeatureVector;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+
+/**
+ * One instance of a lookup cluster for tests: a real Kafka Streams instance on the devstack
+ * broker (exactly-once, its own state directory, {@code application.server} on a free port) and
+ * the lookup service serving HTTP on that port.
+ */
+final class LookupInstance implements AutoCloseable {
+
+  final KafkaStreams streams;
+  final FeatureLookupService lookup;
+  final int port;
+  final String url;
+
+  private LookupInstance(KafkaStreams streams, FeatureLookupService lookup, int port) {
+    this.streams = streams;
+    this.lookup = lookup;
+    this.port = port;
+    this.url = "http://127.0.0.1:" + port;
+  }
+
+  static LookupInstance start(String bootstrap, String applicationId, Path stateDir,
+      Topology topology, List<LookupGroup> groups) {
+    int port = freePort();
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, "127.0.0.1:" + port);
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    KafkaStreams streams = new KafkaStreams(topology, props);
+    FeatureLookupService lookup = FeatureLookupService.builder()
+        .streams(streams)
+        .applicationServer("127.0.0.1:" + port)
+        .groups(groups)
+        .port(port)
+        .bindHost("127.0.0.1")
+        .forwardTimeout(Duration.ofSeconds(2))
+        .build()
+        .start();
+    streams.start();
+    return new LookupInstance(streams, lookup, port);
+  }
+
+  static Topology onlineStore(String vectorsTopic, String storeName, Serde<FeatureVector> serde) {
+    return OnlineStoreTopology.build(vectorsTopic, storeName, serde);
+  }
+
+  FeatureClient client() {
+    return FeatureClient.builder().url(url).build();
+  }
+
+  boolean running() {
+    return streams.state() == KafkaStreams.State.RUNNING;
+  }
+
+  /** Stops HTTP and closes Kafka Streams, leaving the group at once. */
+  @Override
+  public void close() {
+    lookup.close();
+    streams.close(new KafkaStreams.CloseOptions().leaveGroup(true).timeout(Duration.ofSeconds(30)));
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
