@@ -1,0 +1,259 @@
+package dev.flywheel.trainingtrigger.coordination;
+
+import dev.flywheel.events.Actor;
+import dev.flywheel.events.ActorKind;
+import dev.flywheel.events.ExecutorKind;
+import dev.flywheel.events.ModelLineage;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingReason;
+import dev.flywheel.events.TrainingRequested;
+import dev.flywheel.events.TrainingRun;
+import dev.flywheel.events.TriggerKind;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides when each model's runs start. Per model, in one store: at most one run in flight; a
+ * cooldown after each finished run; every request that arrives meanwhile is coalesced into the next
+ * run with its reason kept; a failed run is retried under the same run id with exponential backoff;
+ * label counts and schedules raise their own requests.
+ *
+ * <p>Time is the input record's timestamp (event time) when processing a record, and the
+ * punctuation time of the wall-clock tick that checks schedules, cooldowns and backoffs.
+ *
+ * <p>Run ids are {@code <model>-<n>}, n counting the model's runs in the store, so a run is
+ * identified the same way after a crash: Streams' exactly-once commits the store, the STARTED event
+ * and the input offsets together.
+ */
+public final class CoordinatorProcessor implements Processor<String, Signal, String, Emit> {
+
+  /** The actor of the requests and runs the coordinator writes. */
+  public static final Actor SERVICE_ACTOR = Actor.newBuilder().setName("training-trigger")
+      .setKind(ActorKind.SERVICE).setRoles(List.of()).build();
+
+  private static final Logger log = LoggerFactory.getLogger(CoordinatorProcessor.class);
+
+  private final TrainingTriggerConfig config;
+  private final String storeName;
+  private ProcessorContext<String, Emit> context;
+  private KeyValueStore<String, ModelState> store;
+
+  /**
+   * @param config the models
+   * @param storeName the model-state store
+   */
+  public CoordinatorProcessor(TrainingTriggerConfig config, String storeName) {
+    this.config = config;
+    this.storeName = storeName;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Emit> context) {
+    this.context = context;
+    this.store = context.getStateStore(storeName);
+    context.schedule(config.service().tick(), PunctuationType.WALL_CLOCK_TIME, this::tick);
+  }
+
+  @Override
+  public void process(Record<String, Signal> record) {
+    String model = record.key();
+    ModelSpec spec = config.model(model).orElseThrow(() -> new IllegalArgumentException(
+        "no model '" + model + "' is declared under models: in flywheel.yaml; declared: "
+            + config.models().keySet()));
+    long now = record.timestamp();
+    ModelState state = load(model);
+    Signal s = record.value();
+    if (s.request() != null) {
+      onRequest(state, s.request());
+    } else if (s.label() != null) {
+      onLabel(spec, state, now);
+    } else if (s.run() != null) {
+      onRunFinished(spec, state, s.run(), now);
+    }
+    tryLaunch(spec, state, now);
+    store.put(model, state);
+  }
+
+  private void tick(long now) {
+    for (ModelSpec spec : config.models().values()) {
+      ModelState state = load(spec.name());
+      Duration period = spec.triggers().schedule();
+      if (period != null) {
+        if (state.nextScheduleAtMs == null) {
+          state.nextScheduleAtMs = now + period.toMillis();
+        } else if (now >= state.nextScheduleAtMs) {
+          long due = state.nextScheduleAtMs;
+          raise(spec.name(), "schedule/" + due, reason(TriggerKind.SCHEDULE, now,
+              "every " + period + ", due at " + Instant.ofEpochMilli(due)), null, now);
+          while (state.nextScheduleAtMs <= now) {
+            state.nextScheduleAtMs += period.toMillis();
+          }
+        }
+      }
+      tryLaunch(spec, state, now);
+      store.put(spec.name(), state);
+    }
+  }
+
+  private ModelState load(String model) {
+    ModelState s = store.get(model);
+    return s == null ? new ModelState() : s;
+  }
+
+  private void onRequest(ModelState state, TrainingRequested r) {
+    if (state.hasPending(r.getEventId())) {
+      return;
+    }
+    state.pending.add(Reason.of(r.getReason(), r.getEventId()));
+    state.pendingParams.putAll(r.getParams());
+    if (r.getNotBefore() != null) {
+      long nb = r.getNotBefore().toEpochMilli();
+      state.notBeforeMs = state.notBeforeMs == null ? nb : Math.max(state.notBeforeMs, nb);
+    }
+  }
+
+  private void onLabel(ModelSpec spec, ModelState state, long now) {
+    Long threshold = spec.triggers().newLabels();
+    if (threshold == null) {
+      return;
+    }
+    state.labelsSinceTrigger++;
+    if (state.labelsSinceTrigger >= threshold) {
+      state.labelTriggers++;
+      TrainingReason reason = reason(TriggerKind.NEW_LABELS, now, state.labelsSinceTrigger
+          + " new labels of target '" + spec.target() + "' (threshold " + threshold + ")");
+      reason.setLabelCount(state.labelsSinceTrigger);
+      raise(spec.name(), "new-labels/" + state.labelTriggers, reason, null, now);
+      state.labelsSinceTrigger = 0;
+    }
+  }
+
+  private void onRunFinished(ModelSpec spec, ModelState state, TrainingRun run, long now) {
+    if (!run.getRunId().equals(state.inFlightRunId) || run.getAttempt() != state.inFlightAttempt) {
+      log.debug("ignoring {} of run {} attempt {}: not the run in flight ({} attempt {})",
+          run.getStatus(), run.getRunId(), run.getAttempt(), state.inFlightRunId,
+          state.inFlightAttempt);
+      return;
+    }
+    long finished = run.getFinishedAt() == null ? now : run.getFinishedAt().toEpochMilli();
+    TriggerSpec triggers = spec.triggers();
+    if (run.getStatus() == RunStatus.FAILED && run.getAttempt() < triggers.maxAttempts()) {
+      long notBefore = finished + triggers.backoffAfter(run.getAttempt()).toMillis();
+      state.retryRunId = run.getRunId();
+      state.retryAttempt = run.getAttempt() + 1;
+      state.retryReasons = new ArrayList<>(state.inFlightReasons);
+      state.retryParams = new TreeMap<>(state.inFlightParams);
+      TrainingReason reason = reason(TriggerKind.RETRY, now, "attempt " + run.getAttempt()
+          + " failed: " + run.getError());
+      reason.setRetryOfRunId(run.getRunId());
+      raise(spec.name(), "retry/" + run.getRunId() + "/" + state.retryAttempt, reason,
+          Instant.ofEpochMilli(notBefore), now);
+    } else {
+      state.lastFinishedAtMs = finished;
+      if (run.getStatus() == RunStatus.FAILED) {
+        log.warn("run {} of model {} failed after {} attempt(s); not retried: {}",
+            run.getRunId(), spec.name(), run.getAttempt(), run.getError());
+      }
+    }
+    state.inFlightRunId = null;
+    state.inFlightAttempt = 0;
+    state.inFlightReasons = new ArrayList<>();
+    state.inFlightParams = new TreeMap<>();
+  }
+
+  private void tryLaunch(ModelSpec spec, ModelState state, long now) {
+    if (state.inFlightRunId != null || state.pending.isEmpty()) {
+      return;
+    }
+    if (state.notBeforeMs != null && now < state.notBeforeMs) {
+      return;
+    }
+    boolean retry = state.retryRunId != null && state.pending.stream()
+        .anyMatch(r -> state.retryRunId.equals(r.retryOfRunId()));
+    if (!retry && state.lastFinishedAtMs != null
+        && now < state.lastFinishedAtMs + spec.triggers().cooldown().toMillis()) {
+      return;
+    }
+    String runId;
+    int attempt;
+    List<Reason> reasons = new ArrayList<>();
+    Map<String, String> overrides = new TreeMap<>();
+    if (retry) {
+      runId = state.retryRunId;
+      attempt = state.retryAttempt;
+      reasons.addAll(state.retryReasons);
+      overrides.putAll(state.retryParams);
+    } else {
+      state.runSeq++;
+      runId = runId(spec.name(), state.runSeq);
+      attempt = 1;
+    }
+    reasons.addAll(state.pending);
+    overrides.putAll(state.pendingParams);
+    state.retryRunId = null;
+    state.retryAttempt = 0;
+    state.retryReasons = new ArrayList<>();
+    state.retryParams = new TreeMap<>();
+    state.pending = new ArrayList<>();
+    state.pendingParams = new TreeMap<>();
+    state.notBeforeMs = null;
+    state.inFlightRunId = runId;
+    state.inFlightAttempt = attempt;
+    state.inFlightStartedAtMs = now;
+    state.inFlightReasons = reasons;
+    state.inFlightParams = overrides;
+    Map<String, String> params = new TreeMap<>(spec.training().params());
+    params.putAll(overrides);
+    Instant at = Instant.ofEpochMilli(now);
+    TrainingRun started = TrainingRun.newBuilder()
+        .setEventId(eventId(runId, attempt, RunStatus.STARTED))
+        .setEventTime(at).setRunId(runId).setModel(spec.name()).setStatus(RunStatus.STARTED)
+        .setAttempt(attempt).setStartedAt(at)
+        .setLineage(ModelLineage.newBuilder().setRunId(runId)
+            .setReasons(reasons.stream().map(Reason::toAvro).toList())
+            .setTrainer(spec.training().trainer())
+            .setExecutor(ExecutorKind.valueOf(spec.training().executor().kind().name()))
+            .build())
+        .setParams(params).build();
+    log.info("starting run {} (attempt {}) of model {} for {} reason(s)", runId, attempt,
+        spec.name(), reasons.size());
+    context.forward(new Record<>(runId, new Emit(null, started), now));
+  }
+
+  private void raise(String model, String id, TrainingReason reason, Instant notBefore,
+      long now) {
+    TrainingRequested r = TrainingRequested.newBuilder().setEventId(model + "/" + id)
+        .setEventTime(Instant.ofEpochMilli(now)).setModel(model).setReason(reason)
+        .setActor(SERVICE_ACTOR).setParams(Map.of()).setNotBefore(notBefore).build();
+    context.forward(new Record<>(model, new Emit(r, null), now));
+  }
+
+  private static TrainingReason reason(TriggerKind kind, long now, String detail) {
+    return TrainingReason.newBuilder().setKind(kind).setDetail(detail)
+        .setTriggeredAt(Instant.ofEpochMilli(now)).build();
+  }
+
+  /** The id of a model's n-th run. */
+  public static String runId(String model, long n) {
+    return model + "-" + n;
+  }
+
+  /** The event id of a run's status event: deterministic per run, attempt and status. */
+  public static String eventId(String runId, int attempt, RunStatus status) {
+    return runId + "/" + attempt + "/" + status.name().toLowerCase();
+  }
+}

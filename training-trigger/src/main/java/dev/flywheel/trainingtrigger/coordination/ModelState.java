@@ -1,0 +1,69 @@
+package dev.flywheel.trainingtrigger.coordination;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The coordinator's state of one model, the value of {@code
+ * TrainingTriggerTopology#MODEL_STATE_STORE} (JSON). Mutable; one instance per processed record.
+ */
+public final class ModelState {
+
+  /** Runs launched so far; the next run's id ends with {@code runSeq + 1}. */
+  public long runSeq;
+
+  /** The run executing now, or null. */
+  public String inFlightRunId;
+
+  /** Its attempt. */
+  public int inFlightAttempt;
+
+  /** When it started, epoch ms. */
+  public long inFlightStartedAtMs;
+
+  /** Its reasons. */
+  public List<Reason> inFlightReasons = new ArrayList<>();
+
+  /** Its parameter overrides. */
+  public Map<String, String> inFlightParams = new TreeMap<>();
+
+  /** End of the last finished run (completed, or failed for good), epoch ms; null if none. */
+  public Long lastFinishedAtMs;
+
+  /** Reasons waiting for the next run, oldest first. */
+  public List<Reason> pending = new ArrayList<>();
+
+  /** Parameter overrides of the pending requests, later ones winning. */
+  public Map<String, String> pendingParams = new TreeMap<>();
+
+  /** The latest not-before of the pending requests, epoch ms; null if none. */
+  public Long notBeforeMs;
+
+  /** Labels of the model's target counted since the last label trigger. */
+  public long labelsSinceTrigger;
+
+  /** Label triggers fired so far (their request ids count them). */
+  public long labelTriggers;
+
+  /** Next schedule tick, epoch ms; null until the first tick or when off. */
+  public Long nextScheduleAtMs;
+
+  /** The failed run a pending retry relaunches; null if none. */
+  public String retryRunId;
+
+  /** The attempt number that relaunch gets. */
+  public int retryAttempt;
+
+  /** The reasons of the failed run, carried into its retry. */
+  public List<Reason> retryReasons = new ArrayList<>();
+
+  /** The parameter overrides of the failed run. */
+  public Map<String, String> retryParams = new TreeMap<>();
+
+  /** Whether a pending reason carries this request id already. */
+  public boolean hasPending(String requestId) {
+    return pending.stream().anyMatch(r -> requestId.equals(r.requestId()));
+  }
+}
