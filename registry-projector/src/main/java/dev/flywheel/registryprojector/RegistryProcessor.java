@@ -1,0 +1,105 @@
+package dev.flywheel.registryprojector;
+
+import dev.flywheel.events.BaselineProfile;
+import dev.flywheel.events.CommandOutcome;
+import dev.flywheel.events.ModelEvent;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.RegisterVersion;
+import dev.flywheel.events.RegistryCommand;
+import java.time.Instant;
+import java.util.Objects;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * The projection: decides each {@link RegistryCommand} against the model's state in the {@link
+ * RegistryTopology#STATE_STORE} store, and forwards the resulting {@link ModelEvent}s, {@link
+ * ModelPromoted}s and the new {@link ModelRegistryState} to their sinks. A command id already
+ * decided for the model (in {@link RegistryTopology#COMMAND_IDS_STORE}) is skipped: it changes
+ * nothing and emits nothing. Baselines of registered versions are kept in {@link
+ * RegistryTopology#BASELINES_STORE} for the {@code ModelPromoted} of a later promotion.
+ *
+ * <p>Under exactly-once the store updates, the outputs and the input offset commit together, so a
+ * crash never leaves an event without its state change or the reverse.
+ */
+final class RegistryProcessor implements Processor<String, RegistryCommand, String, Object> {
+
+  private final RegistryDecider decider;
+  private ProcessorContext<String, Object> context;
+  private KeyValueStore<String, ModelRegistryState> states;
+  private KeyValueStore<String, Long> commandIds;
+  private KeyValueStore<String, BaselineProfile> baselines;
+
+  RegistryProcessor(RegistryDecider decider) {
+    this.decider = Objects.requireNonNull(decider, "decider");
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    this.context = context;
+    this.states = context.getStateStore(RegistryTopology.STATE_STORE);
+    this.commandIds = context.getStateStore(RegistryTopology.COMMAND_IDS_STORE);
+    this.baselines = context.getStateStore(RegistryTopology.BASELINES_STORE);
+  }
+
+  /** The key of a command id in the command-id store. */
+  static String commandKey(String model, String commandId) {
+    return model + '\u0000' + commandId;
+  }
+
+  /** The key of a version's baseline in the baseline store. */
+  static String baselineKey(String model, int version) {
+    return model + '\u0000' + version;
+  }
+
+  @Override
+  public void process(Record<String, RegistryCommand> record) {
+    RegistryCommand command = record.value();
+    if (command == null) {
+      throw new UnusableRecordException("a registry command record has no value (a tombstone);"
+          + " send a RegistryCommand keyed by model name");
+    }
+    String model = command.getModel();
+    if (model == null || model.isBlank()) {
+      throw new UnusableRecordException("registry command " + command.getEventId()
+          + " names no model; set model to the model's name and key the record by it");
+    }
+    if (!model.equals(record.key())) {
+      throw new UnusableRecordException("registry command " + command.getEventId() + " is for"
+          + " model '" + model + "' but keyed '" + record.key() + "'; key commands by model name"
+          + " so that every command of a model is decided in order");
+    }
+    if (command.getEventId() == null || command.getEventId().isBlank()) {
+      throw new UnusableRecordException("a registry command for model '" + model + "' has an"
+          + " empty event_id; give every command a unique id (reuse it only for retries)");
+    }
+    String idKey = commandKey(model, command.getEventId());
+    if (commandIds.get(idKey) != null) {
+      return;
+    }
+    ModelRegistryState stored = states.get(model);
+    ModelRegistryState state = stored == null ? RegistryFold.empty(model) : stored;
+    Decision decision = decider.decide(state, command, Instant.ofEpochMilli(record.timestamp()),
+        version -> baselines.get(baselineKey(model, version)));
+    ModelEvent first = decision.events().get(0);
+    if (first.getOutcome() == CommandOutcome.ACCEPTED
+        && first.getCommand() instanceof RegisterVersion r && r.getBaseline() != null) {
+      baselines.put(baselineKey(model, first.getVersion()), r.getBaseline());
+    }
+    commandIds.put(idKey, first.getSequence());
+    states.put(model, decision.state());
+    for (ModelEvent event : decision.events()) {
+      context.forward(new Record<String, Object>(model, event,
+          event.getEventTime().toEpochMilli()), RegistryTopology.MODEL_EVENTS_SINK);
+    }
+    for (ModelPromoted promoted : decision.promotions()) {
+      context.forward(new Record<String, Object>(model, promoted,
+          promoted.getEventTime().toEpochMilli()), RegistryTopology.MODEL_PROMOTED_SINK);
+    }
+    context.forward(new Record<String, Object>(model, decision.state(),
+        decision.state().getEventTime().toEpochMilli()), RegistryTopology.STATE_SINK);
+  }
+}
