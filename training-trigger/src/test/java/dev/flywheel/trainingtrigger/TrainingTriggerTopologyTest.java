@@ -1,0 +1,296 @@
+package dev.flywheel.trainingtrigger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flywheel.events.Actor;
+import dev.flywheel.events.ActorKind;
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftWindow;
+import dev.flywheel.events.Label;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingReason;
+import dev.flywheel.events.TrainingRequested;
+import dev.flywheel.events.TrainingRun;
+import dev.flywheel.events.TriggerKind;
+import dev.flywheel.events.WindowKind;
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainingTriggerTopologyTest {
+
+  private static final String MODEL = "fraud-detector";
+  private static final Instant T0 = Instant.parse("2026-11-23T10:00:00Z");
+
+  @TempDir Path stateDir;
+
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, TrainingRequested> requestsIn;
+  private TestInputTopic<String, DriftAlert> alertsIn;
+  private TestInputTopic<String, Label> labelsIn;
+  private TestInputTopic<String, TrainingRun> runsIn;
+  private TestOutputTopic<String, TrainingRequested> requestsOut;
+  private TestOutputTopic<String, TrainingRun> runsOut;
+
+  private void start(TriggerSpec triggers) {
+    ModelSpec model = ModelSpec.of(MODEL, "card_activity").withTarget("is_fraud")
+        .withTriggers(triggers);
+    TrainingTriggerConfig config = TrainingTriggerConfig.of(List.of(model,
+        ModelSpec.of("other-model", "card_activity")));
+    Topics topics = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
+        .build();
+    Properties props = StreamsProps.builder("training-trigger-test")
+        .bootstrapServers("127.0.0.1:1").stateDir(stateDir).build();
+    driver = new TopologyTestDriver(TrainingTriggerTopology.build(config, topics), props, T0);
+    requestsIn = input(topics.trainingRequests());
+    alertsIn = input(topics.driftAlerts());
+    labelsIn = input(topics.labels());
+    runsIn = input(topics.trainingRuns());
+    Topic<String, TrainingRequested> req = topics.trainingRequests();
+    requestsOut = driver.createOutputTopic(req.name(), req.keySerde().deserializer(),
+        req.valueSerde().deserializer());
+    Topic<String, TrainingRun> runs = topics.trainingRuns();
+    runsOut = driver.createOutputTopic(runs.name(), runs.keySerde().deserializer(),
+        runs.valueSerde().deserializer());
+  }
+
+  private <V> TestInputTopic<String, V> input(Topic<String, V> t) {
+    return driver.createInputTopic(t.name(), t.keySerde().serializer(), t.valueSerde().serializer());
+  }
+
+  @AfterEach
+  void close() {
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  @Test
+  void shouldStartRunWithDeterministicIdForManualRequest() {
+    // Given
+    start(TriggerSpec.defaults());
+    // When
+    requestsIn.pipeInput(MODEL, manual("m1", "new features", T0), T0);
+    // Then
+    List<TrainingRun> started = runsOut.readValuesToList();
+    assertThat(started).hasSize(1);
+    TrainingRun run = started.get(0);
+    assertThat(run.getRunId()).isEqualTo("fraud-detector-1");
+    assertThat(run.getStatus()).isEqualTo(RunStatus.STARTED);
+    assertThat(run.getAttempt()).isEqualTo(1);
+    assertThat(run.getEventId()).isEqualTo("fraud-detector-1/1/started");
+    assertThat(run.getLineage().getReasons()).singleElement().satisfies(r -> {
+      assertThat(r.getKind()).isEqualTo(TriggerKind.MANUAL);
+      assertThat(r.getRequestId()).isEqualTo("m1");
+      assertThat(r.getDetail()).isEqualTo("new features");
+    });
+  }
+
+  @Test
+  void shouldTurnDriftAlertIntoRequestWithAlertIdAndStartRun() {
+    // Given
+    start(TriggerSpec.defaults());
+    // When
+    alertsIn.pipeInput(MODEL, alert("alert-7", T0), T0);
+    // Then
+    TrainingRequested request = requestsOut.readValue();
+    assertThat(request.getReason().getKind()).isEqualTo(TriggerKind.DRIFT_ALERT);
+    assertThat(request.getReason().getAlertId()).isEqualTo("alert-7");
+    assertThat(runsOut.readValuesToList()).singleElement().satisfies(run ->
+        assertThat(run.getLineage().getReasons()).extracting(TrainingReason::getAlertId)
+            .containsExactly("alert-7"));
+  }
+
+  @Test
+  void shouldIgnoreDriftAlertWhenDriftTriggerIsOff() {
+    // Given
+    start(new TriggerSpec(false, null, null, Duration.ZERO, 3, Duration.ofMinutes(1)));
+    // When
+    alertsIn.pipeInput(MODEL, alert("alert-8", T0), T0);
+    // Then
+    assertThat(requestsOut.isEmpty()).isTrue();
+    assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldKeepOneRunInFlightAndCoalesceLaterRequestsIntoTheNext() {
+    // Given a run in flight
+    start(TriggerSpec.defaults());
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun first = runsOut.readValue();
+    // When two more requests arrive while it runs
+    requestsIn.pipeInput(MODEL, manual("m2", "second", T0.plusSeconds(10)), T0.plusSeconds(10));
+    alertsIn.pipeInput(MODEL, alert("alert-1", T0.plusSeconds(20)), T0.plusSeconds(20));
+    // Then nothing starts until the first run finishes
+    assertThat(runsOut.isEmpty()).isTrue();
+    runsIn.pipeInput(first.getRunId(), finished(first, RunStatus.COMPLETED, T0.plusSeconds(60)),
+        T0.plusSeconds(60));
+    // And the next run carries both reasons, oldest first
+    TrainingRun second = runsOut.readValue();
+    assertThat(second.getRunId()).isEqualTo("fraud-detector-2");
+    assertThat(second.getLineage().getReasons()).extracting(TrainingReason::getKind)
+        .containsExactly(TriggerKind.MANUAL, TriggerKind.DRIFT_ALERT);
+    assertThat(second.getLineage().getReasons()).extracting(TrainingReason::getRequestId)
+        .containsExactly("m2", "fraud-detector/drift/alert-1");
+    assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldWaitForTheCooldownAfterARunBeforeStartingTheNext() {
+    // Given a cooldown of one hour and a run that completed at T0 + 1 min
+    start(new TriggerSpec(true, null, null, Duration.ofHours(1), 3, Duration.ofMinutes(1)));
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun first = runsOut.readValue();
+    Instant done = T0.plus(Duration.ofMinutes(1));
+    runsIn.pipeInput(first.getRunId(), finished(first, RunStatus.COMPLETED, done), done);
+    // When a request arrives 10 minutes later
+    Instant later = done.plus(Duration.ofMinutes(10));
+    requestsIn.pipeInput(MODEL, manual("m2", "second", later), later);
+    // Then it waits while the cooldown lasts
+    driver.advanceWallClockTime(Duration.ofMinutes(50));
+    assertThat(runsOut.isEmpty()).isTrue();
+    // And starts at the first tick after it
+    driver.advanceWallClockTime(Duration.ofMinutes(15));
+    assertThat(runsOut.readValuesToList()).extracting(TrainingRun::getRunId)
+        .containsExactly("fraud-detector-2");
+  }
+
+  @Test
+  void shouldRetryAFailedRunUnderTheSameRunIdWithExponentialBackoff() {
+    // Given up to 3 attempts, 5 minutes apart after the first failure
+    start(new TriggerSpec(true, null, null, Duration.ofHours(1), 3, Duration.ofMinutes(5)));
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun attempt1 = runsOut.readValue();
+    // When attempt 1 fails
+    Instant failed1 = T0.plusSeconds(30);
+    runsIn.pipeInput(attempt1.getRunId(), finished(attempt1, RunStatus.FAILED, failed1), failed1);
+    // Then a RETRY request with a 5-minute backoff is raised, and nothing starts yet
+    TrainingRequested retry = requestsOut.readValue();
+    assertThat(retry.getReason().getKind()).isEqualTo(TriggerKind.RETRY);
+    assertThat(retry.getReason().getRetryOfRunId()).isEqualTo("fraud-detector-1");
+    assertThat(retry.getNotBefore()).isEqualTo(failed1.plus(Duration.ofMinutes(5)));
+    assertThat(runsOut.isEmpty()).isTrue();
+    // When the backoff passes (the cooldown does not apply to a retry)
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    // Then attempt 2 starts under the same run id, keeping the original reason
+    TrainingRun attempt2 = runsOut.readValue();
+    assertThat(attempt2.getRunId()).isEqualTo("fraud-detector-1");
+    assertThat(attempt2.getAttempt()).isEqualTo(2);
+    assertThat(attempt2.getLineage().getReasons()).extracting(TrainingReason::getKind)
+        .containsExactly(TriggerKind.MANUAL, TriggerKind.RETRY);
+    // When attempt 2 fails, the backoff doubles
+    Instant failed2 = T0.plus(Duration.ofMinutes(7));
+    runsIn.pipeInput(attempt2.getRunId(), finished(attempt2, RunStatus.FAILED, failed2), failed2);
+    assertThat(requestsOut.readValue().getNotBefore())
+        .isEqualTo(failed2.plus(Duration.ofMinutes(10)));
+    driver.advanceWallClockTime(Duration.ofMinutes(11));
+    TrainingRun attempt3 = runsOut.readValue();
+    assertThat(attempt3.getAttempt()).isEqualTo(3);
+    // And after the last attempt fails, no further retry is raised
+    Instant failed3 = T0.plus(Duration.ofMinutes(20));
+    runsIn.pipeInput(attempt3.getRunId(), finished(attempt3, RunStatus.FAILED, failed3), failed3);
+    driver.advanceWallClockTime(Duration.ofHours(3));
+    assertThat(requestsOut.isEmpty()).isTrue();
+    assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldRequestTrainingOnceNNewLabelsOfTheTargetArrived() {
+    // Given a trigger at 3 new labels of target is_fraud
+    start(new TriggerSpec(false, 3L, null, Duration.ZERO, 3, Duration.ofMinutes(1)));
+    // When two labels of the target and one of another target arrive
+    labelsIn.pipeInput("e1", label("e1", "is_fraud", T0), T0);
+    labelsIn.pipeInput("e2", label("e2", "chargeback_amount", T0), T0);
+    labelsIn.pipeInput("e3", label("e3", "is_fraud", T0.plusSeconds(1)), T0.plusSeconds(1));
+    // Then nothing is requested
+    assertThat(requestsOut.isEmpty()).isTrue();
+    // When the third label of the target arrives
+    labelsIn.pipeInput("e4", label("e4", "is_fraud", T0.plusSeconds(2)), T0.plusSeconds(2));
+    // Then one NEW_LABELS request with the count, and a run
+    TrainingRequested request = requestsOut.readValue();
+    assertThat(request.getReason().getKind()).isEqualTo(TriggerKind.NEW_LABELS);
+    assertThat(request.getReason().getLabelCount()).isEqualTo(3L);
+    assertThat(requestsOut.isEmpty()).isTrue();
+    assertThat(runsOut.readValuesToList()).hasSize(1);
+  }
+
+  @Test
+  void shouldRequestTrainingOnEachScheduleTick() {
+    // Given a schedule of every 6 hours, first seen at T0
+    start(new TriggerSpec(false, null, Duration.ofHours(6), Duration.ZERO, 3,
+        Duration.ofMinutes(1)));
+    driver.advanceWallClockTime(Duration.ofSeconds(5));
+    // When less than the period passes
+    driver.advanceWallClockTime(Duration.ofHours(5));
+    // Then nothing is requested
+    assertThat(requestsOut.isEmpty()).isTrue();
+    // When the period passes
+    driver.advanceWallClockTime(Duration.ofHours(1));
+    // Then a SCHEDULE request and a run
+    TrainingRequested request = requestsOut.readValue();
+    assertThat(request.getReason().getKind()).isEqualTo(TriggerKind.SCHEDULE);
+    assertThat(runsOut.readValuesToList()).extracting(TrainingRun::getRunId)
+        .containsExactly("fraud-detector-1");
+  }
+
+  @Test
+  void shouldIgnoreAFinishedEventOfARunThatIsNotInFlight() {
+    // Given run 1 in flight and a pending request
+    start(TriggerSpec.defaults());
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun first = runsOut.readValue();
+    requestsIn.pipeInput(MODEL, manual("m2", "second", T0), T0);
+    // When a COMPLETED event of another run id arrives
+    TrainingRun stray = finished(first, RunStatus.COMPLETED, T0.plusSeconds(5));
+    stray.setRunId("fraud-detector-99");
+    runsIn.pipeInput("fraud-detector-99", stray, T0.plusSeconds(5));
+    // Then the run in flight still blocks the next
+    assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  static TrainingRequested manual(String id, String why, Instant at) {
+    return TrainingRequested.newBuilder().setEventId(id).setEventTime(at).setModel(MODEL)
+        .setReason(TrainingReason.newBuilder().setKind(TriggerKind.MANUAL).setDetail(why)
+            .setTriggeredAt(at).build())
+        .setActor(Actor.newBuilder().setName("alice").setKind(ActorKind.HUMAN).build())
+        .build();
+  }
+
+  static DriftAlert alert(String id, Instant at) {
+    return DriftAlert.newBuilder().setEventId(id).setEventTime(at).setModel(MODEL)
+        .setBaselineVersion(1)
+        .setWindow(DriftWindow.newBuilder().setKind(WindowKind.TIME).setSequence(3)
+            .setStartTime(at.minusSeconds(3600)).setEndTime(at).setCount(100).build())
+        .setOnset(at.minusSeconds(3600)).setConsecutiveDrifted(3).setDriftedShare(0.4)
+        .setTopFeatures(List.of()).setReportId("report-" + id).build();
+  }
+
+  static Label label(String eventId, String target, Instant at) {
+    return Label.newBuilder().setEventId(eventId).setEventTime(at).setTarget(target).setValue(1.0)
+        .build();
+  }
+
+  static TrainingRun finished(TrainingRun started, RunStatus status, Instant at) {
+    return TrainingRun.newBuilder(started).setEventId(started.getRunId() + "/"
+            + started.getAttempt() + "/" + status.name().toLowerCase())
+        .setEventTime(at).setStatus(status).setFinishedAt(at)
+        .setError(status == RunStatus.FAILED ? "trainer crashed" : null).build();
+  }
+}
