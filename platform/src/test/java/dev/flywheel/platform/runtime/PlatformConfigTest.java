@@ -1,0 +1,77 @@
+package dev.flywheel.platform.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PlatformConfigTest {
+
+  @Test
+  void shouldRunEverythingEmbeddedWhenTheFileSaysNothing() {
+    // When a flywheel.yaml has only other services' sections
+    PlatformConfig config = PlatformConfig.parse("sources: []\nfeatureGroups: []\n", Map.of());
+
+    // Then Kafka and the registry are embedded, HTTP is on 8080, state under .flywheel
+    assertThat(config.kafka().isEmbedded()).isTrue();
+    assertThat(config.kafka().partitions()).isEqualTo(3);
+    assertThat(config.http().port()).isEqualTo(8080);
+    assertThat(config.stateDir()).isEqualTo(Path.of(".flywheel", "state"));
+  }
+
+  @Test
+  void shouldReadAnExternalClusterAndLetTheEnvironmentOverrideIt() {
+    // Given a file naming a cluster with SASL, and an environment naming another broker
+    String yaml = """
+        kafka:
+          bootstrapServers: broker-1:9092
+          schemaRegistryUrl: http://registry:8081
+          topicPrefix: acme
+          partitions: 6
+          replicationFactor: 3
+          properties:
+            security.protocol: SASL_SSL
+        http:
+          port: 9000
+        """;
+
+    // When it is read with FLYWHEEL_BOOTSTRAP_SERVERS and FLYWHEEL_HTTP_PORT set
+    PlatformConfig config = PlatformConfig.parse(yaml,
+        Map.of("FLYWHEEL_BOOTSTRAP_SERVERS", "broker-2:9093", "FLYWHEEL_HTTP_PORT", "9100"));
+
+    // Then the environment wins, and the rest comes from the file
+    assertThat(config.kafka().bootstrapServers()).isEqualTo("broker-2:9093");
+    assertThat(config.kafka().schemaRegistryUrl()).isEqualTo("http://registry:8081");
+    assertThat(config.kafka().topicPrefix()).isEqualTo("acme");
+    assertThat(config.kafka().replicationFactor()).isEqualTo((short) 3);
+    assertThat(config.kafka().properties()).containsEntry("security.protocol", "SASL_SSL");
+    assertThat(config.http().port()).isEqualTo(9100);
+    assertThat(config.kafka().toString()).doesNotContain("SASL_SSL");
+  }
+
+  @Test
+  void shouldRefuseAnExternalBrokerWithoutARegistry() {
+    assertThatThrownBy(() -> PlatformConfig.parse("kafka:\n  bootstrapServers: b:9092\n",
+        Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("kafka.schemaRegistryUrl is not");
+  }
+
+  @Test
+  void shouldNameAMisspeltSetting() {
+    assertThatThrownBy(() -> PlatformConfig.parse("kafka:\n  bootstrapServer: b:9092\n",
+        Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("bootstrapServer");
+  }
+
+  @Test
+  void shouldSayWhatIsWrongWithABadPort() {
+    assertThatThrownBy(() -> PlatformConfig.parse("", Map.of("FLYWHEEL_HTTP_PORT", "http")))
+        .hasMessageContaining("FLYWHEEL_HTTP_PORT must be a port number, got 'http'");
+    assertThatThrownBy(() -> PlatformConfig.parse("http:\n  port: 70000\n", Map.of()))
+        .hasMessageContaining("http.port must be 0..65535, got 70000");
+  }
+}
