@@ -71,6 +71,13 @@ public final class RegistryFold {
     if (event.getOutcome() != CommandOutcome.ACCEPTED) {
       return state;
     }
+    // Lists read by Avro do not all support removal; work on plain lists.
+    if (!(state.getVersions() instanceof ArrayList)) {
+      state.setVersions(new ArrayList<>(state.getVersions()));
+    }
+    if (!(state.getAliases() instanceof ArrayList)) {
+      state.setAliases(new ArrayList<>(state.getAliases()));
+    }
     Object command = event.getCommand();
     if (command instanceof RegisterVersion r) {
       state.getVersions().add(ModelVersion.newBuilder()
