@@ -1,0 +1,149 @@
+package dev.flywheel.featurestreams;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.RecordOrigin;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * Applies each event of one feature group to its entity's state ({@link FeatureEngine}) and emits
+ * the entity's {@link FeatureVector} as of the event; keeps the latest vector per entity in the
+ * online store; sends events later than the grace period to the dead-letter topic and counts them;
+ * and, on stream time, purges entities idle longer than the group's purge time.
+ */
+final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
+
+  private final FeatureEngine engine;
+  private final FeatureGroupPlan plan;
+  private final String stateStoreName;
+  private final String onlineStoreName;
+  private final MeterRegistry meters;
+  private final String version;
+  private KeyValueStore<String, EntityState> state;
+  private KeyValueStore<String, FeatureVector> online;
+  private Counter late;
+  private Counter purged;
+
+  AggregateProcessor(FeatureGroupPlan plan, String stateStoreName, String onlineStoreName,
+      MeterRegistry meters) {
+    this.plan = plan;
+    this.engine = new FeatureEngine(plan);
+    this.stateStoreName = stateStoreName;
+    this.onlineStoreName = onlineStoreName;
+    this.meters = meters;
+    this.version = plan.config().version();
+  }
+
+  @Override
+  public void init(ProcessorContext<String, Object> context) {
+    super.init(context);
+    state = context.getStateStore(stateStoreName);
+    online = context.getStateStore(onlineStoreName);
+    late = Counter.builder("flywheel.features.late.events")
+        .description("Events more than the grace period behind their entity's latest event time,"
+            + " sent to the dead-letter topic")
+        .tag("group", plan.name()).register(meters);
+    purged = Counter.builder("flywheel.features.purged.entities")
+        .description("Entities dropped after being idle longer than the group's purge time")
+        .tag("group", plan.name()).register(meters);
+    long purgeAfter = plan.config().effectivePurgeAfterMs();
+    if (purgeAfter != Long.MAX_VALUE) {
+      long every = Math.min(Duration.ofHours(1).toMillis(),
+          Math.max(Duration.ofMinutes(1).toMillis(), purgeAfter / 10));
+      context.schedule(Duration.ofMillis(every), PunctuationType.STREAM_TIME,
+          streamTime -> purge(streamTime, purgeAfter));
+    }
+  }
+
+  @Override
+  public void process(Record<String, FeatureEvent> record) {
+    FeatureEvent e = record.value();
+    String entity = e.entity();
+    EntityState s = state.get(entity);
+    if (engine.isLate(s, e.timeMs())) {
+      late.increment();
+      long lag = engine.lagMs(s, e.timeMs());
+      String error = "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
+          + "' is " + Duration.ofMillis(lag) + " behind its latest event time "
+          + Instant.ofEpochMilli(s.maxTime) + ", beyond the grace period "
+          + Duration.ofMillis(plan.config().graceMs()) + " of feature group '" + plan.name()
+          + "'; raise its grace to apply such events";
+      context().forward(record.withKey((String) null)
+          .withValue(new DeadLetter(e.rawKey(), e.rawValue()))
+          .withHeaders(DeadLetter.headers(error, null, context().applicationId(),
+              plan.config().source(), e.topic(), e.partition(), e.offset(), record.timestamp())));
+      return;
+    }
+    if (s == null) {
+      s = engine.newState();
+    }
+    FeatureEngine.Result result = engine.apply(s, e);
+    state.put(entity, s);
+    Instant now = Instant.now();
+    FeatureVector log = vector(entity, e.eventId(), e.timeMs(), result.log(), now,
+        new RecordOrigin(e.topic(), e.partition(), e.offset()));
+    FeatureVector latest = result.online() == result.log() ? log
+        : vector(entity, s.maxEventId, s.maxTime, result.online(), now, null);
+    online.put(entity, latest);
+    context().forward(new Record<String, Object>(entity, log, e.timeMs(), new RecordHeaders()));
+  }
+
+  private FeatureVector vector(String entity, String eventId, long timeMs, Object[] values,
+      Instant computedAt, RecordOrigin origin) {
+    Map<String, Double> numeric = new LinkedHashMap<>();
+    Map<String, String> categorical = new LinkedHashMap<>();
+    List<FeatureGroupPlan.PlannedFeature> features = plan.features();
+    for (int i = 0; i < values.length; i++) {
+      String name = features.get(i).name();
+      if (features.get(i).categorical()) {
+        categorical.put(name, values[i] == null ? null : values[i].toString());
+      } else {
+        numeric.put(name, (Double) values[i]);
+      }
+    }
+    Instant t = Instant.ofEpochMilli(timeMs);
+    return FeatureVector.newBuilder()
+        .setEventId(eventId)
+        .setEventTime(t)
+        .setEntityId(entity)
+        .setFeatureGroup(plan.name())
+        .setFeatureGroupVersion(version)
+        .setFeatures(numeric)
+        .setCategoricalFeatures(categorical)
+        .setAsOf(t)
+        .setComputedAt(computedAt)
+        .setSource(origin)
+        .build();
+  }
+
+  private void purge(long streamTime, long purgeAfterMs) {
+    List<String> idle = new ArrayList<>();
+    try (KeyValueIterator<String, EntityState> it = state.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, EntityState> kv = it.next();
+        if (kv.value == null || streamTime - kv.value.maxTime > purgeAfterMs) {
+          idle.add(kv.key);
+        }
+      }
+    }
+    for (String entity : idle) {
+      state.delete(entity);
+      online.delete(entity);
+      purged.increment();
+    }
+  }
+}

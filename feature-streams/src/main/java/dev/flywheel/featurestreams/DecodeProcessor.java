@@ -1,0 +1,65 @@
+package dev.flywheel.featurestreams;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+/**
+ * Reads the Avro value of a source record from its bytes; a record that cannot be read (not the
+ * Confluent wire format, an unknown schema id, a tombstone) goes on as a {@link DeadLetter}, never
+ * stopping the processor.
+ */
+final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], Object> {
+
+  private final String source;
+  private final Deserializer<GenericRecord> deserializer;
+  private final MeterRegistry meters;
+  private Counter unreadable;
+
+  DecodeProcessor(String source, Deserializer<GenericRecord> deserializer, MeterRegistry meters) {
+    this.source = source;
+    this.deserializer = deserializer;
+    this.meters = meters;
+  }
+
+  @Override
+  public void init(ProcessorContext<byte[], Object> context) {
+    super.init(context);
+    unreadable = Counter.builder("flywheel.features.dead.letters")
+        .description("Source records sent to the dead-letter topic by feature-streams")
+        .tag("source", source).tag("reason", "unreadable").register(meters);
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    RecordMetadata meta = context().recordMetadata().orElseThrow();
+    String topic = meta.topic();
+    String error;
+    String errorClass;
+    if (record.value() == null) {
+      error = "the record has no value (a tombstone); source topics hold events, not deletions";
+      errorClass = null;
+    } else {
+      try {
+        GenericRecord value = deserializer.deserialize(topic, record.headers(), record.value());
+        context().forward(record.withValue(new Decoded(value, record.key(), record.value(), topic,
+            meta.partition(), meta.offset(), record.timestamp())));
+        return;
+      } catch (RuntimeException e) {
+        error = "cannot read the value as Avro in the Confluent wire format: " + e.getMessage()
+            + "; produce it with the source's registered schema";
+        errorClass = e.getClass().getName();
+      }
+    }
+    unreadable.increment();
+    context().forward(record
+        .withValue(new DeadLetter(record.key(), record.value()))
+        .withHeaders(DeadLetter.headers(error, errorClass, context().applicationId(), source, topic,
+            meta.partition(), meta.offset(), record.timestamp())));
+  }
+}

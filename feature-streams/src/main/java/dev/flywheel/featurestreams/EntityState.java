@@ -1,0 +1,42 @@
+package dev.flywheel.featurestreams;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * What the engine keeps per entity: the latest event time seen and its event, the events of the
+ * last grace period as they arrived ({@link #recent}), and per column the tiles of the older
+ * events ("sealed": no event that can still be accepted is older than them), by tile index.
+ *
+ * <p>State stays bounded: recent events are those within the grace period of the entity's latest
+ * event, and each column keeps only the tiles its longest window can still reach.
+ */
+final class EntityState {
+
+  /** One event of the last grace period, in arrival order. */
+  record Recent(long seq, long timeMs, Object[] values, long filterBits) {
+    boolean passes(int filter) {
+      return filter < 0 || (filterBits & (1L << filter)) != 0;
+    }
+  }
+
+  long maxTime = Long.MIN_VALUE;
+  long maxSeq = -1;
+  String maxEventId;
+  long nextSeq;
+  final List<Recent> recent = new ArrayList<>();
+  final List<TreeMap<Long, Tile>> tiles;
+
+  EntityState(int columns) {
+    tiles = new ArrayList<>(columns);
+    for (int i = 0; i < columns; i++) {
+      tiles.add(new TreeMap<>());
+    }
+  }
+
+  /** Whether the entity has seen an event. */
+  boolean seen() {
+    return maxSeq >= 0;
+  }
+}

@@ -1,0 +1,255 @@
+package dev.flywheel.featurestreams;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One feature group of {@code flywheel.yaml}: which source it reads, the entity it describes, and
+ * its features.
+ *
+ * <pre>{@code
+ * featureGroups:
+ *   - name: card_activity
+ *     source: transactions        # reads flywheel.data.transactions
+ *     entityKey: card_id          # the entity: a string, int, long or enum field
+ *     eventTime: event_time       # optional; default: the source's declared time field
+ *     eventId: event_id           # optional; default event_id, else topic/partition/offset
+ *     grace: 5m                   # out-of-order events up to this far behind are applied
+ *     purgeAfter: 7d              # optional; default: the longest window (never with lifetime)
+ *     distinctExactUpTo: 1000     # optional; distinct counts are exact up to this many values
+ *     features: [ ... ]           # see FeatureConfig
+ *     defaults:                   # answered for entities the online store does not hold
+ *       tx_count_24h: 0
+ * }</pre>
+ *
+ * @param name the group name (lookup path, store names, {@code feature_group} of the vectors)
+ * @param source the ingest source name ({@code flywheel.data.<source>})
+ * @param entityKey the source field whose value is the entity id
+ * @param eventTime the event-time field; null for the source's declared one
+ * @param eventId the event-id field; null for {@code event_id} when the source has it
+ * @param graceMs how far behind the entity's latest event time an event may be and still apply
+ * @param purgeAfterMs idle time after which an entity's state is dropped; null for the default
+ * @param distinctExactUpTo the bound up to which distinct counts are exact
+ * @param features the features in declared order
+ * @param defaults per feature the value answered for unknown entities (Double or String)
+ */
+public record FeatureGroupConfig(String name, String source, String entityKey, String eventTime,
+    String eventId, long graceMs, Long purgeAfterMs, int distinctExactUpTo,
+    List<FeatureConfig> features, Map<String, Object> defaults) {
+
+  /** Grace period unless configured: 5 minutes. */
+  public static final long DEFAULT_GRACE_MS = 5 * 60_000L;
+
+  /** Exact distinct counts up to this many values unless configured. */
+  public static final int DEFAULT_DISTINCT_EXACT_UP_TO = 1000;
+
+  /** Parses the YAML form. */
+  @JsonCreator
+  static FeatureGroupConfig fromYaml(@JsonProperty("name") String name,
+      @JsonProperty("source") String source, @JsonProperty("entityKey") String entityKey,
+      @JsonProperty("eventTime") String eventTime, @JsonProperty("eventId") String eventId,
+      @JsonProperty("grace") String grace, @JsonProperty("purgeAfter") String purgeAfter,
+      @JsonProperty("distinctExactUpTo") Integer distinctExactUpTo,
+      @JsonProperty("features") List<FeatureConfig> features,
+      @JsonProperty("defaults") Map<String, Object> defaults) {
+    String group = name == null ? "?" : name;
+    try {
+      return new FeatureGroupConfig(name, source, entityKey, eventTime, eventId,
+          grace == null ? DEFAULT_GRACE_MS : FeatureWindow.parseMillis(grace, "grace"),
+          purgeAfter == null ? null : FeatureWindow.parseMillis(purgeAfter, "purgeAfter"),
+          distinctExactUpTo == null ? DEFAULT_DISTINCT_EXACT_UP_TO : distinctExactUpTo,
+          features, defaults);
+    } catch (IllegalArgumentException e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("feature group")) {
+        throw e;
+      }
+      throw new IllegalArgumentException("feature group '" + group + "': " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Checks everything that does not need the source schema: names, operands of ratios, defaults.
+   *
+   * @throws IllegalArgumentException naming the group, the feature and what to fix
+   */
+  public FeatureGroupConfig {
+    List<String> problems = new ArrayList<>();
+    if (name == null || name.isBlank()) {
+      throw new IllegalArgumentException("a feature group has no name; give it a 'name'");
+    }
+    if (!name.matches("[A-Za-z0-9_.-]+")) {
+      problems.add("name may hold only ASCII letters, digits, '.', '_' and '-'");
+    }
+    if (source == null || source.isBlank()) {
+      problems.add("'source' is missing; name the ingest source it reads, e.g. transactions");
+    }
+    if (entityKey == null || entityKey.isBlank()) {
+      problems.add("'entityKey' is missing; name the source field that identifies the entity");
+    }
+    if (graceMs < 0) {
+      problems.add("grace must not be negative");
+    }
+    if (purgeAfterMs != null && purgeAfterMs <= 0) {
+      problems.add("purgeAfter must be longer than 0");
+    }
+    if (distinctExactUpTo < 1 || distinctExactUpTo > 1_000_000) {
+      problems.add("distinctExactUpTo must be 1..1000000, got " + distinctExactUpTo);
+    }
+    features = features == null ? List.of() : List.copyOf(features);
+    if (features.isEmpty()) {
+      problems.add("it declares no features");
+    }
+    Map<String, FeatureConfig> byName = new LinkedHashMap<>();
+    for (FeatureConfig f : features) {
+      if (byName.put(f.name(), f) != null) {
+        problems.add("feature '" + f.name() + "' is declared twice");
+      }
+    }
+    Set<String> declaredSoFar = new HashSet<>();
+    for (FeatureConfig f : features) {
+      if (f.aggregation() == Aggregation.RATIO) {
+        for (String operand : List.of(f.numerator(), f.denominator())) {
+          FeatureConfig o = byName.get(operand);
+          if (o == null) {
+            problems.add("ratio '" + f.name() + "' refers to feature '" + operand
+                + "', which the group does not declare");
+          } else if (o.aggregation() == Aggregation.RATIO && !declaredSoFar.contains(operand)) {
+            problems.add("ratio '" + f.name() + "' refers to ratio '" + operand
+                + "'; declare '" + operand + "' before it");
+          }
+        }
+      }
+      declaredSoFar.add(f.name());
+    }
+    Map<String, Object> d = new LinkedHashMap<>();
+    if (defaults != null) {
+      for (Map.Entry<String, Object> e : defaults.entrySet()) {
+        if (!byName.containsKey(e.getKey())) {
+          problems.add("defaults name '" + e.getKey() + "', which is not a feature of the group");
+        }
+        Object v = e.getValue();
+        if (v == null || v instanceof String) {
+          d.put(e.getKey(), v);
+        } else if (v instanceof Number n) {
+          d.put(e.getKey(), n.doubleValue());
+        } else if (v instanceof Boolean b) {
+          d.put(e.getKey(), b ? 1.0 : 0.0);
+        } else {
+          problems.add("default of '" + e.getKey() + "' must be a number or a string, got " + v);
+        }
+      }
+    }
+    defaults = Collections.unmodifiableMap(d);
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(
+          "feature group '" + name + "': " + String.join("; ", problems));
+    }
+  }
+
+  /** The feature names, in declared order. */
+  public List<String> featureNames() {
+    return features.stream().map(FeatureConfig::name).toList();
+  }
+
+  /**
+   * The declared feature called {@code name}.
+   *
+   * @throws IllegalArgumentException naming the declared ones when there is none
+   */
+  public FeatureConfig feature(String name) {
+    for (FeatureConfig f : features) {
+      if (f.name().equals(name)) {
+        return f;
+      }
+    }
+    throw new IllegalArgumentException("feature group '" + this.name + "' has no feature '" + name
+        + "'; it has " + featureNames());
+  }
+
+  /**
+   * Numeric values for an entity the online store does not hold, by feature in declared order:
+   * the declared default where it is a number; else 0 for count, sum and distinct_count, and null
+   * (undefined) for the rest. Features with a string default are in {@link #categoricalDefaults()}.
+   */
+  public Map<String, Double> numericDefaults() {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (FeatureConfig f : features) {
+      Object v = defaults.get(f.name());
+      if (v instanceof String) {
+        continue;
+      }
+      if (v instanceof Double dv) {
+        out.put(f.name(), dv);
+      } else {
+        boolean zero = f.aggregation() == Aggregation.COUNT || f.aggregation() == Aggregation.SUM
+            || f.aggregation() == Aggregation.DISTINCT_COUNT;
+        out.put(f.name(), zero ? 0.0 : null);
+      }
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** String defaults, by feature, for categorical features (last/first of a text field). */
+  public Map<String, String> categoricalDefaults() {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (FeatureConfig f : features) {
+      if (defaults.get(f.name()) instanceof String s) {
+        out.put(f.name(), s);
+      }
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** The longest finite window of the group, in ms; 0 when every window is lifetime. */
+  public long longestWindowMs() {
+    long max = 0;
+    for (FeatureConfig f : features) {
+      if (!f.window().lifetime()) {
+        max = Math.max(max, f.window().lengthMs());
+      }
+    }
+    return max;
+  }
+
+  /**
+   * Stream time an entity may stay idle before its state is dropped: {@code purgeAfter} when set;
+   * else the longest window plus the grace period; {@link Long#MAX_VALUE} (never) when a feature
+   * other than time_since_last aggregates over the lifetime, since dropping would forget it. (After
+   * a purge, time_since_last starts again: undefined until the entity's next event.)
+   */
+  public long effectivePurgeAfterMs() {
+    if (purgeAfterMs != null) {
+      return purgeAfterMs;
+    }
+    boolean lifetime = features.stream().anyMatch(f -> f.window().lifetime()
+        && f.aggregation() != Aggregation.RATIO
+        && f.aggregation() != Aggregation.TIME_SINCE_LAST);
+    return lifetime ? Long.MAX_VALUE : longestWindowMs() + graceMs;
+  }
+
+  /**
+   * A short digest of the declaration (first 12 hex digits of its SHA-256), written as {@code
+   * feature_group_version} on every vector so lineage records which definition produced it.
+   */
+  public String version() {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256")
+          .digest(toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

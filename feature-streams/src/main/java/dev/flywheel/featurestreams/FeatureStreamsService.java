@@ -1,0 +1,354 @@
+package dev.flywheel.featurestreams;
+
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.TopicBootstrap;
+import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the feature engine: checks the feature groups against their sources' schemas, creates the
+ * feature log and dead-letter topics when missing, and runs {@link FeatureTopology} on Kafka
+ * Streams with exactly-once ({@code exactly_once_v2}), standby replicas, and the JVM-wide bounded
+ * RocksDB memory of {@link StreamsProps}.
+ *
+ * <pre>{@code
+ * try (FeatureStreamsService features = FeatureStreamsService.builder()
+ *     .config(FeatureStreamsConfig.load(Path.of("flywheel.yaml")))
+ *     .bootstrapServers("127.0.0.1:9092")
+ *     .schemaRegistryUrl("http://127.0.0.1:8081")
+ *     .stateDir(Path.of(".flywheel/state"))
+ *     .build()
+ *     .start()) {
+ *   KafkaStreams streams = features.kafkaStreams(); // for interactive queries of the online store
+ * }
+ * }</pre>
+ *
+ * <p>{@link #close()} is idempotent and closes Kafka Streams cleanly (committing, flushing state).
+ */
+public final class FeatureStreamsService implements AutoCloseable {
+
+  /** Application id unless configured: also the consumer group and internal-topic prefix. */
+  public static final String DEFAULT_APPLICATION_ID = "flywheel-feature-streams";
+
+  private static final Logger LOG = LoggerFactory.getLogger(FeatureStreamsService.class);
+
+  private final Builder b;
+  private AvroSerdes serdes;
+  private Topics topics;
+  private List<FeatureGroupPlan> plans = List.of();
+  private KafkaStreams streams;
+  private boolean closed;
+
+  private FeatureStreamsService(Builder b) {
+    this.b = b;
+  }
+
+  /** Starts a builder; config, bootstrap servers and the schema registry (or serdes) are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Checks the groups, creates missing topics, and starts Kafka Streams (returns while it joins
+   * the group; see {@link #awaitRunning(Duration)}).
+   *
+   * @throws InvalidFeatureGroupException when a group does not fit its source's schema
+   * @throws IllegalStateException when a source topic does not exist, or after {@link #close()}
+   */
+  public synchronized FeatureStreamsService start() {
+    if (closed) {
+      throw new IllegalStateException("feature-streams service is closed; build a new one");
+    }
+    if (streams != null) {
+      return this;
+    }
+    serdes = b.serdes != null ? b.serdes
+        : AvroSerdes.fromConfig(Map.of("schema.registry.url", b.schemaRegistryUrl));
+    if (b.topics != null) {
+      topics = b.topics;
+    } else {
+      Topics.Builder tb = Topics.builder(serdes);
+      if (b.topicPrefix != null && !b.topicPrefix.isBlank()) {
+        tb.prefix(b.topicPrefix);
+      }
+      topics = tb.build();
+    }
+    plans = FeatureTopology.plans(b.config, topics, serdes.client());
+    ensureTopics();
+    StreamsProps.Builder props = StreamsProps.builder(b.applicationId)
+        .bootstrapServers(b.bootstrapServers)
+        .standbyReplicas(b.standbyReplicas)
+        .numStreamThreads(b.numStreamThreads);
+    if (b.schemaRegistryUrl != null) {
+      props.schemaRegistryUrl(b.schemaRegistryUrl);
+    }
+    if (b.stateDir != null) {
+      props.stateDir(b.stateDir);
+    }
+    if (b.applicationServer != null) {
+      props.applicationServer(b.applicationServer);
+    }
+    if (b.rocksDbMemoryBytes > 0) {
+      props.rocksDbMemoryBytes(b.rocksDbMemoryBytes);
+    }
+    props.overrides(b.kafka);
+    Properties properties = props.build();
+    Topology topology = FeatureTopology.build(plans, topics, serdes, b.meters);
+    LOG.info("feature-streams {} groups {}: {}", b.applicationId,
+        plans.stream().map(FeatureGroupPlan::describe).toList(), topology.describe());
+    streams = new KafkaStreams(topology, properties);
+    streams.setStateListener((now, before) ->
+        LOG.info("feature-streams {}: {} -> {}", b.applicationId, before, now));
+    streams.start();
+    return this;
+  }
+
+  private void ensureTopics() {
+    Map<String, Object> adminConfig = new HashMap<>();
+    for (Map.Entry<String, ?> e : b.kafka.entrySet()) {
+      if (AdminClientConfig.configNames().contains(e.getKey())) {
+        adminConfig.put(e.getKey(), e.getValue());
+      }
+    }
+    adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
+    try (Admin admin = Admin.create(adminConfig)) {
+      Set<String> sources = new LinkedHashSet<>();
+      plans.forEach(p -> sources.add(p.config().source()));
+      Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+      List<Topic<?, ?>> wanted = new ArrayList<>();
+      wanted.add(topics.features());
+      for (String source : sources) {
+        Topic<?, ?> data = topics.data(source);
+        if (!existing.contains(data.name())) {
+          throw new IllegalStateException("source topic " + data.name() + " does not exist; add"
+              + " the source first (flywheel sources add " + source + " ...)");
+        }
+        wanted.add(topics.dlq(data));
+      }
+      TopicBootstrap.Result result = new TopicBootstrap(admin).ensure(wanted);
+      LOG.info("feature-streams topics: {}", result);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while checking topics", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot reach Kafka at " + b.bootstrapServers
+          + " to check topics: " + e, e);
+    }
+  }
+
+  /**
+   * Waits until Kafka Streams is RUNNING.
+   *
+   * @return whether it is running within {@code timeout}
+   */
+  public boolean awaitRunning(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      KafkaStreams s = kafkaStreams();
+      if (s != null && s.state() == KafkaStreams.State.RUNNING) {
+        return true;
+      }
+      Thread.sleep(20);
+    }
+    return false;
+  }
+
+  /** The Kafka Streams instance (for interactive queries of the online stores); null before start. */
+  public synchronized KafkaStreams kafkaStreams() {
+    return streams;
+  }
+
+  /** The groups as checked against their sources at start; empty before start. */
+  public synchronized List<FeatureGroupPlan> plans() {
+    return plans;
+  }
+
+  /** The feature-streams configuration. */
+  public FeatureStreamsConfig config() {
+    return b.config;
+  }
+
+  /** The application id (consumer group, internal-topic prefix). */
+  public String applicationId() {
+    return b.applicationId;
+  }
+
+  /** The {@code application.server} ({@code host:port}) other instances route lookups to; may be null. */
+  public String applicationServer() {
+    return b.applicationServer;
+  }
+
+  /** The topic catalogue in use; null before start. */
+  public synchronized Topics topics() {
+    return topics;
+  }
+
+  /** Closes Kafka Streams cleanly; idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (streams != null) {
+      streams.close(Duration.ofSeconds(30));
+    }
+  }
+
+  /** Builds a {@link FeatureStreamsService}. */
+  public static final class Builder {
+    private FeatureStreamsConfig config;
+    private String bootstrapServers;
+    private String schemaRegistryUrl;
+    private AvroSerdes serdes;
+    private Topics topics;
+    private String topicPrefix;
+    private String applicationId = DEFAULT_APPLICATION_ID;
+    private Path stateDir;
+    private int standbyReplicas;
+    private int numStreamThreads = 1;
+    private String applicationServer;
+    private long rocksDbMemoryBytes;
+    private Map<String, Object> kafka = new HashMap<>();
+    private MeterRegistry meters = Metrics.globalRegistry;
+
+    private Builder() {}
+
+    /** The feature groups; required. */
+    public Builder config(FeatureStreamsConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /** Kafka brokers, {@code host:port[,...]}; required. */
+    public Builder bootstrapServers(String bootstrapServers) {
+      this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+      return this;
+    }
+
+    /** The schema registry; required unless {@link #serdes(AvroSerdes)} is given. */
+    public Builder schemaRegistryUrl(String schemaRegistryUrl) {
+      this.schemaRegistryUrl = Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl");
+      return this;
+    }
+
+    /** Serdes to share (and their registry client); optional. */
+    public Builder serdes(AvroSerdes serdes) {
+      this.serdes = Objects.requireNonNull(serdes, "serdes");
+      return this;
+    }
+
+    /** The topic catalogue; optional (default: built from the serdes and the prefix). */
+    public Builder topics(Topics topics) {
+      this.topics = Objects.requireNonNull(topics, "topics");
+      return this;
+    }
+
+    /** Topic name prefix when no catalogue is given; optional. */
+    public Builder topicPrefix(String topicPrefix) {
+      this.topicPrefix = topicPrefix;
+      return this;
+    }
+
+    /** Application id (default {@value FeatureStreamsService#DEFAULT_APPLICATION_ID}). */
+    public Builder applicationId(String applicationId) {
+      this.applicationId = Objects.requireNonNull(applicationId, "applicationId");
+      return this;
+    }
+
+    /** Where RocksDB keeps state; default Kafka Streams' temp folder. */
+    public Builder stateDir(Path stateDir) {
+      this.stateDir = Objects.requireNonNull(stateDir, "stateDir");
+      return this;
+    }
+
+    /** Warm copies of each store on other instances (default 0). */
+    public Builder standbyReplicas(int standbyReplicas) {
+      if (standbyReplicas < 0) {
+        throw new IllegalArgumentException("standbyReplicas must be >= 0, got " + standbyReplicas);
+      }
+      this.standbyReplicas = standbyReplicas;
+      return this;
+    }
+
+    /** Stream threads of this instance (default 1). */
+    public Builder numStreamThreads(int numStreamThreads) {
+      if (numStreamThreads < 1) {
+        throw new IllegalArgumentException("numStreamThreads must be >= 1, got "
+            + numStreamThreads);
+      }
+      this.numStreamThreads = numStreamThreads;
+      return this;
+    }
+
+    /** {@code host:port} of this instance's HTTP API, for routing lookups; optional. */
+    public Builder applicationServer(String applicationServer) {
+      this.applicationServer = applicationServer;
+      return this;
+    }
+
+    /** Off-heap bytes shared by every RocksDB store of the JVM; default StreamsProps'. */
+    public Builder rocksDbMemoryBytes(long rocksDbMemoryBytes) {
+      this.rocksDbMemoryBytes = rocksDbMemoryBytes;
+      return this;
+    }
+
+    /** Any Kafka client or Streams property (SASL, TLS, tuning); these win. */
+    public Builder kafka(Map<String, ?> kafka) {
+      this.kafka = new HashMap<>(Objects.requireNonNull(kafka, "kafka"));
+      return this;
+    }
+
+    /** Where metrics go (default Micrometer's global registry). */
+    public Builder meterRegistry(MeterRegistry meters) {
+      this.meters = Objects.requireNonNull(meters, "meters");
+      return this;
+    }
+
+    /**
+     * @throws IllegalStateException naming what is missing
+     */
+    public FeatureStreamsService build() {
+      List<String> missing = new ArrayList<>();
+      if (config == null) {
+        missing.add("config");
+      }
+      if (bootstrapServers == null && !kafka.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+        missing.add("bootstrapServers");
+      }
+      if (bootstrapServers == null) {
+        bootstrapServers = String.valueOf(kafka.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG));
+      }
+      if (schemaRegistryUrl == null && serdes == null) {
+        missing.add("schemaRegistryUrl (or serdes)");
+      }
+      if (!missing.isEmpty()) {
+        throw new IllegalStateException("FeatureStreamsService needs " + missing);
+      }
+      return new FeatureStreamsService(this);
+    }
+  }
+}
