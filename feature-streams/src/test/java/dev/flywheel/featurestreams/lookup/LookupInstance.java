@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -43,6 +44,10 @@ final class LookupInstance implements AutoCloseable {
     props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, "127.0.0.1:" + port);
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    // A stopped dynamic member does not leave the group on close; the others notice it after
+    // the session timeout. Tests use the broker's minimum instead of the 45 s default.
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6_000);
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000);
     KafkaStreams streams = new KafkaStreams(topology, props);
     FeatureLookupService lookup = FeatureLookupService.builder()
         .streams(streams)
