@@ -1,6 +1,9 @@
 package dev.flywheel.platform;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.platform.runtime.FlywheelRuntime;
+import dev.flywheel.platform.runtime.PlatformConfig;
+import dev.flywheel.platform.runtime.PlatformService;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.TopicBootstrap;
@@ -9,7 +12,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -39,8 +44,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
     description = {
-        "Start the embedded Kafka broker (KRaft) and schema registry, and optionally PostgreSQL,",
-        "create Flywheel's topics, and run until Ctrl-C."})
+        "Start the embedded Kafka broker (KRaft) and schema registry (or connect to the cluster",
+        "of --config), create Flywheel's topics, start the services with their HTTP API,",
+        "/health and /metrics on one port, and run until Ctrl-C."})
 public final class UpCommand implements Callable<Integer> {
 
   /** Where data is kept when neither {@code --data-dir} nor {@code --temporary} is given. */
@@ -51,6 +57,8 @@ public final class UpCommand implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(UpCommand.class);
   private static final String HOST = "127.0.0.1";
+  private static final String HTTP_HOST = "0.0.0.0";
+  private static final Path DEFAULT_CONFIG = Path.of("flywheel.yaml");
   private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
@@ -75,6 +83,17 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--postgres",
       description = "Also start PostgreSQL (wal_level=logical, for change data capture).")
   private boolean postgres;
+
+  @Option(names = {"-c", "--config"}, paramLabel = "<flywheel.yaml>",
+      description = "Sources, feature groups, models and the cluster to use (default:"
+          + " flywheel.yaml in the working directory, if there is one). With kafka.bootstrapServers"
+          + " set, Flywheel connects to that cluster instead of starting the embedded one.")
+  private Path configFile;
+
+  @Option(names = "--http-port", paramLabel = "<port>",
+      description = "The port every service's HTTP API, /health and /metrics share; 0 picks a"
+          + " free one (default: http.port of the config, else 8080).")
+  private Integer httpPort;
 
   @Option(names = "--postgres-port", paramLabel = "<port>",
       description = "PostgreSQL's port with --postgres; 0 picks a free one (default: "
@@ -164,41 +183,87 @@ public final class UpCommand implements Callable<Integer> {
   public Running start() {
     checkOptions();
     long begin = System.nanoTime();
-    checkPortFree(kafkaPort, "Kafka", "--kafka-port");
-    checkPortFree(registryPort, "schema registry", "--registry-port");
-    if (postgres) {
-      checkPortFree(postgresPort, "PostgreSQL", "--postgres-port");
-    }
-    Path keptDir = temporary ? null : (dataDir == null ? DEFAULT_DATA_DIR : dataDir)
-        .toAbsolutePath().normalize();
-    Devstack.Builder builder = Devstack.builder()
-        .kafkaPort(kafkaPort)
-        .registryPort(registryPort)
-        .postgresPort(postgresPort)
-        .withPostgres(postgres);
-    if (keptDir != null) {
-      builder.dataDir(keptDir);
-    }
-    Devstack devstack = builder.build();
-    try {
-      devstack.start();
-    } catch (RuntimeException e) {
-      devstack.close();
-      throw new StartupException("the devstack could not start: " + rootMessage(e)
-          + (keptDir == null ? "" : " (is another 'flywheel up' using " + keptDir + "? stop it,"
-          + " or pass --data-dir <dir> or --temporary)"), e);
+    PlatformConfig config = loadConfig();
+    int port = httpPort != null ? httpPort : config.http().port();
+    checkPortFree(port, "HTTP", "--http-port");
+    Devstack devstack = null;
+    Path keptDir = null;
+    String bootstrap;
+    String registryUrl;
+    if (config.kafka().isEmbedded()) {
+      checkPortFree(kafkaPort, "Kafka", "--kafka-port");
+      checkPortFree(registryPort, "schema registry", "--registry-port");
+      if (postgres) {
+        checkPortFree(postgresPort, "PostgreSQL", "--postgres-port");
+      }
+      keptDir = temporary ? null : (dataDir == null ? DEFAULT_DATA_DIR : dataDir)
+          .toAbsolutePath().normalize();
+      Devstack.Builder builder = Devstack.builder()
+          .kafkaPort(kafkaPort)
+          .registryPort(registryPort)
+          .postgresPort(postgresPort)
+          .withPostgres(postgres);
+      if (keptDir != null) {
+        builder.dataDir(keptDir);
+      }
+      devstack = builder.build();
+      try {
+        devstack.start();
+      } catch (RuntimeException e) {
+        devstack.close();
+        throw new StartupException("the devstack could not start: " + rootMessage(e)
+            + (keptDir == null ? "" : " (is another 'flywheel up' using " + keptDir + "? stop it,"
+            + " or pass --data-dir <dir> or --temporary)"), e);
+      }
+      bootstrap = devstack.bootstrapServers();
+      registryUrl = devstack.schemaRegistryUrl();
+    } else {
+      bootstrap = config.kafka().bootstrapServers();
+      registryUrl = config.kafka().schemaRegistryUrl();
     }
     Running running = new Running(devstack);
     try {
-      Topics topics = Topics.builder(AvroSerdes.fromConfig(
-          Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, devstack.schemaRegistryUrl()))).build();
-      String topicReport = createTopics(devstack, topics);
+      Map<String, Object> kafka = new HashMap<>(config.kafka().properties());
+      kafka.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      Map<String, Object> serdeConfig = new HashMap<>(config.kafka().properties());
+      serdeConfig.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, registryUrl);
+      Topics.Builder topicsBuilder = Topics.builder(AvroSerdes.fromConfig(serdeConfig))
+          .partitions(config.kafka().partitions())
+          .replicationFactor(config.kafka().replicationFactor());
+      if (config.kafka().topicPrefix() != null) {
+        topicsBuilder.prefix(config.kafka().topicPrefix());
+      }
+      Topics topics = topicsBuilder.build();
+      String topicReport = createTopics(kafka, topics);
+      FlywheelRuntime.Builder runtime = FlywheelRuntime.builder()
+          .kafka(kafka)
+          .topics(topics)
+          .host(HTTP_HOST)
+          .httpPort(port);
+      running.runtime = runtime.build().start();
       running.readyMs = (System.nanoTime() - begin) / 1_000_000;
-      printConnectionHelp(devstack, topics, topicReport, keptDir, running.readyMs);
+      printConnectionHelp(bootstrap, registryUrl, devstack, topics, topicReport, keptDir,
+          running);
       return running;
     } catch (RuntimeException e) {
       running.close();
-      throw new StartupException("Flywheel's topics could not be created: " + rootMessage(e), e);
+      throw new StartupException("Flywheel could not start: " + rootMessage(e), e);
+    }
+  }
+
+  private PlatformConfig loadConfig() {
+    Path file = configFile != null ? configFile : DEFAULT_CONFIG;
+    try {
+      if (configFile == null && !Files.exists(file)) {
+        return PlatformConfig.defaults().withEnvironment(System.getenv());
+      }
+      if (!Files.exists(file)) {
+        throw new StartupException("the config file " + file.toAbsolutePath() + " does not"
+            + " exist: check the path given to --config", null);
+      }
+      return PlatformConfig.load(file, System.getenv());
+    } catch (IllegalArgumentException e) {
+      throw new StartupException(e.getMessage(), e);
     }
   }
 
@@ -210,9 +275,8 @@ public final class UpCommand implements Callable<Integer> {
     }
   }
 
-  private static String createTopics(Devstack devstack, Topics topics) {
-    try (Admin admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers()))) {
+  private static String createTopics(Map<String, Object> kafka, Topics topics) {
+    try (Admin admin = Admin.create(kafka)) {
       TopicBootstrap.Result result = new TopicBootstrap(admin).ensure(topics.all());
       if (!result.consistent()) {
         log.warn("existing topics differ from the catalogue:\n{}", result.describe());
@@ -227,21 +291,27 @@ public final class UpCommand implements Callable<Integer> {
     }
   }
 
-  private void printConnectionHelp(Devstack devstack, Topics topics, String topicReport,
-      Path keptDir, long readyMs) {
-    String bootstrap = devstack.bootstrapServers();
-    String registryUrl = devstack.schemaRegistryUrl();
+  private void printConnectionHelp(String bootstrap, String registryUrl, Devstack devstack,
+      Topics topics, String topicReport, Path keptDir, Running running) {
+    long readyMs = running.readyMs;
     PrintWriter out = out();
     out.println();
-    out.println("Flywheel devstack");
+    out.println(devstack == null ? "Flywheel on an external cluster" : "Flywheel devstack");
     out.printf("  Kafka bootstrap servers  %s%n", bootstrap);
     out.printf("  Schema registry          %s%n", registryUrl);
-    devstack.postgres().ifPresent(pg -> out.printf(
-        "  PostgreSQL               %s  (user %s, password %s, wal_level=logical)%n",
-        pg.jdbcUrl(), pg.user(), pg.password()));
-    out.printf("  Data                     %s%n", keptDir == null
-        ? "temporary, deleted on exit"
-        : keptDir + " (kept across runs)");
+    if (devstack != null) {
+      devstack.postgres().ifPresent(pg -> out.printf(
+          "  PostgreSQL               %s  (user %s, password %s, wal_level=logical)%n",
+          pg.jdbcUrl(), pg.user(), pg.password()));
+      out.printf("  Data                     %s%n", keptDir == null
+          ? "temporary, deleted on exit"
+          : keptDir + " (kept across runs)");
+    }
+    out.printf("  HTTP                     http://127.0.0.1:%d  (/health, /metrics)%n",
+        running.runtime.httpPort());
+    out.printf("  Services                 %s%n", running.runtime.services().isEmpty() ? "none"
+        : String.join(", ", running.runtime.services().stream().map(PlatformService::name)
+            .toList()));
     out.printf("  Topics                   %d Flywheel topics (%s)%n", topics.all().size(),
         topicReport);
     out.println();
@@ -294,15 +364,28 @@ public final class UpCommand implements Callable<Integer> {
   public static final class Running implements AutoCloseable {
 
     private final Devstack devstack;
+    private FlywheelRuntime runtime;
     private long readyMs;
 
     private Running(Devstack devstack) {
       this.devstack = devstack;
     }
 
-    /** The running stack: its bootstrap servers, registry URL and components. */
+    /**
+     * The embedded stack: its bootstrap servers, registry URL and components.
+     *
+     * @throws IllegalStateException when Flywheel runs on an external cluster
+     */
     public Devstack devstack() {
+      if (devstack == null) {
+        throw new IllegalStateException("flywheel up runs on an external cluster");
+      }
       return devstack;
+    }
+
+    /** The services and their shared HTTP server. */
+    public FlywheelRuntime runtime() {
+      return runtime;
     }
 
     /** Milliseconds from {@link UpCommand#start()} until the stack was up and topics created. */
@@ -310,10 +393,15 @@ public final class UpCommand implements Callable<Integer> {
       return readyMs;
     }
 
-    /** Stops the stack (deleting it when temporary). Idempotent. */
+    /** Stops the services, then the stack (deleting it when temporary). Idempotent. */
     @Override
     public void close() {
-      devstack.close();
+      if (runtime != null) {
+        runtime.close();
+      }
+      if (devstack != null) {
+        devstack.close();
+      }
     }
   }
 

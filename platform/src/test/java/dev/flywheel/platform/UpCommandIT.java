@@ -45,7 +45,7 @@ class UpCommandIT {
     StringWriter out = new StringWriter();
     CommandLine cli = new CommandLine(up).setOut(new PrintWriter(out, true));
     CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cli.execute(
-        "--temporary", "--kafka-port", String.valueOf(kafkaPort),
+        "--temporary", "--http-port", "0", "--kafka-port", String.valueOf(kafkaPort),
         "--registry-port", String.valueOf(registryPort)));
 
     // When the broker and the registry answer
@@ -64,6 +64,14 @@ class UpCommandIT {
         .contains("KAFKA_CLUSTERS_0_SCHEMAREGISTRY=" + registryUrl)
         .containsPattern("ready in \\d+ ms");
     assertThat(topicNames(bootstrap)).containsAll(catalogueTopicNames());
+    java.util.regex.Matcher http =
+        java.util.regex.Pattern.compile("HTTP +(http://\\S+)").matcher(out.toString());
+    assertThat(http.find()).as(out.toString()).isTrue();
+    HttpResponse<String> health = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(http.group(1) + "/health")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(health.statusCode()).isEqualTo(200);
+    assertThat(health.body()).contains("\"status\":\"UP\"");
     up.stop();
     assertThat(exit.get(60, TimeUnit.SECONDS)).isZero();
     assertThat(portIsFree(kafkaPort)).isTrue();
@@ -78,7 +86,7 @@ class UpCommandIT {
     Path output = workDir.resolve("up.log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        FlywheelCli.class.getName(), "up", "--temporary",
+        FlywheelCli.class.getName(), "up", "--temporary", "--http-port", "0",
         "--kafka-port", String.valueOf(kafkaPort), "--registry-port", String.valueOf(registryPort))
         .directory(workDir.toFile())
         .redirectErrorStream(true)
@@ -107,7 +115,8 @@ class UpCommandIT {
   void shouldKeepTopicsInTheDataDirectoryAcrossRuns() throws Exception {
     // Given a first run on a data directory that created Flywheel's topics
     Path dataDir = workDir.resolve("data");
-    String[] args = {"--kafka-port", "0", "--registry-port", "0", "--data-dir", dataDir.toString()};
+    String[] args = {"--http-port", "0", "--kafka-port", "0", "--registry-port", "0",
+        "--data-dir", dataDir.toString()};
     try (UpCommand.Running first = parsed(new StringWriter(), args).start()) {
       assertThat(topicNames(first.devstack().bootstrapServers()))
           .containsAll(catalogueTopicNames());
@@ -133,7 +142,7 @@ class UpCommandIT {
       CommandLine cli = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true));
 
       // When 'flywheel up' runs on it
-      int exit = cli.execute("up", "--temporary", "--kafka-port",
+      int exit = cli.execute("up", "--temporary", "--http-port", "0", "--kafka-port",
           String.valueOf(taken.getLocalPort()), "--registry-port", "0");
 
       // Then it exits with 1 and tells how to fix it
