@@ -1,0 +1,140 @@
+package dev.flywheel.registryprojector;
+
+import dev.flywheel.events.ModelEvent;
+import dev.flywheel.events.ModelRegistryState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The audit log of every model in memory, for time travel: the state of a model at any past time
+ * is the {@link RegistryFold fold} of its events up to that time, and its history is the list of
+ * those events. Filled by {@link HistoryIndexer} from {@code flywheel.model.events} (rebuilt from
+ * the start of the topic when the service starts).
+ *
+ * <p>Events are kept per model in sequence order; one already held (same or lower sequence, as
+ * after a consumer restart) is ignored, and a gap (a missing sequence) is logged and the event
+ * kept out, so a replay never applies a history with a hole. Thread-safe: one writer, any number
+ * of readers.
+ */
+public final class ModelHistory {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ModelHistory.class);
+
+  private final ConcurrentHashMap<String, Entry> models = new ConcurrentHashMap<>();
+
+  private static final class Entry {
+    final List<ModelEvent> events = new ArrayList<>();
+    ModelRegistryState current;
+
+    Entry(String model) {
+      current = RegistryFold.empty(model);
+    }
+  }
+
+  /** Adds the next event of its model; returns false when it was already held or out of order. */
+  public boolean add(ModelEvent event) {
+    Entry entry = models.computeIfAbsent(event.getModel(), Entry::new);
+    synchronized (entry) {
+      long last = entry.current.getSequence();
+      if (event.getSequence() <= last) {
+        return false;
+      }
+      if (event.getSequence() != last + 1) {
+        log.error("model {} event {} has sequence {} but the history holds up to {}; the"
+            + " history skips it (was the audit log truncated?)", event.getModel(),
+            event.getEventId(), event.getSequence(), last);
+        return false;
+      }
+      try {
+        RegistryFold.apply(entry.current, event);
+      } catch (RuntimeException e) {
+        log.error("model {} event {} (sequence {}) cannot be applied to the history; skipping it",
+            event.getModel(), event.getEventId(), event.getSequence(), e);
+        ModelRegistryState rebuilt = RegistryFold.empty(event.getModel());
+        entry.events.forEach(done -> RegistryFold.apply(rebuilt, done));
+        entry.current = rebuilt;
+        return false;
+      }
+      entry.events.add(event);
+      return true;
+    }
+  }
+
+  /** Names of the models with at least one event at or before {@code asOf} (null: now), sorted. */
+  public List<String> models(Instant asOf) {
+    TreeMap<String, Boolean> names = new TreeMap<>();
+    models.forEach((name, entry) -> {
+      synchronized (entry) {
+        if (!entry.events.isEmpty()
+            && (asOf == null || !entry.events.get(0).getEventTime().isAfter(asOf))) {
+          names.put(name, true);
+        }
+      }
+    });
+    return new ArrayList<>(names.keySet());
+  }
+
+  /**
+   * The state of {@code model} at {@code asOf} (inclusive), or its latest state when {@code asOf}
+   * is null; empty when the model had no event by then. A fresh copy the caller may keep.
+   */
+  public Optional<ModelRegistryState> stateAt(String model, Instant asOf) {
+    Entry entry = models.get(model);
+    if (entry == null) {
+      return Optional.empty();
+    }
+    synchronized (entry) {
+      if (entry.events.isEmpty()) {
+        return Optional.empty();
+      }
+      ModelEvent last = entry.events.get(entry.events.size() - 1);
+      if (asOf == null || !last.getEventTime().isAfter(asOf)) {
+        return Optional.of(RegistryFold.copy(entry.current));
+      }
+      if (entry.events.get(0).getEventTime().isAfter(asOf)) {
+        return Optional.empty();
+      }
+      ModelRegistryState state = RegistryFold.empty(model);
+      for (ModelEvent e : entry.events) {
+        if (e.getEventTime().isAfter(asOf)) {
+          break;
+        }
+        RegistryFold.apply(state, e);
+      }
+      return Optional.of(state);
+    }
+  }
+
+  /** The events of {@code model} up to {@code asOf} (inclusive; null: all), oldest first. */
+  public List<ModelEvent> history(String model, Instant asOf) {
+    Entry entry = models.get(model);
+    if (entry == null) {
+      return List.of();
+    }
+    synchronized (entry) {
+      List<ModelEvent> out = new ArrayList<>();
+      for (ModelEvent e : entry.events) {
+        if (asOf != null && e.getEventTime().isAfter(asOf)) {
+          break;
+        }
+        out.add(e);
+      }
+      return out;
+    }
+  }
+
+  /** Total events held. */
+  public long size() {
+    long n = 0;
+    for (Entry e : models.values()) {
+      synchronized (e) {
+        n += e.events.size();
+      }
+    }
+    return n;
+  }
+}
