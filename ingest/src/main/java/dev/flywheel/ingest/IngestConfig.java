@@ -10,6 +10,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.flywheel.ingest.cdc.CdcIngest;
+import dev.flywheel.ingest.cdc.CdcTable;
+import dev.flywheel.ingest.cdc.DeleteMode;
 import dev.flywheel.ingest.source.InvalidSourceException;
 import dev.flywheel.ingest.source.SourceDefinition;
 import java.io.IOException;
@@ -17,14 +20,19 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 
 /**
- * The {@code ingest} part of {@code flywheel.yaml}: the declared sources and the HTTP settings.
- * Other top-level sections of the file belong to other services and are ignored here.
+ * The ingest parts of {@code flywheel.yaml}: the declared sources, the HTTP settings and change
+ * data capture from PostgreSQL. Other top-level sections of the file belong to other services and
+ * are ignored here.
  *
  * <pre>{@code
  * sources:
@@ -38,13 +46,23 @@ import org.apache.avro.SchemaParseException;
  *   maxBodyBytes: 10485760           # default 10 MiB
  *   sourcesToken: adm1n              # optional bearer token for POST /sources
  *   labelsToken: l4bels              # optional bearer token for POST /labels
+ * cdc:                               # optional: capture PostgreSQL tables (see {@link Cdc})
+ *   host: 127.0.0.1
+ *   port: 5432
+ *   database: shop
+ *   user: flywheel
+ *   password: secret                 # or the environment variable FLYWHEEL_CDC_PASSWORD
+ *   tables:
+ *     - table: public.orders
+ *       source: orders
  * }</pre>
  *
  * @param sources the declared sources; never null, may be empty
  * @param ingest the HTTP settings; never null
+ * @param cdc change data capture settings; null when the file has no {@code cdc} section
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record IngestConfig(List<SourceConfig> sources, Http ingest) {
+public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
@@ -52,9 +70,25 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest) {
   /** Defaults filled in, lists copied. */
   @JsonCreator
   public IngestConfig(@JsonProperty("sources") List<SourceConfig> sources,
-      @JsonProperty("ingest") Http ingest) {
+      @JsonProperty("ingest") Http ingest, @JsonProperty("cdc") Cdc cdc) {
     this.sources = sources == null ? List.of() : List.copyOf(sources);
     this.ingest = ingest == null ? Http.defaults() : ingest;
+    this.cdc = cdc;
+  }
+
+  /** Sources and HTTP settings, without change data capture. */
+  public IngestConfig(List<SourceConfig> sources, Http ingest) {
+    this(sources, ingest, null);
+  }
+
+  /** The change data capture settings, when the file has a {@code cdc} section. */
+  public Optional<Cdc> cdcConfig() {
+    return Optional.ofNullable(cdc);
+  }
+
+  /** The same settings with other HTTP settings (e.g. a port from the environment). */
+  public IngestConfig withIngest(Http ingest) {
+    return new IngestConfig(sources, ingest, cdc);
   }
 
   /**
@@ -177,6 +211,186 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest) {
   }
 
   /**
+   * The {@code cdc} section: capture PostgreSQL tables into sources with Debezium (see {@link
+   * CdcIngest}). Unknown keys are refused.
+   *
+   * <pre>{@code
+   * cdc:
+   *   host: 127.0.0.1                  # default 127.0.0.1
+   *   port: 5432                       # default 5432
+   *   database: shop                   # required
+   *   user: flywheel                   # required; allowed to replicate
+   *   password: secret                 # FLYWHEEL_CDC_PASSWORD in the environment wins over this
+   *   name: flywheel-cdc               # keys the offsets; default flywheel-cdc
+   *   slot: flywheel_cdc               # replication slot; default flywheel_cdc
+   *   publication: flywheel_cdc        # default flywheel_cdc
+   *   deleteMode: tombstone            # or delete-event; default tombstone
+   *   snapshotMode: initial            # Debezium's snapshot.mode; default initial
+   *   tables:                          # required, at least one: table -> source
+   *     - table: public.orders
+   *       source: orders
+   *   debezium:                        # optional: any Debezium engine or connector property
+   *     heartbeat.interval.ms: 10000
+   * }</pre>
+   *
+   * @param host the PostgreSQL host
+   * @param port the PostgreSQL port
+   * @param database the database holding the tables
+   * @param user a user allowed to replicate
+   * @param password the password from the YAML; null when it comes from the environment. Never
+   *     printed: {@link #toString()} hides it
+   * @param name the engine name, which keys Debezium's offsets
+   * @param slot the logical replication slot
+   * @param publication the publication
+   * @param deleteMode what a deleted row becomes
+   * @param snapshotMode Debezium's {@code snapshot.mode}
+   * @param tables the captured tables and their sources, at least one
+   * @param debezium further Debezium properties, passed through as they are
+   */
+  public record Cdc(String host, int port, String database, String user, String password,
+      String name, String slot, String publication, DeleteMode deleteMode, String snapshotMode,
+      List<Table> tables, Map<String, String> debezium) {
+
+    /** The environment variable that holds the database password; it wins over the YAML. */
+    public static final String PASSWORD_ENV = "FLYWHEEL_CDC_PASSWORD";
+
+    /** The PostgreSQL host unless configured. */
+    public static final String DEFAULT_HOST = "127.0.0.1";
+
+    /** The PostgreSQL port unless configured. */
+    public static final int DEFAULT_PORT = 5432;
+
+    /**
+     * Reads the section, filling in the defaults.
+     *
+     * @throws IllegalArgumentException saying which setting to fix
+     */
+    @JsonCreator
+    public static Cdc of(@JsonProperty("host") String host,
+        @JsonProperty("port") Integer port,
+        @JsonProperty("database") String database,
+        @JsonProperty("user") String user,
+        @JsonProperty("password") String password,
+        @JsonProperty("name") String name,
+        @JsonProperty("slot") String slot,
+        @JsonProperty("publication") String publication,
+        @JsonProperty("deleteMode") String deleteMode,
+        @JsonProperty("snapshotMode") String snapshotMode,
+        @JsonProperty("tables") List<Table> tables,
+        @JsonProperty("debezium") Map<String, String> debezium) {
+      return new Cdc(host == null ? DEFAULT_HOST : host, port == null ? DEFAULT_PORT : port,
+          database, user, password, name == null ? CdcIngest.DEFAULT_NAME : name,
+          slot == null ? CdcIngest.DEFAULT_SLOT : slot,
+          publication == null ? CdcIngest.DEFAULT_PUBLICATION : publication,
+          deleteMode(deleteMode), snapshotMode == null ? "initial" : snapshotMode,
+          tables == null ? List.of() : tables, debezium == null ? Map.of() : debezium);
+    }
+
+    /** @throws IllegalArgumentException saying which setting to fix */
+    public Cdc {
+      require(host, "host");
+      require(database, "database");
+      require(user, "user");
+      require(name, "name");
+      require(slot, "slot");
+      require(publication, "publication");
+      require(snapshotMode, "snapshotMode");
+      Objects.requireNonNull(deleteMode, "deleteMode");
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("cdc.port must be 1..65535, got " + port);
+      }
+      if (tables == null || tables.isEmpty()) {
+        throw new IllegalArgumentException("cdc.tables is empty: list the tables to capture,"
+            + " each as '- table: public.orders' with 'source: orders'");
+      }
+      tables = List.copyOf(tables);
+      List<String> seen = new ArrayList<>();
+      for (Table table : tables) {
+        String qualified = table.cdcTable().qualifiedName();
+        if (seen.contains(qualified)) {
+          throw new IllegalArgumentException("cdc.tables lists table " + qualified + " twice");
+        }
+        seen.add(qualified);
+      }
+      debezium = Map.copyOf(new LinkedHashMap<>(debezium));
+      password = password == null || password.isEmpty() ? null : password;
+    }
+
+    /**
+     * The database password: {@value #PASSWORD_ENV} from {@code environment} when set, else the
+     * YAML's {@code password}.
+     *
+     * @throws IllegalArgumentException when neither gives one
+     */
+    public String password(Map<String, String> environment) {
+      String fromEnv = environment.get(PASSWORD_ENV);
+      if (fromEnv != null && !fromEnv.isEmpty()) {
+        return fromEnv;
+      }
+      if (password == null) {
+        throw new IllegalArgumentException("cdc: no database password for user '" + user
+            + "'; set the environment variable " + PASSWORD_ENV + " (or cdc.password)");
+      }
+      return password;
+    }
+
+    /** Never shows the password. */
+    @Override
+    public String toString() {
+      return "Cdc[host=" + host + ", port=" + port + ", database=" + database + ", user=" + user
+          + (password == null ? "" : ", password=***") + ", name=" + name + ", slot=" + slot
+          + ", publication=" + publication + ", deleteMode=" + deleteMode + ", snapshotMode="
+          + snapshotMode + ", tables=" + tables + ", debezium=" + debezium.keySet() + "]";
+    }
+
+    private static DeleteMode deleteMode(String value) {
+      if (value == null) {
+        return DeleteMode.TOMBSTONE;
+      }
+      return switch (value.trim().toLowerCase(Locale.ROOT).replace('_', '-')) {
+        case "tombstone" -> DeleteMode.TOMBSTONE;
+        case "delete-event" -> DeleteMode.DELETE_EVENT;
+        default -> throw new IllegalArgumentException("cdc.deleteMode '" + value
+            + "' is not one of: tombstone, delete-event");
+      };
+    }
+
+    private static void require(String value, String setting) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException("cdc." + setting + " is missing");
+      }
+    }
+  }
+
+  /**
+   * One captured table and the source its changes feed.
+   *
+   * @param table {@code schema.table}, or {@code table} in {@code public}
+   * @param source the source name; changes go to {@code flywheel.data.<source>}
+   */
+  public record Table(String table, String source) {
+
+    /** @throws IllegalArgumentException when the table or source is missing or not plain */
+    @JsonCreator
+    public Table(@JsonProperty("table") String table, @JsonProperty("source") String source) {
+      if (table == null || table.isBlank()) {
+        throw new IllegalArgumentException("a cdc.tables entry has no 'table'");
+      }
+      if (source == null || source.isBlank()) {
+        throw new IllegalArgumentException("cdc.tables entry '" + table + "' has no 'source'");
+      }
+      this.table = table.trim();
+      this.source = source.trim();
+      cdcTable();
+    }
+
+    /** As {@link CdcIngest} takes it. */
+    public CdcTable cdcTable() {
+      return CdcTable.of(table, source);
+    }
+  }
+
+  /**
    * Reads the ingest settings of a {@code flywheel.yaml}.
    *
    * @throws IllegalArgumentException naming the file, line and problem when it cannot be read
@@ -200,7 +414,7 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest) {
   public static IngestConfig parse(String yaml) {
     try {
       IngestConfig config = YAML.readValue(yaml, IngestConfig.class);
-      return config == null ? new IngestConfig(null, null) : config;
+      return config == null ? new IngestConfig(null, null, null) : config;
     } catch (UnrecognizedPropertyException e) {
       throw new IllegalArgumentException("unknown setting '" + e.getPropertyName() + "' ("
           + path(e) + "); known: " + e.getKnownPropertyIds(), e);

@@ -10,7 +10,9 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * Runs the HTTP ingest service on its own: {@code IngestMain [flywheel.yaml]}.
+ * Runs the ingest service on its own: {@code IngestMain [flywheel.yaml]} (HTTP, and CDC when the
+ * YAML has a {@code cdc} section; the database password may come from {@code
+ * FLYWHEEL_CDC_PASSWORD}).
  *
  * <p>Connection settings come from the environment, with the embedded stack's defaults: {@code
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
@@ -28,7 +30,7 @@ public final class IngestMain {
         : IngestConfig.parse("{}");
     String port = System.getenv("FLYWHEEL_INGEST_PORT");
     if (port != null) {
-      config = new IngestConfig(config.sources(),
+      config = config.withIngest(
           new IngestConfig.Http(Integer.parseInt(port), config.ingest().maxBodyBytes(),
               config.ingest().sourcesToken(), config.ingest().labelsToken()));
     }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.events.Label;
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.cdc.CdcTableStatus;
 import dev.flywheel.ingest.dlq.DeadLetter;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
@@ -16,12 +17,14 @@ import dev.flywheel.ingest.json.FieldError;
 import dev.flywheel.ingest.json.JsonToAvro;
 import dev.flywheel.ingest.source.IncompatibleSchemaException;
 import dev.flywheel.ingest.source.InvalidSourceException;
+import dev.flywheel.ingest.source.LabelSource;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.topics.DeadLetterHeaders;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -32,6 +35,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -77,8 +81,6 @@ public final class IngestHttpApi {
 
   private static final Logger log = LoggerFactory.getLogger(IngestHttpApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String LABEL_KEY = "event_id";
-  private static final String LABEL_TIME = "event_time";
 
   private final SourceCatalog catalog;
   private final Producer<String, GenericRecord> producer;
@@ -87,7 +89,7 @@ public final class IngestHttpApi {
   private final String sourcesToken;
   private final String labelsToken;
   private final Duration produceTimeout;
-  private final Supplier<Optional<String>> healthProblem;
+  private final Supplier<IngestHealth> health;
   private final SourceDefinition labels;
 
   /**
@@ -96,11 +98,11 @@ public final class IngestHttpApi {
    * @param deadLetters where rejected records and malformed bodies are kept
    * @param http the body limit and the tokens of {@code /sources} and {@code /labels}
    * @param produceTimeout how long a batch may wait for the broker's acknowledgements
-   * @param healthProblem what is wrong with the service's dependencies, or empty when healthy
+   * @param health the service's health, computed when {@code GET /health} is asked
    */
   public IngestHttpApi(SourceCatalog catalog, Producer<String, GenericRecord> producer,
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
-      Supplier<Optional<String>> healthProblem) {
+      Supplier<IngestHealth> health) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.producer = Objects.requireNonNull(producer, "producer");
     this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
@@ -108,17 +110,25 @@ public final class IngestHttpApi {
     this.sourcesToken = http.sourcesToken();
     this.labelsToken = http.labelsToken();
     this.produceTimeout = Objects.requireNonNull(produceTimeout, "produceTimeout");
-    this.healthProblem = Objects.requireNonNull(healthProblem, "healthProblem");
-    this.labels = SourceDefinition.builder("labels").schema(Label.getClassSchema())
-        .keyField(LABEL_KEY).timeField(LABEL_TIME).build();
+    this.health = Objects.requireNonNull(health, "health");
+    this.labels = LabelSource.DEFINITION;
   }
 
   /** Adds the routes to a Javalin configuration. */
   public void routes(RoutesConfig routes) {
-    routes.post("/ingest/{source}", this::ingest);
-    routes.post("/sources", this::addSource);
-    routes.post("/labels", this::postLabels);
-    routes.get("/health", this::health);
+    routes(routes, () -> this);
+  }
+
+  /**
+   * Adds the routes to a Javalin configuration, each answered by the API {@code api} supplies
+   * when the request arrives, or 503 while it supplies null (the service has not started, or has
+   * stopped).
+   */
+  public static void routes(RoutesConfig routes, Supplier<IngestHttpApi> api) {
+    routes.post("/ingest/{source}", handler(api, IngestHttpApi::ingest));
+    routes.post("/sources", handler(api, IngestHttpApi::addSource));
+    routes.post("/labels", handler(api, IngestHttpApi::postLabels));
+    routes.get("/health", handler(api, IngestHttpApi::health));
     routes.exception(SchemaRegistryException.class, (e, ctx) -> {
       log.warn("{} {}: schema registry error", ctx.method(), ctx.path(), e);
       error(ctx, 503, "the schema registry did not answer as expected: " + e.getMessage());
@@ -127,6 +137,18 @@ public final class IngestHttpApi {
       log.error("{} {} failed", ctx.method(), ctx.path(), e);
       error(ctx, 500, "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
     });
+  }
+
+  private static Handler handler(Supplier<IngestHttpApi> api,
+      BiConsumer<IngestHttpApi, Context> route) {
+    return ctx -> {
+      IngestHttpApi current = api.get();
+      if (current == null) {
+        error(ctx, 503, "the ingest service is not running; start it, or retry shortly");
+        return;
+      }
+      route.accept(current, ctx);
+    };
   }
 
   // ---------------------------------------------------------------- POST /ingest/{source}
@@ -407,11 +429,23 @@ public final class IngestHttpApi {
   // ---------------------------------------------------------------- GET /health
 
   private void health(Context ctx) {
-    Optional<String> problem = healthProblem.get();
+    IngestHealth now = health.get();
     ObjectNode out = JSON.createObjectNode();
-    out.put("status", problem.isEmpty() ? "UP" : "DOWN");
-    problem.ifPresent(p -> out.put("reason", p));
-    send(ctx, problem.isEmpty() ? 200 : 503, out);
+    out.put("status", now.status());
+    now.problem().ifPresent(p -> out.put("reason", p));
+    if (now.cdcRunning() != null) {
+      ObjectNode cdc = out.putObject("cdc");
+      cdc.put("running", now.cdcRunning());
+      ArrayNode tables = cdc.putArray("tables");
+      for (CdcTableStatus table : now.cdcTables()) {
+        ObjectNode entry = tables.addObject();
+        entry.put("table", table.table().qualifiedName());
+        entry.put("source", table.table().source());
+        entry.put("status", table.capturing() ? "CAPTURING" : "STOPPED");
+        table.stopReason().ifPresent(reason -> entry.put("reason", reason));
+      }
+    }
+    send(ctx, now.httpStatus(), out);
   }
 
   // ---------------------------------------------------------------- helpers

@@ -1,6 +1,8 @@
 package dev.flywheel.ingest.http;
 
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.cdc.CdcIngest;
+import dev.flywheel.ingest.cdc.CdcTableStatus;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
@@ -9,8 +11,10 @@ import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
+import io.javalin.config.RoutesConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +34,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP ingest service: registers the sources of {@code flywheel.yaml}, then answers {@link
- * IngestHttpApi}'s routes with one shared idempotent producer ({@code acks=all}).
+ * The ingest service: registers the sources of {@code flywheel.yaml}, answers {@link
+ * IngestHttpApi}'s routes with one shared idempotent producer ({@code acks=all}), and, when the
+ * YAML has a {@code cdc} section, captures its PostgreSQL tables with {@link CdcIngest}.
  *
  * <pre>{@code
  * try (IngestService ingest = IngestService.builder()
@@ -46,10 +51,14 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>{@link #start()} creates the labels topic and its dead-letter topic when missing and adds
- * every declared source (compatibility check, registration, topics); a source the registry
- * refuses stops the start with the reason. {@link #close()} stops HTTP first, then flushes and
- * closes the producer, so every answered 202 is on the broker. Idempotent.
+ * <p>{@link #start()} creates the labels topic and its dead-letter topic when missing, adds every
+ * declared source (compatibility check, registration, topics), starts CDC when configured, and
+ * serves HTTP on {@code ingest.port}; a source the registry refuses stops the start with the
+ * reason. To serve the routes on a shared server instead, build with {@code ownHttpServer(false)}
+ * and mount {@link #routes(RoutesConfig)} on it. {@code GET /health} reports Kafka and every CDC
+ * table ({@link IngestHealth}). {@link #close()} stops HTTP first, then CDC (which commits the
+ * offsets of what Kafka acknowledged), then flushes and closes the producers, so every answered
+ * 202 is on the broker. Idempotent.
  */
 public final class IngestService implements AutoCloseable {
 
@@ -69,12 +78,17 @@ public final class IngestService implements AutoCloseable {
   private final Topics topics;
   private final Duration produceTimeout;
   private final String host;
+  private final boolean ownHttpServer;
+  private final Map<String, String> environment;
 
   private Admin admin;
   private Producer<String, GenericRecord> producer;
   private Producer<byte[], byte[]> dlqProducer;
   private SourceCatalog catalog;
   private Javalin http;
+  private CdcIngest cdc;
+  private volatile IngestHttpApi api;
+  private boolean started;
   private boolean closed;
 
   private IngestService(Builder b) {
@@ -85,6 +99,8 @@ public final class IngestService implements AutoCloseable {
     this.topics = b.topics;
     this.produceTimeout = b.produceTimeout;
     this.host = b.host;
+    this.ownHttpServer = b.ownHttpServer;
+    this.environment = Map.copyOf(b.environment);
   }
 
   /** A builder; config, kafka, serdes and topics are required. */
@@ -93,18 +109,23 @@ public final class IngestService implements AutoCloseable {
   }
 
   /**
-   * Connects to Kafka, creates the labels topics, adds the declared sources and starts answering
-   * HTTP. Returns once the server listens.
+   * Connects to Kafka, creates the labels topics, adds the declared sources, starts CDC when
+   * configured and starts answering HTTP. Returns once the server listens (and CDC's engine is
+   * submitted; it connects to PostgreSQL in the background and {@code GET /health} says if it
+   * stopped).
    *
    * @throws IllegalStateException when already started or closed, or the port is taken
+   * @throws IllegalArgumentException when the {@code cdc} section has no password (neither {@code
+   *     FLYWHEEL_CDC_PASSWORD} nor {@code cdc.password})
    * @throws dev.flywheel.ingest.source.InvalidSourceException when a declared source is invalid
    * @throws dev.flywheel.ingest.source.IncompatibleSchemaException when the registry refuses a
    *     declared source's schema
    */
   public synchronized IngestService start() {
-    if (http != null || closed) {
+    if (started || closed) {
       throw new IllegalStateException("the ingest service can start once");
     }
+    started = true;
     try {
       admin = Admin.create(adminProps());
       catalog = new SourceCatalog(topics, serdes.client(), admin);
@@ -121,21 +142,26 @@ public final class IngestService implements AutoCloseable {
           serdes.generic(false).serializer());
       dlqProducer = new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
           new ByteArraySerializer(), new ByteArraySerializer());
-      IngestHttpApi api = new IngestHttpApi(catalog, producer,
+      if (config.cdc() != null) {
+        cdc = cdcIngest(config.cdc()).start();
+      }
+      api = new IngestHttpApi(catalog, producer,
           new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest(), produceTimeout,
-          this::healthProblem);
-      Javalin app = Javalin.create(c -> {
-        c.jetty.host = host;
-        c.jetty.port = config.ingest().port();
-        c.http.maxRequestSize = config.ingest().maxBodyBytes();
-        c.startup.showJavalinBanner = false;
-        c.startup.showOldJavalinVersionWarning = false;
-        api.routes(c.routes);
-      });
-      app.start();
-      http = app;
-      log.info("ingest listening on http://{}:{} with {} declared source(s)", host, app.port(),
-          config.sources().size());
+          this::health);
+      if (ownHttpServer) {
+        Javalin app = Javalin.create(c -> {
+          c.jetty.host = host;
+          c.jetty.port = config.ingest().port();
+          c.http.maxRequestSize = config.ingest().maxBodyBytes();
+          c.startup.showJavalinBanner = false;
+          c.startup.showOldJavalinVersionWarning = false;
+          routes(c.routes);
+        });
+        app.start();
+        http = app;
+        log.info("ingest listening on http://{}:{} with {} declared source(s)", host, app.port(),
+            config.sources().size());
+      }
       return this;
     } catch (RuntimeException e) {
       close();
@@ -143,10 +169,63 @@ public final class IngestService implements AutoCloseable {
     }
   }
 
-  /** The port HTTP listens on. @throws IllegalStateException before start */
+  /**
+   * Adds ingest's routes ({@code POST /ingest/{source}}, {@code POST /sources}, {@code POST
+   * /labels}, {@code GET /health}) to a Javalin configuration, such as a server shared with other
+   * services. May be called before {@link #start()}: until then, and after {@link #close()}, the
+   * routes answer 503. The shared server's {@code maxRequestSize} must be at least {@code
+   * ingest.maxBodyBytes}.
+   */
+  public void routes(RoutesConfig routes) {
+    IngestHttpApi.routes(routes, () -> closed ? null : api);
+  }
+
+  /**
+   * The health {@code GET /health} answers: Kafka reachable, the CDC engine running, every CDC
+   * table capturing. @throws IllegalStateException before start
+   */
+  public IngestHealth health() {
+    Admin kafka = admin;
+    if (kafka == null) {
+      throw new IllegalStateException("the ingest service has not started");
+    }
+    Optional<String> kafkaProblem = kafkaProblem(kafka);
+    CdcIngest capture = cdc;
+    if (capture == null) {
+      return new IngestHealth(kafkaProblem.isEmpty() ? IngestHealth.UP : IngestHealth.DOWN,
+          kafkaProblem.orElse(null), null, List.of());
+    }
+    List<CdcTableStatus> tables = capture.tableStatus();
+    List<String> problems = new ArrayList<>();
+    kafkaProblem.ifPresent(problems::add);
+    boolean running = capture.isRunning();
+    if (!running) {
+      problems.add("CDC stopped: " + capture.failure().map(Throwable::getMessage)
+          .orElse("the Debezium engine is not running") + "; fix the cause and restart ingest");
+    }
+    boolean down = !problems.isEmpty();
+    for (CdcTableStatus table : tables) {
+      table.stopReason().ifPresent(problems::add);
+    }
+    String status = down ? IngestHealth.DOWN
+        : problems.isEmpty() ? IngestHealth.UP : IngestHealth.DEGRADED;
+    return new IngestHealth(status, problems.isEmpty() ? null : String.join("; ", problems),
+        running, tables);
+  }
+
+  /** The CDC capture, when the configuration has a {@code cdc} section and the service started. */
+  public Optional<CdcIngest> cdc() {
+    return Optional.ofNullable(cdc);
+  }
+
+  /**
+   * The port HTTP listens on. @throws IllegalStateException before start, or when the routes are
+   * served by a shared server
+   */
   public synchronized int port() {
     if (http == null) {
-      throw new IllegalStateException("the ingest service has not started");
+      throw new IllegalStateException(ownHttpServer ? "the ingest service has not started"
+          : "the ingest service has no server of its own; its routes are mounted elsewhere");
     }
     return http.port();
   }
@@ -164,7 +243,9 @@ public final class IngestService implements AutoCloseable {
     return catalog;
   }
 
-  /** Stops HTTP, flushes and closes the producer, closes the admin client. Idempotent. */
+  /**
+   * Stops HTTP, stops CDC, flushes and closes the producers, closes the admin client. Idempotent.
+   */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -176,6 +257,13 @@ public final class IngestService implements AutoCloseable {
         http.stop();
       } catch (RuntimeException e) {
         log.warn("the ingest HTTP server did not stop cleanly", e);
+      }
+    }
+    if (cdc != null) {
+      try {
+        cdc.close();
+      } catch (RuntimeException e) {
+        log.warn("CDC did not stop cleanly", e);
       }
     }
     for (Producer<?, ?> p : new Producer<?, ?>[] {producer, dlqProducer}) {
@@ -193,7 +281,33 @@ public final class IngestService implements AutoCloseable {
     }
   }
 
-  private Optional<String> healthProblem() {
+  private CdcIngest cdcIngest(IngestConfig.Cdc settings) {
+    CdcIngest.Builder builder = CdcIngest.builder()
+        .bootstrapServers(String.valueOf(kafka.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)))
+        .topics(topics)
+        .registry(serdes.client())
+        .database(settings.host(), settings.port(), settings.database(), settings.user(),
+            settings.password(environment))
+        .name(settings.name())
+        .slotName(settings.slot())
+        .publicationName(settings.publication())
+        .deleteMode(settings.deleteMode())
+        .snapshotMode(settings.snapshotMode());
+    for (IngestConfig.Table table : settings.tables()) {
+      builder.table(table.cdcTable());
+    }
+    settings.debezium().forEach(builder::debeziumProperty);
+    // security and other client settings reach CDC's producer as they reach HTTP's
+    kafka.forEach((key, value) -> {
+      if (!key.equals(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)
+          && !key.equals(ProducerConfig.CLIENT_ID_CONFIG)) {
+        builder.producerProperty(key, value);
+      }
+    });
+    return builder.build();
+  }
+
+  private static Optional<String> kafkaProblem(Admin admin) {
     try {
       admin.describeCluster(new DescribeClusterOptions().timeoutMs(2_000)).clusterId()
           .get(3, TimeUnit.SECONDS);
@@ -239,6 +353,8 @@ public final class IngestService implements AutoCloseable {
     private Topics topics;
     private Duration produceTimeout = DEFAULT_PRODUCE_TIMEOUT;
     private String host = HOST;
+    private boolean ownHttpServer = true;
+    private Map<String, String> environment = System.getenv();
 
     private Builder() {}
 
@@ -278,6 +394,25 @@ public final class IngestService implements AutoCloseable {
     /** How long a batch may wait for acknowledgements; default 30 s. */
     public Builder produceTimeout(Duration produceTimeout) {
       this.produceTimeout = produceTimeout;
+      return this;
+    }
+
+    /**
+     * Whether {@link IngestService#start()} serves the routes on a server of its own on {@code
+     * ingest.port} (the default), or leaves them to a shared server that mounts {@link
+     * IngestService#routes(RoutesConfig)}.
+     */
+    public Builder ownHttpServer(boolean ownHttpServer) {
+      this.ownHttpServer = ownHttpServer;
+      return this;
+    }
+
+    /**
+     * The environment variables read for secrets ({@code FLYWHEEL_CDC_PASSWORD}); default the
+     * process's.
+     */
+    public Builder environment(Map<String, String> environment) {
+      this.environment = Objects.requireNonNull(environment, "environment");
       return this;
     }
 
