@@ -5,6 +5,7 @@ import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
 import dev.flywheel.ingest.json.FieldError;
 import dev.flywheel.ingest.json.JsonToAvro;
+import dev.flywheel.ingest.source.LabelSource;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
@@ -50,6 +51,21 @@ import org.slf4j.LoggerFactory;
  * FileProducerSummary summary = producer.produce(Path.of("events.jsonl"));
  * }</pre>
  *
+ * <p>With {@link Builder#labels()} instead of a source it produces {@link dev.flywheel.events.Label}
+ * events ({@code event_id}, {@code event_time}, {@code value}, optional {@code target}, {@code
+ * entity_id}, {@code labelled_event_time}, {@code source}) to {@code topics.labels()}, keyed by
+ * {@code event_id}, with the same validation, dead letters (on {@code flywheel.labels.dlq}) and
+ * summary; a label without {@code source} gets {@code source: "file"}:
+ *
+ * <pre>{@code
+ * FileProducerSummary summary = FileProducer.builder()
+ *     .bootstrapServers("127.0.0.1:9092")
+ *     .topics(topics)
+ *     .labels()
+ *     .build()
+ *     .produce(Path.of("labels.csv"));
+ * }</pre>
+ *
  * <p>Each record is converted with {@link JsonToAvro} against the source's schema. A valid one
  * goes to {@code topics.data(source)}, keyed by the source's key field, with its event time as the
  * record timestamp, in file order. An invalid one (unreadable, or not fitting the schema) goes to
@@ -83,11 +99,15 @@ public final class FileProducer {
   /** The {@link DeadLetterHeaders#PROCESSOR} of the records it sends to a dead-letter topic. */
   public static final String PROCESSOR = "flywheel-produce";
 
+  /** What the {@code source} field of a label read from a file is set to when it does not say. */
+  public static final String FILE_LABEL_SOURCE = "file";
+
   private static final Logger log = LoggerFactory.getLogger(FileProducer.class);
 
   private final String bootstrapServers;
   private final Topics topics;
   private final SourceDefinition source;
+  private final boolean labels;
   private final Map<String, Object> producerOverrides;
   private final ProgressListener progress;
   private final int maxListedInvalid;
@@ -96,13 +116,14 @@ public final class FileProducer {
   private FileProducer(Builder builder) {
     this.bootstrapServers = builder.bootstrapServers;
     this.topics = builder.topics;
-    this.source = builder.source;
+    this.source = builder.labels ? LabelSource.DEFINITION : builder.source;
+    this.labels = builder.labels;
     this.producerOverrides = Map.copyOf(builder.producerConfig);
     this.progress = builder.progress;
     this.maxListedInvalid = builder.maxListedInvalid;
   }
 
-  /** Starts a file producer; bootstrap servers, topics and source are required. */
+  /** Starts a file producer; bootstrap servers, topics and a source (or labels) are required. */
   public static Builder builder() {
     return new Builder();
   }
@@ -166,11 +187,27 @@ public final class FileProducer {
     }
   }
 
+  /** The topic the records go to: the source's data topic, or the labels topic. */
+  public String topic() {
+    return labels ? topics.labels().name() : topics.data(source.name()).name();
+  }
+
+  @SuppressWarnings("unchecked")
   private FileProducerSummary run(Path file, long fileBytes, RecordReader reader)
       throws IOException {
-    Topic<String, GenericRecord> topic = topics.data(source.name());
-    Serializer<String> keySerializer = topic.keySerde().serializer();
-    Serializer<GenericRecord> valueSerializer = topic.valueSerde().serializer();
+    String topic = topic();
+    Serializer<String> keySerializer;
+    Serializer<GenericRecord> valueSerializer;
+    if (labels) {
+      keySerializer = topics.labels().keySerde().serializer();
+      // the Label serializer writes generic records of the Label schema just as Label objects
+      valueSerializer = (Serializer<GenericRecord>) (Serializer<?>)
+          topics.labels().valueSerde().serializer();
+    } else {
+      Topic<String, GenericRecord> data = topics.data(source.name());
+      keySerializer = data.keySerde().serializer();
+      valueSerializer = data.valueSerde().serializer();
+    }
     String fileName = file.toString();
 
     long start = System.nanoTime();
@@ -223,9 +260,9 @@ public final class FileProducer {
               if (listed.size() < maxListedInvalid) {
                 listed.add(bad);
               }
-              producer.send(deadLetters.toRecord(DeadLetter.of(topic.name(), line.text())
+              producer.send(deadLetters.toRecord(DeadLetter.of(topic, line.text())
                   .error(bad.describeErrors())
-                  .source(source.name())
+                  .source(labels ? null : source.name())
                   .origin(DeadLetterHeaders.origin(fileName, line.lineNumber()))
                   .header(DeadLetterHeaders.FILE, fileName)
                   .header(DeadLetterHeaders.LINE, Long.toString(line.lineNumber()))
@@ -254,12 +291,12 @@ public final class FileProducer {
     long elapsedNanos = lastAckNanos.get() - start;
     Exception sendFailure = failure.get();
     if (sendFailure != null) {
-      log.error("producing {} to {} stopped: a record was refused", fileName, topic.name(),
+      log.error("producing {} to {} stopped: a record was refused", fileName, topic,
           sendFailure);
     }
     progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes, read,
         produced.get(), invalid, elapsedNanos));
-    return new FileProducerSummary(file, source.name(), topic.name(), read, produced.get(),
+    return new FileProducerSummary(file, source.name(), topic, read, produced.get(),
         invalid, listed, deadLettered.get(), failed.get(),
         sendFailure == null ? null : sendFailure.getClass().getSimpleName() + ": "
             + sendFailure.getMessage(),
@@ -279,6 +316,9 @@ public final class FileProducer {
       return Prepared.invalid(line, conversion.errors());
     }
     GenericRecord record = (GenericRecord) conversion.record();
+    if (labels && record.get(LabelSource.SOURCE_FIELD) == null) {
+      record.put(LabelSource.SOURCE_FIELD, FILE_LABEL_SOURCE);
+    }
     try {
       return new Prepared(line, record, source.keyOf(record), source.timestampOf(record),
           List.of());
@@ -290,13 +330,13 @@ public final class FileProducer {
   }
 
   /** Serializes and sends a valid {@code prepared} record to {@code topic}. */
-  private static void send(Prepared prepared, Topic<String, GenericRecord> topic,
+  private static void send(Prepared prepared, String topic,
       Serializer<String> keySerializer, Serializer<GenericRecord> valueSerializer,
       Producer<byte[], byte[]> producer, Callback callback) {
     RecordHeaders headers = new RecordHeaders();
-    byte[] keyBytes = keySerializer.serialize(topic.name(), headers, prepared.key());
-    byte[] valueBytes = valueSerializer.serialize(topic.name(), headers, prepared.record());
-    producer.send(new ProducerRecord<>(topic.name(), null, prepared.timestamp(), keyBytes,
+    byte[] keyBytes = keySerializer.serialize(topic, headers, prepared.key());
+    byte[] valueBytes = valueSerializer.serialize(topic, headers, prepared.record());
+    producer.send(new ProducerRecord<>(topic, null, prepared.timestamp(), keyBytes,
         valueBytes, headers), callback);
   }
 
@@ -426,6 +466,7 @@ public final class FileProducer {
     private String bootstrapServers;
     private Topics topics;
     private SourceDefinition source;
+    private boolean labels;
     private final Map<String, Object> producerConfig = new HashMap<>();
     private ProgressListener progress = ProgressListener.NONE;
     private int maxListedInvalid = DEFAULT_MAX_LISTED_INVALID;
@@ -450,6 +491,16 @@ public final class FileProducer {
     /** The source, with the schema records are converted to (its latest); required. */
     public Builder source(SourceDefinition source) {
       this.source = source;
+      return this;
+    }
+
+    /**
+     * Produce {@link dev.flywheel.events.Label} events to {@code topics.labels()} instead of a
+     * source's records: {@code flywheel produce labels --file labels.csv}. Replaces {@link
+     * #source}.
+     */
+    public Builder labels() {
+      this.labels = true;
       return this;
     }
 
@@ -498,8 +549,8 @@ public final class FileProducer {
       if (topics == null) {
         missing.add("topics");
       }
-      if (source == null) {
-        missing.add("source");
+      if (source == null && !labels) {
+        missing.add("source (or labels())");
       }
       if (!missing.isEmpty()) {
         throw new IllegalStateException("a FileProducer needs " + String.join(", ", missing));

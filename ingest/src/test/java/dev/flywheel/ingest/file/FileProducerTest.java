@@ -24,7 +24,7 @@ class FileProducerTest {
   void shouldNameEverythingMissingFromTheBuilder() {
     assertThatThrownBy(() -> FileProducer.builder().build())
         .isInstanceOf(IllegalStateException.class)
-        .hasMessage("a FileProducer needs bootstrapServers, topics, source");
+        .hasMessage("a FileProducer needs bootstrapServers, topics, source (or labels())");
   }
 
   @Test
