@@ -1,0 +1,211 @@
+package dev.flywheel.trainingtrigger.dataset;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Label;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Joins labels and feature vectors by event id and splits the result by event time. Feed it every
+ * label first, then every feature vector, each in log order (a later record for the same event id
+ * replaces an earlier one), then call {@link #assemble}.
+ *
+ * <p>The join is point-in-time correct by construction: each vector holds the features as of its
+ * own event, and only labels known by the cutoff are used.
+ */
+public final class DatasetAssembler {
+
+  private final String model;
+  private final String featureGroup;
+  private final String target;
+  private final List<String> fixedFeatures;
+  private final long labelCutoffMs;
+
+  private final Map<String, Float> labels = new HashMap<>();
+  private final Map<String, Integer> numIndex = new HashMap<>();
+  private final List<String> numNames = new ArrayList<>();
+  private final Map<String, Integer> catIndex = new HashMap<>();
+  private final List<String> catNames = new ArrayList<>();
+  private final Map<String, Row> rows = new HashMap<>();
+  private String featureGroupVersion;
+  private long vectorsSeen;
+  private long vectorsOfGroup;
+
+  private record Row(long timeMs, float[] values, String[] categorical) {}
+
+  /**
+   * @param model the model's name, for errors
+   * @param featureGroup the feature group whose vectors are used
+   * @param target the label target joined
+   * @param features the numeric features in order; empty for every numeric feature seen, sorted
+   * @param labelCutoffMs labels whose event time (when they became known) is later are left out
+   */
+  public DatasetAssembler(String model, String featureGroup, String target, List<String> features,
+      long labelCutoffMs) {
+    this.model = Objects.requireNonNull(model);
+    this.featureGroup = Objects.requireNonNull(featureGroup);
+    this.target = Objects.requireNonNull(target);
+    this.fixedFeatures = List.copyOf(features);
+    this.labelCutoffMs = labelCutoffMs;
+    for (String f : fixedFeatures) {
+      numIndex.put(f, numNames.size());
+      numNames.add(f);
+    }
+  }
+
+  /** Adds a label; labels of other targets or known after the cutoff are ignored. */
+  public void addLabel(Label label) {
+    if (label == null || !target.equals(label.getTarget())
+        || label.getEventTime().toEpochMilli() > labelCutoffMs) {
+      return;
+    }
+    labels.put(label.getEventId(), (float) label.getValue());
+  }
+
+  /** Adds a vector; vectors of other groups or without a label are ignored. */
+  public void addVector(FeatureVector v) {
+    vectorsSeen++;
+    if (v == null || !featureGroup.equals(v.getFeatureGroup())) {
+      return;
+    }
+    vectorsOfGroup++;
+    if (!labels.containsKey(v.getEventId())) {
+      return;
+    }
+    if (v.getFeatureGroupVersion() != null) {
+      featureGroupVersion = v.getFeatureGroupVersion();
+    }
+    for (Map.Entry<String, Double> e : v.getFeatures().entrySet()) {
+      if (fixedFeatures.isEmpty() && !numIndex.containsKey(e.getKey())) {
+        numIndex.put(e.getKey(), numNames.size());
+        numNames.add(e.getKey());
+      }
+    }
+    for (String c : v.getCategoricalFeatures().keySet()) {
+      if (!catIndex.containsKey(c)) {
+        catIndex.put(c, catNames.size());
+        catNames.add(c);
+      }
+    }
+    float[] values = new float[numNames.size()];
+    Arrays.fill(values, Float.NaN);
+    for (Map.Entry<String, Double> e : v.getFeatures().entrySet()) {
+      Integer i = numIndex.get(e.getKey());
+      if (i != null && e.getValue() != null) {
+        values[i] = e.getValue().floatValue();
+      }
+    }
+    String[] cats = new String[catNames.size()];
+    for (Map.Entry<String, String> e : v.getCategoricalFeatures().entrySet()) {
+      cats[catIndex.get(e.getKey())] = e.getValue();
+    }
+    rows.put(v.getEventId(), new Row(v.getEventTime().toEpochMilli(), values, cats));
+  }
+
+  /** The feature group version of the latest joined vector; null if none carried one. */
+  public String featureGroupVersion() {
+    return featureGroupVersion;
+  }
+
+  /**
+   * Joins and splits: rows sorted by event time (then event id); the latest {@code
+   * holdoutFraction} of rows, widened or narrowed to a whole event-time instant, is the holdout, so
+   * every holdout row is strictly later than every training row.
+   *
+   * @throws DatasetException when there is nothing to join or the rows cannot be split in time
+   */
+  public Assembled assemble(double holdoutFraction) {
+    if (rows.isEmpty()) {
+      throw new DatasetException("model '" + model + "': no labelled rows. Read " + labels.size()
+          + " label(s) of target '" + target + "' and " + vectorsOfGroup + " feature vector(s) of"
+          + " group '" + featureGroup + "' (" + vectorsSeen + " in all) and found no event id in"
+          + " both; check the model's target and featureGroup in flywheel.yaml, and that labels"
+          + " carry the event ids of the feature log");
+    }
+    for (String f : fixedFeatures) {
+      boolean seen = rows.values().stream().anyMatch(r -> numIndex.get(f) < r.values().length
+          && !Float.isNaN(r.values()[numIndex.get(f)]));
+      if (!seen) {
+        throw new DatasetException("model '" + model + "': feature '" + f + "' listed under"
+            + " features: has no value in any labelled vector of group '" + featureGroup + "'");
+      }
+    }
+    List<String> ids = new ArrayList<>(rows.keySet());
+    ids.sort(Comparator.<String>comparingLong(id -> rows.get(id).timeMs())
+        .thenComparing(Comparator.naturalOrder()));
+    int n = ids.size();
+    int holdoutCount = Math.max(1, (int) Math.ceil(n * holdoutFraction));
+    int cut = n - holdoutCount;
+    if (cut <= 0) {
+      throw new DatasetException("model '" + model + "': only " + n + " labelled row(s); at"
+          + " least 2 with different event times are needed to hold out the latest");
+    }
+    long cutTime = rows.get(ids.get(cut)).timeMs();
+    while (cut > 0 && rows.get(ids.get(cut - 1)).timeMs() == cutTime) {
+      cut--;
+    }
+    if (cut == 0) {
+      cut = n - holdoutCount;
+      while (cut < n && rows.get(ids.get(cut)).timeMs() == cutTime) {
+        cut++;
+      }
+      if (cut == n) {
+        throw new DatasetException("model '" + model + "': all " + n + " labelled rows have the"
+            + " same event time, so no holdout can be later than the training set");
+      }
+    }
+    List<String> numOrder = new ArrayList<>(numNames);
+    if (fixedFeatures.isEmpty()) {
+      numOrder.sort(Comparator.naturalOrder());
+    }
+    List<String> catOrder = new ArrayList<>(catNames);
+    catOrder.sort(Comparator.naturalOrder());
+    return new Assembled(numOrder, catOrder, split(ids.subList(0, cut), numOrder, catOrder),
+        split(ids.subList(cut, n), numOrder, catOrder));
+  }
+
+  private Split split(List<String> ids, List<String> numOrder, List<String> catOrder) {
+    int f = numOrder.size();
+    int[] numSrc = numOrder.stream().mapToInt(numIndex::get).toArray();
+    int[] catSrc = catOrder.stream().mapToInt(catIndex::get).toArray();
+    String[] eventIds = new String[ids.size()];
+    long[] times = new long[ids.size()];
+    float[] y = new float[ids.size()];
+    float[] x = new float[ids.size() * f];
+    String[][] cats = new String[ids.size()][];
+    for (int i = 0; i < ids.size(); i++) {
+      String id = ids.get(i);
+      Row r = rows.get(id);
+      eventIds[i] = id;
+      times[i] = r.timeMs();
+      y[i] = labels.get(id);
+      for (int j = 0; j < f; j++) {
+        int src = numSrc[j];
+        x[i * f + j] = src < r.values().length ? r.values()[src] : Float.NaN;
+      }
+      String[] c = new String[catSrc.length];
+      for (int j = 0; j < catSrc.length; j++) {
+        int src = catSrc[j];
+        c[j] = src < r.categorical().length ? r.categorical()[src] : null;
+      }
+      cats[i] = c;
+    }
+    return new Split(eventIds, times, y, x, f, cats);
+  }
+
+  /**
+   * The joined, split rows.
+   *
+   * @param featureNames numeric columns
+   * @param categoricalNames categorical columns
+   * @param train earlier rows
+   * @param holdout later rows
+   */
+  public record Assembled(List<String> featureNames, List<String> categoricalNames, Split train,
+      Split holdout) {}
+}

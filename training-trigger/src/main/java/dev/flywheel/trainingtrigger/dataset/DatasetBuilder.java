@@ -1,0 +1,211 @@
+package dev.flywheel.trainingtrigger.dataset;
+
+import dev.flywheel.events.DatasetLineage;
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Label;
+import dev.flywheel.events.OffsetRange;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds a model's dataset from the log: reads {@code flywheel.labels} and then {@code
+ * flywheel.features} from their first to their current end offsets (committed records only),
+ * joins them by event id ({@link DatasetAssembler}), writes the Avro container ({@link
+ * DatasetFile}) and stores it in the artifact store by its SHA-256. The offset ranges read are in
+ * the lineage, so replaying them rebuilds the same rows.
+ *
+ * <pre>{@code
+ * DatasetBuilder builder = DatasetBuilder.builder()
+ *     .kafka(Map.of("bootstrap.servers", "127.0.0.1:9092"))
+ *     .topics(topics).store(store).build();
+ * Dataset dataset = builder.build(model, workDir);
+ * }</pre>
+ */
+public final class DatasetBuilder {
+
+  private static final Logger log = LoggerFactory.getLogger(DatasetBuilder.class);
+  private static final Duration POLL = Duration.ofMillis(500);
+
+  private final Map<String, Object> kafka;
+  private final Topics topics;
+  private final ArtifactStore store;
+  private final Clock clock;
+
+  private DatasetBuilder(Builder b) {
+    this.kafka = Map.copyOf(b.kafka);
+    this.topics = b.topics;
+    this.store = b.store;
+    this.clock = b.clock;
+  }
+
+  /** A builder; kafka, topics and store are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Builds, writes and stores the dataset of {@code model}.
+   *
+   * @param workDir where the dataset file is written before it is stored
+   * @throws DatasetException when no rows join or they cannot be split in time
+   * @throws UncheckedIOException when the file cannot be written or stored
+   */
+  public Dataset build(ModelSpec model, Path workDir) {
+    long cutoff = clock.millis();
+    DatasetAssembler assembler = new DatasetAssembler(model.name(), model.featureGroup(),
+        model.target(), model.features(), cutoff);
+    List<OffsetRange> ranges = new ArrayList<>();
+    long t0 = System.nanoTime();
+    Topic<String, Label> labels = topics.labels();
+    ranges.addAll(readAll(labels.name(), labels.valueSerde().deserializer(), assembler::addLabel));
+    Topic<String, FeatureVector> features = topics.features();
+    ranges.addAll(readAll(features.name(), features.valueSerde().deserializer(),
+        assembler::addVector));
+    DatasetAssembler.Assembled a = assembler.assemble(model.training().holdoutFraction());
+    try {
+      Files.createDirectories(workDir);
+      Path file = workDir.resolve("dataset.avro");
+      DatasetFile.write(a, file);
+      ArtifactStore.StoredObject stored = store.put(file);
+      DatasetLineage lineage = DatasetLineage.newBuilder().setUri(stored.uri())
+          .setSha256(stored.sha256()).setRanges(ranges).setFeatureGroup(model.featureGroup())
+          .setFeatureGroupVersion(assembler.featureGroupVersion())
+          .setLabelTarget(model.target())
+          .setTrainRows(a.train().rows()).setHoldoutRows(a.holdout().rows())
+          .setTrainStart(Instant.ofEpochMilli(a.train().startMs()))
+          .setTrainEnd(Instant.ofEpochMilli(a.train().endMs()))
+          .setHoldoutStart(Instant.ofEpochMilli(a.holdout().startMs()))
+          .setHoldoutEnd(Instant.ofEpochMilli(a.holdout().endMs())).build();
+      log.info("dataset of {}: {} train + {} holdout rows, {} numeric feature(s), sha256 {} in"
+          + " {} ms", model.name(), a.train().rows(), a.holdout().rows(), a.featureNames().size(),
+          stored.sha256(), (System.nanoTime() - t0) / 1_000_000);
+      return new Dataset(a.featureNames(), a.categoricalNames(), a.train(), a.holdout(), lineage,
+          file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write or store the dataset of " + model.name()
+          + " in " + workDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private <V> List<OffsetRange> readAll(String topic, Deserializer<V> values, Consumer<V> sink) {
+    Map<String, Object> props = new HashMap<>(kafka);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props,
+        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+      if (infos == null || infos.isEmpty()) {
+        throw new DatasetException("topic " + topic + " does not exist; start the platform's"
+            + " topic bootstrap (flywheel up) or create it");
+      }
+      List<TopicPartition> parts = infos.stream()
+          .map(p -> new TopicPartition(topic, p.partition()))
+          .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
+      consumer.assign(parts);
+      Map<TopicPartition, Long> start = consumer.beginningOffsets(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      consumer.seekToBeginning(parts);
+      long skipped = 0;
+      while (!caughtUp(consumer, parts, end)) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+          if (r.offset() >= end.get(new TopicPartition(r.topic(), r.partition()))) {
+            continue;
+          }
+          V v;
+          try {
+            v = r.value() == null ? null : values.deserialize(r.topic(), r.value());
+          } catch (RuntimeException e) {
+            skipped++;
+            continue;
+          }
+          if (v != null) {
+            sink.accept(v);
+          }
+        }
+      }
+      if (skipped > 0) {
+        log.warn("{}: skipped {} unreadable record(s) while building a dataset", topic, skipped);
+      }
+      return parts.stream().map(tp -> OffsetRange.newBuilder().setTopic(topic)
+          .setPartition(tp.partition()).setStartOffset(start.get(tp))
+          .setEndOffset(end.get(tp)).build()).toList();
+    }
+  }
+
+  private static boolean caughtUp(KafkaConsumer<?, ?> c, List<TopicPartition> parts,
+      Map<TopicPartition, Long> end) {
+    for (TopicPartition tp : parts) {
+      if (c.position(tp) < end.get(tp)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Builds a {@link DatasetBuilder}. */
+  public static final class Builder {
+    private Map<String, Object> kafka;
+    private Topics topics;
+    private ArtifactStore store;
+    private Clock clock = Clock.systemUTC();
+
+    /** Kafka consumer properties; {@code bootstrap.servers} at least. Required. */
+    public Builder kafka(Map<String, ?> kafka) {
+      this.kafka = new HashMap<>(Objects.requireNonNull(kafka, "kafka"));
+      return this;
+    }
+
+    /** The topic catalogue. Required. */
+    public Builder topics(Topics topics) {
+      this.topics = Objects.requireNonNull(topics, "topics");
+      return this;
+    }
+
+    /** Where datasets are stored. Required. */
+    public Builder store(ArtifactStore store) {
+      this.store = Objects.requireNonNull(store, "store");
+      return this;
+    }
+
+    /** The clock of the label cutoff; the system clock by default. */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** @throws IllegalStateException when kafka, topics or store is missing */
+    public DatasetBuilder build() {
+      if (kafka == null || topics == null || store == null) {
+        throw new IllegalStateException("DatasetBuilder needs kafka, topics and store");
+      }
+      return new DatasetBuilder(this);
+    }
+  }
+}

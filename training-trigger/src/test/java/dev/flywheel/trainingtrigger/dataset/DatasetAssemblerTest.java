@@ -1,0 +1,166 @@
+package dev.flywheel.trainingtrigger.dataset;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Label;
+import dev.flywheel.trainingtrigger.SyntheticData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DatasetAssemblerTest {
+
+  private static final long NO_CUTOFF = Long.MAX_VALUE;
+
+  @TempDir Path dir;
+
+  private static DatasetAssembler assembler(List<String> features, long cutoff) {
+    return new DatasetAssembler("fraud", SyntheticData.GROUP, SyntheticData.TARGET, features,
+        cutoff);
+  }
+
+  private static DatasetAssembler.Assembled assemble(SyntheticData data, double holdout) {
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    data.labels.forEach(a::addLabel);
+    data.vectors.forEach(a::addVector);
+    return a.assemble(holdout);
+  }
+
+  @Test
+  void shouldHoldOutTheLatestSliceStrictlyAfterTheTrainingSetWithNoSharedEventId() {
+    // Given 1000 labelled events, one per second
+    SyntheticData data = new SyntheticData(1000, 4, true, 1);
+    // When assembled with a 20% holdout
+    DatasetAssembler.Assembled a = assemble(data, 0.2);
+    // Then the holdout is the latest 200 rows, strictly later, and disjoint
+    assertThat(a.holdout().rows()).isEqualTo(200);
+    assertThat(a.train().rows()).isEqualTo(800);
+    assertThat(a.holdout().startMs()).isGreaterThan(a.train().endMs());
+    Set<String> train = new HashSet<>(Arrays.asList(a.train().eventIds()));
+    assertThat(a.holdout().eventIds()).noneMatch(train::contains);
+    assertThat(a.train().eventTimesMs()).isSorted();
+    assertThat(a.holdout().eventTimesMs()).isSorted();
+  }
+
+  @Test
+  void shouldKeepEventsOfTheBoundaryInstantOnOneSide() {
+    // Given 10 events of which the 8th, 9th and 10th share one event time
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    for (int i = 0; i < 10; i++) {
+      Instant at = t.plusSeconds(Math.min(i, 7));
+      a.addLabel(label("e" + i, 1, at));
+    }
+    for (int i = 0; i < 10; i++) {
+      a.addVector(vector("e" + i, t.plusSeconds(Math.min(i, 7)), Map.of("x", (double) i)));
+    }
+    // When a 20% holdout would cut inside that instant
+    DatasetAssembler.Assembled s = a.assemble(0.2);
+    // Then the whole instant goes to the holdout
+    assertThat(s.holdout().rows()).isEqualTo(3);
+    assertThat(s.holdout().startMs()).isGreaterThan(s.train().endMs());
+  }
+
+  @Test
+  void shouldJoinOnlyEventsWithBothAVectorAndALabelOfTheTarget() {
+    // Given
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    a.addLabel(label("a", 1, t));
+    a.addLabel(label("b", 0, t.plusSeconds(1)));
+    a.addLabel(Label.newBuilder(label("c", 1, t)).setTarget("chargeback").build());
+    a.addVector(vector("a", t, Map.of("x", 1.0)));
+    a.addVector(vector("b", t.plusSeconds(1), Map.of("x", 2.0)));
+    a.addVector(vector("c", t.plusSeconds(2), Map.of("x", 3.0)));
+    a.addVector(vector("d", t.plusSeconds(3), Map.of("x", 4.0)));
+    // When
+    DatasetAssembler.Assembled s = a.assemble(0.5);
+    // Then only a and b, whose labels have the target
+    assertThat(s.train().eventIds()).containsExactly("a");
+    assertThat(s.holdout().eventIds()).containsExactly("b");
+  }
+
+  @Test
+  void shouldUseTheLatestLabelOfAnEventAndLeaveOutLabelsKnownAfterTheCutoff() {
+    // Given a label corrected later, and one known only after the cutoff
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    DatasetAssembler a = assembler(List.of(), t.plusSeconds(100).toEpochMilli());
+    a.addLabel(label("a", 0, t));
+    a.addLabel(label("a", 1, t.plusSeconds(50)));
+    a.addLabel(label("b", 0, t.plusSeconds(1)));
+    a.addLabel(label("c", 1, t.plusSeconds(500)));
+    a.addVector(vector("a", t, Map.of("x", 1.0)));
+    a.addVector(vector("b", t.plusSeconds(1), Map.of("x", 2.0)));
+    a.addVector(vector("c", t.plusSeconds(2), Map.of("x", 3.0)));
+    // When
+    DatasetAssembler.Assembled s = a.assemble(0.5);
+    // Then
+    assertThat(s.train().eventIds()).containsExactly("a");
+    assertThat(s.train().labels()).containsExactly(1f);
+    assertThat(s.holdout().eventIds()).containsExactly("b");
+  }
+
+  @Test
+  void shouldMarkFeaturesMissingFromAVectorAsNaNInSortedColumns() {
+    // Given vectors with different feature sets
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    a.addLabel(label("a", 1, t));
+    a.addLabel(label("b", 0, t.plusSeconds(1)));
+    a.addVector(vector("a", t, Map.of("z", 1.0)));
+    a.addVector(vector("b", t.plusSeconds(1), Map.of("y", 2.0, "z", 3.0)));
+    // When
+    DatasetAssembler.Assembled s = a.assemble(0.5);
+    // Then
+    assertThat(s.featureNames()).containsExactly("y", "z");
+    assertThat(s.train().value(0, 0)).isNaN();
+    assertThat(s.train().value(0, 1)).isEqualTo(1f);
+    assertThat(s.holdout().value(0, 0)).isEqualTo(2f);
+  }
+
+  @Test
+  void shouldSayWhatToCheckWhenNoEventIdJoins() {
+    // Given labels of another target only
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    a.addLabel(Label.newBuilder(label("a", 1, t)).setTarget("other").build());
+    a.addVector(vector("a", t, Map.of("x", 1.0)));
+    // Then
+    assertThatThrownBy(() -> a.assemble(0.2)).isInstanceOf(DatasetException.class)
+        .hasMessageContaining("no labelled rows").hasMessageContaining("target 'is_fraud'")
+        .hasMessageContaining("featureGroup");
+  }
+
+  @Test
+  void shouldWriteTheSameBytesForTheSameRows() throws Exception {
+    // Given the same data assembled twice
+    SyntheticData data = new SyntheticData(300, 4, true, 7);
+    Path first = dir.resolve("one.avro");
+    Path second = dir.resolve("two.avro");
+    // When both are written
+    DatasetFile.write(assemble(data, 0.2), first);
+    DatasetFile.write(assemble(data, 0.2), second);
+    // Then the files, and so their digests, are identical
+    assertThat(Files.readAllBytes(first)).isEqualTo(Files.readAllBytes(second));
+    assertThat(Files.size(first)).isGreaterThan(300L * 16);
+  }
+
+  static Label label(String id, double value, Instant knownAt) {
+    return Label.newBuilder().setEventId(id).setEventTime(knownAt)
+        .setTarget(SyntheticData.TARGET).setValue(value).build();
+  }
+
+  static FeatureVector vector(String id, Instant at, Map<String, Double> features) {
+    return FeatureVector.newBuilder().setEventId(id).setEventTime(at).setEntityId("card-1")
+        .setFeatureGroup(SyntheticData.GROUP).setFeatures(features).setAsOf(at).build();
+  }
+}
