@@ -1,5 +1,8 @@
 package dev.flywheel.featurestreams.lookup;
 
+import dev.flywheel.featurestreams.FeatureGroupConfig;
+import dev.flywheel.featurestreams.FeatureStreamsConfig;
+import dev.flywheel.featurestreams.FeatureTopology;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -36,6 +39,21 @@ public record LookupGroup(String name, String storeName, List<String> features,
       throw new IllegalArgumentException("feature group name '" + name
           + "' cannot be used in a lookup path; use a non-blank name without '/'");
     }
+  }
+
+  /**
+   * The lookup view of a declared group: its online store {@link
+   * FeatureTopology#onlineStoreName(String)}, its features in declared order, its numeric and
+   * categorical defaults.
+   */
+  public static LookupGroup of(FeatureGroupConfig group) {
+    return new LookupGroup(group.name(), FeatureTopology.onlineStoreName(group.name()),
+        group.featureNames(), group.numericDefaults(), group.categoricalDefaults());
+  }
+
+  /** The lookup view of every group of {@code config}, in declared order. */
+  public static List<LookupGroup> of(FeatureStreamsConfig config) {
+    return config.featureGroups().stream().map(LookupGroup::of).toList();
   }
 
   /**

@@ -6,8 +6,9 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
-import dev.flywheel.events.FeatureVector;
+import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,14 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.streams.StreamsMetadata;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,13 +29,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two instances in one JVM share the partitions of the online store: every key is found through
- * either instance, and when one stops the other answers for all keys after the rebalance.
+ * Two instances of the feature engine in one JVM share the partitions of the {@code
+ * card_activity} group: every card is found through either instance's lookup, and when one
+ * stops the other answers for all cards after the rebalance.
  */
 @WithDevstack
 class MultiInstanceLookupIT {
 
-  private static final String GROUP = "card_activity";
+  private static final String GROUP = "card_activity";  // FeatureStreamsConfig.cardActivity()
   private static final int PARTITIONS = 4;
   private static final int ENTITIES = 40;
   private static final Instant T0 = Instant.parse("2026-11-23T10:00:00Z");
@@ -57,36 +52,27 @@ class MultiInstanceLookupIT {
 
   @BeforeEach
   void startTwoInstances(Devstack devstack, UniqueNames names) throws Exception {
-    String topic = names.topic("vectors");
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-        devstack.bootstrapServers()))) {
-      admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 1))).all().get();
-    }
-    Serde<FeatureVector> serde = AvroSerdes.fromConfig(Map.of("schema.registry.url",
-        devstack.schemaRegistryUrl())).specific(FeatureVector.class, false);
-    LookupGroup group = new LookupGroup(GROUP, names.prefix() + "-online",
-        List.of("count", "mean"), Map.of("count", 0.0), Map.of());
+    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).partitions(PARTITIONS).build();
+    CardTransactions source = CardTransactions.add(devstack.bootstrapServers(), serdes, topics);
     entities = new ArrayList<>();
-    try (KafkaProducer<String, FeatureVector> producer = new KafkaProducer<>(
-        Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers()),
-        new StringSerializer(), serde.serializer())) {
-      for (int i = 0; i < ENTITIES; i++) {
-        String entity = "card-" + i;
-        entities.add(entity);
-        producer.send(new ProducerRecord<>(topic, entity, Vectors.vector(GROUP, entity,
-            "event-" + i, T0.plusSeconds(i), i, (double) i)));
-      }
-      producer.flush();
+    List<GenericRecord> txs = new ArrayList<>();
+    for (int i = 0; i < ENTITIES; i++) {
+      String card = "card-" + i;
+      entities.add(card);
+      txs.add(source.tx("event-" + i, card, 10.0 + i, "m-" + i, T0.plusSeconds(i)));
     }
-    String applicationId = names.applicationId("lookup");
-    a = start(devstack, applicationId, stateA, topic, group, serde);
-    b = start(devstack, applicationId, stateB, topic, group, serde);
+    source.produce(txs);
+    FeatureStreamsConfig config = FeatureStreamsConfig.cardActivity();
+    String applicationId = names.applicationId("features");
+    a = start(LookupInstance.startEngine(config, devstack.bootstrapServers(), serdes, topics,
+        applicationId, stateA));
+    b = start(LookupInstance.startEngine(config, devstack.bootstrapServers(), serdes, topics,
+        applicationId, stateB));
   }
 
-  private LookupInstance start(Devstack devstack, String applicationId, Path stateDir,
-      String topic, LookupGroup group, Serde<FeatureVector> serde) {
-    LookupInstance instance = LookupInstance.start(devstack.bootstrapServers(), applicationId,
-        stateDir, LookupInstance.onlineStore(topic, group.storeName(), serde), List.of(group));
+  private LookupInstance start(LookupInstance instance) {
     instances.add(instance);
     return instance;
   }
@@ -113,7 +99,11 @@ class MultiInstanceLookupIT {
         FeatureValues viaB = b.client().get(GROUP, entity);
         assertThat(viaA.found()).as(entity + " via A").isTrue();
         assertThat(viaB.found()).as(entity + " via B").isTrue();
-        assertThat(viaA.eventId()).isEqualTo("event-" + entity.substring(5));
+        int i = Integer.parseInt(entity.substring(5));
+        assertThat(viaA.eventId()).isEqualTo("event-" + i);
+        assertThat(viaA.asOf()).isEqualTo(T0.plusSeconds(i));
+        assertThat(viaA.features()).containsEntry("tx_count_10m", 1.0)
+            .containsEntry("amount_sum_7d", 10.0 + i);
         assertThat(viaB).isEqualTo(viaA);
         owners.add(viaA.servedBy());
       }
