@@ -1,0 +1,78 @@
+package dev.flywheel.registryprojector;
+
+import dev.flywheel.serde.AvroSerdeConfig;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import io.javalin.Javalin;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the registry projector on its own, with its query API and {@code /health} on one HTTP
+ * port: {@code RegistryProjectorMain [flywheel.yaml]}. Settings from the environment:
+ * {@code FLYWHEEL_BOOTSTRAP_SERVERS} (default {@code 127.0.0.1:9092}), {@code
+ * FLYWHEEL_SCHEMA_REGISTRY_URL} (default {@code http://127.0.0.1:8081}), {@code
+ * FLYWHEEL_TOPIC_PREFIX}, {@code FLYWHEEL_STATE_DIR} (default {@code .flywheel/state}) and {@code
+ * FLYWHEEL_REGISTRY_PORT} (overrides {@code registry.port}). Stops cleanly on SIGTERM / Ctrl-C.
+ */
+public final class RegistryProjectorMain {
+
+  private static final Logger log = LoggerFactory.getLogger(RegistryProjectorMain.class);
+
+  private RegistryProjectorMain() {}
+
+  /** @param args optionally the path of {@code flywheel.yaml} (default {@code flywheel.yaml}) */
+  public static void main(String[] args) throws InterruptedException {
+    Path yaml = Path.of(args.length > 0 ? args[0] : "flywheel.yaml");
+    RegistryConfig config = Files.exists(yaml) ? RegistryConfig.load(yaml)
+        : RegistryConfig.defaults();
+    String bootstrap = env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
+    String registryUrl = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
+    String prefix = env("FLYWHEEL_TOPIC_PREFIX", "");
+    Path stateDir = Path.of(env("FLYWHEEL_STATE_DIR", ".flywheel/state"));
+    int port = Integer.parseInt(env("FLYWHEEL_REGISTRY_PORT", Integer.toString(config.port())));
+
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, registryUrl));
+    Topics topics = Topics.builder(serdes).prefix(prefix).build();
+    RegistryProjectorService service = RegistryProjectorService.builder().config(config)
+        .kafka(Map.of("bootstrap.servers", bootstrap)).serdes(serdes).topics(topics)
+        .stateDir(stateDir).build();
+    Javalin http = Javalin.create(c -> {
+      c.startup.showJavalinBanner = false;
+      c.startup.showOldJavalinVersionWarning = false;
+      c.jetty.port = port;
+      service.routes(c.routes);
+      c.routes.get("/health", ctx -> {
+        Optional<String> problem = service.healthProblem();
+        ctx.status(problem.isEmpty() ? 200 : 503).contentType("application/json")
+            .result(RegistryJson.write(problem.isEmpty()
+                ? RegistryJson.MAPPER.createObjectNode().put("status", "UP")
+                : RegistryJson.MAPPER.createObjectNode().put("status", "DOWN")
+                    .put("reason", problem.get())));
+      });
+    });
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      http.stop();
+      service.close();
+      stopped.countDown();
+    }, "registry-projector-shutdown"));
+    service.start();
+    http.start();
+    log.info("registry projector on {} (schema registry {}), query API on http://127.0.0.1:{}"
+        + "/models", bootstrap, registryUrl, http.port());
+    System.out.println("registry projector listening on port " + http.port());
+    stopped.await();
+  }
+
+  private static String env(String name, String fallback) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? fallback : v;
+  }
+}
