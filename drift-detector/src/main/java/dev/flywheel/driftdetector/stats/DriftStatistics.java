@@ -1,0 +1,196 @@
+package dev.flywheel.driftdetector.stats;
+
+import java.util.Arrays;
+import java.util.Objects;
+import org.apache.commons.math3.stat.inference.ChiSquareTest;
+import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
+
+/**
+ * The drift statistics, computed from counts over the baseline's bins (numeric features) or
+ * categories (categorical features), so a live window never has to keep its raw values.
+ *
+ * <p>Each method is checked against SciPy in {@code DriftStatisticsTest} (vectors made by
+ * {@code src/test/python/make_vectors.py}):
+ *
+ * <ul>
+ *   <li>{@link #psi}: population stability index, {@code sum (l - b) ln(l / b)} over bins, with
+ *       every bin of both sides given {@value #PSI_PSEUDO_COUNT} extra count (additive smoothing,
+ *       so an empty bin has a small, finite share instead of a zero that would make ln infinite).
+ *   <li>{@link #kolmogorovSmirnov}: the two-sample statistic D over the bins (the largest gap of
+ *       the two cumulative distributions at the cut points; exactly SciPy's {@code ks_2samp} of the
+ *       bin indices) and Smirnov's asymptotic p-value, {@code kstwo.sf(D, round(nm / (n + m)))}
+ *       as SciPy's {@code method='asymp'}, from Commons Math's Kolmogorov distribution.
+ *   <li>{@link #jensenShannon}: Jensen-Shannon distance in base 2 (in [0, 1]).
+ *   <li>{@link #wasserstein}: first Wasserstein distance between two weighted samples, as SciPy's
+ *       {@code wasserstein_distance(u, v, u_weights, v_weights)}.
+ *   <li>{@link #chiSquare}: Pearson's chi-square test of homogeneity of the 2 x k table (baseline,
+ *       live) over the categories present on either side, as SciPy's {@code chi2_contingency(...,
+ *       correction=False)}, from Commons Math.
+ * </ul>
+ */
+public final class DriftStatistics {
+
+  /** Count added to every bin of both distributions before PSI. */
+  public static final double PSI_PSEUDO_COUNT = 0.5;
+
+  private static final KolmogorovSmirnovTest KS = new KolmogorovSmirnovTest();
+  private static final ChiSquareTest CHI_SQUARE = new ChiSquareTest();
+
+  private DriftStatistics() {}
+
+  /** A test statistic with its p-value. */
+  public record Test(double statistic, double pValue) {}
+
+  /** Population stability index of {@code live} against {@code baseline}, smoothed. */
+  public static double psi(long[] baseline, long[] live) {
+    requireSameLength(baseline, live);
+    int k = baseline.length;
+    double b = sum(baseline) + PSI_PSEUDO_COUNT * k;
+    double l = sum(live) + PSI_PSEUDO_COUNT * k;
+    double psi = 0;
+    for (int i = 0; i < k; i++) {
+      double pb = (baseline[i] + PSI_PSEUDO_COUNT) / b;
+      double pl = (live[i] + PSI_PSEUDO_COUNT) / l;
+      psi += (pl - pb) * Math.log(pl / pb);
+    }
+    return psi;
+  }
+
+  /**
+   * Two-sample Kolmogorov-Smirnov test of two binned samples; D is 0 and p 1 when either side is
+   * empty.
+   */
+  public static Test kolmogorovSmirnov(long[] baseline, long[] live) {
+    requireSameLength(baseline, live);
+    long n = sum(baseline);
+    long m = sum(live);
+    if (n == 0 || m == 0) {
+      return new Test(0, 1);
+    }
+    double d = 0;
+    long cb = 0;
+    long cl = 0;
+    for (int i = 0; i < baseline.length; i++) {
+      cb += baseline[i];
+      cl += live[i];
+      d = Math.max(d, Math.abs((double) cb / n - (double) cl / m));
+    }
+    double en = (double) n * m / (n + m);
+    int rounded = (int) Math.max(1, Math.round(en));
+    double p = d <= 0 ? 1.0 : 1.0 - KS.cdf(d, rounded);
+    return new Test(d, Math.min(1, Math.max(0, p)));
+  }
+
+  /** Jensen-Shannon distance in base 2 of the two normalized count vectors; 0 when either is empty. */
+  public static double jensenShannon(long[] baseline, long[] live) {
+    requireSameLength(baseline, live);
+    double n = sum(baseline);
+    double m = sum(live);
+    if (n == 0 || m == 0) {
+      return 0;
+    }
+    double js = 0;
+    for (int i = 0; i < baseline.length; i++) {
+      double p = baseline[i] / n;
+      double q = live[i] / m;
+      double mid = (p + q) / 2;
+      if (p > 0) {
+        js += p * Math.log(p / mid);
+      }
+      if (q > 0) {
+        js += q * Math.log(q / mid);
+      }
+    }
+    return Math.sqrt(Math.max(0, js / 2) / Math.log(2));
+  }
+
+  /**
+   * First Wasserstein distance between a sample of {@code uValues} weighted by {@code uWeights}
+   * and one of {@code vValues} weighted by {@code vWeights}: the area between the two cumulative
+   * distributions. Entries with weight 0 are ignored; 0 when either side has no weight.
+   */
+  public static double wasserstein(double[] uValues, long[] uWeights, double[] vValues,
+      long[] vWeights) {
+    if (uValues.length != uWeights.length || vValues.length != vWeights.length) {
+      throw new IllegalArgumentException("every value needs one weight");
+    }
+    double uTotal = sum(uWeights);
+    double vTotal = sum(vWeights);
+    if (uTotal == 0 || vTotal == 0) {
+      return 0;
+    }
+    int nu = uValues.length;
+    int nv = vValues.length;
+    double[] all = new double[nu + nv];
+    double[] du = new double[nu + nv];
+    double[] dv = new double[nu + nv];
+    Integer[] order = new Integer[nu + nv];
+    for (int i = 0; i < nu; i++) {
+      all[i] = uValues[i];
+      du[i] = uWeights[i] / uTotal;
+    }
+    for (int j = 0; j < nv; j++) {
+      all[nu + j] = vValues[j];
+      dv[nu + j] = vWeights[j] / vTotal;
+    }
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Double.compare(all[a], all[b]));
+    double cu = 0;
+    double cv = 0;
+    double area = 0;
+    for (int i = 0; i < order.length - 1; i++) {
+      cu += du[order[i]];
+      cv += dv[order[i]];
+      area += Math.abs(cu - cv) * (all[order[i + 1]] - all[order[i]]);
+    }
+    return area;
+  }
+
+  /**
+   * Chi-square test of homogeneity of the category counts of two samples; categories empty on
+   * both sides are left out. Statistic 0 and p 1 when fewer than two categories remain or either
+   * side is empty.
+   */
+  public static Test chiSquare(long[] baseline, long[] live) {
+    requireSameLength(baseline, live);
+    int kept = 0;
+    for (int i = 0; i < baseline.length; i++) {
+      if (baseline[i] + live[i] > 0) {
+        kept++;
+      }
+    }
+    if (kept < 2 || sum(baseline) == 0 || sum(live) == 0) {
+      return new Test(0, 1);
+    }
+    long[] b = new long[kept];
+    long[] l = new long[kept];
+    int j = 0;
+    for (int i = 0; i < baseline.length; i++) {
+      if (baseline[i] + live[i] > 0) {
+        b[j] = baseline[i];
+        l[j++] = live[i];
+      }
+    }
+    return new Test(CHI_SQUARE.chiSquareDataSetsComparison(b, l),
+        CHI_SQUARE.chiSquareTestDataSetsComparison(b, l));
+  }
+
+  private static void requireSameLength(long[] baseline, long[] live) {
+    Objects.requireNonNull(baseline, "baseline");
+    Objects.requireNonNull(live, "live");
+    if (baseline.length != live.length) {
+      throw new IllegalArgumentException("baseline has " + baseline.length
+          + " bins but the live window " + live.length);
+    }
+  }
+
+  static long sum(long[] counts) {
+    long s = 0;
+    for (long c : counts) {
+      s += c;
+    }
+    return s;
+  }
+}
