@@ -204,7 +204,12 @@ public final class FeatureClient {
      */
     public FeatureClient build() {
       Objects.requireNonNull(url, "url (e.g. http://127.0.0.1:8080)");
-      URI uri = URI.create(url);
+      URI uri;
+      try {
+        uri = URI.create(url);
+      } catch (IllegalArgumentException e) {
+        uri = URI.create("invalid:x");
+      }
       if (uri.getScheme() == null || !(uri.getScheme().equals("http")
           || uri.getScheme().equals("https")) || uri.getHost() == null) {
         throw new IllegalArgumentException("url must be http://host:port or https://host:port,"
