@@ -1,0 +1,151 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.events.ExecutorKind;
+import dev.flywheel.trainingtrigger.config.ExecutorSpec;
+import dev.flywheel.trainingtrigger.dataset.DatasetFile;
+import dev.flywheel.trainingtrigger.training.TrainingException;
+import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a user's training command (e.g. a PyTorch script on a GPU host) as a child process. The
+ * command finds its inputs and writes its outputs through the environment:
+ *
+ * <table>
+ *   <caption>Environment of the command</caption>
+ *   <tr><td>{@code FLYWHEEL_RUN_ID}, {@code FLYWHEEL_ATTEMPT}, {@code FLYWHEEL_MODEL}</td>
+ *       <td>the run</td></tr>
+ *   <tr><td>{@code FLYWHEEL_DATASET}</td><td>the Avro dataset file (both splits)</td></tr>
+ *   <tr><td>{@code FLYWHEEL_DATASET_SHA256}</td><td>its digest</td></tr>
+ *   <tr><td>{@code FLYWHEEL_TRAIN_CSV}, {@code FLYWHEEL_HOLDOUT_CSV}</td>
+ *       <td>the splits as CSV: event_id, event_time, label, then the features</td></tr>
+ *   <tr><td>{@code FLYWHEEL_FEATURES}</td><td>numeric feature names, comma-separated</td></tr>
+ *   <tr><td>{@code FLYWHEEL_TASK}</td><td>BINARY_CLASSIFICATION or REGRESSION</td></tr>
+ *   <tr><td>{@code FLYWHEEL_PARAMS}</td><td>the effective parameters as a JSON object</td></tr>
+ *   <tr><td>{@code FLYWHEEL_OUTPUT_DIR}</td>
+ *       <td>where to write the model and {@code manifest.json} ({@link ResultManifest})</td></tr>
+ * </table>
+ *
+ * <p>Output goes to {@code command.log} in the attempt's work directory. A non-zero exit, a
+ * missing or invalid manifest, or the timeout (the process tree is killed) fails the attempt. An
+ * attempt whose output directory already holds a manifest (the service crashed after the command
+ * finished) is not run again.
+ */
+public final class CommandExecutor implements TrainingExecutor {
+
+  private static final Logger log = LoggerFactory.getLogger(CommandExecutor.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int LOG_TAIL_LINES = 20;
+
+  @Override
+  public ExecutorKind kind() {
+    return ExecutorKind.COMMAND;
+  }
+
+  @Override
+  public TrainingOutput execute(RunContext run) throws IOException, InterruptedException {
+    ExecutorSpec spec = run.model().training().executor();
+    Path out = Files.createDirectories(run.workDir().resolve("out"));
+    Path manifest = out.resolve(ResultManifest.FILE);
+    if (Files.exists(manifest)) {
+      log.info("run {} attempt {}: the command already finished; reading its manifest",
+          run.runId(), run.attempt());
+      return read(manifest, out, run);
+    }
+    Path in = Files.createDirectories(run.workDir().resolve("in"));
+    Path trainCsv = in.resolve("train.csv");
+    Path holdoutCsv = in.resolve("holdout.csv");
+    DatasetFile.writeCsv(run.dataset().train(), run.dataset().featureNames(), trainCsv);
+    DatasetFile.writeCsv(run.dataset().holdout(), run.dataset().featureNames(), holdoutCsv);
+    ProcessBuilder pb = new ProcessBuilder(spec.command());
+    if (spec.workDir() != null) {
+      pb.directory(new File(spec.workDir()));
+    }
+    Map<String, String> env = pb.environment();
+    env.putAll(spec.env());
+    env.put("FLYWHEEL_RUN_ID", run.runId());
+    env.put("FLYWHEEL_ATTEMPT", Integer.toString(run.attempt()));
+    env.put("FLYWHEEL_MODEL", run.model().name());
+    env.put("FLYWHEEL_DATASET", run.dataset().file().toAbsolutePath().toString());
+    env.put("FLYWHEEL_DATASET_SHA256", run.dataset().lineage().getSha256());
+    env.put("FLYWHEEL_TRAIN_CSV", trainCsv.toAbsolutePath().toString());
+    env.put("FLYWHEEL_HOLDOUT_CSV", holdoutCsv.toAbsolutePath().toString());
+    env.put("FLYWHEEL_FEATURES", String.join(",", run.dataset().featureNames()));
+    env.put("FLYWHEEL_TASK", run.model().task().name());
+    env.put("FLYWHEEL_PARAMS", JSON.writeValueAsString(run.params()));
+    env.put("FLYWHEEL_OUTPUT_DIR", out.toAbsolutePath().toString());
+    Path logFile = run.workDir().resolve("command.log");
+    pb.redirectErrorStream(true).redirectOutput(logFile.toFile());
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      throw new TrainingException("cannot start training command " + spec.command() + ": "
+          + e.getMessage() + " (check training.executor.command and workDir)", e);
+    }
+    boolean done;
+    try {
+      done = p.waitFor(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      kill(p);
+      throw e;
+    }
+    if (!done) {
+      kill(p);
+      throw new TrainingException("training command " + spec.command() + " did not finish"
+          + " within " + spec.timeout() + " and was killed (raise training.executor.timeout);"
+          + " last output:\n" + tail(logFile));
+    }
+    if (p.exitValue() != 0) {
+      throw new TrainingException("training command " + spec.command() + " exited with status "
+          + p.exitValue() + "; last output:\n" + tail(logFile));
+    }
+    if (!Files.exists(manifest)) {
+      throw new TrainingException("training command " + spec.command() + " exited 0 but wrote no"
+          + " " + ResultManifest.FILE + " in FLYWHEEL_OUTPUT_DIR; last output:\n" + tail(logFile));
+    }
+    return read(manifest, out, run);
+  }
+
+  private static TrainingOutput read(Path manifestFile, Path out, RunContext run)
+      throws IOException {
+    ResultManifest m = ResultManifest.parse(Files.readAllBytes(manifestFile),
+        manifestFile.toString());
+    Path artifact = out.resolve(m.artifact());
+    if (!Files.isRegularFile(artifact)) {
+      throw new TrainingException(manifestFile + " names artifact " + m.artifact()
+          + ", which the command did not write in " + out);
+    }
+    return m.toOutput(artifact, run);
+  }
+
+  private static void kill(Process p) {
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+    try {
+      p.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String tail(Path logFile) {
+    try {
+      List<String> lines = Files.readAllLines(logFile, StandardCharsets.UTF_8);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES),
+          lines.size()));
+    } catch (IOException e) {
+      return "(no output: " + e.getMessage() + ")";
+    }
+  }
+}

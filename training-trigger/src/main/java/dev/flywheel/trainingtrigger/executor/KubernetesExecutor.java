@@ -1,0 +1,229 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.events.ExecutorKind;
+import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
+import dev.flywheel.trainingtrigger.config.ExecutorSpec;
+import dev.flywheel.trainingtrigger.training.TrainingException;
+import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientTimeoutException;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs an attempt as a Kubernetes {@code batch/v1} Job through the fabric8 client: the model's
+ * image and command, its environment, resource requests and limits (e.g. {@code nvidia.com/gpu}),
+ * node selector, tolerations and service account, {@code backoffLimit: 0} (Flywheel retries, not
+ * the Job) and {@code activeDeadlineSeconds} from the timeout.
+ *
+ * <p>The Job is named after the run id and attempt, so executing the same attempt again (after the
+ * service restarted) finds and follows the existing Job instead of starting a second. The executor
+ * watches it until it succeeds or fails; at the timeout it deletes the Job (and its pods) and
+ * fails the attempt. The pod reads the dataset from {@code FLYWHEEL_DATASET_URI} and writes its
+ * model and {@code manifest.json} ({@link ResultManifest}) under {@code FLYWHEEL_OUTPUT_URI} in the
+ * artifact store, from where the executor reads them; the store must therefore be reachable from
+ * the cluster (an S3-compatible store, or a shared volume for the local one).
+ */
+public final class KubernetesExecutor implements TrainingExecutor {
+
+  /** Label on the Job with the model's name. */
+  public static final String LABEL_MODEL = "flywheel.dev/model";
+  /** Label on the Job with the run id (made label-safe). */
+  public static final String LABEL_RUN = "flywheel.dev/run-id";
+  /** Label on the Job with the attempt. */
+  public static final String LABEL_ATTEMPT = "flywheel.dev/attempt";
+  /** The training container's name. */
+  public static final String CONTAINER = "train";
+
+  private static final Logger log = LoggerFactory.getLogger(KubernetesExecutor.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final KubernetesClient client;
+  private final ArtifactStore store;
+
+  /**
+   * @param client the cluster's client (its namespace is used unless the model names one)
+   * @param store the artifact store the pods also reach
+   */
+  public KubernetesExecutor(KubernetesClient client, ArtifactStore store) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.store = Objects.requireNonNull(store, "store");
+  }
+
+  @Override
+  public ExecutorKind kind() {
+    return ExecutorKind.KUBERNETES;
+  }
+
+  /** The Job name of an attempt: DNS-1123, at most 63 characters, deterministic. */
+  public static String jobName(String runId, int attempt) {
+    String suffix = "-a" + attempt;
+    String base = "flywheel-train-" + dnsSafe(runId);
+    int max = 63 - suffix.length();
+    if (base.length() > max) {
+      String hash = Integer.toHexString(runId.hashCode() & 0x7fffffff);
+      base = base.substring(0, max - hash.length() - 1) + "-" + hash;
+    }
+    return base.replaceAll("-+$", "") + suffix;
+  }
+
+  private static String dnsSafe(String s) {
+    return s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+  }
+
+  @Override
+  public TrainingOutput execute(RunContext run) throws IOException, InterruptedException {
+    ExecutorSpec spec = run.model().training().executor();
+    String namespace = spec.namespace() != null ? spec.namespace() : client.getNamespace();
+    String name = jobName(run.runId(), run.attempt());
+    Resource<Job> resource = client.batch().v1().jobs().inNamespace(namespace).withName(name);
+    if (resource.get() == null) {
+      client.batch().v1().jobs().inNamespace(namespace).resource(job(run, spec, name, namespace))
+          .create();
+      log.info("run {} attempt {}: created Job {}/{}", run.runId(), run.attempt(), namespace,
+          name);
+    } else {
+      log.info("run {} attempt {}: following the existing Job {}/{}", run.runId(), run.attempt(),
+          namespace, name);
+    }
+    Job finished;
+    try {
+      finished = resource.waitUntilCondition(j -> j == null || isFinished(j.getStatus()),
+          spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (KubernetesClientTimeoutException e) {
+      resource.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+      throw new TrainingException("Job " + namespace + "/" + name + " did not finish within "
+          + spec.timeout() + " and was deleted (raise training.executor.timeout)");
+    }
+    if (finished == null) {
+      throw new TrainingException("Job " + namespace + "/" + name + " was deleted before it"
+          + " finished");
+    }
+    JobStatus status = finished.getStatus();
+    if (status.getSucceeded() == null || status.getSucceeded() < 1) {
+      throw new TrainingException("Job " + namespace + "/" + name + " failed: "
+          + failure(status) + " (kubectl logs -n " + namespace + " job/" + name + ")");
+    }
+    String manifestKey = run.outputPrefix() + ResultManifest.FILE;
+    byte[] manifestBytes = store.getNamed(manifestKey).orElseThrow(() -> new TrainingException(
+        "Job " + namespace + "/" + name + " succeeded but wrote no " + ResultManifest.FILE
+            + " at " + store.uriOf(manifestKey)));
+    ResultManifest m = ResultManifest.parse(manifestBytes, store.uriOf(manifestKey));
+    byte[] artifact = store.getNamed(run.outputPrefix() + m.artifact()).orElseThrow(() ->
+        new TrainingException(store.uriOf(manifestKey) + " names artifact " + m.artifact()
+            + ", which is not at " + store.uriOf(run.outputPrefix() + m.artifact())));
+    Path out = Files.createDirectories(run.workDir().resolve("out"));
+    Path file = out.resolve(Path.of(m.artifact()).getFileName().toString());
+    Files.write(file, artifact);
+    return m.toOutput(file, run);
+  }
+
+  private static boolean isFinished(JobStatus s) {
+    if (s == null) {
+      return false;
+    }
+    if ((s.getSucceeded() != null && s.getSucceeded() > 0)
+        || (s.getFailed() != null && s.getFailed() > 0)) {
+      return true;
+    }
+    return s.getConditions() != null && s.getConditions().stream().anyMatch(c ->
+        ("Complete".equals(c.getType()) || "Failed".equals(c.getType()))
+            && "True".equals(c.getStatus()));
+  }
+
+  private static String failure(JobStatus s) {
+    if (s.getConditions() != null) {
+      for (JobCondition c : s.getConditions()) {
+        if ("Failed".equals(c.getType())) {
+          return c.getReason() + (c.getMessage() == null ? "" : ": " + c.getMessage());
+        }
+      }
+    }
+    return (s.getFailed() == null ? 0 : s.getFailed()) + " failed pod(s)";
+  }
+
+  /** The Job of an attempt. */
+  Job job(RunContext run, ExecutorSpec spec, String name, String namespace) throws IOException {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put("app.kubernetes.io/managed-by", "flywheel-training-trigger");
+    labels.put(LABEL_MODEL, dnsSafe(run.model().name()));
+    labels.put(LABEL_RUN, labelSafe(run.runId()));
+    labels.put(LABEL_ATTEMPT, Integer.toString(run.attempt()));
+    Map<String, String> env = new TreeMap<>(spec.env());
+    env.put("FLYWHEEL_RUN_ID", run.runId());
+    env.put("FLYWHEEL_ATTEMPT", Integer.toString(run.attempt()));
+    env.put("FLYWHEEL_MODEL", run.model().name());
+    env.put("FLYWHEEL_DATASET_URI", run.dataset().lineage().getUri());
+    env.put("FLYWHEEL_DATASET_SHA256", run.dataset().lineage().getSha256());
+    env.put("FLYWHEEL_FEATURES", String.join(",", run.dataset().featureNames()));
+    env.put("FLYWHEEL_TASK", run.model().task().name());
+    env.put("FLYWHEEL_PARAMS", JSON.writeValueAsString(run.params()));
+    env.put("FLYWHEEL_OUTPUT_URI", store.uriOf(run.outputPrefix()));
+    List<EnvVar> envVars = new ArrayList<>();
+    env.forEach((k, v) -> envVars.add(new EnvVar(k, v, null)));
+    List<Toleration> tolerations = new ArrayList<>();
+    for (Map<String, String> t : spec.tolerations()) {
+      tolerations.add(new TolerationBuilder().withKey(t.get("key")).withOperator(t.get("operator"))
+          .withValue(t.get("value")).withEffect(t.get("effect")).build());
+    }
+    return new JobBuilder()
+        .withNewMetadata().withName(name).withNamespace(namespace).withLabels(labels).endMetadata()
+        .withNewSpec()
+          .withBackoffLimit(0)
+          .withActiveDeadlineSeconds(Math.max(1, spec.timeout().toSeconds()))
+          .withNewTemplate()
+            .withNewMetadata().withLabels(labels).endMetadata()
+            .withNewSpec()
+              .withRestartPolicy("Never")
+              .withServiceAccountName(spec.serviceAccount())
+              .withNodeSelector(spec.nodeSelector().isEmpty() ? null : spec.nodeSelector())
+              .withTolerations(tolerations)
+              .addNewContainer()
+                .withName(CONTAINER)
+                .withImage(spec.image())
+                .withCommand(spec.command().isEmpty() ? null : spec.command())
+                .withEnv(envVars)
+                .withNewResources()
+                  .withRequests(quantities(spec.requests()))
+                  .withLimits(quantities(spec.limits()))
+                .endResources()
+              .endContainer()
+            .endSpec()
+          .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  private static Map<String, Quantity> quantities(Map<String, String> m) {
+    Map<String, Quantity> q = new TreeMap<>();
+    m.forEach((k, v) -> q.put(k, new Quantity(v)));
+    return q.isEmpty() ? null : q;
+  }
+
+  private static String labelSafe(String s) {
+    String v = s.replaceAll("[^A-Za-z0-9._-]", "-");
+    return v.length() <= 63 ? v : v.substring(0, 63);
+  }
+}

@@ -1,0 +1,25 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.dataset.Dataset;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything an executor needs for one attempt of one run.
+ *
+ * @param runId the run's deterministic id
+ * @param attempt the attempt, from 1
+ * @param model the model's spec
+ * @param params the effective parameters (spec and request overrides)
+ * @param dataset the built, stored dataset
+ * @param workDir scratch space of this attempt, created
+ */
+public record RunContext(String runId, int attempt, ModelSpec model, Map<String, String> params,
+    Dataset dataset, Path workDir) {
+
+  /** The artifact-store prefix of this attempt's outputs: {@code runs/<run id>/<attempt>/}. */
+  public String outputPrefix() {
+    return "runs/" + runId + "/" + attempt + "/";
+  }
+}
