@@ -6,6 +6,7 @@ import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -18,11 +19,16 @@ import org.slf4j.LoggerFactory;
  * {@code FLYWHEEL_BOOTSTRAP_SERVERS} (default {@code 127.0.0.1:9092}), {@code
  * FLYWHEEL_SCHEMA_REGISTRY_URL} (default {@code http://127.0.0.1:8081}), {@code
  * FLYWHEEL_TOPIC_PREFIX}, {@code FLYWHEEL_STATE_DIR} (default {@code .flywheel/state}) and {@code
- * FLYWHEEL_REGISTRY_PORT} (overrides {@code registry.port}). Stops cleanly on SIGTERM / Ctrl-C.
+ * FLYWHEEL_REGISTRY_PORT} (overrides {@code registry.port}). Any Kafka client or Streams
+ * property passes through as a system property prefixed {@code kafka.}, e.g. {@code
+ * -Dkafka.security.protocol=SASL_SSL}. Stops cleanly on SIGTERM / Ctrl-C.
  */
 public final class RegistryProjectorMain {
 
   private static final Logger log = LoggerFactory.getLogger(RegistryProjectorMain.class);
+
+  /** Prefix of system properties passed to the Kafka clients. */
+  public static final String KAFKA_PREFIX = "kafka.";
 
   private RegistryProjectorMain() {}
 
@@ -40,9 +46,15 @@ public final class RegistryProjectorMain {
     AvroSerdes serdes = AvroSerdes.fromConfig(
         Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, registryUrl));
     Topics topics = Topics.builder(serdes).prefix(prefix).build();
+    Map<String, Object> kafka = new HashMap<>();
+    System.getProperties().forEach((k, v) -> {
+      if (k.toString().startsWith(KAFKA_PREFIX)) {
+        kafka.put(k.toString().substring(KAFKA_PREFIX.length()), v.toString());
+      }
+    });
+    kafka.put("bootstrap.servers", bootstrap);
     RegistryProjectorService service = RegistryProjectorService.builder().config(config)
-        .kafka(Map.of("bootstrap.servers", bootstrap)).serdes(serdes).topics(topics)
-        .stateDir(stateDir).build();
+        .kafka(kafka).serdes(serdes).topics(topics).stateDir(stateDir).build();
     Javalin http = Javalin.create(c -> {
       c.startup.showJavalinBanner = false;
       c.startup.showOldJavalinVersionWarning = false;
