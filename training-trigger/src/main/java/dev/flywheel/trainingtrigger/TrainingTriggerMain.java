@@ -1,0 +1,72 @@
+package dev.flywheel.trainingtrigger;
+
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import io.javalin.Javalin;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs training-trigger on its own: {@code TrainingTriggerMain [flywheel.yaml]}.
+ *
+ * <p>Connection settings come from the environment, with the embedded stack's defaults: {@code
+ * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
+ * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code
+ * FLYWHEEL_TRAINING_PORT} (HTTP, default {@value #DEFAULT_PORT}; 0 picks a free one). Any other
+ * Kafka client property can be given as {@code FLYWHEEL_KAFKA_<PROPERTY>} with dots as
+ * underscores, e.g. {@code FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS=6000}. Stops cleanly on
+ * SIGTERM/Ctrl-C.
+ */
+public final class TrainingTriggerMain {
+
+  /** The HTTP port unless configured. */
+  public static final int DEFAULT_PORT = 8084;
+
+  private TrainingTriggerMain() {}
+
+  /** Starts the service and blocks until the JVM is asked to stop. */
+  public static void main(String[] args) throws InterruptedException {
+    Path yaml = Path.of(args.length > 0 ? args[0] : "flywheel.yaml");
+    TrainingTriggerConfig config = TrainingTriggerConfig.load(yaml);
+    String registry = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
+    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registry));
+    Topics.Builder topics = Topics.builder(serdes);
+    String prefix = System.getenv("FLYWHEEL_TOPIC_PREFIX");
+    if (prefix != null && !prefix.isBlank()) {
+      topics.prefix(prefix);
+    }
+    Map<String, Object> kafka = new HashMap<>();
+    System.getenv().forEach((k, v) -> {
+      if (k.startsWith("FLYWHEEL_KAFKA_")) {
+        kafka.put(k.substring("FLYWHEEL_KAFKA_".length()).toLowerCase().replace('_', '.'), v);
+      }
+    });
+    kafka.put("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    TrainingTriggerService service = TrainingTriggerService.builder().config(config)
+        .kafka(kafka).schemaRegistryUrl(registry).topics(topics.build()).build().start();
+    int port = Integer.parseInt(env("FLYWHEEL_TRAINING_PORT", Integer.toString(DEFAULT_PORT)));
+    Javalin http = Javalin.create(c -> {
+      c.jetty.port = port;
+      c.startup.showJavalinBanner = false;
+      c.startup.showOldJavalinVersionWarning = false;
+      service.routes(c.routes);
+    }).start();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      http.stop();
+      service.close();
+      stopped.countDown();
+    }, "flywheel-training-trigger-shutdown"));
+    System.out.println("flywheel training-trigger running; POST http://127.0.0.1:" + http.port()
+        + "/models/{model}/train");
+    stopped.await();
+  }
+
+  private static String env(String name, String fallback) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+}

@@ -1,0 +1,375 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import dev.flywheel.events.ExecutorKind;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingRun;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
+import dev.flywheel.trainingtrigger.config.ExecutorSpec;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.dataset.Dataset;
+import dev.flywheel.trainingtrigger.dataset.DatasetBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Executes the runs the coordinator starts: follows {@code flywheel.training.runs} (committed
+ * records only), and for each STARTED attempt builds the dataset, runs the model's executor on a
+ * pool of {@code trainingTrigger.concurrency} threads and writes the COMPLETED or FAILED event
+ * (idempotent producer, {@code acks=all}).
+ *
+ * <p>Crash safety: the consumer's committed offset of a partition never passes a STARTED record
+ * whose attempt has not written its outcome, so after a crash that attempt is read again. Before
+ * launching anything after (re)assignment, the worker reads each partition up to its end offset and
+ * drops every attempt whose COMPLETED or FAILED event is already there: an outcome written just
+ * before the crash is not produced twice. A re-executed attempt keeps its run id and attempt;
+ * the executors are idempotent per run id (a command's manifest or a Kubernetes Job is reused).
+ */
+public final class RunWorker implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(RunWorker.class);
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration SEND_RETRY = Duration.ofSeconds(2);
+
+  private final TrainingTriggerConfig config;
+  private final Topic<String, TrainingRun> runs;
+  private final Map<ExecutorSpec.Kind, TrainingExecutor> executors;
+  private final DatasetBuilder datasets;
+  private final ArtifactStore store;
+  private final Clock clock;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final Producer<String, TrainingRun> producer;
+  private final ExecutorService pool;
+  private final Thread loop;
+  private final Deserializer<TrainingRun> values;
+
+  private final Map<TopicPartition, TreeMap<Long, String>> outstanding = new HashMap<>();
+  private final Map<TopicPartition, Long> catchUpEnd = new HashMap<>();
+  private final Map<String, Pending> waiting = new LinkedHashMap<>();
+  private final Set<String> known = new HashSet<>();
+  private final Set<String> terminal = new HashSet<>();
+  private final Map<TopicPartition, Long> committed = new HashMap<>();
+  private final ConcurrentLinkedQueue<Pending> finished = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger running = new AtomicInteger();
+  private volatile boolean stopping;
+  private volatile Throwable loopFailure;
+
+  private record Pending(TopicPartition tp, long offset, String key, TrainingRun run) {}
+
+  /**
+   * @param config the models and the concurrency
+   * @param kafka client properties (bootstrap servers, security, overrides)
+   * @param groupId the consumer group of the workers
+   * @param runs the runs topic
+   * @param executors the executor of each kind
+   * @param datasets builds datasets
+   * @param store stores artifacts
+   * @param clock the clock of event times
+   */
+  public RunWorker(TrainingTriggerConfig config, Map<String, Object> kafka, String groupId,
+      Topic<String, TrainingRun> runs, Map<ExecutorSpec.Kind, TrainingExecutor> executors,
+      DatasetBuilder datasets, ArtifactStore store, Clock clock) {
+    this.config = config;
+    this.runs = runs;
+    this.executors = Map.copyOf(executors);
+    this.datasets = datasets;
+    this.store = store;
+    this.clock = clock;
+    this.values = runs.valueSerde().deserializer();
+    Map<String, Object> c = new HashMap<>(kafka);
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+    this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+    Map<String, Object> p = new HashMap<>(kafka);
+    p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
+        || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, groupId + "-outcomes");
+    this.producer = new KafkaProducer<>(p, runs.keySerde().serializer(),
+        runs.valueSerde().serializer());
+    AtomicInteger n = new AtomicInteger();
+    int threads = config.service().concurrency();
+    this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
+        new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "flywheel-training-run-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    this.loop = new Thread(this::loop, "flywheel-training-worker");
+    this.loop.setDaemon(true);
+  }
+
+  /** Starts following the runs topic. */
+  public RunWorker start() {
+    loop.start();
+    return this;
+  }
+
+  /** Attempts executing or queued in this instance. */
+  public int activeRuns() {
+    return running.get();
+  }
+
+  /** Whether the consume loop is alive. */
+  public boolean healthy() {
+    return loop.isAlive() && loopFailure == null;
+  }
+
+  private void loop() {
+    try {
+      consumer.subscribe(List.of(runs.name()), new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+          commit();
+          for (TopicPartition tp : parts) {
+            outstanding.remove(tp);
+            catchUpEnd.remove(tp);
+            committed.remove(tp);
+          }
+          waiting.values().removeIf(p -> parts.contains(p.tp()));
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+          catchUpEnd.putAll(consumer.endOffsets(parts));
+        }
+      });
+      while (!stopping) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
+          handle(r);
+        }
+        Pending done;
+        while ((done = finished.poll()) != null) {
+          TreeMap<Long, String> o = outstanding.get(done.tp());
+          if (o != null) {
+            o.remove(done.offset());
+          }
+          terminal.add(done.key());
+        }
+        if (caughtUp()) {
+          for (Pending p : waiting.values()) {
+            launch(p);
+          }
+          waiting.clear();
+        }
+        commit();
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      loopFailure = e;
+      log.error("the training worker stopped; runs are no longer executed by this instance", e);
+    } finally {
+      try {
+        commit();
+      } catch (RuntimeException e) {
+        log.debug("final commit failed", e);
+      }
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  private void handle(ConsumerRecord<String, byte[]> r) {
+    TrainingRun run;
+    try {
+      run = r.value() == null ? null : values.deserialize(r.topic(), r.value());
+    } catch (RuntimeException e) {
+      log.warn("skipping unreadable record {}/{}/{}: {}", r.topic(), r.partition(), r.offset(),
+          e.getMessage());
+      return;
+    }
+    if (run == null) {
+      return;
+    }
+    String key = run.getRunId() + "/" + run.getAttempt();
+    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+    if (run.getStatus() == RunStatus.STARTED) {
+      if (terminal.contains(key) || !known.add(key)) {
+        return;
+      }
+      outstanding.computeIfAbsent(tp, t -> new TreeMap<>()).put(r.offset(), key);
+      waiting.put(key, new Pending(tp, r.offset(), key, run));
+    } else if (run.getStatus() == RunStatus.COMPLETED || run.getStatus() == RunStatus.FAILED) {
+      terminal.add(key);
+      Pending p = waiting.remove(key);
+      if (p != null) {
+        log.info("run {} attempt {} already {}; not executing it again", run.getRunId(),
+            run.getAttempt(), run.getStatus());
+        outstanding.get(p.tp()).remove(p.offset());
+      }
+    }
+  }
+
+  private boolean caughtUp() {
+    var it = catchUpEnd.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (consumer.position(e.getKey()) >= e.getValue()) {
+        it.remove();
+      }
+    }
+    return catchUpEnd.isEmpty();
+  }
+
+  private void commit() {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition tp : consumer.assignment()) {
+      TreeMap<Long, String> o = outstanding.get(tp);
+      long safe = o == null || o.isEmpty() ? consumer.position(tp) : o.firstKey();
+      if (!Objects.equals(committed.get(tp), safe)) {
+        offsets.put(tp, new OffsetAndMetadata(safe));
+      }
+    }
+    if (!offsets.isEmpty()) {
+      consumer.commitSync(offsets);
+      offsets.forEach((tp, om) -> committed.put(tp, om.offset()));
+    }
+  }
+
+  private void launch(Pending p) {
+    running.incrementAndGet();
+    pool.execute(() -> {
+      try {
+        TrainingRun outcome = execute(p.run());
+        send(outcome);
+        finished.add(p);
+      } finally {
+        running.decrementAndGet();
+      }
+    });
+  }
+
+  /** Runs one attempt to its outcome event; never throws. */
+  TrainingRun execute(TrainingRun started) {
+    ModelSpec spec = config.model(started.getModel()).orElse(null);
+    Dataset dataset = null;
+    ExecutorKind kind = started.getLineage().getExecutor();
+    try {
+      if (spec == null) {
+        throw new IllegalStateException("model '" + started.getModel() + "' is no longer declared"
+            + " under models: in flywheel.yaml");
+      }
+      kind = ExecutorKind.valueOf(spec.training().executor().kind().name());
+      TrainingExecutor executor = executors.get(spec.training().executor().kind());
+      if (executor == null) {
+        throw new IllegalStateException("the " + spec.training().executor().kind()
+            .name().toLowerCase() + " executor is not available in this instance (for"
+            + " kubernetes: no cluster configuration was found)");
+      }
+      Path work = config.service().workDir().resolve(safe(started.getRunId()))
+          .resolve(Integer.toString(started.getAttempt()));
+      Files.createDirectories(work);
+      log.info("run {} attempt {} of {}: building the dataset", started.getRunId(),
+          started.getAttempt(), started.getModel());
+      dataset = datasets.build(spec, work);
+      RunContext ctx = new RunContext(started.getRunId(), started.getAttempt(), spec,
+          started.getParams(), dataset, work);
+      var out = executor.execute(ctx);
+      TrainingRun completed = RunReports.completed(started, spec, dataset, out, kind, store,
+          clock.instant());
+      log.info("run {} attempt {} of {} completed: {}", started.getRunId(), started.getAttempt(),
+          started.getModel(), completed.getMetrics());
+      return completed;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return RunReports.failed(started, dataset, kind, "interrupted: the service stopped during"
+          + " the run", clock.instant());
+    } catch (Exception e) {
+      log.warn("run {} attempt {} of {} failed: {}", started.getRunId(), started.getAttempt(),
+          started.getModel(), e.toString());
+      String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+      return RunReports.failed(started, dataset, kind, msg, clock.instant());
+    }
+  }
+
+  private void send(TrainingRun outcome) {
+    while (true) {
+      try {
+        producer.send(new ProducerRecord<>(runs.name(), outcome.getRunId(), outcome))
+            .get(30, TimeUnit.SECONDS);
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Exception e) {
+        if (stopping) {
+          log.warn("not writing {} of run {}: stopping; it runs again after restart",
+              outcome.getStatus(), outcome.getRunId());
+          return;
+        }
+        log.warn("cannot write {} of run {} yet, retrying: {}", outcome.getStatus(),
+            outcome.getRunId(), e.toString());
+        try {
+          Thread.sleep(SEND_RETRY.toMillis());
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  private static String safe(String s) {
+    return s.replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  /** Stops consuming, waits briefly for running attempts, closes the clients. Idempotent. */
+  @Override
+  public void close() {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    consumer.wakeup();
+    try {
+      loop.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    pool.shutdownNow();
+    try {
+      pool.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(Duration.ofSeconds(5));
+  }
+}

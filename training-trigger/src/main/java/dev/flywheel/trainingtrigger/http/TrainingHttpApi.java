@@ -1,0 +1,110 @@
+package dev.flywheel.trainingtrigger.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.events.TrainingRequested;
+import dev.flywheel.trainingtrigger.ManualRequests;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * The HTTP route of training-trigger: {@code POST /models/{model}/train} with an optional JSON
+ * body {@code {"reason": "...", "actor": "alice", "params": {"max_depth": 8}}} writes a MANUAL
+ * {@code TrainingRequested} and answers 202 {@code {"requestId", "model"}} once the broker has it.
+ * An unknown model answers 404 listing the declared ones; a malformed body 400 saying what to fix;
+ * a broker that does not acknowledge in time 503.
+ */
+public final class TrainingHttpApi {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final TrainingTriggerConfig config;
+  private final Function<TrainingRequested, String> send;
+  private final Clock clock;
+
+  /**
+   * @param config the declared models
+   * @param send writes a request and returns null, or an error message when it could not
+   * @param clock the request time
+   */
+  public TrainingHttpApi(TrainingTriggerConfig config, Function<TrainingRequested, String> send,
+      Clock clock) {
+    this.config = config;
+    this.send = send;
+    this.clock = clock;
+  }
+
+  /** Adds the routes. */
+  public void routes(RoutesConfig routes) {
+    routes.post("/models/{model}/train", this::train);
+  }
+
+  private static void reply(Context ctx, int status, Map<String, ?> body) {
+    try {
+      ctx.status(status).contentType("application/json").result(JSON.writeValueAsBytes(body));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void train(Context ctx) {
+    String model = ctx.pathParam("model");
+    if (config.model(model).isEmpty()) {
+      reply(ctx, 404, Map.of("error", "no model '" + model + "' is declared under models:"
+          + " in flywheel.yaml; declared: " + config.models().keySet()));
+      return;
+    }
+    String reason = null;
+    String actor = null;
+    Map<String, String> params = new TreeMap<>();
+    String body = ctx.body();
+    if (!body.isBlank()) {
+      JsonNode n;
+      try {
+        n = JSON.readTree(body);
+      } catch (IOException e) {
+        reply(ctx, 400, Map.of("error", "the body is not JSON: " + e.getMessage()
+            + "; send e.g. {\"reason\": \"new features\", \"params\": {\"max_depth\": 8}}"));
+        return;
+      }
+      if (!n.isObject()) {
+        reply(ctx, 400, Map.of("error", "the body must be a JSON object such as"
+            + " {\"reason\": \"new features\"}"));
+        return;
+      }
+      if (n.hasNonNull("reason")) {
+        reason = n.get("reason").asText();
+      }
+      if (n.hasNonNull("actor")) {
+        actor = n.get("actor").asText();
+      }
+      JsonNode p = n.get("params");
+      if (p != null && !p.isNull()) {
+        if (!p.isObject()) {
+          reply(ctx, 400, Map.of("error", "\"params\" must be an object of parameter"
+              + " names to values, e.g. {\"max_depth\": 8}"));
+          return;
+        }
+        p.fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().isTextual()
+            ? e.getValue().asText() : e.getValue().toString()));
+      }
+    }
+    TrainingRequested request = ManualRequests.of(model, reason, actor, params, clock.instant());
+    String error = send.apply(request);
+    if (error != null) {
+      reply(ctx, 503, Map.of("error", error));
+      return;
+    }
+    Map<String, Object> answer = new LinkedHashMap<>();
+    answer.put("requestId", request.getEventId());
+    answer.put("model", model);
+    reply(ctx, 202, answer);
+  }
+}
