@@ -1,0 +1,114 @@
+package dev.flywheel.driftdetector.metrics;
+
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftReport;
+import dev.flywheel.events.DriftStatistic;
+import dev.flywheel.events.FeatureDrift;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * drift-detector's meters, on the {@link MeterRegistry} it is given:
+ *
+ * <ul>
+ *   <li>{@code flywheel.drift.statistic{model,feature,method}}: gauge, the latest window's value of
+ *       each statistic of each feature and of the score ({@code feature=score});
+ *   <li>{@code flywheel.drift.p_value{model,feature,method}}: gauge, the latest p-value of the
+ *       tests;
+ *   <li>{@code flywheel.drift.drifted_share{model}}, {@code flywheel.drift.consecutive{model}},
+ *       {@code flywheel.drift.baseline_version{model}}: gauges of the latest window;
+ *   <li>{@code flywheel.drift.performance{model,metric}}: gauge, live AUC, log loss, ...;
+ *   <li>{@code flywheel.drift.predictions{model,outcome}}: counter of predictions by what became
+ *       of them ({@code counted}, {@code no_baseline}, {@code other_version}, {@code late},
+ *       {@code discarded_on_switch});
+ *   <li>{@code flywheel.drift.reports{model}}, {@code flywheel.drift.alerts{model}}: counters.
+ * </ul>
+ *
+ * <p>Gauges show the last window this instance closed; after a restart they are empty until the
+ * next window closes.
+ */
+public final class DriftMetrics {
+
+  private final MeterRegistry registry;
+  private final Map<Tags, AtomicReference<Double>> gauges = new ConcurrentHashMap<>();
+
+  /** Meters on {@code registry}. */
+  public DriftMetrics(MeterRegistry registry) {
+    this.registry = Objects.requireNonNull(registry, "registry");
+  }
+
+  /** Meters nobody reads (tests, benchmarks). */
+  public static DriftMetrics discarding() {
+    return new DriftMetrics(new SimpleMeterRegistry());
+  }
+
+  /** The registry the meters are on. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Counts one prediction by what became of it. */
+  public void prediction(String model, String outcome) {
+    Counter.builder("flywheel.drift.predictions").tag("model", model).tag("outcome", outcome)
+        .description("Predictions seen by drift detection, by what became of them")
+        .register(registry).increment();
+  }
+
+  /** Records a closed window's statistics. */
+  public void report(DriftReport report) {
+    String model = report.getModel();
+    for (FeatureDrift f : report.getFeatures()) {
+      feature(model, f);
+    }
+    if (report.getScore() != null) {
+      feature(model, report.getScore());
+    }
+    gauge("flywheel.drift.drifted_share", Tags.of("model", model), report.getDriftedShare());
+    gauge("flywheel.drift.consecutive", Tags.of("model", model),
+        report.getConsecutiveDrifted());
+    gauge("flywheel.drift.baseline_version", Tags.of("model", model),
+        report.getBaselineVersion());
+    if (report.getPerformance() != null) {
+      report.getPerformance().getMetrics().forEach((metric, value) -> gauge(
+          "flywheel.drift.performance", Tags.of("model", model, "metric", metric), value));
+    }
+    Counter.builder("flywheel.drift.reports").tag("model", model)
+        .description("Drift reports written").register(registry).increment();
+  }
+
+  /** Counts an alert. */
+  public void alert(DriftAlert alert) {
+    Counter.builder("flywheel.drift.alerts").tag("model", alert.getModel())
+        .description("Drift alerts raised").register(registry).increment();
+  }
+
+  private void feature(String model, FeatureDrift f) {
+    List<DriftStatistic> stats = f.getStatistics();
+    for (DriftStatistic s : stats) {
+      String method = s.getMethod().name().toLowerCase(Locale.ROOT);
+      Tags tags = Tags.of("model", model, "feature", f.getFeature(), "method", method);
+      gauge("flywheel.drift.statistic", tags, s.getValue());
+      if (s.getPValue() != null) {
+        gauge("flywheel.drift.p_value", tags, s.getPValue());
+      }
+    }
+  }
+
+  private void gauge(String name, Tags tags, double value) {
+    Tags key = tags.and("__name", name);
+    gauges.computeIfAbsent(key, k -> {
+      AtomicReference<Double> holder = new AtomicReference<>(Double.NaN);
+      Gauge.builder(name, holder, AtomicReference::get).tags(tags).register(registry);
+      return holder;
+    }).set(value);
+  }
+}

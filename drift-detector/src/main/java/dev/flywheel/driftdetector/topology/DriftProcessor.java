@@ -1,0 +1,222 @@
+package dev.flywheel.driftdetector.topology;
+
+import dev.flywheel.driftdetector.config.DriftDetectorConfig;
+import dev.flywheel.driftdetector.config.DriftPolicy;
+import dev.flywheel.driftdetector.metrics.DriftMetrics;
+import dev.flywheel.driftdetector.window.BaselineLayout;
+import dev.flywheel.driftdetector.window.DriftEvaluator;
+import dev.flywheel.driftdetector.window.ModelWindows;
+import dev.flywheel.driftdetector.window.WindowCounts;
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftReport;
+import dev.flywheel.events.DriftWindow;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.events.WindowKind;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The drift state machine of each model, keyed by model name. A promotion of the monitored alias
+ * switches the model to the new version's baseline and starts fresh windows; a prediction of that
+ * version is counted into its window, which closes by count or at its event-time boundary plus
+ * grace; a labelled score joins the open window its prediction belongs to. A closed window
+ * forwards a {@link DriftReport}, and a {@link DriftAlert} when the policy fires. State lives in
+ * {@link DriftTopology#WINDOWS_STORE} and {@link DriftTopology#BASELINES_STORE}; every change
+ * is committed with the outputs it causes (exactly-once).
+ */
+final class DriftProcessor implements Processor<String, DriftInput, String, SpecificRecord> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DriftProcessor.class);
+
+  private final DriftDetectorConfig config;
+  private final DriftMetrics metrics;
+  private final Map<String, BaselineLayout> layouts = new HashMap<>();
+  private ProcessorContext<String, SpecificRecord> context;
+  private KeyValueStore<String, ModelWindows> windows;
+  private KeyValueStore<String, ModelPromoted> baselines;
+
+  DriftProcessor(DriftDetectorConfig config, DriftMetrics metrics) {
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, SpecificRecord> context) {
+    this.context = context;
+    this.windows = context.getStateStore(DriftTopology.WINDOWS_STORE);
+    this.baselines = context.getStateStore(DriftTopology.BASELINES_STORE);
+  }
+
+  @Override
+  public void process(Record<String, DriftInput> record) {
+    String model = record.key();
+    DriftInput in = record.value();
+    if (model == null || in == null) {
+      return;
+    }
+    if (in.promoted() != null) {
+      promoted(model, in.promoted());
+    } else if (in.prediction() != null) {
+      prediction(model, in.prediction());
+    } else if (in.labelled() != null) {
+      labelled(model, in.labelled());
+    }
+  }
+
+  private void promoted(String model, ModelPromoted m) {
+    DriftPolicy policy = config.policyFor(model);
+    if (!Objects.equals(m.getAlias(), policy.alias())) {
+      return;
+    }
+    ModelWindows state = windows.get(model);
+    if (state != null && state.baselineEventId().equals(m.getEventId())) {
+      return; // the same promotion read again (a replay): nothing changes
+    }
+    if (state != null) {
+      long discarded = state.open().stream().mapToLong(WindowCounts::count).sum();
+      for (long i = 0; i < discarded; i++) {
+        metrics.prediction(model, "discarded_on_switch");
+      }
+    }
+    baselines.put(model, m);
+    windows.put(model, new ModelWindows(m.getVersion(), m.getEventId()));
+    LOG.info("drift: {} now compared with the baseline of version {} ({})", model,
+        m.getVersion(), m.getBaseline() == null ? "none: not monitored" : "profiled");
+  }
+
+  private void prediction(String model, Prediction p) {
+    ModelPromoted promoted = baselines.get(model);
+    if (promoted == null || promoted.getBaseline() == null) {
+      metrics.prediction(model, "no_baseline");
+      return;
+    }
+    if (p.getVersion() != promoted.getVersion()) {
+      metrics.prediction(model, "other_version");
+      return;
+    }
+    DriftPolicy policy = config.policyFor(model);
+    BaselineLayout layout = layout(promoted);
+    ModelWindows state = windows.get(model);
+    long t = p.getEventTime().toEpochMilli();
+    ModelWindows ws = state;
+    if (!policy.timeWindows()) {
+      WindowCounts w = ws.countWindow(layout);
+      w.add(layout, p);
+      if (w.count() >= policy.windowCount()) {
+        ws.remove(w);
+        close(model, promoted, layout, policy, state, w, WindowKind.COUNT);
+      }
+    } else {
+      long duration = policy.windowDuration().toMillis();
+      ws.advance(t);
+      if (ws.closedUpTo() != ModelWindows.NONE && t < ws.closedUpTo()) {
+        metrics.prediction(model, "late");
+        windows.put(model, state);
+        return;
+      }
+      long bucket = Math.floorDiv(t, duration) * duration;
+      WindowCounts w = ws.bucket(layout, bucket);
+      w.add(layout, p);
+      if (policy.windowCount() > 0 && w.count() >= policy.windowCount()) {
+        ws.remove(w);
+        close(model, promoted, layout, policy, state, w, WindowKind.COUNT);
+      }
+      long grace = policy.grace().toMillis();
+      for (WindowCounts due : ws.due(duration, grace)) {
+        ws.remove(due);
+        ws.closed(due.bucket() + duration);
+        close(model, promoted, layout, policy, state, due, WindowKind.TIME);
+      }
+    }
+    metrics.prediction(model, "counted");
+    windows.put(model, state);
+  }
+
+  private void labelled(String model, LabelledScore l) {
+    ModelPromoted promoted = baselines.get(model);
+    if (promoted == null || promoted.getBaseline() == null || l.version() != promoted.getVersion()) {
+      return;
+    }
+    String target = promoted.getSignature().getLabelTarget();
+    if (target != null && !target.equals(l.target())) {
+      return;
+    }
+    DriftPolicy policy = config.policyFor(model);
+    long duration = policy.timeWindows() ? policy.windowDuration().toMillis() : 0;
+    ModelWindows state = windows.get(model);
+    for (WindowCounts w : state.open()) {
+      if (w.covers(l.eventTimeMs(), duration)) {
+        w.label(l.predictionId(), l.score(), l.label());
+        windows.put(model, state);
+        return;
+      }
+    }
+  }
+
+  private void close(String model, ModelPromoted promoted, BaselineLayout layout,
+      DriftPolicy policy, ModelWindows state, WindowCounts w, WindowKind kind) {
+    ModelWindows ws = state;
+    long sequence = ws.takeSequence();
+    long start = w.bucket() != WindowCounts.NO_BUCKET && kind == WindowKind.TIME ? w.bucket()
+        : w.minTime();
+    long end = kind == WindowKind.TIME ? w.bucket() + policy.windowDuration().toMillis()
+        : w.maxTime();
+    DriftWindow window = DriftWindow.newBuilder().setKind(kind).setSequence(sequence)
+        .setStartTime(Instant.ofEpochMilli(start)).setEndTime(Instant.ofEpochMilli(end))
+        .setCount(w.count()).build();
+    String reportId = id("report", model, promoted, sequence);
+    DriftReport report = DriftEvaluator.evaluate(new DriftEvaluator.Subject(model,
+        promoted.getAlias(), promoted.getVersion(), reportId, window), layout, w, policy);
+    int consecutive = ws.verdict(report.getDrifted(), start);
+    report.setConsecutiveDrifted(consecutive);
+    metrics.report(report);
+    context.forward(new Record<String, SpecificRecord>(model, report, end));
+    if (report.getDrifted() && consecutive >= policy.consecutiveWindows()
+        && ws.outOfCooldown(end, policy.cooldown().toMillis())) {
+      DriftAlert alert = DriftAlert.newBuilder()
+          .setEventId(id("alert", model, promoted, sequence))
+          .setEventTime(Instant.ofEpochMilli(end))
+          .setModel(model)
+          .setAlias(promoted.getAlias())
+          .setBaselineVersion(promoted.getVersion())
+          .setWindow(window)
+          .setOnset(Instant.ofEpochMilli(ws.onset()))
+          .setConsecutiveDrifted(consecutive)
+          .setDriftedShare(report.getDriftedShare())
+          .setTopFeatures(DriftEvaluator.mostDrifted(report, policy.topFeatures()))
+          .setScore(report.getScore())
+          .setReportId(reportId)
+          .setPolicy(policy.describe())
+          .build();
+      ws.alerted(end);
+      metrics.alert(alert);
+      LOG.info("drift alert for {} v{}: {} consecutive drifted windows, {} of features drifted",
+          model, promoted.getVersion(), consecutive, report.getDriftedShare());
+      context.forward(new Record<String, SpecificRecord>(model, alert, end));
+    }
+  }
+
+  private BaselineLayout layout(ModelPromoted promoted) {
+    return layouts.computeIfAbsent(promoted.getEventId(),
+        id -> BaselineLayout.of(promoted.getBaseline()));
+  }
+
+  /** Deterministic per model, baseline (promotion) and window: the same after a replay. */
+  private static String id(String kind, String model, ModelPromoted promoted, long sequence) {
+    String name = "flywheel-drift-" + kind + "|" + model + "|" + promoted.getVersion() + "|"
+        + promoted.getEventId() + "|" + sequence;
+    return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+  }
+}

@@ -1,0 +1,187 @@
+package dev.flywheel.driftdetector.topology;
+
+import dev.flywheel.driftdetector.config.DriftDetectorConfig;
+import dev.flywheel.driftdetector.metrics.DriftMetrics;
+import dev.flywheel.driftdetector.window.BaselineLayout;
+import dev.flywheel.driftdetector.window.ModelWindows;
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftReport;
+import dev.flywheel.events.Label;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.topics.AvroSerdeFactory;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.time.Duration;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.JoinWindows;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.StreamJoined;
+import org.apache.kafka.streams.processor.TimestampExtractor;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * Wiring of drift detection. Predictions of served versions (shadow ones left out), promotions
+ * and labelled predictions are keyed by model and meet in one repartition topic, {@link
+ * #BY_MODEL}; {@link DriftProcessor} keeps each model's windows and writes reports and alerts.
+ * Labels join predictions by event id over {@link DriftDetectorConfig#labelWindow()} of event
+ * time before they are keyed by model.
+ *
+ * <pre>
+ * flywheel.predictions ─┬─ not shadow ─ key model ──────────────────┐
+ *                       └─ key event id ─ join ─ key model ─────────┼─ merge ─ drift-by-model ─ drift-windows ─┬─ flywheel.drift.reports
+ * flywheel.labels ──────────────────────┘                           │                                          └─ flywheel.drift.alerts
+ * flywheel.model.promoted ─ check baseline ─────────────────────────┘
+ * </pre>
+ */
+public final class DriftTopology {
+
+  /** Source of predictions. */
+  public static final String PREDICTIONS_SOURCE = "drift-predictions-source";
+  /** Source of labels. */
+  public static final String LABELS_SOURCE = "drift-labels-source";
+  /** Source of promotions. */
+  public static final String PROMOTED_SOURCE = "drift-promoted-source";
+  /** Drops shadow predictions. */
+  public static final String SERVED_ONLY = "drift-served-predictions";
+  /** Keys predictions by model. */
+  public static final String PREDICTIONS_BY_MODEL = "drift-predictions-by-model";
+  /** Keys predictions by event id for the label join. */
+  public static final String PREDICTIONS_BY_EVENT = "drift-predictions-by-event";
+  /** The label join (its repartition topics and stores take this name). */
+  public static final String LABEL_JOIN = "drift-label-join";
+  /** Stores of the label join. */
+  public static final String LABEL_JOIN_STORE = "drift-label-join-store";
+  /** Keys labelled scores by model. */
+  public static final String LABELLED_BY_MODEL = "drift-labelled-by-model";
+  /** Checks a promotion's baseline; a broken one goes to the promoted topic's DLQ. */
+  public static final String CHECK_BASELINE = "drift-check-baseline";
+  /** Wraps predictions. */
+  public static final String WRAP_PREDICTIONS = "drift-wrap-predictions";
+  /** Wraps labelled scores. */
+  public static final String WRAP_LABELLED = "drift-wrap-labelled";
+  /** Merges the three inputs. */
+  public static final String MERGE_PREDICTIONS_PROMOTED = "drift-merge-predictions-promoted";
+  /** Merges the labelled scores in. */
+  public static final String MERGE_LABELLED = "drift-merge-labelled";
+  /** The repartition topic of every input by model ({@code <application id>-drift-by-model-repartition}). */
+  public static final String BY_MODEL = "drift-by-model";
+  /** The drift state machine. */
+  public static final String DETECTOR = "drift-detector";
+  /** Splits reports from alerts. */
+  public static final String OUTPUT_SPLIT = "drift-output-";
+  /** Writes reports. */
+  public static final String REPORTS_SINK = "drift-reports-sink";
+  /** Writes alerts. */
+  public static final String ALERTS_SINK = "drift-alerts-sink";
+  /** Each model's windows and hysteresis ({@link ModelWindows}). */
+  public static final String WINDOWS_STORE = "drift-windows";
+  /** Each model's current promotion, with the baseline its windows are compared with. */
+  public static final String BASELINES_STORE = "drift-baselines";
+
+  private static final Duration LABEL_JOIN_GRACE = Duration.ofMinutes(5);
+
+  private DriftTopology() {}
+
+  /** The topology for {@code config}, reading and writing the topics of {@code topics}. */
+  public static Topology build(DriftDetectorConfig config, Topics topics, AvroSerdeFactory serdes,
+      DriftMetrics metrics) {
+    Topic<String, Prediction> predictions = topics.predictions();
+    Topic<String, Label> labels = topics.labels();
+    Topic<String, ModelPromoted> promoted = topics.modelPromoted();
+    Topic<String, DriftReport> reports = topics.driftReports();
+    Topic<String, DriftAlert> alerts = topics.driftAlerts();
+    Serde<DriftInput> inputSerde = DriftInput.serde(predictions.valueSerde(), predictions.name(),
+        promoted.valueSerde(), promoted.name());
+    Serde<ModelPromoted> baselineSerde = serdes.specific(ModelPromoted.class, false);
+
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(WINDOWS_STORE), Serdes.String(), ModelWindows.serde()));
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(BASELINES_STORE), Serdes.String(), baselineSerde));
+
+    KStream<String, Prediction> served = builder
+        .stream(predictions.name(), Consumed.with(predictions.keySerde(),
+            predictions.valueSerde()).withTimestampExtractor(predictionTime())
+            .withName(PREDICTIONS_SOURCE))
+        .filter((k, p) -> p != null && !p.getShadow(), Named.as(SERVED_ONLY));
+
+    KStream<String, DriftInput> predictionInputs = served
+        .selectKey((k, p) -> p.getModel(), Named.as(PREDICTIONS_BY_MODEL))
+        .mapValues(DriftInput::of, Named.as(WRAP_PREDICTIONS));
+
+    KStream<String, Label> labelStream = builder.stream(labels.name(),
+        Consumed.with(labels.keySerde(), labels.valueSerde())
+            .withTimestampExtractor(labelTime()).withName(LABELS_SOURCE));
+    KStream<String, DriftInput> labelledInputs = served
+        .selectKey((k, p) -> p.getEventId(), Named.as(PREDICTIONS_BY_EVENT))
+        .join(labelStream.filter((k, l) -> l != null), LabelledScore::of,
+            JoinWindows.ofTimeDifferenceAndGrace(config.labelWindow(), LABEL_JOIN_GRACE),
+            StreamJoined.with(Serdes.String(), predictions.valueSerde(), labels.valueSerde())
+                .withName(LABEL_JOIN).withStoreName(LABEL_JOIN_STORE))
+        .selectKey((eventId, l) -> modelOf(l), Named.as(LABELLED_BY_MODEL))
+        .mapValues(DriftInput::of, Named.as(WRAP_LABELLED));
+
+    KStream<String, DriftInput> promotionInputs = builder
+        .stream(promoted.name(), Consumed.with(promoted.keySerde(), promoted.valueSerde())
+            .withName(PROMOTED_SOURCE))
+        .filter((k, m) -> m != null)
+        .mapValues(DriftTopology::checked, Named.as(CHECK_BASELINE));
+
+    KStream<String, SpecificRecord> out = promotionInputs
+        .merge(predictionInputs, Named.as(MERGE_PREDICTIONS_PROMOTED))
+        .merge(labelledInputs, Named.as(MERGE_LABELLED))
+        .repartition(Repartitioned.with(Serdes.String(), inputSerde).withName(BY_MODEL))
+        .process(() -> new DriftProcessor(config, metrics), Named.as(DETECTOR),
+            WINDOWS_STORE, BASELINES_STORE);
+
+    out.split(Named.as(OUTPUT_SPLIT))
+        .branch((k, v) -> v instanceof DriftReport, Branched.withConsumer(s -> s
+            .mapValues(v -> (DriftReport) v)
+            .to(reports.name(), Produced.with(reports.keySerde(), reports.valueSerde())
+                .withName(REPORTS_SINK)), "reports"))
+        .branch((k, v) -> v instanceof DriftAlert, Branched.withConsumer(s -> s
+            .mapValues(v -> (DriftAlert) v)
+            .to(alerts.name(), Produced.with(alerts.keySerde(), alerts.valueSerde())
+                .withName(ALERTS_SINK)), "alerts"))
+        .noDefaultBranch();
+    return builder.build();
+  }
+
+  /** The promotion, after checking that its baseline can be used; throws saying what to fix. */
+  static DriftInput checked(ModelPromoted m) {
+    if (m.getBaseline() != null) {
+      try {
+        BaselineLayout.of(m.getBaseline());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("model '" + m.getModel() + "' version "
+            + m.getVersion() + ": " + e.getMessage(), e);
+      }
+    }
+    return DriftInput.of(m);
+  }
+
+  private static String modelOf(LabelledScore l) {
+    return l.model();
+  }
+
+  private static TimestampExtractor predictionTime() {
+    return (record, partitionTime) -> record.value() instanceof Prediction p
+        ? p.getEventTime().toEpochMilli() : Math.max(record.timestamp(), partitionTime);
+  }
+
+  private static TimestampExtractor labelTime() {
+    return (record, partitionTime) -> record.value() instanceof Label l
+        ? l.getEventTime().toEpochMilli() : Math.max(record.timestamp(), partitionTime);
+  }
+}

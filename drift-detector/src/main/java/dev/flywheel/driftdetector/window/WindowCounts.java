@@ -1,0 +1,247 @@
+package dev.flywheel.driftdetector.window;
+
+import dev.flywheel.events.Prediction;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One open window of a model: how many predictions it holds, their event-time span, the counts of
+ * every feature and of the score over the baseline's bins or categories (with the sum of the
+ * values in each numeric bin, for the Wasserstein distance), and the labelled predictions.
+ * Mutable; kept in the {@code drift-windows} store through {@link ModelWindows}.
+ */
+public final class WindowCounts {
+
+  /** Bucket of a COUNT window, which has no event-time boundary. */
+  public static final long NO_BUCKET = Long.MIN_VALUE;
+
+  long bucket;
+  long count;
+  long minTime = Long.MAX_VALUE;
+  long maxTime = Long.MIN_VALUE;
+  final Counts[] features;
+  final Counts score;
+  final List<String> labelIds = new ArrayList<>();
+  final List<double[]> labelled = new ArrayList<>();
+
+  WindowCounts(long bucket, Counts[] features, Counts score) {
+    this.bucket = bucket;
+    this.features = features;
+    this.score = score;
+  }
+
+  /** An empty window shaped by {@code layout}. */
+  public static WindowCounts empty(BaselineLayout layout, long bucket) {
+    Counts[] f = new Counts[layout.features().size()];
+    for (int i = 0; i < f.length; i++) {
+      BaselineLayout.Slot s = layout.features().get(i);
+      f[i] = new Counts(s.size(), !s.categorical());
+    }
+    Counts score = layout.score() == null ? null : new Counts(layout.score().size(), true);
+    return new WindowCounts(bucket, f, score);
+  }
+
+  /** Counts one prediction's feature values and score. */
+  public void add(BaselineLayout layout, Prediction p) {
+    long t = p.getEventTime().toEpochMilli();
+    count++;
+    minTime = Math.min(minTime, t);
+    maxTime = Math.max(maxTime, t);
+    Map<String, Double> numeric = p.getFeatures();
+    Map<String, String> categorical = p.getCategoricalFeatures();
+    for (int i = 0; i < features.length; i++) {
+      BaselineLayout.Slot slot = layout.features().get(i);
+      if (slot.categorical()) {
+        String v = categorical == null ? null : categorical.get(slot.name());
+        if (v == null) {
+          features[i].missing++;
+        } else {
+          features[i].counts[slot.category(v)]++;
+        }
+      } else {
+        Double v = numeric == null ? null : numeric.get(slot.name());
+        features[i].addNumeric(slot, v);
+      }
+    }
+    if (score != null) {
+      score.addNumeric(layout.score(), p.getScore());
+    }
+  }
+
+  /**
+   * Records the label of one of this window's predictions; a later label of the same prediction
+   * replaces the earlier one.
+   */
+  public void label(String predictionId, double score, double label) {
+    int i = labelIds.indexOf(predictionId);
+    if (i >= 0) {
+      labelled.set(i, new double[] {score, label});
+    } else {
+      labelIds.add(predictionId);
+      labelled.add(new double[] {score, label});
+    }
+  }
+
+  /** Whether a prediction at event time {@code t} belongs to this window's span. */
+  public boolean covers(long t, long durationMs) {
+    if (bucket != NO_BUCKET) {
+      return t >= bucket && t < bucket + durationMs;
+    }
+    return count > 0 && t >= minTime && t <= maxTime;
+  }
+
+  /** Predictions counted. */
+  public long count() {
+    return count;
+  }
+
+  /** Event-time bucket start of a TIME window, or {@link #NO_BUCKET}. */
+  public long bucket() {
+    return bucket;
+  }
+
+  /** Earliest event time counted. */
+  public long minTime() {
+    return minTime;
+  }
+
+  /** Latest event time counted. */
+  public long maxTime() {
+    return maxTime;
+  }
+
+  /** Counts of the feature at {@code index} of the layout. */
+  public Counts feature(int index) {
+    return features[index];
+  }
+
+  /** Counts of the score, or null without a score profile. */
+  public Counts score() {
+    return score;
+  }
+
+  /** Scores of the labelled predictions, in arrival order. */
+  public double[] labelledScores() {
+    return labelled.stream().mapToDouble(a -> a[0]).toArray();
+  }
+
+  /** Labels of the labelled predictions, in the same order. */
+  public double[] labels() {
+    return labelled.stream().mapToDouble(a -> a[1]).toArray();
+  }
+
+  void write(DataOutputStream out) throws IOException {
+    out.writeLong(bucket);
+    out.writeLong(count);
+    out.writeLong(minTime);
+    out.writeLong(maxTime);
+    out.writeInt(features.length);
+    for (Counts c : features) {
+      c.write(out);
+    }
+    out.writeBoolean(score != null);
+    if (score != null) {
+      score.write(out);
+    }
+    out.writeInt(labelIds.size());
+    for (int i = 0; i < labelIds.size(); i++) {
+      out.writeUTF(labelIds.get(i));
+      out.writeDouble(labelled.get(i)[0]);
+      out.writeDouble(labelled.get(i)[1]);
+    }
+  }
+
+  static WindowCounts read(DataInputStream in) throws IOException {
+    long bucket = in.readLong();
+    long count = in.readLong();
+    long min = in.readLong();
+    long max = in.readLong();
+    Counts[] f = new Counts[in.readInt()];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = Counts.read(in);
+    }
+    Counts score = in.readBoolean() ? Counts.read(in) : null;
+    WindowCounts w = new WindowCounts(bucket, f, score);
+    w.count = count;
+    w.minTime = min;
+    w.maxTime = max;
+    int n = in.readInt();
+    for (int i = 0; i < n; i++) {
+      w.labelIds.add(in.readUTF());
+      w.labelled.add(new double[] {in.readDouble(), in.readDouble()});
+    }
+    return w;
+  }
+
+  /** Live counts of one feature: missing values, counts per bin or category, sums per bin. */
+  public static final class Counts {
+    long missing;
+    final long[] counts;
+    final double[] sums;
+
+    Counts(int size, boolean numeric) {
+      counts = new long[size];
+      sums = numeric ? new double[size] : null;
+    }
+
+    void addNumeric(BaselineLayout.Slot slot, Double v) {
+      if (v == null || v.isNaN()) {
+        missing++;
+        return;
+      }
+      int b = slot.bin(v);
+      counts[b]++;
+      sums[b] += v;
+    }
+
+    /** Values that were missing (null, absent or NaN). */
+    public long missing() {
+      return missing;
+    }
+
+    /** Counts per bin or category (a copy). */
+    public long[] counts() {
+      return counts.clone();
+    }
+
+    /** Mean of the values in each numeric bin; {@code fallback}'s value for empty bins. */
+    public double[] binMeans(double[] fallback) {
+      double[] out = new double[counts.length];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = counts[i] == 0 ? fallback[i] : sums[i] / counts[i];
+      }
+      return out;
+    }
+
+    void write(DataOutputStream out) throws IOException {
+      out.writeLong(missing);
+      out.writeInt(counts.length);
+      out.writeBoolean(sums != null);
+      for (int i = 0; i < counts.length; i++) {
+        out.writeLong(counts[i]);
+        if (sums != null) {
+          out.writeDouble(sums[i]);
+        }
+      }
+    }
+
+    static Counts read(DataInputStream in) throws IOException {
+      long missing = in.readLong();
+      int n = in.readInt();
+      boolean numeric = in.readBoolean();
+      Counts c = new Counts(n, numeric);
+      c.missing = missing;
+      for (int i = 0; i < n; i++) {
+        c.counts[i] = in.readLong();
+        if (numeric) {
+          c.sums[i] = in.readDouble();
+        }
+      }
+      return c;
+    }
+  }
+}
