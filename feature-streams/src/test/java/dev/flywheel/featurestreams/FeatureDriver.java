@@ -1,0 +1,113 @@
+package dev.flywheel.featurestreams;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * The production topology ({@link FeatureTopology#build}) and production Streams properties
+ * ({@link StreamsProps}) on a {@link TopologyTestDriver}, with an in-memory schema registry that
+ * holds the transactions source as ingest registers it.
+ */
+final class FeatureDriver implements AutoCloseable {
+
+  final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+  final AvroSerdes serdes = new AvroSerdes(registry, Map.of());
+  final Topics topics = Topics.builder(serdes).build();
+  final Schema schema = TransactionSource.schema();
+  final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  final TopologyTestDriver driver;
+  final TestInputTopic<String, GenericRecord> transactions;
+  final TestInputTopic<String, byte[]> rawTransactions;
+  final TestOutputTopic<String, FeatureVector> features;
+  final TestOutputTopic<byte[], byte[]> deadLetters;
+
+  private final Path stateDir;
+
+  /** A driver with its state in a fresh folder, in memory (/dev/shm) where there is one. */
+  FeatureDriver(FeatureStreamsConfig config) {
+    this(config, freshStateDir());
+  }
+
+  /**
+   * A driver with its state in {@code stateDir}, deleted on close. With exactly-once, the driver
+   * checkpoints (and fsyncs) the stores after every record; a RAM-backed folder keeps that cheap.
+   */
+  FeatureDriver(FeatureStreamsConfig config, Path stateDir) {
+    this.stateDir = stateDir;
+    Topic<String, GenericRecord> data = topics.data(TransactionSource.NAME);
+    registry.register(data.name() + "-value", schema);
+    driver = new TopologyTestDriver(FeatureTopology.build(config, topics, serdes, meters),
+        StreamsProps.builder("feature-test").bootstrapServers("unused:9092").stateDir(stateDir)
+            .build());
+    transactions = driver.createInputTopic(data.name(), Serdes.String().serializer(),
+        data.valueSerde().serializer());
+    rawTransactions = driver.createInputTopic(data.name(), Serdes.String().serializer(),
+        Serdes.ByteArray().serializer());
+    Topic<String, FeatureVector> out = topics.features();
+    features = driver.createOutputTopic(out.name(), out.keySerde().deserializer(),
+        out.valueSerde().deserializer());
+    Topic<byte[], byte[]> dlq = topics.dlq(data);
+    deadLetters = driver.createOutputTopic(dlq.name(), dlq.keySerde().deserializer(),
+        dlq.valueSerde().deserializer());
+  }
+
+  /** Pipes one transaction, stamped with its event time as ingest does. */
+  void send(TransactionSource.Tx tx) {
+    transactions.pipeInput(tx.card(), tx.toRecord(schema), Instant.ofEpochMilli(tx.timeMs()));
+  }
+
+  void sendAll(List<TransactionSource.Tx> txs) {
+    txs.forEach(this::send);
+  }
+
+  KeyValueStore<String, FeatureVector> onlineStore(String group) {
+    return driver.getKeyValueStore(FeatureTopology.onlineStoreName(group));
+  }
+
+  double counter(String name, String group) {
+    var c = meters.find(name).tag("group", group).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  static Path freshStateDir() {
+    try {
+      Path shm = Path.of("/dev/shm");
+      return Files.isDirectory(shm) && Files.isWritable(shm)
+          ? Files.createTempDirectory(shm, "feature-streams-test-")
+          : Files.createTempDirectory("feature-streams-test-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    driver.close();
+    try (Stream<Path> files = Files.walk(stateDir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
