@@ -1,0 +1,165 @@
+package dev.flywheel.bench;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.featurestreams.FeatureStreamsConfig;
+import dev.flywheel.featurestreams.FeatureStreamsService;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.TopicBootstrap;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.tools.ConsumerPerformance;
+
+/**
+ * Throughput of the {@code card_activity} feature group next to a pass-through Kafka Streams job
+ * and Kafka's {@code ConsumerPerformance}, on the same embedded broker, topic and partitions.
+ *
+ * <pre>
+ * java -cp bench/target/benchmarks.jar dev.flywheel.bench.FeatureThroughputBenchmark \
+ *     [events] [cards] [rounds] [partitions]
+ * </pre>
+ *
+ * <p>Produces {@code events} (default 300,000) card transactions over {@code cards} (default
+ * 10,000) cards, 2 s apart in event time (so the 7-day windows fill), to {@code
+ * flywheel.data.transactions} with {@code partitions} (default 3) partitions. Then per round, each
+ * with fresh consumer groups and empty state: {@code ConsumerPerformance} reads them all (the
+ * ceiling: fetching only); the pass-through job {@code stream(in).to(out)} with the same serdes
+ * (String keys, the catalogue's Avro values, so each record is deserialized and serialized again)
+ * and the same {@link StreamsProps} ({@code exactly_once_v2}, 100 ms commits, 1 thread); and
+ * {@link FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. A Streams job's
+ * time runs from the moment it is RUNNING to the moment its group has committed the end offset of
+ * every input partition (polled every 20 ms). Prints each round and the median ratio
+ * features/pass-through; the goal is 0.5 or more.
+ */
+public final class FeatureThroughputBenchmark {
+
+  private FeatureThroughputBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int events = args.length > 0 ? Integer.parseInt(args[0]) : 300_000;
+    int cards = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    int partitions = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+    Path stateRoot = Files.createTempDirectory("flywheel-feature-bench");
+    try (Devstack devstack = Devstack.builder().build().start();
+        Admin admin = CardActivityFixture.admin(devstack.bootstrapServers())) {
+      CardActivityFixture fx = CardActivityFixture.create(devstack.bootstrapServers(),
+          devstack.schemaRegistryUrl(), partitions);
+      Topic<String, GenericRecord> out = fx.topics.data("transactions-passthrough");
+      new TopicBootstrap(admin).ensure(List.of(out));
+      Random cardOf = new Random(7);
+      long produceStart = System.nanoTime();
+      fx.produce(events, 2_000, i -> "card-" + cardOf.nextInt(cards), 1);
+      System.out.printf(Locale.ROOT, "produced %,d transactions of %,d cards to %s (%d"
+              + " partitions) in %.1f s%n", events, cards, fx.data.name(), partitions,
+          (System.nanoTime() - produceStart) / 1e9);
+
+      List<double[]> results = new ArrayList<>();
+      for (int round = 1; round <= rounds; round++) {
+        double ceiling = consumerPerformance(devstack.bootstrapServers(), fx.data.name(), events,
+            "bench-consumer-perf-" + round);
+
+        StreamsBuilder passThrough = new StreamsBuilder();
+        passThrough.stream(fx.data.name(), Consumed.with(Serdes.String(), fx.data.valueSerde())
+                .withName("bench-passthrough-source"))
+            .to(out.name(), Produced.with(out.keySerde(), out.valueSerde())
+                .withName("bench-passthrough-sink"));
+        String passId = "bench-passthrough-" + round;
+        double passRate;
+        try (KafkaStreams streams = new KafkaStreams(passThrough.build(),
+            StreamsProps.builder(passId).bootstrapServers(devstack.bootstrapServers())
+                .schemaRegistryUrl(devstack.schemaRegistryUrl())
+                .stateDir(Files.createTempDirectory(stateRoot, passId)).build())) {
+          streams.start();
+          long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
+          long t1 = CardActivityFixture.awaitCommittedToEnd(admin, passId, fx.data.name(),
+              Duration.ofMinutes(20));
+          passRate = events / ((t1 - t0) / 1e9);
+        }
+
+        String featuresId = "bench-features-" + round;
+        long logBefore = CardActivityFixture.endOffsets(admin, fx.topics.features().name());
+        double featureRate;
+        try (FeatureStreamsService features = FeatureStreamsService.builder()
+            .config(FeatureStreamsConfig.cardActivity())
+            .bootstrapServers(devstack.bootstrapServers())
+            .schemaRegistryUrl(devstack.schemaRegistryUrl())
+            .serdes(fx.serdes)
+            .topics(fx.topics)
+            .applicationId(featuresId)
+            .stateDir(Files.createTempDirectory(stateRoot, featuresId))
+            .build()
+            .start()) {
+          long t0 = CardActivityFixture.awaitRunning(features.kafkaStreams(),
+              Duration.ofMinutes(2));
+          long t1 = CardActivityFixture.awaitCommittedToEnd(admin, featuresId, fx.data.name(),
+              Duration.ofMinutes(20));
+          featureRate = events / ((t1 - t0) / 1e9);
+        }
+        long vectors = CardActivityFixture.endOffsets(admin, fx.topics.features().name())
+            - logBefore;
+        results.add(new double[] {ceiling, passRate, featureRate});
+        System.out.printf(Locale.ROOT, "round %d: ConsumerPerformance %,.0f records/s,"
+                + " pass-through %,.0f records/s, card_activity %,.0f events/s (%,d vectors"
+                + " logged, incl. aborted-transaction markers), features/pass-through %.2f%n",
+            round, ceiling, passRate, featureRate, vectors, featureRate / passRate);
+      }
+      System.out.printf(Locale.ROOT, "median of %d rounds of %,d events: ConsumerPerformance"
+              + " %,.0f records/s, pass-through %,.0f records/s, card_activity %,.0f events/s;"
+              + " median ratio features/pass-through %.2f (goal >= 0.5); %d cores, max heap %d"
+              + " MiB%n", rounds, events, median(results, 0), median(results, 1),
+          median(results, 2), results.stream().mapToDouble(r -> r[2] / r[1]).sorted()
+              .toArray()[rounds / 2],
+          Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+    } finally {
+      Dirs.deleteQuietly(stateRoot);
+    }
+  }
+
+  private static double median(List<double[]> results, int column) {
+    return results.stream().mapToDouble(r -> r[column]).sorted().toArray()[results.size() / 2];
+  }
+
+  /** Runs ConsumerPerformance in this JVM; returns its fetch rate (records/s, rebalance excluded). */
+  static double consumerPerformance(String bootstrap, String topic, int records, String group)
+      throws Exception {
+    String[] args = {"--bootstrap-server", bootstrap, "--topic", topic, "--messages",
+        Integer.toString(records), "--group", group, "--timeout", "60000", "--hide-header"};
+    PrintStream console = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      ConsumerPerformance.main(args);
+    } finally {
+      System.setOut(console);
+    }
+    String last = null;
+    for (String line : captured.toString(StandardCharsets.UTF_8).lines().toList()) {
+      if (line.split(",").length >= 10) {
+        last = line;
+      }
+    }
+    if (last == null) {
+      throw new IllegalStateException("ConsumerPerformance printed no result: " + captured);
+    }
+    // start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms,
+    // fetch.MB.sec, fetch.nMsg.sec
+    String[] f = last.split(",");
+    return Double.parseDouble(f[9].trim());
+  }
+}
