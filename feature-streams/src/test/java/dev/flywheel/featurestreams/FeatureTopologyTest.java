@@ -1,0 +1,210 @@
+package dev.flywheel.featurestreams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.topics.DeadLetterHeaders;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Random;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.Test;
+
+/** The production topology on a TopologyTestDriver: outputs, dead letters, purging, metrics. */
+class FeatureTopologyTest {
+
+  private static final long T0 = 1_790_000_040_000L;
+  private static final long MINUTE = 60_000;
+
+  private static TransactionSource.Tx tx(int seq, String card, long timeMs, double amount) {
+    return new TransactionSource.Tx("e-" + seq, card, "m-" + seq % 3, "grocery", amount, "DE",
+        "POS", timeMs);
+  }
+
+  private static String header(Headers headers, String name) {
+    Header h = headers.lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void shouldEmitOneVectorPerEventWithEventIdTimeGroupVersionAndOrigin() {
+    // Given
+    FeatureStreamsConfig config = FeatureStreamsConfig.cardActivity();
+    try (FeatureDriver driver = new FeatureDriver(config)) {
+      // When
+      driver.send(tx(1, "card-1", T0, 10.0));
+      driver.send(tx(2, "card-1", T0 + MINUTE, 30.0));
+
+      // Then
+      List<TestRecord<String, FeatureVector>> out = driver.features.readRecordsToList();
+      assertThat(out).hasSize(2);
+      FeatureVector second = out.get(1).value();
+      assertThat(out.get(1).key()).isEqualTo("card-1");
+      assertThat(out.get(1).timestamp()).isEqualTo(T0 + MINUTE);
+      assertThat(second.getEventId()).isEqualTo("e-2");
+      assertThat(second.getEventTime()).isEqualTo(Instant.ofEpochMilli(T0 + MINUTE));
+      assertThat(second.getAsOf()).isEqualTo(second.getEventTime());
+      assertThat(second.getFeatureGroup()).isEqualTo("card_activity");
+      assertThat(second.getFeatureGroupVersion())
+          .isEqualTo(config.group("card_activity").version());
+      assertThat(second.getSource().getTopic()).isEqualTo("flywheel.data.transactions");
+      assertThat(second.getSource().getOffset()).isEqualTo(1L);
+      assertThat(second.getFeatures())
+          .containsEntry("tx_count_10m", 2.0)
+          .containsEntry("amount_sum_1h", 40.0)
+          .containsEntry("amount_mean_24h", 20.0)
+          .containsEntry("amount_max_7d", 30.0)
+          .containsEntry("distinct_merchants_24h", 2.0)
+          .containsEntry("distinct_countries_24h", 1.0)
+          .containsEntry("seconds_since_last_tx", 60.0)
+          .containsEntry("amount_last", 30.0)
+          .containsEntry("amount_to_mean_7d", 1.5);
+      assertThat(second.getFeatures().keySet())
+          .containsExactlyInAnyOrderElementsOf(config.group("card_activity").featureNames());
+      assertThat(out.get(0).value().getFeatures()).containsEntry("seconds_since_last_tx", null);
+    }
+  }
+
+  @Test
+  void shouldKeepTheLatestVectorPerEntityInTheOnlineStore() {
+    // Given
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      driver.send(tx(1, "card-1", T0, 10.0));
+      driver.send(tx(2, "card-2", T0, 99.0));
+      driver.send(tx(3, "card-1", T0 + MINUTE, 20.0));
+
+      // When an out-of-order event arrives within the grace period
+      driver.send(tx(4, "card-1", T0 + MINUTE / 2, 5.0));
+
+      // Then the store holds card-1 as of its latest event, now including the late-arriving one
+      FeatureVector card1 = driver.onlineStore("card_activity").get("card-1");
+      assertThat(card1.getAsOf()).isEqualTo(Instant.ofEpochMilli(T0 + MINUTE));
+      assertThat(card1.getEventId()).isEqualTo("e-3");
+      assertThat(card1.getFeatures()).containsEntry("tx_count_10m", 3.0)
+          .containsEntry("amount_sum_10m", 35.0).containsEntry("amount_last", 20.0);
+      assertThat(driver.onlineStore("card_activity").get("card-2").getFeatures())
+          .containsEntry("tx_count_10m", 1.0);
+      // and the out-of-order event's own vector is as of its own time
+      List<TestRecord<String, FeatureVector>> out = driver.features.readRecordsToList();
+      assertThat(out.get(3).value().getAsOf()).isEqualTo(Instant.ofEpochMilli(T0 + MINUTE / 2));
+      assertThat(out.get(3).value().getFeatures()).containsEntry("tx_count_10m", 2.0)
+          .containsEntry("amount_last", 5.0).containsEntry("seconds_since_last_tx", 30.0);
+    }
+  }
+
+  @Test
+  void shouldSendEventsLaterThanTheGracePeriodToTheDeadLetterTopicAndCountThem() {
+    // Given card-1 has an event at T0 + 10 min and the grace period is 5 minutes
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      driver.send(tx(1, "card-1", T0 + 10 * MINUTE, 10.0));
+
+      // When an event 6 minutes behind arrives
+      driver.send(tx(2, "card-1", T0 + 4 * MINUTE, 20.0));
+
+      // Then it is not applied, goes to flywheel.data.transactions.dlq with headers, and counts
+      assertThat(driver.features.readValuesToList()).hasSize(1);
+      TestRecord<byte[], byte[]> dead = driver.deadLetters.readRecord();
+      assertThat(new String(dead.key(), StandardCharsets.UTF_8)).isEqualTo("card-1");
+      assertThat(dead.value()).isNotEmpty();
+      assertThat(header(dead.headers(), DeadLetterHeaders.ERROR))
+          .contains("card-1", "beyond the grace period PT5M", "card_activity", "raise its grace");
+      assertThat(header(dead.headers(), DeadLetterHeaders.ORIGIN))
+          .isEqualTo("flywheel.data.transactions/0/1");
+      assertThat(header(dead.headers(), DeadLetterHeaders.SOURCE)).isEqualTo("transactions");
+      assertThat(header(dead.headers(), DeadLetterHeaders.PROCESSOR)).isEqualTo("feature-test");
+      assertThat(header(dead.headers(), DeadLetterHeaders.OFFSET)).isEqualTo("1");
+      assertThat(header(dead.headers(), DeadLetterHeaders.FAILED_AT)).isNotNull();
+      assertThat(driver.counter("flywheel.features.late.events", "card_activity")).isEqualTo(1.0);
+      assertThat(driver.onlineStore("card_activity").get("card-1").getFeatures())
+          .containsEntry("tx_count_7d", 1.0);
+      // an event exactly at the grace boundary is still applied
+      driver.send(tx(3, "card-1", T0 + 5 * MINUTE, 20.0));
+      assertThat(driver.features.readValuesToList()).hasSize(1);
+      assertThat(driver.deadLetters.isEmpty()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldSendUnreadableRecordsToTheDeadLetterTopicAndCarryOn() {
+    // Given
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      // When a record that is not Avro in the wire format arrives, then a good one
+      driver.rawTransactions.pipeInput("card-1", "{\"amount\": 1}".getBytes(StandardCharsets.UTF_8),
+          Instant.ofEpochMilli(T0));
+      driver.send(tx(2, "card-1", T0, 10.0));
+
+      // Then the bad one is dead-lettered with its bytes, and the good one computed
+      TestRecord<byte[], byte[]> dead = driver.deadLetters.readRecord();
+      assertThat(new String(dead.value(), StandardCharsets.UTF_8)).isEqualTo("{\"amount\": 1}");
+      assertThat(header(dead.headers(), DeadLetterHeaders.ERROR))
+          .contains("cannot read the value as Avro");
+      assertThat(header(dead.headers(), DeadLetterHeaders.ERROR_CLASS)).isNotNull();
+      assertThat(driver.features.readValuesToList()).extracting(FeatureVector::getEventId)
+          .containsExactly("e-2");
+    }
+  }
+
+  @Test
+  void shouldPurgeEntitiesIdleLongerThanTheLongestWindowOnStreamTime() {
+    // Given card_activity (longest window 7d, grace 5m) has seen card-1 and card-2
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      driver.send(tx(1, "card-1", T0, 10.0));
+      driver.send(tx(2, "card-2", T0 + 6 * 24 * 60 * MINUTE, 10.0));
+
+      // When stream time passes 7 days and 5 minutes after card-1's event (plus a purge interval)
+      driver.send(tx(3, "card-2", T0 + (7 * 24 * 60 + 5) * MINUTE + 61 * MINUTE, 10.0));
+
+      // Then card-1 is gone from the online store and its state; card-2 stays
+      assertThat(driver.onlineStore("card_activity").get("card-1")).isNull();
+      assertThat(driver.driver.getKeyValueStore(FeatureTopology.stateStoreName("card_activity"))
+          .get("card-1")).isNull();
+      assertThat(driver.onlineStore("card_activity").get("card-2")).isNotNull();
+      assertThat(driver.counter("flywheel.features.purged.entities", "card_activity"))
+          .isEqualTo(1.0);
+      // and a new event of card-1 starts afresh
+      driver.send(tx(4, "card-1", T0 + 8 * 24 * 60 * MINUTE, 10.0));
+      assertThat(driver.onlineStore("card_activity").get("card-1").getFeatures())
+          .containsEntry("seconds_since_last_tx", null).containsEntry("tx_count_7d", 1.0);
+    }
+  }
+
+  @Test
+  void shouldSwitchDistinctCountsFromExactToHyperLogLogAboveTheBound() {
+    // Given a group exact up to 50 distinct merchants
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: merchants
+            source: transactions
+            entityKey: card_id
+            distinctExactUpTo: 50
+            features:
+              - {name: merchants_1h, agg: distinct_count, field: merchant, window: 1h}
+              - {name: merchants_all, agg: distinct_count, field: merchant}
+        """);
+    Random random = new Random(7);
+    try (FeatureDriver driver = new FeatureDriver(config)) {
+      // When one card pays 40 merchants, then 3000 more over 2 hours (some twice)
+      for (int i = 0; i < 40; i++) {
+        driver.send(new TransactionSource.Tx("a-" + i, "card-1", "m-" + i, "grocery", 1.0, "DE",
+            "POS", T0 + i));
+      }
+      FeatureVector exact = driver.onlineStore("merchants").get("card-1");
+      for (int i = 0; i < 4000; i++) {
+        driver.send(new TransactionSource.Tx("b-" + i, "card-1",
+            "shop-" + (i < 3000 ? i : random.nextInt(3000)), "grocery", 1.0, "DE", "POS",
+            T0 + 1000 + i * 1800L));
+      }
+
+      // Then counts are exact within the bound, and within a few percent beyond it
+      assertThat(exact.getFeatures()).containsEntry("merchants_all", 40.0);
+      FeatureVector approx = driver.onlineStore("merchants").get("card-1");
+      assertThat(approx.getFeatures().get("merchants_all")).isCloseTo(3040.0,
+          org.assertj.core.data.Percentage.withPercentage(7));
+      // the last hour holds 2000 events: 1000 distinct shops plus up to 1000 repeats
+      assertThat(approx.getFeatures().get("merchants_1h")).isBetween(1000.0 * 0.93, 2000.0 * 1.07);
+    }
+  }
+}
