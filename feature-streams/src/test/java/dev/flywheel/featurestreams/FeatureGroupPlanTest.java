@@ -1,0 +1,113 @@
+package dev.flywheel.featurestreams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Feature groups checked against the source schema at start. */
+class FeatureGroupPlanTest {
+
+  private static final String SCHEMA = "flywheel.data.transactions-value v1";
+
+  private static FeatureGroupPlan plan(String features) {
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: card
+            source: transactions
+            entityKey: card_id
+            features:
+        """ + features.indent(6));
+    return FeatureGroupPlan.of(config.group("card"), TransactionSource.schema(), SCHEMA);
+  }
+
+  @Test
+  void shouldRefuseAFieldTheSourceSchemaLacksNamingFieldAndSchema() {
+    assertThatThrownBy(() -> plan("- {name: s, agg: sum, field: amt, window: 1h}"))
+        .isInstanceOf(InvalidFeatureGroupException.class)
+        .hasMessageContaining("feature group 'card'")
+        .hasMessageContaining("feature 's' references field 'amt' which schema "
+            + "flywheel.data.transactions-value v1 does not have");
+  }
+
+  @Test
+  void shouldRefuseAnAggregationTheFieldTypeCannotTakeNamingBoth() {
+    assertThatThrownBy(() -> plan("- {name: s, agg: mean, field: merchant, window: 1h}"))
+        .isInstanceOf(InvalidFeatureGroupException.class)
+        .hasMessageContaining("feature 's' takes mean of field 'merchant', a string in "
+            + SCHEMA + "; mean needs an int, long, float or double field");
+  }
+
+  @Test
+  void shouldListEveryProblemAtOnce() {
+    assertThatThrownBy(() -> plan("""
+        - {name: a, agg: max, field: country}
+        - {name: b, agg: count, filter: colour == red}
+        - {name: c, agg: count, filter: merchant > 3}
+        """))
+        .isInstanceOfSatisfying(InvalidFeatureGroupException.class, e -> assertThat(e.problems())
+            .hasSize(3)
+            .anySatisfy(p -> assertThat(p).contains("'a' takes max of field 'country'"))
+            .anySatisfy(p -> assertThat(p).contains("filters on field 'colour' which schema"))
+            .anySatisfy(p -> assertThat(p).contains("only == and != compare non-numeric")));
+  }
+
+  @Test
+  void shouldRefuseAnEnumFilterOnAnUnknownSymbol() {
+    assertThatThrownBy(() -> plan("- {name: a, agg: count, filter: channel == PHONE}"))
+        .hasMessageContaining("'PHONE', which is not one of its symbols [POS, ECOMMERCE, ATM,"
+            + " MOBILE, UNKNOWN]");
+  }
+
+  @Test
+  void shouldRefuseAMissingEntityKeyField() {
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: card
+            source: transactions
+            entityKey: card
+            features: [{name: n, agg: count}]
+        """);
+    assertThatThrownBy(() -> FeatureGroupPlan.of(config.group("card"), TransactionSource.schema(),
+        SCHEMA)).hasMessageContaining("entityKey 'card' is a field which schema " + SCHEMA
+            + " does not have");
+  }
+
+  @Test
+  void shouldTakeTheEventTimeFieldTheSourceDeclares() {
+    FeatureGroupPlan plan = plan("- {name: n, agg: count}");
+    assertThat(plan.timeField()).isEqualTo("event_time");
+    assertThat(plan.eventIdField()).isEqualTo("event_id");
+    assertThat(plan.entityKeyIsSourceKey()).isTrue();
+  }
+
+  @Test
+  void shouldShareTilesBetweenFeaturesOfTheSameFieldFilterAndTileSize() {
+    FeatureGroupPlan plan = plan("""
+        - {name: a, agg: sum, field: amount, window: 10m}
+        - {name: b, agg: max, field: amount, window: 1h}
+        - {name: c, agg: mean, field: amount, window: 24h}
+        - {name: d, agg: mean, field: amount, window: 7d}
+        - {name: e, agg: last, field: merchant, window: 1h}
+        """);
+    assertThat(plan.columns()).hasSize(3);
+    assertThat(plan.categoricalFeatureNames()).containsExactly("e");
+    assertThat(plan.numericFeatureNames()).containsExactly("a", "b", "c", "d");
+  }
+
+  @Test
+  void shouldRefuseAGroupWhoseSourceHasNoRegisteredSchema() {
+    InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+    Topics topics = Topics.builder(new AvroSerdes(registry, Map.of())).build();
+    assertThatThrownBy(() -> FeatureTopology.plans(FeatureStreamsConfig.cardActivity(), topics,
+        registry))
+        .isInstanceOf(InvalidFeatureGroupException.class)
+        .hasMessageContaining("source 'transactions' has no schema under subject "
+            + "flywheel.data.transactions-value")
+        .hasMessageContaining("flywheel sources add transactions");
+  }
+}
