@@ -1,13 +1,15 @@
 package dev.flywheel.featurestreams;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
-/** Small helpers of the engine's binary encodings: tagged values and length-prefixed text. */
+/**
+ * The engine's binary encodings: a growable big-endian writer and a reader over a byte array,
+ * with tagged values and length-prefixed text. Plain array and {@link ByteBuffer} access, no
+ * streams: the state of an entity is encoded and decoded on every event.
+ */
 final class Bytes {
 
   private static final byte NULL = 0;
@@ -16,73 +18,135 @@ final class Bytes {
 
   private Bytes() {}
 
-  static DataOutputStream output(ByteArrayOutputStream buffer) {
-    return new DataOutputStream(buffer);
-  }
+  /** Appends to a growing array. */
+  static final class Writer {
+    private byte[] buf;
+    private ByteBuffer bb;
 
-  static void writeString(DataOutputStream out, String s) throws IOException {
-    if (s == null) {
-      out.writeInt(-1);
-      return;
+    Writer(int capacity) {
+      buf = new byte[Math.max(16, capacity)];
+      bb = ByteBuffer.wrap(buf);
     }
-    byte[] b = s.getBytes(StandardCharsets.UTF_8);
-    out.writeInt(b.length);
-    out.write(b);
-  }
 
-  static String readString(DataInputStream in) throws IOException {
-    int n = in.readInt();
-    if (n < 0) {
-      return null;
+    private void ensure(int more) {
+      if (bb.remaining() < more) {
+        int pos = bb.position();
+        buf = Arrays.copyOf(buf, Math.max(buf.length * 2, pos + more));
+        bb = ByteBuffer.wrap(buf);
+        bb.position(pos);
+      }
     }
-    byte[] b = new byte[n];
-    in.readFully(b);
-    return new String(b, StandardCharsets.UTF_8);
-  }
 
-  static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
-    if (b == null) {
-      out.writeInt(-1);
-      return;
+    void writeByte(int b) {
+      ensure(1);
+      bb.put((byte) b);
     }
-    out.writeInt(b.length);
-    out.write(b);
-  }
 
-  static byte[] readBytes(DataInputStream in) throws IOException {
-    int n = in.readInt();
-    if (n < 0) {
-      return null;
+    void writeInt(int v) {
+      ensure(4);
+      bb.putInt(v);
     }
-    byte[] b = new byte[n];
-    in.readFully(b);
-    return b;
-  }
 
-  /** A field value: null, a Double or a String. */
-  static void writeValue(DataOutputStream out, Object v) throws IOException {
-    if (v == null) {
-      out.writeByte(NULL);
-    } else if (v instanceof Double d) {
-      out.writeByte(DOUBLE);
-      out.writeDouble(d);
-    } else {
-      out.writeByte(STRING);
-      writeString(out, v.toString());
+    void writeLong(long v) {
+      ensure(8);
+      bb.putLong(v);
+    }
+
+    void writeDouble(double v) {
+      ensure(8);
+      bb.putDouble(v);
+    }
+
+    void writeBytes(byte[] b) {
+      if (b == null) {
+        writeInt(-1);
+        return;
+      }
+      writeInt(b.length);
+      ensure(b.length);
+      bb.put(b);
+    }
+
+    void writeString(String s) {
+      writeBytes(s == null ? null : s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A field value: null, a Double or a String. */
+    void writeValue(Object v) {
+      if (v == null) {
+        writeByte(NULL);
+      } else if (v instanceof Double d) {
+        writeByte(DOUBLE);
+        writeDouble(d);
+      } else {
+        writeByte(STRING);
+        writeString(v.toString());
+      }
+    }
+
+    byte[] toByteArray() {
+      return Arrays.copyOf(buf, bb.position());
     }
   }
 
-  static Object readValue(DataInputStream in) throws IOException {
-    byte tag = in.readByte();
-    return switch (tag) {
-      case NULL -> null;
-      case DOUBLE -> in.readDouble();
-      case STRING -> readString(in);
-      default -> throw new IOException("unknown value tag " + tag);
-    };
-  }
+  /** Reads what a {@link Writer} wrote. */
+  static final class Reader {
+    private final ByteBuffer bb;
 
-  static UncheckedIOException unchecked(IOException e) {
-    return new UncheckedIOException(e);
+    Reader(byte[] bytes) {
+      bb = ByteBuffer.wrap(bytes);
+    }
+
+    byte readByte() {
+      return bb.get();
+    }
+
+    int readInt() {
+      return bb.getInt();
+    }
+
+    long readLong() {
+      return bb.getLong();
+    }
+
+    double readDouble() {
+      return bb.getDouble();
+    }
+
+    byte[] readBytes() {
+      int n = bb.getInt();
+      if (n < 0) {
+        return null;
+      }
+      if (n > bb.remaining()) {
+        throw new BufferUnderflowException();
+      }
+      byte[] b = new byte[n];
+      bb.get(b);
+      return b;
+    }
+
+    String readString() {
+      int n = bb.getInt();
+      if (n < 0) {
+        return null;
+      }
+      if (n > bb.remaining()) {
+        throw new BufferUnderflowException();
+      }
+      String s = new String(bb.array(), bb.position(), n, StandardCharsets.UTF_8);
+      bb.position(bb.position() + n);
+      return s;
+    }
+
+    Object readValue() {
+      byte tag = bb.get();
+      return switch (tag) {
+        case NULL -> null;
+        case DOUBLE -> bb.getDouble();
+        case STRING -> readString();
+        default -> throw new IllegalStateException("unknown value tag " + tag);
+      };
+    }
   }
 }

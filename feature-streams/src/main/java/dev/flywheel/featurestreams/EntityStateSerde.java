@@ -1,11 +1,6 @@
 package dev.flywheel.featurestreams;
 
 import com.dynatrace.hash4j.distinctcount.HyperLogLog;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -27,6 +22,8 @@ final class EntityStateSerde implements Serde<EntityState> {
   private final FeatureGroupPlan plan;
   private final Tile.Plan[] tilePlans;
   private final int fieldCount;
+  /** Size of the last state written: a hint for the next buffer (racing updates are harmless). */
+  private int lastSize = 256;
 
   EntityStateSerde(FeatureGroupPlan plan) {
     this.plan = plan;
@@ -48,46 +45,45 @@ final class EntityStateSerde implements Serde<EntityState> {
   }
 
   byte[] write(EntityState s) {
-    ByteArrayOutputStream buffer = new ByteArrayOutputStream(256);
-    try (DataOutputStream out = Bytes.output(buffer)) {
-      out.writeByte(FORMAT);
-      out.writeInt(plan.layout());
-      out.writeLong(s.maxTime);
-      out.writeLong(s.maxSeq);
-      Bytes.writeString(out, s.maxEventId);
-      out.writeLong(s.nextSeq);
-      out.writeInt(s.recent.size());
-      for (EntityState.Recent r : s.recent) {
-        out.writeLong(r.seq());
-        out.writeLong(r.timeMs());
-        out.writeLong(r.filterBits());
-        for (int i = 0; i < fieldCount; i++) {
-          Bytes.writeValue(out, r.values()[i]);
-        }
+    Bytes.Writer out = new Bytes.Writer(lastSize);
+    out.writeByte(FORMAT);
+    out.writeInt(plan.layout());
+    out.writeLong(s.maxTime);
+    out.writeLong(s.maxSeq);
+    out.writeString(s.maxEventId);
+    out.writeLong(s.nextSeq);
+    out.writeInt(s.recent.size());
+    for (EntityState.Recent r : s.recent) {
+      out.writeLong(r.seq());
+      out.writeLong(r.timeMs());
+      out.writeLong(r.filterBits());
+      for (int i = 0; i < fieldCount; i++) {
+        out.writeValue(r.values()[i]);
       }
-      for (int c = 0; c < tilePlans.length; c++) {
-        TreeMap<Long, Tile> tiles = s.tiles.get(c);
-        out.writeInt(tiles.size());
-        for (Map.Entry<Long, Tile> e : tiles.entrySet()) {
-          out.writeLong(e.getKey());
-          writeTile(out, e.getValue(), tilePlans[c]);
-        }
-      }
-    } catch (IOException e) {
-      throw Bytes.unchecked(e);
     }
-    return buffer.toByteArray();
+    for (int c = 0; c < tilePlans.length; c++) {
+      TreeMap<Long, Tile> tiles = s.tiles.get(c);
+      out.writeInt(tiles.size());
+      for (Map.Entry<Long, Tile> e : tiles.entrySet()) {
+        out.writeLong(e.getKey());
+        writeTile(out, e.getValue(), tilePlans[c]);
+      }
+    }
+    byte[] bytes = out.toByteArray();
+    lastSize = bytes.length + 64;
+    return bytes;
   }
 
   EntityState read(byte[] bytes) {
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+    try {
+      Bytes.Reader in = new Bytes.Reader(bytes);
       if (in.readByte() != FORMAT || in.readInt() != plan.layout()) {
         return null;
       }
       EntityState s = new EntityState(tilePlans.length);
       s.maxTime = in.readLong();
       s.maxSeq = in.readLong();
-      s.maxEventId = Bytes.readString(in);
+      s.maxEventId = in.readString();
       s.nextSeq = in.readLong();
       int recent = in.readInt();
       for (int i = 0; i < recent; i++) {
@@ -96,7 +92,7 @@ final class EntityStateSerde implements Serde<EntityState> {
         long bits = in.readLong();
         Object[] values = new Object[fieldCount];
         for (int f = 0; f < fieldCount; f++) {
-          values[f] = Bytes.readValue(in);
+          values[f] = in.readValue();
         }
         s.recent.add(new EntityState.Recent(seq, time, values, bits));
       }
@@ -109,12 +105,13 @@ final class EntityStateSerde implements Serde<EntityState> {
         }
       }
       return s;
-    } catch (IOException e) {
-      throw Bytes.unchecked(e);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("feature state of group '" + plan.name()
+          + "' is corrupt: " + e, e);
     }
   }
 
-  private static void writeTile(DataOutputStream out, Tile t, Tile.Plan p) throws IOException {
+  private static void writeTile(Bytes.Writer out, Tile t, Tile.Plan p) {
     out.writeLong(t.count);
     if (p.numeric()) {
       out.writeDouble(t.sum);
@@ -125,14 +122,14 @@ final class EntityStateSerde implements Serde<EntityState> {
     }
     if (p.firstLast()) {
       out.writeLong(t.firstTime);
-      Bytes.writeValue(out, t.firstValue);
+      out.writeValue(t.firstValue);
       out.writeLong(t.lastTime);
-      Bytes.writeValue(out, t.lastValue);
+      out.writeValue(t.lastValue);
     }
     if (p.distinct()) {
       if (t.hll != null) {
         out.writeByte(2);
-        Bytes.writeBytes(out, t.hll.getState());
+        out.writeBytes(t.hll.getState());
       } else {
         out.writeByte(1);
         out.writeInt(t.hashCount);
@@ -143,7 +140,7 @@ final class EntityStateSerde implements Serde<EntityState> {
     }
   }
 
-  private static Tile readTile(DataInputStream in, Tile.Plan p) throws IOException {
+  private static Tile readTile(Bytes.Reader in, Tile.Plan p) {
     Tile t = new Tile();
     t.count = in.readLong();
     if (p.numeric()) {
@@ -155,14 +152,14 @@ final class EntityStateSerde implements Serde<EntityState> {
     }
     if (p.firstLast()) {
       t.firstTime = in.readLong();
-      t.firstValue = Bytes.readValue(in);
+      t.firstValue = in.readValue();
       t.lastTime = in.readLong();
-      t.lastValue = Bytes.readValue(in);
+      t.lastValue = in.readValue();
     }
     if (p.distinct()) {
       byte kind = in.readByte();
       if (kind == 2) {
-        t.hll = HyperLogLog.wrap(Bytes.readBytes(in));
+        t.hll = HyperLogLog.wrap(in.readBytes());
       } else {
         int n = in.readInt();
         t.hashes = new long[Math.max(4, n)];

@@ -1,10 +1,5 @@
 package dev.flywheel.featurestreams;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
@@ -23,26 +18,22 @@ final class FeatureEventSerde implements Serde<FeatureEvent> {
       if (e == null) {
         return null;
       }
-      ByteArrayOutputStream buffer = new ByteArrayOutputStream(128);
-      try (DataOutputStream out = Bytes.output(buffer)) {
-        out.writeByte(FORMAT);
-        Bytes.writeString(out, e.entity());
-        Bytes.writeString(out, e.eventId());
-        out.writeLong(e.timeMs());
-        out.writeInt(e.values().length);
-        for (Object v : e.values()) {
-          Bytes.writeValue(out, v);
-        }
-        out.writeLong(e.filterBits());
-        Bytes.writeString(out, e.topic());
-        out.writeInt(e.partition());
-        out.writeLong(e.offset());
-        Bytes.writeBytes(out, e.rawKey());
-        Bytes.writeBytes(out, e.rawValue());
-      } catch (IOException ex) {
-        throw Bytes.unchecked(ex);
+      Bytes.Writer out = new Bytes.Writer(128);
+      out.writeByte(FORMAT);
+      out.writeString(e.entity());
+      out.writeString(e.eventId());
+      out.writeLong(e.timeMs());
+      out.writeInt(e.values().length);
+      for (Object v : e.values()) {
+        out.writeValue(v);
       }
-      return buffer.toByteArray();
+      out.writeLong(e.filterBits());
+      out.writeString(e.topic());
+      out.writeInt(e.partition());
+      out.writeLong(e.offset());
+      out.writeBytes(e.rawKey());
+      out.writeBytes(e.rawValue());
+      return out.toByteArray();
     };
   }
 
@@ -52,29 +43,26 @@ final class FeatureEventSerde implements Serde<FeatureEvent> {
       if (bytes == null) {
         return null;
       }
-      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
-        byte format = in.readByte();
-        if (format != FORMAT) {
-          throw new IOException("unknown feature event format " + format);
-        }
-        String entity = Bytes.readString(in);
-        String eventId = Bytes.readString(in);
-        long time = in.readLong();
-        Object[] values = new Object[in.readInt()];
-        for (int i = 0; i < values.length; i++) {
-          values[i] = Bytes.readValue(in);
-        }
-        long bits = in.readLong();
-        String sourceTopic = Bytes.readString(in);
-        int partition = in.readInt();
-        long offset = in.readLong();
-        byte[] key = Bytes.readBytes(in);
-        byte[] value = Bytes.readBytes(in);
-        return new FeatureEvent(entity, eventId, time, values, bits, sourceTopic, partition,
-            offset, key, value);
-      } catch (IOException ex) {
-        throw Bytes.unchecked(ex);
+      Bytes.Reader in = new Bytes.Reader(bytes);
+      byte format = in.readByte();
+      if (format != FORMAT) {
+        throw new IllegalStateException("unknown feature event format " + format);
       }
+      String entity = in.readString();
+      String eventId = in.readString();
+      long time = in.readLong();
+      Object[] values = new Object[in.readInt()];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = in.readValue();
+      }
+      long bits = in.readLong();
+      String sourceTopic = in.readString();
+      int partition = in.readInt();
+      long offset = in.readLong();
+      byte[] key = in.readBytes();
+      byte[] value = in.readBytes();
+      return new FeatureEvent(entity, eventId, time, values, bits, sourceTopic, partition, offset,
+          key, value);
     };
   }
 }
