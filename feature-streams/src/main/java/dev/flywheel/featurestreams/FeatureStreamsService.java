@@ -15,6 +15,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -98,6 +99,24 @@ public final class FeatureStreamsService implements AutoCloseable {
     }
     plans = FeatureTopology.plans(b.config, topics, serdes.client());
     ensureTopics();
+    Properties properties = streamsProperties();
+    Topology topology = FeatureTopology.build(plans, topics, serdes, b.meters);
+    LOG.info("feature-streams {} groups {}: {}", b.applicationId,
+        plans.stream().map(FeatureGroupPlan::describe).toList(), topology.describe());
+    streams = new KafkaStreams(topology, properties);
+    streams.setStateListener((now, before) ->
+        LOG.info("feature-streams {}: {} -> {}", b.applicationId, before, now));
+    streams.start();
+    return this;
+  }
+
+  /**
+   * The Kafka Streams properties the service runs with: {@link StreamsProps} ({@code
+   * exactly_once_v2}, the JVM-wide bounded RocksDB memory, dead-letter handlers, {@code
+   * read_committed}) with this builder's standby replicas, threads, state folder, {@code
+   * application.server}, and the {@link Builder#kafka(Map)} properties, which win.
+   */
+  public Properties streamsProperties() {
     StreamsProps.Builder props = StreamsProps.builder(b.applicationId)
         .bootstrapServers(b.bootstrapServers)
         .standbyReplicas(b.standbyReplicas)
@@ -115,15 +134,25 @@ public final class FeatureStreamsService implements AutoCloseable {
       props.rocksDbMemoryBytes(b.rocksDbMemoryBytes);
     }
     props.overrides(b.kafka);
-    Properties properties = props.build();
-    Topology topology = FeatureTopology.build(plans, topics, serdes, b.meters);
-    LOG.info("feature-streams {} groups {}: {}", b.applicationId,
-        plans.stream().map(FeatureGroupPlan::describe).toList(), topology.describe());
-    streams = new KafkaStreams(topology, properties);
-    streams.setStateListener((now, before) ->
-        LOG.info("feature-streams {}: {} -> {}", b.applicationId, before, now));
-    streams.start();
-    return this;
+    return props.build();
+  }
+
+  /**
+   * Why the service is not healthy — not started, closed, or Kafka Streams neither running nor
+   * rebalancing (e.g. a stream thread died) — or empty when it is.
+   */
+  public synchronized Optional<String> healthProblem() {
+    if (closed) {
+      return Optional.of("feature-streams is closed");
+    }
+    if (streams == null) {
+      return Optional.of("feature-streams is not started");
+    }
+    KafkaStreams.State state = streams.state();
+    if (state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING) {
+      return Optional.empty();
+    }
+    return Optional.of("feature-streams Kafka Streams is " + state);
   }
 
   private void ensureTopics() {

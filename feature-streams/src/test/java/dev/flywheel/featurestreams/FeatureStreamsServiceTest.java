@@ -1,0 +1,77 @@
+package dev.flywheel.featurestreams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.streams.BoundedMemoryRocksDBConfig;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+
+/** The service's builder and the Kafka Streams properties it runs with. */
+class FeatureStreamsServiceTest {
+
+  @Test
+  void shouldRunExactlyOnceWithStandbysBoundedRocksDbAndTheApplicationServer() {
+    // Given
+    FeatureStreamsService service = FeatureStreamsService.builder()
+        .config(FeatureStreamsConfig.cardActivity())
+        .bootstrapServers("broker:9092")
+        .schemaRegistryUrl("http://registry:8081")
+        .applicationId("features-a")
+        .stateDir(Path.of("/var/lib/flywheel/state"))
+        .standbyReplicas(1)
+        .numStreamThreads(2)
+        .applicationServer("10.0.0.7:8080")
+        .kafka(Map.of("security.protocol", "SASL_SSL", StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50))
+        .build();
+
+    // When
+    Properties props = service.streamsProperties();
+
+    // Then
+    assertThat(props)
+        .containsEntry(StreamsConfig.APPLICATION_ID_CONFIG, "features-a")
+        .containsEntry(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "broker:9092")
+        .containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2)
+        .containsEntry(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 1)
+        .containsEntry(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 2)
+        .containsEntry(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG,
+            BoundedMemoryRocksDBConfig.class)
+        .containsEntry(StreamsConfig.APPLICATION_SERVER_CONFIG, "10.0.0.7:8080")
+        .containsEntry(StreamsConfig.STATE_DIR_CONFIG, "/var/lib/flywheel/state")
+        .containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
+    assertThat(service.healthProblem()).contains("feature-streams is not started");
+  }
+
+  @Test
+  void shouldNameWhatIsMissing() {
+    assertThatThrownBy(() -> FeatureStreamsService.builder().build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("config")
+        .hasMessageContaining("bootstrapServers")
+        .hasMessageContaining("schemaRegistryUrl");
+  }
+
+  @Test
+  void shouldRefuseNegativeStandbys() {
+    assertThatThrownBy(() -> FeatureStreamsService.builder().standbyReplicas(-1))
+        .hasMessageContaining("standbyReplicas must be >= 0");
+  }
+
+  @Test
+  void shouldBeClosableTwiceWithoutStarting() {
+    FeatureStreamsService service = FeatureStreamsService.builder()
+        .config(FeatureStreamsConfig.cardActivity())
+        .bootstrapServers("broker:9092")
+        .schemaRegistryUrl("http://registry:8081")
+        .build();
+    service.close();
+    service.close();
+    assertThat(service.healthProblem()).contains("feature-streams is closed");
+    assertThatThrownBy(service::start).hasMessageContaining("closed");
+  }
+}
