@@ -84,6 +84,21 @@ final class Bytes {
       }
     }
 
+    /** An unsigned LEB128 varint: 1 byte below 128, at most 10. */
+    void writeVarLong(long v) {
+      ensure(10);
+      while ((v & ~0x7FL) != 0) {
+        bb.put((byte) ((v & 0x7F) | 0x80));
+        v >>>= 7;
+      }
+      bb.put((byte) v);
+    }
+
+    /** A zig-zag varint: small negative numbers stay small. */
+    void writeZigZag(long v) {
+      writeVarLong((v << 1) ^ (v >> 63));
+    }
+
     byte[] toByteArray() {
       return Arrays.copyOf(buf, bb.position());
     }
@@ -111,6 +126,23 @@ final class Bytes {
 
     double readDouble() {
       return bb.getDouble();
+    }
+
+    long readVarLong() {
+      long v = 0;
+      for (int shift = 0; shift < 64; shift += 7) {
+        byte b = bb.get();
+        v |= (long) (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          return v;
+        }
+      }
+      throw new IllegalStateException("malformed varint");
+    }
+
+    long readZigZag() {
+      long v = readVarLong();
+      return (v >>> 1) ^ -(v & 1);
     }
 
     byte[] readBytes() {

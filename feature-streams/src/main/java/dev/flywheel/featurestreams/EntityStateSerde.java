@@ -17,7 +17,8 @@ import org.apache.kafka.common.serialization.Serializer;
  */
 final class EntityStateSerde implements Serde<EntityState> {
 
-  private static final byte FORMAT = 1;
+  private static final byte FORMAT = 2;
+  private static final byte SAME_AS_SUM = 1;
 
   private final FeatureGroupPlan plan;
   private final Tile.Plan[] tilePlans;
@@ -48,25 +49,28 @@ final class EntityStateSerde implements Serde<EntityState> {
     Bytes.Writer out = new Bytes.Writer(lastSize);
     out.writeByte(FORMAT);
     out.writeInt(plan.layout());
-    out.writeLong(s.maxTime);
-    out.writeLong(s.maxSeq);
+    long base = s.maxTime;
+    out.writeLong(base);
+    out.writeVarLong(s.maxSeq);
     out.writeString(s.maxEventId);
-    out.writeLong(s.nextSeq);
-    out.writeInt(s.recent.size());
+    out.writeVarLong(s.nextSeq);
+    out.writeVarLong(s.recent.size());
     for (EntityState.Recent r : s.recent) {
-      out.writeLong(r.seq());
-      out.writeLong(r.timeMs());
-      out.writeLong(r.filterBits());
+      out.writeVarLong(r.seq());
+      out.writeZigZag(base - r.timeMs());
+      out.writeVarLong(r.filterBits());
       for (int i = 0; i < fieldCount; i++) {
         out.writeValue(r.values()[i]);
       }
     }
     for (int c = 0; c < tilePlans.length; c++) {
       TreeMap<Long, Tile> tiles = s.tiles.get(c);
-      out.writeInt(tiles.size());
+      out.writeVarLong(tiles.size());
+      long previous = 0;
       for (Map.Entry<Long, Tile> e : tiles.entrySet()) {
-        out.writeLong(e.getKey());
-        writeTile(out, e.getValue(), tilePlans[c]);
+        out.writeZigZag(e.getKey() - previous);
+        previous = e.getKey();
+        writeTile(out, e.getValue(), tilePlans[c], base);
       }
     }
     byte[] bytes = out.toByteArray();
@@ -81,15 +85,16 @@ final class EntityStateSerde implements Serde<EntityState> {
         return null;
       }
       EntityState s = new EntityState(tilePlans.length);
-      s.maxTime = in.readLong();
-      s.maxSeq = in.readLong();
+      long base = in.readLong();
+      s.maxTime = base;
+      s.maxSeq = in.readVarLong();
       s.maxEventId = in.readString();
-      s.nextSeq = in.readLong();
-      int recent = in.readInt();
+      s.nextSeq = in.readVarLong();
+      int recent = (int) in.readVarLong();
       for (int i = 0; i < recent; i++) {
-        long seq = in.readLong();
-        long time = in.readLong();
-        long bits = in.readLong();
+        long seq = in.readVarLong();
+        long time = base - in.readZigZag();
+        long bits = in.readVarLong();
         Object[] values = new Object[fieldCount];
         for (int f = 0; f < fieldCount; f++) {
           values[f] = in.readValue();
@@ -97,11 +102,12 @@ final class EntityStateSerde implements Serde<EntityState> {
         s.recent.add(new EntityState.Recent(seq, time, values, bits));
       }
       for (int c = 0; c < tilePlans.length; c++) {
-        int n = in.readInt();
+        int n = (int) in.readVarLong();
         TreeMap<Long, Tile> tiles = s.tiles.get(c);
+        long index = 0;
         for (int i = 0; i < n; i++) {
-          long index = in.readLong();
-          tiles.put(index, readTile(in, tilePlans[c]));
+          index += in.readZigZag();
+          tiles.put(index, readTile(in, tilePlans[c], base));
         }
       }
       return s;
@@ -111,20 +117,29 @@ final class EntityStateSerde implements Serde<EntityState> {
     }
   }
 
-  private static void writeTile(Bytes.Writer out, Tile t, Tile.Plan p) {
-    out.writeLong(t.count);
+  /**
+   * A tile: its count, then for a tile of one event only that event's value and time (most tiles
+   * of long windows hold one event), else sum, M2, min and max (the mean is sum / count), first
+   * and last, and the distinct values. Times are relative to the entity's latest event time.
+   */
+  private static void writeTile(Bytes.Writer out, Tile t, Tile.Plan p, long base) {
+    out.writeVarLong(t.count);
+    boolean single = t.count == 1;
     if (p.numeric()) {
       out.writeDouble(t.sum);
-      out.writeDouble(t.mean);
-      out.writeDouble(t.m2);
-      out.writeDouble(t.min);
-      out.writeDouble(t.max);
+      if (!single) {
+        out.writeDouble(t.m2);
+        out.writeDouble(t.min);
+        out.writeDouble(t.max);
+      }
     }
     if (p.firstLast()) {
-      out.writeLong(t.firstTime);
-      out.writeValue(t.firstValue);
-      out.writeLong(t.lastTime);
-      out.writeValue(t.lastValue);
+      out.writeZigZag(base - t.lastTime);
+      writeValue(out, t.lastValue, p, t.sum);
+      if (!single) {
+        out.writeZigZag(base - t.firstTime);
+        writeValue(out, t.firstValue, p, t.sum);
+      }
     }
     if (p.distinct()) {
       if (t.hll != null) {
@@ -132,7 +147,7 @@ final class EntityStateSerde implements Serde<EntityState> {
         out.writeBytes(t.hll.getState());
       } else {
         out.writeByte(1);
-        out.writeInt(t.hashCount);
+        out.writeVarLong(t.hashCount);
         for (int i = 0; i < t.hashCount; i++) {
           out.writeLong(t.hashes[i]);
         }
@@ -140,28 +155,55 @@ final class EntityStateSerde implements Serde<EntityState> {
     }
   }
 
-  private static Tile readTile(Bytes.Reader in, Tile.Plan p) {
+  /** A first or last value; one byte when it is the tile's numeric value (one-event tiles). */
+  private static void writeValue(Bytes.Writer out, Object value, Tile.Plan p, double sum) {
+    if (p.numeric() && value instanceof Double d && d.doubleValue() == sum
+        && Double.doubleToRawLongBits(d) == Double.doubleToRawLongBits(sum)) {
+      out.writeByte(SAME_AS_SUM);
+    } else {
+      out.writeByte(0);
+      out.writeValue(value);
+    }
+  }
+
+  private static Object readValue(Bytes.Reader in, Tile.Plan p, double sum) {
+    return in.readByte() == SAME_AS_SUM ? (Object) sum : in.readValue();
+  }
+
+  private static Tile readTile(Bytes.Reader in, Tile.Plan p, long base) {
     Tile t = new Tile();
-    t.count = in.readLong();
+    t.count = in.readVarLong();
+    boolean single = t.count == 1;
     if (p.numeric()) {
       t.sum = in.readDouble();
-      t.mean = in.readDouble();
-      t.m2 = in.readDouble();
-      t.min = in.readDouble();
-      t.max = in.readDouble();
+      if (single) {
+        t.min = t.sum;
+        t.max = t.sum;
+        t.m2 = 0;
+      } else {
+        t.m2 = in.readDouble();
+        t.min = in.readDouble();
+        t.max = in.readDouble();
+      }
+      t.mean = t.count == 0 ? 0 : t.sum / t.count;
     }
     if (p.firstLast()) {
-      t.firstTime = in.readLong();
-      t.firstValue = in.readValue();
-      t.lastTime = in.readLong();
-      t.lastValue = in.readValue();
+      t.lastTime = base - in.readZigZag();
+      t.lastValue = readValue(in, p, t.sum);
+      if (single) {
+        t.firstTime = t.lastTime;
+        t.firstValue = t.lastValue;
+      } else {
+        t.firstTime = base - in.readZigZag();
+        t.firstValue = readValue(in, p, t.sum);
+      }
     }
     if (p.distinct()) {
       byte kind = in.readByte();
       if (kind == 2) {
         t.hll = HyperLogLog.wrap(in.readBytes());
       } else {
-        int n = in.readInt();
+        int n = (int) in.readVarLong();
         t.hashes = new long[Math.max(4, n)];
         for (int i = 0; i < n; i++) {
           t.hashes[i] = in.readLong();
