@@ -33,7 +33,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private final String onlineStoreName;
   private final MeterRegistry meters;
   private final String version;
-  private KeyValueStore<String, EntityState> state;
+  private final EntityStateSerde stateSerde;
+  private KeyValueStore<String, byte[]> state;
   private KeyValueStore<String, FeatureVector> online;
   private Counter late;
   private Counter purged;
@@ -46,6 +47,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     this.onlineStoreName = onlineStoreName;
     this.meters = meters;
     this.version = plan.config().version();
+    this.stateSerde = new EntityStateSerde(plan);
   }
 
   @Override
@@ -62,7 +64,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         .tag("group", plan.name()).register(meters);
     long purgeAfter = plan.config().effectivePurgeAfterMs();
     if (purgeAfter != Long.MAX_VALUE) {
-      long every = Math.min(Duration.ofHours(1).toMillis(),
+      long every = Math.min(Duration.ofDays(1).toMillis(),
           Math.max(Duration.ofMinutes(1).toMillis(), purgeAfter / 10));
       context.schedule(Duration.ofMillis(every), PunctuationType.STREAM_TIME,
           streamTime -> purge(streamTime, purgeAfter));
@@ -73,7 +75,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   public void process(Record<String, FeatureEvent> record) {
     FeatureEvent e = record.value();
     String entity = e.entity();
-    EntityState s = state.get(entity);
+    byte[] stored = state.get(entity);
+    EntityState s = stored == null ? null : stateSerde.read(stored);
     if (engine.isLate(s, e.timeMs())) {
       late.increment();
       long lag = engine.lagMs(s, e.timeMs());
@@ -92,7 +95,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
       s = engine.newState();
     }
     FeatureEngine.Result result = engine.apply(s, e);
-    state.put(entity, s);
+    state.put(entity, stateSerde.write(s));
     Instant now = Instant.now();
     FeatureVector log = vector(entity, e.eventId(), e.timeMs(), result.log(), now,
         new RecordOrigin(e.topic(), e.partition(), e.offset()));
@@ -132,10 +135,11 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
 
   private void purge(long streamTime, long purgeAfterMs) {
     List<String> idle = new ArrayList<>();
-    try (KeyValueIterator<String, EntityState> it = state.all()) {
+    try (KeyValueIterator<String, byte[]> it = state.all()) {
       while (it.hasNext()) {
-        KeyValue<String, EntityState> kv = it.next();
-        if (kv.value == null || streamTime - kv.value.maxTime > purgeAfterMs) {
+        KeyValue<String, byte[]> kv = it.next();
+        long latest = kv.value == null ? Long.MIN_VALUE : stateSerde.latestEventTime(kv.value);
+        if (latest == Long.MIN_VALUE || streamTime - latest > purgeAfterMs) {
           idle.add(kv.key);
         }
       }

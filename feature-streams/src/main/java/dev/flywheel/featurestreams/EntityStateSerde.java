@@ -45,6 +45,18 @@ final class EntityStateSerde implements Serde<EntityState> {
     return (topic, bytes) -> bytes == null ? null : read(bytes);
   }
 
+  /**
+   * The entity's latest event time straight from its encoded state, without decoding the rest
+   * (for the purge scan); {@link Long#MIN_VALUE} for state of another format or layout.
+   */
+  long latestEventTime(byte[] bytes) {
+    if (bytes.length < 13 || bytes[0] != FORMAT
+        || java.nio.ByteBuffer.wrap(bytes, 1, 4).getInt() != plan.layout()) {
+      return Long.MIN_VALUE;
+    }
+    return java.nio.ByteBuffer.wrap(bytes, 5, 8).getLong();
+  }
+
   byte[] write(EntityState s) {
     Bytes.Writer out = new Bytes.Writer(lastSize);
     out.writeByte(FORMAT);

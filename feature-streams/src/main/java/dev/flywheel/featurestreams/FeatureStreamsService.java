@@ -77,7 +77,8 @@ public final class FeatureStreamsService implements AutoCloseable {
    * the group; see {@link #awaitRunning(Duration)}).
    *
    * @throws InvalidFeatureGroupException when a group does not fit its source's schema
-   * @throws IllegalStateException when a source topic does not exist, or after {@link #close()}
+   * @throws IllegalStateException when no group is declared, a source topic does not exist, or
+   *     after {@link #close()}
    */
   public synchronized FeatureStreamsService start() {
     if (closed) {
@@ -96,6 +97,10 @@ public final class FeatureStreamsService implements AutoCloseable {
         tb.prefix(b.topicPrefix);
       }
       topics = tb.build();
+    }
+    if (b.config.featureGroups().isEmpty()) {
+      throw new IllegalStateException("flywheel.yaml declares no featureGroups; declare at least"
+          + " one (see FeatureStreamsConfig) or do not start feature-streams");
     }
     plans = FeatureTopology.plans(b.config, topics, serdes.client());
     ensureTopics();

@@ -201,11 +201,11 @@ public final class FeatureTopology {
             .withName(DLQ_SINK_PREFIX + step));
   }
 
-  private static StoreBuilder<KeyValueStore<String, EntityState>> stateStore(
-      FeatureGroupPlan plan) {
+  /** Entity id → its state, encoded by the processor ({@link EntityStateSerde}). */
+  private static StoreBuilder<KeyValueStore<String, byte[]>> stateStore(FeatureGroupPlan plan) {
     return Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(stateStoreName(plan.name())),
-        Serdes.String(), new EntityStateSerde(plan));
+        Serdes.String(), Serdes.ByteArray());
   }
 
   private static StoreBuilder<KeyValueStore<String, FeatureVector>> onlineStore(String group,

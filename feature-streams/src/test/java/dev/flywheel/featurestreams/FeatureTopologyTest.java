@@ -154,8 +154,9 @@ class FeatureTopologyTest {
       driver.send(tx(1, "card-1", T0, 10.0));
       driver.send(tx(2, "card-2", T0 + 6 * 24 * 60 * MINUTE, 10.0));
 
-      // When stream time passes 7 days and 5 minutes after card-1's event (plus a purge interval)
-      driver.send(tx(3, "card-2", T0 + (7 * 24 * 60 + 5) * MINUTE + 61 * MINUTE, 10.0));
+      // When stream time passes 7 days and 5 minutes after card-1's event, plus a purge interval
+      // (a tenth of the purge time: 16.8 hours)
+      driver.send(tx(3, "card-2", T0 + (7 * 24 * 60 + 5) * MINUTE + 17 * 60 * MINUTE, 10.0));
 
       // Then card-1 is gone from the online store and its state; card-2 stays
       assertThat(driver.onlineStore("card_activity").get("card-1")).isNull();
