@@ -46,6 +46,8 @@ import org.apache.avro.SchemaParseException;
  *   maxBodyBytes: 10485760           # default 10 MiB
  *   sourcesToken: adm1n              # optional bearer token for POST /sources
  *   labelsToken: l4bels              # optional bearer token for POST /labels
+ *   producers: 8                     # transactional producers: batches written at once
+ *   transactionalIdPrefix: ingest-a  # default flywheel-ingest-<host>; unique per instance
  * cdc:                               # optional: capture PostgreSQL tables (see {@link Cdc})
  *   host: 127.0.0.1
  *   port: 5432
@@ -159,8 +161,15 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
    * @param maxBodyBytes the largest request body accepted; larger ones get 413
    * @param sourcesToken the bearer token {@code POST /sources} requires; null for none
    * @param labelsToken the bearer token {@code POST /labels} requires; null for none
+   * @param producers how many transactional producers write batches, so how many batches are
+   *     written at the same time (each batch is one transaction)
+   * @param transactionalIdPrefix the prefix of the producers' {@code transactional.id}s ({@code
+   *     <prefix>-0}, {@code <prefix>-1}, …); null for the default, {@code
+   *     flywheel-ingest-<host name>} (plus the topic prefix). Two ingest instances must not share
+   *     it, or they fence each other's producers
    */
-  public record Http(int port, long maxBodyBytes, String sourcesToken, String labelsToken) {
+  public record Http(int port, long maxBodyBytes, String sourcesToken, String labelsToken,
+      int producers, String transactionalIdPrefix) {
 
     /** Port ingest listens on unless configured. */
     public static final int DEFAULT_PORT = 8080;
@@ -168,14 +177,25 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
     /** Largest request body unless configured: 10 MiB. */
     public static final long DEFAULT_MAX_BODY_BYTES = 10L * 1024 * 1024;
 
+    /** Transactional producers unless configured. */
+    public static final int DEFAULT_PRODUCERS = 8;
+
     /** @throws IllegalArgumentException when the port or the limit is out of range */
     @JsonCreator
     public Http(@JsonProperty("port") Integer port,
         @JsonProperty("maxBodyBytes") Long maxBodyBytes,
         @JsonProperty("sourcesToken") String sourcesToken,
-        @JsonProperty("labelsToken") String labelsToken) {
+        @JsonProperty("labelsToken") String labelsToken,
+        @JsonProperty("producers") Integer producers,
+        @JsonProperty("transactionalIdPrefix") String transactionalIdPrefix) {
       this(port == null ? DEFAULT_PORT : port,
-          maxBodyBytes == null ? DEFAULT_MAX_BODY_BYTES : maxBodyBytes, sourcesToken, labelsToken);
+          maxBodyBytes == null ? DEFAULT_MAX_BODY_BYTES : maxBodyBytes, sourcesToken, labelsToken,
+          producers == null ? DEFAULT_PRODUCERS : producers, transactionalIdPrefix);
+    }
+
+    /** Port, body limit and tokens, with the default producers. */
+    public Http(int port, long maxBodyBytes, String sourcesToken, String labelsToken) {
+      this(port, maxBodyBytes, sourcesToken, labelsToken, DEFAULT_PRODUCERS, null);
     }
 
     /** Port and body limit, with {@code POST /sources} and {@code POST /labels} open. */
@@ -183,7 +203,7 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
       this(port, maxBodyBytes, null, null);
     }
 
-    /** @throws IllegalArgumentException when the port or the limit is out of range */
+    /** @throws IllegalArgumentException when the port, the limit or the producers are out of range */
     public Http {
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("ingest.port must be 0..65535, got " + port);
@@ -192,8 +212,19 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
         throw new IllegalArgumentException(
             "ingest.maxBodyBytes must be 1.." + Integer.MAX_VALUE + ", got " + maxBodyBytes);
       }
+      if (producers < 1 || producers > 256) {
+        throw new IllegalArgumentException("ingest.producers must be 1..256, got " + producers);
+      }
       sourcesToken = sourcesToken == null || sourcesToken.isBlank() ? null : sourcesToken;
       labelsToken = labelsToken == null || labelsToken.isBlank() ? null : labelsToken;
+      transactionalIdPrefix = transactionalIdPrefix == null || transactionalIdPrefix.isBlank()
+          ? null : transactionalIdPrefix.trim();
+    }
+
+    /** The same settings on another port. */
+    public Http withPort(int port) {
+      return new Http(port, maxBodyBytes, sourcesToken, labelsToken, producers,
+          transactionalIdPrefix);
     }
 
     /** Never shows the tokens. */
@@ -201,7 +232,9 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
     public String toString() {
       return "Http[port=" + port + ", maxBodyBytes=" + maxBodyBytes
           + (sourcesToken == null ? "" : ", sourcesToken=***")
-          + (labelsToken == null ? "" : ", labelsToken=***") + "]";
+          + (labelsToken == null ? "" : ", labelsToken=***") + ", producers=" + producers
+          + (transactionalIdPrefix == null ? "" : ", transactionalIdPrefix="
+              + transactionalIdPrefix) + "]";
     }
 
     /** Port 8080, 10 MiB bodies. */

@@ -30,9 +30,7 @@ public final class IngestMain {
         : IngestConfig.parse("{}");
     String port = System.getenv("FLYWHEEL_INGEST_PORT");
     if (port != null) {
-      config = config.withIngest(
-          new IngestConfig.Http(Integer.parseInt(port), config.ingest().maxBodyBytes(),
-              config.ingest().sourcesToken(), config.ingest().labelsToken()));
+      config = config.withIngest(config.ingest().withPort(Integer.parseInt(port)));
     }
     String registry = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
     AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registry));

@@ -44,7 +44,6 @@ import java.util.function.Supplier;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
@@ -59,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * checked: 404 unknown source, 401 missing or wrong bearer token, 415 content type other than
  * {@code application/json} or {@code application/x-ndjson}, 413 body over the limit, 400 malformed
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
- * written), 503 Kafka or the schema registry unavailable, 202 written. Every error body is JSON with
+ * written), 503 Kafka or the schema registry unavailable (the batch's transaction is aborted, so
+ * nothing of it is visible to {@code read_committed} consumers), 202 written and committed. Every error body is JSON with
  * an {@code error} message that says what to fix.
  *
  * <p>Rejected input is kept: each invalid record of a 422 (its JSON text) and the body of a 400 go
@@ -83,7 +83,7 @@ public final class IngestHttpApi {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final SourceCatalog catalog;
-  private final Producer<String, GenericRecord> producer;
+  private final TransactionalBatchWriter writer;
   private final DeadLetterWriter deadLetters;
   private final long maxBodyBytes;
   private final String sourcesToken;
@@ -94,17 +94,17 @@ public final class IngestHttpApi {
 
   /**
    * @param catalog the sources
-   * @param producer the shared idempotent producer; values serialized with the topic's subject
+   * @param writer writes each valid batch as one transaction
    * @param deadLetters where rejected records and malformed bodies are kept
    * @param http the body limit and the tokens of {@code /sources} and {@code /labels}
    * @param produceTimeout how long a batch may wait for the broker's acknowledgements
    * @param health the service's health, computed when {@code GET /health} is asked
    */
-  public IngestHttpApi(SourceCatalog catalog, Producer<String, GenericRecord> producer,
+  public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
       Supplier<IngestHealth> health) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
-    this.producer = Objects.requireNonNull(producer, "producer");
+    this.writer = Objects.requireNonNull(writer, "writer");
     this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
     this.maxBodyBytes = http.maxBodyBytes();
     this.sourcesToken = http.sourcesToken();
@@ -290,31 +290,26 @@ public final class IngestHttpApi {
   }
 
   private void produce(Context ctx, List<ProducerRecord<String, GenericRecord>> records) {
-    List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
-    TreeMap<Integer, long[]> ranges = new TreeMap<>();
-    long deadline = System.nanoTime() + produceTimeout.toNanos();
+    List<RecordMetadata> written;
     try {
-      for (ProducerRecord<String, GenericRecord> record : records) {
-        sent.add(producer.send(record));
-      }
-      for (Future<RecordMetadata> future : sent) {
-        RecordMetadata metadata = future.get(Math.max(0, deadline - System.nanoTime()),
-            TimeUnit.NANOSECONDS);
-        ranges.merge(metadata.partition(), new long[] {metadata.offset(), metadata.offset()},
-            (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
-      }
+      written = writer.write(records);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      error(ctx, 503, "interrupted while writing; some records of the batch may have been"
-          + " written, retry the batch");
+      error(ctx, 503, "interrupted while writing; retry the batch");
       return;
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-      log.warn("{} {}: writing a batch of {} failed", ctx.method(), ctx.path(), records.size(),
-          cause);
-      error(ctx, 503, "Kafka did not acknowledge the batch (" + cause.getClass().getSimpleName()
-          + ": " + cause.getMessage() + "); some records may have been written, retry the batch");
+    } catch (TransactionalBatchWriter.BatchFailedException e) {
+      log.warn("{} {}: writing a batch of {} failed (aborted: {})", ctx.method(), ctx.path(),
+          records.size(), e.aborted(), e.getCause() == null ? e : e.getCause());
+      error(ctx, 503, "Kafka did not accept the batch (" + e.getMessage() + "); "
+          + (e.aborted() ? "none of it was written (its transaction was aborted), retry the batch"
+              : "its transaction could not be confirmed either way: read_committed consumers see"
+                  + " all of the batch or none of it, and retrying may write it twice"));
       return;
+    }
+    TreeMap<Integer, long[]> ranges = new TreeMap<>();
+    for (RecordMetadata metadata : written) {
+      ranges.merge(metadata.partition(), new long[] {metadata.offset(), metadata.offset()},
+          (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
     }
     ObjectNode out = JSON.createObjectNode();
     out.put("count", records.size());

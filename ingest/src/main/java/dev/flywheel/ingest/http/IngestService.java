@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
@@ -35,7 +34,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The ingest service: registers the sources of {@code flywheel.yaml}, answers {@link
- * IngestHttpApi}'s routes with one shared idempotent producer ({@code acks=all}), and, when the
+ * IngestHttpApi}'s routes, writing each batch as one Kafka transaction ({@link
+ * TransactionalBatchWriter}: a pool of {@code ingest.producers} transactional producers, so
+ * idempotent with {@code acks=all}), and, when the
  * YAML has a {@code cdc} section, captures its PostgreSQL tables with {@link CdcIngest}.
  *
  * <pre>{@code
@@ -82,7 +83,7 @@ public final class IngestService implements AutoCloseable {
   private final Map<String, String> environment;
 
   private Admin admin;
-  private Producer<String, GenericRecord> producer;
+  private TransactionalBatchWriter writer;
   private Producer<byte[], byte[]> dlqProducer;
   private SourceCatalog catalog;
   private Javalin http;
@@ -138,14 +139,15 @@ public final class IngestService implements AutoCloseable {
       for (SourceDefinition source : config.sourceDefinitions(configDir)) {
         catalog.add(source);
       }
-      producer = new KafkaProducer<>(producerProps("flywheel-ingest"), new StringSerializer(),
-          serdes.generic(false).serializer());
+      writer = new TransactionalBatchWriter(id -> new KafkaProducer<>(transactionalProps(id),
+          new StringSerializer(), serdes.generic(false).serializer()), transactionalIdPrefix(),
+          config.ingest().producers(), produceTimeout);
       dlqProducer = new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
           new ByteArraySerializer(), new ByteArraySerializer());
       if (config.cdc() != null) {
         cdc = cdcIngest(config.cdc()).start();
       }
-      api = new IngestHttpApi(catalog, producer,
+      api = new IngestHttpApi(catalog, writer,
           new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest(), produceTimeout,
           this::health);
       if (ownHttpServer) {
@@ -266,7 +268,10 @@ public final class IngestService implements AutoCloseable {
         log.warn("CDC did not stop cleanly", e);
       }
     }
-    for (Producer<?, ?> p : new Producer<?, ?>[] {producer, dlqProducer}) {
+    if (writer != null) {
+      writer.close();
+    }
+    for (Producer<?, ?> p : new Producer<?, ?>[] {dlqProducer}) {
       if (p != null) {
         try {
           p.flush();
@@ -324,6 +329,38 @@ public final class IngestService implements AutoCloseable {
     Map<String, Object> props = new HashMap<>(kafka);
     props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "flywheel-ingest-admin");
     return props;
+  }
+
+  /**
+   * Settings of a pooled batch producer: transactional (one transaction per HTTP batch), hence
+   * idempotent with {@code acks=all}; a commit or a wait for metadata gives up after the produce
+   * timeout.
+   */
+  private Map<String, Object> transactionalProps(String transactionalId) {
+    Map<String, Object> props = producerProps(transactionalId);
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    props.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, produceTimeout.toMillis());
+    // an open transaction of a crashed instance holds back read_committed consumers at most
+    // this long (a restarted instance with the same ids aborts it at once)
+    props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+        (int) Math.max(60_000, produceTimeout.toMillis() * 2));
+    return props;
+  }
+
+  /** {@code ingest.transactionalIdPrefix}, or {@code flywheel-ingest-<host>[-<topic prefix>]}. */
+  String transactionalIdPrefix() {
+    String configured = config.ingest().transactionalIdPrefix();
+    if (configured != null) {
+      return configured;
+    }
+    String hostName;
+    try {
+      hostName = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      hostName = "localhost";
+    }
+    return "flywheel-ingest-" + hostName
+        + (topics.prefix().isEmpty() ? "" : "-" + topics.prefix());
   }
 
   private Map<String, Object> producerProps(String clientId) {

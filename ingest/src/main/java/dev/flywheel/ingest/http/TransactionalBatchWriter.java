@@ -1,0 +1,219 @@
+package dev.flywheel.ingest.http;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes each HTTP batch as one Kafka transaction, so a batch is all or nothing: when a record of
+ * it fails (the broker refuses it, a topic is gone, Kafka does not answer in time) the transaction
+ * is aborted, and {@code read_committed} consumers — every Flywheel processor — never see any of
+ * the batch.
+ *
+ * <p>A fixed pool of transactional producers ({@code transactional.id = <prefix>-<slot>}, each
+ * idempotent with {@code acks=all}) lets that many batches be written at once; a request waits
+ * for a free producer. A producer whose transaction could not be aborted cleanly (or that was
+ * fenced) is closed and replaced by a new one with the same {@code transactional.id}, whose {@code
+ * initTransactions} aborts whatever the old one left open. Thread-safe.
+ */
+public final class TransactionalBatchWriter implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(TransactionalBatchWriter.class);
+
+  private final Function<String, Producer<String, GenericRecord>> factory;
+  private final BlockingQueue<Slot> free;
+  private final List<Slot> slots = new ArrayList<>();
+  private final Duration timeout;
+  private volatile boolean closed;
+
+  /**
+   * Creates the pool and initializes every producer's transactions.
+   *
+   * @param factory creates a producer with the given {@code transactional.id}
+   * @param transactionalIdPrefix the prefix of the {@code transactional.id}s
+   * @param size how many producers, so how many batches at once
+   * @param timeout how long a batch may wait for a free producer, and for its commit
+   * @throws org.apache.kafka.common.KafkaException when a producer cannot initialize its
+   *     transactions (Kafka unreachable, or the principal lacks the transactional-id ACL)
+   */
+  public TransactionalBatchWriter(Function<String, Producer<String, GenericRecord>> factory,
+      String transactionalIdPrefix, int size, Duration timeout) {
+    this.factory = Objects.requireNonNull(factory, "factory");
+    Objects.requireNonNull(transactionalIdPrefix, "transactionalIdPrefix");
+    if (size < 1) {
+      throw new IllegalArgumentException("size must be positive, got " + size);
+    }
+    this.timeout = Objects.requireNonNull(timeout, "timeout");
+    this.free = new ArrayBlockingQueue<>(size);
+    try {
+      for (int i = 0; i < size; i++) {
+        Slot slot = new Slot(transactionalIdPrefix + "-" + i);
+        slot.producer();
+        slots.add(slot);
+        free.add(slot);
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /**
+   * Writes {@code records} in one transaction and returns their metadata in order once it is
+   * committed.
+   *
+   * @throws BatchFailedException when the batch could not be written; {@link
+   *     BatchFailedException#aborted()} says whether it is certain that none of it is visible
+   * @throws InterruptedException when interrupted while waiting for a free producer
+   */
+  public List<RecordMetadata> write(List<ProducerRecord<String, GenericRecord>> records)
+      throws BatchFailedException, InterruptedException {
+    if (closed) {
+      throw new BatchFailedException("ingest is closing", true, null);
+    }
+    Slot slot = free.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    if (slot == null) {
+      throw new BatchFailedException("all " + slots.size() + " producers stayed busy for "
+          + timeout.toSeconds() + " s (raise ingest.producers, or retry)", true, null);
+    }
+    try {
+      return write(slot, records);
+    } finally {
+      free.add(slot);
+    }
+  }
+
+  private List<RecordMetadata> write(Slot slot, List<ProducerRecord<String, GenericRecord>> records)
+      throws BatchFailedException {
+    Producer<String, GenericRecord> producer;
+    try {
+      producer = slot.producer();
+    } catch (RuntimeException e) {
+      throw new BatchFailedException("cannot start a Kafka producer: " + e.getMessage(), true, e);
+    }
+    boolean committing = false;
+    try {
+      producer.beginTransaction();
+      List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
+      for (ProducerRecord<String, GenericRecord> record : records) {
+        sent.add(producer.send(record));
+      }
+      committing = true;
+      producer.commitTransaction();
+      List<RecordMetadata> written = new ArrayList<>(sent.size());
+      for (Future<RecordMetadata> future : sent) {
+        written.add(future.get()); // complete: the commit flushed every send
+      }
+      return written;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      slot.discard();
+      throw new BatchFailedException("interrupted while writing", false, e);
+    } catch (ExecutionException | RuntimeException e) {
+      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+      if (committing && cause instanceof TimeoutException) {
+        // the commit may still complete on the broker: the outcome is unknown
+        slot.discard();
+        throw new BatchFailedException(describe(cause), false, cause);
+      }
+      boolean aborted = abort(slot, producer);
+      throw new BatchFailedException(describe(cause), aborted, cause);
+    }
+  }
+
+  /** Aborts the open transaction; replaces the producer when that fails. */
+  private boolean abort(Slot slot, Producer<String, GenericRecord> producer) {
+    try {
+      producer.abortTransaction();
+      return true;
+    } catch (RuntimeException e) {
+      // fenced, fatal or timed out: a new producer with the same transactional.id aborts what
+      // this one left open when it initializes
+      log.warn("producer {} could not abort its transaction ({}); replacing it", slot.id,
+          e.toString());
+      slot.discard();
+      return false;
+    }
+  }
+
+  private static String describe(Throwable cause) {
+    return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+  }
+
+  /** Closes every producer; batches being written fail. Idempotent. */
+  @Override
+  public void close() {
+    closed = true;
+    for (Slot slot : slots) {
+      slot.discard();
+    }
+  }
+
+  /** One pooled producer, created again after it was discarded. */
+  private final class Slot {
+    final String id;
+    private Producer<String, GenericRecord> producer;
+
+    Slot(String id) {
+      this.id = id;
+    }
+
+    synchronized Producer<String, GenericRecord> producer() {
+      if (producer == null) {
+        Producer<String, GenericRecord> created = factory.apply(id);
+        try {
+          created.initTransactions();
+        } catch (RuntimeException e) {
+          created.close(Duration.ZERO);
+          throw e;
+        }
+        producer = created;
+      }
+      return producer;
+    }
+
+    synchronized void discard() {
+      if (producer != null) {
+        try {
+          producer.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+          log.debug("closing producer {} failed", id, e);
+        }
+        producer = null;
+      }
+    }
+  }
+
+  /** A batch that was not written. */
+  public static final class BatchFailedException extends Exception {
+    private final boolean aborted;
+
+    BatchFailedException(String message, boolean aborted, Throwable cause) {
+      super(message, cause);
+      this.aborted = aborted;
+    }
+
+    /**
+     * True when none of the batch is visible to {@code read_committed} consumers (its transaction
+     * was aborted, or never began); false when the outcome is unknown (the commit timed out, or
+     * the abort failed and is completed by the producer that replaces it).
+     */
+    public boolean aborted() {
+      return aborted;
+    }
+  }
+}

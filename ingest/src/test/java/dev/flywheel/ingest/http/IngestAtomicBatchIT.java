@@ -1,0 +1,170 @@
+package dev.flywheel.ingest.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A batch of {@code POST /ingest/{source}} is written all or nothing. */
+@WithDevstack
+class IngestAtomicBatchIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_MESSAGE_BYTES = 2048;
+  private static final String SCHEMA = """
+      {"type": "record", "name": "Blob", "namespace": "it", "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "event_time", "type": "long"},
+        {"name": "payload", "type": "string"}]}""".replace("\n", " ");
+
+  private Devstack devstack;
+  private Topics topics;
+  private IngestService ingest;
+
+  @BeforeEach
+  void startIngest(Devstack devstack, UniqueNames names) {
+    this.devstack = devstack;
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    ingest = IngestService.builder()
+        .config(IngestConfig.parse("""
+            sources: [{name: blobs, schema: '%s', key: id, time: event_time}]
+            ingest: {port: 0, producers: 2}
+            """.formatted(SCHEMA)))
+        .configDir(Path.of("."))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+        .serdes(serdes)
+        .topics(topics)
+        .host("127.0.0.1")
+        .produceTimeout(Duration.ofSeconds(10))
+        .build()
+        .start();
+  }
+
+  @AfterEach
+  void stopIngest() {
+    if (ingest != null) {
+      ingest.close();
+    }
+  }
+
+  @Test
+  void shouldLeaveNothingVisibleWhenABatchFailsPartWay() throws Exception {
+    // Given a source topic whose broker refuses records over 2 KiB
+    String topic = topics.data("blobs").name();
+    limitMessageBytes(topic);
+
+    // When a batch of small records holds one record the broker refuses
+    List<String> records = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      records.add(blob("k-" + i, i == 13 ? incompressible(8 * MAX_MESSAGE_BYTES) : "small"));
+    }
+    HttpResponse<String> response = post("[" + String.join(",", records) + "]");
+
+    // Then the answer is 503 and says that none of the batch was written
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(503);
+    assertThat(JSON.readTree(response.body()).get("error").asText())
+        .contains("none of it was written");
+
+    // and records of the batch did reach the log, so the batch failed part way
+    assertThat(read(topic, "read_uncommitted")).isNotEmpty();
+
+    // but a read_committed consumer sees none of them
+    assertThat(read(topic, "read_committed")).isEmpty();
+
+    // When a valid batch follows
+    HttpResponse<String> next = post("[" + blob("ok-1", "small") + "," + blob("ok-2", "small")
+        + "]");
+
+    // Then it is written and is all a read_committed consumer sees
+    assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
+    assertThat(read(topic, "read_committed")).extracting(ConsumerRecord::key)
+        .containsExactlyInAnyOrder("ok-1", "ok-2");
+  }
+
+  private void limitMessageBytes(String topic) throws Exception {
+    ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+          new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+              Integer.toString(MAX_MESSAGE_BYTES)), AlterConfigOp.OpType.SET)))).all().get();
+      await().atMost(Duration.ofSeconds(15)).until(() -> admin.describeConfigs(List.of(resource))
+          .all().get().get(resource).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG).value()
+          .equals(Integer.toString(MAX_MESSAGE_BYTES)));
+    }
+  }
+
+  private HttpResponse<String> post(String body) throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(ingest.url() + "/ingest/blobs"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String blob(String id, String payload) {
+    return "{\"id\": \"" + id + "\", \"event_time\": 1700000000000, \"payload\": \"" + payload
+        + "\"}";
+  }
+
+  /** Random base64 text, which lz4 cannot shrink below its length. */
+  private static String incompressible(int length) {
+    byte[] bytes = new byte[length];
+    new Random(42).nextBytes(bytes);
+    return Base64.getEncoder().encodeToString(bytes).substring(0, length);
+  }
+
+  /** Every record of {@code topic} a consumer with {@code isolation} sees, up to the end. */
+  private List<ConsumerRecord<String, byte[]>> read(String topic, String isolation) {
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation),
+        new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = IntStream.range(0, topics.partitions())
+          .mapToObj(p -> new TopicPartition(topic, p)).collect(Collectors.toList());
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+      List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        consumer.poll(Duration.ofMillis(100)).forEach(out::add);
+        return partitions.stream().allMatch(p -> consumer.position(p) >= ends.get(p));
+      });
+      return out;
+    }
+  }
+}
