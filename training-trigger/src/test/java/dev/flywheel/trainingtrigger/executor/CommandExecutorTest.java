@@ -1,0 +1,157 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.events.ModelFormat;
+import dev.flywheel.trainingtrigger.SyntheticData;
+import dev.flywheel.trainingtrigger.TestDatasets;
+import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
+import dev.flywheel.trainingtrigger.config.ExecutorSpec;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.TrainingSpec;
+import dev.flywheel.trainingtrigger.dataset.Dataset;
+import dev.flywheel.trainingtrigger.training.Metrics;
+import dev.flywheel.trainingtrigger.training.TrainingException;
+import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CommandExecutorTest {
+
+  /**
+   * A user's training script in plain Python: it reads the CSV splits Flywheel hands it, fits a
+   * one-feature-at-a-time logistic score (the sign of each feature's correlation with the label on
+   * the training split), scores the holdout, computes its AUC, and writes its model and manifest.
+   * The model file is the script's own JSON; the manifest declares it ONNX only because the
+   * schema's formats are XGBOOST and ONNX — the executor does not interpret the bytes.
+   */
+  static final String SCRIPT = """
+      import csv, json, math, os, sys
+      params = json.loads(os.environ["FLYWHEEL_PARAMS"])
+      names = os.environ["FLYWHEEL_FEATURES"].split(",")
+      def load(path):
+          with open(path) as f:
+              rows = list(csv.DictReader(f))
+          return [[float(r[n]) if r[n] else 0.0 for n in names] for r in rows], \\
+                 [float(r["label"]) for r in rows]
+      xs, ys = load(os.environ["FLYWHEEL_TRAIN_CSV"])
+      hx, hy = load(os.environ["FLYWHEEL_HOLDOUT_CSV"])
+      my = sum(ys) / len(ys)
+      w = []
+      for j in range(len(names)):
+          mx = sum(x[j] for x in xs) / len(xs)
+          cov = sum((x[j] - mx) * (y - my) for x, y in zip(xs, ys)) / len(xs)
+          w.append(cov)
+      scores = [1 / (1 + math.exp(-10 * sum(wj * xj for wj, xj in zip(w, x)))) for x in hx]
+      pos = [s for s, y in zip(scores, hy) if y >= 0.5]
+      neg = [s for s, y in zip(scores, hy) if y < 0.5]
+      auc = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+      out = os.environ["FLYWHEEL_OUTPUT_DIR"]
+      with open(os.path.join(out, "model.onnx"), "w") as f:
+          json.dump({"weights": w, "names": names}, f)
+      with open(os.path.join(out, "manifest.json"), "w") as f:
+          json.dump({"artifact": "model.onnx", "format": "ONNX", "metrics": {"auc": auc},
+                     "trainer": "linear-script", "trainerVersion": "1",
+                     "holdoutScores": scores, "params": {"scale": str(params.get("scale"))}}, f)
+      print("trained run", os.environ["FLYWHEEL_RUN_ID"], "auc", auc)
+      """;
+
+  @TempDir Path dir;
+  private LocalArtifactStore store;
+  private Dataset dataset;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    store = new LocalArtifactStore(dir.resolve("artifacts"));
+    dataset = TestDatasets.stored(new SyntheticData(1500, 4, true, 3), model(List.of("x")), store,
+        dir.resolve("data"));
+    Files.writeString(dir.resolve("train.py"), SCRIPT);
+  }
+
+  private ModelSpec model(List<String> command) {
+    return model(command, Duration.ofMinutes(2));
+  }
+
+  private ModelSpec model(List<String> command, Duration timeout) {
+    ExecutorSpec exec = new ExecutorSpec(ExecutorSpec.Kind.COMMAND, timeout, command,
+        null, Map.of("EXTRA", "1"), null, null, null, null, null, null, null);
+    return ModelSpec.of("fraud", SyntheticData.GROUP).withTarget(SyntheticData.TARGET)
+        .withTraining(new TrainingSpec("linear-script", Map.of(), 0.2, 0.5, exec));
+  }
+
+  private RunContext run(ModelSpec spec) {
+    return new RunContext("fraud-1", 1, spec, Map.of("scale", "10"), dataset,
+        dir.resolve("work"));
+  }
+
+  @Test
+  void shouldRunARealScriptWithTheDatasetInItsEnvironmentAndReadItsManifest() throws Exception {
+    // Given a Python training script
+    ModelSpec spec = model(List.of("python3", dir.resolve("train.py").toString()));
+    // When executed
+    TrainingOutput out = new CommandExecutor().execute(run(spec));
+    // Then its manifest is read: metrics, format, scores of every holdout row, params
+    assertThat(out.format()).isEqualTo(ModelFormat.ONNX);
+    assertThat(out.trainer()).isEqualTo("linear-script");
+    assertThat(out.metrics().get(Metrics.AUC)).isGreaterThan(0.85);
+    assertThat(out.holdoutScores()).hasSize(dataset.holdout().rows());
+    assertThat(out.params()).containsEntry("scale", "10");
+    assertThat(out.featureNames()).isEqualTo(dataset.featureNames());
+    assertThat(Files.readString(out.artifact())).contains("weights");
+    assertThat(Files.readString(dir.resolve("work/command.log"))).contains("trained run fraud-1");
+  }
+
+  @Test
+  void shouldFailWithTheExitStatusAndTheLastOutput() {
+    // Given a command that fails
+    ModelSpec spec = model(List.of("sh", "-c", "echo 'CUDA out of memory'; exit 3"));
+    // Then
+    assertThatThrownBy(() -> new CommandExecutor().execute(run(spec)))
+        .isInstanceOf(TrainingException.class).hasMessageContaining("exited with status 3")
+        .hasMessageContaining("CUDA out of memory");
+  }
+
+  @Test
+  void shouldFailWhenTheCommandWritesNoManifest() {
+    // Given a command that succeeds without output
+    ModelSpec spec = model(List.of("sh", "-c", "true"));
+    // Then
+    assertThatThrownBy(() -> new CommandExecutor().execute(run(spec)))
+        .isInstanceOf(TrainingException.class).hasMessageContaining("wrote no manifest.json");
+  }
+
+  @Test
+  void shouldKillTheCommandAtTheTimeoutAndFail() throws Exception {
+    // Given a command that records its pid and hangs
+    Path pid = dir.resolve("pid");
+    ModelSpec spec = model(List.of("sh", "-c", "echo $$ > " + pid + "; exec sleep 600"),
+        Duration.ofSeconds(1));
+    // Then the attempt fails naming the timeout
+    assertThatThrownBy(() -> new CommandExecutor().execute(run(spec)))
+        .isInstanceOf(TrainingException.class).hasMessageContaining("did not finish within PT1S");
+    // And the process is gone
+    long p = Long.parseLong(Files.readString(pid).trim());
+    await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(p)
+        .map(h -> !h.isAlive()).orElse(true));
+  }
+
+  @Test
+  void shouldNotRunTheCommandAgainWhenTheAttemptAlreadyWroteItsManifest() throws Exception {
+    // Given an attempt whose script finished before the service crashed
+    ModelSpec real = model(List.of("python3", dir.resolve("train.py").toString()));
+    TrainingOutput first = new CommandExecutor().execute(run(real));
+    // When the same attempt is executed again with a command that would fail
+    ModelSpec failing = model(List.of("sh", "-c", "exit 9"));
+    TrainingOutput again = new CommandExecutor().execute(run(failing));
+    // Then the existing outputs are used
+    assertThat(again.metrics()).isEqualTo(first.metrics());
+  }
+}
