@@ -1,0 +1,74 @@
+package dev.flywheel.servingsink.follow;
+
+import dev.flywheel.servingsink.ServingMetrics;
+import dev.flywheel.servingsink.model.ModelLoader;
+import dev.flywheel.servingsink.model.ModelSpec;
+import dev.flywheel.servingsink.model.Refusal;
+import dev.flywheel.servingsink.model.ServedModel;
+import dev.flywheel.servingsink.model.ServedModels;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies one announced version: loads, verifies and warms it up off to the side, then swaps it
+ * in atomically; or refuses it — the version served before keeps serving, and the refusal is
+ * logged, counted and reported to the audit history.
+ */
+public final class ModelSwapper {
+
+  private static final Logger log = LoggerFactory.getLogger(ModelSwapper.class);
+
+  /** What became of an announced version. */
+  public enum Outcome { SWAPPED, ALREADY_SERVED, REFUSED }
+
+  private final ModelLoader loader;
+  private final ServedModels served;
+  private final RefusalReporter reporter;
+  private final ServingMetrics metrics;
+
+  public ModelSwapper(ModelLoader loader, ServedModels served, RefusalReporter reporter,
+      ServingMetrics metrics) {
+    this.loader = Objects.requireNonNull(loader, "loader");
+    this.served = Objects.requireNonNull(served, "served");
+    this.reporter = Objects.requireNonNull(reporter, "reporter");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+  }
+
+  /** Serves the version unless it is served already or fails a check. */
+  public Outcome apply(ModelSpec spec) {
+    Optional<ServedModel> now = served.peek(spec.model(), spec.alias());
+    if (now.isPresent() && now.get().version() == spec.version() && now.get().spec().artifact()
+        .getSha256().equalsIgnoreCase(spec.artifact().getSha256())) {
+      return Outcome.ALREADY_SERVED;
+    }
+    long begin = System.nanoTime();
+    ServedModel loaded;
+    try {
+      loaded = loader.load(spec);
+    } catch (Refusal refusal) {
+      refuse(spec, refusal, now);
+      return Outcome.REFUSED;
+    }
+    Optional<ServedModel> previous = served.install(loaded);
+    metrics.swapped(loaded, served);
+    log.info("serving {} (was {}); loaded, verified and warmed up in {} ms", spec.describe(),
+        previous.map(p -> "v" + p.version()).orElse("nothing"),
+        (System.nanoTime() - begin) / 1_000_000);
+    return Outcome.SWAPPED;
+  }
+
+  private void refuse(ModelSpec spec, Refusal refusal, Optional<ServedModel> now) {
+    metrics.refused(spec.model(), spec.alias(), refusal.check());
+    log.warn("refused {} ({}): {}; {}", spec.describe(), refusal.check(), refusal.getMessage(),
+        now.map(m -> "v" + m.version() + " keeps serving").orElse("nothing is served for "
+            + spec.model() + "@" + spec.alias() + " yet"));
+    try {
+      reporter.report(spec, refusal);
+    } catch (RuntimeException e) {
+      log.error("the refusal of {} is not in the audit history: {}", spec.describe(),
+          e.getMessage(), e);
+    }
+  }
+}

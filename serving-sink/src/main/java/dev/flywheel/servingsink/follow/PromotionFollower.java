@@ -1,0 +1,331 @@
+package dev.flywheel.servingsink.follow;
+
+import dev.flywheel.events.AliasState;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.ModelVersion;
+import dev.flywheel.servingsink.model.ModelSpec;
+import dev.flywheel.servingsink.model.ServedModels;
+import dev.flywheel.topics.Topic;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows {@code flywheel.model.promoted} and {@code flywheel.registry.state}.
+ *
+ * <p>{@link #catchUp(Duration)} reads both topics from the beginning to their current end and
+ * serves, for every served alias of every model, the version the registry state names (or, with
+ * no state, the last promotion), falling back to earlier promoted versions of the alias if that
+ * one is refused — so after a start, the current champion serves before anything is scored.
+ * {@link #start()} then follows both on a background thread: each {@code ModelPromoted} of a
+ * served alias goes through {@link ModelSwapper}; a registry state without a served challenger
+ * alias stops its shadow scoring.
+ *
+ * <p>The consumer has no group: every instance reads every partition and serves every model.
+ */
+public final class PromotionFollower implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(PromotionFollower.class);
+
+  private final KafkaConsumer<String, Object> consumer;
+  private final String promotedTopic;
+  private final String stateTopic;
+  private final Set<String> aliases;
+  private final String shadowAlias;
+  private final Predicate<String> models;
+  private final ModelSwapper swapper;
+  private final ServedModels served;
+  private Thread thread;
+  private volatile boolean stopping;
+  private volatile String problem;
+
+  /**
+   * @param kafka consumer properties (bootstrap servers, security)
+   * @param aliases the aliases to serve, e.g. champion and challenger
+   * @param shadowAlias the alias whose removal from the registry state stops it being served
+   * @param models which models to serve
+   */
+  public PromotionFollower(Map<String, Object> kafka, Topic<String, ModelPromoted> promoted,
+      Topic<String, ModelRegistryState> state, Set<String> aliases, String shadowAlias,
+      Predicate<String> models, ModelSwapper swapper, ServedModels served) {
+    this.promotedTopic = promoted.name();
+    this.stateTopic = state.name();
+    this.aliases = Set.copyOf(aliases);
+    this.shadowAlias = shadowAlias;
+    this.models = Objects.requireNonNull(models, "models");
+    this.swapper = Objects.requireNonNull(swapper, "swapper");
+    this.served = Objects.requireNonNull(served, "served");
+    Map<String, Object> props = new HashMap<>(kafka);
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    // Promotions and states come from a transactional processor: never act on an aborted one.
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "flywheel-serving-sink-follower");
+    Deserializer<Object> values = new TopicValueDeserializer(
+        promoted.name(), promoted.valueSerde().deserializer(),
+        state.name(), state.valueSerde().deserializer());
+    this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), values);
+  }
+
+  /**
+   * Reads both topics to their end as of now and serves what they name. Blocks until done.
+   *
+   * @throws TimeoutException when the end is not reached within {@code timeout}
+   */
+  public void catchUp(Duration timeout) throws TimeoutException {
+    List<TopicPartition> partitions = new ArrayList<>();
+    for (String topic : List.of(promotedTopic, stateTopic)) {
+      consumer.partitionsFor(topic, timeout).forEach(p ->
+          partitions.add(new TopicPartition(p.topic(), p.partition())));
+    }
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+    Map<ServedModels.Key, List<ModelSpec>> history = new LinkedHashMap<>();
+    Map<String, ModelRegistryState> states = new LinkedHashMap<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!reached(end)) {
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("serving did not read " + promotedTopic + " and " + stateTopic
+            + " to their end within " + timeout + "; is the broker reachable?");
+      }
+      for (ConsumerRecord<String, Object> r : poll()) {
+        if (r.value() instanceof ModelPromoted p && models.test(p.getModel())) {
+          history.computeIfAbsent(new ServedModels.Key(p.getModel(), p.getAlias()),
+              k -> new ArrayList<>()).add(ModelSpec.of(p));
+        } else if (r.value() instanceof ModelRegistryState s) {
+          states.put(s.getModel(), s);
+        }
+      }
+    }
+    for (Map.Entry<ServedModels.Key, List<ModelSpec>> target : targets(history, states)
+        .entrySet()) {
+      boolean serving = false;
+      for (ModelSpec candidate : target.getValue()) {
+        ModelSwapper.Outcome outcome = swapper.apply(candidate);
+        if (outcome != ModelSwapper.Outcome.REFUSED) {
+          serving = true;
+          break;
+        }
+      }
+      if (!serving) {
+        log.warn("nothing serves {}: every version announced for it was refused",
+            target.getKey());
+      }
+    }
+    log.info("caught up with {} and {}: serving {}", promotedTopic, stateTopic,
+        served.peekAll().values());
+  }
+
+  /** The candidates of each served key, the one to serve first. */
+  private Map<ServedModels.Key, List<ModelSpec>> targets(
+      Map<ServedModels.Key, List<ModelSpec>> history, Map<String, ModelRegistryState> states) {
+    Map<ServedModels.Key, List<ModelSpec>> targets = new LinkedHashMap<>();
+    Set<ServedModels.Key> keys = new LinkedHashSet<>(history.keySet());
+    states.values().forEach(s -> s.getAliases().forEach(a ->
+        keys.add(new ServedModels.Key(s.getModel(), a.getAlias()))));
+    for (ServedModels.Key key : keys) {
+      if (!aliases.contains(key.alias()) || !models.test(key.model())) {
+        continue;
+      }
+      List<ModelSpec> promotions = history.getOrDefault(key, List.of());
+      List<ModelSpec> candidates = new ArrayList<>();
+      ModelRegistryState state = states.get(key.model());
+      if (state != null) {
+        Optional<AliasState> alias = state.getAliases().stream()
+            .filter(a -> a.getAlias().equals(key.alias())).findFirst();
+        if (alias.isEmpty()) {
+          continue; // the registry removed the alias since it was promoted
+        }
+        int version = alias.get().getVersion();
+        Optional<ModelSpec> announced = newestFirst(promotions).stream()
+            .filter(p -> p.version() == version).findFirst();
+        if (announced.isPresent()) {
+          candidates.add(announced.get());
+        } else {
+          state.getVersions().stream().filter(v -> v.getVersion() == version).findFirst()
+              .map(v -> fromState(key, v, state)).ifPresent(candidates::add);
+        }
+      }
+      Set<Integer> seen = new LinkedHashSet<>();
+      candidates.forEach(c -> seen.add(c.version()));
+      for (ModelSpec p : newestFirst(promotions)) {
+        if (seen.add(p.version())) {
+          candidates.add(p);
+        }
+      }
+      if (!candidates.isEmpty()) {
+        targets.put(key, candidates);
+      }
+    }
+    return targets;
+  }
+
+  private static List<ModelSpec> newestFirst(List<ModelSpec> promotions) {
+    List<ModelSpec> copy = new ArrayList<>(promotions);
+    java.util.Collections.reverse(copy);
+    return copy;
+  }
+
+  private static ModelSpec fromState(ServedModels.Key key, ModelVersion v,
+      ModelRegistryState state) {
+    return new ModelSpec(key.model(), key.alias(), v.getVersion(), v.getArtifact(),
+        v.getSignature(), "state:" + state.getEventId());
+  }
+
+  /** Follows both topics on a background thread from where {@link #catchUp} stopped. */
+  public synchronized void start() {
+    if (thread != null) {
+      throw new IllegalStateException("the follower runs already");
+    }
+    thread = new Thread(this::follow, "flywheel-serving-sink-follower");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void follow() {
+    boolean failing = false;
+    while (!stopping) {
+      try {
+        for (ConsumerRecord<String, Object> r : poll()) {
+          if (r.value() instanceof ModelPromoted p) {
+            if (aliases.contains(p.getAlias()) && models.test(p.getModel())) {
+              swapper.apply(ModelSpec.of(p));
+            }
+          } else if (r.value() instanceof ModelRegistryState s && models.test(s.getModel())) {
+            boolean hasShadow = s.getAliases().stream()
+                .anyMatch(a -> a.getAlias().equals(shadowAlias));
+            if (!hasShadow) {
+              served.remove(s.getModel(), shadowAlias).ifPresent(m ->
+                  log.info("stopped shadow scoring with {}: the registry removed alias {}", m,
+                      shadowAlias));
+            }
+          }
+        }
+        if (failing) {
+          log.info("following promotions again");
+          failing = false;
+        }
+        problem = null;
+      } catch (WakeupException e) {
+        // close() asked us to stop
+      } catch (RuntimeException e) {
+        problem = "following " + promotedTopic + " failed: " + e.getMessage();
+        if (!failing) {
+          log.error("following promotions failed; retrying", e);
+          failing = true;
+        } else {
+          log.debug("following promotions still fails", e);
+        }
+        sleepQuietly();
+      }
+    }
+  }
+
+  private List<ConsumerRecord<String, Object>> poll() {
+    try {
+      List<ConsumerRecord<String, Object>> out = new ArrayList<>();
+      consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+      return out;
+    } catch (RecordDeserializationException e) {
+      log.error("skipping unreadable record {}-{}@{}: {}", e.topicPartition().topic(),
+          e.topicPartition().partition(), e.offset(), e.getMessage());
+      consumer.seek(e.topicPartition(), e.offset() + 1);
+      return List.of();
+    }
+  }
+
+  private boolean reached(Map<TopicPartition, Long> end) {
+    for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+      if (consumer.position(e.getKey()) < e.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static void sleepQuietly() {
+    try {
+      Thread.sleep(1_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Why following fails now, if it does. */
+  public Optional<String> problem() {
+    return Optional.ofNullable(problem);
+  }
+
+  /** Stops following and closes the consumer. Idempotent. */
+  @Override
+  public void close() {
+    Thread t;
+    synchronized (this) {
+      if (stopping) {
+        return;
+      }
+      stopping = true;
+      t = thread;
+    }
+    if (t != null) {
+      consumer.wakeup();
+      try {
+        t.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    consumer.close(Duration.ofSeconds(5));
+  }
+
+  /** Reads each topic's values with that topic's deserializer. */
+  private static final class TopicValueDeserializer implements Deserializer<Object> {
+    private final String first;
+    private final Deserializer<?> firstDeserializer;
+    private final String second;
+    private final Deserializer<?> secondDeserializer;
+
+    TopicValueDeserializer(String first, Deserializer<?> firstDeserializer, String second,
+        Deserializer<?> secondDeserializer) {
+      this.first = first;
+      this.firstDeserializer = firstDeserializer;
+      this.second = second;
+      this.secondDeserializer = secondDeserializer;
+    }
+
+    @Override
+    public Object deserialize(String topic, byte[] data) {
+      if (data == null) {
+        return null;
+      }
+      if (topic.equals(first)) {
+        return firstDeserializer.deserialize(topic, data);
+      }
+      if (topic.equals(second)) {
+        return secondDeserializer.deserialize(topic, data);
+      }
+      throw new IllegalArgumentException("not a followed topic: " + topic);
+    }
+  }
+}

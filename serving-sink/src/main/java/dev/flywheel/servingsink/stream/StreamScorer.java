@@ -1,0 +1,395 @@
+package dev.flywheel.servingsink.stream;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.events.ScoringMode;
+import dev.flywheel.servingsink.Predictions;
+import dev.flywheel.servingsink.ServingMetrics;
+import dev.flywheel.servingsink.model.ServedModel;
+import dev.flywheel.servingsink.model.ServedModels;
+import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scores {@code flywheel.features} into {@code flywheel.predictions}, exactly once, in
+ * micro-batches: a transactional consume-transform-produce loop.
+ *
+ * <p>Each poll is one micro-batch and one transaction: the vectors are grouped by feature group,
+ * each served model of the group scores all of its group's rows in one runtime call (with one
+ * reference to every served version taken for the whole batch, so a batch is scored by one
+ * consistent set of versions and a swap never affects a batch in flight), the predictions —
+ * champion, and challenger marked {@code shadow} — and any dead letters are written, and the
+ * consumed offsets are committed in the same transaction ({@code sendOffsetsToTransaction} with
+ * the group's metadata, so a fenced zombie cannot commit). A crash before the commit aborts the
+ * transaction; the batch is read and scored again by whoever owns the partitions next.
+ *
+ * <p>A vector that cannot be read, or that the champion fails to score, goes to {@code
+ * flywheel.features.dlq} (in the same transaction) with {@link DeadLetterHeaders}. A vector of a
+ * group no served model scores is counted ({@code flywheel.serving.unscored}) and committed.
+ */
+public final class StreamScorer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(StreamScorer.class);
+
+  /** The {@code flywheel.processor} header of the dead letters written here. */
+  public static final String PROCESSOR = "flywheel-serving-sink";
+
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final String featuresTopic;
+  private final String predictionsTopic;
+  private final String dlqTopic;
+  private final Deserializer<FeatureVector> vectors;
+  private final Serializer<Prediction> predictions;
+  private final StringSerializer keys = new StringSerializer();
+  private final ServedModels served;
+  private final ServingMetrics metrics;
+  private final Thread thread;
+  private volatile boolean stopping;
+  private volatile String problem;
+  private volatile boolean fenced;
+
+  /**
+   * @param kafka client properties (bootstrap servers, security)
+   * @param groupId consumer group, shared by every instance
+   * @param transactionalId this instance's transactional id, stable across its restarts
+   * @param startFrom {@code latest} or {@code earliest}: where a new group starts
+   * @param maxBatch most vectors per micro-batch
+   */
+  public StreamScorer(Map<String, Object> kafka, String groupId, String transactionalId,
+      String startFrom, int maxBatch, Topic<String, FeatureVector> features,
+      Topic<String, Prediction> predictionsTopic, Topics topics, ServedModels served,
+      ServingMetrics metrics) {
+    this.featuresTopic = features.name();
+    this.predictionsTopic = predictionsTopic.name();
+    this.dlqTopic = topics.dlq(features).name();
+    this.vectors = features.valueSerde().deserializer();
+    this.predictions = predictionsTopic.valueSerde().serializer();
+    this.served = Objects.requireNonNull(served, "served");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    Map<String, Object> c = new HashMap<>(kafka);
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false); // offsets commit in the transaction
+    // Read only committed feature vectors: an aborted upstream write is never scored.
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startFrom);
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxBatch);
+    c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-consumer");
+    this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
+        new ByteArrayDeserializer());
+    Map<String, Object> p = new HashMap<>(kafka);
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-producer");
+    this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    this.thread = new Thread(this::run, "flywheel-serving-sink-scorer");
+    this.thread.setDaemon(true);
+  }
+
+  /** Fences any earlier incarnation of this instance and starts scoring on a background thread. */
+  public void start() {
+    producer.initTransactions();
+    consumer.subscribe(List.of(featuresTopic));
+    thread.start();
+  }
+
+  private void run() {
+    boolean failing = false;
+    while (!stopping) {
+      ConsumerRecords<byte[], byte[]> records;
+      try {
+        records = consumer.poll(Duration.ofMillis(100));
+      } catch (WakeupException e) {
+        break;
+      } catch (KafkaException e) {
+        problem = "polling " + featuresTopic + " failed: " + e.getMessage();
+        log.warn("polling {} failed; retrying", featuresTopic, e);
+        continue;
+      }
+      if (records.isEmpty()) {
+        continue;
+      }
+      Map<TopicPartition, Long> first = new HashMap<>();
+      Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+      for (TopicPartition tp : records.partitions()) {
+        List<ConsumerRecord<byte[], byte[]>> part = records.records(tp);
+        first.put(tp, part.get(0).offset());
+        next.put(tp, new OffsetAndMetadata(part.get(part.size() - 1).offset() + 1));
+      }
+      try {
+        producer.beginTransaction();
+        process(records);
+        producer.sendOffsetsToTransaction(next, consumer.groupMetadata());
+        producer.commitTransaction();
+        if (failing) {
+          log.info("scoring {} again", featuresTopic);
+          failing = false;
+        }
+        problem = null;
+      } catch (ProducerFencedException | InvalidProducerEpochException
+          | FencedInstanceIdException | AuthorizationException e) {
+        fenced = true;
+        problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
+            + " servingSink.instanceId took over, or the principal lacks rights)";
+        log.error("stream scoring stopped", e);
+        break;
+      } catch (RuntimeException e) {
+        problem = "scoring a batch failed: " + e.getMessage();
+        if (!failing) {
+          log.error("scoring a batch of {} failed; it is aborted and read again", featuresTopic,
+              e);
+          failing = true;
+        }
+        abortAndRewind(first);
+      }
+    }
+  }
+
+  private void abortAndRewind(Map<TopicPartition, Long> first) {
+    try {
+      producer.abortTransaction();
+    } catch (RuntimeException e) {
+      log.warn("aborting the transaction failed", e);
+    }
+    Set<TopicPartition> assigned = consumer.assignment();
+    first.forEach((tp, offset) -> {
+      if (assigned.contains(tp)) {
+        consumer.seek(tp, offset);
+      }
+    });
+    try {
+      Thread.sleep(200); // back off before reading the batch again
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** One record with its decoded vector (null when unreadable). */
+  private record Input(ConsumerRecord<byte[], byte[]> record, FeatureVector vector) {}
+
+  private void process(ConsumerRecords<byte[], byte[]> records) {
+    List<Input> inputs = new ArrayList<>(records.count());
+    Map<String, List<Integer>> byGroup = new LinkedHashMap<>();
+    for (ConsumerRecord<byte[], byte[]> r : records) {
+      FeatureVector v;
+      try {
+        v = vectors.deserialize(r.topic(), r.headers(), r.value());
+        if (v == null) {
+          throw new IllegalArgumentException("the record has no value (a tombstone)");
+        }
+      } catch (RuntimeException e) {
+        deadLetter(r, "cannot read the feature vector: " + describe(e), e, "unreadable");
+        continue;
+      }
+      byGroup.computeIfAbsent(v.getFeatureGroup(), g -> new ArrayList<>()).add(inputs.size());
+      inputs.add(new Input(r, v));
+    }
+    Prediction[][] out = new Prediction[inputs.size()][];
+    List<ServedModel> models = served.acquireAll();
+    try {
+      for (Map.Entry<String, List<Integer>> group : byGroup.entrySet()) {
+        List<ServedModel> groupModels = models.stream()
+            .filter(m -> group.getKey().equals(m.featureGroup()))
+            // champion first, so a vector's predictions come out champion then shadow
+            .sorted((a, b) -> Boolean.compare(!Predictions.CHAMPION.equals(a.alias()),
+                !Predictions.CHAMPION.equals(b.alias())))
+            .toList();
+        if (groupModels.isEmpty()) {
+          metrics.unscored("no_model", group.getValue().size());
+          continue;
+        }
+        for (ServedModel model : groupModels) {
+          score(model, group.getValue(), inputs, out);
+        }
+      }
+    } finally {
+      models.forEach(ServedModel::release);
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      if (out[i] == null) {
+        continue;
+      }
+      for (Prediction p : out[i]) {
+        if (p != null) {
+          producer.send(new ProducerRecord<>(predictionsTopic, null,
+              inputs.get(i).record().timestamp(), keys.serialize(predictionsTopic,
+                  p.getEntityId()), predictions.serialize(predictionsTopic, p)));
+        }
+      }
+    }
+  }
+
+  private void score(ServedModel model, List<Integer> rows, List<Input> inputs,
+      Prediction[][] out) {
+    List<Map<String, Double>> features = new ArrayList<>(rows.size());
+    for (int i : rows) {
+      features.add(inputs.get(i).vector().getFeatures());
+    }
+    long begin = System.nanoTime();
+    double[] scores;
+    try {
+      scores = model.score(features);
+    } catch (RuntimeException batchFailure) {
+      scores = null;
+    }
+    long nanos = System.nanoTime() - begin;
+    boolean champion = Predictions.CHAMPION.equals(model.alias());
+    int emitted = 0;
+    for (int k = 0; k < rows.size(); k++) {
+      int i = rows.get(k);
+      double score;
+      long micros;
+      if (scores != null) {
+        score = scores[k];
+        micros = nanos / rows.size() / 1_000;
+      } else {
+        // the batch failed: score row by row, so one bad row does not fail its neighbours
+        long one = System.nanoTime();
+        try {
+          score = model.score(List.of(features.get(k)))[0];
+        } catch (RuntimeException e) {
+          if (champion && out[i] == null) {
+            deadLetter(inputs.get(i).record(), model + " failed to score the vector: "
+                + describe(e), e, "scoring_failed");
+            out[i] = new Prediction[0];
+          } else {
+            log.debug("{} failed to score {}", model, inputs.get(i).vector().getEventId(), e);
+          }
+          continue;
+        }
+        micros = (System.nanoTime() - one) / 1_000;
+      }
+      if (out[i] != null && out[i].length == 0) {
+        continue; // the champion could not score it; it went to the dead-letter topic
+      }
+      FeatureVector v = inputs.get(i).vector();
+      Prediction p = Predictions.of(model, v.getEventId(), v.getEventTime(), v.getEntityId(),
+          v.getFeatureGroup(), v.getFeatures(), v.getCategoricalFeatures(), score, micros,
+          ScoringMode.STREAM, v.getSource());
+      out[i] = append(out[i], p);
+      emitted++;
+    }
+    metrics.predictions(model, "stream", !champion, emitted);
+    metrics.latency(model, "stream", nanos, rows.size());
+  }
+
+  private static Prediction[] append(Prediction[] existing, Prediction p) {
+    if (existing == null) {
+      return new Prediction[] {p};
+    }
+    Prediction[] grown = java.util.Arrays.copyOf(existing, existing.length + 1);
+    grown[existing.length] = p;
+    return grown;
+  }
+
+  private void deadLetter(ConsumerRecord<byte[], byte[]> r, String error, Exception cause,
+      String reason) {
+    Headers headers = new RecordHeaders();
+    r.headers().forEach(headers::add);
+    put(headers, DeadLetterHeaders.ERROR, error);
+    put(headers, DeadLetterHeaders.ERROR_CLASS, cause.getClass().getName());
+    put(headers, DeadLetterHeaders.PROCESSOR, PROCESSOR);
+    put(headers, DeadLetterHeaders.TOPIC, r.topic());
+    put(headers, DeadLetterHeaders.PARTITION, Integer.toString(r.partition()));
+    put(headers, DeadLetterHeaders.OFFSET, Long.toString(r.offset()));
+    put(headers, DeadLetterHeaders.ORIGIN, DeadLetterHeaders.origin(r.topic(), r.partition(),
+        r.offset()));
+    put(headers, DeadLetterHeaders.TIMESTAMP, Long.toString(r.timestamp()));
+    put(headers, DeadLetterHeaders.FAILED_AT, Long.toString(System.currentTimeMillis()));
+    // in the batch's transaction: the dead letter is written exactly when the batch commits
+    producer.send(new ProducerRecord<>(dlqTopic, null, r.timestamp() < 0 ? null : r.timestamp(),
+        r.key(), r.value(), headers));
+    metrics.deadLetter(reason);
+  }
+
+  private static void put(Headers headers, String name, String value) {
+    headers.remove(name);
+    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String describe(Throwable e) {
+    StringBuilder text = new StringBuilder();
+    for (Throwable t = e; t != null && text.length() < 1000; t = t.getCause()) {
+      if (!text.isEmpty()) {
+        text.append(": ");
+      }
+      text.append(t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage());
+    }
+    return text.toString();
+  }
+
+  /** Why scoring does not run now, if it does not. */
+  public Optional<String> problem() {
+    return Optional.ofNullable(problem);
+  }
+
+  /** Whether another incarnation fenced this one; it then scores no more. */
+  public boolean fenced() {
+    return fenced;
+  }
+
+  /** Finishes the batch in flight, then closes the clients. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    consumer.wakeup();
+    if (thread.isAlive()) {
+      try {
+        thread.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    try {
+      consumer.close(Duration.ofSeconds(5));
+    } catch (RuntimeException e) {
+      log.warn("closing the feature consumer failed", e);
+    }
+    try {
+      producer.close(Duration.ofSeconds(5));
+    } catch (RuntimeException e) {
+      log.warn("closing the prediction producer failed", e);
+    }
+  }
+}
