@@ -1,0 +1,204 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.trainingtrigger.SyntheticData;
+import dev.flywheel.trainingtrigger.TestDatasets;
+import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
+import dev.flywheel.trainingtrigger.config.ExecutorSpec;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.TrainingSpec;
+import dev.flywheel.trainingtrigger.dataset.Dataset;
+import dev.flywheel.trainingtrigger.training.TrainingException;
+import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@EnableKubernetesMockClient(crud = true)
+class KubernetesExecutorTest {
+
+  private static final String NS = "ml";
+  private static final String IMAGE = "ghcr.io/acme/fraud-train:1.4";
+
+  KubernetesClient client;
+
+  @TempDir Path dir;
+  private LocalArtifactStore store;
+  private Dataset dataset;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    store = new LocalArtifactStore(dir.resolve("artifacts"));
+    dataset = TestDatasets.stored(new SyntheticData(400, 4, true, 5), model(Duration.ofMinutes(1)),
+        store, dir.resolve("data"));
+  }
+
+  private static ModelSpec model(Duration timeout) {
+    ExecutorSpec exec = new ExecutorSpec(ExecutorSpec.Kind.KUBERNETES, timeout,
+        List.of("python", "-m", "train"), null, Map.of("EPOCHS", "10"), IMAGE, NS, "trainer",
+        Map.of("cpu", "4", "memory", "16Gi"), Map.of("nvidia.com/gpu", "1"),
+        Map.of("accelerator", "a100"),
+        List.of(Map.of("key", "nvidia.com/gpu", "operator", "Exists", "effect", "NoSchedule")));
+    return ModelSpec.of("fraud", SyntheticData.GROUP).withTarget(SyntheticData.TARGET)
+        .withTraining(new TrainingSpec("torch-mlp", Map.of(), 0.2, 0.5, exec));
+  }
+
+  private RunContext run(ModelSpec spec) {
+    return new RunContext("fraud-7", 2, spec, Map.of("device", "cuda", "lr", "0.01"), dataset,
+        dir.resolve("work"));
+  }
+
+  private CompletableFuture<TrainingOutput> executeAsync(RunContext ctx) {
+    KubernetesExecutor executor = new KubernetesExecutor(client, store);
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return executor.execute(ctx);
+      } catch (Exception e) {
+        throw new CompletionException(e);
+      }
+    });
+  }
+
+  private Job awaitJob() {
+    String name = KubernetesExecutor.jobName("fraud-7", 2);
+    await().atMost(Duration.ofSeconds(20)).until(() ->
+        client.batch().v1().jobs().inNamespace(NS).withName(name).get() != null);
+    return client.batch().v1().jobs().inNamespace(NS).withName(name).get();
+  }
+
+  private void setStatus(Job job, boolean succeeded, String reason) {
+    client.batch().v1().jobs().inNamespace(NS).withName(job.getMetadata().getName())
+        .editStatus(j -> new JobBuilder(j).withNewStatus()
+            .withSucceeded(succeeded ? 1 : 0).withFailed(succeeded ? 0 : 1)
+            .withConditions(new JobConditionBuilder().withType(succeeded ? "Complete" : "Failed")
+                .withStatus("True").withReason(reason).withMessage(succeeded ? null
+                    : "Job has reached the specified backoff limit").build())
+            .endStatus().build());
+  }
+
+  private void writeOutputs(RunContext ctx) throws Exception {
+    store.putNamed(ctx.outputPrefix() + "model.onnx", "onnx-bytes".getBytes(StandardCharsets.UTF_8));
+    store.putNamed(ctx.outputPrefix() + "manifest.json", """
+        {"artifact": "model.onnx", "format": "ONNX", "metrics": {"auc": 0.91},
+         "trainer": "torch-mlp", "trainerVersion": "2.3.1", "runtimeVersion": "17"}
+        """.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void shouldCreateAJobWithImageCommandEnvGpuAndScheduling() {
+    // Given
+    RunContext ctx = run(model(Duration.ofMinutes(30)));
+    // When the attempt is executed
+    executeAsync(ctx);
+    Job job = awaitJob();
+    // Then the Job carries the model's image, command, env, resources and scheduling
+    assertThat(job.getMetadata().getName()).isEqualTo("flywheel-train-fraud-7-a2");
+    assertThat(job.getMetadata().getLabels()).containsEntry(KubernetesExecutor.LABEL_RUN,
+        "fraud-7").containsEntry(KubernetesExecutor.LABEL_ATTEMPT, "2");
+    assertThat(job.getSpec().getBackoffLimit()).isZero();
+    assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(1800L);
+    var pod = job.getSpec().getTemplate().getSpec();
+    assertThat(pod.getRestartPolicy()).isEqualTo("Never");
+    assertThat(pod.getServiceAccountName()).isEqualTo("trainer");
+    assertThat(pod.getNodeSelector()).containsEntry("accelerator", "a100");
+    assertThat(pod.getTolerations()).singleElement().satisfies(t -> {
+      assertThat(t.getKey()).isEqualTo("nvidia.com/gpu");
+      assertThat(t.getEffect()).isEqualTo("NoSchedule");
+    });
+    Container c = pod.getContainers().get(0);
+    assertThat(c.getImage()).isEqualTo(IMAGE);
+    assertThat(c.getCommand()).containsExactly("python", "-m", "train");
+    assertThat(c.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+    assertThat(c.getResources().getRequests()).containsEntry("memory", new Quantity("16Gi"));
+    Map<String, String> env = c.getEnv().stream()
+        .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+    assertThat(env).containsEntry("FLYWHEEL_RUN_ID", "fraud-7")
+        .containsEntry("FLYWHEEL_ATTEMPT", "2").containsEntry("EPOCHS", "10")
+        .containsEntry("FLYWHEEL_DATASET_URI", dataset.lineage().getUri())
+        .containsEntry("FLYWHEEL_DATASET_SHA256", dataset.lineage().getSha256())
+        .containsEntry("FLYWHEEL_OUTPUT_URI", store.uriOf("runs/fraud-7/2/"));
+    assertThat(env.get("FLYWHEEL_PARAMS")).contains("\"device\":\"cuda\"");
+  }
+
+  @Test
+  void shouldReadTheManifestAndArtifactWhenTheJobSucceeds() throws Exception {
+    // Given a Job whose pod wrote its outputs to the store
+    RunContext ctx = run(model(Duration.ofMinutes(5)));
+    CompletableFuture<TrainingOutput> result = executeAsync(ctx);
+    Job job = awaitJob();
+    writeOutputs(ctx);
+    // When the Job succeeds
+    setStatus(job, true, "Completed");
+    // Then the attempt's output is the manifest's
+    TrainingOutput out = result.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(out.metrics()).containsEntry("auc", 0.91);
+    assertThat(out.trainer()).isEqualTo("torch-mlp");
+    assertThat(out.trainerVersion()).isEqualTo("2.3.1");
+    assertThat(Files.readString(out.artifact())).isEqualTo("onnx-bytes");
+    assertThat(out.params()).containsEntry("device", "cuda");
+  }
+
+  @Test
+  void shouldFailWithTheJobsFailureReason() {
+    // Given
+    CompletableFuture<TrainingOutput> result = executeAsync(run(model(Duration.ofMinutes(5))));
+    Job job = awaitJob();
+    // When the Job fails
+    setStatus(job, false, "BackoffLimitExceeded");
+    // Then the attempt fails with the reason and where to look
+    await().atMost(Duration.ofSeconds(20)).until(result::isDone);
+    assertThat(result).isCompletedExceptionally();
+    assertThat(result.handle((o, e) -> e.getCause()).join())
+        .isInstanceOf(TrainingException.class).hasMessageContaining("BackoffLimitExceeded")
+        .hasMessageContaining("kubectl logs -n ml job/flywheel-train-fraud-7-a2");
+  }
+
+  @Test
+  void shouldDeleteTheJobAndFailAtTheTimeout() {
+    // Given a 2-second timeout and a Job that never finishes
+    CompletableFuture<TrainingOutput> result = executeAsync(run(model(Duration.ofSeconds(2))));
+    Job job = awaitJob();
+    // Then the attempt fails naming the timeout
+    await().atMost(Duration.ofSeconds(30)).until(result::isDone);
+    assertThat(result.handle((o, e) -> e.getCause()).join())
+        .isInstanceOf(TrainingException.class).hasMessageContaining("did not finish within PT2S");
+    // And the Job is deleted
+    await().atMost(Duration.ofSeconds(10)).until(() -> client.batch().v1().jobs().inNamespace(NS)
+        .withName(job.getMetadata().getName()).get() == null);
+  }
+
+  @Test
+  void shouldFollowTheExistingJobOfTheSameAttemptInsteadOfCreatingAnother() throws Exception {
+    // Given the Job of this attempt already exists and succeeded (the service restarted)
+    RunContext ctx = run(model(Duration.ofMinutes(5)));
+    Job existing = new KubernetesExecutor(client, store).job(ctx, ctx.model().training()
+        .executor(), KubernetesExecutor.jobName("fraud-7", 2), NS);
+    client.batch().v1().jobs().inNamespace(NS).resource(existing).create();
+    setStatus(existing, true, "Completed");
+    writeOutputs(ctx);
+    // When executed
+    TrainingOutput out = new KubernetesExecutor(client, store).execute(ctx);
+    // Then it reads that Job's outputs, and there is still one Job
+    assertThat(out.metrics()).containsEntry("auc", 0.91);
+    assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(1);
+  }
+}
