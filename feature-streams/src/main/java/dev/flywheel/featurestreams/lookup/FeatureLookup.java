@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -39,6 +40,8 @@ public final class FeatureLookup {
   private final Map<String, LookupGroup> groups;
   private final List<String> groupNames;
   private final Duration retryAfter;
+  private final Map<StoreKey, ReadOnlyKeyValueStore<String, FeatureVector>> stores =
+      new ConcurrentHashMap<>();
 
   /**
    * @param streams the running Kafka Streams instance that holds the online stores; may supply
@@ -118,12 +121,16 @@ public final class FeatureLookup {
   public FeatureValues local(LookupGroup group, String entity, int partition) {
     KafkaStreams running = running();
     FeatureVector vector;
+    StoreKey key = new StoreKey(running, group.storeName(), partition);
     try {
-      ReadOnlyKeyValueStore<String, FeatureVector> store = running.store(
-          StoreQueryParameters.fromNameAndType(group.storeName(),
-              QueryableStoreTypes.<String, FeatureVector>keyValueStore()).withPartition(partition));
+      // The handle resolves the partition's active store on every get, so it can be kept.
+      ReadOnlyKeyValueStore<String, FeatureVector> store = stores.computeIfAbsent(key,
+          k -> running.store(StoreQueryParameters.fromNameAndType(k.store(),
+              QueryableStoreTypes.<String, FeatureVector>keyValueStore())
+              .withPartition(k.partition())));
       vector = store.get(entity);
     } catch (InvalidStateStoreException e) {
+      stores.remove(key);
       throw unavailable("partition " + partition + " of store '" + group.storeName()
           + "' is not queryable on " + describe(self) + " right now (migrating or restoring): "
           + e.getMessage(), e);
@@ -165,6 +172,8 @@ public final class FeatureLookup {
     return cause == null ? new LookupUnavailableException(message, retryAfter)
         : new LookupUnavailableException(message, retryAfter, cause);
   }
+
+  private record StoreKey(KafkaStreams streams, String store, int partition) {}
 
   /** {@code host:port}. */
   static String describe(HostInfo host) {
