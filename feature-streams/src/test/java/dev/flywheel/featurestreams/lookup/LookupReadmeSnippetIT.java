@@ -21,9 +21,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs the lookup snippet of feature-streams/README.md; fails when the two drift apart. */
+/**
+ * Runs the snippet of the "Online lookup" section of feature-streams/README.md; fails when the
+ * two drift apart.
+ */
 @WithDevstack
-class ReadmeSnippetIT {
+class LookupReadmeSnippetIT {
 
   @TempDir Path dir;
 
