@@ -18,14 +18,18 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies each event of one feature group to its entity's state ({@link FeatureEngine}) and emits
  * the entity's {@link FeatureVector} as of the event; keeps the latest vector per entity in the
- * online store; sends events later than the grace period to the dead-letter topic and counts them;
+ * online store (rebuilt from the state when a task starts without it); sends events later than the grace period to the dead-letter topic and counts them;
  * and, on stream time, purges entities idle longer than the group's purge time.
  */
 final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AggregateProcessor.class);
 
   private final FeatureEngine engine;
   private final FeatureGroupPlan plan;
@@ -55,6 +59,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     super.init(context);
     state = context.getStateStore(stateStoreName);
     online = context.getStateStore(onlineStoreName);
+    rebuildOnlineStoreIfLost();
     late = Counter.builder("flywheel.features.late.events")
         .description("Events more than the grace period behind their entity's latest event time,"
             + " sent to the dead-letter topic")
@@ -103,6 +108,38 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         : vector(entity, s.maxEventId, s.maxTime, result.online(), now, null);
     online.put(entity, latest);
     context().forward(new Record<String, Object>(entity, log, e.timeMs(), new RecordHeaders()));
+  }
+
+  /**
+   * The online store has no changelog: it is derived from the state store. When a task starts
+   * with state but an empty online store (a new instance, a fail-over, or a state folder wiped
+   * after a crash under exactly-once, which wipes a task's stores together), every entity's latest
+   * vector is computed again from its state before the task processes anything.
+   */
+  private void rebuildOnlineStoreIfLost() {
+    try (KeyValueIterator<String, FeatureVector> it = online.all()) {
+      if (it.hasNext()) {
+        return;
+      }
+    }
+    long rebuilt = 0;
+    Instant now = Instant.now();
+    try (KeyValueIterator<String, byte[]> it = state.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, byte[]> kv = it.next();
+        EntityState s = kv.value == null ? null : stateSerde.read(kv.value);
+        if (s == null || !s.seen()) {
+          continue;
+        }
+        Object[] values = engine.evaluate(s, s.maxTime, s.maxSeq);
+        online.put(kv.key, vector(kv.key, s.maxEventId, s.maxTime, values, now, null));
+        rebuilt++;
+      }
+    }
+    if (rebuilt > 0) {
+      LOG.info("feature group {}: rebuilt the online store of task {} from its state: {} entities",
+          plan.name(), context().taskId(), rebuilt);
+    }
   }
 
   private FeatureVector vector(String entity, String eventId, long timeMs, Object[] values,

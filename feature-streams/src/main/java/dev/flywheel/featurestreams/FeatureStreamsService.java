@@ -240,7 +240,7 @@ public final class FeatureStreamsService implements AutoCloseable {
     return topics;
   }
 
-  /** Closes Kafka Streams cleanly; idempotent. */
+  /** Closes Kafka Streams cleanly, leaving the consumer group; idempotent. */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -248,7 +248,10 @@ public final class FeatureStreamsService implements AutoCloseable {
     }
     closed = true;
     if (streams != null) {
-      streams.close(Duration.ofSeconds(30));
+      // Leave the group so that the partitions move to the other instances at once, rather than
+      // after the session timeout.
+      streams.close(new KafkaStreams.CloseOptions().timeout(Duration.ofSeconds(30))
+          .leaveGroup(true));
     }
   }
 

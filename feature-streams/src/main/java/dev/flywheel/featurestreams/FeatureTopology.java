@@ -208,9 +208,14 @@ public final class FeatureTopology {
         Serdes.String(), Serdes.ByteArray());
   }
 
+  /**
+   * Entity id → latest vector. No changelog: it is derived from the state store, and rebuilt from
+   * it when a task starts without it, so each event costs one changelog write fewer.
+   */
   private static StoreBuilder<KeyValueStore<String, FeatureVector>> onlineStore(String group,
       Serde<FeatureVector> vectorSerde) {
     return Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(onlineStoreName(group)), Serdes.String(), vectorSerde);
+            Stores.persistentKeyValueStore(onlineStoreName(group)), Serdes.String(), vectorSerde)
+        .withLoggingDisabled();
   }
 }
