@@ -1,0 +1,85 @@
+package dev.flywheel.servingsink;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.topics.Topic;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+
+/** Producing and reading back the topics the integration tests check. */
+final class Kafka {
+
+  private Kafka() {}
+
+  /** Creates every topic of the catalogue (the broker creates none by itself). */
+  static void createTopics(Devstack devstack, dev.flywheel.topics.Topics topics) {
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      List<Topic<?, ?>> all = new ArrayList<>(topics.all());
+      all.add(topics.dlq(topics.features()));
+      new dev.flywheel.topics.TopicBootstrap(admin).ensure(all);
+    }
+  }
+
+  static <V> KafkaProducer<String, V> producer(Devstack devstack, Topic<String, V> topic) {
+    return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        devstack.bootstrapServers(), ProducerConfig.ACKS_CONFIG, "all",
+        ProducerConfig.LINGER_MS_CONFIG, 2), topic.keySerde().serializer(),
+        topic.valueSerde().serializer());
+  }
+
+  static <V> void send(Devstack devstack, Topic<String, V> topic, String key, V value) {
+    try (KafkaProducer<String, V> p = producer(devstack, topic)) {
+      p.send(new ProducerRecord<>(topic.name(), key, value)).get();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A feature vector of {@link TestModels#GROUP}, deterministic in {@code i}. */
+  static FeatureVector vector(int i) {
+    Map<String, Double> f = new LinkedHashMap<>();
+    f.put("velocity", (i % 11) / 5.0 - 1);
+    f.put("amount", (i % 17) / 4.0 - 2);
+    f.put("mean_7d", (double) (i % 5));
+    f.put("count_10m", (i % 3) == 0 ? null : (double) (i % 7));
+    Instant t = Instant.ofEpochMilli(1_795_000_000_000L + i * 1000L);
+    return FeatureVector.newBuilder().setEventId("e-" + i).setEventTime(t)
+        .setEntityId("card-" + (i % 40)).setFeatureGroup(TestModels.GROUP).setFeatures(f)
+        .setAsOf(t).build();
+  }
+
+  /** Every value a read_committed reader sees on the topic now. */
+  static <V> List<V> readAll(Devstack devstack, Topic<String, V> topic) {
+    Map<String, Object> config = Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    List<V> out = new ArrayList<>();
+    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(config,
+        topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topic.name()).stream()
+          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+        for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(200))) {
+          out.add(r.value());
+        }
+      }
+    }
+    return out;
+  }
+}
