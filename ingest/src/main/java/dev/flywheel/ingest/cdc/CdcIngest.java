@@ -1,6 +1,7 @@
 package dev.flywheel.ingest.cdc;
 
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
@@ -9,6 +10,8 @@ import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -152,8 +155,9 @@ public final class CdcIngest implements AutoCloseable {
       tables.put(table.qualifiedName(),
           new ChangeWriter.TableState(table, data, lastWritten.length, lastWritten));
     }
+    IngestMetrics metrics = new IngestMetrics(config.meterRegistry);
     writer = new ChangeWriter(tables, producer, config.registry, config.deleteMode,
-        new DeadLetterWriter(producer, topics, PROCESSOR));
+        new DeadLetterWriter(producer, topics, PROCESSOR), metrics);
 
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(engineProperties())
@@ -223,6 +227,9 @@ public final class CdcIngest implements AutoCloseable {
     }
     if (producer != null) {
       producer.close(Duration.ofSeconds(30));
+    }
+    if (writer != null) {
+      writer.removeGauges();
     }
     running = false;
     log.info("CDC ingest '{}' stopped", config.name);
@@ -361,8 +368,19 @@ public final class CdcIngest implements AutoCloseable {
     private Duration offsetFlushInterval = Duration.ZERO;
     private final Map<String, Object> producerOverrides = new HashMap<>();
     private final Properties debeziumOverrides = new Properties();
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
+
+    /**
+     * Where the CDC meters go (records accepted, rejected and dead-lettered with {@code
+     * path=cdc}, and per table {@value IngestMetrics#CDC_CAPTURING} and {@value
+     * IngestMetrics#CDC_LAG}); default {@link Metrics#globalRegistry}.
+     */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
 
     /** The Kafka cluster the source topics and the offsets live in. */
     public Builder bootstrapServers(String bootstrapServers) {
@@ -526,6 +544,7 @@ public final class CdcIngest implements AutoCloseable {
       copy.offsetFlushInterval = offsetFlushInterval;
       copy.producerOverrides.putAll(producerOverrides);
       copy.debeziumOverrides.putAll(debeziumOverrides);
+      copy.meterRegistry = meterRegistry;
       return copy;
     }
 

@@ -5,10 +5,12 @@ import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.ingest.dlq.DeadLetter;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
+import io.micrometer.core.instrument.Counter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -60,15 +62,44 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   private final DeadLetterWriter deadLetters;
   private final JsonConverter eventJson = new JsonConverter();
   private final AtomicLong duplicatesSkipped = new AtomicLong();
+  private final IngestMetrics metrics;
+  private final List<Written> batchWritten = new ArrayList<>();
+  private final List<io.micrometer.core.instrument.Gauge> gauges = new ArrayList<>();
+
+  /** A change written to its source topic in the current batch. */
+  private record Written(TableState state, long commitTimeMs) {}
 
   ChangeWriter(Map<String, TableState> tablesByQualifiedName, Producer<byte[], byte[]> producer,
       SchemaRegistryClient registry, DeleteMode deleteMode, DeadLetterWriter deadLetters) {
+    this(tablesByQualifiedName, producer, registry, deleteMode, deadLetters,
+        new IngestMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+  }
+
+  ChangeWriter(Map<String, TableState> tablesByQualifiedName, Producer<byte[], byte[]> producer,
+      SchemaRegistryClient registry, DeleteMode deleteMode, DeadLetterWriter deadLetters,
+      IngestMetrics metrics) {
     this.tables = Map.copyOf(tablesByQualifiedName);
     this.producer = producer;
     this.registry = registry;
     this.deleteMode = deleteMode;
     this.deadLetters = deadLetters;
+    this.metrics = metrics;
+    for (TableState state : tables.values()) {
+      state.accepted = metrics.accepted(state.table.source(), IngestMetrics.CDC);
+      state.rejected = metrics.rejected(state.table.source(), IngestMetrics.CDC);
+      state.deadLettered = metrics.deadLettered(state.table.source(), IngestMetrics.CDC);
+      gauges.add(metrics.cdcGauge(IngestMetrics.CDC_CAPTURING, state.table.qualifiedName(),
+          state.table.source(), state, s -> s.error == null ? 1 : 0));
+      gauges.add(metrics.cdcGauge(IngestMetrics.CDC_LAG, state.table.qualifiedName(),
+          state.table.source(), state, s -> s.lagMs));
+    }
     eventJson.configure(Map.of("schemas.enable", "false"), false);
+  }
+
+  /** Removes the per-table gauges (the capture stopped). */
+  void removeGauges() {
+    gauges.forEach(metrics::remove);
+    gauges.clear();
   }
 
   /** Changes skipped because a record at or after their position was already written. */
@@ -91,6 +122,7 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
       throws InterruptedException {
     List<Future<RecordMetadata>> sent = new ArrayList<>(events.size());
+    batchWritten.clear();
     for (RecordChangeEvent<SourceRecord> event : events) {
       Future<RecordMetadata> future = write(event.record());
       if (future != null) {
@@ -106,6 +138,14 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             + e.getCause().getMessage(), e.getCause());
       }
     }
+    long now = System.currentTimeMillis();
+    for (Written written : batchWritten) {
+      written.state().accepted.increment();
+      if (written.commitTimeMs() > 0) {
+        written.state().lagMs = Math.max(0, now - written.commitTimeMs());
+      }
+    }
+    batchWritten.clear();
     for (RecordChangeEvent<SourceRecord> event : events) {
       committer.markProcessed(event);
     }
@@ -184,6 +224,7 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(state.topic.name(), partition,
         commitTimeMs > 0 ? commitTimeMs : null, keyBytes, value, headers);
     Future<RecordMetadata> future = producer.send(out);
+    batchWritten.add(new Written(state, commitTimeMs));
     if (!snapshot) {
       state.lastWritten[partition] = position;
     }
@@ -246,7 +287,10 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     if (cause != null) {
       letter.cause(cause);
     }
-    return deadLetters.write(letter.build());
+    state.rejected.increment();
+    Future<RecordMetadata> written = deadLetters.write(letter.build());
+    state.deadLettered.increment();
+    return written;
   }
 
   private static List<String> keyColumns(SourceRecord record) {
@@ -301,6 +345,10 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         new IdentityHashMap<>();
     private Schema registered;
     volatile String error;
+    volatile long lagMs;
+    Counter accepted;
+    Counter rejected;
+    Counter deadLettered;
 
     TableState(CdcTable table, Topic<String, GenericRecord> topic, int partitions,
         CdcPosition[] lastWritten) {

@@ -5,11 +5,15 @@ import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
 import dev.flywheel.ingest.json.FieldError;
 import dev.flywheel.ingest.json.JsonToAvro;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.ingest.source.LabelSource;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,6 +115,7 @@ public final class FileProducer {
   private final Map<String, Object> producerOverrides;
   private final ProgressListener progress;
   private final int maxListedInvalid;
+  private final IngestMetrics metrics;
   private volatile boolean stopRequested;
 
   private FileProducer(Builder builder) {
@@ -121,6 +126,7 @@ public final class FileProducer {
     this.producerOverrides = Map.copyOf(builder.producerConfig);
     this.progress = builder.progress;
     this.maxListedInvalid = builder.maxListedInvalid;
+    this.metrics = new IngestMetrics(builder.meterRegistry);
   }
 
   /** Starts a file producer; bootstrap servers, topics and a source (or labels) are required. */
@@ -209,6 +215,9 @@ public final class FileProducer {
       valueSerializer = data.valueSerde().serializer();
     }
     String fileName = file.toString();
+    Counter acceptedMeter = metrics.accepted(source.name(), IngestMetrics.FILE);
+    Counter rejectedMeter = metrics.rejected(source.name(), IngestMetrics.FILE);
+    Counter deadLetterMeter = metrics.deadLettered(source.name(), IngestMetrics.FILE);
 
     long start = System.nanoTime();
     AtomicLong produced = new AtomicLong();
@@ -219,6 +228,7 @@ public final class FileProducer {
     Callback onData = (metadata, e) -> {
       if (e == null) {
         produced.incrementAndGet();
+        acceptedMeter.increment();
         lastAckNanos.set(System.nanoTime());
       } else {
         failed.incrementAndGet();
@@ -228,6 +238,7 @@ public final class FileProducer {
     Callback onDeadLetter = (metadata, e) -> {
       if (e == null) {
         deadLettered.incrementAndGet();
+        deadLetterMeter.increment();
         lastAckNanos.set(System.nanoTime());
       } else {
         failure.compareAndSet(null, e);
@@ -256,6 +267,7 @@ public final class FileProducer {
               send(prepared, topic, keySerializer, valueSerializer, producer, onData);
             } else {
               invalid++;
+              rejectedMeter.increment();
               InvalidLine bad = new InvalidLine(line.lineNumber(), prepared.errors());
               if (listed.size() < maxListedInvalid) {
                 listed.add(bad);
@@ -470,8 +482,19 @@ public final class FileProducer {
     private final Map<String, Object> producerConfig = new HashMap<>();
     private ProgressListener progress = ProgressListener.NONE;
     private int maxListedInvalid = DEFAULT_MAX_LISTED_INVALID;
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
+
+    /**
+     * Where the file producer's meters go: {@value IngestMetrics#ACCEPTED}, {@value
+     * IngestMetrics#REJECTED} and {@value IngestMetrics#DLQ_WRITES} with {@code path=file} and
+     * the source (or {@code labels}); default {@link Metrics#globalRegistry}.
+     */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+      return this;
+    }
 
     /** The Kafka bootstrap servers, e.g. {@code 127.0.0.1:9092}; required. */
     public Builder bootstrapServers(String bootstrapServers) {

@@ -15,6 +15,7 @@ import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
 import dev.flywheel.ingest.json.FieldError;
 import dev.flywheel.ingest.json.JsonToAvro;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.ingest.source.IncompatibleSchemaException;
 import dev.flywheel.ingest.source.InvalidSourceException;
 import dev.flywheel.ingest.source.LabelSource;
@@ -90,6 +91,7 @@ public final class IngestHttpApi {
   private final String labelsToken;
   private final Duration produceTimeout;
   private final Supplier<IngestHealth> health;
+  private final IngestMetrics metrics;
   private final SourceDefinition labels;
 
   /**
@@ -99,10 +101,11 @@ public final class IngestHttpApi {
    * @param http the body limit and the tokens of {@code /sources} and {@code /labels}
    * @param produceTimeout how long a batch may wait for the broker's acknowledgements
    * @param health the service's health, computed when {@code GET /health} is asked
+   * @param metrics where records accepted, rejected and dead-lettered are counted
    */
   public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
-      Supplier<IngestHealth> health) {
+      Supplier<IngestHealth> health, IngestMetrics metrics) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.writer = Objects.requireNonNull(writer, "writer");
     this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
@@ -111,24 +114,27 @@ public final class IngestHttpApi {
     this.labelsToken = http.labelsToken();
     this.produceTimeout = Objects.requireNonNull(produceTimeout, "produceTimeout");
     this.health = Objects.requireNonNull(health, "health");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.labels = LabelSource.DEFINITION;
   }
 
   /** Adds the routes to a Javalin configuration. */
   public void routes(RoutesConfig routes) {
-    routes(routes, () -> this);
+    routes(routes, () -> this, metrics);
   }
 
   /**
    * Adds the routes to a Javalin configuration, each answered by the API {@code api} supplies
    * when the request arrives, or 503 while it supplies null (the service has not started, or has
-   * stopped).
+   * stopped). Each request's latency goes to {@code metrics} by route, method and status.
    */
-  public static void routes(RoutesConfig routes, Supplier<IngestHttpApi> api) {
-    routes.post("/ingest/{source}", handler(api, IngestHttpApi::ingest));
-    routes.post("/sources", handler(api, IngestHttpApi::addSource));
-    routes.post("/labels", handler(api, IngestHttpApi::postLabels));
-    routes.get("/health", handler(api, IngestHttpApi::health));
+  public static void routes(RoutesConfig routes, Supplier<IngestHttpApi> api,
+      IngestMetrics metrics) {
+    routes.post("/ingest/{source}", handler(api, metrics, "/ingest/{source}",
+        IngestHttpApi::ingest));
+    routes.post("/sources", handler(api, metrics, "/sources", IngestHttpApi::addSource));
+    routes.post("/labels", handler(api, metrics, "/labels", IngestHttpApi::postLabels));
+    routes.get("/health", handler(api, metrics, "/health", IngestHttpApi::health));
     routes.exception(SchemaRegistryException.class, (e, ctx) -> {
       log.warn("{} {}: schema registry error", ctx.method(), ctx.path(), e);
       error(ctx, 503, "the schema registry did not answer as expected: " + e.getMessage());
@@ -139,15 +145,25 @@ public final class IngestHttpApi {
     });
   }
 
-  private static Handler handler(Supplier<IngestHttpApi> api,
-      BiConsumer<IngestHttpApi, Context> route) {
+  private static Handler handler(Supplier<IngestHttpApi> api, IngestMetrics metrics,
+      String path, BiConsumer<IngestHttpApi, Context> route) {
     return ctx -> {
-      IngestHttpApi current = api.get();
-      if (current == null) {
-        error(ctx, 503, "the ingest service is not running; start it, or retry shortly");
-        return;
+      long start = System.nanoTime();
+      int status = 500;
+      try {
+        IngestHttpApi current = api.get();
+        if (current == null) {
+          error(ctx, 503, "the ingest service is not running; start it, or retry shortly");
+        } else {
+          route.accept(current, ctx);
+        }
+        status = ctx.statusCode();
+      } catch (SchemaRegistryException e) {
+        status = 503;
+        throw e;
+      } finally {
+        metrics.httpRequest(path, ctx.method().name(), status, System.nanoTime() - start);
       }
-      route.accept(current, ctx);
     };
   }
 
@@ -225,7 +241,9 @@ public final class IngestHttpApi {
       if (e.line > 0) {
         letter.header(DeadLetterHeaders.LINE, Long.toString(e.line));
       }
-      keep(ctx, out, List.of(letter.build()));
+      String metricSource = sourceName == null ? LabelSource.NAME : sourceName;
+      metrics.rejected(metricSource, IngestMetrics.HTTP).increment();
+      keep(ctx, out, List.of(letter.build()), metricSource);
       send(ctx, 400, out);
       return Optional.empty();
     }
@@ -282,14 +300,20 @@ public final class IngestHttpApi {
           + schema.getFullName() + " of '" + source.name() + "'; nothing was written");
       out.put("invalid", invalid);
       out.set("errors", errors);
-      keep(ctx, out, rejected);
+      metrics.rejected(metricSource(source, labelSource), IngestMetrics.HTTP).increment(invalid);
+      keep(ctx, out, rejected, metricSource(source, labelSource));
       send(ctx, 422, out);
       return;
     }
-    produce(ctx, records);
+    produce(ctx, records, metricSource(source, labelSource));
   }
 
-  private void produce(Context ctx, List<ProducerRecord<String, GenericRecord>> records) {
+  private static String metricSource(SourceDefinition source, String labelSource) {
+    return labelSource == null ? source.name() : LabelSource.NAME;
+  }
+
+  private void produce(Context ctx, List<ProducerRecord<String, GenericRecord>> records,
+      String metricSource) {
     List<RecordMetadata> written;
     try {
       written = writer.write(records);
@@ -306,6 +330,7 @@ public final class IngestHttpApi {
                   + " all of the batch or none of it, and retrying may write it twice"));
       return;
     }
+    metrics.accepted(metricSource, IngestMetrics.HTTP).increment(written.size());
     TreeMap<Integer, long[]> ranges = new TreeMap<>();
     for (RecordMetadata metadata : written) {
       ranges.merge(metadata.partition(), new long[] {metadata.offset(), metadata.offset()},
@@ -469,7 +494,8 @@ public final class IngestHttpApi {
    * answer can say whether it was kept: {@code deadLetterTopic} and {@code deadLettered} (how many
    * records were kept) are added to {@code answer}.
    */
-  private void keep(Context ctx, ObjectNode answer, List<DeadLetter> letters) {
+  private void keep(Context ctx, ObjectNode answer, List<DeadLetter> letters,
+      String metricSource) {
     if (letters.isEmpty()) {
       return;
     }
@@ -492,6 +518,7 @@ public final class IngestHttpApi {
       log.warn("{} {}: {} of {} rejected records could not be written to their dead-letter topic",
           ctx.method(), ctx.path(), letters.size() - kept, letters.size(), e);
     }
+    metrics.deadLettered(metricSource, IngestMetrics.HTTP).increment(kept);
     if (dlqTopic != null) {
       answer.put("deadLetterTopic", dlqTopic);
     }

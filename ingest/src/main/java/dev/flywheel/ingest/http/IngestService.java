@@ -4,6 +4,7 @@ import dev.flywheel.ingest.IngestConfig;
 import dev.flywheel.ingest.cdc.CdcIngest;
 import dev.flywheel.ingest.cdc.CdcTableStatus;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.serde.AvroSerdes;
@@ -12,6 +13,8 @@ import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
 import io.javalin.config.RoutesConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,6 +84,7 @@ public final class IngestService implements AutoCloseable {
   private final String host;
   private final boolean ownHttpServer;
   private final Map<String, String> environment;
+  private final IngestMetrics metrics;
 
   private Admin admin;
   private TransactionalBatchWriter writer;
@@ -102,6 +106,7 @@ public final class IngestService implements AutoCloseable {
     this.host = b.host;
     this.ownHttpServer = b.ownHttpServer;
     this.environment = Map.copyOf(b.environment);
+    this.metrics = new IngestMetrics(b.meterRegistry);
   }
 
   /** A builder; config, kafka, serdes and topics are required. */
@@ -149,7 +154,7 @@ public final class IngestService implements AutoCloseable {
       }
       api = new IngestHttpApi(catalog, writer,
           new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest(), produceTimeout,
-          this::health);
+          this::health, metrics);
       if (ownHttpServer) {
         Javalin app = Javalin.create(c -> {
           c.jetty.host = host;
@@ -179,7 +184,7 @@ public final class IngestService implements AutoCloseable {
    * ingest.maxBodyBytes}.
    */
   public void routes(RoutesConfig routes) {
-    IngestHttpApi.routes(routes, () -> closed ? null : api);
+    IngestHttpApi.routes(routes, () -> closed ? null : api, metrics);
   }
 
   /**
@@ -297,7 +302,8 @@ public final class IngestService implements AutoCloseable {
         .slotName(settings.slot())
         .publicationName(settings.publication())
         .deleteMode(settings.deleteMode())
-        .snapshotMode(settings.snapshotMode());
+        .snapshotMode(settings.snapshotMode())
+        .meterRegistry(metrics.registry());
     for (IngestConfig.Table table : settings.tables()) {
       builder.table(table.cdcTable());
     }
@@ -340,6 +346,9 @@ public final class IngestService implements AutoCloseable {
     Map<String, Object> props = producerProps(transactionalId);
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     props.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, produceTimeout.toMillis());
+    // a batch's first send often finds the previous transaction's commit markers still being
+    // written (CONCURRENT_TRANSACTIONS); retry soon rather than after the default 100 ms
+    props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 5);
     // an open transaction of a crashed instance holds back read_committed consumers at most
     // this long (a restarted instance with the same ids aborts it at once)
     props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
@@ -392,6 +401,7 @@ public final class IngestService implements AutoCloseable {
     private String host = HOST;
     private boolean ownHttpServer = true;
     private Map<String, String> environment = System.getenv();
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
 
@@ -450,6 +460,16 @@ public final class IngestService implements AutoCloseable {
      */
     public Builder environment(Map<String, String> environment) {
       this.environment = Objects.requireNonNull(environment, "environment");
+      return this;
+    }
+
+    /**
+     * Where ingest's meters go ({@link IngestMetrics}: records accepted, rejected and
+     * dead-lettered, HTTP latency, CDC table status and lag); default {@link
+     * Metrics#globalRegistry}.
+     */
+    public Builder meterRegistry(MeterRegistry meterRegistry) {
+      this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
       return this;
     }
 

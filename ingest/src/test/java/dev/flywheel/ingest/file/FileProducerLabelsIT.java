@@ -7,12 +7,14 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Label;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,6 +48,7 @@ class FileProducerLabelsIT {
   private Devstack devstack;
   private Topics topics;
   private Admin admin;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   @BeforeEach
   void createLabelTopics(Devstack devstack, UniqueNames names) {
@@ -121,6 +124,14 @@ class FileProducerLabelsIT {
         .isEqualTo("tx-3,2026-11-20T10:00:00Z,not-a-number,is_fraud,,");
     assertThat(summary.invalidLines()).extracting(InvalidLine::lineNumber)
         .containsExactly(4L, 5L);
+
+    // and the meters count them as labels from a file
+    assertThat(meters.get(IngestMetrics.ACCEPTED).tags("source", "labels", "path", "file")
+        .counter().count()).isEqualTo(3);
+    assertThat(meters.get(IngestMetrics.REJECTED).tags("source", "labels", "path", "file")
+        .counter().count()).isEqualTo(2);
+    assertThat(meters.get(IngestMetrics.DLQ_WRITES).tags("source", "labels", "path", "file")
+        .counter().count()).isEqualTo(2);
   }
 
   @Test
@@ -148,6 +159,7 @@ class FileProducerLabelsIT {
         .bootstrapServers(devstack.bootstrapServers())
         .topics(topics)
         .labels()
+        .meterRegistry(meters)
         .build();
   }
 

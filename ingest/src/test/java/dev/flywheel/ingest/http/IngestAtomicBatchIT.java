@@ -8,8 +8,10 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -53,6 +55,7 @@ class IngestAtomicBatchIT {
   private Devstack devstack;
   private Topics topics;
   private IngestService ingest;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   @BeforeEach
   void startIngest(Devstack devstack, UniqueNames names) {
@@ -71,6 +74,7 @@ class IngestAtomicBatchIT {
         .topics(topics)
         .host("127.0.0.1")
         .produceTimeout(Duration.ofSeconds(10))
+        .meterRegistry(meters)
         .build()
         .start();
   }
@@ -114,6 +118,32 @@ class IngestAtomicBatchIT {
     assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
     assertThat(read(topic, "read_committed")).extracting(ConsumerRecord::key)
         .containsExactlyInAnyOrder("ok-1", "ok-2");
+  }
+
+  @Test
+  void shouldCountAcceptedRejectedAndDeadLetteredRecordsAndTimeRequests() throws Exception {
+    // Given a running service with its own meter registry
+    // When a valid batch of two and a batch with one invalid record of three are posted
+    assertThat(post("[" + blob("a", "x") + "," + blob("b", "y") + "]").statusCode())
+        .isEqualTo(202);
+    assertThat(post("[" + blob("c", "x") + ", {\"id\": \"d\"}, " + blob("e", "x") + "]")
+        .statusCode()).isEqualTo(422);
+
+    // Then the counters say what happened, tagged by source and path
+    assertThat(meters.get(IngestMetrics.ACCEPTED).tags("source", "blobs", "path", "http")
+        .counter().count()).isEqualTo(2);
+    assertThat(meters.get(IngestMetrics.REJECTED).tags("source", "blobs", "path", "http")
+        .counter().count()).isEqualTo(1);
+    assertThat(meters.get(IngestMetrics.DLQ_WRITES).tags("source", "blobs", "path", "http")
+        .counter().count()).isEqualTo(1);
+
+    // and each request is timed by route, method and status
+    assertThat(meters.get(IngestMetrics.HTTP_REQUESTS)
+        .tags("route", "/ingest/{source}", "method", "POST", "status", "202").timer().count())
+        .isEqualTo(1);
+    assertThat(meters.get(IngestMetrics.HTTP_REQUESTS)
+        .tags("route", "/ingest/{source}", "method", "POST", "status", "422").timer().count())
+        .isEqualTo(1);
   }
 
   private void limitMessageBytes(String topic) throws Exception {

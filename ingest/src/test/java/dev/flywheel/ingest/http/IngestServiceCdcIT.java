@@ -10,9 +10,11 @@ import dev.flywheel.devstack.EmbeddedPostgres;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,6 +52,7 @@ class IngestServiceCdcIT {
   private AvroSerdes serdes;
   private String slot;
   private IngestService ingest;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   @BeforeEach
   void setUp(Devstack devstack, EmbeddedPostgres postgres, UniqueNames names) {
@@ -106,6 +109,7 @@ class IngestServiceCdcIT {
         .topics(topics)
         .host("127.0.0.1")
         .environment(Map.of(IngestConfig.Cdc.PASSWORD_ENV, postgres.password()))
+        .meterRegistry(meters)
         .build()
         .start();
     awaitStreaming();
@@ -125,6 +129,14 @@ class IngestServiceCdcIT {
     assertThat(health.at("/cdc/tables")).extracting(t -> t.get("table").asText() + "="
         + t.get("status").asText()).containsExactlyInAnyOrder(
             "public." + accounts + "=CAPTURING", "public." + payments + "=CAPTURING");
+
+    // and the meters count the rows and show both tables capturing, with a lag
+    await().atMost(AT_MOST).untilAsserted(() -> assertThat(meters.get(IngestMetrics.ACCEPTED)
+        .tags("source", "accounts", "path", "cdc").counter().count()).isEqualTo(2));
+    assertThat(meters.get(IngestMetrics.CDC_CAPTURING).tags("table", "public." + accounts)
+        .gauge().value()).isEqualTo(1);
+    assertThat(meters.get(IngestMetrics.CDC_LAG).tags("table", "public." + payments)
+        .gauge().value()).isGreaterThanOrEqualTo(0);
 
     // When one table gains a required column, which the registry rejects
     sql("ALTER TABLE " + accounts + " ADD COLUMN tier int NOT NULL DEFAULT 0");
@@ -146,6 +158,14 @@ class IngestServiceCdcIT {
     });
     assertThat(ingest.health().cdcTables()).filteredOn(s -> s.table().source().equals("payments"))
         .singleElement().satisfies(s -> assertThat(s.capturing()).isTrue());
+
+    // and the stopped table's gauge reads 0, its rejected change counted and dead-lettered
+    assertThat(meters.get(IngestMetrics.CDC_CAPTURING).tags("table", "public." + accounts)
+        .gauge().value()).isZero();
+    assertThat(meters.get(IngestMetrics.CDC_CAPTURING).tags("table", "public." + payments)
+        .gauge().value()).isEqualTo(1);
+    assertThat(meters.get(IngestMetrics.DLQ_WRITES).tags("source", "accounts", "path", "cdc")
+        .counter().count()).isGreaterThanOrEqualTo(1);
   }
 
   private JsonNode health(int expectedStatus) throws Exception {
