@@ -130,7 +130,8 @@ public final class TrainingTriggerTopology {
         .mapValues(Signal::of, Named.as(REQUESTS_SIGNAL))
         .merge(labelSignals, Named.as(MERGE_LABELS))
         .merge(runSignals, Named.as(MERGE_RUNS))
-        .process(() -> new CoordinatorProcessor(config, MODEL_STATE_STORE),
+        .process(() -> new CoordinatorProcessor(config, MODEL_STATE_STORE,
+                topics.partitions()),
             Named.as(COORDINATOR), MODEL_STATE_STORE);
 
     Map<String, KStream<String, Emit>> branches = emitted.split(Named.as(EMIT_SPLIT))

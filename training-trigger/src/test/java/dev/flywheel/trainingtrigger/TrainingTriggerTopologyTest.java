@@ -54,8 +54,9 @@ class TrainingTriggerTopologyTest {
         .withTriggers(triggers);
     TrainingTriggerConfig config = TrainingTriggerConfig.of(List.of(model,
         ModelSpec.of("other-model", "card_activity")));
+    // One partition: the driver runs one task, which owns every model's schedule tick.
     Topics topics = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
-        .build();
+        .partitions(1).build();
     Properties props = StreamsProps.builder("training-trigger-test")
         .bootstrapServers("127.0.0.1:1").stateDir(stateDir).build();
     driver = new TopologyTestDriver(TrainingTriggerTopology.build(config, topics), props, T0);

@@ -12,12 +12,14 @@ import dev.flywheel.events.TriggerKind;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -49,16 +51,25 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
 
   private final TrainingTriggerConfig config;
   private final String storeName;
+  private final int partitions;
   private ProcessorContext<String, Emit> context;
   private KeyValueStore<String, ModelState> store;
 
   /**
    * @param config the models
    * @param storeName the model-state store
+   * @param partitions partitions of the coordinator's input topics: a model's state lives in the
+   *     task of the partition its name hashes to, and only that task ticks it
    */
-  public CoordinatorProcessor(TrainingTriggerConfig config, String storeName) {
+  public CoordinatorProcessor(TrainingTriggerConfig config, String storeName, int partitions) {
     this.config = config;
     this.storeName = storeName;
+    this.partitions = partitions;
+  }
+
+  /** The partition a model's name is keyed to (Kafka's default partitioner of string keys). */
+  public static int partitionOf(String model, int partitions) {
+    return Utils.toPositive(Utils.murmur2(model.getBytes(StandardCharsets.UTF_8))) % partitions;
   }
 
   @Override
@@ -89,7 +100,11 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
   }
 
   private void tick(long now) {
+    int mine = context.taskId().partition();
     for (ModelSpec spec : config.models().values()) {
+      if (partitionOf(spec.name(), partitions) != mine && store.get(spec.name()) == null) {
+        continue;
+      }
       ModelState state = load(spec.name());
       Duration period = spec.triggers().schedule();
       if (period != null) {

@@ -1,0 +1,86 @@
+package dev.flywheel.trainingtrigger;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Label;
+import dev.flywheel.events.TrainingRun;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.TopicBootstrap;
+import dev.flywheel.topics.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/** Producing test data to, and reading everything back from, the shared broker. */
+final class ItSupport {
+
+  private ItSupport() {}
+
+  static void createTopics(Devstack devstack, Topics topics) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      new TopicBootstrap(admin).ensure(List.of(topics.labels(), topics.features(),
+          topics.trainingRequests(), topics.trainingRuns(), topics.driftAlerts()));
+    }
+  }
+
+  static void produce(Devstack devstack, Topics topics, SyntheticData data) {
+    Map<String, Object> p = Map.of("bootstrap.servers", devstack.bootstrapServers(),
+        "acks", "all", "linger.ms", 5);
+    Topic<String, Label> labels = topics.labels();
+    try (KafkaProducer<String, Label> producer = new KafkaProducer<>(p,
+        labels.keySerde().serializer(), labels.valueSerde().serializer())) {
+      data.labels.forEach(l -> producer.send(new ProducerRecord<>(labels.name(), l.getEventId(),
+          l)));
+    }
+    Topic<String, FeatureVector> features = topics.features();
+    try (KafkaProducer<String, FeatureVector> producer = new KafkaProducer<>(p,
+        features.keySerde().serializer(), features.valueSerde().serializer())) {
+      data.vectors.forEach(v -> producer.send(new ProducerRecord<>(features.name(),
+          v.getEntityId(), v)));
+    }
+  }
+
+  static <V> void send(Devstack devstack, Topic<String, V> topic, String key, V value) {
+    try (KafkaProducer<String, V> producer = new KafkaProducer<>(Map.of("bootstrap.servers",
+        devstack.bootstrapServers(), "acks", "all"), topic.keySerde().serializer(),
+        topic.valueSerde().serializer())) {
+      producer.send(new ProducerRecord<>(topic.name(), key, value));
+    }
+  }
+
+  /** Every committed record of a topic, from the beginning to its current end. */
+  static <V> List<ConsumerRecord<String, V>> readAll(Devstack devstack, String topic,
+      Deserializer<V> values) {
+    Map<String, Object> c = Map.of("bootstrap.servers", devstack.bootstrapServers(),
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+        values)) {
+      List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
+          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      List<ConsumerRecord<String, V>> out = new ArrayList<>();
+      while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+      }
+      return out;
+    }
+  }
+
+  static List<TrainingRun> runs(Devstack devstack, Topics topics) {
+    Topic<String, TrainingRun> t = topics.trainingRuns();
+    return readAll(devstack, t.name(), t.valueSerde().deserializer()).stream()
+        .map(ConsumerRecord::value).toList();
+  }
+}
