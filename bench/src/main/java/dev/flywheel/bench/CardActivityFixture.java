@@ -70,8 +70,21 @@ final class CardActivityFixture {
     serdes.client().register(data.name() + "-value", schema);
     try (Admin admin = admin(bootstrap)) {
       new TopicBootstrap(admin).ensure(List.of(data, topics.dlq(data), topics.features()));
+      awaitLeaders(admin, data.name());
     }
     return new CardActivityFixture(bootstrap, serdes, topics, schema);
+  }
+
+  /** Waits until every partition of {@code topic} has a leader. */
+  static void awaitLeaders(Admin admin, String topic) throws Exception {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+        .stream().anyMatch(p -> p.leader() == null || p.leader().isEmpty())) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(topic + " has partitions without a leader after 30 s");
+      }
+      TimeUnit.MILLISECONDS.sleep(50);
+    }
   }
 
   static Admin admin(String bootstrap) {
@@ -107,6 +120,9 @@ final class CardActivityFixture {
     props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    // One batch in flight per partition: a retried first batch (the topic's leader not known yet)
+    // cannot leave later batches with sequence numbers the broker refuses.
+    props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     Random random = new Random(seed);
     try (KafkaProducer<String, GenericRecord> producer = new KafkaProducer<>(props,
         new StringSerializer(), serdes.generic(false).serializer())) {
