@@ -17,9 +17,13 @@ import java.util.concurrent.CountDownLatch;
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
  * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code
  * FLYWHEEL_SERVING_PORT} (HTTP port of {@code POST /predict}, default 8084; 0 for a free one).
- * Stops cleanly on SIGTERM/Ctrl-C.
+ * Any Kafka client property can be given as {@code -Dflywheel.kafka.<property>=<value>}. Stops
+ * cleanly on SIGTERM/Ctrl-C.
  */
 public final class ServingSinkMain {
+
+  /** System properties with this prefix are passed to every Kafka client, prefix removed. */
+  public static final String KAFKA_PROPERTY_PREFIX = "flywheel.kafka.";
 
   private ServingSinkMain() {}
 
@@ -37,6 +41,12 @@ public final class ServingSinkMain {
     }
     Map<String, Object> kafka = new HashMap<>();
     kafka.put("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    // -Dflywheel.kafka.<property>=<value>: any Kafka client property (security, timeouts)
+    System.getProperties().forEach((k, v) -> {
+      if (k.toString().startsWith(KAFKA_PROPERTY_PREFIX)) {
+        kafka.put(k.toString().substring(KAFKA_PROPERTY_PREFIX.length()), v.toString());
+      }
+    });
     ServingSinkService service = ServingSinkService.builder().config(config).kafka(kafka)
         .topics(topics.build()).meters(new SimpleMeterRegistry()).build().start();
     Javalin http = Javalin.create(c -> {
