@@ -31,10 +31,14 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -55,12 +59,15 @@ class IngestAtomicBatchIT {
   private Devstack devstack;
   private Topics topics;
   private IngestService ingest;
+  private AvroSerdes serdes;
+  private UniqueNames names;
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
   @BeforeEach
   void startIngest(Devstack devstack, UniqueNames names) {
     this.devstack = devstack;
-    AvroSerdes serdes = AvroSerdes.fromConfig(
+    this.names = names;
+    serdes = AvroSerdes.fromConfig(
         Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
     topics = Topics.builder(serdes).prefix(names.prefix()).build();
     ingest = IngestService.builder()
@@ -118,6 +125,50 @@ class IngestAtomicBatchIT {
     assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
     assertThat(read(topic, "read_committed")).extracting(ConsumerRecord::key)
         .containsExactlyInAnyOrder("ok-1", "ok-2");
+  }
+
+  @Test
+  void shouldAbortTheOpenBatchOfAKilledInstanceWhenItRestarts() throws Exception {
+    // Given an instance killed while writing a batch: its producer (transactional.id
+    // <prefix>-0) sent records in a transaction and was never closed, committed or aborted
+    ingest.close();
+    String prefix = "crash-" + names.prefix();
+    String topic = topics.data("blobs").name();
+    KafkaProducer<byte[], byte[]> killed = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ProducerConfig.TRANSACTIONAL_ID_CONFIG, prefix + "-0"),
+        new ByteArraySerializer(), new ByteArraySerializer());
+    try {
+      killed.initTransactions();
+      killed.beginTransaction();
+      for (int p = 0; p < topics.partitions(); p++) {
+        killed.send(new ProducerRecord<>(topic, p, "half".getBytes(), "written".getBytes()));
+      }
+      killed.flush();
+      assertThat(read(topic, "read_uncommitted")).hasSize(topics.partitions());
+
+      // When ingest restarts with the same transactional ids and takes a batch
+      ingest = IngestService.builder()
+          .config(IngestConfig.parse("""
+              sources: [{name: blobs, schema: '%s', key: id, time: event_time}]
+              ingest: {port: 0, producers: 1, transactionalIdPrefix: %s}
+              """.formatted(SCHEMA, prefix)))
+          .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+          .serdes(serdes)
+          .topics(topics)
+          .host("127.0.0.1")
+          .build()
+          .start();
+      HttpResponse<String> response = post("[" + blob("after-1", "x") + "]");
+
+      // Then the new batch is visible to read_committed consumers at once (the killed
+      // instance's open transaction no longer holds them back) and the half batch never is
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+      assertThat(read(topic, "read_committed")).extracting(ConsumerRecord::key)
+          .containsExactly("after-1");
+    } finally {
+      killed.close(Duration.ZERO);
+    }
   }
 
   @Test
