@@ -1,0 +1,140 @@
+package dev.flywheel.servingsink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.events.ModelFormat;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.events.ScoringMode;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import io.javalin.Javalin;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code POST /predict/{model}} on a real HTTP server, with features fetched by entity from a
+ * small real HTTP server that answers feature-streams' lookup API.
+ */
+@WithDevstack
+class PredictHttpIT {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path artifacts;
+
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private HttpResponse<String> post(String url, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).POST(
+        HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json")
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void shouldPredictByEntityAndByFeaturesNamingTheVersion(Devstack devstack, UniqueNames names)
+      throws Exception {
+    // Given a feature lookup that knows card-7 and the ONNX model serving as v3
+    Javalin lookup = Javalin.create(c -> {
+      c.startup.showJavalinBanner = false;
+      c.routes.get("/features/{group}/{entity}", ctx -> {
+        boolean known = ctx.pathParam("entity").equals("card-7")
+            && ctx.pathParam("group").equals(TestModels.GROUP);
+        ctx.contentType("application/json").result(known
+            ? "{\"group\":\"card_activity\",\"entity\":\"card-7\",\"found\":true,"
+                + "\"eventId\":\"tx-1\",\"asOfMillis\":1795428930123,\"features\":{"
+                + "\"velocity\":0.5,\"mean_7d\":3.0,\"count_10m\":2.0,\"amount\":1.0},"
+                + "\"categoricalFeatures\":{}}"
+            : "{\"found\":false,\"features\":{\"amount\":null,\"count_10m\":0.0,"
+                + "\"mean_7d\":null,\"velocity\":null},\"categoricalFeatures\":{}}");
+      });
+    }).start(0);
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    Kafka.createTopics(devstack, topics);
+    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
+        "champion", 3, TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX),
+        TestModels.signature(TestModels.FEATURES)));
+    ServingSinkConfig config = ServingSinkConfig.defaults()
+        .withIds(names.applicationId("serving"), "it")
+        .withFeatureLookupUrl("http://127.0.0.1:" + lookup.port());
+    try (ServingSinkService serving = ServingSinkService.builder().config(config)
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(topics)
+        .meters(new SimpleMeterRegistry()).build().start()) {
+      Javalin app = Javalin.create(c -> {
+        c.startup.showJavalinBanner = false;
+        serving.routes(c.routes);
+      }).start(0);
+      String url = "http://127.0.0.1:" + app.port() + "/predict/fraud";
+      try {
+        // When card-7 is scored by entity (features from the lookup; the group's names came
+        // from it too, as servingSink.featureGroups is not set)
+        HttpResponse<String> byEntity = post(url, "{\"entity\": \"card-7\"}");
+        // Then the answer names v3 and is the fixture's score of those features
+        assertThat(byEntity.statusCode()).as(byEntity.body()).isEqualTo(200);
+        JsonNode one = JSON.readTree(byEntity.body());
+        assertThat(one.get("version").asInt()).isEqualTo(3);
+        assertThat(one.get("alias").asText()).isEqualTo("champion");
+        assertThat(one.get("featuresFound").asBoolean()).isTrue();
+        assertThat(one.get("score").asDouble()).isBetween(0.41580, 0.41582);
+        assertThat(one.get("decision").asBoolean()).isFalse();
+
+        // When a batch gives features explicitly
+        HttpResponse<String> batch = post(url, "{\"instances\": ["
+            + "{\"features\": {\"amount\": 1.0, \"count_10m\": 2.0, \"mean_7d\": 3.0,"
+            + " \"velocity\": 0.5}, \"entity\": \"card-7\", \"eventId\": \"ev-1\"},"
+            + "{\"features\": {\"amount\": 12.5, \"count_10m\": 1.0, \"mean_7d\": 40.0,"
+            + " \"velocity\": -0.25}}]}");
+        // Then each row is scored by v3, in order
+        assertThat(batch.statusCode()).as(batch.body()).isEqualTo(200);
+        JsonNode many = JSON.readTree(batch.body());
+        assertThat(many.get("version").asInt()).isEqualTo(3);
+        assertThat(many.get("predictions")).hasSize(2);
+        assertThat(many.get("predictions").get(0).get("score").asDouble())
+            .isEqualTo(one.get("score").asDouble());
+        assertThat(many.get("predictions").get(1).get("score").asDouble())
+            .isBetween(0.99985, 0.99986);
+
+        // And requests to fix are told what to fix
+        HttpResponse<String> lacking = post(url, "{\"features\": {\"amount\": 1.0}}");
+        assertThat(lacking.statusCode()).isEqualTo(400);
+        assertThat(lacking.body()).contains("count_10m", "mean_7d", "velocity");
+        HttpResponse<String> unknown = post("http://127.0.0.1:" + app.port()
+            + "/predict/churn", "{\"entity\": \"card-7\"}");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(unknown.body()).contains("churn", "fraud@champion v3");
+        assertThat(post(url, "not json").statusCode()).isEqualTo(400);
+
+        // And the three predictions answered are on the prediction log, marked HTTP
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+            Kafka.readAll(devstack, topics.predictions()).size() >= 3);
+        List<Prediction> logged = Kafka.readAll(devstack, topics.predictions());
+        assertThat(logged).hasSize(3).allSatisfy(p -> {
+          assertThat(p.getScoringMode()).isEqualTo(ScoringMode.HTTP);
+          assertThat(p.getVersion()).isEqualTo(3);
+        });
+        assertThat(logged).extracting(Prediction::getEventId).contains("ev-1");
+      } finally {
+        app.stop();
+      }
+    } finally {
+      lookup.stop();
+    }
+  }
+}
