@@ -1,0 +1,124 @@
+package dev.flywheel.ingest.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.events.Label;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+class TransactionalBatchWriterTest {
+
+  private final List<MockProducer<String, GenericRecord>> created = new ArrayList<>();
+  private final List<String> ids = new ArrayList<>();
+
+  private TransactionalBatchWriter writer(int size) {
+    return new TransactionalBatchWriter(id -> {
+      ids.add(id);
+      MockProducer<String, GenericRecord> producer = new MockProducer<>(true, null,
+          new StringSerializer(), (topic, record) -> new byte[0]);
+      created.add(producer);
+      return producer;
+    }, "ingest-a", size, Duration.ofSeconds(1));
+  }
+
+  private static List<ProducerRecord<String, GenericRecord>> batch(int records) {
+    List<ProducerRecord<String, GenericRecord>> batch = new ArrayList<>();
+    for (int i = 0; i < records; i++) {
+      batch.add(new ProducerRecord<>("t", 0, "k" + i, new GenericData.Record(
+          Label.getClassSchema())));
+    }
+    return batch;
+  }
+
+  @Test
+  void shouldGiveEachSlotItsOwnTransactionalId() {
+    // When a pool of three is created
+    try (TransactionalBatchWriter ignored = writer(3)) {
+      // Then each producer has <prefix>-<slot> and initialized its transactions
+      assertThat(ids).containsExactly("ingest-a-0", "ingest-a-1", "ingest-a-2");
+      assertThat(created).allMatch(MockProducer::transactionInitialized);
+    }
+  }
+
+  @Test
+  void shouldWriteABatchInOneCommittedTransaction() throws Exception {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // When a batch of three is written
+      List<RecordMetadata> written = writer.write(batch(3));
+
+      // Then all three were sent in one transaction that committed
+      assertThat(written).hasSize(3);
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      assertThat(producer.history()).hasSize(3);
+      assertThat(producer.transactionCommitted()).isTrue();
+      assertThat(producer.transactionAborted()).isFalse();
+    }
+  }
+
+  @Test
+  void shouldAbortTheTransactionWhenTheCommitFails() {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given a producer whose commit fails, as when the broker refused a record
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      producer.commitTransactionException = new KafkaException("record too large");
+
+      // When a batch is written, Then it fails as aborted
+      assertThatThrownBy(() -> writer.write(batch(2)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+              e -> assertThat(e.aborted()).isTrue())
+          .hasMessageContaining("record too large");
+      assertThat(producer.transactionAborted()).isTrue();
+      assertThat(producer.transactionCommitted()).isFalse();
+      assertThat(producer.closed()).isFalse();
+    }
+  }
+
+  @Test
+  void shouldReplaceAProducerThatCannotAbort() throws Exception {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given a fenced producer: neither commit nor abort works
+      MockProducer<String, GenericRecord> fenced = created.get(0);
+      fenced.commitTransactionException = new ProducerFencedException("fenced");
+      fenced.abortTransactionException = new ProducerFencedException("fenced");
+
+      // When a batch is written, Then its outcome is reported as not certainly aborted
+      assertThatThrownBy(() -> writer.write(batch(1)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+              e -> assertThat(e.aborted()).isFalse());
+
+      // and the producer is closed and replaced by one with the same transactional id
+      assertThat(fenced.closed()).isTrue();
+      assertThat(writer.write(batch(1))).hasSize(1);
+      assertThat(ids).containsExactly("ingest-a-0", "ingest-a-0");
+      assertThat(created.get(1).transactionCommitted()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldCallTheOutcomeUnknownWhenTheCommitTimesOut() {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given a commit that times out (it may still complete on the broker)
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      producer.commitTransactionException = new TimeoutException("no answer");
+
+      // When a batch is written, Then it is not reported as aborted, and the producer is replaced
+      assertThatThrownBy(() -> writer.write(batch(1)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+              e -> assertThat(e.aborted()).isFalse());
+      assertThat(producer.transactionAborted()).isFalse();
+      assertThat(producer.closed()).isTrue();
+    }
+  }
+}
