@@ -11,6 +11,8 @@ import dev.flywheel.events.CommandOutcome;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.registryprojector.cli.ModelsCommand;
+import io.javalin.Javalin;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topics;
@@ -45,6 +47,9 @@ class TrainingRunPromotionIT {
           policy:
             gates: ["auc >= 0.75"]
             autoPromote: [champion]
+        - name: cli-model
+          policy:
+            approvals: {production: [risk-approver]}
       registry:
         applicationId: %s
       """;
@@ -53,6 +58,8 @@ class TrainingRunPromotionIT {
   private Devstack devstack;
   private Topics topics;
   private RegistryProjectorService service;
+  private Javalin http;
+  private String prefix;
 
   @BeforeAll
   void start(Devstack devstack) {
@@ -61,16 +68,71 @@ class TrainingRunPromotionIT {
     AvroSerdes serdes = AvroSerdes.fromConfig(
         Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
     topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    prefix = names.prefix();
     RegistryConfig config = RegistryConfig.parse(POLICY.formatted("good-model", "weak-model",
         names.applicationId("registry")));
     service = RegistryProjectorService.builder().config(config)
         .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).serdes(serdes)
         .topics(topics).stateDir(stateDir).build().start();
+    http = Javalin.create(c -> {
+      c.startup.showJavalinBanner = false;
+      c.jetty.host = "127.0.0.1";
+      c.jetty.port = 0;
+      service.routes(c.routes);
+    }).start();
   }
 
   @AfterAll
   void stop() {
+    http.stop();
     service.close();
+  }
+
+  @Test
+  void shouldPromoteListShowAndRefuseThroughTheCli() {
+    // Given version 1 of cli-model registered
+    RegistryCommand register = Fixtures.command("cli-register-1", Fixtures.alice(),
+        Fixtures.registration("cli-1", 0.88));
+    register.setModel("cli-model");
+    KafkaSupport.send(devstack.bootstrapServers(), topics.registryCommands(), "cli-model",
+        register);
+    await().atMost(Duration.ofSeconds(60)).until(() -> cli("show", "cli-model").exit() == 0);
+    // When it is promoted to champion from the CLI
+    Cli promote = cli("promote", "cli-model", "1", "--alias", "champion", "--actor", "alice",
+        "--reason", "best auc so far");
+    // Then the command is accepted and the CLI says so
+    assertThat(promote.exit()).as(promote.err()).isZero();
+    assertThat(promote.out()).startsWith("ACCEPTED PromoteVersion champion v1: best auc so far");
+    // And list, history and the Markdown card show it
+    assertThat(cli("list").out()).containsPattern("cli-model\\s+1\\s+v1\\s+champion=v1");
+    assertThat(cli("history", "cli-model").out()).contains("alice")
+        .contains("ACCEPTED PromoteVersion champion v1");
+    assertThat(cli("show", "cli-model", "1", "--markdown").out()).startsWith("# cli-model v1\n")
+        .contains("| auc | 0.88 |");
+    // And an approval without the role is refused with exit 4 and the reason
+    Cli approve = cli("approve", "cli-model", "1", "--alias", "production", "--actor", "bob",
+        "--role", "ml-engineer");
+    assertThat(approve.exit()).isEqualTo(ModelsCommand.EXIT_REJECTED);
+    assertThat(approve.out()).contains("REJECTED ApproveVersion production v1: bob holds roles"
+        + " [ml-engineer] but decisions on production for cli-model need one of"
+        + " [risk-approver]");
+    // And an unknown model is exit 3
+    assertThat(cli("show", "no-such-model").exit()).isEqualTo(3);
+  }
+
+  private record Cli(int exit, String out, String err) {}
+
+  private Cli cli(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of(args));
+    all.addAll(java.util.List.of("--url", "http://127.0.0.1:" + http.port(),
+        "--bootstrap-servers", devstack.bootstrapServers(),
+        "--schema-registry-url", devstack.schemaRegistryUrl(), "--prefix", prefix));
+    int exit = new picocli.CommandLine(new ModelsCommand())
+        .setOut(new java.io.PrintWriter(out, true)).setErr(new java.io.PrintWriter(err, true))
+        .execute(all.toArray(String[]::new));
+    return new Cli(exit, out.toString(), err.toString());
   }
 
   @Test
