@@ -51,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
 @WithDevstack
 class CrashRecoveryIT {
 
-  private static final int EVENTS = 6000;
+  private static final int EVENTS = 4000;
   private static final String GROUP = "card_activity";
   /** A member that is gone leaves the group after 6 s (the broker's minimum), not 45 s. */
   private static final Map<String, Object> FAST_GROUP =
@@ -71,7 +71,7 @@ class CrashRecoveryIT {
   @Test
   void shouldWriteExactlyOneCorrectVectorPerEventAfterKillsAndRestarts(Devstack devstack,
       UniqueNames names) throws Exception {
-    // Given the transactions source, its topics, and 6000 transactions (a third out of order)
+    // Given the transactions source, its topics, and 4000 transactions (a third out of order)
     AvroSerdes serdes = AvroSerdes.fromConfig(
         Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
     Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class RandomizedCorrectnessTest {
 
-  private static final int EVENTS = 4000;
+  private static final int EVENTS = 3000;
   private static final long GRACE_MS = 5 * 60_000;
 
   static FeatureStreamsConfig config() {
