@@ -107,12 +107,13 @@ public record FeatureFilter(String field, Op op, String literal, Double number) 
     };
   }
 
-  /** Whether a string, enum or boolean field value (as text) passes. */
+  /** Whether a string, enum or boolean field value (as text) passes; only == and != apply. */
   boolean test(String value) {
     if (value == null) {
       return op == Op.NE;
     }
-    return op == Op.EQ ? value.equals(literal) : value.equals(literal) == (op != Op.NE);
+    boolean equal = value.equals(literal);
+    return op == Op.NE ? !equal : equal;
   }
 
   /** {@code field op value}, as written. */

@@ -108,16 +108,6 @@ final class Tile {
     return hashCount;
   }
 
-  /** Whether the distinct count is exact. */
-  boolean distinctExact() {
-    return hll == null;
-  }
-
-  /** The sample count of numeric values (M2 is over these). */
-  long numericCount() {
-    return count;
-  }
-
   private void addHash(long h, int bound) {
     if (hll != null) {
       hll.add(h);
