@@ -81,7 +81,12 @@ public final class FeatureGroupPlan {
     this.columns = List.copyOf(columns);
     this.windowed = List.copyOf(windowed);
     this.features = List.copyOf(features);
-    this.layout = Objects.hash(fields, filters, columns);
+    // From the text of the declaration's parts, never from identity hash codes (an enum's
+    // hashCode differs between JVMs): the same declaration gives the same layout in every run.
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update((fields + "|" + filters + "|" + columns)
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    this.layout = (int) crc.getValue();
   }
 
   /**
