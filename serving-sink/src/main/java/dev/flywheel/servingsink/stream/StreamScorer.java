@@ -152,7 +152,10 @@ public final class StreamScorer implements AutoCloseable {
       for (TopicPartition tp : records.partitions()) {
         List<ConsumerRecord<byte[], byte[]>> part = records.records(tp);
         first.put(tp, part.get(0).offset());
-        next.put(tp, new OffsetAndMetadata(part.get(part.size() - 1).offset() + 1));
+        // the position, not last offset + 1: it is past any transaction markers that follow,
+        // so an idle group shows no lag on a transactional input
+        next.put(tp, new OffsetAndMetadata(Math.max(consumer.position(tp),
+            part.get(part.size() - 1).offset() + 1)));
       }
       try {
         producer.beginTransaction();
