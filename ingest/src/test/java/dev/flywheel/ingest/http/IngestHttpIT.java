@@ -83,6 +83,7 @@ class IngestHttpIT {
         ingest:
           port: 0
           maxBodyBytes: %d
+          producers: 2
         """.formatted(oneLine(TX_SCHEMA), oneLine(TX_SCHEMA), MAX_BODY));
     ingest = IngestService.builder()
         .config(config)
@@ -510,7 +511,8 @@ class IngestHttpIT {
     // Given a second ingest whose /sources and /labels need tokens
     Topics guarded = Topics.builder(serdes).prefix(names.prefix() + "-guarded").build();
     try (IngestService second = IngestService.builder()
-        .config(IngestConfig.parse("ingest: {port: 0, sourcesToken: adm1n, labelsToken: l4b}\n"))
+        .config(IngestConfig.parse("ingest: {port: 0, producers: 1, sourcesToken: adm1n,"
+            + " labelsToken: l4b}\n"))
         .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
         .serdes(serdes)
         .topics(guarded)
