@@ -130,11 +130,23 @@ public final class IngestHttpApi {
    */
   public static void routes(RoutesConfig routes, Supplier<IngestHttpApi> api,
       IngestMetrics metrics) {
+    routes(routes, api, metrics, true);
+  }
+
+  /**
+   * As {@link #routes(RoutesConfig, Supplier, IngestMetrics)}, without {@code GET /health} when
+   * {@code withHealth} is false: for a shared server that answers {@code /health} for every
+   * service itself.
+   */
+  public static void routes(RoutesConfig routes, Supplier<IngestHttpApi> api,
+      IngestMetrics metrics, boolean withHealth) {
     routes.post("/ingest/{source}", handler(api, metrics, "/ingest/{source}",
         IngestHttpApi::ingest));
     routes.post("/sources", handler(api, metrics, "/sources", IngestHttpApi::addSource));
     routes.post("/labels", handler(api, metrics, "/labels", IngestHttpApi::postLabels));
-    routes.get("/health", handler(api, metrics, "/health", IngestHttpApi::health));
+    if (withHealth) {
+      routes.get("/health", handler(api, metrics, "/health", IngestHttpApi::health));
+    }
     routes.exception(SchemaRegistryException.class, (e, ctx) -> {
       log.warn("{} {}: schema registry error", ctx.method(), ctx.path(), e);
       error(ctx, 503, "the schema registry did not answer as expected: " + e.getMessage());

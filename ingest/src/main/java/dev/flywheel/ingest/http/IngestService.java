@@ -184,7 +184,15 @@ public final class IngestService implements AutoCloseable {
    * ingest.maxBodyBytes}.
    */
   public void routes(RoutesConfig routes) {
-    IngestHttpApi.routes(routes, () -> closed ? null : api, metrics);
+    routes(routes, true);
+  }
+
+  /**
+   * As {@link #routes(RoutesConfig)}, leaving out {@code GET /health} when {@code withHealth} is
+   * false: for a shared server that answers {@code /health} itself (with {@link #health()}).
+   */
+  public void routes(RoutesConfig routes, boolean withHealth) {
+    IngestHttpApi.routes(routes, () -> closed ? null : api, metrics, withHealth);
   }
 
   /**
