@@ -22,11 +22,14 @@ import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.processor.TimestampExtractor;
+import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -95,6 +98,17 @@ public final class DriftTopology {
   /** The topology for {@code config}, reading and writing the topics of {@code topics}. */
   public static Topology build(DriftDetectorConfig config, Topics topics, AvroSerdeFactory serdes,
       DriftMetrics metrics) {
+    return build(config, topics, serdes, metrics, Materialized.StoreType.ROCKS_DB);
+  }
+
+  /**
+   * The same topology with its stores of {@code storeType}: {@code ROCKS_DB} in production;
+   * {@code IN_MEMORY} for the test driver, which commits (and so flushes RocksDB) after every
+   * record.
+   */
+  public static Topology build(DriftDetectorConfig config, Topics topics, AvroSerdeFactory serdes,
+      DriftMetrics metrics, Materialized.StoreType storeType) {
+    boolean inMemory = storeType == Materialized.StoreType.IN_MEMORY;
     Topic<String, Prediction> predictions = topics.predictions();
     Topic<String, Label> labels = topics.labels();
     Topic<String, ModelPromoted> promoted = topics.modelPromoted();
@@ -106,9 +120,9 @@ public final class DriftTopology {
 
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(WINDOWS_STORE), Serdes.String(), ModelWindows.serde()));
+        store(WINDOWS_STORE, inMemory), Serdes.String(), ModelWindows.serde()));
     builder.addStateStore(Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(BASELINES_STORE), Serdes.String(), baselineSerde));
+        store(BASELINES_STORE, inMemory), Serdes.String(), baselineSerde));
 
     KStream<String, Prediction> served = builder
         .stream(predictions.name(), Consumed.with(predictions.keySerde(),
@@ -128,7 +142,10 @@ public final class DriftTopology {
         .join(labelStream.filter((k, l) -> l != null), LabelledScore::of,
             JoinWindows.ofTimeDifferenceAndGrace(config.labelWindow(), LABEL_JOIN_GRACE),
             StreamJoined.with(Serdes.String(), predictions.valueSerde(), labels.valueSerde())
-                .withName(LABEL_JOIN).withStoreName(LABEL_JOIN_STORE))
+                .withName(LABEL_JOIN).withStoreName(LABEL_JOIN_STORE)
+                .withDslStoreSuppliers(inMemory
+                    ? new BuiltInDslStoreSuppliers.InMemoryDslStoreSuppliers()
+                    : new BuiltInDslStoreSuppliers.RocksDBDslStoreSuppliers()))
         .selectKey((eventId, l) -> modelOf(l), Named.as(LABELLED_BY_MODEL))
         .mapValues(DriftInput::of, Named.as(WRAP_LABELLED));
 
@@ -169,6 +186,10 @@ public final class DriftTopology {
       }
     }
     return DriftInput.of(m);
+  }
+
+  private static KeyValueBytesStoreSupplier store(String name, boolean inMemory) {
+    return inMemory ? Stores.inMemoryKeyValueStore(name) : Stores.persistentKeyValueStore(name);
   }
 
   private static String modelOf(LabelledScore l) {

@@ -133,9 +133,11 @@ public final class BaselineLayout {
     }
 
     /**
-     * Where the baseline's values of each bin are taken to lie for the Wasserstein distance: the
-     * middle of an interior bin; for the outer bins the middle between the cut point and the
-     * baseline's minimum or maximum.
+     * Where the values of each bin are taken to lie for the Wasserstein distance, for the
+     * baseline and the live window alike (so that two samples of one distribution are at distance
+     * about 0): the middle of an interior bin; for an outer bin the middle between its cut point
+     * and the baseline's minimum (maximum), but no further out than one width of the adjacent bin
+     * beyond the cut point, so that a few extreme training rows do not stretch the tails.
      */
     public double[] baselineValues() {
       return baselineValues.clone();
@@ -174,8 +176,14 @@ public final class BaselineLayout {
       }
       Double min = p.getMin();
       Double max = p.getMax();
-      out[0] = min != null && min < cuts[0] ? (min + cuts[0]) / 2 : cuts[0];
-      out[k - 1] = max != null && max >= cuts[k - 2] ? (cuts[k - 2] + max) / 2 : cuts[k - 2];
+      double lowCut = cuts[0];
+      double highCut = cuts[k - 2];
+      double lowWidth = k > 2 ? cuts[1] - cuts[0] : 0;
+      double highWidth = k > 2 ? cuts[k - 2] - cuts[k - 3] : 0;
+      out[0] = min != null && min < lowCut
+          ? Math.max((min + lowCut) / 2, k > 2 ? lowCut - lowWidth : min) : lowCut;
+      out[k - 1] = max != null && max > highCut
+          ? Math.min((highCut + max) / 2, k > 2 ? highCut + highWidth : max) : highCut;
       return out;
     }
 

@@ -23,7 +23,9 @@ import java.util.Map;
  * window's verdict, and live performance from the labelled predictions.
  *
  * <p>A numeric feature gets PSI, Kolmogorov-Smirnov (D and p), Jensen-Shannon and the Wasserstein
- * distance divided by the baseline's standard deviation (by 1 when that is 0 or unknown); a
+ * distance divided by the baseline's standard deviation (by 1 when that is 0 or unknown), with
+ * both sides' values placed at the bins' representative values ({@link
+ * BaselineLayout.Slot#baselineValues()}); a
  * categorical one gets chi-square (statistic and p), Jensen-Shannon and PSI. Each statistic is
  * compared with its threshold (the policy's for the deciding method, the method's default for the
  * others), so a report shows every crossing; the verdict is the deciding one's. A feature with fewer
@@ -125,7 +127,7 @@ public final class DriftEvaluator {
       stats.add(distance(DriftMethod.JENSEN_SHANNON, DriftStatistics.jensenShannon(base, counts),
           rule, deciding, judge));
       double[] baseValues = slot.baselineValues();
-      double w = DriftStatistics.wasserstein(baseValues, base, live.binMeans(baseValues), counts);
+      double w = DriftStatistics.wasserstein(baseValues, base, baseValues, counts);
       Double std = slot.profile().getStd();
       double norm = std != null && std > 0 ? std : 1;
       stats.add(distance(DriftMethod.WASSERSTEIN, w / norm, rule, deciding, judge));

@@ -25,7 +25,7 @@ public final class ModelWindows {
   /** Marks an absent time (no onset, no alert yet, nothing closed). */
   public static final long NONE = Long.MIN_VALUE;
 
-  private static final byte FORMAT = 1;
+  private static final byte FORMAT = 2;
 
   int baselineVersion;
   String baselineEventId;

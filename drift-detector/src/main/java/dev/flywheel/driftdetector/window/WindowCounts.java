@@ -10,8 +10,8 @@ import java.util.Map;
 
 /**
  * One open window of a model: how many predictions it holds, their event-time span, the counts of
- * every feature and of the score over the baseline's bins or categories (with the sum of the
- * values in each numeric bin, for the Wasserstein distance), and the labelled predictions.
+ * every feature and of the score over the baseline's bins or categories, and the labelled
+ * predictions.
  * Mutable; kept in the {@code drift-windows} store through {@link ModelWindows}.
  */
 public final class WindowCounts {
@@ -39,9 +39,9 @@ public final class WindowCounts {
     Counts[] f = new Counts[layout.features().size()];
     for (int i = 0; i < f.length; i++) {
       BaselineLayout.Slot s = layout.features().get(i);
-      f[i] = new Counts(s.size(), !s.categorical());
+      f[i] = new Counts(s.size());
     }
-    Counts score = layout.score() == null ? null : new Counts(layout.score().size(), true);
+    Counts score = layout.score() == null ? null : new Counts(layout.score().size());
     return new WindowCounts(bucket, f, score);
   }
 
@@ -177,15 +177,13 @@ public final class WindowCounts {
     return w;
   }
 
-  /** Live counts of one feature: missing values, counts per bin or category, sums per bin. */
+  /** Live counts of one feature: missing values and counts per bin or category. */
   public static final class Counts {
     long missing;
     final long[] counts;
-    final double[] sums;
 
-    Counts(int size, boolean numeric) {
+    Counts(int size) {
       counts = new long[size];
-      sums = numeric ? new double[size] : null;
     }
 
     void addNumeric(BaselineLayout.Slot slot, Double v) {
@@ -193,9 +191,7 @@ public final class WindowCounts {
         missing++;
         return;
       }
-      int b = slot.bin(v);
-      counts[b]++;
-      sums[b] += v;
+      counts[slot.bin(v)]++;
     }
 
     /** Values that were missing (null, absent or NaN). */
@@ -208,38 +204,20 @@ public final class WindowCounts {
       return counts.clone();
     }
 
-    /** Mean of the values in each numeric bin; {@code fallback}'s value for empty bins. */
-    public double[] binMeans(double[] fallback) {
-      double[] out = new double[counts.length];
-      for (int i = 0; i < out.length; i++) {
-        out[i] = counts[i] == 0 ? fallback[i] : sums[i] / counts[i];
-      }
-      return out;
-    }
-
     void write(DataOutputStream out) throws IOException {
       out.writeLong(missing);
       out.writeInt(counts.length);
-      out.writeBoolean(sums != null);
-      for (int i = 0; i < counts.length; i++) {
-        out.writeLong(counts[i]);
-        if (sums != null) {
-          out.writeDouble(sums[i]);
-        }
+      for (long c : counts) {
+        out.writeLong(c);
       }
     }
 
     static Counts read(DataInputStream in) throws IOException {
       long missing = in.readLong();
-      int n = in.readInt();
-      boolean numeric = in.readBoolean();
-      Counts c = new Counts(n, numeric);
+      Counts c = new Counts(in.readInt());
       c.missing = missing;
-      for (int i = 0; i < n; i++) {
+      for (int i = 0; i < c.counts.length; i++) {
         c.counts[i] = in.readLong();
-        if (numeric) {
-          c.sums[i] = in.readDouble();
-        }
       }
       return c;
     }

@@ -1,0 +1,204 @@
+package dev.flywheel.driftdetector;
+
+import static dev.flywheel.driftdetector.Fixtures.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.driftdetector.config.DriftDetectorConfig;
+import dev.flywheel.driftdetector.config.DriftPolicy;
+import dev.flywheel.driftdetector.topology.DriftTopology;
+import dev.flywheel.driftdetector.window.BaselineLayout;
+import dev.flywheel.driftdetector.window.DriftEvaluator;
+import dev.flywheel.driftdetector.window.WindowCounts;
+import dev.flywheel.events.BaselineProfile;
+import dev.flywheel.events.DriftReport;
+import dev.flywheel.events.DriftWindow;
+import dev.flywheel.events.FeatureDrift;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * drift-detector on the embedded broker and registry, exactly-once, through a crash: the first
+ * instance runs in its own JVM and is killed (no close, no commit of its open transaction) in the
+ * middle of a window; the second resumes from the changelog and the committed offsets.
+ */
+@WithDevstack
+class DriftDetectorIT {
+
+  private static final int WINDOW = 1000;
+  private static final int FEATURES = 3;
+
+  @TempDir Path dir;
+
+  @Test
+  void shouldCountEveryPredictionExactlyOnceAcrossAKillWithoutClose(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a drift detector in its own JVM, windows of 1,000 predictions
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    String appId = names.applicationId("drift");
+    Path yaml = dir.resolve("flywheel.yaml");
+    Files.writeString(yaml, """
+        driftDetector:
+          applicationId: %s
+        models:
+          - name: %s
+            training: {ignored: here}
+            drift:
+              window: {count: %d}
+        """.formatted(appId, Fixtures.MODEL, WINDOW));
+    Path stateDir = dir.resolve("state");
+    Process first = startChild(devstack, names, yaml, stateDir);
+    try (KafkaProducer<String, Prediction> predictions = producer(devstack, topics.predictions());
+        KafkaProducer<String, ModelPromoted> promotions = producer(devstack,
+            topics.modelPromoted())) {
+      BaselineProfile baseline = Fixtures.baseline(1, 5_000, FEATURES, true);
+      ModelPromoted promoted = Fixtures.promoted(1, baseline, T0);
+      Fixtures.Stream stream = new Fixtures.Stream(2, 1, FEATURES, true);
+      List<Prediction> sent = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(60)).until(() -> topicExists(devstack,
+          topics.predictions().name()));
+      promotions.send(new ProducerRecord<>(topics.modelPromoted().name(), Fixtures.MODEL,
+          promoted)).get();
+      send(predictions, topics.predictions(), stream, sent, 600, new double[] {0.3, 0, 0});
+      // And 600 predictions (plus the promotion) committed by it
+      String byModel = appId + "-" + DriftTopology.BY_MODEL + "-repartition";
+      await().atMost(Duration.ofSeconds(120))
+          .until(() -> committed(devstack, appId, byModel) >= 601);
+      // When 200 more arrive and the JVM is killed at once, mid-window and mid-transaction
+      send(predictions, topics.predictions(), stream, sent, 200, new double[] {0.3, 0, 0});
+      first.destroyForcibly().waitFor();
+      // And the window's last 200 arrive while it is down, then a second full window
+      send(predictions, topics.predictions(), stream, sent, 200 + WINDOW,
+          new double[] {0.3, 0, 0});
+      // And a new instance starts on the same state directory
+      try (DriftDetectorService second = DriftDetectorService.builder()
+          .config(DriftDetectorConfig.load(yaml))
+          .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+          .schemaRegistryUrl(devstack.schemaRegistryUrl())
+          .topics(topics).serdes(serdes).stateDir(stateDir)
+          .build().start()) {
+        // Then two windows are reported, each of exactly 1,000 predictions
+        List<DriftReport> reports = readCommitted(devstack, topics.driftReports(), 2);
+        assertThat(reports).extracting(r -> r.getWindow().getSequence()).containsExactly(0L, 1L);
+        assertThat(reports).extracting(r -> r.getWindow().getCount())
+            .containsExactly((long) WINDOW, (long) WINDOW);
+        // And the first window's statistics are those of exactly its 1,000 predictions: none
+        // lost to the kill, none counted twice
+        DriftReport expected = evaluate(promoted, sent.subList(0, WINDOW), reports.get(0));
+        for (int i = 0; i < expected.getFeatures().size(); i++) {
+          FeatureDrift want = expected.getFeatures().get(i);
+          FeatureDrift got = reports.get(0).getFeatures().get(i);
+          assertThat(got.getStatistics()).as(want.getFeature())
+              .isEqualTo(want.getStatistics());
+        }
+        assertThat(reports.get(0).getScore()).isEqualTo(expected.getScore());
+      }
+    } finally {
+      first.destroyForcibly();
+    }
+  }
+
+  private static DriftReport evaluate(ModelPromoted promoted, List<Prediction> window,
+      DriftReport actual) {
+    BaselineLayout layout = BaselineLayout.of(promoted.getBaseline());
+    WindowCounts counts = WindowCounts.empty(layout, WindowCounts.NO_BUCKET);
+    window.forEach(p -> counts.add(layout, p));
+    DriftWindow w = actual.getWindow();
+    return DriftEvaluator.evaluate(new DriftEvaluator.Subject(Fixtures.MODEL, "champion", 1,
+        actual.getEventId(), w), layout, counts, DriftPolicy.defaults().withWindowCount(WINDOW));
+  }
+
+  private static Process startChild(Devstack devstack, UniqueNames names, Path yaml,
+      Path stateDir) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        DriftDetectorMain.class.getName(), yaml.toString());
+    pb.environment().put("FLYWHEEL_BOOTSTRAP_SERVERS", devstack.bootstrapServers());
+    pb.environment().put("FLYWHEEL_SCHEMA_REGISTRY_URL", devstack.schemaRegistryUrl());
+    pb.environment().put("FLYWHEEL_TOPIC_PREFIX", names.prefix());
+    pb.environment().put("FLYWHEEL_STATE_DIR", stateDir.toString());
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(new File(yaml.getParent().toFile(), "first-instance.log"));
+    return pb.start();
+  }
+
+  private static void send(KafkaProducer<String, Prediction> producer,
+      Topic<String, Prediction> topic, Fixtures.Stream stream, List<Prediction> sent, int n,
+      double[] shift) throws Exception {
+    for (int i = 0; i < n; i++) {
+      Prediction p = stream.next(shift, null);
+      sent.add(p);
+      producer.send(new ProducerRecord<>(topic.name(), p.getEntityId(), p));
+    }
+    producer.flush();
+  }
+
+  private static <V> KafkaProducer<String, V> producer(Devstack devstack, Topic<String, V> t) {
+    Map<String, Object> p = new HashMap<>();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    return new KafkaProducer<>(p, t.keySerde().serializer(), t.valueSerde().serializer());
+  }
+
+  private static boolean topicExists(Devstack devstack, String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      return admin.listTopics().names().get().contains(topic);
+    }
+  }
+
+  private static long committed(Devstack devstack, String group, String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> offsets = admin
+          .listConsumerGroupOffsets(Map.of(group, new ListConsumerGroupOffsetsSpec()))
+          .partitionsToOffsetAndMetadata(group).get();
+      return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
+          .filter(e -> e.getValue() != null).mapToLong(e -> e.getValue().offset()).sum();
+    }
+  }
+
+  private static <V> List<V> readCommitted(Devstack devstack, Topic<String, V> topic, int n) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers());
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, topic.name() + "-reader");
+    List<V> out = new ArrayList<>();
+    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(p,
+        topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
+      consumer.subscribe(List.of(topic.name()));
+      await().atMost(Duration.ofSeconds(120)).until(() -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(r -> out.add(r.value()));
+        return out.size() >= n;
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+package dev.flywheel.driftdetector.topology;
+
+import dev.flywheel.driftdetector.config.DriftDetectorConfig;
+import dev.flywheel.driftdetector.metrics.DriftMetrics;
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftReport;
+import dev.flywheel.events.Label;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
+import org.apache.kafka.streams.errors.LogAndFailProcessingExceptionHandler;
+import org.apache.kafka.streams.kstream.Materialized;
+
+/** The production topology in a {@link TopologyTestDriver}, with typed topics. */
+final class DriftDriver implements AutoCloseable {
+
+  final Topics topics;
+  final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  final TopologyTestDriver driver;
+  final TestInputTopic<String, Prediction> predictions;
+  final TestInputTopic<String, Label> labels;
+  final TestInputTopic<String, ModelPromoted> promoted;
+  final TestOutputTopic<String, DriftReport> reports;
+  final TestOutputTopic<String, DriftAlert> alerts;
+
+  DriftDriver(DriftDetectorConfig config, Path stateDir) {
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", "mock://" + UUID.randomUUID()));
+    topics = Topics.builder(serdes).build();
+    Properties props = StreamsProps.builder(config.applicationId())
+        .bootstrapServers("unused:9092")
+        .stateDir(stateDir)
+        // No broker under the test driver: a bad record fails the test instead of going to a DLQ.
+        .overrides(Map.of(
+            StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
+            LogAndFailProcessingExceptionHandler.class,
+            StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
+            LogAndFailExceptionHandler.class))
+        .build();
+    driver = new TopologyTestDriver(
+        // In-memory stores: the driver commits, flushing every store, after each record, and
+        // these tests pipe 100,000s of records (DriftDetectorIT runs RocksDB on a broker).
+        DriftTopology.build(config, topics, serdes, new DriftMetrics(meters),
+            Materialized.StoreType.IN_MEMORY), props);
+    predictions = driver.createInputTopic(topics.predictions().name(),
+        topics.predictions().keySerde().serializer(),
+        topics.predictions().valueSerde().serializer());
+    labels = driver.createInputTopic(topics.labels().name(),
+        topics.labels().keySerde().serializer(), topics.labels().valueSerde().serializer());
+    promoted = driver.createInputTopic(topics.modelPromoted().name(),
+        topics.modelPromoted().keySerde().serializer(),
+        topics.modelPromoted().valueSerde().serializer());
+    reports = driver.createOutputTopic(topics.driftReports().name(),
+        topics.driftReports().keySerde().deserializer(),
+        topics.driftReports().valueSerde().deserializer());
+    alerts = driver.createOutputTopic(topics.driftAlerts().name(),
+        topics.driftAlerts().keySerde().deserializer(),
+        topics.driftAlerts().valueSerde().deserializer());
+  }
+
+  void promote(ModelPromoted m) {
+    promoted.pipeInput(m.getModel(), m, m.getEventTime());
+  }
+
+  void predict(Prediction p) {
+    predictions.pipeInput(p.getEntityId(), p, p.getEventTime());
+  }
+
+  void label(Label l) {
+    labels.pipeInput(l.getEventId(), l, l.getEventTime());
+  }
+
+  @Override
+  public void close() {
+    driver.close();
+  }
+}
