@@ -3,7 +3,9 @@ package dev.flywheel.platform.runtime;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
 import io.javalin.http.HttpStatus;
+import io.javalin.router.ParsedEndpoint;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -14,10 +16,12 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
@@ -52,9 +56,12 @@ public final class FlywheelRuntime implements AutoCloseable {
   private final Topics topics;
   private final String host;
   private final int httpPort;
+  private final long maxRequestBytes;
   private final PrometheusMeterRegistry meters;
   private final List<Function<PrometheusMeterRegistry, PlatformService>> factories;
+  private final HttpSecurity security;
   private final List<PlatformService> started = new ArrayList<>();
+  private final Map<String, List<String>> routesByService = new LinkedHashMap<>();
   private Javalin http;
   private boolean closed;
 
@@ -63,7 +70,9 @@ public final class FlywheelRuntime implements AutoCloseable {
     this.topics = b.topics;
     this.host = b.host;
     this.httpPort = b.httpPort;
+    this.maxRequestBytes = b.maxRequestBytes;
     this.factories = List.copyOf(b.factories);
+    this.security = b.security;
     this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new ClassLoaderMetrics().bindTo(meters);
     new JvmMemoryMetrics().bindTo(meters);
@@ -103,8 +112,12 @@ public final class FlywheelRuntime implements AutoCloseable {
       Javalin app = Javalin.create(c -> {
         c.jetty.host = host;
         c.jetty.port = httpPort;
+        if (maxRequestBytes > 0) {
+          c.http.maxRequestSize = maxRequestBytes;
+        }
         c.startup.showJavalinBanner = false;
         c.startup.showOldJavalinVersionWarning = false;
+        security.install(c.routes);
         c.routes.get("/health", ctx -> {
           Map<String, Object> report = health();
           ctx.status("UP".equals(report.get("status")) ? HttpStatus.OK
@@ -112,7 +125,11 @@ public final class FlywheelRuntime implements AutoCloseable {
         });
         c.routes.get("/metrics", ctx -> ctx.contentType(PROMETHEUS_TYPE).result(meters.scrape()));
         for (PlatformService service : started) {
+          Set<String> before = routeNames(c);
           service.routes(c.routes);
+          Set<String> added = routeNames(c);
+          added.removeAll(before);
+          routesByService.put(service.name(), List.copyOf(added));
         }
       });
       app.start();
@@ -159,6 +176,22 @@ public final class FlywheelRuntime implements AutoCloseable {
     return meters;
   }
 
+  /**
+   * The HTTP routes a service added to the shared server, as {@code METHOD /path}, in the order
+   * added; empty for a service without routes or one that is not running here.
+   */
+  public synchronized List<String> routes(String serviceName) {
+    return routesByService.getOrDefault(serviceName, List.of());
+  }
+
+  private static Set<String> routeNames(JavalinConfig c) {
+    Set<String> names = new LinkedHashSet<>();
+    for (ParsedEndpoint e : c.unsafe.internalRouter.allHttpHandlers()) {
+      names.add(e.endpoint.method.name() + " " + e.endpoint.path);
+    }
+    return names;
+  }
+
   /** The services started, in start order. */
   public synchronized List<PlatformService> services() {
     return List.copyOf(started);
@@ -199,10 +232,18 @@ public final class FlywheelRuntime implements AutoCloseable {
     private Topics topics;
     private String host = "0.0.0.0";
     private int httpPort = PlatformConfig.Http.DEFAULT_PORT;
+    private long maxRequestBytes;
     private final List<Function<PrometheusMeterRegistry, PlatformService>> factories =
         new ArrayList<>();
+    private HttpSecurity security = HttpSecurity.disabled();
 
     private Builder() {}
+
+    /** Bearer-token checks of mutating requests; default {@link HttpSecurity#disabled()}. */
+    public Builder security(HttpSecurity security) {
+      this.security = Objects.requireNonNull(security, "security");
+      return this;
+    }
 
     /** Admin client properties of the cluster: bootstrap servers and security; required. */
     public Builder kafka(Map<String, ?> kafka) {
@@ -225,6 +266,16 @@ public final class FlywheelRuntime implements AutoCloseable {
     /** The HTTP port; 0 picks a free one; default 8080. */
     public Builder httpPort(int httpPort) {
       this.httpPort = httpPort;
+      return this;
+    }
+
+    /** The largest request body HTTP accepts, in bytes; default Javalin's (1 MB). */
+    public Builder maxRequestBytes(long maxRequestBytes) {
+      if (maxRequestBytes < 1) {
+        throw new IllegalArgumentException("maxRequestBytes must be >= 1, got "
+            + maxRequestBytes);
+      }
+      this.maxRequestBytes = maxRequestBytes;
       return this;
     }
 
