@@ -1,0 +1,283 @@
+package dev.flywheel.client;
+
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.registry.RegisteredSchema;
+import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryException;
+import dev.flywheel.serde.AvroSerdeConfig;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.serde.AvroSerializer;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Flywheel for applications: send source records and labels, and follow promotions, drift alerts
+ * and predictions, against a running platform ({@code flywheel up} or your own cluster). Depends
+ * on Flywheel's schemas only, not on its services.
+ *
+ * <pre>{@code
+ * try (FlywheelClient flywheel = FlywheelClient.builder()
+ *     .bootstrapServers("127.0.0.1:9092")
+ *     .schemaRegistryUrl("http://127.0.0.1:8081")
+ *     .build()) {
+ *   flywheel.onPromoted((promoted, at) -> System.out.println(promoted.getModel() + " v"
+ *       + promoted.getVersion()));
+ *   flywheel.source("transactions").sendJson("{\"card_id\": \"card-7\", ...}");
+ *   flywheel.labels().send("tx-1", 1.0);
+ * }
+ * }</pre>
+ *
+ * <p>Sends are idempotent producer writes with {@code acks=all}; each returns a future of the
+ * record's position. Each {@code on...} handler runs on its own background {@code
+ * read_committed} consumer ({@link Subscription}); {@link #close()} stops them all and flushes
+ * what was sent. Thread-safe.
+ */
+public final class FlywheelClient implements AutoCloseable {
+
+  private final Map<String, Object> kafka;
+  private final String groupId;
+  private final StartPosition start;
+  private final SchemaRegistryClient registry;
+  private final Topics topics;
+  private final Serializer<GenericRecord> sourceSerializer;
+  private final Map<String, SourceSender> sources = new ConcurrentHashMap<>();
+  private final List<Subscription> subscriptions = new ArrayList<>();
+  private KafkaProducer<String, byte[]> producer;
+  private boolean closed;
+
+  private FlywheelClient(Builder b) {
+    this.kafka = Map.copyOf(b.kafka);
+    this.groupId = b.groupId;
+    this.start = b.start;
+    this.registry = SchemaRegistryClient.builder().url(b.schemaRegistryUrl).build();
+    AvroSerdes serdes = new AvroSerdes(registry, Map.of());
+    this.topics = Topics.builder(serdes).prefix(b.topicPrefix).build();
+    // source records are written with the source's registered schema, never a new one
+    this.sourceSerializer = new AvroSerializer<>(registry,
+        Map.of(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, false), false);
+  }
+
+  /** Starts a client; {@link Builder#bootstrapServers} and {@link Builder#schemaRegistryUrl}. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The topic catalogue of the platform this client talks to (its prefix applied). */
+  public Topics topics() {
+    return topics;
+  }
+
+  /**
+   * The sender of ingest source {@code name} (e.g. {@code transactions}): records go to {@code
+   * flywheel.data.<name>} with the schema registered for it.
+   *
+   * @throws FlywheelClientException when the source is not registered or the registry cannot be
+   *     reached
+   */
+  public SourceSender source(String name) {
+    Objects.requireNonNull(name, "name");
+    return sources.computeIfAbsent(name, n -> {
+      Topic<String, GenericRecord> topic;
+      try {
+        topic = topics.data(n);
+      } catch (IllegalArgumentException e) {
+        throw new FlywheelClientException(e.getMessage(), e);
+      }
+      String subject = topic.name() + "-value";
+      RegisteredSchema latest;
+      try {
+        latest = registry.getLatest(subject);
+      } catch (SchemaRegistryException e) {
+        throw new FlywheelClientException("source '" + n + "' has no schema under subject "
+            + subject + " (" + e.getMessage() + "); add it with flywheel sources add " + n
+            + " --schema <file.avsc> --key <field> --time <field>", e);
+      }
+      return new SourceSender(this, n, topic.name(), latest.schema());
+    });
+  }
+
+  /** The sender of labels, to {@code flywheel.labels}. */
+  public LabelSender labels() {
+    return new LabelSender(this, topics.labels().name());
+  }
+
+  /**
+   * Calls {@code handler} with every model promotion (and rollback) on {@code
+   * flywheel.model.promoted}, from now on (or as the builder's group and start position say).
+   *
+   * @throws FlywheelClientException when the topic does not exist
+   */
+  public Subscription onPromoted(EventHandler<ModelPromoted> handler) {
+    return subscribe(topics.modelPromoted(), handler);
+  }
+
+  /** Calls {@code handler} with every drift alert on {@code flywheel.drift.alerts}. */
+  public Subscription onDriftAlert(EventHandler<DriftAlert> handler) {
+    return subscribe(topics.driftAlerts(), handler);
+  }
+
+  /** Calls {@code handler} with every prediction on {@code flywheel.predictions}. */
+  public Subscription onPrediction(EventHandler<Prediction> handler) {
+    return subscribe(topics.predictions(), handler);
+  }
+
+  private synchronized <E> Subscription subscribe(Topic<String, E> topic,
+      EventHandler<E> handler) {
+    Objects.requireNonNull(handler, "handler");
+    checkOpen();
+    String group = groupId == null ? null : groupId + "." + topic.name();
+    Subscription s = new Subscription(topic.name(), kafka, group, start,
+        topic.valueSerde().deserializer(), handler);
+    subscriptions.add(s);
+    return s;
+  }
+
+  CompletableFuture<EventPosition> sendSource(String topic, String key, GenericRecord record) {
+    byte[] value;
+    try {
+      value = sourceSerializer.serialize(topic, record);
+    } catch (SerializationException e) {
+      throw new FlywheelClientException("the record does not fit the schema registered for "
+          + topic + ": " + e.getMessage(), e);
+    }
+    return send(topic, key, value);
+  }
+
+  <V> CompletableFuture<EventPosition> sendEvent(String topic, String key, V event) {
+    @SuppressWarnings("unchecked")
+    Topic<String, V> typed = (Topic<String, V>) topics.all().stream()
+        .filter(t -> t.name().equals(topic)).findFirst().orElseThrow();
+    return send(topic, key, typed.valueSerde().serializer().serialize(topic, event));
+  }
+
+  private CompletableFuture<EventPosition> send(String topic, String key, byte[] value) {
+    CompletableFuture<EventPosition> result = new CompletableFuture<>();
+    producer().send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
+      if (e != null) {
+        result.completeExceptionally(new FlywheelClientException("writing to " + topic
+            + " failed: " + e.getMessage(), e));
+      } else {
+        result.complete(new EventPosition(topic, metadata.partition(), metadata.offset(), key));
+      }
+    });
+    return result;
+  }
+
+  private synchronized KafkaProducer<String, byte[]> producer() {
+    checkOpen();
+    if (producer == null) {
+      Map<String, Object> props = new LinkedHashMap<>(kafka);
+      props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+      props.put(ProducerConfig.ACKS_CONFIG, "all");
+      producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    }
+    return producer;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the Flywheel client is closed");
+    }
+  }
+
+  /** Stops every handler's consumer, then flushes and closes the producer. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    subscriptions.forEach(Subscription::close);
+    if (producer != null) {
+      producer.close(Duration.ofSeconds(30));
+    }
+  }
+
+  /** Builds a {@link FlywheelClient}. */
+  public static final class Builder {
+    private final Map<String, Object> kafka = new LinkedHashMap<>();
+    private String schemaRegistryUrl;
+    private String topicPrefix = "";
+    private String groupId;
+    private StartPosition start = StartPosition.LATEST;
+
+    private Builder() {}
+
+    /** Kafka bootstrap servers, e.g. {@code 127.0.0.1:9092}; required. */
+    public Builder bootstrapServers(String bootstrapServers) {
+      kafka.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG,
+          Objects.requireNonNull(bootstrapServers, "bootstrapServers"));
+      return this;
+    }
+
+    /** Schema registry URL, e.g. {@code http://127.0.0.1:8081}; required. */
+    public Builder schemaRegistryUrl(String schemaRegistryUrl) {
+      this.schemaRegistryUrl = Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl");
+      return this;
+    }
+
+    /** The topic prefix the platform runs with ({@code acme} for {@code acme.flywheel.*}). */
+    public Builder topicPrefix(String topicPrefix) {
+      this.topicPrefix = Objects.requireNonNull(topicPrefix, "topicPrefix");
+      return this;
+    }
+
+    /**
+     * Any Kafka client property for the producer and the handlers' consumers (security, client
+     * id, timeouts); serializer and isolation settings are the client's own.
+     */
+    public Builder kafka(Map<String, ?> properties) {
+      kafka.putAll(Objects.requireNonNull(properties, "properties"));
+      return this;
+    }
+
+    /**
+     * Makes handlers consumer-group members ({@code <groupId>.<topic>}) that resume where they
+     * left off and commit after each batch; default none (each handler reads every partition).
+     */
+    public Builder groupId(String groupId) {
+      this.groupId = Objects.requireNonNull(groupId, "groupId");
+      return this;
+    }
+
+    /** Where handlers start without a committed position; default {@link StartPosition#LATEST}. */
+    public Builder startFrom(StartPosition start) {
+      this.start = Objects.requireNonNull(start, "start");
+      return this;
+    }
+
+    /**
+     * @throws IllegalStateException naming what is missing
+     * @throws IllegalArgumentException when the topic prefix is not a legal prefix
+     */
+    public FlywheelClient build() {
+      if (kafka.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG) == null) {
+        throw new IllegalStateException("bootstrapServers is required, e.g. 127.0.0.1:9092");
+      }
+      if (schemaRegistryUrl == null) {
+        throw new IllegalStateException(
+            "schemaRegistryUrl is required, e.g. http://127.0.0.1:8081");
+      }
+      return new FlywheelClient(this);
+    }
+  }
+}

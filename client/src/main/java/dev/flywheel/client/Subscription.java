@@ -1,0 +1,203 @@
+package dev.flywheel.client;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One handler's background consumer of one topic, reading only committed events ({@code
+ * read_committed}). Without a consumer group it is assigned every partition of the topic and is
+ * positioned before {@link FlywheelClient#onPromoted} (and the others) return, so every event
+ * written after that is delivered. With a group ({@link FlywheelClient.Builder#groupId}) it resumes
+ * where the group left off and commits after each handled batch.
+ *
+ * <p>Events that cannot be decoded are logged and skipped; a handler that throws is logged and
+ * the next event is delivered. {@link #close()} stops the thread and closes the consumer; it is
+ * idempotent and waits up to ten seconds.
+ */
+public final class Subscription implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Subscription.class);
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final long CLOSE_WAIT_SECONDS = 10;
+
+  private final String topic;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final Deserializer<?> values;
+  private final EventHandler<Object> handler;
+  private final boolean grouped;
+  private final Thread thread;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final AtomicLong delivered = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
+
+  @SuppressWarnings("unchecked")
+  Subscription(String topic, Map<String, Object> kafka, String groupId, StartPosition start,
+      Deserializer<?> values, EventHandler<?> handler) {
+    this.topic = topic;
+    this.values = values;
+    this.handler = (EventHandler<Object>) Objects.requireNonNull(handler, "handler");
+    this.grouped = groupId != null;
+    Map<String, Object> props = new HashMap<>(kafka);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+        start == StartPosition.EARLIEST ? "earliest" : "latest");
+    if (grouped) {
+      props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    }
+    this.consumer = new KafkaConsumer<>(props, new StringDeserializer(),
+        new ByteArrayDeserializer());
+    try {
+      if (grouped) {
+        consumer.subscribe(List.of(topic));
+      } else {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic);
+        if (infos == null || infos.isEmpty()) {
+          throw new FlywheelClientException("topic " + topic + " does not exist on "
+              + kafka.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG) + "; start the platform"
+              + " (flywheel up) or check the client's topicPrefix");
+        }
+        List<TopicPartition> partitions = new ArrayList<>();
+        infos.forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
+        consumer.assign(partitions);
+        if (start == StartPosition.EARLIEST) {
+          consumer.seekToBeginning(partitions);
+        } else {
+          consumer.seekToEnd(partitions);
+        }
+        // resolve the positions now, so events written after registration are all delivered
+        partitions.forEach(consumer::position);
+      }
+    } catch (RuntimeException e) {
+      consumer.close(Duration.ZERO);
+      throw e;
+    }
+    this.thread = new Thread(this::run, "flywheel-client-" + topic);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** The full name of the topic this subscription reads. */
+  public String topic() {
+    return topic;
+  }
+
+  /** Events handed to the handler so far (including those it threw on). */
+  public long delivered() {
+    return delivered.get();
+  }
+
+  /** Events that could not be decoded or whose handler threw, so far. */
+  public long failures() {
+    return failures.get();
+  }
+
+  private void run() {
+    try {
+      while (!closed.get()) {
+        ConsumerRecords<String, byte[]> records;
+        try {
+          records = consumer.poll(POLL);
+        } catch (WakeupException e) {
+          break;
+        } catch (RuntimeException e) {
+          if (closed.get()) {
+            break;
+          }
+          warn("polling " + topic + " failed; retrying", e);
+          continue;
+        }
+        for (ConsumerRecord<String, byte[]> record : records) {
+          deliver(record);
+        }
+        if (grouped && !records.isEmpty()) {
+          try {
+            consumer.commitSync();
+          } catch (WakeupException e) {
+            break;
+          } catch (RuntimeException e) {
+            warn("committing the position on " + topic + " failed", e);
+          }
+        }
+      }
+    } finally {
+      try {
+        consumer.close(Duration.ofSeconds(5));
+      } catch (RuntimeException e) {
+        log.debug("closing the consumer of {} failed", topic, e);
+      }
+      stopped.countDown();
+    }
+  }
+
+  private void deliver(ConsumerRecord<String, byte[]> record) {
+    if (record.value() == null) {
+      return;
+    }
+    Object event;
+    try {
+      event = values.deserialize(record.topic(), record.headers(), record.value());
+    } catch (RuntimeException e) {
+      failures.incrementAndGet();
+      warn("skipping " + record.topic() + "-" + record.partition() + "@" + record.offset()
+          + ": it does not decode: " + e.getMessage(), null);
+      return;
+    }
+    delivered.incrementAndGet();
+    try {
+      handler.handle(event, new EventPosition(record.topic(), record.partition(),
+          record.offset(), record.key()));
+    } catch (Exception e) {
+      failures.incrementAndGet();
+      warn("the handler of " + topic + " threw on offset " + record.offset()
+          + "; continuing with the next event", e);
+    }
+  }
+
+  private void warn(String message, Throwable e) {
+    // loudly the first time, then quietly
+    if (failures.get() <= 1) {
+      log.warn(message, e);
+    } else {
+      log.debug(message, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    consumer.wakeup();
+    if (Thread.currentThread() != thread) {
+      try {
+        if (!stopped.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+          log.warn("the consumer of {} did not stop within {} s", topic, CLOSE_WAIT_SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
