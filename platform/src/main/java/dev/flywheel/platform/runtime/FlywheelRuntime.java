@@ -187,7 +187,9 @@ public final class FlywheelRuntime implements AutoCloseable {
   private static Set<String> routeNames(JavalinConfig c) {
     Set<String> names = new LinkedHashSet<>();
     for (ParsedEndpoint e : c.unsafe.internalRouter.allHttpHandlers()) {
-      names.add(e.endpoint.method.name() + " " + e.endpoint.path);
+      if (e.endpoint.method.isHttpMethod()) {
+        names.add(e.endpoint.method.name() + " " + e.endpoint.path);
+      }
     }
     return names;
   }

@@ -199,6 +199,22 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
     return fromFile.withEnvironment(env);
   }
 
+  /**
+   * This configuration on the cluster at {@code bootstrapServers} with its registry at {@code
+   * schemaRegistryUrl}: what {@code flywheel up} passes on once the embedded broker is up.
+   */
+  public PlatformConfig withCluster(String bootstrapServers, String schemaRegistryUrl) {
+    return new PlatformConfig(new Kafka(Objects.requireNonNull(bootstrapServers,
+        "bootstrapServers"), Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl"),
+        kafka.topicPrefix(), kafka.partitions(), kafka.replicationFactor(), kafka.properties()),
+        http, stateDir);
+  }
+
+  /** This configuration with HTTP on {@code port} (0 picks a free one). */
+  public PlatformConfig withHttpPort(int port) {
+    return new PlatformConfig(kafka, new Http(port), stateDir);
+  }
+
   /** This configuration with the {@code FLYWHEEL_*} variables of {@code env} applied. */
   public PlatformConfig withEnvironment(Map<String, String> env) {
     Kafka k = kafka;

@@ -1,0 +1,48 @@
+package dev.flywheel.platform.runtime;
+
+import dev.flywheel.driftdetector.DriftDetectorService;
+import dev.flywheel.driftdetector.config.DriftDetectorConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Optional;
+
+/**
+ * {@code drift}: drift-detector (state under {@code <stateDir>/drift}); no HTTP routes of its own,
+ * its gauges are on {@code /metrics}.
+ */
+final class DriftPlatformService implements PlatformService {
+
+  private final DriftDetectorService service;
+
+  DriftPlatformService(ServiceContext context, DriftDetectorConfig config, MeterRegistry meters) {
+    this.service = DriftDetectorService.builder()
+        .config(config.withApplicationId(context.applicationId(config.applicationId(),
+            DriftDetectorConfig.DEFAULT_APPLICATION_ID)))
+        .kafka(context.kafka())
+        .schemaRegistryUrl(context.schemaRegistryUrl())
+        .topics(context.topics())
+        .serdes(context.serdes())
+        .stateDir(context.stateDir(ServiceCatalog.DRIFT))
+        .meterRegistry(meters)
+        .build();
+  }
+
+  @Override
+  public String name() {
+    return ServiceCatalog.DRIFT;
+  }
+
+  @Override
+  public void start() {
+    service.start();
+  }
+
+  @Override
+  public Optional<String> healthProblem() {
+    return service.healthProblem();
+  }
+
+  @Override
+  public void close() {
+    service.close();
+  }
+}
