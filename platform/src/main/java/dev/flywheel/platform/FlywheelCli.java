@@ -6,7 +6,12 @@ import picocli.CommandLine.Command;
 /** The {@code flywheel} command line. */
 @Command(name = "flywheel", mixinStandardHelpOptions = true, version = "flywheel 0.1.0-SNAPSHOT",
     description = "An event-driven ML platform on Apache Kafka.",
-    subcommands = {UpCommand.class, ProduceCommand.class, SourcesCommand.class})
+    subcommands = {UpCommand.class, ProduceCommand.class, SourcesCommand.class,
+        dev.flywheel.platform.cli.WatchCommand.class,
+        dev.flywheel.platform.cli.TopicsCommand.class,
+        dev.flywheel.platform.cli.StatusCommand.class,
+        dev.flywheel.platform.cli.FeaturesCommand.class,
+        dev.flywheel.platform.cli.LineageCommand.class})
 public final class FlywheelCli implements Runnable {
 
   @Override
