@@ -4,6 +4,7 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.platform.runtime.FlywheelRuntime;
 import dev.flywheel.platform.runtime.PlatformConfig;
 import dev.flywheel.platform.runtime.PlatformService;
+import dev.flywheel.platform.runtime.ServiceCatalog;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.TopicBootstrap;
@@ -14,11 +15,14 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.slf4j.Logger;
@@ -58,7 +62,6 @@ public final class UpCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(UpCommand.class);
   private static final String HOST = "127.0.0.1";
   private static final String HTTP_HOST = "0.0.0.0";
-  private static final Path DEFAULT_CONFIG = Path.of("flywheel.yaml");
   private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
@@ -183,7 +186,8 @@ public final class UpCommand implements Callable<Integer> {
   public Running start() {
     checkOptions();
     long begin = System.nanoTime();
-    PlatformConfig config = loadConfig();
+    FlywheelYaml yaml = loadConfig();
+    PlatformConfig config = yaml.config();
     int port = httpPort != null ? httpPort : config.http().port();
     checkPortFree(port, "HTTP", "--http-port");
     Devstack devstack = null;
@@ -223,6 +227,11 @@ public final class UpCommand implements Callable<Integer> {
     }
     Running running = new Running(devstack);
     try {
+      Path stateDir = config.stateDir();
+      if (temporary) {
+        running.temporaryState = Files.createTempDirectory("flywheel-state");
+        stateDir = running.temporaryState;
+      }
       Map<String, Object> kafka = new HashMap<>(config.kafka().properties());
       kafka.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
       Map<String, Object> serdeConfig = new HashMap<>(config.kafka().properties());
@@ -240,28 +249,35 @@ public final class UpCommand implements Callable<Integer> {
           .topics(topics)
           .host(HTTP_HOST)
           .httpPort(port);
+      ServiceCatalog catalog;
+      try {
+        catalog = ServiceCatalog.builder()
+            .yaml(yaml.text())
+            .configDir(yaml.dir())
+            .config(config.withCluster(bootstrap, registryUrl).withHttpPort(port))
+            .stateDir(stateDir)
+            .build();
+      } catch (IllegalArgumentException e) {
+        throw new StartupException("flywheel.yaml: " + e.getMessage(), e);
+      }
+      running.skipped = catalog.addAll(runtime);
       running.runtime = runtime.build().start();
       running.readyMs = (System.nanoTime() - begin) / 1_000_000;
       printConnectionHelp(bootstrap, registryUrl, devstack, topics, topicReport, keptDir,
           running);
       return running;
-    } catch (RuntimeException e) {
+    } catch (StartupException e) {
+      running.close();
+      throw e;
+    } catch (IOException | RuntimeException e) {
       running.close();
       throw new StartupException("Flywheel could not start: " + rootMessage(e), e);
     }
   }
 
-  private PlatformConfig loadConfig() {
-    Path file = configFile != null ? configFile : DEFAULT_CONFIG;
+  private FlywheelYaml loadConfig() {
     try {
-      if (configFile == null && !Files.exists(file)) {
-        return PlatformConfig.defaults().withEnvironment(System.getenv());
-      }
-      if (!Files.exists(file)) {
-        throw new StartupException("the config file " + file.toAbsolutePath() + " does not"
-            + " exist: check the path given to --config", null);
-      }
-      return PlatformConfig.load(file, System.getenv());
+      return FlywheelYaml.load(configFile, System.getenv());
     } catch (IllegalArgumentException e) {
       throw new StartupException(e.getMessage(), e);
     }
@@ -309,9 +325,7 @@ public final class UpCommand implements Callable<Integer> {
     }
     out.printf("  HTTP                     http://127.0.0.1:%d  (/health, /metrics)%n",
         running.runtime.httpPort());
-    out.printf("  Services                 %s%n", running.runtime.services().isEmpty() ? "none"
-        : String.join(", ", running.runtime.services().stream().map(PlatformService::name)
-            .toList()));
+    printServices(out, running.runtime, running.skipped);
     out.printf("  Topics                   %d Flywheel topics (%s)%n", topics.all().size(),
         topicReport);
     out.println();
@@ -327,6 +341,26 @@ public final class UpCommand implements Callable<Integer> {
     out.println();
     out.printf("ready in %d ms; press Ctrl-C to stop%n", readyMs);
     out.flush();
+  }
+
+  /**
+   * One line per service: its name, its health now and the routes it serves on the shared server;
+   * then one line per skipped service saying which section of flywheel.yaml would enable it.
+   */
+  static void printServices(PrintWriter out, FlywheelRuntime runtime, List<String> skipped) {
+    out.printf("  Services                 %s%n", runtime.services().isEmpty() ? "none"
+        : runtime.services().size() + " running");
+    Object health = runtime.health().get("services");
+    Map<?, ?> byName = health instanceof Map<?, ?> m ? m : Map.of();
+    for (PlatformService service : runtime.services()) {
+      Object state = byName.get(service.name()) instanceof Map<?, ?> h ? h.get("status") : "?";
+      List<String> routes = runtime.routes(service.name());
+      out.printf("    %-9s %-5s %s%n", service.name(), state,
+          routes.isEmpty() ? "(no HTTP routes; metrics on /metrics)" : String.join(", ", routes));
+    }
+    for (String note : skipped) {
+      out.printf("    %s%n", note);
+    }
   }
 
   private static void checkPortFree(int port, String component, String option) {
@@ -365,6 +399,8 @@ public final class UpCommand implements Callable<Integer> {
 
     private final Devstack devstack;
     private FlywheelRuntime runtime;
+    private List<String> skipped = List.of();
+    private Path temporaryState;
     private long readyMs;
 
     private Running(Devstack devstack) {
@@ -401,6 +437,24 @@ public final class UpCommand implements Callable<Integer> {
       }
       if (devstack != null) {
         devstack.close();
+      }
+      if (temporaryState != null) {
+        deleteRecursively(temporaryState);
+        temporaryState = null;
+      }
+    }
+
+    private static void deleteRecursively(Path root) {
+      try (Stream<Path> paths = Files.walk(root)) {
+        paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+          try {
+            Files.deleteIfExists(p);
+          } catch (IOException e) {
+            log.debug("could not delete {}", p, e);
+          }
+        });
+      } catch (IOException e) {
+        log.warn("could not delete the temporary state in {}: {}", root, e.getMessage());
       }
     }
   }
