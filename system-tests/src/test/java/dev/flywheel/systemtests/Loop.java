@@ -1,0 +1,449 @@
+package dev.flywheel.systemtests;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.events.Actor;
+import dev.flywheel.events.ActorKind;
+import dev.flywheel.events.BaselineProfile;
+import dev.flywheel.events.FeatureKind;
+import dev.flywheel.events.FeatureProfile;
+import dev.flywheel.events.Histogram;
+import dev.flywheel.events.ModelArtifact;
+import dev.flywheel.events.ModelFormat;
+import dev.flywheel.events.ModelPromoted;
+import dev.flywheel.events.ModelSignature;
+import dev.flywheel.events.ModelTask;
+import dev.flywheel.events.Transaction;
+import dev.flywheel.featurestreams.FeatureGroupPlan;
+import dev.flywheel.featurestreams.FeatureStreamsConfig;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.servingsink.model.ModelLoader;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.TopicBootstrap;
+import dev.flywheel.topics.Topics;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.Future;
+import ml.dmlc.xgboost4j.java.Booster;
+import ml.dmlc.xgboost4j.java.DMatrix;
+import ml.dmlc.xgboost4j.java.XGBoost;
+import ml.dmlc.xgboost4j.java.XGBoostError;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The fraud loop's pieces for system tests, on one test's topic prefix: the transactions source
+ * and every topic of the catalogue (with the dead-letter topics the processors write), the {@code
+ * card_activity} feature group, a real XGBoost model over four of its features with a baseline,
+ * its promotion, generated transactions, and read_committed readers that count what the
+ * processors wrote.
+ */
+final class Loop {
+
+  static final String SOURCE = "transactions";
+  static final String GROUP = "card_activity";
+  static final String MODEL = "fraud";
+  /** The model's inputs, features of {@link #GROUP}. */
+  static final List<String> MODEL_FEATURES = List.of("amount_last", "tx_count_10m",
+      "amount_mean_7d", "distinct_merchants_24h");
+  /** A killed group member leaves after 6 s (the broker's minimum), not 45 s. */
+  static final Map<String, Object> FAST_GROUP =
+      Map.of("session.timeout.ms", 6000, "heartbeat.interval.ms", 1500);
+
+  private static final String[] CHANNELS = {"POS", "ECOMMERCE", "ATM", "MOBILE"};
+  private static final int CARDS = 50;
+
+  final Devstack devstack;
+  final UniqueNames names;
+  final Path dir;
+  final AvroSerdes serdes;
+  final Topics topics;
+  /** Event time of transaction 0: recent, so the 7-day retention of raw data keeps them all. */
+  final long t0 = Instant.now().minus(Duration.ofHours(1)).toEpochMilli();
+
+  Loop(Devstack devstack, UniqueNames names, Path dir) {
+    this.devstack = devstack;
+    this.names = names;
+    this.dir = dir;
+    this.serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()));
+    this.topics = Topics.builder(serdes).prefix(names.prefix()).build();
+  }
+
+  /** Creates every topic of the catalogue, the source's, and the dead-letter topics. */
+  Loop createTopics() {
+    List<Topic<?, ?>> all = new ArrayList<>(topics.all());
+    all.add(data());
+    for (Topic<?, ?> t : List.of(data(), topics.features(), topics.predictions(),
+        topics.registryCommands(), topics.labels(), topics.modelPromoted())) {
+      all.add(topics.dlq(t));
+    }
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      new TopicBootstrap(admin).ensure(all);
+    }
+    return this;
+  }
+
+  /** Registers the transactions source's schema as ingest does (key and time properties). */
+  Loop registerSource() {
+    serdes.client().register(data().name() + "-value", sourceSchema());
+    return this;
+  }
+
+  Topic<String, GenericRecord> data() {
+    return topics.data(SOURCE);
+  }
+
+  static Schema sourceSchema() {
+    Schema schema = new Schema.Parser().parse(Transaction.getClassSchema().toString());
+    schema.addProp(FeatureGroupPlan.SOURCE_KEY_PROPERTY, "card_id");
+    schema.addProp(FeatureGroupPlan.SOURCE_TIME_PROPERTY, "event_time");
+    return schema;
+  }
+
+  /** The feature engine's {@code flywheel.yaml}: the card_activity group. */
+  Path featuresYaml() {
+    return write("features.yaml", resource(FeatureStreamsConfig.CARD_ACTIVITY_RESOURCE));
+  }
+
+  /** serving-sink's {@code flywheel.yaml}: the model's inputs from card_activity. */
+  Path servingYaml(String instanceId) {
+    return write("serving-" + instanceId + ".yaml", String.join("\n",
+        "servingSink:",
+        "  applicationId: " + names.applicationId("serving"),
+        "  instanceId: " + instanceId,
+        "  startFrom: earliest",
+        "  maxBatch: 100",
+        "  featureGroups:",
+        "    " + GROUP + ": [" + String.join(", ", MODEL_FEATURES) + "]",
+        ""));
+  }
+
+  /** registry-projector's {@code flywheel.yaml}. */
+  Path registryYaml() {
+    return write("registry.yaml", "registry: {applicationId: "
+        + names.applicationId("registry") + ", port: 0}\n");
+  }
+
+  /** drift-detector's {@code flywheel.yaml}: windows of {@code window} predictions. */
+  Path driftYaml(int window) {
+    return write("drift.yaml", String.join("\n",
+        "driftDetector:",
+        "  applicationId: " + names.applicationId("drift"),
+        "models:",
+        "  - name: " + MODEL,
+        "    drift:",
+        "      window: {count: " + window + "}",
+        ""));
+  }
+
+  private Path write(String name, String text) {
+    try {
+      return Files.writeString(dir.resolve(name), text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String resource(String name) {
+    try (var in = Loop.class.getResourceAsStream(name)) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  // ---- transactions
+
+  /** Transaction {@code i}: card {@code i % 50}, one second after transaction {@code i - 1}. */
+  GenericRecord transaction(int i) {
+    Random r = new Random(i);
+    Schema schema = sourceSchema();
+    GenericData.Record tx = new GenericData.Record(schema);
+    tx.put("event_id", eventId(i));
+    tx.put("card_id", card(i));
+    tx.put("merchant", "m-" + r.nextInt(30));
+    tx.put("category", "grocery");
+    tx.put("amount", Math.round(r.nextDouble() * 20_000) / 100.0);
+    tx.put("currency", "EUR");
+    tx.put("country", "C" + r.nextInt(5));
+    tx.put("channel", new GenericData.EnumSymbol(schema.getField("channel").schema(),
+        CHANNELS[r.nextInt(CHANNELS.length)]));
+    tx.put("event_time", timeMs(i));
+    return tx;
+  }
+
+  /** Transaction {@code i} as the JSON ingest accepts. */
+  String transactionJson(int i) {
+    GenericRecord tx = transaction(i);
+    return "{\"event_id\": \"" + tx.get("event_id") + "\", \"card_id\": \"" + tx.get("card_id")
+        + "\", \"merchant\": \"" + tx.get("merchant") + "\", \"category\": \"grocery\", "
+        + "\"amount\": " + tx.get("amount") + ", \"currency\": \"EUR\", \"country\": \""
+        + tx.get("country") + "\", \"channel\": \"" + tx.get("channel") + "\", \"event_time\": "
+        + tx.get("event_time") + "}";
+  }
+
+  static String eventId(int i) {
+    return "tx-" + i;
+  }
+
+  static String card(int i) {
+    return "card-" + (i % CARDS);
+  }
+
+  long timeMs(int i) {
+    return t0 + i * 1000L;
+  }
+
+  /** Produces transactions {@code from .. from+count-1} straight to the source topic. */
+  void produceTransactions(int from, int count) {
+    try (KafkaProducer<String, GenericRecord> producer = producer(data())) {
+      List<Future<?>> sent = new ArrayList<>();
+      for (int i = from; i < from + count; i++) {
+        sent.add(producer.send(new ProducerRecord<>(data().name(), null, timeMs(i), card(i),
+            transaction(i))));
+      }
+      producer.flush();
+      for (Future<?> f : sent) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("producing transactions failed", e);
+    }
+  }
+
+  <V> KafkaProducer<String, V> producer(Topic<String, V> topic) {
+    KafkaProducer<String, V> producer = new KafkaProducer<>(producerConfig(),
+        topic.keySerde().serializer(), topic.valueSerde().serializer());
+    await().atMost(Duration.ofSeconds(30)).until(() -> producer.partitionsFor(topic.name())
+        .stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+    return producer;
+  }
+
+  Map<String, Object> producerConfig() {
+    return Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+        ProducerConfig.LINGER_MS_CONFIG, 5);
+  }
+
+  /** Sends raw bytes (poison pills) to a topic. */
+  void sendRaw(String topic, List<byte[]> values) {
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
+        new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (byte[] v : values) {
+        producer.send(new ProducerRecord<>(topic, "pill".getBytes(), v)).get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("sending to " + topic + " failed", e);
+    }
+  }
+
+  <V> void send(Topic<String, V> topic, String key, V value) {
+    try (KafkaProducer<String, V> producer = producer(topic)) {
+      producer.send(new ProducerRecord<>(topic.name(), key, value)).get();
+    } catch (Exception e) {
+      throw new IllegalStateException("sending to " + topic.name() + " failed", e);
+    }
+  }
+
+  // ---- the model
+
+  /**
+   * Trains a small XGBoost model over {@link #MODEL_FEATURES} (label: amount_last above 100
+   * with few recent transactions), writes it to {@code dir/<sha256>} and returns its artifact.
+   */
+  ModelArtifact writeModel(Path modelDir, long seed) {
+    Random random = new Random(seed);
+    int rows = 400;
+    int cols = MODEL_FEATURES.size();
+    float[] data = new float[rows * cols];
+    float[] labels = new float[rows];
+    for (int r = 0; r < rows; r++) {
+      data[r * cols] = (float) (random.nextDouble() * 200);
+      data[r * cols + 1] = random.nextInt(5);
+      data[r * cols + 2] = (float) (random.nextDouble() * 200);
+      data[r * cols + 3] = random.nextInt(10);
+      labels[r] = data[r * cols] > 100 && data[r * cols + 1] < 2 ? 1f : 0f;
+    }
+    try {
+      DMatrix train = new DMatrix(data, rows, cols, Float.NaN);
+      train.setLabel(labels);
+      Map<String, Object> params = new HashMap<>();
+      params.put("objective", "binary:logistic");
+      params.put("max_depth", 3);
+      params.put("nthread", 1);
+      params.put("seed", (int) seed);
+      Booster booster = XGBoost.train(train, params, 10, Map.of(), null, null);
+      byte[] bytes = booster.toByteArray("ubj");
+      Files.createDirectories(modelDir);
+      Path file = modelDir.resolve(ModelLoader.sha256(bytes));
+      Files.write(file, bytes);
+      return ModelArtifact.newBuilder().setUri(file.toUri().toString())
+          .setSha256(ModelLoader.sha256(bytes)).setFormat(ModelFormat.XGBOOST)
+          .setSizeBytes((long) bytes.length).build();
+    } catch (XGBoostError | IOException e) {
+      throw new IllegalStateException("cannot train the test model", e);
+    }
+  }
+
+  /** The promotion of {@code version} to champion, with a baseline over the model's inputs. */
+  ModelPromoted promoted(int version, ModelArtifact artifact) {
+    Random random = new Random(version);
+    List<FeatureProfile> profiles = new ArrayList<>();
+    for (String feature : MODEL_FEATURES) {
+      double[] values = new double[1000];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = random.nextDouble() * 200;
+      }
+      profiles.add(numericProfile(feature, values));
+    }
+    double[] scores = new double[1000];
+    for (int i = 0; i < scores.length; i++) {
+      scores[i] = random.nextDouble();
+    }
+    BaselineProfile baseline = BaselineProfile.newBuilder().setSampleCount(1000)
+        .setComputedAt(Instant.now()).setFeatures(profiles)
+        .setScore(numericProfile("score", scores)).build();
+    return ModelPromoted.newBuilder().setEventId(UUID.randomUUID().toString())
+        .setEventTime(Instant.now()).setModel(MODEL).setAlias("champion").setVersion(version)
+        .setArtifact(artifact)
+        .setSignature(ModelSignature.newBuilder().setFeatureNames(MODEL_FEATURES)
+            .setFeatureGroup(GROUP).setTask(ModelTask.BINARY_CLASSIFICATION)
+            .setDecisionThreshold(0.5).build())
+        .setBaseline(baseline)
+        .setActor(Actor.newBuilder().setName("system-test").setKind(ActorKind.HUMAN).build())
+        .setCommandId("cmd-" + UUID.randomUUID()).build();
+  }
+
+  private static FeatureProfile numericProfile(String name, double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    List<Double> cuts = new ArrayList<>();
+    for (int b = 1; b < 10; b++) {
+      cuts.add(sorted[b * sorted.length / 10]);
+    }
+    List<Long> counts = new ArrayList<>();
+    for (int i = 0; i <= cuts.size(); i++) {
+      counts.add(0L);
+    }
+    double sum = 0;
+    for (double v : values) {
+      int bin = 0;
+      while (bin < cuts.size() && v >= cuts.get(bin)) {
+        bin++;
+      }
+      counts.set(bin, counts.get(bin) + 1);
+      sum += v;
+    }
+    double mean = sum / values.length;
+    double ss = 0;
+    for (double v : values) {
+      ss += (v - mean) * (v - mean);
+    }
+    return FeatureProfile.newBuilder().setName(name).setKind(FeatureKind.NUMERIC)
+        .setCount(values.length).setMean(mean).setStd(Math.sqrt(ss / values.length))
+        .setMin(sorted[0]).setMax(sorted[sorted.length - 1])
+        .setHistogram(Histogram.newBuilder().setCutPoints(cuts).setCounts(counts).build())
+        .build();
+  }
+
+  // ---- reading back
+
+  /**
+   * Every value a read_committed reader sees on the topic now; records that do not deserialize
+   * (the poison pills a test put there) are left out.
+   */
+  <V> List<V> readCommitted(Topic<String, V> topic) {
+    List<V> out = new ArrayList<>();
+    var values = topic.valueSerde().deserializer();
+    for (ConsumerRecord<byte[], byte[]> r : readRaw(topic.name())) {
+      try {
+        out.add(values.deserialize(topic.name(), r.headers(), r.value()));
+      } catch (RuntimeException unreadable) {
+        // a poison pill
+      }
+    }
+    return out;
+  }
+
+  /** Every record, with headers, a read_committed reader sees on {@code topic} now. */
+  List<ConsumerRecord<byte[], byte[]>> readRaw(String topic) {
+    List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig(),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      readToEnd(consumer, topic, out::add);
+    }
+    return out;
+  }
+
+  private Map<String, Object> consumerConfig() {
+    return Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+  }
+
+  private static <K, V> void readToEnd(KafkaConsumer<K, V> consumer, String topic,
+      java.util.function.Consumer<ConsumerRecord<K, V>> sink) {
+    List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+    while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+      for (ConsumerRecord<K, V> r : consumer.poll(Duration.ofMillis(200))) {
+        sink.accept(r);
+      }
+    }
+  }
+
+  // ---- child JVMs
+
+  /**
+   * Runs {@code main} in a child JVM on this test's class path, with the devstack's addresses
+   * and this test's topic prefix in its environment, logging to {@code dir/<label>.log}.
+   */
+  Process child(Class<?> main, String label, Map<String, String> env, List<String> jvmArgs,
+      String... args) throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx256m"));
+    command.addAll(jvmArgs);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("FLYWHEEL_BOOTSTRAP_SERVERS", devstack.bootstrapServers());
+    pb.environment().put("FLYWHEEL_SCHEMA_REGISTRY_URL", devstack.schemaRegistryUrl());
+    pb.environment().put("FLYWHEEL_TOPIC_PREFIX", names.prefix());
+    pb.environment().putAll(env);
+    File log = dir.resolve(label + ".log").toFile();
+    pb.redirectErrorStream(true).redirectOutput(log);
+    Process process = pb.start();
+    System.out.println(main.getSimpleName() + " child " + label + " (pid " + process.pid()
+        + ") logs to " + log);
+    return process;
+  }
+}
