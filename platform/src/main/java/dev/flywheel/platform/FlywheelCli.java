@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         dev.flywheel.platform.cli.StatusCommand.class,
         dev.flywheel.platform.cli.FeaturesCommand.class,
         dev.flywheel.platform.cli.LineageCommand.class,
+        dev.flywheel.platform.demo.DemoCommand.class,
     })
 public final class FlywheelCli implements Runnable {
 
