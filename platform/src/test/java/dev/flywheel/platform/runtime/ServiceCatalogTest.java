@@ -1,0 +1,163 @@
+package dev.flywheel.platform.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ServiceCatalogTest {
+
+  /** One source, one feature group, one model with policy, training, triggers and drift. */
+  static final String EVERY_SERVICE = """
+      sources:
+        - name: payments
+          schema:
+            type: record
+            name: Payment
+            namespace: dev.flywheel.test
+            fields:
+              - {name: event_id, type: string}
+              - {name: card_id, type: string}
+              - {name: amount, type: double}
+              - {name: event_time, type: {type: long, logicalType: timestamp-millis}}
+          key: card_id
+          time: event_time
+      featureGroups:
+        - name: card_spend
+          source: payments
+          entityKey: card_id
+          eventTime: event_time
+          eventId: event_id
+          features:
+            - {name: tx_count_1h, agg: count, window: 1h}
+            - {name: amount_sum_1h, agg: sum, field: amount, window: 1h}
+      models:
+        - name: fraud
+          featureGroup: card_spend
+          target: is_fraud
+          task: binary_classification
+          policy:
+            gates: ["auc >= 0.7"]
+            autoPromote: [champion]
+          training:
+            trainer: xgboost
+            params: {num_round: 10}
+            executor: {kind: local}
+          triggers:
+            drift: true
+          drift:
+            window: {count: 100}
+      servingSink:
+        startFrom: earliest
+      """;
+
+  private static final PlatformConfig CLUSTER = PlatformConfig.defaults()
+      .withCluster("127.0.0.1:1", "http://127.0.0.1:2");
+
+  @Test
+  void shouldConfigureEveryServiceInStartOrderWhenEverySectionIsPresent() {
+    // Given a flywheel.yaml with a section for every service
+    ServiceCatalog catalog = ServiceCatalog.builder().yaml(EVERY_SERVICE).config(CLUSTER).build();
+
+    // Then every service is configured, in start order, and none skipped
+    assertThat(catalog.configured())
+        .containsExactly("registry", "ingest", "features", "serving", "training", "drift");
+    assertThat(catalog.skipped()).isEmpty();
+  }
+
+  @Test
+  void shouldSkipEveryServiceOfAnEmptyFileSayingWhichSectionWouldEnableIt() {
+    // Given an empty flywheel.yaml
+    ServiceCatalog catalog = ServiceCatalog.builder().yaml("").config(CLUSTER).build();
+
+    // When its services are added to a runtime
+    List<String> notes = catalog.addAll(FlywheelRuntime.builder());
+
+    // Then none runs, and each skipped one names its section
+    assertThat(catalog.configured()).isEmpty();
+    assertThat(notes).hasSize(6)
+        .contains("features: skipped, flywheel.yaml has no featureGroups section")
+        .contains("serving: skipped, flywheel.yaml has no servingSink section")
+        .contains("drift: skipped, flywheel.yaml has no driftDetector section and no model with"
+            + " drift");
+  }
+
+  @Test
+  void shouldRunTrainingAndDriftOnlyForModelsThatDeclareThem() {
+    // Given one model with a registry policy only
+    String yaml = """
+        models:
+          - name: fraud
+            policy: {gates: ["auc >= 0.7"]}
+        """;
+
+    // When the catalogue reads it
+    ServiceCatalog catalog = ServiceCatalog.builder().yaml(yaml).config(CLUSTER).build();
+
+    // Then the registry runs, training and drift do not
+    assertThat(catalog.configured()).containsExactly("registry");
+    assertThat(catalog.skipped()).containsKeys("training", "drift", "ingest");
+  }
+
+  @Test
+  void shouldNameTheServiceWhoseSectionIsInvalidBeforeAnythingStarts() {
+    // Given a servingSink section with a misspelt key
+    String yaml = "servingSink:\n  startFrm: earliest\n";
+
+    // Then building the catalogue fails naming the service and the key
+    assertThatThrownBy(() -> ServiceCatalog.builder().yaml(yaml).config(CLUSTER).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("serving: ")
+        .hasMessageContaining("startFrm");
+  }
+
+  @Test
+  void shouldRefuseToRunAServiceTheFileDoesNotConfigureSayingWhichSectionWould() {
+    // Given a file without feature groups
+    ServiceCatalog catalog = ServiceCatalog.builder().yaml("servingSink: {}\n").config(CLUSTER)
+        .build();
+
+    // Then 'run features' is refused with the section to add, and an unknown name lists the names
+    assertThatThrownBy(() -> catalog.add(FlywheelRuntime.builder(), "features"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("featureGroups");
+    assertThatThrownBy(() -> catalog.add(FlywheelRuntime.builder(), "scoring"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("registry, ingest, features, serving, training, drift");
+  }
+
+  @Test
+  void shouldRefuseAConfigThatNamesNoCluster() {
+    assertThatThrownBy(() -> ServiceCatalog.builder().yaml("").config(PlatformConfig.defaults())
+        .build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("withCluster");
+  }
+
+  @Test
+  void shouldResolvePortZeroToAFreePortBeforeTheServicesLearnTheirAddress() {
+    // Given HTTP on port 0
+    ServiceCatalog catalog = ServiceCatalog.builder().yaml("").config(CLUSTER.withHttpPort(0))
+        .build();
+
+    // Then the catalogue picked a real port, which the runtime will listen on
+    assertThat(catalog.httpPort()).isBetween(1, 65535);
+  }
+
+  @Test
+  void shouldPrefixDefaultApplicationIdsWithTheTopicPrefixButKeepConfiguredOnes() {
+    // Given services on prefixed topics
+    ServiceContext context = new ServiceContext("", Path.of("."), Map.of(), "b:1", "http://r",
+        null, null, Path.of("state"), "acme", "127.0.0.1:8080");
+
+    // Then a default application id gets the prefix, a configured one is kept
+    assertThat(context.applicationId("flywheel-drift-detector", "flywheel-drift-detector"))
+        .isEqualTo("acme.flywheel-drift-detector");
+    assertThat(context.applicationId("my-drift", "flywheel-drift-detector"))
+        .isEqualTo("my-drift");
+    assertThat(context.stateDir("drift")).isEqualTo(Path.of("state", "drift"));
+  }
+}
