@@ -15,6 +15,8 @@ import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelSignature;
 import dev.flywheel.events.ModelTask;
+import dev.flywheel.events.RegisterVersion;
+import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.events.Transaction;
 import dev.flywheel.featurestreams.FeatureGroupPlan;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
@@ -271,6 +273,40 @@ final class Loop {
     }
   }
 
+  // ---- registry commands
+
+  /** A command registering a new version of {@code model} (its artifact named by {@code i}). */
+  static RegistryCommand registerVersion(String model, String commandId, int i) {
+    RegisterVersion register = RegisterVersion.newBuilder()
+        .setArtifact(ModelArtifact.newBuilder().setUri("file:///artifacts/" + model + "-" + i)
+            .setSha256(String.format("%064x", i + 1)).setFormat(ModelFormat.XGBOOST).build())
+        .setSignature(ModelSignature.newBuilder().setFeatureNames(MODEL_FEATURES)
+            .setFeatureGroup(GROUP).setTask(ModelTask.BINARY_CLASSIFICATION)
+            .setDecisionThreshold(0.5).build())
+        .build();
+    return RegistryCommand.newBuilder().setEventId(commandId).setEventTime(Instant.now())
+        .setModel(model)
+        .setActor(Actor.newBuilder().setName("alice").setKind(ActorKind.HUMAN)
+            .setRoles(List.of("ml-engineer")).build())
+        .setCommand(register).build();
+  }
+
+  /** Sends commands, each keyed by its model. */
+  void sendCommands(List<RegistryCommand> commands) {
+    try (KafkaProducer<String, RegistryCommand> producer = producer(topics.registryCommands())) {
+      List<Future<?>> sent = new ArrayList<>();
+      for (RegistryCommand c : commands) {
+        sent.add(producer.send(new ProducerRecord<>(topics.registryCommands().name(),
+            c.getModel(), c)));
+      }
+      for (Future<?> f : sent) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("sending commands failed", e);
+    }
+  }
+
   // ---- the model
 
   /**
@@ -445,5 +481,33 @@ final class Loop {
     System.out.println(main.getSimpleName() + " child " + label + " (pid " + process.pid()
         + ") logs to " + log);
     return process;
+  }
+
+  /** Counts the records on a topic, committed or not, to know how far a run has come. */
+  static final class Progress implements AutoCloseable {
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private long seen;
+
+    Progress(Loop loop, String topic) {
+      consumer = new KafkaConsumer<>(Map.of(
+          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, loop.devstack.bootstrapServers(),
+          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted",
+          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+          new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+    }
+
+    synchronized long count() {
+      seen += consumer.poll(Duration.ofMillis(100)).count();
+      return seen;
+    }
+
+    @Override
+    public synchronized void close() {
+      consumer.close();
+    }
   }
 }

@@ -8,18 +8,13 @@ import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
-import dev.flywheel.events.Actor;
-import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.DriftReport;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelPromoted;
-import dev.flywheel.events.ModelSignature;
-import dev.flywheel.events.ModelTask;
 import dev.flywheel.events.Prediction;
-import dev.flywheel.events.RegisterVersion;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.featurestreams.FeatureStreamsService;
@@ -308,32 +303,12 @@ class PoisonPillIT {
   }
 
   private static void sendCommands(Loop loop, int from, int count) {
-    try (KafkaProducer<String, RegistryCommand> producer =
-        loop.producer(loop.topics.registryCommands())) {
-      for (int i = from; i < from + count; i++) {
-        RegistryCommand c = command(i);
-        producer.send(new ProducerRecord<>(loop.topics.registryCommands().name(), c.getModel(),
-            c)).get();
-      }
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    loop.sendCommands(IntStream.range(from, from + count).mapToObj(PoisonPillIT::command)
+        .toList());
   }
 
   private static RegistryCommand command(int i) {
-    String sha = String.format("%064x", i + 1);
-    RegisterVersion register = RegisterVersion.newBuilder()
-        .setArtifact(ModelArtifact.newBuilder().setUri("file:///artifacts/m" + i)
-            .setSha256(sha).setFormat(dev.flywheel.events.ModelFormat.XGBOOST).build())
-        .setSignature(ModelSignature.newBuilder().setFeatureNames(Loop.MODEL_FEATURES)
-            .setFeatureGroup(Loop.GROUP).setTask(ModelTask.BINARY_CLASSIFICATION)
-            .setDecisionThreshold(0.5).build())
-        .build();
-    return RegistryCommand.newBuilder().setEventId("pp-cmd-" + i).setEventTime(Instant.now())
-        .setModel("poison-pill-model")
-        .setActor(Actor.newBuilder().setName("alice").setKind(ActorKind.HUMAN)
-            .setRoles(List.of("ml-engineer")).build())
-        .setCommand(register).build();
+    return Loop.registerVersion("poison-pill-model", "pp-cmd-" + i, i);
   }
 
   private static Label label() {

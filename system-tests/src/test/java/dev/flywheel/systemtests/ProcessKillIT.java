@@ -1,0 +1,123 @@
+package dev.flywheel.systemtests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.ModelEvent;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.featurestreams.FeatureStreamsMain;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kill -9 of one JVM running the feature engine, the registry projector and serving (each by its
+ * own {@code main}, {@link ServicesMain}) in the middle of the stream, then a restart of the same
+ * JVM on the same state: read_committed, the feature log, the prediction log and the registry's
+ * audit log hold exactly one record per input — equal to the ground truth, nothing lost, nothing
+ * twice.
+ */
+@WithDevstack
+class ProcessKillIT {
+
+  private static final int TRANSACTIONS = 3000;
+  private static final int COMMANDS = 300;
+  private static final String REGISTRY_MODEL = "kill-test-model";
+
+  @TempDir Path dir;
+
+  private final List<Process> children = new ArrayList<>();
+
+  @AfterEach
+  void killChildren() throws InterruptedException {
+    for (Process p : children) {
+      p.destroyForcibly().waitFor();
+    }
+  }
+
+  @Test
+  void shouldHoldExactlyTheGroundTruthAfterAKillNineMidStream(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given the source, the model promoted, 3000 transactions and 300 registry commands waiting
+    Loop loop = new Loop(devstack, names, dir).createTopics().registerSource();
+    loop.send(loop.topics.modelPromoted(), Loop.MODEL,
+        loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));
+    loop.produceTransactions(0, TRANSACTIONS);
+    List<RegistryCommand> commands = IntStream.range(0, COMMANDS)
+        .mapToObj(i -> Loop.registerVersion(REGISTRY_MODEL, "kill-cmd-" + i, i)).toList();
+    loop.sendCommands(commands);
+    Path state = Files.createDirectories(dir.resolve("state"));
+    List<String> yamls = List.of(loop.featuresYaml().toString(),
+        loop.registryYaml().toString(), loop.servingYaml("a").toString());
+
+    try (Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name())) {
+      // When the JVM running the three services is killed without close a quarter of the way in
+      Process first = services(loop, state, yamls, "first");
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100))
+          .until(() -> predicted.count() >= TRANSACTIONS / 4);
+      first.destroyForcibly().waitFor();
+      System.out.println("killed after " + predicted.count() + " predictions (uncommitted)");
+      assertThat(loop.readCommitted(loop.topics.features()))
+          .as("killed mid-stream").hasSizeLessThan(TRANSACTIONS);
+
+      // and started again on the same state, until it has caught up, then stopped
+      Process second = services(loop, state, yamls, "second");
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+          .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS
+              && loop.readCommitted(loop.topics.modelEvents()).size() >= COMMANDS);
+      second.destroy(); // SIGTERM: the services close, committing what they hold
+      assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
+    // Then the feature log holds exactly one vector per transaction
+    Set<String> truth = IntStream.range(0, TRANSACTIONS).mapToObj(Loop::eventId)
+        .collect(Collectors.toSet());
+    List<FeatureVector> vectors = loop.readCommitted(loop.topics.features());
+    assertThat(vectors).hasSize(TRANSACTIONS);
+    assertThat(vectors.stream().map(FeatureVector::getEventId).collect(Collectors.toSet()))
+        .isEqualTo(truth);
+    // and the prediction log exactly one prediction per transaction
+    List<Prediction> predictions = loop.readCommitted(loop.topics.predictions());
+    assertThat(predictions).hasSize(TRANSACTIONS);
+    assertThat(predictions.stream().map(Prediction::getEventId).collect(Collectors.toSet()))
+        .isEqualTo(truth);
+    // and the audit log exactly one decision per command
+    List<ModelEvent> events = loop.readCommitted(loop.topics.modelEvents());
+    assertThat(events).hasSize(COMMANDS);
+    assertThat(events.stream().map(ModelEvent::getCommandId).collect(Collectors.toSet()))
+        .isEqualTo(commands.stream().map(RegistryCommand::getEventId)
+            .collect(Collectors.toSet()));
+  }
+
+  private Process services(Loop loop, Path state, List<String> yamls, String label)
+      throws Exception {
+    Process p = loop.child(ServicesMain.class, label, Map.of(
+            "FLYWHEEL_FEATURES_APPLICATION_ID", loop.names.applicationId("features"),
+            "FLYWHEEL_STATE_DIR", state.toString(),
+            "FLYWHEEL_REGISTRY_PORT", "0",
+            "FLYWHEEL_SERVING_PORT", "0"),
+        List.of("-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "max.poll.records=50",
+            // a killed member leaves its groups after 6 s (the broker's minimum), not 45 s
+            "-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "session.timeout.ms=6000",
+            "-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "heartbeat.interval.ms=1500",
+            "-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1500"),
+        yamls.toArray(String[]::new));
+    children.add(p);
+    return p;
+  }
+}
