@@ -10,49 +10,6 @@ import org.junit.jupiter.api.Test;
 
 class ServiceCatalogTest {
 
-  /** One source, one feature group, one model with policy, training, triggers and drift. */
-  static final String EVERY_SERVICE = """
-      sources:
-        - name: payments
-          schema:
-            type: record
-            name: Payment
-            namespace: dev.flywheel.test
-            fields:
-              - {name: event_id, type: string}
-              - {name: card_id, type: string}
-              - {name: amount, type: double}
-              - {name: event_time, type: {type: long, logicalType: timestamp-millis}}
-          key: card_id
-          time: event_time
-      featureGroups:
-        - name: card_spend
-          source: payments
-          entityKey: card_id
-          eventTime: event_time
-          eventId: event_id
-          features:
-            - {name: tx_count_1h, agg: count, window: 1h}
-            - {name: amount_sum_1h, agg: sum, field: amount, window: 1h}
-      models:
-        - name: fraud
-          featureGroup: card_spend
-          target: is_fraud
-          task: binary_classification
-          policy:
-            gates: ["auc >= 0.7"]
-            autoPromote: [champion]
-          training:
-            trainer: xgboost
-            params: {num_round: 10}
-            executor: {kind: local}
-          triggers:
-            drift: true
-          drift:
-            window: {count: 100}
-      servingSink:
-        startFrom: earliest
-      """;
 
   private static final PlatformConfig CLUSTER = PlatformConfig.defaults()
       .withCluster("127.0.0.1:1", "http://127.0.0.1:2");
@@ -60,7 +17,8 @@ class ServiceCatalogTest {
   @Test
   void shouldConfigureEveryServiceInStartOrderWhenEverySectionIsPresent() {
     // Given a flywheel.yaml with a section for every service
-    ServiceCatalog catalog = ServiceCatalog.builder().yaml(EVERY_SERVICE).config(CLUSTER).build();
+    ServiceCatalog catalog = ServiceCatalog.builder().yaml(ServiceCatalogFixtures.EVERY_SERVICE)
+        .config(CLUSTER).build();
 
     // Then every service is configured, in start order, and none skipped
     assertThat(catalog.configured())
