@@ -35,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 @WithDevstack
 class ProcessKillIT {
 
-  private static final int TRANSACTIONS = 3000;
-  private static final int COMMANDS = 300;
+  private static final int TRANSACTIONS = 2000;
+  private static final int COMMANDS = 200;
   private static final String REGISTRY_MODEL = "kill-test-model";
 
   @TempDir Path dir;
@@ -53,7 +53,7 @@ class ProcessKillIT {
   @Test
   void shouldHoldExactlyTheGroundTruthAfterAKillNineMidStream(Devstack devstack,
       UniqueNames names) throws Exception {
-    // Given the source, the model promoted, 3000 transactions and 300 registry commands waiting
+    // Given the source, the model promoted, 2000 transactions and 200 registry commands waiting
     Loop loop = new Loop(devstack, names, dir).createTopics().registerSource();
     loop.send(loop.topics.modelPromoted(), Loop.MODEL,
         loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));

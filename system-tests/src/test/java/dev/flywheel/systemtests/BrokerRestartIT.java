@@ -1,0 +1,137 @@
+package dev.flywheel.systemtests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.EmbeddedKafka;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Prediction;
+import dev.flywheel.featurestreams.FeatureStreamsConfig;
+import dev.flywheel.featurestreams.FeatureStreamsService;
+import dev.flywheel.servingsink.ServingSinkConfig;
+import dev.flywheel.servingsink.ServingSinkService;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The broker stopped and started again (same port, same log directory) while a producer, the
+ * feature engine and serving run: nobody is restarted or told, and when the broker is back the
+ * feature log and the prediction log, read_committed, hold exactly one record per transaction.
+ */
+@WithDevstack
+class BrokerRestartIT {
+
+  private static final int TRANSACTIONS = 2000;
+  private static final int CHUNK = 100;
+  private static final AtomicInteger SENT = new AtomicInteger();
+
+  @TempDir Path dir;
+
+  @Test
+  void shouldLoseAndDuplicateNothingWhenTheBrokerRestartsUnderLoad(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given the feature engine and serving running, the model promoted
+    Loop loop = new Loop(devstack, names, dir).createTopics().registerSource();
+    loop.send(loop.topics.modelPromoted(), Loop.MODEL,
+        loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (FeatureStreamsService features = FeatureStreamsService.builder()
+            .config(FeatureStreamsConfig.load(loop.featuresYaml()))
+            .bootstrapServers(devstack.bootstrapServers())
+            .schemaRegistryUrl(devstack.schemaRegistryUrl())
+            .topicPrefix(names.prefix())
+            .applicationId(names.applicationId("features"))
+            .stateDir(Files.createDirectories(dir.resolve("features-state")))
+            .kafka(Loop.FAST_GROUP).meterRegistry(meters).build().start();
+        ServingSinkService serving = ServingSinkService.builder()
+            .config(ServingSinkConfig.load(loop.servingYaml("a")))
+            .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+            .kafka(Loop.FAST_GROUP).topics(loop.topics).meters(meters).build().start();
+        Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name())) {
+      // and a producer sending transactions, paced by what serving has scored so far
+      CompletableFuture<Void> producing = CompletableFuture.runAsync(() ->
+          produceAlongside(loop, predicted));
+
+      // When the broker stops a third of the way through, and starts again
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
+          .until(() -> predicted.count() >= TRANSACTIONS / 3);
+      EmbeddedKafka kafka = devstack.kafka();
+      int port = kafka.port();
+      kafka.stop();
+      System.out.println("broker stopped after " + SENT.get() + " transactions were sent");
+      kafka.start();
+      assertThat(kafka.port()).isEqualTo(port);
+
+      // Then every transaction is sent, and has one vector and one prediction, without anyone
+      // restarting a processor
+      producing.get(3, TimeUnit.MINUTES);
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+          .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS);
+    }
+    Set<String> truth = IntStream.range(0, TRANSACTIONS).mapToObj(Loop::eventId)
+        .collect(Collectors.toSet());
+    List<FeatureVector> vectors = loop.readCommitted(loop.topics.features());
+    assertThat(vectors).hasSize(TRANSACTIONS);
+    assertThat(vectors.stream().map(FeatureVector::getEventId).collect(Collectors.toSet()))
+        .isEqualTo(truth);
+    List<Prediction> predictions = loop.readCommitted(loop.topics.predictions());
+    assertThat(predictions).hasSize(TRANSACTIONS);
+    assertThat(predictions.stream().map(Prediction::getEventId).collect(Collectors.toSet()))
+        .isEqualTo(truth);
+  }
+
+  /**
+   * Sends the transactions in chunks of 100, each once serving is at most 300 behind, so the
+   * producer is still sending when the broker goes away; it retries for up to five minutes, as
+   * an idempotent producer does, without duplicates.
+   */
+  private static void produceAlongside(Loop loop, Loop.Progress predicted) {
+    Map<String, Object> config = new HashMap<>(loop.producerConfig());
+    config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 300_000);
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 300_000);
+    try (KafkaProducer<String, GenericRecord> producer = new KafkaProducer<>(config,
+        loop.data().keySerde().serializer(), loop.data().valueSerde().serializer())) {
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (int from = 0; from < TRANSACTIONS; from += CHUNK) {
+        int upTo = from;
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50))
+            .until(() -> predicted.count() >= upTo - 3 * CHUNK);
+        for (int i = from; i < from + CHUNK; i++) {
+          sent.add(producer.send(new ProducerRecord<>(loop.data().name(), null,
+              loop.timeMs(i), Loop.card(i), loop.transaction(i))));
+          SENT.incrementAndGet();
+        }
+      }
+      producer.flush();
+      for (Future<RecordMetadata> f : sent) {
+        f.get(); // throws if a transaction was not delivered
+      }
+    } catch (InterruptedException | ExecutionException e) {
+      throw new IllegalStateException("a transaction was not delivered", e);
+    }
+  }
+}
