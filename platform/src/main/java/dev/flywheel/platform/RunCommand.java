@@ -1,6 +1,7 @@
 package dev.flywheel.platform;
 
 import dev.flywheel.platform.runtime.FlywheelRuntime;
+import dev.flywheel.platform.runtime.HttpSecurity;
 import dev.flywheel.platform.runtime.PlatformConfig;
 import dev.flywheel.platform.runtime.ServiceCatalog;
 import java.io.PrintWriter;
@@ -161,7 +162,8 @@ public final class RunCommand implements Callable<Integer> {
         .stateDir(stateDir != null ? stateDir : config.stateDir())
         .advertisedHost(host)
         .build();
-    FlywheelRuntime.Builder builder = FlywheelRuntime.builder().host(HTTP_HOST);
+    FlywheelRuntime.Builder builder = FlywheelRuntime.builder().host(HTTP_HOST)
+        .security(HttpSecurity.parse(yaml.text(), env, yaml.dir()));
     catalog.add(builder, service);
     FlywheelRuntime runtime;
     try {

@@ -2,6 +2,7 @@ package dev.flywheel.platform;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.platform.runtime.FlywheelRuntime;
+import dev.flywheel.platform.runtime.HttpSecurity;
 import dev.flywheel.platform.runtime.PlatformConfig;
 import dev.flywheel.platform.runtime.PlatformService;
 import dev.flywheel.platform.runtime.ServiceCatalog;
@@ -248,7 +249,8 @@ public final class UpCommand implements Callable<Integer> {
           .kafka(kafka)
           .topics(topics)
           .host(HTTP_HOST)
-          .httpPort(port);
+          .httpPort(port)
+          .security(HttpSecurity.parse(yaml.text(), System.getenv(), yaml.dir()));
       ServiceCatalog catalog;
       try {
         catalog = ServiceCatalog.builder()
