@@ -1,0 +1,62 @@
+package dev.flywheel.platform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class RunCommandTest {
+
+  @TempDir Path workDir;
+
+  @Test
+  void shouldExitWithOneAndSayWhatToSetWhenTheConfigNamesNoCluster() throws Exception {
+    // Given a flywheel.yaml with feature groups but no kafka section
+    Path yaml = workDir.resolve("flywheel.yaml");
+    Files.writeString(yaml, "featureGroups: []\n");
+    StringWriter err = new StringWriter();
+
+    // When 'flywheel run features' runs with it
+    int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
+        .execute("run", "features", "-c", yaml.toString(), "--http-port", "0");
+
+    // Then it exits with 1 naming the settings to add
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString()).contains("kafka.bootstrapServers")
+        .contains("FLYWHEEL_BOOTSTRAP_SERVERS");
+  }
+
+  @Test
+  void shouldExitWithOneNamingTheServicesWhenTheServiceIsUnknown() throws Exception {
+    // Given a config on some cluster
+    Path yaml = workDir.resolve("flywheel.yaml");
+    Files.writeString(yaml, """
+        kafka: {bootstrapServers: "127.0.0.1:1", schemaRegistryUrl: "http://127.0.0.1:2"}
+        """);
+    StringWriter err = new StringWriter();
+
+    // When 'flywheel run' is asked for a service that does not exist
+    int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
+        .execute("run", "scoring", "-c", yaml.toString(), "--http-port", "0");
+
+    // Then it exits with 1 and lists the services
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString()).contains("registry, ingest, features, serving, training, drift");
+  }
+
+  @Test
+  void shouldListRunModelsAndTrainAmongTheCommands() {
+    // When 'flywheel --help' prints the commands
+    StringWriter out = new StringWriter();
+    new CommandLine(new FlywheelCli()).setOut(new PrintWriter(out, true)).execute("--help");
+
+    // Then run, models and train are among them
+    assertThat(out.toString()).containsPattern("(?m)^\\s+run\\s")
+        .containsPattern("(?m)^\\s+models\\s").containsPattern("(?m)^\\s+train\\s");
+  }
+}
