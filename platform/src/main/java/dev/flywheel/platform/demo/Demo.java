@@ -66,7 +66,7 @@ public final class Demo implements AutoCloseable {
   /** The reason of the first training request. */
   public static final String BOOTSTRAP_REASON = "demo bootstrap";
   /** Drift reports against v1 before the traffic shifts. */
-  public static final long STEADY_REPORTS = 2;
+  public static final long STEADY_REPORTS = 3;
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
       .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));
@@ -147,8 +147,11 @@ public final class Demo implements AutoCloseable {
       traffic = new DemoTraffic(seed, cards);
       DemoClock clock = DemoClock.startingNow(Duration.ofHours(3), 60);
       pump = new TrafficPump(traffic, clock, httpUrl, SOURCE, rate);
-      observer = new LoopObserver(kafka(), topics, MODEL, pump::takeSentAt);
+      observer = new LoopObserver(kafka(), topics, MODEL, pump::takeSentAt, startedMs);
       observer.start();
+      // a busy machine computes features slower than the traffic comes: hold payments back
+      // rather than let the loop fall minutes behind
+      pump.throttle(observer::featuresSeen, (long) Math.max(200, rate * 3));
       observer.mark(String.format(java.util.Locale.ROOT,
           "stack and %d services up in %.1f s; phase 1: %.0f payments/s from %d cards",
           runtime.services().size(), (readyMs - startedMs) / 1000.0, rate, cards));
@@ -230,7 +233,8 @@ public final class Demo implements AutoCloseable {
     phase = v2.isPresent() ? "loop closed: v" + v2.get() + " serving" : "loop not closed";
     return new Result(v2.isPresent(), missing, v2.orElse(0), s, startedMs, readyMs,
         trafficStartMs, bootstrapRequestMs, shiftMs, System.currentTimeMillis(),
-        pump.paymentsSent(), pump.labelsSent(), pump.failedBatches(), pump.lastError());
+        pump.paymentsSent(), pump.labelsSent(), pump.failedBatches(), pump.lastError(),
+        pump.heldBackMs());
   }
 
   private void advance(LoopObserver.Snapshot s) {
@@ -279,10 +283,16 @@ public final class Demo implements AutoCloseable {
     }
   }
 
+  /** The first version trained on a drift alert after the shift that serves, if any. */
   private Optional<Integer> closedLoop(LoopObserver.Snapshot s) {
+    if (shiftMs == 0) {
+      return Optional.empty();
+    }
     return s.promotedAtMs().keySet().stream()
         .filter(v -> v >= 2 && s.serving(v))
-        .filter(v -> s.runOf(v).map(LoopObserver::causedByDrift).orElse(false))
+        .filter(v -> s.runOf(v).filter(LoopObserver::causedByDrift)
+            .map(run -> s.runStartedAtMs().getOrDefault(run.getRunId(), 0L) >= shiftMs)
+            .orElse(false))
         .min(Comparator.naturalOrder());
   }
 
@@ -385,7 +395,7 @@ public final class Demo implements AutoCloseable {
   public record Result(boolean closed, String missingStage, int retrainedVersion,
       LoopObserver.Snapshot snapshot, long startedMs, long readyMs, long trafficStartMs,
       long bootstrapRequestMs, long shiftMs, long endMs, long paymentsSent, long labelsSent,
-      long failedBatches, String lastError) {}
+      long failedBatches, String lastError, long heldBackMs) {}
 
   /** Builds a {@link Demo}. */
   public static final class Builder {

@@ -67,6 +67,13 @@ public final class DemoCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     boolean terminal = System.console() != null;
+    if (terminal) {
+      // the panel is redrawn in place: only warnings may write between two frames
+      org.slf4j.Logger flywheel = org.slf4j.LoggerFactory.getLogger("dev.flywheel");
+      if (flywheel instanceof ch.qos.logback.classic.Logger logback) {
+        logback.setLevel(ch.qos.logback.classic.Level.WARN);
+      }
+    }
     Demo demo;
     try {
       demo = Demo.builder().rate(rate).budget(duration).seed(seed).httpPort(httpPort)

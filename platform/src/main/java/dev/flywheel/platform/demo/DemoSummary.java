@@ -28,6 +28,10 @@ final class DemoSummary {
         r.paymentsSent(), r.paymentsSent() / trafficSecs, r.labelsSent(),
         r.failedBatches() == 0 ? "" : "; " + r.failedBatches() + " batches failed: "
             + r.lastError()));
+    if (r.heldBackMs() > 1000) {
+      out.add(String.format(Locale.ROOT, "               (new payments held back %.1f s while"
+          + " features caught up)", r.heldBackMs() / 1000.0));
+    }
     out.add(String.format(Locale.ROOT, "  features     %8d vectors   %7.1f /s", s.features(),
         rate(s.features(), s.firstFeatureAtMs(), s.lastFeatureAtMs())));
     out.add(String.format(Locale.ROOT, "  predictions  %8d           %7.1f /s  %s",

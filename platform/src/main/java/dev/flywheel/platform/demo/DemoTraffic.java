@@ -17,7 +17,8 @@ import java.util.SplittableRandom;
  * close to the card's usual amount, mostly at home. Fraud comes in bursts on one card: two to six
  * payments minutes apart, several times the card's usual amount, often abroad, card-not-present
  * and at electronics or gift-card merchants; a few legitimate payments look like that too (travel,
- * a new laptop), so the signal is strong but not perfect.
+ * a new laptop), and some thieves first test a card with small payments at home, so the signal
+ * is strong but not perfect.
  *
  * <p>Labels arrive late: the outcome of a payment is known 2 to 15 event minutes after it (a
  * chargeback or a confirmed review), and {@link #LABEL_MISSING_RATE} of payments are never
@@ -25,7 +26,8 @@ import java.util.SplittableRandom;
  *
  * <p>{@link #shift()} changes the traffic from then on the way a new market or a price rise does:
  * amounts are inflated, the merchant mix moves to online marketplaces and subscriptions, more
- * payments are card-not-present, and fraud rings hit harder.
+ * payments are card-not-present, and fraud rings hit harder (longer bursts, larger amounts, fewer
+ * small test payments).
  */
 public final class DemoTraffic {
 
@@ -150,12 +152,14 @@ public final class DemoTraffic {
     Card card = cards.get(random.nextInt(cards.size()));
     double fraudStart = shifted ? 0.012 : 0.010;
     if (random.nextDouble() < fraudStart) {
-      // a stolen card: this payment and a burst of further ones minutes apart
+      // a stolen card: this payment and a burst of further ones minutes apart; some thieves
+      // first test the card with small payments at home (hard to tell from the owner)
+      boolean testing = random.nextDouble() < (shifted ? 0.05 : 0.2);
       int burst = 1 + random.nextInt(shifted ? 3 : 2, shifted ? 6 : 5);
       long at = t;
       Payment first = null;
       for (int i = 0; i < burst; i++) {
-        Payment p = fraud(card, at);
+        Payment p = testing ? cardTest(card, at) : fraud(card, at);
         if (first == null) {
           first = p;
         } else {
@@ -202,6 +206,15 @@ public final class DemoTraffic {
     String channel = random.nextDouble() < 0.7 ? "ECOMMERCE"
         : CHANNELS[random.nextInt(CHANNELS.length)];
     return payment(card, t, category, amount, country, channel, true);
+  }
+
+  private Payment cardTest(Card card, long t) {
+    double amount = card.usualAmount() * (0.2 + random.nextDouble() * 0.8)
+        * (shifted ? 1.7 : 1.0);
+    String category = pick(shifted ? SHIFTED_CATEGORIES : NORMAL_CATEGORIES,
+        shifted ? SHIFTED_WEIGHTS : NORMAL_WEIGHTS);
+    return payment(card, t, category, amount, card.home(), random.nextDouble() < 0.5
+        ? "ECOMMERCE" : card.channel(), true);
   }
 
   private Payment payment(Card card, long t, String category, double amount, String country,

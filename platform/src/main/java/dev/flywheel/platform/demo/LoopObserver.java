@@ -53,7 +53,7 @@ public final class LoopObserver implements AutoCloseable {
   private final Function<String, Long> sentAtMs;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final Thread thread;
-  private final long startMs = System.currentTimeMillis();
+  private final long startMs;
   private final List<Consumer<Stage>> listeners = new CopyOnWriteArrayList<>();
   private final List<Stage> timeline = new ArrayList<>();
   private final Map<Integer, Long> predictionsByVersion = new TreeMap<>();
@@ -84,9 +84,11 @@ public final class LoopObserver implements AutoCloseable {
    * @param topics the catalogue (names and Avro deserializers)
    * @param model the model whose loop is watched
    * @param sentAtMs when a payment was sent, by event id (taken: asked once per payment)
+   * @param startMs the wall-clock instant stage times are counted from
    */
   public LoopObserver(Map<String, Object> kafka, Topics topics, String model,
-      Function<String, Long> sentAtMs) {
+      Function<String, Long> sentAtMs, long startMs) {
+    this.startMs = startMs;
     this.topics = Objects.requireNonNull(topics, "topics");
     this.model = Objects.requireNonNull(model, "model");
     this.sentAtMs = Objects.requireNonNull(sentAtMs, "sentAtMs");
@@ -312,12 +314,17 @@ public final class LoopObserver implements AutoCloseable {
     }
   }
 
-  /** Milliseconds since the observer was created. */
+  /** Feature vectors seen so far. */
+  public synchronized long featuresSeen() {
+    return features;
+  }
+
+  /** Milliseconds since {@code startMs}. */
   public long elapsedMs() {
     return System.currentTimeMillis() - startMs;
   }
 
-  /** When the observer was created (wall clock). */
+  /** The instant stage times are counted from (wall clock). */
   public long startMs() {
     return startMs;
   }
@@ -361,9 +368,9 @@ public final class LoopObserver implements AutoCloseable {
   }
 
   /**
-   * One step of the loop, seen at {@code atMs} after the observer started.
+   * One step of the loop, seen {@code atMs} after the demo started.
    *
-   * @param atMs milliseconds since the observer started
+   * @param atMs milliseconds since the demo started
    * @param what what happened
    */
   public record Stage(long atMs, String what) {

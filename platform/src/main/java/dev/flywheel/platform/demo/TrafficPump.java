@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +24,10 @@ import org.slf4j.LoggerFactory;
  * labels that became known as one {@code POST /labels} batch (each batch one Kafka transaction).
  * It remembers when each payment was sent, so the demo can measure the time from a payment to its
  * prediction.
+ *
+ * <p>With {@link #throttle}, it holds new payments back while the pipeline is more than a given
+ * number of payments behind (a busy machine), so the feature log stays close to real time; the
+ * event time it skips meanwhile is a quiet period for the cards. Labels keep flowing.
  */
 public final class TrafficPump implements AutoCloseable {
 
@@ -45,6 +50,9 @@ public final class TrafficPump implements AutoCloseable {
   private final AtomicLong failedBatches = new AtomicLong();
   private final AtomicReference<String> lastError = new AtomicReference<>();
   private final Thread thread;
+  private final AtomicLong heldBackMs = new AtomicLong();
+  private volatile LongSupplier processed;
+  private volatile long maxBacklog = Long.MAX_VALUE;
   private volatile boolean running = true;
   private double carry;
 
@@ -65,6 +73,21 @@ public final class TrafficPump implements AutoCloseable {
     this.labelsUri = URI.create(httpBase + "/labels");
     this.thread = new Thread(this::run, "flywheel-demo-traffic");
     this.thread.setDaemon(true);
+  }
+
+  /**
+   * Holds new payments back while more than {@code maxBacklog} sent payments are not yet
+   * {@code processed} (e.g. feature vectors seen on the feature log).
+   */
+  public TrafficPump throttle(LongSupplier processed, long maxBacklog) {
+    this.processed = Objects.requireNonNull(processed, "processed");
+    this.maxBacklog = maxBacklog;
+    return this;
+  }
+
+  /** Wall-clock milliseconds new payments were held back by {@link #throttle}. */
+  public long heldBackMs() {
+    return heldBackMs.get();
   }
 
   /** Starts sending. */
@@ -117,7 +140,13 @@ public final class TrafficPump implements AutoCloseable {
           next = now + tickMs; // fell behind: do not try to catch up in a burst
         }
         long eventTo = clock.eventTimeAt(now);
-        carry += ratePerSecond * (now - wall) / 1000.0;
+        LongSupplier done = processed;
+        boolean hold = done != null && paymentsSent.get() - done.getAsLong() > maxBacklog;
+        if (hold) {
+          heldBackMs.addAndGet(now - wall);
+        } else {
+          carry += ratePerSecond * (now - wall) / 1000.0;
+        }
         int count = (int) carry;
         carry -= count;
         wall = now;
