@@ -31,9 +31,9 @@ import picocli.CommandLine.Spec;
  * runtime; closing it stops the service.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-    description = {
-        "Run one service (registry, ingest, features, serving, training or drift) against the",
-        "cluster of --config, with its HTTP API, /health and /metrics on one port, until Ctrl-C."})
+    description = "Run one service (registry, ingest, features, serving, training or drift)"
+        + " against the cluster of --config, with its HTTP API, /health and /metrics on its own"
+        + " port, until Ctrl-C.")
 public final class RunCommand implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
