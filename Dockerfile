@@ -5,6 +5,9 @@
 
 # ---- build: the platform's fat jar with the Maven wrapper (the Maven repository is cached) ----
 FROM eclipse-temurin:17-jdk AS build
+# the Maven wrapper fetches Maven with curl (or wget)
+RUN apt-get update && apt-get install -y --no-install-recommends curl \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/root/.m2 \
