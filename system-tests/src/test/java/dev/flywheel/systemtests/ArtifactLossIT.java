@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
-import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.RegistryCommand;
@@ -20,14 +19,9 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -130,26 +124,7 @@ class ArtifactLossIT {
     return serving.served().get(new ServedModels.Key(Loop.MODEL, "champion")).version();
   }
 
-  /** Feature vectors of card_activity with the model's inputs, event ids v-from.. */
-  private static void produceVectors(Loop loop, int from, int count) throws Exception {
-    List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
-    try (KafkaProducer<String, FeatureVector> producer = loop.producer(loop.topics.features())) {
-      for (int i = from; i < from + count; i++) {
-        Map<String, Double> values = new LinkedHashMap<>();
-        values.put("amount_last", (double) (i % 200));
-        values.put("tx_count_10m", (double) (i % 4));
-        values.put("amount_mean_7d", (double) (i % 150));
-        values.put("distinct_merchants_24h", (double) (i % 9));
-        Instant t = Instant.ofEpochMilli(loop.timeMs(i));
-        FeatureVector v = FeatureVector.newBuilder().setEventId("v-" + i).setEventTime(t)
-            .setEntityId(Loop.card(i)).setFeatureGroup(Loop.GROUP).setFeatures(values)
-            .setAsOf(t).build();
-        sent.add(producer.send(new ProducerRecord<>(loop.topics.features().name(),
-            v.getEntityId(), v)));
-      }
-    }
-    for (java.util.concurrent.Future<?> f : sent) {
-      f.get();
-    }
+  private static void produceVectors(Loop loop, int from, int count) {
+    loop.produceVectors(from, count);
   }
 }

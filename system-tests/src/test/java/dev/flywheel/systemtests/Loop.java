@@ -9,6 +9,7 @@ import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.FeatureKind;
 import dev.flywheel.events.FeatureProfile;
+import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Histogram;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelFormat;
@@ -135,12 +136,17 @@ final class Loop {
 
   /** serving-sink's {@code flywheel.yaml}: the model's inputs from card_activity. */
   Path servingYaml(String instanceId) {
+    return servingYaml(instanceId, 100);
+  }
+
+  /** serving-sink's {@code flywheel.yaml}, scoring at most {@code maxBatch} vectors a batch. */
+  Path servingYaml(String instanceId, int maxBatch) {
     return write("serving-" + instanceId + ".yaml", String.join("\n",
         "servingSink:",
         "  applicationId: " + names.applicationId("serving"),
         "  instanceId: " + instanceId,
         "  startFrom: earliest",
-        "  maxBatch: 100",
+        "  maxBatch: " + maxBatch,
         "  featureGroups:",
         "    " + GROUP + ": [" + String.join(", ", MODEL_FEATURES) + "]",
         ""));
@@ -236,6 +242,42 @@ final class Loop {
       }
     } catch (Exception e) {
       throw new IllegalStateException("producing transactions failed", e);
+    }
+  }
+
+  /** Feature vectors of card_activity with the model's inputs, event ids {@code v-<i>}. */
+  void produceVectors(int from, int count) {
+    produceVectors(from, count, 0);
+  }
+
+  /**
+   * Feature vectors of card_activity with the model's inputs and {@code extra} more features
+   * the model does not read (to make each vector bigger), event ids {@code v-<i>}.
+   */
+  void produceVectors(int from, int count, int extra) {
+    List<Future<?>> sent = new ArrayList<>();
+    try (KafkaProducer<String, FeatureVector> producer = producer(topics.features())) {
+      for (int i = from; i < from + count; i++) {
+        Map<String, Double> values = new java.util.LinkedHashMap<>();
+        values.put("amount_last", (double) (i % 200));
+        values.put("tx_count_10m", (double) (i % 4));
+        values.put("amount_mean_7d", (double) (i % 150));
+        values.put("distinct_merchants_24h", (double) (i % 9));
+        for (int e = 0; e < extra; e++) {
+          values.put("unused_feature_" + e, i + e / 1000.0);
+        }
+        Instant t = Instant.ofEpochMilli(timeMs(i));
+        FeatureVector v = FeatureVector.newBuilder().setEventId("v-" + i).setEventTime(t)
+            .setEntityId(card(i)).setFeatureGroup(GROUP).setFeatures(values).setAsOf(t).build();
+        sent.add(producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(),
+            v)));
+      }
+      producer.flush();
+      for (Future<?> f : sent) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("producing feature vectors failed", e);
     }
   }
 
