@@ -43,19 +43,31 @@ final class DemoSummary {
             s.latencyP50Ms(), s.latencyP99Ms(), s.latencySamples()));
     out.add("");
     out.add("Stages (seconds from the start of flywheel demo)");
-    stage(out, "stack and services up", start, r.readyMs());
-    stage(out, "v1 requested (" + Demo.BOOTSTRAP_LABELS + " labels in)", start,
-        r.bootstrapRequestMs());
-    runs(out, s, start);
-    for (Map.Entry<Integer, Long> e : s.promotedAtMs().entrySet()) {
-      stage(out, "v" + e.getKey() + " promoted", start, e.getValue());
-      Long serving = s.firstPredictionByVersionAtMs().get(e.getKey());
-      stage(out, "v" + e.getKey() + " first prediction", start, serving == null ? 0 : serving);
+    List<Timed> stages = new ArrayList<>();
+    stages.add(new Timed("stack and services up", r.readyMs()));
+    stages.add(new Timed("v1 requested (" + Demo.BOOTSTRAP_LABELS + " labels in)",
+        r.bootstrapRequestMs()));
+    for (TrainingRun run : s.completedRuns().values()) {
+      Long at = s.runCompletedAtMs().get(run.getRunId());
+      Double auc = run.getMetrics() == null ? null : run.getMetrics().get("auc");
+      stages.add(new Timed(run.getRunId() + " completed" + (auc == null ? ""
+          : String.format(Locale.ROOT, " (auc %.3f, %.1f s)", auc,
+              run.getDurationMs() == null ? 0 : run.getDurationMs() / 1000.0)),
+          at == null ? 0 : at));
     }
-    stage(out, "traffic shift (drift onset)", start, r.shiftMs());
+    for (Map.Entry<Integer, Long> e : s.promotedAtMs().entrySet()) {
+      stages.add(new Timed("v" + e.getKey() + " promoted", e.getValue()));
+      Long serving = s.firstPredictionByVersionAtMs().get(e.getKey());
+      stages.add(new Timed("v" + e.getKey() + " first prediction", serving == null ? 0 : serving));
+    }
+    stages.add(new Timed("traffic shift (drift onset)", r.shiftMs()));
     Long drifted = s.firstDriftedAtMsByBaseline().get(1);
-    stage(out, "first drifted window against v1", start, drifted == null ? 0 : drifted);
-    stage(out, "drift alert", start, s.alertAtMs().isEmpty() ? 0 : s.alertAtMs().get(0));
+    stages.add(new Timed("first drifted window against v1", drifted == null ? 0 : drifted));
+    stages.add(new Timed("drift alert", s.alertAtMs().isEmpty() ? 0 : s.alertAtMs().get(0)));
+    stages.stream()
+        .sorted(java.util.Comparator.comparingLong(t -> t.atMs() <= 0 ? Long.MAX_VALUE
+            : t.atMs()))
+        .forEach(t -> stage(out, t.what(), start, t.atMs()));
     out.add("");
     out.add("Durations");
     if (r.bootstrapRequestMs() > 0 && s.promotedAtMs().containsKey(1)) {
@@ -88,17 +100,6 @@ final class DemoSummary {
     return out;
   }
 
-  private static void runs(List<String> out, LoopObserver.Snapshot s, long start) {
-    for (TrainingRun run : s.completedRuns().values()) {
-      Long at = s.runCompletedAtMs().get(run.getRunId());
-      Double auc = run.getMetrics() == null ? null : run.getMetrics().get("auc");
-      stage(out, run.getRunId() + " completed" + (auc == null ? ""
-          : String.format(Locale.ROOT, " (auc %.3f, %.1f s)", auc,
-              run.getDurationMs() == null ? 0 : run.getDurationMs() / 1000.0)), start,
-          at == null ? 0 : at);
-    }
-  }
-
   private static double rate(long count, long firstMs, long lastMs) {
     if (count < 2 || lastMs <= firstMs) {
       return 0;
@@ -114,6 +115,8 @@ final class DemoSummary {
   private static void duration(List<String> out, String what, long fromMs, long toMs) {
     out.add(String.format(Locale.ROOT, "  %-36s %6.1f s", what, (toMs - fromMs) / 1000.0));
   }
+
+  private record Timed(String what, long atMs) {}
 
   static void print(Demo.Result r, PrintWriter out) {
     out.println();
