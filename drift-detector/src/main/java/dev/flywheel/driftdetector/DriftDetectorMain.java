@@ -5,6 +5,7 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -14,9 +15,13 @@ import java.util.concurrent.CountDownLatch;
  * <p>Connection settings come from the environment, with the embedded stack's defaults: {@code
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
  * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code
- * FLYWHEEL_STATE_DIR} ({@code .flywheel/state}). Stops cleanly on SIGTERM/Ctrl-C.
+ * FLYWHEEL_STATE_DIR} ({@code .flywheel/state}). Any Kafka client property can be given as
+ * {@code -Dflywheel.kafka.<property>=<value>}. Stops cleanly on SIGTERM/Ctrl-C.
  */
 public final class DriftDetectorMain {
+
+  /** Prefix of system properties passed to the Kafka clients. */
+  public static final String KAFKA_PROPERTY_PREFIX = "flywheel.kafka.";
 
   private DriftDetectorMain() {}
 
@@ -32,9 +37,15 @@ public final class DriftDetectorMain {
     if (prefix != null && !prefix.isBlank()) {
       topics.prefix(prefix);
     }
+    Map<String, Object> kafka = new HashMap<>();
+    kafka.put("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    System.getProperties().stringPropertyNames().stream()
+        .filter(n -> n.startsWith(KAFKA_PROPERTY_PREFIX))
+        .forEach(n -> kafka.put(n.substring(KAFKA_PROPERTY_PREFIX.length()),
+            System.getProperty(n)));
     DriftDetectorService service = DriftDetectorService.builder()
         .config(config)
-        .kafka(Map.of("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092")))
+        .kafka(kafka)
         .schemaRegistryUrl(registry)
         .topics(topics.build())
         .serdes(serdes)

@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -58,6 +59,7 @@ public final class DriftDetectorService implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(DriftDetectorService.class);
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+  private static final long STATE_CACHE_BYTES = 10L * 1024 * 1024;
 
   private final DriftDetectorConfig config;
   private final Map<String, Object> kafka;
@@ -169,7 +171,17 @@ public final class DriftDetectorService implements AutoCloseable {
   }
 
   private Properties streamsProps() {
-    Map<String, Object> overrides = new HashMap<>(kafka);
+    Map<String, Object> overrides = new HashMap<>();
+    // A model's window state is rewritten by every prediction; the record cache folds those
+    // writes into one changelog record per model and commit. Reports and alerts are forwarded
+    // by the processor, not through a cached store, so they are not delayed by it.
+    overrides.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, STATE_CACHE_BYTES);
+    // One produce request in flight: when the first batch of a transaction is retried (the
+    // previous transaction's markers still being written), later batches must not reach the
+    // broker before it, or the broker refuses them as out of order and the producer stalls.
+    overrides.put(StreamsConfig.producerPrefix(
+        ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
+    overrides.putAll(kafka);
     overrides.remove(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG);
     StreamsProps.Builder b = StreamsProps.builder(config.applicationId())
         .bootstrapServers((String) kafka.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG))

@@ -12,6 +12,7 @@ import dev.flywheel.driftdetector.config.DriftPolicy;
 import dev.flywheel.driftdetector.topology.DriftTopology;
 import dev.flywheel.driftdetector.window.BaselineLayout;
 import dev.flywheel.driftdetector.window.DriftEvaluator;
+import dev.flywheel.driftdetector.window.ModelWindows;
 import dev.flywheel.driftdetector.window.WindowCounts;
 import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.DriftReport;
@@ -22,6 +23,7 @@ import dev.flywheel.events.Prediction;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +42,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,6 +80,7 @@ class DriftDetectorIT {
         """.formatted(appId, Fixtures.MODEL, WINDOW));
     Path stateDir = dir.resolve("state");
     Process first = startChild(devstack, names, yaml, stateDir);
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
     try (KafkaProducer<String, Prediction> predictions = producer(devstack, topics.predictions());
         KafkaProducer<String, ModelPromoted> promotions = producer(devstack,
             topics.modelPromoted())) {
@@ -85,11 +90,16 @@ class DriftDetectorIT {
       List<Prediction> sent = new ArrayList<>();
       await().atMost(Duration.ofSeconds(60)).until(() -> topicExists(devstack,
           topics.predictions().name()));
+      // And version 1 promoted, its baseline taken by the detector before predictions arrive
+      // (a prediction the detector reads before its version's promotion is not counted: it has
+      // no baseline yet)
       promotions.send(new ProducerRecord<>(topics.modelPromoted().name(), Fixtures.MODEL,
           promoted)).get();
-      send(predictions, topics.predictions(), stream, sent, 600, new double[] {0.3, 0, 0});
-      // And 600 predictions (plus the promotion) committed by it
       String byModel = appId + "-" + DriftTopology.BY_MODEL + "-repartition";
+      await().atMost(Duration.ofSeconds(120))
+          .until(() -> committed(devstack, appId, byModel) >= 1);
+      // And 600 predictions committed by it
+      send(predictions, topics.predictions(), stream, sent, 600, new double[] {0.3, 0, 0});
       await().atMost(Duration.ofSeconds(120))
           .until(() -> committed(devstack, appId, byModel) >= 601);
       // When 200 more arrive and the JVM is killed at once, mid-window and mid-transaction
@@ -103,24 +113,47 @@ class DriftDetectorIT {
           .config(DriftDetectorConfig.load(yaml))
           .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
           .schemaRegistryUrl(devstack.schemaRegistryUrl())
-          .topics(topics).serdes(serdes).stateDir(stateDir)
+          .topics(topics).serdes(serdes).stateDir(stateDir).meterRegistry(meters)
           .build().start()) {
         // Then two windows are reported, each of exactly 1,000 predictions
-        List<DriftReport> reports = readCommitted(devstack, topics.driftReports(), 2);
+        List<DriftReport> reports;
+        try {
+          reports = readCommitted(devstack, topics.driftReports(), 2);
+        } catch (RuntimeException | AssertionError e) {
+          ModelWindows state = second.streams().store(StoreQueryParameters.fromNameAndType(
+              DriftTopology.WINDOWS_STORE, QueryableStoreTypes.<String, ModelWindows>keyValueStore()))
+              .get(Fixtures.MODEL);
+          System.out.println("second instance's windows: next sequence " + state.nextSequence()
+              + ", open " + state.open().stream().map(WindowCounts::count).toList());
+          throw e;
+        }
         assertThat(reports).extracting(r -> r.getWindow().getSequence()).containsExactly(0L, 1L);
         assertThat(reports).extracting(r -> r.getWindow().getCount())
             .containsExactly((long) WINDOW, (long) WINDOW);
-        // And the first window's statistics are those of exactly its 1,000 predictions: none
-        // lost to the kill, none counted twice
-        DriftReport expected = evaluate(promoted, sent.subList(0, WINDOW), reports.get(0));
-        for (int i = 0; i < expected.getFeatures().size(); i++) {
-          FeatureDrift want = expected.getFeatures().get(i);
-          FeatureDrift got = reports.get(0).getFeatures().get(i);
-          assertThat(got.getStatistics()).as(want.getFeature())
-              .isEqualTo(want.getStatistics());
+        // And each window's statistics are those of exactly the 1,000 predictions sent for it
+        // (the predictions share one partition, so their order is the order they were sent):
+        // none lost to the kill, none counted twice, none moved into the other window
+        for (int w = 0; w < 2; w++) {
+          DriftReport expected = evaluate(promoted,
+              sent.subList(w * WINDOW, (w + 1) * WINDOW), reports.get(w));
+          for (int i = 0; i < expected.getFeatures().size(); i++) {
+            FeatureDrift want = expected.getFeatures().get(i);
+            FeatureDrift got = reports.get(w).getFeatures().get(i);
+            assertThat(got.getStatistics()).as("window %d, %s", w, want.getFeature())
+                .isEqualTo(want.getStatistics());
+          }
+          assertThat(reports.get(w).getScore()).as("window %d, score", w)
+              .isEqualTo(expected.getScore());
         }
-        assertThat(reports.get(0).getScore()).isEqualTo(expected.getScore());
       }
+    } catch (AssertionError | RuntimeException e) {
+      Path log = dir.resolve("first-instance.log");
+      if (Files.exists(log)) {
+        System.out.println("first instance's log:\n" + Files.readString(log));
+      }
+      meters.find("flywheel.drift.predictions").counters().forEach(c -> System.out.println(
+          "second instance: " + c.getId().getTag("outcome") + " " + c.count()));
+      throw e;
     } finally {
       first.destroyForcibly();
     }
@@ -139,7 +172,9 @@ class DriftDetectorIT {
   private static Process startChild(Devstack devstack, UniqueNames names, Path yaml,
       Path stateDir) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // A short session, so the restarted instance need not wait 45 s for the killed one's
     ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        "-D" + DriftDetectorMain.KAFKA_PROPERTY_PREFIX + "session.timeout.ms=6000",
         DriftDetectorMain.class.getName(), yaml.toString());
     pb.environment().put("FLYWHEEL_BOOTSTRAP_SERVERS", devstack.bootstrapServers());
     pb.environment().put("FLYWHEEL_SCHEMA_REGISTRY_URL", devstack.schemaRegistryUrl());
@@ -156,7 +191,8 @@ class DriftDetectorIT {
     for (int i = 0; i < n; i++) {
       Prediction p = stream.next(shift, null);
       sent.add(p);
-      producer.send(new ProducerRecord<>(topic.name(), p.getEntityId(), p));
+      // One key, so one partition: the detector reads them in the order they were sent
+      producer.send(new ProducerRecord<>(topic.name(), Fixtures.MODEL, p));
     }
     producer.flush();
   }
@@ -194,9 +230,9 @@ class DriftDetectorIT {
     try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(p,
         topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
       consumer.subscribe(List.of(topic.name()));
-      await().atMost(Duration.ofSeconds(120)).until(() -> {
+      await().atMost(Duration.ofSeconds(180)).untilAsserted(() -> {
         consumer.poll(Duration.ofMillis(200)).forEach(r -> out.add(r.value()));
-        return out.size() >= n;
+        assertThat(out).as("records on %s", topic.name()).hasSizeGreaterThanOrEqualTo(n);
       });
     }
     return out;

@@ -40,6 +40,7 @@ public final class DriftMetrics {
 
   private final MeterRegistry registry;
   private final Map<Tags, AtomicReference<Double>> gauges = new ConcurrentHashMap<>();
+  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
   /** Meters on {@code registry}. */
   public DriftMetrics(MeterRegistry registry) {
@@ -58,9 +59,10 @@ public final class DriftMetrics {
 
   /** Counts one prediction by what became of it. */
   public void prediction(String model, String outcome) {
-    Counter.builder("flywheel.drift.predictions").tag("model", model).tag("outcome", outcome)
+    counters.computeIfAbsent(model + '\u0000' + outcome, k -> Counter
+        .builder("flywheel.drift.predictions").tag("model", model).tag("outcome", outcome)
         .description("Predictions seen by drift detection, by what became of them")
-        .register(registry).increment();
+        .register(registry)).increment();
   }
 
   /** Records a closed window's statistics. */

@@ -43,6 +43,12 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
   private final DriftDetectorConfig config;
   private final DriftMetrics metrics;
   private final Map<String, BaselineLayout> layouts = new HashMap<>();
+  /**
+   * Read-through copy of {@link DriftTopology#BASELINES_STORE}, which only this processor writes,
+   * so a prediction does not decode its model's baseline profile again; emptied in {@link #init}
+   * (a task restored after a failed transaction starts with a fresh one).
+   */
+  private final Map<String, ModelPromoted> current = new HashMap<>();
   private ProcessorContext<String, SpecificRecord> context;
   private KeyValueStore<String, ModelWindows> windows;
   private KeyValueStore<String, ModelPromoted> baselines;
@@ -57,6 +63,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
     this.context = context;
     this.windows = context.getStateStore(DriftTopology.WINDOWS_STORE);
     this.baselines = context.getStateStore(DriftTopology.BASELINES_STORE);
+    this.current.clear();
   }
 
   @Override
@@ -91,13 +98,14 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
       }
     }
     baselines.put(model, m);
+    current.put(model, m);
     windows.put(model, new ModelWindows(m.getVersion(), m.getEventId()));
     LOG.info("drift: {} now compared with the baseline of version {} ({})", model,
         m.getVersion(), m.getBaseline() == null ? "none: not monitored" : "profiled");
   }
 
   private void prediction(String model, Prediction p) {
-    ModelPromoted promoted = baselines.get(model);
+    ModelPromoted promoted = baseline(model);
     if (promoted == null || promoted.getBaseline() == null) {
       metrics.prediction(model, "no_baseline");
       return;
@@ -145,7 +153,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
   }
 
   private void labelled(String model, LabelledScore l) {
-    ModelPromoted promoted = baselines.get(model);
+    ModelPromoted promoted = baseline(model);
     if (promoted == null || promoted.getBaseline() == null || l.version() != promoted.getVersion()) {
       return;
     }
@@ -206,6 +214,17 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
           model, promoted.getVersion(), consecutive, report.getDriftedShare());
       context.forward(new Record<String, SpecificRecord>(model, alert, end));
     }
+  }
+
+  private ModelPromoted baseline(String model) {
+    ModelPromoted m = current.get(model);
+    if (m == null) {
+      m = baselines.get(model);
+      if (m != null) {
+        current.put(model, m);
+      }
+    }
+    return m;
   }
 
   private BaselineLayout layout(ModelPromoted promoted) {

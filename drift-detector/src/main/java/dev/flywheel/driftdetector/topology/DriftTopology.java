@@ -54,6 +54,10 @@ public final class DriftTopology {
   public static final String LABELS_SOURCE = "drift-labels-source";
   /** Source of promotions. */
   public static final String PROMOTED_SOURCE = "drift-promoted-source";
+  /** Drops empty labels. */
+  public static final String LABELS_PRESENT = "drift-labels-present";
+  /** Drops empty promotions. */
+  public static final String PROMOTED_PRESENT = "drift-promoted-present";
   /** Drops shadow predictions. */
   public static final String SERVED_ONLY = "drift-served-predictions";
   /** Keys predictions by model. */
@@ -139,7 +143,8 @@ public final class DriftTopology {
             .withTimestampExtractor(labelTime()).withName(LABELS_SOURCE));
     KStream<String, DriftInput> labelledInputs = served
         .selectKey((k, p) -> p.getEventId(), Named.as(PREDICTIONS_BY_EVENT))
-        .join(labelStream.filter((k, l) -> l != null), LabelledScore::of,
+        .join(labelStream.filter((k, l) -> l != null, Named.as(LABELS_PRESENT)),
+            LabelledScore::of,
             JoinWindows.ofTimeDifferenceAndGrace(config.labelWindow(), LABEL_JOIN_GRACE),
             StreamJoined.with(Serdes.String(), predictions.valueSerde(), labels.valueSerde())
                 .withName(LABEL_JOIN).withStoreName(LABEL_JOIN_STORE)
@@ -152,7 +157,7 @@ public final class DriftTopology {
     KStream<String, DriftInput> promotionInputs = builder
         .stream(promoted.name(), Consumed.with(promoted.keySerde(), promoted.valueSerde())
             .withName(PROMOTED_SOURCE))
-        .filter((k, m) -> m != null)
+        .filter((k, m) -> m != null, Named.as(PROMOTED_PRESENT))
         .mapValues(DriftTopology::checked, Named.as(CHECK_BASELINE));
 
     KStream<String, SpecificRecord> out = promotionInputs
