@@ -197,9 +197,16 @@ class PoisonPillIT {
           .isEqualTo(expectedEvents);
       // and drift-detector counted every prediction once, in full windows
       await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
+          .conditionEvaluationListener(c -> {
+            if (c.getRemainingTimeInMS() <= 500) {
+              loop.readCommitted(loop.topics.driftReports())
+                  .forEach(r -> System.out.println("drift report so far: " + r.getWindow()));
+            }
+          })
           .until(() -> loop.readCommitted(loop.topics.driftReports()).size() >= GOOD
               / DRIFT_WINDOW);
       List<DriftReport> reports = loop.readCommitted(loop.topics.driftReports());
+      reports.forEach(r -> System.out.println("drift report: " + r.getWindow()));
       assertThat(reports).hasSize(GOOD / DRIFT_WINDOW);
       assertThat(reports.stream().mapToLong(r -> r.getWindow().getCount()).sum())
           .isEqualTo(GOOD);
