@@ -37,8 +37,12 @@ public record DemoClock(long wallStartMs, long leadMs, int speedup) {
     return wallMs - lag;
   }
 
-  /** Event milliseconds as they pass on the wall clock while catching up: {@code ms / speedup}. */
-  public long wallMillisFor(Duration eventTime) {
-    return Math.max(1, eventTime.toMillis() / speedup);
+  /**
+   * The event time {@code wallElapsedMs} of sending after {@code eventMs}: {@code speedup} times
+   * as far, but never past the wall clock {@code wallNowMs}. A sender that pauses (holds traffic
+   * back) does not advance its event time, so a pause leaves no gap in the cards' activity.
+   */
+  public long advance(long eventMs, long wallElapsedMs, long wallNowMs) {
+    return Math.max(eventMs, Math.min(wallNowMs, eventMs + Math.max(0, wallElapsedMs) * speedup));
   }
 }

@@ -248,8 +248,8 @@ public final class LoopObserver implements AutoCloseable {
 
   private synchronized void onModelEvent(ModelEvent e) {
     if (model.equals(e.getModel()) && e.getOutcome() == CommandOutcome.REJECTED) {
-      record("registry rejected " + (e.getVersion() == null ? "" : "v" + e.getVersion() + " ")
-          + (e.getAlias() == null ? "" : "for " + e.getAlias() + " ") + ": " + e.getReason());
+      record("registry rejected " + (e.getVersion() == null ? "a command" : "v" + e.getVersion())
+          + (e.getAlias() == null ? "" : " for " + e.getAlias()) + ": " + e.getReason());
     }
   }
 

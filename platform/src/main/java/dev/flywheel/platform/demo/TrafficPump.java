@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * prediction.
  *
  * <p>With {@link #throttle}, it holds new payments back while the pipeline is more than a given
- * number of payments behind (a busy machine), so the feature log stays close to real time; the
- * event time it skips meanwhile is a quiet period for the cards. Labels keep flowing.
+ * number of payments behind (a busy machine), so the feature log stays close to real time; its
+ * event time stands still meanwhile, so the cards' activity has no gap.
  */
 public final class TrafficPump implements AutoCloseable {
 
@@ -139,12 +139,13 @@ public final class TrafficPump implements AutoCloseable {
         if (next < now) {
           next = now + tickMs; // fell behind: do not try to catch up in a burst
         }
-        long eventTo = clock.eventTimeAt(now);
         LongSupplier done = processed;
         boolean hold = done != null && paymentsSent.get() - done.getAsLong() > maxBacklog;
+        long eventTo = eventFrom;
         if (hold) {
           heldBackMs.addAndGet(now - wall);
         } else {
+          eventTo = clock.advance(eventFrom, now - wall, now);
           carry += ratePerSecond * (now - wall) / 1000.0;
         }
         int count = (int) carry;

@@ -21,4 +21,17 @@ class DemoClockTest {
     assertThat(clock.eventTimeAt(caughtUp)).isEqualTo(caughtUp);
     assertThat(clock.eventTimeAt(caughtUp + 5_000)).isEqualTo(caughtUp + 5_000);
   }
+
+  @Test
+  void shouldAdvanceBySendingTimeButNeverPastTheWallClock() {
+    // Given a clock at 60x
+    DemoClock clock = new DemoClock(0, Duration.ofHours(3).toMillis(), 60);
+
+    // Then 100 ms of sending advance event time by 6 s
+    assertThat(clock.advance(1_000_000, 100, 10_000_000)).isEqualTo(1_006_000);
+    // And a pause (no sending time) does not advance it
+    assertThat(clock.advance(1_000_000, 0, 10_000_000)).isEqualTo(1_000_000);
+    // And it stops at the wall clock
+    assertThat(clock.advance(9_999_000, 100, 10_000_000)).isEqualTo(10_000_000);
+  }
 }
