@@ -369,13 +369,21 @@ public final class HttpSecurity {
    * @param roles the roles it grants
    * @param env the variable it was read from, if any
    * @param file the file it was read from, if any
+   * @param digest the SHA-256 digest of the value
    */
   public record Token(String name, Set<String> roles, Optional<String> env, Optional<Path> file,
       byte[] digest) {
 
-    /** Copies the roles. */
+    /** Copies the roles and the digest. */
     public Token {
       roles = Set.copyOf(roles);
+      digest = digest.clone();
+    }
+
+    /** A copy of the SHA-256 digest of the value. */
+    @Override
+    public byte[] digest() {
+      return digest.clone();
     }
 
     /** Never shows the value. */
