@@ -62,6 +62,8 @@ public final class ClusterOptions {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, API_TIMEOUT_MS);
     props.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, API_TIMEOUT_MS / 3);
+    // the commands read topics end to end: larger polls, fewer round trips of the loop
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
     return props;
   }
 }

@@ -122,11 +122,11 @@ public final class WatchCommand implements Callable<Integer> {
               continue;
             }
             out.println(line(decoder, record));
-            out.flush();
             if (max != null && ++printed >= max) {
               break;
             }
           }
+          out.flush(); // once per poll: lines show up as they arrive, without a flush per line
           if (main.isInterrupted()) {
             break;
           }
