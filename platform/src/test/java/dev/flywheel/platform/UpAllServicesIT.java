@@ -106,6 +106,35 @@ class UpAllServicesIT {
     }
   }
 
+  @Test
+  void shouldExitWithOneSayingWhyWhenAServiceCannotStart(Devstack devstack, UniqueNames names)
+      throws Exception {
+    // Given a registry and a feature group over a source nobody declared
+    Path yaml = workDir.resolve("flywheel.yaml");
+    Files.writeString(yaml, """
+        kafka: {bootstrapServers: "%s", schemaRegistryUrl: "%s", topicPrefix: %s, partitions: 1}
+        stateDir: %s
+        registry: {}
+        featureGroups:
+          - name: clicks_1h
+            source: clicks
+            entityKey: user
+            features:
+              - {name: clicks_1h, agg: count, window: 1h}
+        """.formatted(devstack.bootstrapServers(), devstack.schemaRegistryUrl(), names.prefix(),
+        workDir.resolve("state")));
+    StringWriter err = new StringWriter();
+
+    // When 'flywheel up' runs with it
+    int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
+        .execute("up", "-c", yaml.toString(), "--http-port", "0");
+
+    // Then it exits with 1, saying which source to add, having stopped what it started
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString()).contains("flywheel up: Flywheel could not start")
+        .contains("clicks");
+  }
+
   /** Every service's sections, on the test broker, with state and artifacts under {@code dir}. */
   static String everyService(Devstack devstack, UniqueNames names, Path dir) {
     return """
