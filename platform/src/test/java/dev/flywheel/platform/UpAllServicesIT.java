@@ -129,7 +129,7 @@ class UpAllServicesIT {
     int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
         .execute("up", "-c", yaml.toString(), "--http-port", "0");
 
-    // Then it exits with 1, saying which source to add, having stopped what it started
+    // Then it exits with 1, naming the source the feature group needs
     assertThat(exit).isEqualTo(1);
     assertThat(err.toString()).contains("flywheel up: Flywheel could not start")
         .contains("clicks");
