@@ -36,8 +36,11 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code flywheel up}: starts the embedded {@link Devstack} (a KRaft broker, the schema registry
- * and, with {@code --postgres}, PostgreSQL with logical WAL), creates Flywheel's topics, prints how
- * to connect, and runs until Ctrl-C, which stops everything cleanly and exits with status 0.
+ * and, with {@code --postgres}, PostgreSQL with logical WAL) unless {@code kafka.bootstrapServers}
+ * names a cluster, creates Flywheel's topics, starts every service {@code flywheel.yaml}
+ * configures ({@link ServiceCatalog}) with their HTTP APIs, {@code /health} and {@code /metrics}
+ * on one port, prints how to connect and one line per service, and runs until Ctrl-C, which stops
+ * everything cleanly and exits with status 0.
  *
  * <p>By default the stack listens on the ports every Kafka tool expects (9092 and 8081) and keeps
  * its data in {@code .flywheel/data} under the working directory, so topics, records and schema
