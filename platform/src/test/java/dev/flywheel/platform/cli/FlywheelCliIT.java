@@ -11,6 +11,8 @@ import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.DatasetLineage;
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftWindow;
 import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelArtifact;
@@ -150,7 +152,14 @@ class FlywheelCliIT {
     sourceOfTx1 = vectorOfTx1.value().getSource();
     awaitRecord(topics.features(), v -> "tx-2".equals(v.getEventId()));
 
-    // a person asks for training; the run completes with its lineage; the registry promotes v1
+    // drift is detected and a person asks for training; the run completes with its lineage;
+    // the registry promotes v1
+    produce(topics.driftAlerts(), MODEL, DriftAlert.newBuilder().setEventId(alertId())
+        .setEventTime(T0.plusSeconds(500)).setModel(MODEL).setBaselineVersion(0)
+        .setWindow(DriftWindow.newBuilder().setSequence(1).setStartTime(T0)
+            .setEndTime(T0.plusSeconds(500)).setCount(2).build())
+        .setOnset(T0.plusSeconds(400)).setConsecutiveDrifted(3).setDriftedShare(0.5)
+        .setTopFeatures(List.of()).setReportId("report-1").build());
     produce(topics.trainingRequests(), MODEL, TrainingRequested.newBuilder()
         .setEventId("req-" + names.prefix()).setEventTime(T0.plusSeconds(600)).setModel(MODEL)
         .setReason(manualReason()).setActor(alice()).build());
@@ -237,6 +246,10 @@ class FlywheelCliIT {
         .contains("dataset sha256 " + sha256("dataset") + " (file:///datasets/"
             + runId + ".parquet)")
         .contains("    " + p + ".flywheel.features-0 offsets [0, ")
+        .contains("trigger DRIFT_ALERT at " + T0.plusSeconds(500) + ": amount_sum_24h shifted"
+            + " (drift alert alert-" + p + ")")
+        .containsPattern("drift alert alert-" + p + " at " + p
+            + "\\.flywheel\\.drift\\.alerts-\\d+@\\d+: onset " + T0.plusSeconds(400))
         .contains("trigger MANUAL at " + T0.plusSeconds(600) + ": retrain after the review"
             + " (training request req-" + p + ")")
         .containsPattern("training request req-" + p + " at " + p
@@ -259,7 +272,10 @@ class FlywheelCliIT {
     assertThat(model.get("run").get("runId").asText()).isEqualTo(runId);
     assertThat(model.get("run").get("status").asText()).isEqualTo("COMPLETED");
     assertThat(model.get("dataset").get("ranges")).hasSize(3);
-    assertThat(model.get("triggers").get(0).get("kind").asText()).isEqualTo("MANUAL");
+    assertThat(model.get("triggers")).hasSize(2);
+    assertThat(model.get("triggers").get(0).get("kind").asText()).isEqualTo("DRIFT_ALERT");
+    assertThat(model.get("triggers").get(1).get("kind").asText()).isEqualTo("MANUAL");
+    assertThat(model.get("driftAlerts").get(0).get("alertId").asText()).isEqualTo(alertId());
     assertThat(model.get("trainingRequests")).hasSize(1);
     assertThat(json.get("featureVectors").get(0).get("offset").asLong())
         .isEqualTo(vectorOfTx1.offset());
@@ -419,6 +435,16 @@ class FlywheelCliIT {
         .setRoles(List.of("ml-engineer")).build();
   }
 
+  private String alertId() {
+    return "alert-" + names.prefix();
+  }
+
+  private TrainingReason driftReason() {
+    return TrainingReason.newBuilder().setKind(TriggerKind.DRIFT_ALERT)
+        .setDetail("amount_sum_24h shifted").setTriggeredAt(T0.plusSeconds(500))
+        .setAlertId(alertId()).build();
+  }
+
   private TrainingReason manualReason() {
     return TrainingReason.newBuilder().setKind(TriggerKind.MANUAL)
         .setDetail("retrain after the review").setTriggeredAt(T0.plusSeconds(600))
@@ -439,7 +465,7 @@ class FlywheelCliIT {
         .setHoldoutRows(1).setTrainStart(T0).setTrainEnd(T0.plusSeconds(300))
         .setHoldoutStart(T0.plusSeconds(300)).setHoldoutEnd(T0.plusSeconds(600)).build();
     ModelLineage lineage = ModelLineage.newBuilder().setRunId(run)
-        .setReasons(List.of(manualReason())).setDataset(dataset).setTrainer("xgboost")
+        .setReasons(List.of(driftReason(), manualReason())).setDataset(dataset).setTrainer("xgboost")
         .setTrainerVersion("2.1.4").setExecutor(ExecutorKind.LOCAL).build();
     return TrainingRun.newBuilder().setEventId(run + "/1/COMPLETED")
         .setEventTime(T0.plusSeconds(900)).setRunId(run).setModel(model)
