@@ -4,16 +4,23 @@ import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -28,11 +35,20 @@ import org.apache.kafka.streams.StreamsConfig;
  * transaction and acknowledged before the processor moves on, so none is lost; a crash between
  * the dead letter and the next commit may write it twice (at least once). One producer per
  * cluster is shared by every handler in the JVM and created on the first dead letter only.
+ *
+ * <p>A dead-letter topic that does not exist yet is created (broker defaults for partitions and
+ * replication) before the first dead letter is sent to it. The platform creates the dead-letter
+ * topics of its own topics up front; this covers the rest, above all the internal repartition
+ * topics of a processor ({@code <application id>-<name>-repartition.dlq}), whose records can fail
+ * in the processors downstream of the repartition too.
  */
 final class DeadLetters {
 
   private static final Map<Map<String, Object>, Producer<byte[], byte[]>> PRODUCERS =
       new ConcurrentHashMap<>();
+
+  /** Dead-letter topics known to exist, by cluster. */
+  private static final Map<Map<String, Object>, Set<String>> EXISTING = new ConcurrentHashMap<>();
 
   private static final long SEND_TIMEOUT_MS = 30_000;
 
@@ -93,6 +109,7 @@ final class DeadLetters {
     ProducerRecord<byte[], byte[]> record =
         new ProducerRecord<>(dlq, null, timestamp < 0 ? null : timestamp, key, value, headers);
     try {
+      ensureExists(dlq);
       producer().send(record).get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -101,6 +118,35 @@ final class DeadLetters {
       throw new IllegalStateException("cannot write a dead letter to " + dlq + " for "
           + DeadLetterHeaders.origin(topic, partition, offset) + ": " + e, e);
     }
+  }
+
+  /** Creates {@code dlq} unless this JVM already knows it exists on the cluster. */
+  private void ensureExists(String dlq)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    Set<String> known = EXISTING.computeIfAbsent(producerConfig, c -> ConcurrentHashMap.newKeySet());
+    if (known.contains(dlq)) {
+      return;
+    }
+    Map<String, Object> adminConfig = new HashMap<>();
+    producerConfig.forEach((k, v) -> {
+      if (AdminClientConfig.configNames().contains(k)) {
+        adminConfig.put(k, v);
+      }
+    });
+    adminConfig.put(AdminClientConfig.CLIENT_ID_CONFIG, processor + "-dlq-admin");
+    try (Admin admin = Admin.create(adminConfig)) {
+      if (!admin.listTopics().names().get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS).contains(dlq)) {
+        try {
+          admin.createTopics(List.of(new NewTopic(dlq, Optional.empty(), Optional.empty())))
+              .all().get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw e;
+          }
+        }
+      }
+    }
+    known.add(dlq);
   }
 
   private Producer<byte[], byte[]> producer() {

@@ -31,6 +31,7 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,6 +89,55 @@ class DeadLetterHandlersIT {
       assertThat(header(dead.get(1), DeadLetterHeaders.ERROR)).contains("negative: -5");
       assertThat(header(dead.get(1), DeadLetterHeaders.PROCESSOR))
           .isEqualTo(names.applicationId("dlq"));
+      assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+    }
+  }
+
+  @Test
+  void shouldCreateTheDlqOfARepartitionTopicAndKeepProcessingPastAFailureAfterIt(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given a processor that re-keys longs through a named repartition and then refuses negatives
+    String in = names.topic("amounts");
+    String out = names.topic("checked");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1)))
+          .all().get();
+    }
+    String app = names.applicationId("dlq-repartition");
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(in, Consumed.with(Serdes.String(), Serdes.Long()).withName("amounts-in"))
+        .selectKey((k, v) -> "all", Named.as("key-all"))
+        .repartition(Repartitioned.with(Serdes.String(), Serdes.Long()).withName("by-all"))
+        .mapValues(v -> {
+          if (v < 0) {
+            throw new IllegalArgumentException("negative: " + v);
+          }
+          return v;
+        }, Named.as("check"))
+        .to(out, Produced.with(Serdes.String(), Serdes.Long()).withName("checked-out"));
+    Properties props = StreamsProps.builder(app)
+        .bootstrapServers(devstack.bootstrapServers()).stateDir(Files.createDirectories(state))
+        .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")).build();
+
+    // When a good long, a negative one and another good one arrive
+    try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
+      producer.send(new ProducerRecord<>(in, bytes("a"), Serdes.Long().serializer().serialize(in, 3L)));
+      producer.send(new ProducerRecord<>(in, bytes("b"), Serdes.Long().serializer().serialize(in, -1L)));
+      producer.send(new ProducerRecord<>(in, bytes("c"), Serdes.Long().serializer().serialize(in, 7L)));
+    }
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+      streams.start();
+
+      // Then the good ones are processed past the bad one
+      assertThat(read(devstack, out, 2))
+          .extracting(r -> Serdes.Long().deserializer().deserialize(out, r.value()))
+          .containsExactly(3L, 7L);
+
+      // And the bad one is on the repartition topic's dead-letter topic, created for it
+      String repartition = app + "-by-all-repartition";
+      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, repartition + ".dlq", 1);
+      assertThat(header(dead.get(0), DeadLetterHeaders.TOPIC)).isEqualTo(repartition);
+      assertThat(header(dead.get(0), DeadLetterHeaders.ERROR)).contains("negative: -1");
       assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
     }
   }
