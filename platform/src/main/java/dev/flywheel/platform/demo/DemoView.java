@@ -28,7 +28,7 @@ final class DemoView {
   private static final String RED = "\u001b[31m";
   private static final String GREEN = "\u001b[32m";
   private static final String RESET = "\u001b[0m";
-  private static final int TIMELINE_LINES = 16;
+  private static final int TIMELINE_LINES = 12;
 
   private final PrintWriter out;
   private final boolean ansi;
