@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.apache.commons.math3.distribution.NormalDistribution;
 import org.junit.jupiter.api.Test;
 
 /** Each statistic against SciPy's value for the same counts (drift-vectors.json). */
@@ -92,5 +93,66 @@ class DriftStatisticsTest {
     assertThat(DriftStatistics.kolmogorovSmirnov(base, none).pValue()).isEqualTo(1.0);
     assertThat(DriftStatistics.jensenShannon(base, none)).isZero();
     assertThat(DriftStatistics.chiSquare(base, none).pValue()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldMatchScipyKstwobignInTheLargeSampleFallback() {
+    // Reference: scipy.stats.kstwobign.sf((sqrt(en) + 0.12 + 0.11 / sqrt(en)) * d), SciPy 1.17.1
+    assertThat(DriftStatistics.kolmogorovSurvival(0.05, 2000))
+        .isCloseTo(8.595441737413993e-05, within(1e-12));
+    assertThat(DriftStatistics.kolmogorovSurvival(0.02, 4000))
+        .isCloseTo(0.08052004710842524, within(1e-12));
+    assertThat(DriftStatistics.kolmogorovSurvival(0.3, 100))
+        .isCloseTo(1.8948486068759575e-08, within(1e-15));
+    assertThat(DriftStatistics.kolmogorovSurvival(0.01, 5000))
+        .isCloseTo(0.697339988052793, within(1e-12));
+  }
+
+  @Test
+  void shouldGiveAPValueForATinyGapBetweenLargeSamples() {
+    // Given 2,000 baseline rows and a window of 5,000 whose CDFs differ by 0.001 (Commons Math's
+    // Pelz-Good series exceeds its 100,000 iterations for D = 0.001 at n = 1,429)
+    DriftStatistics.Test ks = DriftStatistics.kolmogorovSmirnov(new long[] {1_000, 1_000},
+        new long[] {2_495, 2_505});
+    // Then D is that gap and the p-value that of no difference
+    assertThat(ks.statistic()).isCloseTo(0.001, within(1e-12));
+    assertThat(ks.pValue()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldGiveAPValueForEveryShiftOfLargeWindowsWithoutThrowing() {
+    // Given decile bins of N(0, 1) and baselines and windows of many sizes
+    NormalDistribution normal = new NormalDistribution();
+    double[] cuts = new double[9];
+    for (int i = 0; i < 9; i++) {
+      cuts[i] = normal.inverseCumulativeProbability((i + 1) / 10.0);
+    }
+    for (long baselineRows : new long[] {500, 2_000, 20_000, 1_000_000}) {
+      long[] base = binned(normal, cuts, 0, baselineRows);
+      for (long window : new long[] {1_000, 5_000, 20_000}) {
+        // When the window's mean moves from 0 to 4 standard deviations
+        for (int step = 0; step <= 400; step++) {
+          long[] live = binned(normal, cuts, step / 100.0, window);
+          // Then there is a p-value in [0, 1]
+          DriftStatistics.Test ks = DriftStatistics.kolmogorovSmirnov(base, live);
+          assertThat(ks.pValue()).as("baseline %d, window %d, shift %d%%", baselineRows, window,
+              step).isBetween(0.0, 1.0);
+        }
+      }
+    }
+  }
+
+  private static long[] binned(NormalDistribution normal, double[] cuts, double shift, long n) {
+    long[] out = new long[cuts.length + 1];
+    double previous = 0;
+    long placed = 0;
+    for (int i = 0; i < cuts.length; i++) {
+      double cdf = normal.cumulativeProbability(cuts[i] - shift);
+      out[i] = Math.round((cdf - previous) * n);
+      placed += out[i];
+      previous = cdf;
+    }
+    out[cuts.length] = Math.max(0, n - placed);
+    return out;
   }
 }
