@@ -156,7 +156,7 @@ public final class DriftTopology {
 
     KStream<String, DriftInput> promotionInputs = builder
         .stream(promoted.name(), Consumed.with(promoted.keySerde(), promoted.valueSerde())
-            .withName(PROMOTED_SOURCE))
+            .withTimestampExtractor(promotionTime()).withName(PROMOTED_SOURCE))
         .filter((k, m) -> m != null, Named.as(PROMOTED_PRESENT))
         .mapValues(DriftTopology::checked, Named.as(CHECK_BASELINE));
 
@@ -204,6 +204,17 @@ public final class DriftTopology {
   private static TimestampExtractor predictionTime() {
     return (record, partitionTime) -> record.value() instanceof Prediction p
         ? p.getEventTime().toEpochMilli() : Math.max(record.timestamp(), partitionTime);
+  }
+
+  /**
+   * Promotions take timestamp 0, so that a task holding a promotion and predictions at once
+   * forwards the promotion first (a task picks the record with the lowest timestamp): predictions
+   * carry their event time, which is often older than the promotion's wall-clock time, and a
+   * prediction read before its version's promotion has no baseline to be counted against. Nothing
+   * downstream reads a promotion's timestamp.
+   */
+  private static TimestampExtractor promotionTime() {
+    return (record, partitionTime) -> 0L;
   }
 
   private static TimestampExtractor labelTime() {
