@@ -77,6 +77,13 @@ class UpAllServicesIT {
           .containsPattern("training +\\S+ +POST /models/\\{model}/train")
           .containsPattern("registry +\\S+ +.*GET /models")
           .containsPattern("drift +\\S+ +\\(no HTTP routes");
+      // and /metrics carries the Kafka Streams binders of each Streams service and Flywheel's meters
+      String metrics = get(base + "/metrics").body();
+      for (String streamsService : List.of("features", "registry", "training", "drift")) {
+        assertThat(metrics).as("Kafka Streams metrics of %s", streamsService)
+            .containsPattern("kafka_stream_\\w+\\{[^}]*service=\"" + streamsService + "\"");
+      }
+      assertThat(metrics).contains("flywheel_training_running");
 
       // When an event is posted to the source
       HttpResponse<String> accepted = HTTP.send(HttpRequest.newBuilder(

@@ -121,6 +121,11 @@ public final class RegistryProjectorService implements AutoCloseable {
     RegistryHttpApi.routes(routes, () -> api);
   }
 
+  /** The projector's Kafka Streams instance (for metrics binders), or empty before start. */
+  public synchronized Optional<KafkaStreams> kafkaStreams() {
+    return Optional.ofNullable(streams);
+  }
+
   /** The state of Kafka Streams, or empty before start. */
   public synchronized Optional<KafkaStreams.State> state() {
     return Optional.ofNullable(streams).map(KafkaStreams::state);

@@ -19,6 +19,8 @@ import dev.flywheel.trainingtrigger.http.TrainingHttpApi;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javalin.config.RoutesConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,6 +75,7 @@ public final class TrainingTriggerService implements AutoCloseable {
   private final Topics topics;
   private final Clock clock;
   private final KubernetesClient givenKubernetes;
+  private final MeterRegistry meters;
 
   private KubernetesClient ownKubernetes;
   private KafkaStreams streams;
@@ -88,6 +91,7 @@ public final class TrainingTriggerService implements AutoCloseable {
     this.schemaRegistryUrl = b.schemaRegistryUrl;
     this.topics = b.topics;
     this.clock = b.clock;
+    this.meters = b.meters;
     this.givenKubernetes = b.kubernetes;
   }
 
@@ -121,7 +125,7 @@ public final class TrainingTriggerService implements AutoCloseable {
       DatasetBuilder datasets = DatasetBuilder.builder().kafka(clientProps()).topics(topics)
           .store(store).clock(clock).build();
       worker = new RunWorker(config, clientProps(), config.service().applicationId() + "-worker",
-          topics.trainingRuns(), executors(), datasets, store, clock).start();
+          topics.trainingRuns(), executors(), datasets, store, clock).meters(meters).start();
       Map<String, Object> p = producerProps();
       p.put(ProducerConfig.CLIENT_ID_CONFIG, config.service().applicationId() + "-requests");
       Topic<String, TrainingRequested> t = topics.trainingRequests();
@@ -272,6 +276,7 @@ public final class TrainingTriggerService implements AutoCloseable {
     private String schemaRegistryUrl;
     private Topics topics;
     private Clock clock = Clock.systemUTC();
+    private MeterRegistry meters = Metrics.globalRegistry;
     private KubernetesClient kubernetes;
 
     /** The models and service settings. Required. */
@@ -304,6 +309,16 @@ public final class TrainingTriggerService implements AutoCloseable {
     /** The clock of request and run times; the system clock by default. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Where the training meters go ({@code flywheel.training.runs}, {@code
+     * flywheel.training.duration}, {@code flywheel.training.running}); default Micrometer's global
+     * registry.
+     */
+    public Builder meterRegistry(MeterRegistry meters) {
+      this.meters = Objects.requireNonNull(meters, "meters");
       return this;
     }
 

@@ -11,9 +11,13 @@ import java.util.Optional;
  */
 final class DriftPlatformService implements PlatformService {
 
+  private StreamsMeters streamsMeters;
+
   private final DriftDetectorService service;
+  private final MeterRegistry meters;
 
   DriftPlatformService(ServiceContext context, DriftDetectorConfig config, MeterRegistry meters) {
+    this.meters = meters;
     this.service = DriftDetectorService.builder()
         .config(config.withApplicationId(context.applicationId(config.applicationId(),
             DriftDetectorConfig.DEFAULT_APPLICATION_ID)))
@@ -32,8 +36,9 @@ final class DriftPlatformService implements PlatformService {
   }
 
   @Override
-  public void start() {
+  public synchronized void start() {
     service.start();
+    streamsMeters = StreamsMeters.bind(meters, service.streams(), ServiceCatalog.DRIFT);
   }
 
   @Override
@@ -42,7 +47,10 @@ final class DriftPlatformService implements PlatformService {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (streamsMeters != null) {
+      streamsMeters.close();
+    }
     service.close();
   }
 }

@@ -19,6 +19,8 @@ import java.util.Set;
  */
 final class FeaturesPlatformService implements PlatformService {
 
+  private StreamsMeters streamsMeters;
+
   private final ServiceContext context;
   private final FeatureStreamsConfig config;
   private final MeterRegistry meters;
@@ -52,6 +54,7 @@ final class FeaturesPlatformService implements PlatformService {
         .meterRegistry(meters)
         .build()
         .start();
+    streamsMeters = StreamsMeters.bind(meters, engine.kafkaStreams(), name());
     FeatureStreamsService started = engine;
     lookup = FeatureLookupService.builder()
         .streams(started::kafkaStreams)
@@ -87,6 +90,9 @@ final class FeaturesPlatformService implements PlatformService {
   public synchronized void close() {
     if (lookup != null) {
       lookup.close();
+    }
+    if (streamsMeters != null) {
+      streamsMeters.close();
     }
     if (engine != null) {
       engine.close();

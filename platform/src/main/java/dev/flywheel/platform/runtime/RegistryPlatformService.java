@@ -3,6 +3,7 @@ package dev.flywheel.platform.runtime;
 import dev.flywheel.registryprojector.RegistryConfig;
 import dev.flywheel.registryprojector.RegistryProjectorService;
 import io.javalin.config.RoutesConfig;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Optional;
 
 /**
@@ -11,9 +12,13 @@ import java.util.Optional;
  */
 final class RegistryPlatformService implements PlatformService {
 
-  private final RegistryProjectorService service;
+  private StreamsMeters streamsMeters;
 
-  RegistryPlatformService(ServiceContext context, RegistryConfig config) {
+  private final RegistryProjectorService service;
+  private final MeterRegistry meters;
+
+  RegistryPlatformService(ServiceContext context, RegistryConfig config, MeterRegistry meters) {
+    this.meters = meters;
     RegistryConfig own = new RegistryConfig(config.promotionAliases(),
         context.applicationId(config.applicationId(), RegistryConfig.DEFAULT_APPLICATION_ID),
         config.port(), config.policies());
@@ -32,8 +37,10 @@ final class RegistryPlatformService implements PlatformService {
   }
 
   @Override
-  public void start() {
+  public synchronized void start() {
     service.start();
+    service.kafkaStreams().ifPresent(
+        s -> streamsMeters = StreamsMeters.bind(meters, s, ServiceCatalog.REGISTRY));
   }
 
   @Override
@@ -47,7 +54,10 @@ final class RegistryPlatformService implements PlatformService {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (streamsMeters != null) {
+      streamsMeters.close();
+    }
     service.close();
   }
 }

@@ -215,7 +215,7 @@ public final class ServiceCatalog {
   private PlatformService create(String name, io.micrometer.core.instrument.MeterRegistry meters) {
     Object config = configs.get(name);
     return switch (name) {
-      case REGISTRY -> new RegistryPlatformService(context, (RegistryConfig) config);
+      case REGISTRY -> new RegistryPlatformService(context, (RegistryConfig) config, meters);
       case INGEST -> new IngestPlatformService(context, (IngestConfig) config, meters);
       case FEATURES -> {
         FeaturesPlatformService created =
@@ -225,7 +225,8 @@ public final class ServiceCatalog {
       }
       case SERVING -> new ServingPlatformService(context, (ServingSinkConfig) config, meters,
           () -> features);
-      case TRAINING -> new TrainingPlatformService(context, (TrainingTriggerConfig) config);
+      case TRAINING -> new TrainingPlatformService(context, (TrainingTriggerConfig) config,
+          meters);
       case DRIFT -> new DriftPlatformService(context, (DriftDetectorConfig) config, meters);
       default -> throw new IllegalArgumentException("there is no service '" + name + "'");
     };

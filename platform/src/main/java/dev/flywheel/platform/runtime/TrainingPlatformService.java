@@ -3,6 +3,7 @@ package dev.flywheel.platform.runtime;
 import dev.flywheel.trainingtrigger.TrainingTriggerService;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import io.javalin.config.RoutesConfig;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Optional;
 
 /**
@@ -12,9 +13,14 @@ import java.util.Optional;
  */
 final class TrainingPlatformService implements PlatformService {
 
-  private final TrainingTriggerService service;
+  private StreamsMeters streamsMeters;
 
-  TrainingPlatformService(ServiceContext context, TrainingTriggerConfig config) {
+  private final TrainingTriggerService service;
+  private final MeterRegistry meters;
+
+  TrainingPlatformService(ServiceContext context, TrainingTriggerConfig config,
+      MeterRegistry meters) {
+    this.meters = meters;
     TrainingTriggerConfig.Service s = config.service();
     TrainingTriggerConfig.Service defaults = TrainingTriggerConfig.Service.defaults();
     TrainingTriggerConfig own = config.withService(new TrainingTriggerConfig.Service(
@@ -28,6 +34,7 @@ final class TrainingPlatformService implements PlatformService {
         .kafka(context.kafka())
         .schemaRegistryUrl(context.schemaRegistryUrl())
         .topics(context.topics())
+        .meterRegistry(meters)
         .build();
   }
 
@@ -37,8 +44,9 @@ final class TrainingPlatformService implements PlatformService {
   }
 
   @Override
-  public void start() {
+  public synchronized void start() {
     service.start();
+    streamsMeters = StreamsMeters.bind(meters, service.streams(), ServiceCatalog.TRAINING);
   }
 
   @Override
@@ -54,7 +62,10 @@ final class TrainingPlatformService implements PlatformService {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (streamsMeters != null) {
+      streamsMeters.close();
+    }
     service.close();
   }
 }

@@ -10,6 +10,11 @@ import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
 import dev.flywheel.trainingtrigger.dataset.DatasetBuilder;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,6 +24,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -76,6 +82,7 @@ public final class RunWorker implements AutoCloseable {
   private final ExecutorService pool;
   private final Thread loop;
   private final Deserializer<TrainingRun> values;
+  private MeterRegistry meters = new SimpleMeterRegistry();
 
   private final Map<TopicPartition, TreeMap<Long, String>> outstanding = new HashMap<>();
   private final Map<TopicPartition, Long> catchUpEnd = new HashMap<>();
@@ -138,6 +145,18 @@ public final class RunWorker implements AutoCloseable {
   }
 
   /** Starts following the runs topic. */
+  /**
+   * Records runs in {@code meters}: {@code flywheel.training.runs} (outcomes by model and status)
+   * and {@code flywheel.training.duration} (dataset build plus training, by model and status), and
+   * the {@code flywheel.training.running} gauge. Call before {@link #start()}.
+   */
+  public RunWorker meters(MeterRegistry meters) {
+    this.meters = Objects.requireNonNull(meters, "meters");
+    Gauge.builder("flywheel.training.running", running, AtomicInteger::get)
+        .description("Training runs executing in this instance").register(meters);
+    return this;
+  }
+
   public RunWorker start() {
     loop.start();
     return this;
@@ -268,7 +287,15 @@ public final class RunWorker implements AutoCloseable {
     running.incrementAndGet();
     pool.execute(() -> {
       try {
+        long began = System.nanoTime();
         TrainingRun outcome = execute(p.run());
+        String status = outcome.getStatus().name().toLowerCase(Locale.ROOT);
+        Timer.builder("flywheel.training.duration")
+            .description("Time from dataset build to the trained model, per attempt")
+            .tags("model", outcome.getModel(), "status", status).register(meters)
+            .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
+        Counter.builder("flywheel.training.runs").description("Training attempts by outcome")
+            .tags("model", outcome.getModel(), "status", status).register(meters).increment();
         send(outcome);
         finished.add(p);
       } finally {
