@@ -8,6 +8,7 @@ import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
+import dev.flywheel.driftdetector.topology.DriftTopology;
 import dev.flywheel.events.DriftReport;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
@@ -49,7 +50,11 @@ import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.awaitility.core.ConditionTimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
@@ -127,6 +132,13 @@ class PoisonPillIT {
             .stateDir(Files.createDirectories(dir.resolve("registry-state")))
             .build().start()) {
 
+      // (drift-detector compares predictions only once it holds the model's baseline, so it
+      // takes the promotion first: its by-model repartition topic has it committed)
+      String driftGroup = names.applicationId("drift");
+      String byModel = driftGroup + "-" + DriftTopology.BY_MODEL + "-repartition";
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+          .until(() -> committed(devstack, driftGroup, byModel) >= 1);
+
       // When good transactions and commands go in
       loop.produceTransactions(0, DIRECT_BEFORE);
       sendCommands(loop, 0, COMMANDS / 2);
@@ -196,15 +208,15 @@ class PoisonPillIT {
       assertThat(predictions.stream().map(Prediction::getEventId).collect(Collectors.toSet()))
           .isEqualTo(expectedEvents);
       // and drift-detector counted every prediction once, in full windows
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
-          .conditionEvaluationListener(c -> {
-            if (c.getRemainingTimeInMS() <= 500) {
-              loop.readCommitted(loop.topics.driftReports())
-                  .forEach(r -> System.out.println("drift report so far: " + r.getWindow()));
-            }
-          })
-          .until(() -> loop.readCommitted(loop.topics.driftReports()).size() >= GOOD
-              / DRIFT_WINDOW);
+      try {
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(500))
+            .until(() -> loop.readCommitted(loop.topics.driftReports()).size() >= GOOD
+                / DRIFT_WINDOW);
+      } catch (ConditionTimeoutException e) {
+        loop.readCommitted(loop.topics.driftReports())
+            .forEach(r -> System.out.println("drift report so far: " + r.getWindow()));
+        throw e;
+      }
       List<DriftReport> reports = loop.readCommitted(loop.topics.driftReports());
       reports.forEach(r -> System.out.println("drift report: " + r.getWindow()));
       assertThat(reports).hasSize(GOOD / DRIFT_WINDOW);
@@ -260,6 +272,16 @@ class PoisonPillIT {
     byte[] truncated = Arrays.copyOf(goodBytes, goodBytes.length / 2);
     byte[] otherSchema = other.valueSerde().serializer().serialize(other.name(), otherValue);
     return List.of(random, unknownId, truncated, otherSchema);
+  }
+
+  /** The offsets {@code group} committed on {@code topic}, summed over its partitions. */
+  private static long committed(Devstack devstack, String group, String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata().get();
+      return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
+          .filter(e -> e.getValue() != null).mapToLong(e -> e.getValue().offset()).sum();
+    }
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> pillsOn(Loop loop, String dlq,
