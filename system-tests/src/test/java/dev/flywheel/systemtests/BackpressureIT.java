@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A producer far ahead of serving: 10,000 feature vectors of 104 features each (about 25 MB on
- * the topic, several times that as objects) sent at once to serving throttled to batches of 20
+ * A producer far ahead of serving: 5,000 feature vectors of 204 features each (about 25 MB on
+ * the topic, over 100 MB as objects) sent at once to serving throttled to batches of 50
  * vectors, one transaction each. Serving runs in its own JVM with a 128 MiB heap and exits on
  * an OutOfMemoryError; its GC log is the measurement.
  *
@@ -36,8 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 @WithDevstack
 class BackpressureIT {
 
-  private static final int VECTORS = 10_000;
-  private static final int EXTRA_FEATURES = 100;
+  private static final int VECTORS = 5_000;
+  private static final int EXTRA_FEATURES = 200;
   private static final int HEAP_MB = 128;
   private static final int RETAINED_BOUND_MB = 64;
   /** {@code GC(7) Pause Young (Normal) (G1 Evacuation Pause) 40M->12M(128M) 3.1ms}. */
@@ -58,7 +58,7 @@ class BackpressureIT {
   @Test
   void shouldKeepServingsHeapBoundedWhileABacklogWaits(Devstack devstack, UniqueNames names)
       throws Exception {
-    // Given serving in its own JVM (128 MiB heap, GC logged), scoring 20 vectors a transaction
+    // Given serving in its own JVM (128 MiB heap, GC logged), scoring 50 vectors a transaction
     Loop loop = new Loop(devstack, names, dir).createTopics();
     loop.send(loop.topics.modelPromoted(), Loop.MODEL,
         loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));
@@ -67,11 +67,11 @@ class BackpressureIT {
         Map.of("FLYWHEEL_SERVING_PORT", "0"),
         List.of("-Xmx" + HEAP_MB + "m", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
             "-Xlog:gc:file=" + gcLog),
-        loop.servingYaml("a", 20).toString());
+        loop.servingYaml("a", 50).toString());
     children.add(serving);
 
     try (Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name())) {
-      // When a producer sends 10,000 big vectors as fast as it can
+      // When a producer sends 5,000 big vectors as fast as it can
       loop.produceVectors(0, VECTORS, EXTRA_FEATURES);
       long backlog = VECTORS - predicted.count();
       System.out.println("backlog when the producer finished: " + backlog + " vectors");
@@ -79,7 +79,9 @@ class BackpressureIT {
       assertThat(backlog).isGreaterThan(VECTORS / 2);
 
       // Then serving works through the backlog, each vector scored once
-      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+          .until(() -> predicted.count() >= VECTORS);
+      await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofSeconds(1))
           .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= VECTORS);
     }
     assertThat(serving.isAlive()).as("serving ran out of memory; see serving.log").isTrue();
