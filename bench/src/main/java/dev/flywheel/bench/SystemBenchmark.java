@@ -142,8 +142,8 @@ public final class SystemBenchmark {
       SimpleMeterRegistry meters = new SimpleMeterRegistry();
       Path driftYaml = Files.writeString(tmp.resolve("drift.yaml"), "driftDetector:\n"
           + "  applicationId: bench-system-drift\nmodels:\n  - name: " + MODEL + "\n"
-          // windows of 100: drift-detector's KS p-value (commons-math Pelz-Good) does not converge
-          // for large windows far from the baseline, which stops its stream thread
+          // windows of 100 (runs 2 and 3 in BENCHMARKS.md): before c165b56 the KS p-value threw
+          // for windows of 5,000 far from the baseline, which stopped drift-detector (run 1)
           + "    drift:\n      window: {count: 100}\n");
       promote(bootstrap, topics, tmp);
       try (IngestService ingest = IngestService.builder()
