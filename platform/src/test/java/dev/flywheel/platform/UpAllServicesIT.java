@@ -110,6 +110,13 @@ class UpAllServicesIT {
         return lookup.statusCode() == 200
             && JSON.readTree(lookup.body()).path("found").asBoolean(false);
       });
+
+      // and /metrics times the HTTP requests by route, method and status
+      assertThat(get(base + "/metrics").body())
+          .containsPattern("flywheel_http_requests_seconds_count\\{[^}]*method=\"POST\"[^}]*"
+              + "route=\"/ingest/\\{source}\"[^}]*status=\"202\"[^}]*} 1")
+          .containsPattern("flywheel_http_requests_seconds_count\\{[^}]*method=\"GET\"[^}]*"
+              + "route=\"/features/\\{group}/\\{entity}\"");
     }
   }
 

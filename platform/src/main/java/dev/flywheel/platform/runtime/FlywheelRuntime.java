@@ -4,8 +4,11 @@ import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.javalin.router.Endpoint;
 import io.javalin.router.ParsedEndpoint;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -22,6 +25,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
@@ -48,6 +52,8 @@ import org.slf4j.LoggerFactory;
 public final class FlywheelRuntime implements AutoCloseable {
 
   /** Content type of {@code GET /metrics}. */
+  private static final String REQUEST_STARTED = "flywheel.request.started";
+
   public static final String PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
   private static final Logger log = LoggerFactory.getLogger(FlywheelRuntime.class);
@@ -117,6 +123,7 @@ public final class FlywheelRuntime implements AutoCloseable {
         }
         c.startup.showJavalinBanner = false;
         c.startup.showOldJavalinVersionWarning = false;
+        c.routes.before(ctx -> ctx.attribute(REQUEST_STARTED, System.nanoTime()));
         security.install(c.routes);
         c.routes.get("/health", ctx -> {
           Map<String, Object> report = health();
@@ -124,6 +131,7 @@ public final class FlywheelRuntime implements AutoCloseable {
               : HttpStatus.SERVICE_UNAVAILABLE).json(report);
         });
         c.routes.get("/metrics", ctx -> ctx.contentType(PROMETHEUS_TYPE).result(meters.scrape()));
+        c.routes.after(this::recordRequest);
         for (PlatformService service : started) {
           Set<String> before = routeNames(c);
           service.routes(c.routes);
@@ -140,6 +148,33 @@ public final class FlywheelRuntime implements AutoCloseable {
       close();
       throw e;
     }
+  }
+
+  /**
+   * Times one request in {@code flywheel.http.requests}, tagged with the method, the route
+   * template that matched ({@code /features/{group}/{entity}}, never the raw path, so entity ids
+   * do not become tags; {@code unmatched} for a 404) and the status.
+   */
+  private void recordRequest(Context ctx) {
+    Long began = ctx.attribute(REQUEST_STARTED);
+    if (began == null) {
+      return;
+    }
+    String route = "unmatched";
+    try {
+      Endpoint endpoint = ctx.endpoints().lastHttpEndpoint();
+      if (endpoint != null) {
+        route = endpoint.path;
+      }
+    } catch (RuntimeException noEndpoint) {
+      // no endpoint matched: a 404, or a request the security check refused
+    }
+    Timer.builder("flywheel.http.requests")
+        .description("HTTP requests of the shared server")
+        .tags("method", ctx.method().name(), "route", route,
+            "status", Integer.toString(ctx.statusCode()))
+        .register(meters)
+        .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
   }
 
   /** {@code status} UP or DOWN, and each service's status with its problem when DOWN. */
