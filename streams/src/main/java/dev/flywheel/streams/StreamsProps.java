@@ -154,6 +154,12 @@ public final class StreamsProps {
       p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
       // Changelogs and outputs must survive a broker loss as the topics' replication allows.
       p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
+      // One produce request in flight. Under the transaction protocol of Kafka 4 the first send of
+      // a transaction can be refused (CONCURRENT_TRANSACTIONS) while the previous commit's markers
+      // are written; with later batches already in flight the broker then refuses those as out of
+      // order, and the producer was seen to stall for minutes. With one in flight the retried
+      // batch is the only one, in order by construction.
+      p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
       // Read what upstream processors committed, never their aborted writes.
       p.put(StreamsConfig.consumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
       if (stateDir != null) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,10 @@ class StreamsPropsTest {
         .isEqualTo(DeadLetterProcessingHandler.class);
     assertThat(props.get(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG))
         .isEqualTo(StreamsProps.DEFAULT_ROCKSDB_MEMORY_BYTES);
+    // and producers that keep one request in flight, so a retried first batch stays in order
+    assertThat(config.getProducerConfigs("c"))
+        .containsEntry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1)
+        .containsEntry(ProducerConfig.ACKS_CONFIG, "all");
   }
 
   @Test
