@@ -6,11 +6,10 @@ import dev.flywheel.platform.runtime.PlatformConfig;
 import dev.flywheel.platform.runtime.ServiceCatalog;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -66,9 +65,8 @@ public final class RunCommand implements Callable<Integer> {
           + " of the config, else .flywheel/state).")
   private Path stateDir;
 
-  private final CountDownLatch stopRequested = new CountDownLatch(1);
-  private final CountDownLatch finished = new CountDownLatch(1);
-  private volatile int exitCode = 1;
+  private final UntilStopped until =
+      new UntilStopped(Duration.ofSeconds(SHUTDOWN_TIMEOUT_SECONDS));
 
   /** Used by picocli; configure it by parsing arguments through a {@code CommandLine}. */
   public RunCommand() {}
@@ -81,32 +79,7 @@ public final class RunCommand implements Callable<Integer> {
    */
   @Override
   public Integer call() throws InterruptedException {
-    Thread hook = new Thread(() -> {
-      stop();
-      try {
-        if (!finished.await(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-          log.warn("{} did not stop within {} s; exiting anyway", service,
-              SHUTDOWN_TIMEOUT_SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      System.out.flush();
-      System.err.flush();
-      Runtime.getRuntime().halt(exitCode);
-    }, "flywheel-run-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      exitCode = runUntilStopped();
-    } finally {
-      finished.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook is running; it ends the JVM with exitCode
-      }
-    }
-    return exitCode;
+    return until.run("flywheel run " + service, this::runUntilStopped);
   }
 
   private int runUntilStopped() throws InterruptedException {
@@ -120,7 +93,7 @@ public final class RunCommand implements Callable<Integer> {
       return 1;
     }
     try (runtime) {
-      stopRequested.await();
+      until.awaitStop();
       out().println("stopping " + service);
       out().flush();
     }
@@ -129,7 +102,7 @@ public final class RunCommand implements Callable<Integer> {
 
   /** Makes {@link #call()} stop the service and return 0, as Ctrl-C does. Safe from any thread. */
   public void stop() {
-    stopRequested.countDown();
+    until.stop();
   }
 
   /**

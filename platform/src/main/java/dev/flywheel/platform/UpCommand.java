@@ -16,13 +16,12 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -107,9 +106,8 @@ public final class UpCommand implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   private int postgresPort = DEFAULT_POSTGRES_PORT;
 
-  private final CountDownLatch stopRequested = new CountDownLatch(1);
-  private final CountDownLatch finished = new CountDownLatch(1);
-  private volatile int exitCode = 1;
+  private final UntilStopped until =
+      new UntilStopped(Duration.ofSeconds(SHUTDOWN_TIMEOUT_SECONDS));
 
   /** Used by picocli; configure it by parsing arguments through a {@code CommandLine}. */
   public UpCommand() {}
@@ -122,36 +120,8 @@ public final class UpCommand implements Callable<Integer> {
    */
   @Override
   public Integer call() throws InterruptedException {
-    // Ctrl-C (or SIGTERM) only asks the main thread to stop, waits until it has stopped the stack,
-    // then ends the JVM with the command's status: a JVM ended by a signal would otherwise report
-    // 128 + the signal's number even after a clean stop
-    Thread hook = new Thread(() -> {
-      stop();
-      try {
-        if (!finished.await(SHUTDOWN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-          log.warn("the devstack did not stop within {} s; exiting anyway",
-              SHUTDOWN_TIMEOUT_SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      System.out.flush();
-      System.err.flush();
-      Runtime.getRuntime().halt(exitCode);
-    }, "flywheel-up-shutdown");
     checkOptions();
-    Runtime.getRuntime().addShutdownHook(hook);
-    try {
-      exitCode = runUntilStopped();
-    } finally {
-      finished.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook is running; it ends the JVM with exitCode
-      }
-    }
-    return exitCode;
+    return until.run("flywheel up", this::runUntilStopped);
   }
 
   private int runUntilStopped() throws InterruptedException {
@@ -165,7 +135,7 @@ public final class UpCommand implements Callable<Integer> {
       return 1;
     }
     try (running) {
-      stopRequested.await();
+      until.awaitStop();
       out().println("stopping");
       out().flush();
     }
@@ -177,7 +147,7 @@ public final class UpCommand implements Callable<Integer> {
    * stops as soon as it is. Safe from any thread.
    */
   public void stop() {
-    stopRequested.countDown();
+    until.stop();
   }
 
   /**
