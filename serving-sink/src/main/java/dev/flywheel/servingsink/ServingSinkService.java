@@ -19,6 +19,8 @@ import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -71,6 +73,8 @@ public final class ServingSinkService implements AutoCloseable {
   private final Map<String, Object> kafka;
   private final Topics topics;
   private final ServingMetrics metrics;
+  private final MeterRegistry meters;
+  private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
   private final Optional<OnlineFeatures> online;
   private final FeatureGroups featureGroups;
   private final ServedModels served = new ServedModels();
@@ -88,6 +92,7 @@ public final class ServingSinkService implements AutoCloseable {
     this.kafka = Map.copyOf(b.kafka);
     this.topics = b.topics;
     this.metrics = new ServingMetrics(b.meters);
+    this.meters = b.meters;
     this.online = b.online != null ? Optional.of(b.online)
         : Optional.ofNullable(config.featureLookupUrl())
             .map(url -> new HttpOnlineFeatures(url, config.featureLookupTimeout()));
@@ -143,6 +148,11 @@ public final class ServingSinkService implements AutoCloseable {
           config.applicationId() + "-" + config.instanceId(), config.startFrom(),
           config.maxBatch(), topics.features(), topics.predictions(), topics, served, metrics);
       scorer.start();
+      Tags tags = Tags.of("service", "serving");
+      clientMetrics.add(new KafkaClientMetrics(commandProducer, tags));
+      clientMetrics.add(new KafkaClientMetrics(httpProducer, tags));
+      clientMetrics.addAll(scorer.clientMetrics(tags));
+      clientMetrics.forEach(m -> m.bindTo(meters));
       api = new PredictHttpApi(served, online, this::emitHttp, metrics);
       log.info("serving sink started: serving {}, scoring {} into {}", served.peekAll().values(),
           topics.features().name(), topics.predictions().name());
@@ -198,6 +208,7 @@ public final class ServingSinkService implements AutoCloseable {
       return;
     }
     closed = true;
+    clientMetrics.forEach(KafkaClientMetrics::close);
     for (AutoCloseable c : new AutoCloseable[] {scorer, follower}) {
       if (c != null) {
         try {

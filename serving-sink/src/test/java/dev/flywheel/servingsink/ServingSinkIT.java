@@ -176,6 +176,11 @@ class ServingSinkIT {
           .contains("chargebacks_30d");
       // and counted
       assertThat(meters.find("flywheel.serving.refusals").counters()).hasSize(3);
+      // and the Kafka clients' own metrics are on the same registry
+      assertThat(meters.find("kafka.producer.record.send.total").tag("service", "serving").meters())
+          .isNotEmpty();
+      assertThat(meters.find("kafka.consumer.fetch.manager.records.consumed.total")
+          .tag("service", "serving").meters()).isNotEmpty();
       // and v1 keeps serving: the stream is scored by v1
       assertThat(championVersion(serving)).isEqualTo(1);
       for (int i = 0; i < 20; i++) {

@@ -15,6 +15,8 @@ import io.javalin.Javalin;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -85,6 +88,7 @@ public final class IngestService implements AutoCloseable {
   private final boolean ownHttpServer;
   private final Map<String, String> environment;
   private final IngestMetrics metrics;
+  private final List<KafkaClientMetrics> clientMetrics = new CopyOnWriteArrayList<>();
 
   private Admin admin;
   private TransactionalBatchWriter writer;
@@ -144,11 +148,11 @@ public final class IngestService implements AutoCloseable {
       for (SourceDefinition source : config.sourceDefinitions(configDir)) {
         catalog.add(source);
       }
-      writer = new TransactionalBatchWriter(id -> new KafkaProducer<>(transactionalProps(id),
-          new StringSerializer(), serdes.generic(false).serializer()), transactionalIdPrefix(),
-          config.ingest().producers(), produceTimeout);
-      dlqProducer = new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
-          new ByteArraySerializer(), new ByteArraySerializer());
+      writer = new TransactionalBatchWriter(id -> withMetrics(new KafkaProducer<>(
+          transactionalProps(id), new StringSerializer(), serdes.generic(false).serializer())),
+          transactionalIdPrefix(), config.ingest().producers(), produceTimeout);
+      dlqProducer = withMetrics(new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
+          new ByteArraySerializer(), new ByteArraySerializer()));
       if (config.cdc() != null) {
         cdc = cdcIngest(config.cdc()).start();
       }
@@ -259,6 +263,17 @@ public final class IngestService implements AutoCloseable {
   }
 
   /**
+   * Binds Micrometer's {@link KafkaClientMetrics} of {@code producer} ({@code kafka.producer.*},
+   * tagged {@code service=ingest}) to the ingest meter registry until {@link #close()}.
+   */
+  private <K, V> KafkaProducer<K, V> withMetrics(KafkaProducer<K, V> producer) {
+    KafkaClientMetrics binder = new KafkaClientMetrics(producer, Tags.of("service", "ingest"));
+    binder.bindTo(metrics.registry());
+    clientMetrics.add(binder);
+    return producer;
+  }
+
+  /**
    * Stops HTTP, stops CDC, flushes and closes the producers, closes the admin client. Idempotent.
    */
   @Override
@@ -281,6 +296,7 @@ public final class IngestService implements AutoCloseable {
         log.warn("CDC did not stop cleanly", e);
       }
     }
+    clientMetrics.forEach(KafkaClientMetrics::close);
     if (writer != null) {
       writer.close();
     }

@@ -195,6 +195,9 @@ class IngestAtomicBatchIT {
     assertThat(meters.get(IngestMetrics.HTTP_REQUESTS)
         .tags("route", "/ingest/{source}", "method", "POST", "status", "422").timer().count())
         .isEqualTo(1);
+    // and the producers' own Kafka client metrics are on the same registry
+    assertThat(meters.find("kafka.producer.record.send.total").tag("service", "ingest").meters())
+        .isNotEmpty();
   }
 
   private void limitMessageBytes(String topic) throws Exception {

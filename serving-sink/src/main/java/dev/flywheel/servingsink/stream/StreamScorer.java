@@ -10,6 +10,8 @@ import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -362,6 +364,15 @@ public final class StreamScorer implements AutoCloseable {
   /** Why scoring does not run now, if it does not. */
   public Optional<String> problem() {
     return Optional.ofNullable(problem);
+  }
+
+  /**
+   * Micrometer's binders of this scorer's consumer and producer ({@code kafka.consumer.*}, {@code
+   * kafka.producer.*}, with {@code tags}); bind them to a registry and close them before {@link
+   * #close()}.
+   */
+  public List<KafkaClientMetrics> clientMetrics(Iterable<Tag> tags) {
+    return List.of(new KafkaClientMetrics(consumer, tags), new KafkaClientMetrics(producer, tags));
   }
 
   /** Whether another incarnation fenced this one; it then scores no more. */
