@@ -27,12 +27,16 @@ final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], 
     this.meters = meters;
   }
 
+  /** The group tag of records no group could read: they are dead letters for every group. */
+  static final String ALL_GROUPS = "*";
+
   @Override
   public void init(ProcessorContext<byte[], Object> context) {
     super.init(context);
     unreadable = Counter.builder("flywheel.features.dead.letters")
         .description("Source records sent to the dead-letter topic by feature-streams")
-        .tag("source", source).tag("reason", "unreadable").register(meters);
+        .tag("source", source).tag("group", ALL_GROUPS).tag("reason", "unreadable")
+        .register(meters);
   }
 
   @Override

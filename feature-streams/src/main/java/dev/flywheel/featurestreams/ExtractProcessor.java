@@ -36,7 +36,8 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
     super.init(context);
     invalid = Counter.builder("flywheel.features.dead.letters")
         .description("Source records sent to the dead-letter topic by feature-streams")
-        .tag("group", plan.name()).tag("reason", "invalid").register(meters);
+        .tag("source", plan.config().source()).tag("group", plan.name())
+        .tag("reason", "invalid").register(meters);
   }
 
   @Override
