@@ -21,7 +21,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -176,11 +175,6 @@ public final class DriftDetectorService implements AutoCloseable {
     // writes into one changelog record per model and commit. Reports and alerts are forwarded
     // by the processor, not through a cached store, so they are not delayed by it.
     overrides.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, STATE_CACHE_BYTES);
-    // One produce request in flight: when the first batch of a transaction is retried (the
-    // previous transaction's markers still being written), later batches must not reach the
-    // broker before it, or the broker refuses them as out of order and the producer stalls.
-    overrides.put(StreamsConfig.producerPrefix(
-        ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
     overrides.putAll(kafka);
     overrides.remove(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG);
     StreamsProps.Builder b = StreamsProps.builder(config.applicationId())

@@ -3,6 +3,7 @@ package dev.flywheel.platform.runtime;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.util.Optional;
 
 /**
@@ -11,7 +12,7 @@ import java.util.Optional;
  */
 final class DriftPlatformService implements PlatformService {
 
-  private StreamsMeters streamsMeters;
+  private KafkaStreamsMetrics streamsMeters;
 
   private final DriftDetectorService service;
   private final MeterRegistry meters;

@@ -8,6 +8,7 @@ import dev.flywheel.featurestreams.lookup.FeatureLookupService;
 import dev.flywheel.featurestreams.lookup.LookupGroup;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.util.Optional;
 import java.util.Set;
 
@@ -19,7 +20,7 @@ import java.util.Set;
  */
 final class FeaturesPlatformService implements PlatformService {
 
-  private StreamsMeters streamsMeters;
+  private KafkaStreamsMetrics streamsMeters;
 
   private final ServiceContext context;
   private final FeatureStreamsConfig config;

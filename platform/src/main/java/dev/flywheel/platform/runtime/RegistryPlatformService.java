@@ -4,6 +4,7 @@ import dev.flywheel.registryprojector.RegistryConfig;
 import dev.flywheel.registryprojector.RegistryProjectorService;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.util.Optional;
 
 /**
@@ -12,7 +13,7 @@ import java.util.Optional;
  */
 final class RegistryPlatformService implements PlatformService {
 
-  private StreamsMeters streamsMeters;
+  private KafkaStreamsMetrics streamsMeters;
 
   private final RegistryProjectorService service;
   private final MeterRegistry meters;

@@ -11,23 +11,14 @@ import org.apache.kafka.streams.KafkaStreams;
  * KafkaStreamsMetrics} binder, tagged {@code service=<name>}, so they appear on {@code /metrics}
  * as {@code kafka_stream_*}, {@code kafka_consumer_*} and {@code kafka_producer_*}.
  */
-final class StreamsMeters implements AutoCloseable {
+final class StreamsMeters {
 
-  private final KafkaStreamsMetrics binder;
-
-  private StreamsMeters(KafkaStreamsMetrics binder) {
-    this.binder = binder;
-  }
+  private StreamsMeters() {}
 
   /** Binds {@code streams}; close the result when the service stops. */
-  static StreamsMeters bind(MeterRegistry meters, KafkaStreams streams, String service) {
+  static KafkaStreamsMetrics bind(MeterRegistry meters, KafkaStreams streams, String service) {
     KafkaStreamsMetrics binder = new KafkaStreamsMetrics(streams, Tags.of("service", service));
     binder.bindTo(meters);
-    return new StreamsMeters(binder);
-  }
-
-  @Override
-  public void close() {
-    binder.close();
+    return binder;
   }
 }

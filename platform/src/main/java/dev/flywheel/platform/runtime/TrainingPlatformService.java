@@ -4,6 +4,7 @@ import dev.flywheel.trainingtrigger.TrainingTriggerService;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import java.util.Optional;
 
 /**
@@ -13,7 +14,7 @@ import java.util.Optional;
  */
 final class TrainingPlatformService implements PlatformService {
 
-  private StreamsMeters streamsMeters;
+  private KafkaStreamsMetrics streamsMeters;
 
   private final TrainingTriggerService service;
   private final MeterRegistry meters;
