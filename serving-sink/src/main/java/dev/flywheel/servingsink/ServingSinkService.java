@@ -76,6 +76,8 @@ public final class ServingSinkService implements AutoCloseable {
   private final MeterRegistry meters;
   private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
   private final Optional<OnlineFeatures> online;
+  /** The lookup client made from {@code featureLookupUrl}, closed with the service. */
+  private final HttpOnlineFeatures ownLookup;
   private final FeatureGroups featureGroups;
   private final ServedModels served = new ServedModels();
 
@@ -93,9 +95,9 @@ public final class ServingSinkService implements AutoCloseable {
     this.topics = b.topics;
     this.metrics = new ServingMetrics(b.meters);
     this.meters = b.meters;
-    this.online = b.online != null ? Optional.of(b.online)
-        : Optional.ofNullable(config.featureLookupUrl())
-            .map(url -> new HttpOnlineFeatures(url, config.featureLookupTimeout()));
+    this.ownLookup = b.online == null && config.featureLookupUrl() != null
+        ? new HttpOnlineFeatures(config.featureLookupUrl(), config.featureLookupTimeout()) : null;
+    this.online = b.online != null ? Optional.of(b.online) : Optional.ofNullable(ownLookup);
     List<FeatureGroups> sources = new ArrayList<>();
     if (b.featureGroups != null) {
       sources.add(b.featureGroups);
@@ -226,6 +228,9 @@ public final class ServingSinkService implements AutoCloseable {
           log.warn("closing a producer failed", e);
         }
       }
+    }
+    if (ownLookup != null) {
+      ownLookup.close();
     }
     served.close();
   }

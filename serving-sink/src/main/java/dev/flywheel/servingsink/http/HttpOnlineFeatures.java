@@ -4,11 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +16,21 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.io.SocketConfig;
+import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.Timeout;
 
 /**
  * {@link OnlineFeatures} over feature-streams' lookup API: {@code GET /features/{group}/{entity}}
@@ -27,16 +38,24 @@ import java.util.Set;
  * several. Answers are {@code {"found": .., "eventId": .., "asOfMillis": .., "features": {..},
  * "categoricalFeatures": {..}}}; a 404 means the group is unknown; any other failure, a 503
  * included, is {@link FeaturesUnavailableException}.
+ *
+ * <p>Requests run on the calling thread over a pool of keep-alive HTTP/1.1 connections (Apache
+ * HttpClient's classic, blocking client, Nagle off): a {@code /predict} request thread writes the
+ * lookup and reads its answer itself, with no hand-off to a selector or executor thread, so the
+ * lookup costs one local round trip. The pool holds up to {@value #MAX_CONNECTIONS} connections;
+ * callers beyond that wait for one, up to the timeout.
  */
-public final class HttpOnlineFeatures implements OnlineFeatures {
+public final class HttpOnlineFeatures implements OnlineFeatures, AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   /** An entity id no store holds: its answer lists the group's features with defaults. */
   static final String PROBE_ENTITY = "__flywheel_serving_probe__";
 
+  /** Connections kept to the lookup server: one per concurrent {@code /predict} request. */
+  static final int MAX_CONNECTIONS = 256;
+
   private final String url;
-  private final Duration timeout;
-  private final HttpClient http;
+  private final CloseableHttpClient http;
 
   /**
    * @param url base URL of feature-streams' HTTP API, e.g. {@code http://127.0.0.1:8080}
@@ -45,29 +64,49 @@ public final class HttpOnlineFeatures implements OnlineFeatures {
   public HttpOnlineFeatures(String url, Duration timeout) {
     Objects.requireNonNull(url, "url");
     this.url = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
-    this.timeout = Objects.requireNonNull(timeout, "timeout");
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(timeout).build();
+    Objects.requireNonNull(timeout, "timeout");
+    Timeout t = Timeout.of(timeout);
+    PoolingHttpClientConnectionManager connections = PoolingHttpClientConnectionManagerBuilder
+        .create()
+        .setMaxConnTotal(MAX_CONNECTIONS)
+        .setMaxConnPerRoute(MAX_CONNECTIONS)
+        .setDefaultSocketConfig(SocketConfig.custom().setTcpNoDelay(true).setSoTimeout(t).build())
+        .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(t)
+            .setSocketTimeout(t).build())
+        .build();
+    this.http = HttpClients.custom()
+        .setConnectionManager(connections)
+        .setDefaultRequestConfig(RequestConfig.custom().setConnectionRequestTimeout(t)
+            .setResponseTimeout(t).build())
+        .disableAutomaticRetries()
+        .disableCookieManagement()
+        .disableRedirectHandling()
+        .build();
+  }
+
+  /** Closes the pooled connections. */
+  @Override
+  public void close() {
+    http.close(CloseMode.GRACEFUL);
   }
 
   @Override
   public List<Row> fetch(String group, List<String> entities) {
     if (entities.size() == 1) {
-      JsonNode body = call(HttpRequest.newBuilder(URI.create(url + "/features/" + encode(group)
-          + "/" + encode(entities.get(0)))).timeout(timeout).GET().build(), group);
+      JsonNode body = call(new HttpGet(url + "/features/" + encode(group) + "/"
+          + encode(entities.get(0))), group);
       return List.of(row(entities.get(0), body));
     }
     ObjectNode request = JSON.createObjectNode();
     entities.forEach(request.putArray("entities")::add);
-    JsonNode body;
+    HttpPost post = new HttpPost(url + "/features/" + encode(group) + "/batch");
     try {
-      body = call(HttpRequest.newBuilder(URI.create(url + "/features/" + encode(group) + "/batch"))
-          .timeout(timeout).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(request))).build(),
-          group);
+      post.setEntity(new ByteArrayEntity(JSON.writeValueAsBytes(request),
+          ContentType.APPLICATION_JSON));
     } catch (IOException e) {
       throw new IllegalStateException("cannot write a batch request", e);
     }
+    JsonNode body = call(post, group);
     JsonNode results = body.get("results");
     if (results == null || !results.isArray() || results.size() != entities.size()) {
       throw new FeaturesUnavailableException("the feature lookup at " + url + " answered a batch"
@@ -92,35 +131,35 @@ public final class HttpOnlineFeatures implements OnlineFeatures {
     }
   }
 
-  private JsonNode call(HttpRequest request, String group) {
-    HttpResponse<byte[]> response;
+  private JsonNode call(HttpUriRequestBase request, String group) {
+    Answer answer;
     try {
-      response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      answer = http.execute(request, response -> new Answer(response.getCode(),
+          response.getEntity() == null ? new byte[0] : EntityUtils.toByteArray(response.getEntity())));
     } catch (IOException e) {
       throw new FeaturesUnavailableException("the feature lookup at " + url
           + " cannot be reached: " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new FeaturesUnavailableException("interrupted while asking " + url, e);
     }
     JsonNode body;
     try {
-      body = JSON.readTree(response.body());
+      body = answer.body().length == 0 ? null : JSON.readTree(answer.body());
     } catch (IOException e) {
       body = null;
     }
-    if (response.statusCode() == 200 && body != null && body.isObject()) {
+    if (answer.status() == 200 && body != null && body.isObject()) {
       return body;
     }
     String message = body != null && body.path("error").isTextual() ? body.get("error").asText()
-        : "HTTP " + response.statusCode();
-    if (response.statusCode() == 404) {
+        : "HTTP " + answer.status();
+    if (answer.status() == 404) {
       throw new UnknownGroupException("the feature store has no group '" + group + "': "
           + message);
     }
     throw new FeaturesUnavailableException("the feature lookup at " + url + " answered "
-        + response.statusCode() + ": " + message, null);
+        + answer.status() + ": " + message, null);
   }
+
+  private record Answer(int status, byte[] body) {}
 
   private static Row row(String entity, JsonNode node) {
     Map<String, Double> features = new LinkedHashMap<>();
