@@ -162,7 +162,9 @@ public final class PredictHttpApi {
       } else {
         response = (ObjectNode) answers.get(0);
       }
-      ctx.status(200).contentType("application/json").result(JSON.writeValueAsBytes(response));
+      ctx.status(200).contentType("application/json");
+      // straight to the response stream: result(bytes) copies through a fresh 32 KiB buffer
+      ctx.outputStream().write(JSON.writeValueAsBytes(response));
     } catch (BadRequest e) {
       error(ctx, e.status, e.getMessage());
     } catch (OnlineFeatures.FeaturesUnavailableException e) {
