@@ -7,18 +7,23 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.driftdetector.DriftDetectorService;
+import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.featurestreams.FeatureStreamsService;
 import dev.flywheel.servingsink.ServingSinkConfig;
 import dev.flywheel.servingsink.ServingSinkService;
+import dev.flywheel.trainingtrigger.TrainingTriggerService;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,14 +44,20 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The broker stopped and started again (same port, same log directory) while a producer, the
- * feature engine and serving run: nobody is restarted or told, and when the broker is back the
- * feature log and the prediction log, read_committed, hold exactly one record per transaction.
+ * feature engine, serving, drift-detector and training-trigger run: nobody is restarted or told,
+ * and when the broker is back the feature log and the prediction log, read_committed, hold
+ * exactly one record per transaction, the drift windows count each prediction once and each
+ * training request has exactly one run.
  */
 @WithDevstack
 class BrokerRestartIT {
 
   private static final int TRANSACTIONS = 2000;
   private static final int CHUNK = 100;
+  private static final int DRIFT_WINDOW = 500;
+  /** Models trained on request: three asked for before the broker stops, three after. */
+  private static final List<String> TRAINED = Loop.models("restart-trained", 6);
+  private static final int TRAINED_BEFORE_STOP = 3;
   private static final AtomicInteger SENT = new AtomicInteger();
 
   @TempDir Path dir;
@@ -54,11 +65,16 @@ class BrokerRestartIT {
   @Test
   void shouldLoseAndDuplicateNothingWhenTheBrokerRestartsUnderLoad(Devstack devstack,
       UniqueNames names) throws Exception {
-    // Given the feature engine and serving running, the model promoted
+    // Given the model promoted, a label for every transaction to come, and the feature engine,
+    // serving, drift-detector and training-trigger running
     Loop loop = new Loop(devstack, names, dir).createTopics().registerSource();
     loop.send(loop.topics.modelPromoted(), Loop.MODEL,
         loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));
+    loop.produceLabels(0, TRANSACTIONS);
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    Map<String, Object> kafka = new HashMap<>(Loop.FAST_GROUP);
+    kafka.put("bootstrap.servers", devstack.bootstrapServers());
+    Map<String, String> requests = new LinkedHashMap<>();
     try (FeatureStreamsService features = FeatureStreamsService.builder()
             .config(FeatureStreamsConfig.load(loop.featuresYaml()))
             .bootstrapServers(devstack.bootstrapServers())
@@ -71,26 +87,51 @@ class BrokerRestartIT {
             .config(ServingSinkConfig.load(loop.servingYaml("a")))
             .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
             .kafka(Loop.FAST_GROUP).topics(loop.topics).meters(meters).build().start();
-        Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name())) {
+        DriftDetectorService drift = DriftDetectorService.builder()
+            .config(DriftDetectorConfig.load(loop.driftYaml(DRIFT_WINDOW)))
+            .kafka(kafka).schemaRegistryUrl(devstack.schemaRegistryUrl())
+            .topics(loop.topics).serdes(loop.serdes)
+            .stateDir(Files.createDirectories(dir.resolve("drift-state")))
+            .meterRegistry(meters).build().start();
+        TrainingTriggerService training = TrainingTriggerService.builder()
+            .config(TrainingTriggerConfig.load(loop.trainingYaml(TRAINED)))
+            .kafka(kafka).schemaRegistryUrl(devstack.schemaRegistryUrl())
+            .topics(loop.topics).meterRegistry(meters).build().start();
+        Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name());
+        Loop.Progress runs = new Loop.Progress(loop, loop.topics.trainingRuns().name())) {
+      // and drift-detector holding the promotion
+      loop.awaitDriftHoldsPromotion();
       // and a producer sending transactions, paced by what serving has scored so far
       CompletableFuture<Void> producing = CompletableFuture.runAsync(() ->
           produceAlongside(loop, predicted));
-
-      // When the broker stops a third of the way through, and starts again
+      // and three training requests once vectors are on the log
       await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-          .until(() -> predicted.count() >= TRANSACTIONS / 3);
-      EmbeddedKafka kafka = devstack.kafka();
-      int port = kafka.port();
-      kafka.stop();
-      System.out.println("broker stopped after " + SENT.get() + " transactions were sent");
-      kafka.start();
-      assertThat(kafka.port()).isEqualTo(port);
+          .until(() -> predicted.count() >= TRANSACTIONS / 10);
+      requests.putAll(loop.requestTraining(TRAINED.subList(0, TRAINED_BEFORE_STOP)));
+
+      // When the broker stops a third of the way through, a training run started, and starts
+      // again
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
+          .until(() -> predicted.count() >= TRANSACTIONS / 3 && runs.count() >= 1);
+      EmbeddedKafka broker = devstack.kafka();
+      int port = broker.port();
+      broker.stop();
+      System.out.println("broker stopped after " + SENT.get() + " transactions were sent and "
+          + runs.count() + " training run events written");
+      broker.start();
+      assertThat(broker.port()).isEqualTo(port);
+      // and three more training requests arrive
+      requests.putAll(loop.requestTraining(TRAINED.subList(TRAINED_BEFORE_STOP,
+          TRAINED.size())));
 
       // Then every transaction is sent, and has one vector and one prediction, without anyone
       // restarting a processor
       producing.get(3, TimeUnit.MINUTES);
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-          .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS);
+          .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS
+              && loop.readCommitted(loop.topics.driftReports()).size()
+                  >= TRANSACTIONS / DRIFT_WINDOW
+              && loop.completedRuns() >= TRAINED.size());
     }
     Set<String> truth = IntStream.range(0, TRANSACTIONS).mapToObj(Loop::eventId)
         .collect(Collectors.toSet());
@@ -102,6 +143,10 @@ class BrokerRestartIT {
     assertThat(predictions).hasSize(TRANSACTIONS);
     assertThat(predictions.stream().map(Prediction::getEventId).collect(Collectors.toSet()))
         .isEqualTo(truth);
+    // and drift-detector counted every prediction once: 4 windows of exactly 500
+    loop.assertDriftCountedEveryPredictionOnce(TRANSACTIONS, DRIFT_WINDOW);
+    // and training-trigger started and completed exactly one run per request (6)
+    loop.assertTrainedOncePerRequest(requests);
   }
 
   /**

@@ -1,16 +1,21 @@
 package dev.flywheel.systemtests;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.driftdetector.topology.DriftTopology;
 import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.BaselineProfile;
+import dev.flywheel.events.DriftAlert;
+import dev.flywheel.events.DriftReport;
 import dev.flywheel.events.FeatureKind;
 import dev.flywheel.events.FeatureProfile;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Histogram;
+import dev.flywheel.events.Label;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ModelPromoted;
@@ -18,6 +23,10 @@ import dev.flywheel.events.ModelSignature;
 import dev.flywheel.events.ModelTask;
 import dev.flywheel.events.RegisterVersion;
 import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingReason;
+import dev.flywheel.events.TrainingRequested;
+import dev.flywheel.events.TrainingRun;
 import dev.flywheel.events.Transaction;
 import dev.flywheel.featurestreams.FeatureGroupPlan;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
@@ -26,6 +35,7 @@ import dev.flywheel.servingsink.model.ModelLoader;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.ManualRequests;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,10 +46,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import java.util.concurrent.Future;
 import ml.dmlc.xgboost4j.java.Booster;
 import ml.dmlc.xgboost4j.java.DMatrix;
@@ -49,9 +62,11 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -80,6 +95,17 @@ final class Loop {
 
   private static final String[] CHANNELS = {"POS", "ECOMMERCE", "ATM", "MOBILE"};
   private static final int CARDS = 50;
+  /**
+   * The training command of {@link #trainingYaml}: writes a model file named after its run and
+   * the manifest training-trigger reads, as a user's trainer would, in a few milliseconds.
+   */
+  private static final String TRAIN_SCRIPT = """
+      out="$FLYWHEEL_OUTPUT_DIR"
+      printf 'model of %s\\n' "$FLYWHEEL_RUN_ID" > "$out/model.onnx"
+      printf '{"artifact": "model.onnx", "format": "ONNX", "metrics": {"auc": 0.5}}' \\
+          > "$out/manifest.json.tmp"
+      mv "$out/manifest.json.tmp" "$out/manifest.json"
+      """;
 
   final Devstack devstack;
   final UniqueNames names;
@@ -170,6 +196,37 @@ final class Loop {
         ""));
   }
 
+  /**
+   * training-trigger's {@code flywheel.yaml}: {@code models}, each trained on card_activity with
+   * the model's inputs by {@link #TRAIN_SCRIPT} (the command executor), never retried (a failed
+   * attempt stays FAILED and shows in the runs topic), and not triggered by drift alerts; its
+   * state, artifacts and work folders under this test's folder.
+   */
+  Path trainingYaml(List<String> models) {
+    Path script = write("train.sh", TRAIN_SCRIPT);
+    StringBuilder yaml = new StringBuilder(String.join("\n",
+        "trainingTrigger:",
+        "  applicationId: " + names.applicationId("training"),
+        "  stateDir: " + dir.resolve("training-state"),
+        "  artifactDir: " + dir.resolve("training-artifacts"),
+        "  workDir: " + dir.resolve("training-work"),
+        "  tick: PT1S",
+        "models:",
+        ""));
+    for (String model : models) {
+      yaml.append(String.join("\n",
+          "  - name: " + model,
+          "    featureGroup: " + GROUP,
+          "    features: [" + String.join(", ", MODEL_FEATURES) + "]",
+          "    training:",
+          "      trainer: system-test-script",
+          "      executor: {kind: command, command: [sh, " + script + "], timeout: PT1M}",
+          "    triggers: {drift: false, retry: {maxAttempts: 1}}",
+          ""));
+    }
+    return write("training.yaml", yaml.toString());
+  }
+
   private Path write(String name, String text) {
     try {
       return Files.writeString(dir.resolve(name), text);
@@ -237,6 +294,33 @@ final class Loop {
             transaction(i))));
       }
       producer.flush();
+      for (Future<?> f : sent) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("producing transactions failed", e);
+    }
+  }
+
+  /**
+   * Produces transactions {@code 0 .. count-1} in chunks of {@code chunk}, each chunk once {@code
+   * scored} has counted at least its first index less three chunks: a producer that keeps just
+   * ahead of the chain, so there is always work in flight and never the whole backlog. While
+   * nothing is scored (a killed chain) it waits, up to three minutes a chunk.
+   */
+  void produceTransactionsPaced(int count, int chunk, Progress scored) {
+    try (KafkaProducer<String, GenericRecord> producer = producer(data())) {
+      List<Future<?>> sent = new ArrayList<>();
+      for (int from = 0; from < count; from += chunk) {
+        int upTo = from;
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50))
+            .until(() -> scored.count() >= upTo - 3L * chunk);
+        for (int i = from; i < Math.min(count, from + chunk); i++) {
+          sent.add(producer.send(new ProducerRecord<>(data().name(), null, timeMs(i), card(i),
+              transaction(i))));
+        }
+        producer.flush();
+      }
       for (Future<?> f : sent) {
         f.get();
       }
@@ -346,6 +430,141 @@ final class Loop {
       }
     } catch (Exception e) {
       throw new IllegalStateException("sending commands failed", e);
+    }
+  }
+
+  // ---- labels and training requests
+
+  /**
+   * Labels of transactions {@code from .. from+count-1} (target {@code label}: 1 for every
+   * seventh), each known a second after its transaction, so the feature log joins them into
+   * training rows as soon as their vectors are written.
+   */
+  void produceLabels(int from, int count) {
+    try (KafkaProducer<String, Label> producer = producer(topics.labels())) {
+      List<Future<?>> sent = new ArrayList<>();
+      for (int i = from; i < from + count; i++) {
+        Label label = Label.newBuilder().setEventId(eventId(i))
+            .setEventTime(Instant.ofEpochMilli(timeMs(i) + 1000))
+            .setLabelledEventTime(Instant.ofEpochMilli(timeMs(i))).setEntityId(card(i))
+            .setValue(i % 7 == 0 ? 1.0 : 0.0).setSource("system-test").build();
+        sent.add(producer.send(new ProducerRecord<>(topics.labels().name(), null, timeMs(i),
+            label.getEventId(), label)));
+      }
+      for (Future<?> f : sent) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("producing labels failed", e);
+    }
+  }
+
+  /**
+   * One manual training request per model, as {@code flywheel train} writes it, keyed by model.
+   *
+   * @return each model's request id, in the order of {@code models}
+   */
+  Map<String, String> requestTraining(List<String> models) {
+    Map<String, String> ids = new LinkedHashMap<>();
+    try (KafkaProducer<String, TrainingRequested> producer =
+        producer(topics.trainingRequests())) {
+      List<Future<?>> sent = new ArrayList<>();
+      for (String model : models) {
+        TrainingRequested r = ManualRequests.of(model, "system test", "system-test", Map.of(),
+            Instant.now());
+        ids.put(model, r.getEventId());
+        sent.add(producer.send(new ProducerRecord<>(topics.trainingRequests().name(), model,
+            r)));
+      }
+      for (Future<?> f : sent) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("sending training requests failed", e);
+    }
+    return ids;
+  }
+
+  /** Models {@code <prefix>-0 .. <prefix>-<count-1>}. */
+  static List<String> models(String prefix, int count) {
+    return IntStream.range(0, count).mapToObj(i -> prefix + "-" + i).toList();
+  }
+
+  // ---- drift-detector and training-trigger: waiting and ground truth
+
+  /**
+   * Waits until drift-detector (the application of {@link #driftYaml}) has committed the model's
+   * promotion from its by-model repartition topic: it holds the baseline, so it counts every
+   * prediction from the first. (A prediction that reached it before the promotion would not be
+   * counted: docs/guarantees.md, known problems.) Call before any transaction is produced.
+   */
+  void awaitDriftHoldsPromotion() {
+    String group = names.applicationId("drift");
+    String byModel = group + "-" + DriftTopology.BY_MODEL + "-repartition";
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+        .until(() -> committed(group, byModel) >= 1);
+  }
+
+  /** The offsets {@code group} committed on {@code topic}, summed over its partitions. */
+  long committed(String group, String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> offsets = admin
+          .listConsumerGroupOffsets(Map.of(group, new ListConsumerGroupOffsetsSpec()))
+          .partitionsToOffsetAndMetadata(group).get();
+      return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
+          .filter(e -> e.getValue() != null).mapToLong(e -> e.getValue().offset()).sum();
+    }
+  }
+
+  /** COMPLETED runs on the runs topic now, read_committed. */
+  long completedRuns() {
+    return readCommitted(topics.trainingRuns()).stream()
+        .filter(r -> r.getStatus() == RunStatus.COMPLETED).count();
+  }
+
+  /**
+   * drift-detector's ground truth when it held the promotion before the first of {@code
+   * predictions} predictions of version 1, windows of {@code window} (a divisor): exactly {@code
+   * predictions / window} reports, window sequences 0, 1, .. each once, each window of exactly
+   * {@code window} predictions (their sum is {@code predictions}: none lost, none counted twice),
+   * and every alert is one of those windows', once.
+   */
+  void assertDriftCountedEveryPredictionOnce(int predictions, int window) {
+    List<DriftReport> reports = readCommitted(topics.driftReports());
+    reports.forEach(r -> System.out.println("drift report: " + r.getWindow()));
+    int windows = predictions / window;
+    assertThat(reports).hasSize(windows)
+        .allSatisfy(r -> assertThat(r.getBaselineVersion()).isOne());
+    assertThat(reports).extracting(r -> r.getWindow().getSequence())
+        .containsExactlyInAnyOrderElementsOf(LongStream.range(0, windows).boxed().toList());
+    assertThat(reports).extracting(r -> r.getWindow().getCount())
+        .containsOnly((long) window);
+    assertThat(reports.stream().mapToLong(r -> r.getWindow().getCount()).sum())
+        .isEqualTo(predictions);
+    List<DriftAlert> alerts = readCommitted(topics.driftAlerts());
+    assertThat(alerts).extracting(DriftAlert::getReportId).doesNotHaveDuplicates()
+        .isSubsetOf(reports.stream().map(DriftReport::getEventId).toList());
+  }
+
+  /**
+   * training-trigger's ground truth for one manual request per model, every model distinct (the
+   * coordinator runs one run per model at a time and folds requests that arrive meanwhile into
+   * the next, so distinct models make it exactly one run per request): the runs topic holds
+   * exactly one STARTED and one COMPLETED event of run {@code <model>-1}, attempt 1, for each
+   * request, and nothing else; each run's lineage names exactly its request.
+   */
+  void assertTrainedOncePerRequest(Map<String, String> requestIdByModel) {
+    List<TrainingRun> runs = readCommitted(topics.trainingRuns());
+    runs.stream().filter(r -> r.getStatus() == RunStatus.FAILED).forEach(r ->
+        System.out.println("failed run " + r.getRunId() + ": " + r.getError()));
+    List<String> expected = requestIdByModel.keySet().stream()
+        .flatMap(m -> List.of(m + "-1/1/STARTED", m + "-1/1/COMPLETED").stream()).toList();
+    assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactlyInAnyOrderElementsOf(expected);
+    for (TrainingRun run : runs) {
+      assertThat(run.getLineage().getReasons()).as("reasons of %s", run.getEventId())
+          .extracting(TrainingReason::getRequestId)
+          .containsExactly(requestIdByModel.get(run.getModel()));
     }
   }
 

@@ -11,33 +11,42 @@ import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.featurestreams.FeatureStreamsMain;
+import dev.flywheel.registryprojector.TrainingRunRegistrar;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * kill -9 of one JVM running the feature engine, the registry projector and serving (each by its
- * own {@code main}, {@link ServicesMain}) in the middle of the stream, then a restart of the same
- * JVM on the same state: read_committed, the feature log, the prediction log and the registry's
- * audit log hold exactly one record per input — equal to the ground truth, nothing lost, nothing
- * twice.
+ * kill -9 of one JVM running the feature engine, the registry projector, serving, drift-detector
+ * and training-trigger (each by its own {@code main}, {@link ServicesMain}) in the middle of the
+ * stream, then a restart of the same JVM on the same state: read_committed, the feature log, the
+ * prediction log, the drift windows, the training runs and the registry's audit log hold exactly
+ * the ground truth, nothing lost, nothing twice.
  */
 @WithDevstack
 class ProcessKillIT {
 
   private static final int TRANSACTIONS = 2000;
+  private static final int CHUNK = 100;
   private static final int COMMANDS = 200;
   private static final String REGISTRY_MODEL = "kill-test-model";
+  private static final int DRIFT_WINDOW = 500;
+  /** Models trained on request: four asked for before the kill, two while the JVM is down. */
+  private static final List<String> TRAINED = Loop.models("kill-trained", 6);
+  private static final int TRAINED_BEFORE_KILL = 4;
 
   @TempDir Path dir;
 
@@ -53,33 +62,56 @@ class ProcessKillIT {
   @Test
   void shouldHoldExactlyTheGroundTruthAfterAKillNineMidStream(Devstack devstack,
       UniqueNames names) throws Exception {
-    // Given the source, the model promoted, 2000 transactions and 200 registry commands waiting
+    // Given the source, the model promoted, a label for every transaction to come, 200 registry
+    // commands waiting
     Loop loop = new Loop(devstack, names, dir).createTopics().registerSource();
     loop.send(loop.topics.modelPromoted(), Loop.MODEL,
         loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));
-    loop.produceTransactions(0, TRANSACTIONS);
+    loop.produceLabels(0, TRANSACTIONS);
     List<RegistryCommand> commands = IntStream.range(0, COMMANDS)
         .mapToObj(i -> Loop.registerVersion(REGISTRY_MODEL, "kill-cmd-" + i, i)).toList();
     loop.sendCommands(commands);
     Path state = Files.createDirectories(dir.resolve("state"));
     List<String> yamls = List.of(loop.featuresYaml().toString(),
-        loop.registryYaml().toString(), loop.servingYaml("a").toString());
+        loop.registryYaml().toString(), loop.servingYaml("a").toString(),
+        loop.driftYaml(DRIFT_WINDOW).toString(), loop.trainingYaml(TRAINED).toString());
+    Map<String, String> requests = new LinkedHashMap<>();
 
-    try (Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name())) {
-      // When the JVM running the three services is killed without close a quarter of the way in
+    try (Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name());
+        Loop.Progress runs = new Loop.Progress(loop, loop.topics.trainingRuns().name())) {
+      // and the JVM running the five services, its drift-detector holding the promotion
       Process first = services(loop, state, yamls, "first");
+      loop.awaitDriftHoldsPromotion();
+      // and 2000 transactions on their way, the producer keeping at most 300 ahead of serving
+      CompletableFuture<Void> producing = CompletableFuture.runAsync(() ->
+          loop.produceTransactionsPaced(TRANSACTIONS, CHUNK, predicted));
+      // and four training requests once vectors are on the log
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100))
-          .until(() -> predicted.count() >= TRANSACTIONS / 4);
-      first.destroyForcibly().waitFor();
-      System.out.println("killed after " + predicted.count() + " predictions (uncommitted)");
-      assertThat(loop.readCommitted(loop.topics.features()))
-          .as("killed mid-stream").hasSizeLessThan(TRANSACTIONS);
+          .until(() -> predicted.count() >= TRANSACTIONS / 10);
+      requests.putAll(loop.requestTraining(TRAINED.subList(0, TRAINED_BEFORE_KILL)));
 
-      // and started again on the same state, until it has caught up, then stopped
+      // When the JVM is killed without close a quarter of the way in, a training run started
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100))
+          .until(() -> predicted.count() >= TRANSACTIONS / 4 && runs.count() >= 1);
+      first.destroyForcibly().waitFor();
+      System.out.println("killed after " + predicted.count() + " predictions and "
+          + runs.count() + " training run events (uncommitted)");
+      assertThat(loop.readCommitted(loop.topics.features()).size())
+          .as("vectors committed when killed").isLessThan(TRANSACTIONS);
+      // and the last two training requests arrive while it is down
+      requests.putAll(loop.requestTraining(TRAINED.subList(TRAINED_BEFORE_KILL,
+          TRAINED.size())));
+
+      // and it is started again on the same state, until it has caught up, then stopped
       Process second = services(loop, state, yamls, "second");
+      producing.get(3, TimeUnit.MINUTES);
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
           .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS
-              && loop.readCommitted(loop.topics.modelEvents()).size() >= COMMANDS);
+              && loop.readCommitted(loop.topics.driftReports()).size()
+                  >= TRANSACTIONS / DRIFT_WINDOW
+              && loop.completedRuns() >= TRAINED.size()
+              && loop.readCommitted(loop.topics.modelEvents()).size()
+                  >= COMMANDS + TRAINED.size());
       second.destroy(); // SIGTERM: the services close, committing what they hold
       assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
@@ -96,11 +128,17 @@ class ProcessKillIT {
     assertThat(predictions).hasSize(TRANSACTIONS);
     assertThat(predictions.stream().map(Prediction::getEventId).collect(Collectors.toSet()))
         .isEqualTo(truth);
-    // and the audit log exactly one decision per command
+    // and drift-detector counted every prediction once: 4 windows of exactly 500
+    loop.assertDriftCountedEveryPredictionOnce(TRANSACTIONS, DRIFT_WINDOW);
+    // and training-trigger started and completed exactly one run per request (6)
+    loop.assertTrainedOncePerRequest(requests);
+    // and the audit log holds exactly one decision per command: the 200 sent, and the
+    // registration of each completed run
     List<ModelEvent> events = loop.readCommitted(loop.topics.modelEvents());
-    assertThat(events).hasSize(COMMANDS);
+    assertThat(events).hasSize(COMMANDS + TRAINED.size());
     assertThat(events.stream().map(ModelEvent::getCommandId).collect(Collectors.toSet()))
-        .isEqualTo(commands.stream().map(RegistryCommand::getEventId)
+        .isEqualTo(Stream.concat(commands.stream().map(RegistryCommand::getEventId),
+                TRAINED.stream().map(m -> TrainingRunRegistrar.COMMAND_ID_PREFIX + m + "-1"))
             .collect(Collectors.toSet()));
   }
 
@@ -110,8 +148,13 @@ class ProcessKillIT {
             "FLYWHEEL_FEATURES_APPLICATION_ID", loop.names.applicationId("features"),
             "FLYWHEEL_STATE_DIR", state.toString(),
             "FLYWHEEL_REGISTRY_PORT", "0",
-            "FLYWHEEL_SERVING_PORT", "0"),
-        List.of("-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "max.poll.records=50",
+            "FLYWHEEL_SERVING_PORT", "0",
+            "FLYWHEEL_TRAINING_PORT", "0",
+            // training-trigger takes Kafka properties from the environment, the others from -D
+            "FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS", "6000",
+            "FLYWHEEL_KAFKA_HEARTBEAT_INTERVAL_MS", "1500"),
+        List.of("-Xmx384m", // five services, not three
+            "-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "max.poll.records=50",
             // a killed member leaves its groups after 6 s (the broker's minimum), not 45 s
             "-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "session.timeout.ms=6000",
             "-D" + FeatureStreamsMain.KAFKA_PROPERTY_PREFIX + "heartbeat.interval.ms=1500",

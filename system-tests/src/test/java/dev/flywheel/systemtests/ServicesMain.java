@@ -1,16 +1,19 @@
 package dev.flywheel.systemtests;
 
+import dev.flywheel.driftdetector.DriftDetectorMain;
 import dev.flywheel.featurestreams.FeatureStreamsMain;
 import dev.flywheel.registryprojector.RegistryProjectorMain;
 import dev.flywheel.servingsink.ServingSinkMain;
+import dev.flywheel.trainingtrigger.TrainingTriggerMain;
 import java.util.List;
 
 /**
- * The feature engine, the registry projector and serving in one JVM, each started by its own
- * {@code main} exactly as it runs alone (environment and {@code -D} properties included), so a
- * test can kill all three at once with {@code destroyForcibly}.
+ * The feature engine, the registry projector, serving, drift-detector and training-trigger in one
+ * JVM, each started by its own {@code main} exactly as it runs alone (environment and {@code -D}
+ * properties included), so a test can kill all five at once with {@code destroyForcibly}.
  *
- * <p>Arguments: the feature engine's, the projector's and serving's {@code flywheel.yaml}.
+ * <p>Arguments, in this order: the {@code flywheel.yaml} of the feature engine, of the
+ * projector, of serving, of drift-detector and of training-trigger.
  */
 public final class ServicesMain {
 
@@ -20,7 +23,9 @@ public final class ServicesMain {
     List<Thread> threads = List.of(
         run("features", () -> FeatureStreamsMain.main(new String[] {args[0]})),
         run("registry", () -> RegistryProjectorMain.main(new String[] {args[1]})),
-        run("serving", () -> ServingSinkMain.main(new String[] {args[2]})));
+        run("serving", () -> ServingSinkMain.main(new String[] {args[2]})),
+        run("drift", () -> DriftDetectorMain.main(new String[] {args[3]})),
+        run("training", () -> TrainingTriggerMain.main(new String[] {args[4]})));
     for (Thread t : threads) {
       t.join();
     }
