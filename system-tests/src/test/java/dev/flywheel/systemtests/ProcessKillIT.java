@@ -94,10 +94,12 @@ class ProcessKillIT {
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100))
           .until(() -> predicted.count() >= TRANSACTIONS / 4 && runs.count() >= 1);
       first.destroyForcibly().waitFor();
+      int committedVectors = loop.readCommitted(loop.topics.features()).size();
       System.out.println("killed after " + predicted.count() + " predictions and "
-          + runs.count() + " training run events (uncommitted)");
-      assertThat(loop.readCommitted(loop.topics.features()).size())
-          .as("vectors committed when killed").isLessThan(TRANSACTIONS);
+          + runs.count() + " training run events (uncommitted); committed: " + committedVectors
+          + " vectors, " + loop.readCommitted(loop.topics.driftReports()).size()
+          + " drift windows, " + loop.completedRuns() + " completed runs");
+      assertThat(committedVectors).as("vectors committed when killed").isLessThan(TRANSACTIONS);
       // and the last two training requests arrive while it is down
       requests.putAll(loop.requestTraining(TRAINED.subList(TRAINED_BEFORE_KILL,
           TRAINED.size())));
