@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  */
 final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
 
+  /** Decoded entity states kept per task (about 2-4 KiB each for {@code card_activity}). */
+  static final int CACHED_ENTITIES = 4096;
+
   private static final Logger LOG = LoggerFactory.getLogger(AggregateProcessor.class);
 
   private final FeatureEngine engine;
@@ -38,6 +41,14 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private final MeterRegistry meters;
   private final String version;
   private final EntityStateSerde stateSerde;
+  /**
+   * The decoded state of the entities this task updated last, so that an entity's next event
+   * skips reading and decoding it. The store stays the truth: every update is written through to
+   * it (and its changelog) as before; the cache only saves reading it back. Emptied whenever the
+   * task (re)initialises, as after a fail-over or an exactly-once abort its stores may have been
+   * restored to an older state.
+   */
+  private final StateCache cache = new StateCache(CACHED_ENTITIES);
   private KeyValueStore<String, byte[]> state;
   private KeyValueStore<String, FeatureVector> online;
   private Counter late;
@@ -59,6 +70,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     super.init(context);
     state = context.getStateStore(stateStoreName);
     online = context.getStateStore(onlineStoreName);
+    cache.clear();
     rebuildOnlineStoreIfLost();
     late = Counter.builder("flywheel.features.late.events")
         .description("Events more than the grace period behind their entity's latest event time,"
@@ -80,8 +92,11 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   public void process(Record<String, FeatureEvent> record) {
     FeatureEvent e = record.value();
     String entity = e.entity();
-    byte[] stored = state.get(entity);
-    EntityState s = stored == null ? null : stateSerde.read(stored);
+    EntityState s = cache.get(entity);
+    if (s == null) {
+      byte[] stored = state.get(entity);
+      s = stored == null ? null : stateSerde.read(stored);
+    }
     if (engine.isLate(s, e.timeMs())) {
       late.increment();
       long lag = engine.lagMs(s, e.timeMs());
@@ -99,8 +114,10 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     if (s == null) {
       s = engine.newState();
     }
+    cache.remove(entity); // until the update below is in the store
     FeatureEngine.Result result = engine.apply(s, e);
     state.put(entity, stateSerde.write(s));
+    cache.put(entity, s);
     Instant now = Instant.now();
     FeatureVector log = vector(entity, e.eventId(), e.timeMs(), result.log(), now,
         new RecordOrigin(e.topic(), e.partition(), e.offset()));
@@ -170,6 +187,27 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         .build();
   }
 
+  @Override
+  public void close() {
+    cache.clear();
+  }
+
+  /** An access-ordered map of at most {@code capacity} entities, dropping the least recent. */
+  private static final class StateCache extends LinkedHashMap<String, EntityState> {
+    private static final long serialVersionUID = 1L;
+    private final int capacity;
+
+    StateCache(int capacity) {
+      super(capacity * 4 / 3 + 1, 0.75f, true);
+      this.capacity = capacity;
+    }
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, EntityState> eldest) {
+      return size() > capacity;
+    }
+  }
+
   private void purge(long streamTime, long purgeAfterMs) {
     List<String> idle = new ArrayList<>();
     try (KeyValueIterator<String, byte[]> it = state.all()) {
@@ -182,6 +220,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
       }
     }
     for (String entity : idle) {
+      cache.remove(entity);
       state.delete(entity);
       online.delete(entity);
       purged.increment();

@@ -2,7 +2,6 @@ package dev.flywheel.featurestreams;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeMap;
 
 /**
  * What the engine keeps per entity: the latest event time seen and its event, the events of the
@@ -26,12 +25,12 @@ final class EntityState {
   String maxEventId;
   long nextSeq;
   final List<Recent> recent = new ArrayList<>();
-  final List<TreeMap<Long, Tile>> tiles;
+  final Tiles[] tiles;
 
   EntityState(int columns) {
-    tiles = new ArrayList<>(columns);
+    tiles = new Tiles[columns];
     for (int i = 0; i < columns; i++) {
-      tiles.add(new TreeMap<>());
+      tiles[i] = new Tiles();
     }
   }
 

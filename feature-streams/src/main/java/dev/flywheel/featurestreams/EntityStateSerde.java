@@ -1,8 +1,6 @@
 package dev.flywheel.featurestreams;
 
 import com.dynatrace.hash4j.distinctcount.HyperLogLog;
-import java.util.Map;
-import java.util.TreeMap;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
@@ -76,13 +74,13 @@ final class EntityStateSerde implements Serde<EntityState> {
       }
     }
     for (int c = 0; c < tilePlans.length; c++) {
-      TreeMap<Long, Tile> tiles = s.tiles.get(c);
+      Tiles tiles = s.tiles[c];
       out.writeVarLong(tiles.size());
       long previous = 0;
-      for (Map.Entry<Long, Tile> e : tiles.entrySet()) {
-        out.writeZigZag(e.getKey() - previous);
-        previous = e.getKey();
-        writeTile(out, e.getValue(), tilePlans[c], base);
+      for (int i = 0; i < tiles.size(); i++) {
+        out.writeZigZag(tiles.index(i) - previous);
+        previous = tiles.index(i);
+        writeTile(out, tiles.tile(i), tilePlans[c], base);
       }
     }
     byte[] bytes = out.toByteArray();
@@ -115,11 +113,12 @@ final class EntityStateSerde implements Serde<EntityState> {
       }
       for (int c = 0; c < tilePlans.length; c++) {
         int n = (int) in.readVarLong();
-        TreeMap<Long, Tile> tiles = s.tiles.get(c);
+        Tiles tiles = new Tiles(n + 2);
+        s.tiles[c] = tiles;
         long index = 0;
         for (int i = 0; i < n; i++) {
           index += in.readZigZag();
-          tiles.put(index, readTile(in, tilePlans[c], base));
+          tiles.append(index, readTile(in, tilePlans[c], base));
         }
       }
       return s;

@@ -5,8 +5,6 @@ import dev.flywheel.featurestreams.FeatureGroupPlan.PlannedFeature;
 import dev.flywheel.featurestreams.FeatureGroupPlan.WindowedColumn;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NavigableMap;
-import java.util.TreeMap;
 
 /**
  * Updates an entity's state with one event and evaluates its features; no Kafka in here.
@@ -103,18 +101,19 @@ final class FeatureEngine {
       Tile.Plan tp = tilePlans[wc.column()];
       Tile acc = new Tile();
       long prev = Long.MIN_VALUE;
-      TreeMap<Long, Tile> tiles = state.tiles.get(wc.column());
+      Tiles tiles = state.tiles[wc.column()];
       boolean lifetime = wc.window().lifetime();
       long lo = Long.MIN_VALUE;
-      NavigableMap<Long, Tile> inWindow;
-      if (lifetime) {
-        inWindow = tiles;
-      } else {
+      int from = 0;
+      int to = tiles.size();
+      if (!lifetime) {
         long h = Math.floorDiv(t, col.tileMs());
         lo = h - wc.window().tiles() + 1;
-        inWindow = tiles.subMap(lo, true, h, true);
+        from = tiles.from(lo);
+        to = tiles.upTo(h);
       }
-      for (Tile tile : inWindow.values()) {
+      for (int i = from; i < to; i++) {
+        Tile tile = tiles.tile(i);
         acc.merge(tile, tp, distinctBound);
         if (tp.firstLast() && tile.count > 0) {
           prev = Math.max(prev, tile.lastTime);
@@ -194,8 +193,7 @@ final class FeatureEngine {
           continue;
         }
         long index = col.tileMs() == Long.MAX_VALUE ? 0 : Math.floorDiv(r.timeMs(), col.tileMs());
-        state.tiles.get(c).computeIfAbsent(index, i -> new Tile())
-            .add(r.timeMs(), value, tilePlans[c], distinctBound);
+        state.tiles[c].getOrCreate(index).add(r.timeMs(), value, tilePlans[c], distinctBound);
       }
       it.remove();
     }
@@ -205,7 +203,7 @@ final class FeatureEngine {
         continue;
       }
       long keepFrom = Math.floorDiv(boundary, col.tileMs()) - col.keepTiles() + 1;
-      state.tiles.get(c).headMap(keepFrom, false).clear();
+      state.tiles[c].dropBefore(keepFrom);
     }
   }
 }
