@@ -9,20 +9,25 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
  * The serving sink's {@link OnlineFeatures} read from the feature engine running in the same
  * process: a key this instance owns is read from its store without HTTP; a key another instance
- * owns is asked of that instance's lookup API.
+ * owns is asked of that instance's lookup API, over one pooled client per instance (closed with
+ * this).
  */
-final class LocalOnlineFeatures implements OnlineFeatures {
+final class LocalOnlineFeatures implements OnlineFeatures, AutoCloseable {
 
   private final Supplier<FeatureLookup> lookup;
   private final Duration forwardTimeout;
+  private final Map<String, HttpOnlineFeatures> owners = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
   /**
    * @param lookup the lookup of the local engine; null until it has started
@@ -41,9 +46,7 @@ final class LocalOnlineFeatures implements OnlineFeatures {
       try {
         rows.add(row(local.get(group, entity)));
       } catch (FeatureLookup.NotOwnerException e) {
-        FeatureLookup.Owner owner = e.owner();
-        rows.add(new HttpOnlineFeatures("http://" + owner.host().host() + ":"
-            + owner.host().port(), forwardTimeout).fetch(group, List.of(entity)).get(0));
+        rows.add(owner(e.owner()).fetch(group, List.of(entity)).get(0));
       } catch (dev.flywheel.featurestreams.lookup.UnknownGroupException e) {
         throw new UnknownGroupException(e.getMessage());
       } catch (FeatureLookupException e) {
@@ -64,6 +67,22 @@ final class LocalOnlineFeatures implements OnlineFeatures {
     } catch (dev.flywheel.featurestreams.lookup.UnknownGroupException e) {
       return Optional.empty();
     }
+  }
+
+  private HttpOnlineFeatures owner(FeatureLookup.Owner owner) {
+    if (closed) {
+      throw new FeaturesUnavailableException("the serving sink is closing", null);
+    }
+    return owners.computeIfAbsent("http://" + owner.host().host() + ":" + owner.host().port(),
+        url -> new HttpOnlineFeatures(url, forwardTimeout));
+  }
+
+  /** Closes the clients of the other instances. */
+  @Override
+  public void close() {
+    closed = true;
+    owners.values().forEach(HttpOnlineFeatures::close);
+    owners.clear();
   }
 
   private FeatureLookup running() {

@@ -20,6 +20,7 @@ final class ServingPlatformService implements PlatformService {
   private final MeterRegistry meters;
   private final Supplier<FeaturesPlatformService> features;
   private ServingSinkService service;
+  private LocalOnlineFeatures localFeatures;
 
   /**
    * @param features the features service of this process, or a supplier of null when it runs
@@ -49,8 +50,8 @@ final class ServingPlatformService implements PlatformService {
         .meters(meters);
     FeaturesPlatformService local = features.get();
     if (local != null && config.featureLookupUrl() == null) {
-      builder.onlineFeatures(new LocalOnlineFeatures(local::lookup,
-          config.featureLookupTimeout()));
+      localFeatures = new LocalOnlineFeatures(local::lookup, config.featureLookupTimeout());
+      builder.onlineFeatures(localFeatures);
       builder.featureGroups(local::featureNames);
     }
     service = builder.build();
@@ -72,6 +73,9 @@ final class ServingPlatformService implements PlatformService {
   public synchronized void close() {
     if (service != null) {
       service.close();
+    }
+    if (localFeatures != null) {
+      localFeatures.close();
     }
   }
 }
