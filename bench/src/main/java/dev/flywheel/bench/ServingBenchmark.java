@@ -13,6 +13,7 @@ import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.featurestreams.FeatureStreamsService;
 import dev.flywheel.featurestreams.lookup.FeatureLookupService;
 import dev.flywheel.featurestreams.lookup.LookupGroup;
+import dev.flywheel.platform.runtime.LocalOnlineFeatures;
 import dev.flywheel.servingsink.ServingSinkConfig;
 import dev.flywheel.servingsink.ServingSinkService;
 import dev.flywheel.servingsink.model.ModelLoader;
@@ -76,6 +77,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *       (default 16) keep-alive connections, the features fetched from feature-streams' real
  *       online lookup ({@link FeatureLookupService}) over HTTP: p50/p99 corrected for
  *       coordinated omission (goal p99 &lt; 5 ms).
+ *   <li>The same load on a second serving instance that reads the features in-process ({@link
+ *       LocalOnlineFeatures}, as {@code flywheel up} and {@code flywheel demo} wire serving next to
+ *       the feature engine): the cost of {@code /predict} without the lookup's HTTP hop.
  * </ol>
  *
  * <p>Client, services, broker and registry share the JVM and the machine.
@@ -178,6 +182,8 @@ public final class ServingBenchmark {
                 PacedLoad.describe(warm.corrected()), warm.errors());
             PacedLoad.Result r = PacedLoad.run(rate, seconds, connections,
                 k -> post(app.port(), known));
+            PacedLoad.Result local = predictInProcess(devstack, fx, lookup, rate, seconds,
+                connections, known);
             System.out.printf(Locale.ROOT, "%nSUMMARY stream scoring %,.0f vectors/s vs"
                     + " feature-streams %,.0f events/s on the same %,d events: ratio %.2f (goal"
                     + " >= 1.0)%n", servingRate, featureRate, events, servingRate / featureRate);
@@ -196,6 +202,17 @@ public final class ServingBenchmark {
                 r.service().getValueAtPercentile(50) / 1e6,
                 r.service().getValueAtPercentile(99) / 1e6,
                 Runtime.getRuntime().availableProcessors());
+            System.out.printf(Locale.ROOT, "SUMMARY POST /predict by entity (features read"
+                    + " in-process) at %,.0f req/s for %.0f s, %d connections: achieved %,.0f"
+                    + " req/s, %d errors; corrected p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max"
+                    + " %.2f ms (goal p99 < 5 ms); service time p50 %.2f ms, p99 %.2f ms%n",
+                rate, seconds, connections, local.achievedRate(), local.errors(),
+                local.corrected().getValueAtPercentile(50) / 1e6,
+                local.corrected().getValueAtPercentile(99) / 1e6,
+                local.corrected().getValueAtPercentile(99.9) / 1e6,
+                local.corrected().getMaxValue() / 1e6,
+                local.service().getValueAtPercentile(50) / 1e6,
+                local.service().getValueAtPercentile(99) / 1e6);
           } finally {
             app.stop();
           }
@@ -203,6 +220,37 @@ public final class ServingBenchmark {
       }
     } finally {
       Dirs.deleteQuietly(tmp);
+    }
+  }
+
+  /**
+   * {@code POST /predict} on a second serving instance whose features come from the engine's
+   * stores in this JVM: 10 s of warm-up, then {@code seconds} measured.
+   */
+  private static PacedLoad.Result predictInProcess(Devstack devstack, CardActivityFixture fx,
+      FeatureLookupService lookup, double rate, double seconds, int connections,
+      List<String> known) throws Exception {
+    ServingSinkConfig config = ServingSinkConfig.defaults()
+        .withIds("bench-serving-local", "bench-local").withStartFrom("latest");
+    try (LocalOnlineFeatures features = new LocalOnlineFeatures(lookup::lookup,
+            Duration.ofSeconds(2));
+        ServingSinkService serving = ServingSinkService.builder().config(config)
+            .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(fx.topics)
+            .meters(new SimpleMeterRegistry()).onlineFeatures(features).build().start()) {
+      Javalin app = Javalin.create(c -> {
+        c.startup.showJavalinBanner = false;
+        c.jetty.host = "127.0.0.1";
+        serving.routes(c.routes);
+      }).start(0);
+      try {
+        PacedLoad.Result warm = PacedLoad.run(rate, 10, connections,
+            k -> post(app.port(), known));
+        System.out.printf(Locale.ROOT, "/predict (in-process features) warm-up 10 s: %s,"
+            + " errors %d%n", PacedLoad.describe(warm.corrected()), warm.errors());
+        return PacedLoad.run(rate, seconds, connections, k -> post(app.port(), known));
+      } finally {
+        app.stop();
+      }
     }
   }
 

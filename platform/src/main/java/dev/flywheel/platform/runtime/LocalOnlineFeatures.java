@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * owns is asked of that instance's lookup API, over one pooled client per instance (closed with
  * this).
  */
-final class LocalOnlineFeatures implements OnlineFeatures, AutoCloseable {
+public final class LocalOnlineFeatures implements OnlineFeatures, AutoCloseable {
 
   private final Supplier<FeatureLookup> lookup;
   private final Duration forwardTimeout;
@@ -33,7 +33,7 @@ final class LocalOnlineFeatures implements OnlineFeatures, AutoCloseable {
    * @param lookup the lookup of the local engine; null until it has started
    * @param forwardTimeout per request to another instance
    */
-  LocalOnlineFeatures(Supplier<FeatureLookup> lookup, Duration forwardTimeout) {
+  public LocalOnlineFeatures(Supplier<FeatureLookup> lookup, Duration forwardTimeout) {
     this.lookup = Objects.requireNonNull(lookup, "lookup");
     this.forwardTimeout = Objects.requireNonNull(forwardTimeout, "forwardTimeout");
   }
