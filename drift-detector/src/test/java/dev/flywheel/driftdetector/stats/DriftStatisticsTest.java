@@ -5,6 +5,7 @@ import static dev.flywheel.driftdetector.stats.Vectors.longs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
@@ -154,5 +155,39 @@ class DriftStatisticsTest {
     }
     out[cuts.length] = Math.max(0, n - placed);
     return out;
+  }
+
+  @Test
+  void shouldTakeTheFarTailOfSmallSamplesAsTwiceTheOneSidedTail() {
+    // Reference: scipy.stats.kstwo.sf(d, n), SciPy 1.17.1 (n d² from 4 to 36)
+    assertThat(DriftStatistics.twiceSmirnov(100, 0.2))
+        .isCloseTo(0.0005551927327988775, within(1e-13));
+    assertThat(DriftStatistics.twiceSmirnov(100, 0.35))
+        .isCloseTo(1.865228719089831e-11, within(1e-20));
+    assertThat(DriftStatistics.twiceSmirnov(100, 0.6)).isCloseTo(5.912822156396238e-35,
+        withinPercentage(1e-6));
+    assertThat(DriftStatistics.twiceSmirnov(50, 0.3))
+        .isCloseTo(0.00017353260202718738, within(1e-13));
+    assertThat(DriftStatistics.twiceSmirnov(140, 0.18))
+        .isCloseTo(0.0001932001834783552, within(1e-13));
+    assertThat(DriftStatistics.twiceSmirnov(10, 0.7))
+        .isCloseTo(1.9544800000000034e-05, within(1e-13));
+  }
+
+  @Test
+  void shouldGiveTheSamePValueEitherSideOfTheSwitchToTheTailForm() {
+    // Given two windows of 100 whose D puts n d² just below and just above 4 (en = 99.5 -> 100
+    // against a 20,000-row baseline): below, Commons Math's exact matrix; above, the tail form
+    long[] baseline = {5_000, 5_000, 5_000, 5_000};
+    DriftStatistics.Test below = DriftStatistics.kolmogorovSmirnov(baseline,
+        new long[] {44, 6, 25, 25});
+    DriftStatistics.Test above = DriftStatistics.kolmogorovSmirnov(baseline,
+        new long[] {45, 5, 25, 25});
+
+    // Then each is SciPy's kstwo.sf(D, 100) (SciPy 1.17.1)
+    assertThat(below.statistic()).isCloseTo(0.19, within(1e-12));
+    assertThat(below.pValue()).isCloseTo(0.0012339926382722768, within(1e-7));
+    assertThat(above.statistic()).isCloseTo(0.20, within(1e-12));
+    assertThat(above.pValue()).isCloseTo(0.0005551927327988775, within(1e-13));
   }
 }
