@@ -93,11 +93,13 @@ import org.apache.kafka.tools.ProducerPerformance;
  *       Reports p50/p99/p99.9/max, the prediction rate achieved, process CPU per 1,000 events.
  *   <li><b>Saturation</b>: {@code saturation events} (default 30,000) posted as fast as 8 clients
  *       with batches of 500 get their 202s; events/s end to end = events / (last prediction
- *       received − first post).
+ *       received − first post), and through drift-detector = events / (the last of them counted
+ *       into a drift window, {@code flywheel.drift.predictions{outcome=counted}} − first post).
  *   <li><b>Memory</b>: heap after a full GC and the peak of the heap pools; RocksDB memory from the
  *       Kafka Streams RocksDB metrics (block cache usage, shared; memtables; table readers).
  *   <li><b>Kafka alone</b>, same broker, same run: {@code ProducerPerformance} with as many
- *       200-byte records as the saturation phase, then {@code ConsumerPerformance} reading them.
+ *       200-byte records as the saturation phase, then {@code ConsumerPerformance} reading them;
+ *       both end-to-end rates are also printed as a share of the producer's rate (the ceiling).
  * </ol>
  *
  * <p>CPU is the whole process: the broker, the registry and the benchmark's own clients
@@ -195,11 +197,13 @@ public final class SystemBenchmark {
 
         // 2. saturation
         watch.reset();
+        double counted0 = driftCounted(meters);
         long cpu2 = cpuNanos();
         long s0 = System.nanoTime();
         flood(http, uri, saturation, cards, seq);
         long posted = System.nanoTime();
         long s1 = watch.awaitCount(saturation, Duration.ofMinutes(20));
+        long d1 = awaitDriftCounted(meters, counted0 + saturation, Duration.ofMinutes(20));
         long cpu3 = cpuNanos();
         Histogram sat = watch.latencies();
         double endToEnd = saturation / ((s1 - s0) / 1e9);
@@ -210,6 +214,10 @@ public final class SystemBenchmark {
             saturation / ((posted - s0) / 1e9), (s1 - s0) / 1e9, endToEnd,
             sat.getValueAtPercentile(50) / 1e3, sat.getValueAtPercentile(99) / 1e3,
             (cpu3 - cpu2) / 1e6 / saturation * 1000);
+        double withDrift = saturation / ((d1 - s0) / 1e9);
+        System.out.printf(Locale.ROOT, "saturation through drift-detector: the last prediction"
+            + " counted into a drift window after %.1f s: %,.0f events/s end to end%n",
+            (d1 - s0) / 1e9, withDrift);
 
         // 3. memory
         long peakHeap = 0;
@@ -238,14 +246,19 @@ public final class SystemBenchmark {
         System.out.printf(Locale.ROOT, "Kafka alone: ProducerPerformance %,.0f records/s (200-byte"
             + " records, acks=all), ConsumerPerformance %,.0f records/s%n", produced, consumed);
         System.out.printf(Locale.ROOT, "%nSUMMARY end to end (ingest HTTP -> features -> serving"
-                + " -> drift): saturation %,.0f events/s; at %,.0f events/s offered:"
+                + " -> drift): saturation %,.0f events/s to predictions, %,.0f through drift; at"
+                + " %,.0f events/s offered:"
                 + " event->prediction p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms; CPU %.1f ms /"
                 + " 1,000 events (fixed), %.1f (saturation); heap after GC %d MiB, peak %d MiB;"
-                + " Kafka alone: produce %,.0f/s, consume %,.0f/s; %d cores%n", endToEnd, rate,
+                + " Kafka alone: produce %,.0f/s, consume %,.0f/s; %d cores%n", endToEnd, withDrift,
+            rate,
             fixed.getValueAtPercentile(50) / 1e3, fixed.getValueAtPercentile(99) / 1e3,
             fixed.getValueAtPercentile(99.9) / 1e3, (cpu1 - cpu0) / 1e6 / offered * 1000,
             (cpu3 - cpu2) / 1e6 / saturation * 1000, heapAfterGc >> 20, peakHeap >> 20,
             produced, consumed, Runtime.getRuntime().availableProcessors());
+        System.out.printf(Locale.ROOT, "SUMMARY ratio to Kafka's ProducerPerformance on the same"
+            + " broker: %.3f to predictions, %.3f through drift%n", endToEnd / produced,
+            withDrift / produced);
       }
     } finally {
       Dirs.deleteQuietly(tmp);
@@ -527,5 +540,25 @@ public final class SystemBenchmark {
       running.set(false);
       thread.join();
     }
+  }
+
+  /** Predictions drift-detector has counted into windows so far. */
+  private static double driftCounted(SimpleMeterRegistry meters) {
+    return meters.find("flywheel.drift.predictions").tag("outcome", "counted").counters()
+        .stream().mapToDouble(c -> c.count()).sum();
+  }
+
+  /** Waits until drift-detector has counted {@code target} predictions; returns nanoTime then. */
+  private static long awaitDriftCounted(SimpleMeterRegistry meters, double target,
+      Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (driftCounted(meters) < target) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("drift-detector counted " + driftCounted(meters)
+            + " of " + target + " predictions within " + timeout);
+      }
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+    return System.nanoTime();
   }
 }
