@@ -190,29 +190,8 @@ public final class ServingBenchmark {
             System.out.printf(Locale.ROOT, "SUMMARY single-row XGBoost in-process: p50 %.1f us,"
                     + " p99 %.1f us, p99.9 %.1f us%n", single.getValueAtPercentile(50) / 1e3,
                 single.getValueAtPercentile(99) / 1e3, single.getValueAtPercentile(99.9) / 1e3);
-            System.out.printf(Locale.ROOT, "SUMMARY POST /predict by entity (online lookup over"
-                    + " HTTP) at %,.0f req/s for %.0f s, %d connections: achieved %,.0f req/s,"
-                    + " %d errors; corrected p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms"
-                    + " (goal p99 < 5 ms); service time p50 %.2f ms, p99 %.2f ms; %d cores%n",
-                rate, seconds, connections, r.achievedRate(), r.errors(),
-                r.corrected().getValueAtPercentile(50) / 1e6,
-                r.corrected().getValueAtPercentile(99) / 1e6,
-                r.corrected().getValueAtPercentile(99.9) / 1e6,
-                r.corrected().getMaxValue() / 1e6,
-                r.service().getValueAtPercentile(50) / 1e6,
-                r.service().getValueAtPercentile(99) / 1e6,
-                Runtime.getRuntime().availableProcessors());
-            System.out.printf(Locale.ROOT, "SUMMARY POST /predict by entity (features read"
-                    + " in-process) at %,.0f req/s for %.0f s, %d connections: achieved %,.0f"
-                    + " req/s, %d errors; corrected p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max"
-                    + " %.2f ms (goal p99 < 5 ms); service time p50 %.2f ms, p99 %.2f ms%n",
-                rate, seconds, connections, local.achievedRate(), local.errors(),
-                local.corrected().getValueAtPercentile(50) / 1e6,
-                local.corrected().getValueAtPercentile(99) / 1e6,
-                local.corrected().getValueAtPercentile(99.9) / 1e6,
-                local.corrected().getMaxValue() / 1e6,
-                local.service().getValueAtPercentile(50) / 1e6,
-                local.service().getValueAtPercentile(99) / 1e6);
+            printPredictSummary("online lookup over HTTP", rate, seconds, connections, r);
+            printPredictSummary("features read in-process", rate, seconds, connections, local);
           } finally {
             app.stop();
           }
@@ -221,6 +200,19 @@ public final class ServingBenchmark {
     } finally {
       Dirs.deleteQuietly(tmp);
     }
+  }
+
+  private static void printPredictSummary(String how, double rate, double seconds,
+      int connections, PacedLoad.Result r) {
+    System.out.printf(Locale.ROOT, "SUMMARY POST /predict by entity (%s) at %,.0f req/s for %.0f"
+            + " s, %d connections: achieved %,.0f req/s, %d errors; corrected p50 %.2f ms, p99"
+            + " %.2f ms, p99.9 %.2f ms, max %.2f ms (goal p99 < 5 ms); service time p50 %.2f ms,"
+            + " p99 %.2f ms; %d cores%n", how, rate, seconds, connections, r.achievedRate(),
+        r.errors(), r.corrected().getValueAtPercentile(50) / 1e6,
+        r.corrected().getValueAtPercentile(99) / 1e6,
+        r.corrected().getValueAtPercentile(99.9) / 1e6, r.corrected().getMaxValue() / 1e6,
+        r.service().getValueAtPercentile(50) / 1e6, r.service().getValueAtPercentile(99) / 1e6,
+        Runtime.getRuntime().availableProcessors());
   }
 
   /**

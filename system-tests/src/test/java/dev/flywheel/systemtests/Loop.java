@@ -288,17 +288,7 @@ final class Loop {
   /** Produces transactions {@code from .. from+count-1} straight to the source topic. */
   void produceTransactions(int from, int count) {
     try (KafkaProducer<String, GenericRecord> producer = producer(data())) {
-      List<Future<?>> sent = new ArrayList<>();
-      for (int i = from; i < from + count; i++) {
-        sent.add(producer.send(new ProducerRecord<>(data().name(), null, timeMs(i), card(i),
-            transaction(i))));
-      }
-      producer.flush();
-      for (Future<?> f : sent) {
-        f.get();
-      }
-    } catch (Exception e) {
-      throw new IllegalStateException("producing transactions failed", e);
+      awaitAll(sendTransactions(producer, from, from + count));
     }
   }
 
@@ -315,12 +305,27 @@ final class Loop {
         int upTo = from;
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50))
             .until(() -> scored.count() >= upTo - 3L * chunk);
-        for (int i = from; i < Math.min(count, from + chunk); i++) {
-          sent.add(producer.send(new ProducerRecord<>(data().name(), null, timeMs(i), card(i),
-              transaction(i))));
-        }
-        producer.flush();
+        sent.addAll(sendTransactions(producer, from, Math.min(count, from + chunk)));
       }
+      awaitAll(sent);
+    }
+  }
+
+  /** Sends transactions {@code from .. to-1} and flushes; the futures of their sends. */
+  private List<Future<?>> sendTransactions(KafkaProducer<String, GenericRecord> producer,
+      int from, int to) {
+    List<Future<?>> sent = new ArrayList<>();
+    for (int i = from; i < to; i++) {
+      sent.add(producer.send(new ProducerRecord<>(data().name(), null, timeMs(i), card(i),
+          transaction(i))));
+    }
+    producer.flush();
+    return sent;
+  }
+
+  /** Waits for every send. @throws IllegalStateException if one failed */
+  private static void awaitAll(List<Future<?>> sent) {
+    try {
       for (Future<?> f : sent) {
         f.get();
       }
@@ -328,6 +333,7 @@ final class Loop {
       throw new IllegalStateException("producing transactions failed", e);
     }
   }
+
 
   /** Feature vectors of card_activity with the model's inputs, event ids {@code v-<i>}. */
   void produceVectors(int from, int count) {
