@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
 
-  /** Decoded entity states kept per task (about 2-4 KiB each for {@code card_activity}). */
+  /** Decoded entity states kept per task, the least recently updated dropped first. */
   static final int CACHED_ENTITIES = 4096;
 
   private static final Logger LOG = LoggerFactory.getLogger(AggregateProcessor.class);
