@@ -91,8 +91,7 @@ class DriftDetectorIT {
       await().atMost(Duration.ofSeconds(60)).until(() -> topicExists(devstack,
           topics.predictions().name()));
       // And version 1 promoted, its baseline taken by the detector before predictions arrive
-      // (a prediction the detector reads before its version's promotion is not counted: it has
-      // no baseline yet)
+      // (so the kill below falls among counted predictions, not held ones)
       promotions.send(new ProducerRecord<>(topics.modelPromoted().name(), Fixtures.MODEL,
           promoted)).get();
       String byModel = appId + "-" + DriftTopology.BY_MODEL + "-repartition";

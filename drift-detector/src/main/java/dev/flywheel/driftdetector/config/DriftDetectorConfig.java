@@ -32,6 +32,7 @@ import java.util.Set;
  * driftDetector:
  *   applicationId: flywheel-drift-detector   # Kafka Streams application id; keep it stable
  *   labelWindow: PT24H                       # how long after a prediction its label may arrive
+ *   maxHeldPredictions: 10000                # per model, held until their version's promotion
  * models:
  *   - name: fraud-detector
  *     drift: {...}                           # see DriftPolicy
@@ -40,17 +41,23 @@ import java.util.Set;
  * @param applicationId the Kafka Streams application id; never null
  * @param labelWindow how long after a prediction a label is still joined to it; never null
  * @param policies the configured policies by model name; never null
+ * @param maxHeldPredictions how many predictions of versions not promoted yet are held per model
+ *     until their promotion; beyond it the oldest held one goes to {@code
+ *     flywheel.predictions.dlq}; at least 1
  */
 public record DriftDetectorConfig(String applicationId, Duration labelWindow,
-    Map<String, DriftPolicy> policies) {
+    Map<String, DriftPolicy> policies, long maxHeldPredictions) {
 
   /** Application id unless configured. */
   public static final String DEFAULT_APPLICATION_ID = "flywheel-drift-detector";
   /** Label join window unless configured. */
   public static final Duration DEFAULT_LABEL_WINDOW = Duration.ofHours(24);
+  /** Predictions held per model until their version's promotion, unless configured. */
+  public static final long DEFAULT_MAX_HELD_PREDICTIONS = 10_000;
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-  private static final Set<String> SERVICE_KEYS = Set.of("applicationId", "labelWindow");
+  private static final Set<String> SERVICE_KEYS = Set.of("applicationId", "labelWindow",
+      "maxHeldPredictions");
   private static final Set<String> POLICY_KEYS = Set.of("alias", "window", "numeric",
       "categorical", "smallSample", "minSamples", "share", "important", "consecutiveWindows",
       "cooldown", "topFeatures");
@@ -62,6 +69,17 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
     applicationId = applicationId == null ? DEFAULT_APPLICATION_ID : applicationId;
     labelWindow = labelWindow == null ? DEFAULT_LABEL_WINDOW : labelWindow;
     policies = Collections.unmodifiableMap(new LinkedHashMap<>(policies));
+    if (maxHeldPredictions < 1) {
+      throw new InvalidConfigException("driftDetector.maxHeldPredictions is "
+          + maxHeldPredictions + "; it must be at least 1 (predictions held per model until"
+          + " their version is promoted)");
+    }
+  }
+
+  /** These settings with the default {@link #DEFAULT_MAX_HELD_PREDICTIONS}. */
+  public DriftDetectorConfig(String applicationId, Duration labelWindow,
+      Map<String, DriftPolicy> policies) {
+    this(applicationId, labelWindow, policies, DEFAULT_MAX_HELD_PREDICTIONS);
   }
 
   /** Defaults, with {@code policies} by model name. */
@@ -81,7 +99,12 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
 
   /** These settings under another application id. */
   public DriftDetectorConfig withApplicationId(String id) {
-    return new DriftDetectorConfig(id, labelWindow, policies);
+    return new DriftDetectorConfig(id, labelWindow, policies, maxHeldPredictions);
+  }
+
+  /** These settings holding at most {@code max} predictions per model until their promotion. */
+  public DriftDetectorConfig withMaxHeldPredictions(long max) {
+    return new DriftDetectorConfig(applicationId, labelWindow, policies, max);
   }
 
   /**
@@ -118,10 +141,18 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
     JsonNode service = root.path("driftDetector");
     String applicationId = null;
     Duration labelWindow = null;
+    Long maxHeld = null;
     if (!service.isMissingNode() && !service.isNull()) {
       requireKeys(where + ": driftDetector", service, SERVICE_KEYS);
       applicationId = text(service, "applicationId");
       labelWindow = duration(where + ": driftDetector.labelWindow", service.get("labelWindow"));
+      maxHeld = longValue(where + ": driftDetector.maxHeldPredictions",
+          service.get("maxHeldPredictions"));
+      if (maxHeld != null && maxHeld < 1) {
+        throw new InvalidConfigException(where + ": driftDetector.maxHeldPredictions is "
+            + maxHeld + "; it must be at least 1 (predictions held per model until their"
+            + " version is promoted)");
+      }
     }
     Map<String, DriftPolicy> policies = new LinkedHashMap<>();
     JsonNode models = root.path("models");
@@ -145,7 +176,8 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
         }
       }
     }
-    return new DriftDetectorConfig(applicationId, labelWindow, policies);
+    return new DriftDetectorConfig(applicationId, labelWindow, policies,
+        orElse(maxHeld, DEFAULT_MAX_HELD_PREDICTIONS));
   }
 
   private static DriftPolicy policy(String path, JsonNode node) {

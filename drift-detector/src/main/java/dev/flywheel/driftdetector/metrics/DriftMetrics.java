@@ -29,7 +29,13 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>{@code flywheel.drift.performance{model,metric}}: gauge, live AUC, log loss, ...;
  *   <li>{@code flywheel.drift.predictions{model,outcome}}: counter of predictions by what became
  *       of them ({@code counted}, {@code no_baseline}, {@code other_version}, {@code late},
- *       {@code discarded_on_switch});
+ *       {@code discarded_on_switch}); and on the way: {@code held} (a version not promoted yet:
+ *       kept until its promotion), {@code released} (a held one taken out by its version's
+ *       promotion, then counted under one of the outcomes above), {@code held_overflow} (the
+ *       oldest held one sent to {@code flywheel.predictions.dlq} because the model held the
+ *       maximum);
+ *   <li>{@code flywheel.drift.held_predictions{model}}: gauge, predictions held now (as of the
+ *       last change this instance made);
  *   <li>{@code flywheel.drift.reports{model}}, {@code flywheel.drift.alerts{model}}: counters.
  * </ul>
  *
@@ -63,6 +69,11 @@ public final class DriftMetrics {
         .builder("flywheel.drift.predictions").tag("model", model).tag("outcome", outcome)
         .description("Predictions seen by drift detection, by what became of them")
         .register(registry)).increment();
+  }
+
+  /** Sets how many predictions of {@code model} are held until their version's promotion. */
+  public void held(String model, long count) {
+    gauge("flywheel.drift.held_predictions", Tags.of("model", model), count);
   }
 
   /** Records a closed window's statistics. */

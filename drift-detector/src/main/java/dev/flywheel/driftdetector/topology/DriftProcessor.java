@@ -16,13 +16,17 @@ import dev.flywheel.events.WindowKind;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
-import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +39,19 @@ import org.slf4j.LoggerFactory;
  * forwards a {@link DriftReport}, and a {@link DriftAlert} when the policy fires. State lives in
  * {@link DriftTopology#WINDOWS_STORE} and {@link DriftTopology#BASELINES_STORE}; every change
  * is committed with the outputs it causes (exactly-once).
+ *
+ * <p>A prediction of a version above every version promoted so far (none yet, or a newer one
+ * whose promotion has not arrived: serving scores with a version as soon as it loads it, and
+ * promotions come from another topic) is held in {@link DriftTopology#HELD_STORE}. The promotion
+ * of that version counts the held predictions of it into its windows, in the order they arrived
+ * and before any later prediction, while processing the promotion record, so holding, releasing
+ * and counting commit in one transaction. A prediction of a version at or below the highest one
+ * promoted that is not the current one (a version replaced or rolled back from, which will not be
+ * compared again) is counted as {@code other_version}, as are held ones such a promotion leaves
+ * behind. Beyond {@link DriftDetectorConfig#maxHeldPredictions()} held predictions of a model,
+ * the oldest goes to the predictions topic's dead-letter topic ({@link DeadLetter}).
  */
-final class DriftProcessor implements Processor<String, DriftInput, String, SpecificRecord> {
+final class DriftProcessor implements Processor<String, DriftInput, String, Object> {
 
   private static final Logger LOG = LoggerFactory.getLogger(DriftProcessor.class);
 
@@ -49,20 +64,32 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
    * (a task restored after a failed transaction starts with a fresh one).
    */
   private final Map<String, ModelPromoted> current = new HashMap<>();
-  private ProcessorContext<String, SpecificRecord> context;
+  /** Models whose first held-prediction overflow this instance has logged as a warning. */
+  private final Set<String> overflowWarned = new HashSet<>();
+  private final Serde<String> predictionKeys;
+  private final Serde<Prediction> predictionValues;
+  private final String predictionsTopic;
+  private ProcessorContext<String, Object> context;
   private KeyValueStore<String, ModelWindows> windows;
   private KeyValueStore<String, ModelPromoted> baselines;
+  private HeldPredictions held;
 
-  DriftProcessor(DriftDetectorConfig config, DriftMetrics metrics) {
+  DriftProcessor(DriftDetectorConfig config, DriftMetrics metrics, Serde<String> predictionKeys,
+      Serde<Prediction> predictionValues, String predictionsTopic) {
     this.config = config;
     this.metrics = metrics;
+    this.predictionKeys = predictionKeys;
+    this.predictionValues = predictionValues;
+    this.predictionsTopic = predictionsTopic;
   }
 
   @Override
-  public void init(ProcessorContext<String, SpecificRecord> context) {
+  public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.windows = context.getStateStore(DriftTopology.WINDOWS_STORE);
     this.baselines = context.getStateStore(DriftTopology.BASELINES_STORE);
+    this.held = new HeldPredictions(context.getStateStore(DriftTopology.HELD_STORE),
+        predictionValues, predictionsTopic);
     this.current.clear();
   }
 
@@ -100,12 +127,83 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
     baselines.put(model, m);
     current.put(model, m);
     windows.put(model, new ModelWindows(m.getVersion(), m.getEventId()));
+    held.promoted(model, m.getVersion());
     LOG.info("drift: {} now compared with the baseline of version {} ({})", model,
         m.getVersion(), m.getBaseline() == null ? "none: not monitored" : "profiled");
+    release(model, m);
+  }
+
+  /**
+   * Counts the held predictions of the version {@code m} promotes, oldest first, and settles the
+   * held ones of older versions (never promoted, or replaced: {@code other_version}); newer ones
+   * stay held.
+   */
+  private void release(String model, ModelPromoted m) {
+    List<HeldPredictions.Held> due = held.release(model, v -> v <= m.getVersion());
+    if (due.isEmpty()) {
+      return;
+    }
+    for (HeldPredictions.Held h : due) {
+      metrics.prediction(model, "released");
+      count(model, m, h.prediction());
+    }
+    metrics.held(model, held.count(model));
+    LOG.info("drift: {} version {} promoted; {} held predictions released, {} still held", model,
+        m.getVersion(), due.size(), held.count(model));
   }
 
   private void prediction(String model, Prediction p) {
     ModelPromoted promoted = baseline(model);
+    if (awaitsPromotion(model, promoted, p.getVersion())) {
+      hold(model, p);
+      return;
+    }
+    count(model, promoted, p);
+  }
+
+  /** Whether {@code version} is above every version of {@code model} promoted so far. */
+  private boolean awaitsPromotion(String model, ModelPromoted promoted, int version) {
+    if (promoted == null) {
+      return true;
+    }
+    return version > promoted.getVersion() && version > held.highestPromoted(model);
+  }
+
+  private void hold(String model, Prediction p) {
+    RecordMetadata from = context.recordMetadata().orElse(null);
+    String topic = from == null ? predictionsTopic : from.topic();
+    int partition = from == null ? -1 : from.partition();
+    long offset = from == null ? -1 : from.offset();
+    long timestamp = p.getEventTime().toEpochMilli();
+    long max = config.maxHeldPredictions();
+    List<HeldPredictions.Held> evicted = held.hold(model, p, topic, partition, offset, timestamp,
+        max);
+    metrics.prediction(model, "held");
+    for (HeldPredictions.Held h : evicted) {
+      Prediction old = h.prediction();
+      String error = "drift-detector holds at most " + max + " predictions of model '" + model
+          + "' whose version is not promoted yet (driftDetector.maxHeldPredictions); prediction "
+          + old.getPredictionId() + " of version " + old.getVersion() + " was the oldest held"
+          + " and is not counted in any drift window. Fix: make sure version " + old.getVersion()
+          + " of '" + model + "' is promoted under alias '" + config.policyFor(model).alias()
+          + "' (flywheel.model.promoted), or raise driftDetector.maxHeldPredictions, then"
+          + " replay this record to " + predictionsTopic;
+      byte[] key = predictionKeys.serializer().serialize(predictionsTopic, old.getEntityId());
+      context.forward(new Record<String, Object>(model, new DeadLetter(key, h.value()),
+          h.timestamp(), DeadLetter.headers(error, config.applicationId(), h.topic(),
+              h.partition(), h.offset(), h.timestamp())));
+      metrics.prediction(model, "held_overflow");
+      if (overflowWarned.add(model)) {
+        LOG.warn("drift: {} (warned once per model; the rest are counted in"
+            + " flywheel.drift.predictions{{outcome=held_overflow}})", error);
+      } else {
+        LOG.debug("drift: {}", error);
+      }
+    }
+    metrics.held(model, held.count(model));
+  }
+
+  private void count(String model, ModelPromoted promoted, Prediction p) {
     if (promoted == null || promoted.getBaseline() == null) {
       metrics.prediction(model, "no_baseline");
       return;
@@ -190,7 +288,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
     int consecutive = ws.verdict(report.getDrifted(), start);
     report.setConsecutiveDrifted(consecutive);
     metrics.report(report);
-    context.forward(new Record<String, SpecificRecord>(model, report, end));
+    context.forward(new Record<String, Object>(model, report, end));
     if (report.getDrifted() && consecutive >= policy.consecutiveWindows()
         && ws.outOfCooldown(end, policy.cooldown().toMillis())) {
       DriftAlert alert = DriftAlert.newBuilder()
@@ -212,7 +310,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Spec
       metrics.alert(alert);
       LOG.info("drift alert for {} v{}: {} consecutive drifted windows, {} of features drifted",
           model, promoted.getVersion(), consecutive, report.getDriftedShare());
-      context.forward(new Record<String, SpecificRecord>(model, alert, end));
+      context.forward(new Record<String, Object>(model, alert, end));
     }
   }
 

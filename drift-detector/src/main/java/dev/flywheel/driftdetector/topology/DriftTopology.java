@@ -13,9 +13,9 @@ import dev.flywheel.topics.AvroSerdeFactory;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.time.Duration;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
@@ -35,15 +35,17 @@ import org.apache.kafka.streams.state.Stores;
 /**
  * Wiring of drift detection. Predictions of served versions (shadow ones left out), promotions
  * and labelled predictions are keyed by model and meet in one repartition topic, {@link
- * #BY_MODEL}; {@link DriftProcessor} keeps each model's windows and writes reports and alerts.
+ * #BY_MODEL}; {@link DriftProcessor} keeps each model's windows and writes reports and alerts,
+ * holding predictions of a version not promoted yet until its promotion ({@link #HELD_STORE};
+ * beyond the cap, the oldest held one goes to {@code flywheel.predictions.dlq}).
  * Labels join predictions by event id over {@link DriftDetectorConfig#labelWindow()} of event
  * time before they are keyed by model.
  *
  * <pre>
  * flywheel.predictions ─┬─ not shadow ─ key model ──────────────────┐
  *                       └─ key event id ─ join ─ key model ─────────┼─ merge ─ drift-by-model ─ drift-windows ─┬─ flywheel.drift.reports
- * flywheel.labels ──────────────────────┘                           │                                          └─ flywheel.drift.alerts
- * flywheel.model.promoted ─ check baseline ─────────────────────────┘
+ * flywheel.labels ──────────────────────┘                           │                  drift-baselines         ├─ flywheel.drift.alerts
+ * flywheel.model.promoted ─ check baseline ─────────────────────────┘                  drift-held-predictions  └─ flywheel.predictions.dlq
  * </pre>
  */
 public final class DriftTopology {
@@ -90,10 +92,19 @@ public final class DriftTopology {
   public static final String REPORTS_SINK = "drift-reports-sink";
   /** Writes alerts. */
   public static final String ALERTS_SINK = "drift-alerts-sink";
+  /** Turns dead letters into the predictions topic's key and value bytes. */
+  public static final String DLQ_BYTES = "drift-predictions-dlq-bytes";
+  /** Writes predictions given up on (held beyond the cap) to {@code flywheel.predictions.dlq}. */
+  public static final String DLQ_SINK = "drift-predictions-dlq-sink";
   /** Each model's windows and hysteresis ({@link ModelWindows}). */
   public static final String WINDOWS_STORE = "drift-windows";
   /** Each model's current promotion, with the baseline its windows are compared with. */
   public static final String BASELINES_STORE = "drift-baselines";
+  /**
+   * Predictions of versions not promoted yet, held per model until their promotion (at most
+   * {@link DriftDetectorConfig#maxHeldPredictions()} per model).
+   */
+  public static final String HELD_STORE = "drift-held-predictions";
 
   private static final Duration LABEL_JOIN_GRACE = Duration.ofMinutes(5);
 
@@ -118,6 +129,7 @@ public final class DriftTopology {
     Topic<String, ModelPromoted> promoted = topics.modelPromoted();
     Topic<String, DriftReport> reports = topics.driftReports();
     Topic<String, DriftAlert> alerts = topics.driftAlerts();
+    Topic<byte[], byte[]> predictionsDlq = topics.dlq(predictions);
     Serde<DriftInput> inputSerde = DriftInput.serde(predictions.valueSerde(), predictions.name(),
         promoted.valueSerde(), promoted.name());
     Serde<ModelPromoted> baselineSerde = serdes.specific(ModelPromoted.class, false);
@@ -127,6 +139,8 @@ public final class DriftTopology {
         store(WINDOWS_STORE, inMemory), Serdes.String(), ModelWindows.serde()));
     builder.addStateStore(Stores.keyValueStoreBuilder(
         store(BASELINES_STORE, inMemory), Serdes.String(), baselineSerde));
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        store(HELD_STORE, inMemory), Serdes.String(), Serdes.ByteArray()));
 
     KStream<String, Prediction> served = builder
         .stream(predictions.name(), Consumed.with(predictions.keySerde(),
@@ -160,12 +174,13 @@ public final class DriftTopology {
         .filter((k, m) -> m != null, Named.as(PROMOTED_PRESENT))
         .mapValues(DriftTopology::checked, Named.as(CHECK_BASELINE));
 
-    KStream<String, SpecificRecord> out = promotionInputs
+    KStream<String, Object> out = promotionInputs
         .merge(predictionInputs, Named.as(MERGE_PREDICTIONS_PROMOTED))
         .merge(labelledInputs, Named.as(MERGE_LABELLED))
         .repartition(Repartitioned.with(Serdes.String(), inputSerde).withName(BY_MODEL))
-        .process(() -> new DriftProcessor(config, metrics), Named.as(DETECTOR),
-            WINDOWS_STORE, BASELINES_STORE);
+        .process(() -> new DriftProcessor(config, metrics, predictions.keySerde(),
+            predictions.valueSerde(), predictions.name()), Named.as(DETECTOR),
+            WINDOWS_STORE, BASELINES_STORE, HELD_STORE);
 
     out.split(Named.as(OUTPUT_SPLIT))
         .branch((k, v) -> v instanceof DriftReport, Branched.withConsumer(s -> s
@@ -176,6 +191,11 @@ public final class DriftTopology {
             .mapValues(v -> (DriftAlert) v)
             .to(alerts.name(), Produced.with(alerts.keySerde(), alerts.valueSerde())
                 .withName(ALERTS_SINK)), "alerts"))
+        .branch((k, v) -> v instanceof DeadLetter, Branched.withConsumer(s -> s
+            .map((k, v) -> KeyValue.pair(((DeadLetter) v).key(), ((DeadLetter) v).value()),
+                Named.as(DLQ_BYTES))
+            .to(predictionsDlq.name(), Produced.with(predictionsDlq.keySerde(),
+                predictionsDlq.valueSerde()).withName(DLQ_SINK)), "dead-letters"))
         .noDefaultBranch();
     return builder.build();
   }

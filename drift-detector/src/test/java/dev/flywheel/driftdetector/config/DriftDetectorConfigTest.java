@@ -78,4 +78,26 @@ class DriftDetectorConfigTest {
     assertThat(p.windowDuration()).isEqualTo(Duration.ofHours(1));
     assertThat(p.grace()).isEqualTo(Duration.ofMinutes(10));
   }
+
+  @Test
+  void shouldHoldTenThousandPredictionsPerModelUnlessConfigured() {
+    // Given one file without the setting and one with it
+    DriftDetectorConfig defaults = DriftDetectorConfig.parse("models: []", "flywheel.yaml");
+    DriftDetectorConfig set = DriftDetectorConfig.parse("""
+        driftDetector: {maxHeldPredictions: 250}
+        """, "flywheel.yaml");
+    // Then the default is 10,000 and the setting is read
+    assertThat(defaults.maxHeldPredictions()).isEqualTo(10_000);
+    assertThat(set.maxHeldPredictions()).isEqualTo(250);
+  }
+
+  @Test
+  void shouldRefuseAMaxHeldPredictionsBelowOneSayingWhatItMustBe() {
+    String yaml = """
+        driftDetector: {maxHeldPredictions: 0}
+        """;
+    assertThatThrownBy(() -> DriftDetectorConfig.parse(yaml, "flywheel.yaml"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("driftDetector.maxHeldPredictions is 0; it must be at least 1");
+  }
 }

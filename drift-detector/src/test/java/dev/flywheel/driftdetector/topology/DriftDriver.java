@@ -12,9 +12,12 @@ import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -22,6 +25,8 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.errors.LogAndFailExceptionHandler;
 import org.apache.kafka.streams.errors.LogAndFailProcessingExceptionHandler;
 import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
 
 /** The production topology in a {@link TopologyTestDriver}, with typed topics. */
 final class DriftDriver implements AutoCloseable {
@@ -34,8 +39,14 @@ final class DriftDriver implements AutoCloseable {
   final TestInputTopic<String, ModelPromoted> promoted;
   final TestOutputTopic<String, DriftReport> reports;
   final TestOutputTopic<String, DriftAlert> alerts;
+  final TestOutputTopic<byte[], byte[]> predictionsDlq;
 
   DriftDriver(DriftDetectorConfig config, Path stateDir) {
+    this(config, stateDir, Materialized.StoreType.IN_MEMORY);
+  }
+
+  /** The same with stores of {@code storeType} (RocksDB for the few tests that pipe little). */
+  DriftDriver(DriftDetectorConfig config, Path stateDir, Materialized.StoreType storeType) {
     AvroSerdes serdes = AvroSerdes.fromConfig(
         Map.of("schema.registry.url", "mock://" + UUID.randomUUID()));
     topics = Topics.builder(serdes).build();
@@ -52,8 +63,8 @@ final class DriftDriver implements AutoCloseable {
     driver = new TopologyTestDriver(
         // In-memory stores: the driver commits, flushing every store, after each record, and
         // these tests pipe 100,000s of records (DriftDetectorIT runs RocksDB on a broker).
-        DriftTopology.build(config, topics, serdes, new DriftMetrics(meters),
-            Materialized.StoreType.IN_MEMORY), props);
+        DriftTopology.build(config, topics, serdes, new DriftMetrics(meters), storeType),
+        props);
     predictions = driver.createInputTopic(topics.predictions().name(),
         topics.predictions().keySerde().serializer(),
         topics.predictions().valueSerde().serializer());
@@ -68,6 +79,22 @@ final class DriftDriver implements AutoCloseable {
     alerts = driver.createOutputTopic(topics.driftAlerts().name(),
         topics.driftAlerts().keySerde().deserializer(),
         topics.driftAlerts().valueSerde().deserializer());
+    predictionsDlq = driver.createOutputTopic(topics.dlq(topics.predictions()).name(),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /** The keys of {@link DriftTopology#HELD_STORE} that hold a prediction (not a model's index). */
+  List<String> heldKeys() {
+    KeyValueStore<String, byte[]> store = driver.getKeyValueStore(DriftTopology.HELD_STORE);
+    List<String> keys = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> it = store.all()) {
+      it.forEachRemaining(e -> {
+        if (e.key.contains("\u0000p")) {
+          keys.add(e.key);
+        }
+      });
+    }
+    return keys;
   }
 
   void promote(ModelPromoted m) {
