@@ -500,9 +500,10 @@ final class Loop {
 
   /**
    * Waits until drift-detector (the application of {@link #driftYaml}) has committed the model's
-   * promotion from its by-model repartition topic: it holds the baseline, so it counts every
-   * prediction from the first. (A prediction that reached it before the promotion would not be
-   * counted: docs/guarantees.md, known problems.) Call before any transaction is produced.
+   * promotion from its by-model repartition topic: it holds the baseline, so these tests count
+   * every prediction straight into windows. (A prediction that reaches it before the promotion is
+   * held and counted when the promotion arrives; {@code HeldPredictionsTest} covers that path, so
+   * these tests keep the simpler one.) Call before any transaction is produced.
    */
   void awaitDriftHoldsPromotion() {
     String group = names.applicationId("drift");
