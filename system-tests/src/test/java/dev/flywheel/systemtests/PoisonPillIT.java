@@ -8,7 +8,6 @@ import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
-import dev.flywheel.driftdetector.topology.DriftTopology;
 import dev.flywheel.events.DriftReport;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
@@ -50,10 +49,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.awaitility.core.ConditionTimeoutException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -132,12 +128,8 @@ class PoisonPillIT {
             .stateDir(Files.createDirectories(dir.resolve("registry-state")))
             .build().start()) {
 
-      // (drift-detector compares predictions only once it holds the model's baseline, so it
-      // takes the promotion first: its by-model repartition topic has it committed)
-      String driftGroup = names.applicationId("drift");
-      String byModel = driftGroup + "-" + DriftTopology.BY_MODEL + "-repartition";
-      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
-          .until(() -> committed(devstack, driftGroup, byModel) >= 1);
+      // (drift-detector takes the promotion first, so it counts predictions straight into windows)
+      loop.awaitDriftHoldsPromotion();
 
       // When good transactions and commands go in
       loop.produceTransactions(0, DIRECT_BEFORE);
@@ -272,16 +264,6 @@ class PoisonPillIT {
     byte[] truncated = Arrays.copyOf(goodBytes, goodBytes.length / 2);
     byte[] otherSchema = other.valueSerde().serializer().serialize(other.name(), otherValue);
     return List.of(random, unknownId, truncated, otherSchema);
-  }
-
-  /** The offsets {@code group} committed on {@code topic}, summed over its partitions. */
-  private static long committed(Devstack devstack, String group, String topic) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
-      Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group)
-          .partitionsToOffsetAndMetadata().get();
-      return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
-          .filter(e -> e.getValue() != null).mapToLong(e -> e.getValue().offset()).sum();
-    }
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> pillsOn(Loop loop, String dlq,
