@@ -1,6 +1,9 @@
 package dev.flywheel.topics;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * Names of the headers a record carries on a dead-letter topic ({@code <topic>.dlq}), and the
@@ -67,6 +70,37 @@ public final class DeadLetterHeaders {
   public static final String FAILED_AT = "flywheel.failed.at";
 
   private DeadLetterHeaders() {}
+
+  /**
+   * The headers of a dead letter read from Kafka at {@code topic/partition/offset}: {@link #ERROR},
+   * {@link #ERROR_CLASS} and {@link #SOURCE} when given (not null), {@link #ORIGIN}, {@link
+   * #FAILED_AT} (now), {@link #PROCESSOR}, {@link #TOPIC}, {@link #PARTITION}, {@link #OFFSET}
+   * and {@link #TIMESTAMP}; for a processor that sends the dead letter down its own topology, in
+   * its own transaction.
+   */
+  public static Headers ofRecord(String error, String errorClass, String processor,
+      String source, String topic, int partition, long offset, long timestamp) {
+    Headers h = new RecordHeaders();
+    add(h, ERROR, error);
+    if (errorClass != null) {
+      add(h, ERROR_CLASS, errorClass);
+    }
+    add(h, ORIGIN, origin(topic, partition, offset));
+    add(h, FAILED_AT, Long.toString(System.currentTimeMillis()));
+    add(h, PROCESSOR, processor);
+    if (source != null) {
+      add(h, SOURCE, source);
+    }
+    add(h, TOPIC, topic);
+    add(h, PARTITION, Integer.toString(partition));
+    add(h, OFFSET, Long.toString(offset));
+    add(h, TIMESTAMP, Long.toString(timestamp));
+    return h;
+  }
+
+  private static void add(Headers headers, String name, String value) {
+    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+  }
 
   /** The {@link #ORIGIN} of a Kafka record: {@code <topic>/<partition>/<offset>}. */
   public static String origin(String topic, int partition, long offset) {
