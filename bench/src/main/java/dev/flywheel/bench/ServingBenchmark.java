@@ -169,11 +169,7 @@ public final class ServingBenchmark {
               + " trees, depth 6): %s%n", names.size(), PacedLoad.describe(single));
 
           // 4. HTTP /predict with online lookup at a fixed rate
-          Javalin app = Javalin.create(c -> {
-            c.startup.showJavalinBanner = false;
-            c.jetty.host = "127.0.0.1";
-            serving.routes(c.routes);
-          }).start(0);
+          Javalin app = predictServer(serving);
           try {
             List<String> known = knownCards(events, cards);
             PacedLoad.Result warm = PacedLoad.run(rate, 10, connections,
@@ -200,6 +196,15 @@ public final class ServingBenchmark {
     } finally {
       Dirs.deleteQuietly(tmp);
     }
+  }
+
+  /** {@code POST /predict} of {@code serving} on a local port of its own. */
+  private static Javalin predictServer(ServingSinkService serving) {
+    return Javalin.create(c -> {
+      c.startup.showJavalinBanner = false;
+      c.jetty.host = "127.0.0.1";
+      serving.routes(c.routes);
+    }).start(0);
   }
 
   private static void printPredictSummary(String how, double rate, double seconds,
@@ -229,11 +234,7 @@ public final class ServingBenchmark {
         ServingSinkService serving = ServingSinkService.builder().config(config)
             .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(fx.topics)
             .meters(new SimpleMeterRegistry()).onlineFeatures(features).build().start()) {
-      Javalin app = Javalin.create(c -> {
-        c.startup.showJavalinBanner = false;
-        c.jetty.host = "127.0.0.1";
-        serving.routes(c.routes);
-      }).start(0);
+      Javalin app = predictServer(serving);
       try {
         PacedLoad.Result warm = PacedLoad.run(rate, 10, connections,
             k -> post(app.port(), known));
