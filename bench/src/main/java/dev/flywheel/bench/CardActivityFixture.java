@@ -155,31 +155,19 @@ final class CardActivityFixture {
 
   /**
    * Waits until consumer group {@code groupId} has committed the end offset of every partition
-   * of {@code topic}; returns System.nanoTime() of the first sighting (polled every 20 ms).
+   * of {@code topic}; returns System.nanoTime() of the first sighting (polled every 20 ms). An
+   * empty partition (end offset 0) counts as done: a group commits nothing where it read nothing.
    */
   static long awaitCommittedToEnd(Admin admin, String groupId, String topic, Duration timeout)
       throws Exception {
-    int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get()
-        .get(topic).partitions().size();
-    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-    for (int p = 0; p < partitions; p++) {
-      latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-    }
-    Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
-        admin.listOffsets(latest).all().get();
+    Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = ends(admin, topic);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
           .partitionsToOffsetAndMetadata().get();
-      boolean done = true;
-      for (Map.Entry<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> e
-          : ends.entrySet()) {
-        OffsetAndMetadata c = committed.get(e.getKey());
-        if (c == null || c.offset() < e.getValue().offset()) {
-          done = false;
-          break;
-        }
-      }
+      boolean done = ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0
+          || committed.get(e.getKey()) != null
+          && committed.get(e.getKey()).offset() >= e.getValue().offset());
       if (done) {
         return System.nanoTime();
       }
@@ -193,17 +181,19 @@ final class CardActivityFixture {
 
   /** The sum of the end offsets of {@code topic}. */
   static long endOffsets(Admin admin, String topic) throws Exception {
+    return ends(admin, topic).values().stream()
+        .mapToLong(ListOffsetsResult.ListOffsetsResultInfo::offset).sum();
+  }
+
+  /** The end offset of each partition of {@code topic}. */
+  private static Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends(Admin admin,
+      String topic) throws Exception {
     int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get()
         .get(topic).partitions().size();
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     for (int p = 0; p < partitions; p++) {
       latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
     }
-    long sum = 0;
-    for (ListOffsetsResult.ListOffsetsResultInfo info : admin.listOffsets(latest).all().get()
-        .values()) {
-      sum += info.offset();
-    }
-    return sum;
+    return admin.listOffsets(latest).all().get();
   }
 }

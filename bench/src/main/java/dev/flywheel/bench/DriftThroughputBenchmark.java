@@ -39,13 +39,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -172,7 +168,8 @@ public final class DriftThroughputBenchmark {
         .stateDir(Files.createTempDirectory(stateRoot, id)).overrides(ONE_IN_FLIGHT).build())) {
       streams.start();
       long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
-      long t1 = awaitCommittedToEnd(admin, id, in.name(), Duration.ofMinutes(20));
+      long t1 = CardActivityFixture.awaitCommittedToEnd(admin, id, in.name(),
+          Duration.ofMinutes(20));
       return predictions / ((t1 - t0) / 1e9);
     }
   }
@@ -202,38 +199,6 @@ public final class DriftThroughputBenchmark {
         TimeUnit.MILLISECONDS.sleep(20);
       }
       return predictions / ((System.nanoTime() - t0) / 1e9);
-    }
-  }
-
-  /**
-   * Like {@link CardActivityFixture#awaitCommittedToEnd}, but an empty partition (end offset 0,
-   * never committed) counts as done: all predictions are on one partition.
-   */
-  private static long awaitCommittedToEnd(Admin admin, String groupId, String topic,
-      Duration timeout) throws Exception {
-    int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
-        .partitions().size();
-    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-    for (int p = 0; p < partitions; p++) {
-      latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-    }
-    Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
-        admin.listOffsets(latest).all().get();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
-          .partitionsToOffsetAndMetadata().get();
-      boolean done = ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0
-          || committed.get(e.getKey()) != null
-          && committed.get(e.getKey()).offset() >= e.getValue().offset());
-      if (done) {
-        return System.nanoTime();
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(groupId + " did not reach the end of " + topic
-            + " within " + timeout + "; committed " + committed);
-      }
-      TimeUnit.MILLISECONDS.sleep(20);
     }
   }
 
