@@ -2,6 +2,7 @@ package dev.flywheel.driftdetector;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flywheel.devstack.junit.ReadmeSnippet;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.driftdetector.config.DriftPolicy;
 import dev.flywheel.events.DriftMethod;
@@ -38,14 +39,9 @@ class ReadmeSnippetTest {
 
   @Test
   void shouldShowTheCompiledSnippetInTheReadme() throws Exception {
-    String source = Files.readString(Path.of("src/test/java/dev/flywheel/driftdetector/"
+    String snippet = ReadmeSnippet.of(Path.of("src/test/java/dev/flywheel/driftdetector/"
         + "ReadmeSnippetTest.java"));
-    String body = source.substring(source.indexOf("// README:BEGIN\n") + 16,
-        source.indexOf("    // README:END"));
-    StringBuilder unindented = new StringBuilder();
-    body.lines().forEach(l -> unindented.append(l.length() >= 4 ? l.substring(4) : l)
-        .append('\n'));
-    assertThat(Files.readString(Path.of("README.md"))).contains(unindented.toString());
+    assertThat(Files.readString(Path.of("README.md"))).contains(snippet);
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.flywheel.servingsink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flywheel.devstack.junit.ReadmeSnippet;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,15 +34,10 @@ class ReadmeSnippetTest {
 
   @Test
   void shouldShowTheCompiledSnippetInTheReadme() throws Exception {
-    String source = Files.readString(Path.of("src/test/java/dev/flywheel/servingsink/"
+    String snippet = ReadmeSnippet.of(Path.of("src/test/java/dev/flywheel/servingsink/"
         + "ReadmeSnippetTest.java"));
-    String body = source.substring(source.indexOf("// README:BEGIN\n") + 16,
-        source.indexOf("    // README:END"));
-    StringBuilder unindented = new StringBuilder();
-    body.lines().forEach(l -> unindented.append(l.length() >= 4 ? l.substring(4) : l)
-        .append('\n'));
     String readme = Files.readString(Path.of("README.md"));
-    assertThat(readme).contains(unindented.toString());
+    assertThat(readme).contains(snippet);
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.flywheel.platform.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flywheel.devstack.junit.ReadmeSnippet;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,13 +32,8 @@ class DemoReadmeSnippetTest {
 
   @Test
   void shouldShowTheCompiledSnippetInTheReadme() throws Exception {
-    String source = Files.readString(Path.of("src/test/java/dev/flywheel/platform/demo/"
+    String snippet = ReadmeSnippet.of(Path.of("src/test/java/dev/flywheel/platform/demo/"
         + "DemoReadmeSnippetTest.java"));
-    String body = source.substring(source.indexOf("// README:BEGIN\n") + 16,
-        source.indexOf("    // README:END"));
-    StringBuilder unindented = new StringBuilder();
-    body.lines().forEach(l -> unindented.append(l.length() >= 4 ? l.substring(4) : l)
-        .append('\n'));
-    assertThat(Files.readString(Path.of("README.md"))).contains(unindented.toString());
+    assertThat(Files.readString(Path.of("README.md"))).contains(snippet);
   }
 }
