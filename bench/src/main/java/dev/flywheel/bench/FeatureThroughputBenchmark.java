@@ -31,7 +31,7 @@ import org.apache.kafka.tools.ConsumerPerformance;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar dev.flywheel.bench.FeatureThroughputBenchmark \
- *     [events] [cards] [rounds] [partitions]
+ *     [events] [cards] [rounds] [partitions] [threads]
  * </pre>
  *
  * <p>Produces {@code events} (default 300,000) card transactions over {@code cards} (default
@@ -40,11 +40,12 @@ import org.apache.kafka.tools.ConsumerPerformance;
  * with fresh consumer groups and empty state: {@code ConsumerPerformance} reads them all (the
  * ceiling: fetching only); the pass-through job {@code stream(in).to(out)} with the same serdes
  * (String keys, the catalogue's Avro values, so each record is deserialized and serialized again)
- * and the same {@link StreamsProps} ({@code exactly_once_v2}, 100 ms commits, 1 thread); and
- * {@link FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. A Streams job's
- * time runs from the moment it is RUNNING to the moment its group has committed the end offset of
- * every input partition (polled every 20 ms). Prints each round and the median ratio
- * features/pass-through; the goal is 0.5 or more.
+ * and the same {@link StreamsProps} ({@code exactly_once_v2}, 100 ms commits); and {@link
+ * FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. Both Streams jobs run
+ * {@code threads} stream threads (default 1). A Streams job's time runs from the moment it is
+ * RUNNING to the moment its group has committed the end offset of every input partition (polled
+ * every 20 ms). Prints each round and the median ratio features/pass-through; the goal is 0.5 or
+ * more.
  */
 public final class FeatureThroughputBenchmark {
 
@@ -55,6 +56,7 @@ public final class FeatureThroughputBenchmark {
     int cards = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     int partitions = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+    int threads = args.length > 4 ? Integer.parseInt(args[4]) : 1;
     Path stateRoot = Files.createTempDirectory("flywheel-feature-bench");
     try (Devstack devstack = Devstack.builder().build().start();
         Admin admin = CardActivityFixture.admin(devstack.bootstrapServers())) {
@@ -84,6 +86,7 @@ public final class FeatureThroughputBenchmark {
         try (KafkaStreams streams = new KafkaStreams(passThrough.build(),
             StreamsProps.builder(passId).bootstrapServers(devstack.bootstrapServers())
                 .schemaRegistryUrl(devstack.schemaRegistryUrl())
+                .numStreamThreads(threads)
                 .stateDir(Files.createTempDirectory(stateRoot, passId)).build())) {
           streams.start();
           long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
@@ -102,6 +105,7 @@ public final class FeatureThroughputBenchmark {
             .serdes(fx.serdes)
             .topics(fx.topics)
             .applicationId(featuresId)
+            .numStreamThreads(threads)
             .stateDir(Files.createTempDirectory(stateRoot, featuresId))
             .build()
             .start()) {
