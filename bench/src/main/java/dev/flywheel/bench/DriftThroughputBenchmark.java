@@ -9,7 +9,7 @@ import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.FeatureKind;
 import dev.flywheel.events.FeatureProfile;
-import dev.flywheel.events.Histogram;
+import dev.flywheel.events.FeatureProfiles;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ModelPromoted;
@@ -30,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -297,7 +296,7 @@ public final class DriftThroughputBenchmark {
       for (int i = 0; i < rows; i++) {
         v[i] = random.nextGaussian();
       }
-      features.add(numeric("n" + f, v));
+      features.add(FeatureProfiles.numeric("n" + f, v));
     }
     for (int f = 0; f < CATEGORICAL; f++) {
       Map<String, Long> counts = new HashMap<>();
@@ -313,37 +312,7 @@ public final class DriftThroughputBenchmark {
       scores[i] = 1 / (1 + Math.exp(-random.nextGaussian()));
     }
     return BaselineProfile.newBuilder().setSampleCount(rows).setComputedAt(T0)
-        .setFeatures(features).setScore(numeric("score", scores)).build();
-  }
-
-  /** A numeric profile in 10 quantile bins, as training writes it. */
-  private static FeatureProfile numeric(String name, double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    List<Double> cuts = new ArrayList<>();
-    for (int b = 1; b < 10; b++) {
-      cuts.add(sorted[b * sorted.length / 10]);
-    }
-    List<Long> counts = new ArrayList<>(List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L));
-    double sum = 0;
-    for (double v : values) {
-      int bin = 0;
-      while (bin < cuts.size() && v >= cuts.get(bin)) {
-        bin++;
-      }
-      counts.set(bin, counts.get(bin) + 1);
-      sum += v;
-    }
-    double mean = sum / values.length;
-    double ss = 0;
-    for (double v : values) {
-      ss += (v - mean) * (v - mean);
-    }
-    return FeatureProfile.newBuilder().setName(name).setKind(FeatureKind.NUMERIC)
-        .setCount(values.length).setMean(mean).setStd(Math.sqrt(ss / values.length))
-        .setMin(sorted[0]).setMax(sorted[sorted.length - 1])
-        .setHistogram(Histogram.newBuilder().setCutPoints(cuts).setCounts(counts).build())
-        .build();
+        .setFeatures(features).setScore(FeatureProfiles.numeric("score", scores)).build();
   }
 
   private static ModelPromoted promotion(BaselineProfile baseline) {

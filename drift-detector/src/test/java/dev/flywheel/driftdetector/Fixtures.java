@@ -5,7 +5,7 @@ import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.FeatureKind;
 import dev.flywheel.events.FeatureProfile;
-import dev.flywheel.events.Histogram;
+import dev.flywheel.events.FeatureProfiles;
 import dev.flywheel.events.Label;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelFormat;
@@ -15,7 +15,6 @@ import dev.flywheel.events.ModelTask;
 import dev.flywheel.events.Prediction;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +60,7 @@ public final class Fixtures {
       for (int i = 0; i < rows; i++) {
         v[i] = r.nextGaussian();
       }
-      features.add(numericProfile(name, v, 10));
+      features.add(FeatureProfiles.numeric(name, v));
     }
     if (channel) {
       Map<String, Long> counts = new TreeMap<>();
@@ -76,43 +75,7 @@ public final class Fixtures {
       scores[i] = score(r.nextGaussian());
     }
     return BaselineProfile.newBuilder().setSampleCount(rows).setComputedAt(T0)
-        .setFeatures(features).setScore(numericProfile("score", scores, 10)).build();
-  }
-
-  /** A numeric profile with {@code bins} quantile bins, as the trainer writes it. */
-  public static FeatureProfile numericProfile(String name, double[] values, int bins) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    List<Double> cuts = new ArrayList<>();
-    for (int b = 1; b < bins; b++) {
-      double q = sorted[(int) ((long) b * sorted.length / bins)];
-      if (q > sorted[0] && (cuts.isEmpty() || q > cuts.get(cuts.size() - 1))) {
-        cuts.add(q);
-      }
-    }
-    List<Long> counts = new ArrayList<>();
-    for (int i = 0; i <= cuts.size(); i++) {
-      counts.add(0L);
-    }
-    double sum = 0;
-    for (double v : values) {
-      int bin = 0;
-      while (bin < cuts.size() && v >= cuts.get(bin)) {
-        bin++;
-      }
-      counts.set(bin, counts.get(bin) + 1);
-      sum += v;
-    }
-    double mean = sum / values.length;
-    double ss = 0;
-    for (double v : values) {
-      ss += (v - mean) * (v - mean);
-    }
-    return FeatureProfile.newBuilder().setName(name).setKind(FeatureKind.NUMERIC)
-        .setCount(values.length).setMean(mean).setStd(Math.sqrt(ss / values.length))
-        .setMin(sorted[0]).setMax(sorted[sorted.length - 1])
-        .setHistogram(Histogram.newBuilder().setCutPoints(cuts).setCounts(counts).build())
-        .build();
+        .setFeatures(features).setScore(FeatureProfiles.numeric("score", scores)).build();
   }
 
   /** The promotion of {@code version} under champion with {@code baseline}. */

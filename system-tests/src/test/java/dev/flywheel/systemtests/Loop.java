@@ -11,10 +11,9 @@ import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.DriftAlert;
 import dev.flywheel.events.DriftReport;
-import dev.flywheel.events.FeatureKind;
 import dev.flywheel.events.FeatureProfile;
+import dev.flywheel.events.FeatureProfiles;
 import dev.flywheel.events.FeatureVector;
-import dev.flywheel.events.Histogram;
 import dev.flywheel.events.Label;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelFormat;
@@ -44,16 +43,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.Future;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import java.util.concurrent.Future;
 import ml.dmlc.xgboost4j.java.Booster;
 import ml.dmlc.xgboost4j.java.DMatrix;
 import ml.dmlc.xgboost4j.java.XGBoost;
@@ -624,7 +622,7 @@ final class Loop {
       for (int i = 0; i < values.length; i++) {
         values[i] = random.nextDouble() * 200;
       }
-      profiles.add(numericProfile(feature, values));
+      profiles.add(FeatureProfiles.numeric(feature, values));
     }
     double[] scores = new double[1000];
     for (int i = 0; i < scores.length; i++) {
@@ -632,7 +630,7 @@ final class Loop {
     }
     BaselineProfile baseline = BaselineProfile.newBuilder().setSampleCount(1000)
         .setComputedAt(Instant.now()).setFeatures(profiles)
-        .setScore(numericProfile("score", scores)).build();
+        .setScore(FeatureProfiles.numeric("score", scores)).build();
     return ModelPromoted.newBuilder().setEventId(UUID.randomUUID().toString())
         .setEventTime(Instant.now()).setModel(MODEL).setAlias("champion").setVersion(version)
         .setArtifact(artifact)
@@ -642,38 +640,6 @@ final class Loop {
         .setBaseline(baseline)
         .setActor(Actor.newBuilder().setName("system-test").setKind(ActorKind.HUMAN).build())
         .setCommandId("cmd-" + UUID.randomUUID()).build();
-  }
-
-  private static FeatureProfile numericProfile(String name, double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    List<Double> cuts = new ArrayList<>();
-    for (int b = 1; b < 10; b++) {
-      cuts.add(sorted[b * sorted.length / 10]);
-    }
-    List<Long> counts = new ArrayList<>();
-    for (int i = 0; i <= cuts.size(); i++) {
-      counts.add(0L);
-    }
-    double sum = 0;
-    for (double v : values) {
-      int bin = 0;
-      while (bin < cuts.size() && v >= cuts.get(bin)) {
-        bin++;
-      }
-      counts.set(bin, counts.get(bin) + 1);
-      sum += v;
-    }
-    double mean = sum / values.length;
-    double ss = 0;
-    for (double v : values) {
-      ss += (v - mean) * (v - mean);
-    }
-    return FeatureProfile.newBuilder().setName(name).setKind(FeatureKind.NUMERIC)
-        .setCount(values.length).setMean(mean).setStd(Math.sqrt(ss / values.length))
-        .setMin(sorted[0]).setMax(sorted[sorted.length - 1])
-        .setHistogram(Histogram.newBuilder().setCutPoints(cuts).setCounts(counts).build())
-        .build();
   }
 
   // ---- reading back

@@ -1,36 +1,12 @@
-package dev.flywheel.trainingtrigger.training;
+package dev.flywheel.events;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.flywheel.events.FeatureKind;
-import dev.flywheel.events.FeatureProfile;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class MetricsAndProfileTest {
-
-  @Test
-  void shouldComputeAucFromRanksWithTiesAveraged() {
-    // Given scores where one positive ties with one negative
-    float[] labels = {0, 0, 1, 1};
-    float[] scores = {0.1f, 0.5f, 0.5f, 0.9f};
-    // Then AUC = (1 + 0.5 + 1 + 1) / 4
-    assertThat(Metrics.auc(labels, scores)).isCloseTo(0.875, within(1e-9));
-  }
-
-  @Test
-  void shouldComputePrecisionAndRecallAtTheThreshold() {
-    // Given
-    float[] labels = {1, 1, 0, 0, 1};
-    float[] scores = {0.9f, 0.4f, 0.6f, 0.1f, 0.7f};
-    // When deciding at 0.5
-    var m = Metrics.binary(labels, scores, 0.5);
-    // Then 2 of 3 decided positives are right, 2 of 3 positives are found
-    assertThat(m.get(Metrics.PRECISION)).isCloseTo(2.0 / 3, within(1e-9));
-    assertThat(m.get(Metrics.RECALL)).isCloseTo(2.0 / 3, within(1e-9));
-    assertThat(m.get(Metrics.ACCURACY)).isCloseTo(0.6, within(1e-9));
-  }
+class FeatureProfilesTest {
 
   @Test
   void shouldProfileANumericColumnWithQuantileBinsAndMissingCount() {
@@ -43,7 +19,7 @@ class MetricsAndProfileTest {
       values[i] = Float.NaN;
     }
     // When
-    FeatureProfile p = BaselineProfiler.numeric("amount", values);
+    FeatureProfile p = FeatureProfiles.numeric("amount", values);
     // Then
     assertThat(p.getKind()).isEqualTo(FeatureKind.NUMERIC);
     assertThat(p.getCount()).isEqualTo(105);
@@ -65,7 +41,7 @@ class MetricsAndProfileTest {
       values[i] = 1;
     }
     // When
-    FeatureProfile p = BaselineProfiler.numeric("flag", values);
+    FeatureProfile p = FeatureProfiles.numeric("flag", values);
     // Then one cut point, two bins, all values counted
     assertThat(p.getHistogram().getCutPoints()).containsExactly(1.0);
     assertThat(p.getHistogram().getCounts()).containsExactly(90L, 10L);
@@ -76,7 +52,7 @@ class MetricsAndProfileTest {
     // Given
     String[] values = {"web", "pos", "web", null, "atm"};
     // When
-    FeatureProfile p = BaselineProfiler.categorical("channel", values);
+    FeatureProfile p = FeatureProfiles.categorical("channel", values);
     // Then
     assertThat(p.getKind()).isEqualTo(FeatureKind.CATEGORICAL);
     assertThat(p.getMissingCount()).isEqualTo(1);
@@ -84,5 +60,49 @@ class MetricsAndProfileTest {
         .containsEntry("atm", 1L);
     assertThat(List.copyOf(p.getCategoryCounts().keySet()).get(0)).isEqualTo("web");
     assertThat(p.getOtherCount()).isZero();
+  }
+
+  @Test
+  void shouldProfileDoublesAsTheirFloatColumnWhenTheyAreExactInFloat() {
+    // Given the same column as doubles and as floats
+    double[] doubles = new double[200];
+    float[] floats = new float[200];
+    for (int i = 0; i < 200; i++) {
+      doubles[i] = (i * 37) % 101;
+      floats[i] = (float) doubles[i];
+    }
+    // When
+    FeatureProfile fromDoubles = FeatureProfiles.numeric("x", doubles);
+    FeatureProfile fromFloats = FeatureProfiles.numeric("x", floats);
+    // Then
+    assertThat(fromDoubles).isEqualTo(fromFloats);
+  }
+
+  @Test
+  void shouldGiveOneEmptyBinWhenEveryValueIsMissing() {
+    // When
+    FeatureProfile p = FeatureProfiles.numeric("gone", new double[] {Double.NaN, Double.NaN});
+    // Then
+    assertThat(p.getCount()).isEqualTo(2);
+    assertThat(p.getMissingCount()).isEqualTo(2);
+    assertThat(p.getHistogram().getCutPoints()).isEmpty();
+    assertThat(p.getHistogram().getCounts()).containsExactly(0L);
+  }
+
+  @Test
+  void shouldFoldCategoriesBeyondTheBoundIntoOther() {
+    // Given 60 categories, category i seen 100 - i times
+    List<String> values = new java.util.ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      for (int k = 0; k < 100 - i; k++) {
+        values.add("c" + i);
+      }
+    }
+    // When
+    FeatureProfile p = FeatureProfiles.categorical("many", values.toArray(String[]::new));
+    // Then the 50 most frequent are named, the other 10 (counts 50..41) are folded
+    assertThat(p.getCategoryCounts()).hasSize(FeatureProfiles.MAX_CATEGORIES)
+        .containsKey("c0").containsKey("c49").doesNotContainKey("c50");
+    assertThat(p.getOtherCount()).isEqualTo(455L);
   }
 }
