@@ -44,8 +44,9 @@ import org.apache.kafka.tools.ConsumerPerformance;
  * FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. Both Streams jobs run
  * {@code threads} stream threads (default 1). A Streams job's time runs from the moment it is
  * RUNNING to the moment its group has committed the end offset of every input partition (polled
- * every 20 ms). Prints each round and the median ratio features/pass-through; the goal is 0.5 or
- * more.
+ * every 20 ms). Prints each round, with the CPU each job cost per event (the whole JVM, broker
+ * included, and its stream threads alone), and the median ratio features/pass-through; the goal
+ * is 0.5 or more.
  */
 public final class FeatureThroughputBenchmark {
 
@@ -83,6 +84,7 @@ public final class FeatureThroughputBenchmark {
                 .withName("bench-passthrough-sink"));
         String passId = "bench-passthrough-" + round;
         double passRate;
+        double[] passCpu;
         try (KafkaStreams streams = new KafkaStreams(passThrough.build(),
             StreamsProps.builder(passId).bootstrapServers(devstack.bootstrapServers())
                 .schemaRegistryUrl(devstack.schemaRegistryUrl())
@@ -90,14 +92,17 @@ public final class FeatureThroughputBenchmark {
                 .stateDir(Files.createTempDirectory(stateRoot, passId)).build())) {
           streams.start();
           long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
+          long[] cpu0 = cpu(passId);
           long t1 = CardActivityFixture.awaitCommittedToEnd(admin, passId, fx.data.name(),
               Duration.ofMinutes(20));
+          passCpu = perEventMicros(cpu0, cpu(passId), events);
           passRate = events / ((t1 - t0) / 1e9);
         }
 
         String featuresId = "bench-features-" + round;
         long logBefore = CardActivityFixture.endOffsets(admin, fx.topics.features().name());
         double featureRate;
+        double[] featureCpu;
         try (FeatureStreamsService features = FeatureStreamsService.builder()
             .config(FeatureStreamsConfig.cardActivity())
             .bootstrapServers(devstack.bootstrapServers())
@@ -111,8 +116,10 @@ public final class FeatureThroughputBenchmark {
             .start()) {
           long t0 = CardActivityFixture.awaitRunning(features.kafkaStreams(),
               Duration.ofMinutes(2));
+          long[] cpu0 = cpu(featuresId);
           long t1 = CardActivityFixture.awaitCommittedToEnd(admin, featuresId, fx.data.name(),
               Duration.ofMinutes(20));
+          featureCpu = perEventMicros(cpu0, cpu(featuresId), events);
           featureRate = events / ((t1 - t0) / 1e9);
         }
         long vectors = CardActivityFixture.endOffsets(admin, fx.topics.features().name())
@@ -122,6 +129,9 @@ public final class FeatureThroughputBenchmark {
                 + " pass-through %,.0f records/s, card_activity %,.0f events/s (%,d vectors"
                 + " logged, incl. aborted-transaction markers), features/pass-through %.2f%n",
             round, ceiling, passRate, featureRate, vectors, featureRate / passRate);
+        System.out.printf(Locale.ROOT, "round %d: CPU per event, pass-through: JVM %.1f us,"
+                + " stream threads %.1f us; card_activity: JVM %.1f us, stream threads %.1f us%n",
+            round, passCpu[0], passCpu[1], featureCpu[0], featureCpu[1]);
       }
       System.out.printf(Locale.ROOT, "median of %d rounds of %,d events: ConsumerPerformance"
               + " %,.0f records/s, pass-through %,.0f records/s, card_activity %,.0f events/s;"
@@ -133,6 +143,18 @@ public final class FeatureThroughputBenchmark {
     } finally {
       Dirs.deleteQuietly(stateRoot);
     }
+  }
+
+  /** CPU nanoseconds so far of the whole JVM and of the stream threads of {@code applicationId}. */
+  private static long[] cpu(String applicationId) {
+    return new long[] {CpuClock.processNanos(), CpuClock.threadNanos(
+        name -> name.startsWith(applicationId + "-") && name.contains("-StreamThread-"))};
+  }
+
+  /** Microseconds of CPU per event between two {@link #cpu} readings: JVM, stream threads. */
+  private static double[] perEventMicros(long[] before, long[] after, int events) {
+    return new double[] {(after[0] - before[0]) / 1e3 / events,
+        (after[1] - before[1]) / 1e3 / events};
   }
 
   private static double median(List<double[]> results, int column) {

@@ -179,13 +179,13 @@ public final class SystemBenchmark {
         paced(http, uri, rate, 10, cards, seq, watch);
         watch.awaitCount(seq.get(), Duration.ofMinutes(5));
         watch.reset();
-        long cpu0 = cpuNanos();
+        long cpu0 = CpuClock.processNanos();
         long from = seq.get();
         long p0 = System.nanoTime();
         paced(http, uri, rate, seconds, cards, seq, watch);
         long offered = seq.get() - from;
         long p1 = watch.awaitCount(offered, Duration.ofMinutes(5));
-        long cpu1 = cpuNanos();
+        long cpu1 = CpuClock.processNanos();
         Histogram fixed = watch.latencies();
         System.out.printf(Locale.ROOT, "fixed load: offered %,.0f events/s for %d s (%,d events);"
                 + " predictions received %,d at %,.0f/s; event->prediction p50 %.1f ms, p99 %.1f"
@@ -198,13 +198,13 @@ public final class SystemBenchmark {
         // 2. saturation
         watch.reset();
         double counted0 = driftCounted(meters);
-        long cpu2 = cpuNanos();
+        long cpu2 = CpuClock.processNanos();
         long s0 = System.nanoTime();
         flood(http, uri, saturation, cards, seq);
         long posted = System.nanoTime();
         long s1 = watch.awaitCount(saturation, Duration.ofMinutes(20));
         long d1 = awaitDriftCounted(meters, counted0 + saturation, Duration.ofMinutes(20));
-        long cpu3 = cpuNanos();
+        long cpu3 = CpuClock.processNanos();
         Histogram sat = watch.latencies();
         double endToEnd = saturation / ((s1 - s0) / 1e9);
         System.out.printf(Locale.ROOT, "saturation: %,d events posted in %.1f s (%,.0f/s"
@@ -432,11 +432,6 @@ public final class SystemBenchmark {
 
   private static long countRecords(Admin admin, String topic) throws Exception {
     return CardActivityFixture.endOffsets(admin, topic);
-  }
-
-  private static long cpuNanos() {
-    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory
-        .getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   /** Runs Kafka's ProducerPerformance in this JVM (200-byte records, acks=all). */
