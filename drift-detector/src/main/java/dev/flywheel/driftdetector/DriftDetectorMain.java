@@ -2,12 +2,9 @@ package dev.flywheel.driftdetector;
 
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.serde.AvroSerdes;
-import dev.flywheel.topics.Topics;
+import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs drift detection on its own: {@code DriftDetectorMain [flywheel.yaml]}.
@@ -21,7 +18,7 @@ import java.util.concurrent.CountDownLatch;
 public final class DriftDetectorMain {
 
   /** Prefix of system properties passed to the Kafka clients. */
-  public static final String KAFKA_PROPERTY_PREFIX = "flywheel.kafka.";
+  public static final String KAFKA_PROPERTY_PREFIX = ServiceEnvironment.KAFKA_PROPERTY_PREFIX;
 
   private DriftDetectorMain() {}
 
@@ -30,39 +27,20 @@ public final class DriftDetectorMain {
     Path yaml = Path.of(args.length > 0 ? args[0] : "flywheel.yaml");
     DriftDetectorConfig config = Files.exists(yaml) ? DriftDetectorConfig.load(yaml)
         : DriftDetectorConfig.defaults();
-    String registry = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
-    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registry));
-    Topics.Builder topics = Topics.builder(serdes);
-    String prefix = System.getenv("FLYWHEEL_TOPIC_PREFIX");
-    if (prefix != null && !prefix.isBlank()) {
-      topics.prefix(prefix);
-    }
-    Map<String, Object> kafka = new HashMap<>();
-    kafka.put("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
-    System.getProperties().stringPropertyNames().stream()
-        .filter(n -> n.startsWith(KAFKA_PROPERTY_PREFIX))
-        .forEach(n -> kafka.put(n.substring(KAFKA_PROPERTY_PREFIX.length()),
-            System.getProperty(n)));
+    ServiceEnvironment env = ServiceEnvironment.fromSystem();
+    AvroSerdes serdes = env.serdes();
     DriftDetectorService service = DriftDetectorService.builder()
         .config(config)
-        .kafka(kafka)
-        .schemaRegistryUrl(registry)
-        .topics(topics.build())
+        .kafka(env.kafka())
+        .schemaRegistryUrl(env.schemaRegistryUrl())
+        .topics(env.topics(serdes))
         .serdes(serdes)
-        .stateDir(Path.of(env("FLYWHEEL_STATE_DIR", ".flywheel/state")))
+        .stateDir(env.stateDir())
         .build()
         .start();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      service.close();
-      stopped.countDown();
-    }, "flywheel-drift-detector-shutdown"));
+    ServiceEnvironment.ShutdownLatch stopped =
+        ServiceEnvironment.closeOnShutdown("flywheel-drift-detector-shutdown", service);
     System.out.println("flywheel drift-detector running as " + config.applicationId());
     stopped.await();
-  }
-
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isBlank() ? fallback : value;
   }
 }

@@ -1,11 +1,9 @@
 package dev.flywheel.featurestreams;
 
+import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs the feature engine on its own: {@code FeatureStreamsMain [flywheel.yaml]} (default {@code
@@ -23,7 +21,7 @@ import java.util.concurrent.CountDownLatch;
 public final class FeatureStreamsMain {
 
   /** Prefix of system properties passed to Kafka as they are. */
-  public static final String KAFKA_PROPERTY_PREFIX = "flywheel.kafka.";
+  public static final String KAFKA_PROPERTY_PREFIX = ServiceEnvironment.KAFKA_PROPERTY_PREFIX;
 
   private FeatureStreamsMain() {}
 
@@ -36,43 +34,24 @@ public final class FeatureStreamsMain {
       System.out.println("no featureGroups in " + yaml + "; running the card_activity demo group");
       config = FeatureStreamsConfig.cardActivity();
     }
-    Map<String, Object> kafka = new HashMap<>();
-    System.getProperties().forEach((k, v) -> {
-      if (k.toString().startsWith(KAFKA_PROPERTY_PREFIX)) {
-        kafka.put(k.toString().substring(KAFKA_PROPERTY_PREFIX.length()), v);
-      }
-    });
+    ServiceEnvironment env = ServiceEnvironment.fromSystem();
     FeatureStreamsService.Builder builder = FeatureStreamsService.builder()
         .config(config)
-        .bootstrapServers(env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-        .schemaRegistryUrl(env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"))
-        .topicPrefix(env("FLYWHEEL_TOPIC_PREFIX", ""))
-        .applicationId(env("FLYWHEEL_FEATURES_APPLICATION_ID",
+        .bootstrapServers(env.bootstrapServers())
+        .schemaRegistryUrl(env.schemaRegistryUrl())
+        .topicPrefix(env.topicPrefix())
+        .applicationId(env.get("FLYWHEEL_FEATURES_APPLICATION_ID",
             FeatureStreamsService.DEFAULT_APPLICATION_ID))
-        .standbyReplicas(Integer.parseInt(env("FLYWHEEL_FEATURES_STANDBY_REPLICAS", "0")))
-        .kafka(kafka);
-    String stateDir = System.getenv("FLYWHEEL_STATE_DIR");
-    if (stateDir != null && !stateDir.isBlank()) {
-      builder.stateDir(Path.of(stateDir));
-    }
-    String server = System.getenv("FLYWHEEL_APPLICATION_SERVER");
-    if (server != null && !server.isBlank()) {
-      builder.applicationServer(server);
-    }
+        .standbyReplicas(Integer.parseInt(env.get("FLYWHEEL_FEATURES_STANDBY_REPLICAS", "0")))
+        .kafka(env.kafkaOverrides());
+    env.find(ServiceEnvironment.STATE_DIR).map(Path::of).ifPresent(builder::stateDir);
+    env.find("FLYWHEEL_APPLICATION_SERVER").ifPresent(builder::applicationServer);
     FeatureStreamsService service = builder.build().start();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      service.close();
-      stopped.countDown();
-    }, "flywheel-feature-streams-shutdown"));
+    ServiceEnvironment.ShutdownLatch stopped =
+        ServiceEnvironment.closeOnShutdown("flywheel-feature-streams-shutdown", service);
     if (service.awaitRunning(Duration.ofMinutes(2))) {
       System.out.println("flywheel feature-streams running: groups " + config.groupNames());
     }
     stopped.await();
-  }
-
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isBlank() ? fallback : value;
   }
 }

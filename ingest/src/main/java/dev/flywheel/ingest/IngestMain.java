@@ -2,12 +2,11 @@ package dev.flywheel.ingest;
 
 import dev.flywheel.ingest.http.IngestService;
 import dev.flywheel.serde.AvroSerdes;
-import dev.flywheel.topics.Topics;
+import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs the ingest service on its own: {@code IngestMain [flywheel.yaml]} (HTTP, and CDC when the
@@ -32,34 +31,22 @@ public final class IngestMain {
     if (port != null) {
       config = config.withIngest(config.ingest().withPort(Integer.parseInt(port)));
     }
-    String registry = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
-    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registry));
-    Topics.Builder topics = Topics.builder(serdes);
-    String prefix = System.getenv("FLYWHEEL_TOPIC_PREFIX");
-    if (prefix != null && !prefix.isBlank()) {
-      topics.prefix(prefix);
-    }
+    ServiceEnvironment env = ServiceEnvironment.fromSystem();
+    AvroSerdes serdes = env.serdes();
+    // bootstrap.servers only: ingest does not take -Dflywheel.kafka.* properties
     Map<String, Object> kafka = new HashMap<>();
-    kafka.put("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    kafka.put("bootstrap.servers", env.bootstrapServers());
     IngestService service = IngestService.builder()
         .config(config)
         .configDir(yaml.toAbsolutePath().getParent())
         .kafka(kafka)
         .serdes(serdes)
-        .topics(topics.build())
+        .topics(env.topics(serdes))
         .build()
         .start();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      service.close();
-      stopped.countDown();
-    }, "flywheel-ingest-shutdown"));
+    ServiceEnvironment.ShutdownLatch stopped =
+        ServiceEnvironment.closeOnShutdown("flywheel-ingest-shutdown", service);
     System.out.println("flywheel ingest listening on port " + service.port());
     stopped.await();
-  }
-
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isBlank() ? fallback : value;
   }
 }

@@ -1,15 +1,13 @@
 package dev.flywheel.registryprojector;
 
-import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.ServiceEnvironment;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,21 +35,16 @@ public final class RegistryProjectorMain {
     Path yaml = Path.of(args.length > 0 ? args[0] : "flywheel.yaml");
     RegistryConfig config = Files.exists(yaml) ? RegistryConfig.load(yaml)
         : RegistryConfig.defaults();
-    String bootstrap = env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
-    String registryUrl = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
-    String prefix = env("FLYWHEEL_TOPIC_PREFIX", "");
-    Path stateDir = Path.of(env("FLYWHEEL_STATE_DIR", ".flywheel/state"));
-    int port = Integer.parseInt(env("FLYWHEEL_REGISTRY_PORT", Integer.toString(config.port())));
+    ServiceEnvironment env = ServiceEnvironment.fromSystem();
+    String bootstrap = env.bootstrapServers();
+    String registryUrl = env.schemaRegistryUrl();
+    Path stateDir = env.stateDir();
+    int port = Integer.parseInt(env.get("FLYWHEEL_REGISTRY_PORT", Integer.toString(config.port())));
 
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, registryUrl));
-    Topics topics = Topics.builder(serdes).prefix(prefix).build();
-    Map<String, Object> kafka = new HashMap<>();
-    System.getProperties().forEach((k, v) -> {
-      if (k.toString().startsWith(KAFKA_PREFIX)) {
-        kafka.put(k.toString().substring(KAFKA_PREFIX.length()), v.toString());
-      }
-    });
+    AvroSerdes serdes = env.serdes();
+    Topics topics = env.topics(serdes);
+    // -Dkafka.<property>, not -Dflywheel.kafka.<property>; the environment's servers win
+    Map<String, Object> kafka = env.propertiesWithPrefix(KAFKA_PREFIX);
     kafka.put("bootstrap.servers", bootstrap);
     RegistryProjectorService service = RegistryProjectorService.builder().config(config)
         .kafka(kafka).serdes(serdes).topics(topics).stateDir(stateDir).build();
@@ -69,22 +62,13 @@ public final class RegistryProjectorMain {
                     .put("reason", problem.get())));
       });
     });
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      http.stop();
-      service.close();
-      stopped.countDown();
-    }, "registry-projector-shutdown"));
+    ServiceEnvironment.ShutdownLatch stopped =
+        ServiceEnvironment.closeOnShutdown("registry-projector-shutdown", http::stop, service);
     service.start();
     http.start();
     log.info("registry projector on {} (schema registry {}), query API on http://127.0.0.1:{}"
         + "/models", bootstrap, registryUrl, http.port());
     System.out.println("registry projector listening on port " + http.port());
     stopped.await();
-  }
-
-  private static String env(String name, String fallback) {
-    String v = System.getenv(name);
-    return v == null || v.isBlank() ? fallback : v;
   }
 }

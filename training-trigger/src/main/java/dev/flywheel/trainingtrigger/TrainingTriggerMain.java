@@ -1,13 +1,12 @@
 package dev.flywheel.trainingtrigger;
 
 import dev.flywheel.serde.AvroSerdes;
-import dev.flywheel.topics.Topics;
+import dev.flywheel.topics.ServiceEnvironment;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import io.javalin.Javalin;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs training-trigger on its own: {@code TrainingTriggerMain [flywheel.yaml]}.
@@ -31,42 +30,30 @@ public final class TrainingTriggerMain {
   public static void main(String[] args) throws InterruptedException {
     Path yaml = Path.of(args.length > 0 ? args[0] : "flywheel.yaml");
     TrainingTriggerConfig config = TrainingTriggerConfig.load(yaml);
-    String registry = env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081");
-    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registry));
-    Topics.Builder topics = Topics.builder(serdes);
-    String prefix = System.getenv("FLYWHEEL_TOPIC_PREFIX");
-    if (prefix != null && !prefix.isBlank()) {
-      topics.prefix(prefix);
-    }
+    ServiceEnvironment env = ServiceEnvironment.fromSystem();
+    AvroSerdes serdes = env.serdes();
+    // FLYWHEEL_KAFKA_<PROPERTY> variables, not -Dflywheel.kafka.<property>; the servers win
     Map<String, Object> kafka = new HashMap<>();
     System.getenv().forEach((k, v) -> {
       if (k.startsWith("FLYWHEEL_KAFKA_")) {
         kafka.put(k.substring("FLYWHEEL_KAFKA_".length()).toLowerCase().replace('_', '.'), v);
       }
     });
-    kafka.put("bootstrap.servers", env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"));
+    kafka.put("bootstrap.servers", env.bootstrapServers());
     TrainingTriggerService service = TrainingTriggerService.builder().config(config)
-        .kafka(kafka).schemaRegistryUrl(registry).topics(topics.build()).build().start();
-    int port = Integer.parseInt(env("FLYWHEEL_TRAINING_PORT", Integer.toString(DEFAULT_PORT)));
+        .kafka(kafka).schemaRegistryUrl(env.schemaRegistryUrl()).topics(env.topics(serdes))
+        .build().start();
+    int port = Integer.parseInt(env.get("FLYWHEEL_TRAINING_PORT", Integer.toString(DEFAULT_PORT)));
     Javalin http = Javalin.create(c -> {
       c.jetty.port = port;
       c.startup.showJavalinBanner = false;
       c.startup.showOldJavalinVersionWarning = false;
       service.routes(c.routes);
     }).start();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      http.stop();
-      service.close();
-      stopped.countDown();
-    }, "flywheel-training-trigger-shutdown"));
+    ServiceEnvironment.ShutdownLatch stopped = ServiceEnvironment.closeOnShutdown(
+        "flywheel-training-trigger-shutdown", http::stop, service);
     System.out.println("flywheel training-trigger running; POST http://127.0.0.1:" + http.port()
         + "/models/{model}/train");
     stopped.await();
-  }
-
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isBlank() ? fallback : value;
   }
 }

@@ -3,12 +3,9 @@ package dev.flywheel.featurestreams.lookup;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.featurestreams.FeatureStreamsMain;
 import dev.flywheel.featurestreams.FeatureStreamsService;
+import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs the feature engine with its online lookup on its own HTTP server: {@code
@@ -32,28 +29,20 @@ public final class FeatureLookupMain {
     Path yaml = Path.of(args.length > 0 ? args[0] : "flywheel.yaml");
     FeatureStreamsConfig config = Files.exists(yaml) ? FeatureStreamsConfig.load(yaml)
         : FeatureStreamsConfig.cardActivity();
-    int port = Integer.parseInt(env("FLYWHEEL_LOOKUP_PORT", "8080"));
-    String server = env("FLYWHEEL_APPLICATION_SERVER", "127.0.0.1:" + port);
-    Map<String, Object> kafka = new HashMap<>();
-    System.getProperties().forEach((k, v) -> {
-      if (k.toString().startsWith(FeatureStreamsMain.KAFKA_PROPERTY_PREFIX)) {
-        kafka.put(k.toString().substring(FeatureStreamsMain.KAFKA_PROPERTY_PREFIX.length()), v);
-      }
-    });
+    ServiceEnvironment env = ServiceEnvironment.fromSystem();
+    int port = Integer.parseInt(env.get("FLYWHEEL_LOOKUP_PORT", "8080"));
+    String server = env.get("FLYWHEEL_APPLICATION_SERVER", "127.0.0.1:" + port);
     FeatureStreamsService.Builder builder = FeatureStreamsService.builder()
         .config(config)
-        .bootstrapServers(env("FLYWHEEL_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-        .schemaRegistryUrl(env("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081"))
-        .topicPrefix(env("FLYWHEEL_TOPIC_PREFIX", ""))
-        .applicationId(env("FLYWHEEL_FEATURES_APPLICATION_ID",
+        .bootstrapServers(env.bootstrapServers())
+        .schemaRegistryUrl(env.schemaRegistryUrl())
+        .topicPrefix(env.topicPrefix())
+        .applicationId(env.get("FLYWHEEL_FEATURES_APPLICATION_ID",
             FeatureStreamsService.DEFAULT_APPLICATION_ID))
-        .standbyReplicas(Integer.parseInt(env("FLYWHEEL_FEATURES_STANDBY_REPLICAS", "0")))
+        .standbyReplicas(Integer.parseInt(env.get("FLYWHEEL_FEATURES_STANDBY_REPLICAS", "0")))
         .applicationServer(server)
-        .kafka(kafka);
-    String stateDir = System.getenv("FLYWHEEL_STATE_DIR");
-    if (stateDir != null && !stateDir.isBlank()) {
-      builder.stateDir(Path.of(stateDir));
-    }
+        .kafka(env.kafkaOverrides());
+    env.find(ServiceEnvironment.STATE_DIR).map(Path::of).ifPresent(builder::stateDir);
     FeatureStreamsService features = builder.build().start();
     FeatureLookupService lookup = FeatureLookupService.builder()
         .streams(features::kafkaStreams)
@@ -62,19 +51,10 @@ public final class FeatureLookupMain {
         .port(port)
         .build()
         .start();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      lookup.close();
-      features.close();
-      stopped.countDown();
-    }, "flywheel-feature-lookup-shutdown"));
+    ServiceEnvironment.ShutdownLatch stopped = ServiceEnvironment.closeOnShutdown(
+        "flywheel-feature-lookup-shutdown", lookup, features);
     System.out.println("flywheel feature lookup on http://" + server + "/features/{group}/{entity}"
         + " for groups " + config.groupNames());
     stopped.await();
-  }
-
-  private static String env(String name, String fallback) {
-    String value = System.getenv(name);
-    return value == null || value.isBlank() ? fallback : value;
   }
 }

@@ -1,0 +1,210 @@
+package dev.flywheel.topics;
+
+import dev.flywheel.serde.AvroSerdeConfig;
+import dev.flywheel.serde.AvroSerdes;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+
+/**
+ * What a service's {@code main} reads from its environment, with the embedded stack's defaults:
+ * {@value #BOOTSTRAP_SERVERS} ({@value #DEFAULT_BOOTSTRAP_SERVERS}), {@value #SCHEMA_REGISTRY_URL}
+ * ({@value #DEFAULT_SCHEMA_REGISTRY_URL}), {@value #TOPIC_PREFIX} (none), {@value #STATE_DIR}
+ * ({@value #DEFAULT_STATE_DIR}), and the Kafka client properties given as system properties
+ * {@code -D}{@value #KAFKA_PROPERTY_PREFIX}{@code <property>=<value>}. A variable that is unset or
+ * blank counts as absent.
+ *
+ * <pre>{@code
+ * ServiceEnvironment env = ServiceEnvironment.fromSystem();
+ * AvroSerdes serdes = env.serdes();
+ * MyService service = MyService.builder().kafka(env.kafka()).serdes(serdes)
+ *     .topics(env.topics(serdes)).stateDir(env.stateDir()).build().start();
+ * ServiceEnvironment.ShutdownLatch stopped =
+ *     ServiceEnvironment.closeOnShutdown("my-service-shutdown", service);
+ * System.out.println("my service running");
+ * stopped.await();
+ * }</pre>
+ *
+ * <p>Reads nothing but the map and properties it is given, so tests pass their own.
+ */
+public final class ServiceEnvironment {
+
+  /** Kafka bootstrap servers. */
+  public static final String BOOTSTRAP_SERVERS = "FLYWHEEL_BOOTSTRAP_SERVERS";
+  /** Schema registry URL. */
+  public static final String SCHEMA_REGISTRY_URL = "FLYWHEEL_SCHEMA_REGISTRY_URL";
+  /** Prefix of every topic name (see {@link Topics.Builder#prefix}). */
+  public static final String TOPIC_PREFIX = "FLYWHEEL_TOPIC_PREFIX";
+  /** Folder of the service's local state. */
+  public static final String STATE_DIR = "FLYWHEEL_STATE_DIR";
+
+  /** Bootstrap servers of the embedded stack. */
+  public static final String DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092";
+  /** Schema registry of the embedded stack. */
+  public static final String DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081";
+  /** State folder, relative to the working directory, when {@value #STATE_DIR} is not set. */
+  public static final String DEFAULT_STATE_DIR = ".flywheel/state";
+
+  /** System properties with this prefix are passed to the Kafka clients, prefix removed. */
+  public static final String KAFKA_PROPERTY_PREFIX = "flywheel.kafka.";
+
+  private final Map<String, String> env;
+  private final Properties properties;
+
+  /**
+   * An environment read from {@code env} (variables) and {@code properties} (system properties).
+   * Both are read as they are when a method is called.
+   */
+  public ServiceEnvironment(Map<String, String> env, Properties properties) {
+    this.env = Objects.requireNonNull(env, "env");
+    this.properties = Objects.requireNonNull(properties, "properties");
+  }
+
+  /** The process's environment ({@link System#getenv()}) and {@link System#getProperties()}. */
+  public static ServiceEnvironment fromSystem() {
+    return new ServiceEnvironment(System.getenv(), System.getProperties());
+  }
+
+  /** The variable {@code name}, or {@code fallback} when it is unset or blank. */
+  public String get(String name, String fallback) {
+    return find(name).orElse(fallback);
+  }
+
+  /** The variable {@code name}; empty when it is unset or blank. */
+  public Optional<String> find(String name) {
+    String value = env.get(name);
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value);
+  }
+
+  /** {@value #BOOTSTRAP_SERVERS}, default {@value #DEFAULT_BOOTSTRAP_SERVERS}. */
+  public String bootstrapServers() {
+    return get(BOOTSTRAP_SERVERS, DEFAULT_BOOTSTRAP_SERVERS);
+  }
+
+  /** {@value #SCHEMA_REGISTRY_URL}, default {@value #DEFAULT_SCHEMA_REGISTRY_URL}. */
+  public String schemaRegistryUrl() {
+    return get(SCHEMA_REGISTRY_URL, DEFAULT_SCHEMA_REGISTRY_URL);
+  }
+
+  /** {@value #TOPIC_PREFIX}; empty (no prefix) when unset or blank. */
+  public String topicPrefix() {
+    return get(TOPIC_PREFIX, "");
+  }
+
+  /** {@value #STATE_DIR}, default {@value #DEFAULT_STATE_DIR}. */
+  public Path stateDir() {
+    return Path.of(get(STATE_DIR, DEFAULT_STATE_DIR));
+  }
+
+  /** Avro serdes whose registry client talks to {@link #schemaRegistryUrl()}. */
+  public AvroSerdes serdes() {
+    return AvroSerdes.fromConfig(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl()));
+  }
+
+  /**
+   * The topic catalogue with {@link #topicPrefix()} and otherwise default settings.
+   *
+   * @throws IllegalArgumentException if {@value #TOPIC_PREFIX} is not a legal prefix
+   */
+  public Topics topics(AvroSerdeFactory serdes) {
+    return Topics.builder(serdes).prefix(topicPrefix()).build();
+  }
+
+  /**
+   * Kafka client settings: {@code bootstrap.servers} from {@link #bootstrapServers()}, then every
+   * {@value #KAFKA_PROPERTY_PREFIX} property ({@link #kafkaOverrides()}), which wins. A new
+   * mutable map on each call.
+   */
+  public Map<String, Object> kafka() {
+    Map<String, Object> kafka = new HashMap<>();
+    kafka.put("bootstrap.servers", bootstrapServers());
+    kafka.putAll(kafkaOverrides());
+    return kafka;
+  }
+
+  /** The {@value #KAFKA_PROPERTY_PREFIX} properties, prefix removed. A new mutable map. */
+  public Map<String, Object> kafkaOverrides() {
+    return propertiesWithPrefix(KAFKA_PROPERTY_PREFIX);
+  }
+
+  /** The properties whose names start with {@code prefix}, prefix removed. A new mutable map. */
+  public Map<String, Object> propertiesWithPrefix(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    Map<String, Object> found = new HashMap<>();
+    for (String name : properties.stringPropertyNames()) {
+      if (name.startsWith(prefix)) {
+        found.put(name.substring(prefix.length()), properties.getProperty(name));
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Registers a JVM shutdown hook, on a thread named {@code threadName}, that closes {@code
+   * services} in the order given and then releases the returned latch. Call it once the services
+   * exist, and {@link ShutdownLatch#await()} at the end of {@code main} to block until the JVM is
+   * asked to stop (SIGTERM, Ctrl-C).
+   *
+   * <p>Each service is closed even when an earlier one throws; the first failure, with the later
+   * ones suppressed, is then thrown on the hook thread.
+   */
+  public static ShutdownLatch closeOnShutdown(String threadName, AutoCloseable... services) {
+    return closeOnShutdown(Runtime.getRuntime()::addShutdownHook, threadName, services);
+  }
+
+  /** {@link #closeOnShutdown(String, AutoCloseable...)} with the hook handed to {@code hooks}. */
+  static ShutdownLatch closeOnShutdown(Consumer<Thread> hooks, String threadName,
+      AutoCloseable... services) {
+    Objects.requireNonNull(threadName, "threadName");
+    List<AutoCloseable> toClose = List.of(services);
+    CountDownLatch stopped = new CountDownLatch(1);
+    hooks.accept(new Thread(() -> {
+      try {
+        closeAll(toClose);
+      } finally {
+        stopped.countDown();
+      }
+    }, threadName));
+    return new ShutdownLatch(stopped);
+  }
+
+  private static void closeAll(List<AutoCloseable> services) {
+    RuntimeException failure = null;
+    for (AutoCloseable service : services) {
+      try {
+        service.close();
+      } catch (Exception e) {
+        if (failure == null) {
+          failure = e instanceof RuntimeException r ? r
+              : new IllegalStateException("closing " + service + " failed", e);
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** Released once the shutdown hook of {@link #closeOnShutdown} has closed its services. */
+  public static final class ShutdownLatch {
+
+    private final CountDownLatch stopped;
+
+    private ShutdownLatch(CountDownLatch stopped) {
+      this.stopped = stopped;
+    }
+
+    /** Blocks until the services are closed. */
+    public void await() throws InterruptedException {
+      stopped.await();
+    }
+  }
+}

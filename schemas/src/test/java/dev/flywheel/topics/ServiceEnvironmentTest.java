@@ -1,0 +1,227 @@
+package dev.flywheel.topics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.flywheel.registry.RestSchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class ServiceEnvironmentTest {
+
+  private static final Map<String, String> ALL_SET = Map.of(
+      "FLYWHEEL_BOOTSTRAP_SERVERS", "kafka-1:9093,kafka-2:9093",
+      "FLYWHEEL_SCHEMA_REGISTRY_URL", "http://registry:8085",
+      "FLYWHEEL_TOPIC_PREFIX", "acme",
+      "FLYWHEEL_STATE_DIR", "/var/lib/flywheel");
+
+  @Test
+  void shouldUseTheEmbeddedStackDefaultsWhenNothingIsSet() {
+    // Given an empty environment and no system properties
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(), new Properties());
+
+    // When the settings are read
+    // Then each is the embedded stack's default
+    assertThat(env.bootstrapServers()).isEqualTo("127.0.0.1:9092");
+    assertThat(env.schemaRegistryUrl()).isEqualTo("http://127.0.0.1:8081");
+    assertThat(env.topicPrefix()).isEmpty();
+    assertThat(env.stateDir()).isEqualTo(Path.of(".flywheel/state"));
+    assertThat(env.kafka()).containsOnly(Map.entry("bootstrap.servers", "127.0.0.1:9092"));
+    assertThat(env.kafkaOverrides()).isEmpty();
+    assertThat(env.topics(new FakeAvroSerdeFactory()).prefix()).isEmpty();
+  }
+
+  @Test
+  void shouldReadEveryVariable() {
+    // Given every variable set
+    ServiceEnvironment env = new ServiceEnvironment(ALL_SET, new Properties());
+
+    // When the settings are read
+    // Then each comes from its variable
+    assertThat(env.bootstrapServers()).isEqualTo("kafka-1:9093,kafka-2:9093");
+    assertThat(env.schemaRegistryUrl()).isEqualTo("http://registry:8085");
+    assertThat(env.topicPrefix()).isEqualTo("acme");
+    assertThat(env.stateDir()).isEqualTo(Path.of("/var/lib/flywheel"));
+    assertThat(env.kafka())
+        .containsOnly(Map.entry("bootstrap.servers", "kafka-1:9093,kafka-2:9093"));
+  }
+
+  @Test
+  void shouldFallBackWhenAVariableIsBlank() {
+    // Given every variable set to blanks
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_BOOTSTRAP_SERVERS", "",
+        "FLYWHEEL_SCHEMA_REGISTRY_URL", " ",
+        "FLYWHEEL_TOPIC_PREFIX", "\t",
+        "FLYWHEEL_STATE_DIR", "  ",
+        "FLYWHEEL_SERVING_PORT", ""), new Properties());
+
+    // When the settings are read
+    // Then a blank counts as unset
+    assertThat(env.bootstrapServers()).isEqualTo("127.0.0.1:9092");
+    assertThat(env.schemaRegistryUrl()).isEqualTo("http://127.0.0.1:8081");
+    assertThat(env.topicPrefix()).isEmpty();
+    assertThat(env.stateDir()).isEqualTo(Path.of(".flywheel/state"));
+    assertThat(env.get("FLYWHEEL_SERVING_PORT", "8084")).isEqualTo("8084");
+    assertThat(env.find("FLYWHEEL_SERVING_PORT")).isEmpty();
+    assertThat(env.find("FLYWHEEL_STATE_DIR")).isEmpty();
+  }
+
+  @Test
+  void shouldReadAServiceOwnVariable() {
+    // Given a variable only one service knows
+    ServiceEnvironment env =
+        new ServiceEnvironment(Map.of("FLYWHEEL_LOOKUP_PORT", "9090"), new Properties());
+
+    // When it is read with and without a fallback
+    // Then its value is returned, and an unset one gives the fallback or nothing
+    assertThat(env.get("FLYWHEEL_LOOKUP_PORT", "8080")).isEqualTo("9090");
+    assertThat(env.find("FLYWHEEL_LOOKUP_PORT")).contains("9090");
+    assertThat(env.get("FLYWHEEL_APPLICATION_SERVER", "127.0.0.1:9090"))
+        .isEqualTo("127.0.0.1:9090");
+    assertThat(env.find("FLYWHEEL_APPLICATION_SERVER")).isEmpty();
+  }
+
+  @Test
+  void shouldPrefixEveryTopicName() {
+    // Given a topic prefix
+    ServiceEnvironment env =
+        new ServiceEnvironment(Map.of("FLYWHEEL_TOPIC_PREFIX", "acme"), new Properties());
+
+    // When the catalogue is built
+    Topics topics = env.topics(new FakeAvroSerdeFactory());
+
+    // Then its names carry the prefix
+    assertThat(topics.prefix()).isEqualTo("acme");
+    assertThat(topics.predictions().name()).isEqualTo("acme.flywheel.predictions");
+  }
+
+  @Test
+  void shouldRefuseAnIllegalTopicPrefix() {
+    // Given a prefix ending in the separator the catalogue adds itself
+    ServiceEnvironment env =
+        new ServiceEnvironment(Map.of("FLYWHEEL_TOPIC_PREFIX", "acme."), new Properties());
+
+    // When the catalogue is built
+    // Then it is refused, naming the prefix
+    assertThatThrownBy(() -> env.topics(new FakeAvroSerdeFactory()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'acme.'");
+  }
+
+  @Test
+  void shouldPassFlywheelKafkaPropertiesThroughWithoutThePrefix() {
+    // Given flywheel.kafka.* properties among others
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.kafka.session.timeout.ms", "6000");
+    properties.setProperty("flywheel.kafka.security.protocol", "SASL_SSL");
+    properties.setProperty("kafka.max.poll.records", "50");
+    properties.setProperty("user.dir", "/tmp");
+    ServiceEnvironment env = new ServiceEnvironment(ALL_SET, properties);
+
+    // When the Kafka settings are read
+    // Then only the flywheel.kafka.* ones pass, prefix removed, next to the bootstrap servers
+    assertThat(env.kafkaOverrides()).containsOnly(
+        Map.entry("session.timeout.ms", "6000"),
+        Map.entry("security.protocol", "SASL_SSL"));
+    assertThat(env.kafka()).containsOnly(
+        Map.entry("bootstrap.servers", "kafka-1:9093,kafka-2:9093"),
+        Map.entry("session.timeout.ms", "6000"),
+        Map.entry("security.protocol", "SASL_SSL"));
+  }
+
+  @Test
+  void shouldLetAFlywheelKafkaPropertyOverrideTheBootstrapServers() {
+    // Given bootstrap servers both as a variable and as a flywheel.kafka.* property
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.kafka.bootstrap.servers", "other:9092");
+    ServiceEnvironment env = new ServiceEnvironment(ALL_SET, properties);
+
+    // When the Kafka settings are read
+    // Then the property wins
+    assertThat(env.kafka()).containsOnly(Map.entry("bootstrap.servers", "other:9092"));
+  }
+
+  @Test
+  void shouldReadPropertiesWithAnyPrefix() {
+    // Given properties under another prefix
+    Properties properties = new Properties();
+    properties.setProperty("kafka.max.poll.records", "50");
+    properties.setProperty("flywheel.kafka.session.timeout.ms", "6000");
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(), properties);
+
+    // When they are read by that prefix
+    // Then only they come back, prefix removed, in a map the caller may add to
+    Map<String, Object> kafka = env.propertiesWithPrefix("kafka.");
+    assertThat(kafka).containsOnly(Map.entry("max.poll.records", "50"));
+    kafka.put("bootstrap.servers", "127.0.0.1:9092");
+    assertThat(env.propertiesWithPrefix("kafka.")).doesNotContainKey("bootstrap.servers");
+  }
+
+  @Test
+  void shouldBuildSerdesForTheRegistryUrl() {
+    // Given a schema registry URL
+    ServiceEnvironment env = new ServiceEnvironment(
+        Map.of("FLYWHEEL_SCHEMA_REGISTRY_URL", "http://registry:8085"), new Properties());
+
+    // When the serdes are built
+    AvroSerdes serdes = env.serdes();
+
+    // Then their registry client talks to that URL
+    assertThat(serdes.client()).isInstanceOf(RestSchemaRegistryClient.class);
+    assertThat(((RestSchemaRegistryClient) serdes.client()).baseUrls())
+        .containsExactly("http://registry:8085");
+  }
+
+  @Test
+  void shouldCloseEveryServiceInOrderOnShutdownAndThenRelease() throws Exception {
+    // Given two services registered for shutdown
+    List<String> closed = new ArrayList<>();
+    List<Thread> hooks = new ArrayList<>();
+    ServiceEnvironment.ShutdownLatch stopped = ServiceEnvironment.closeOnShutdown(hooks::add,
+        "test-shutdown", () -> closed.add("http"), () -> closed.add("service"));
+
+    // When the JVM runs the hook
+    assertThat(hooks).singleElement().extracting(Thread::getName).isEqualTo("test-shutdown");
+    assertThat(closed).isEmpty();
+    hooks.get(0).start();
+    hooks.get(0).join(TimeUnit.SECONDS.toMillis(10));
+
+    // Then both are closed in the order given and the latch is released
+    assertThat(closed).containsExactly("http", "service");
+    stopped.await();
+  }
+
+  @Test
+  void shouldCloseTheRestWhenOneServiceFailsToClose() throws Exception {
+    // Given a first service whose close fails
+    List<String> closed = new ArrayList<>();
+    List<Thread> hooks = new ArrayList<>();
+    ServiceEnvironment.ShutdownLatch stopped = ServiceEnvironment.closeOnShutdown(hooks::add,
+        "test-shutdown", () -> {
+          throw new IOException("port already closed");
+        }, () -> closed.add("service"));
+    List<Throwable> uncaught = new ArrayList<>();
+    Thread hook = hooks.get(0);
+    hook.setUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+
+    // When the JVM runs the hook
+    hook.start();
+    hook.join(TimeUnit.SECONDS.toMillis(10));
+
+    // Then the second is still closed, the latch released and the failure reported
+    assertThat(closed).containsExactly("service");
+    stopped.await();
+    assertThat(uncaught).singleElement().satisfies(e -> assertThat(e)
+        .isInstanceOf(IllegalStateException.class)
+        .hasRootCauseInstanceOf(IOException.class)
+        .hasRootCauseMessage("port already closed"));
+  }
+}
