@@ -1,23 +1,19 @@
 package dev.flywheel.trainingtrigger;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
 import dev.flywheel.events.TrainingRun;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -61,21 +57,8 @@ final class ItSupport {
   /** Every committed record of a topic, from the beginning to its current end. */
   static <V> List<ConsumerRecord<String, V>> readAll(Devstack devstack, String topic,
       Deserializer<V> values) {
-    Map<String, Object> c = Map.of("bootstrap.servers", devstack.bootstrapServers(),
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-        values)) {
-      List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-          .map(i -> new TopicPartition(topic, i.partition())).toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      List<ConsumerRecord<String, V>> out = new ArrayList<>();
-      while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-      }
-      return out;
-    }
+    return CommittedValues.records(devstack.bootstrapServers(), topic, new StringDeserializer(),
+        values);
   }
 
   static List<TrainingRun> runs(Devstack devstack, Topics topics) {
