@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.EmbeddedPostgres;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.registry.SchemaRegistryClient;
@@ -26,16 +27,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -338,59 +336,30 @@ class CdcIngestIT {
   }
 
   /**
-   * Waits until the topic holds at least {@code count} records, then returns every record it
-   * holds (so that surplus ones, such as duplicates, are seen).
+   * Waits until the topic holds at least {@code count} records and no more arrive for a second,
+   * then returns every record it holds (so that surplus ones, such as duplicates, are seen).
    */
   private List<ConsumerRecord<String, GenericRecord>> awaitRecords(
       Topic<String, GenericRecord> topic, int count) {
-    List<ConsumerRecord<String, GenericRecord>> records = new ArrayList<>();
-    try (KafkaConsumer<String, GenericRecord> consumer = new KafkaConsumer<>(consumerConfig(),
-        new StringDeserializer(), topic.valueSerde().deserializer())) {
-      consumer.subscribe(List.of(topic.name()));
-      await().atMost(AT_MOST).until(() -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-        return records.size() >= count;
-      });
-      // drain what is there beyond the awaited count
-      for (int empty = 0; empty < 5; ) {
-        int before = records.size();
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-        empty = records.size() == before ? empty + 1 : 0;
-      }
-    }
-    return records;
+    AtomicReference<List<ConsumerRecord<String, GenericRecord>>> seen =
+        new AtomicReference<>(List.of());
+    await().atMost(AT_MOST).during(Duration.ofSeconds(1)).until(() -> {
+      List<ConsumerRecord<String, GenericRecord>> now =
+          CommittedValues.records(devstack.bootstrapServers(), topic);
+      boolean settled = now.size() >= count && now.size() == seen.get().size();
+      seen.set(now);
+      return settled;
+    });
+    return seen.get();
   }
 
   private List<ConsumerRecord<byte[], byte[]>> awaitBytes(String topic, int count) {
-    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    await().atMost(AT_MOST).until(() -> {
-      records.clear();
-      records.addAll(readBytes(topic));
-      return records.size() >= count;
-    });
-    return records;
+    return await().atMost(AT_MOST).until(() -> readBytes(topic),
+        records -> records.size() >= count);
   }
 
   private List<ConsumerRecord<byte[], byte[]>> readBytes(String topic) {
-    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig(),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of(topic));
-      for (int empty = 0; empty < 10; ) {
-        int before = records.size();
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-        empty = records.size() == before && !consumer.assignment().isEmpty() ? empty + 1 : 0;
-      }
-    }
-    return records;
-  }
-
-  private Map<String, Object> consumerConfig() {
-    return Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.GROUP_ID_CONFIG, names.groupId("reader-" + System.nanoTime()),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    return CommittedValues.bytes(devstack.bootstrapServers(), topic);
   }
 
   private static List<ConsumerRecord<String, GenericRecord>> byKey(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.ingest.source.SourceCatalog;
@@ -31,12 +32,9 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.Serde;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -268,26 +266,6 @@ class FileProducerIT {
 
   /** Every record of {@code topic} up to its end offsets, in partition then offset order. */
   private <K, V> List<ConsumerRecord<K, V>> readAll(Topic<K, V> topic) {
-    Serde<K> keys = topic.keySerde();
-    Serde<V> values = topic.valueSerde();
-    try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-        keys.deserializer(), values.deserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic.name()).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-      List<ConsumerRecord<K, V>> records = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))
-          && System.nanoTime() < deadline) {
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-      }
-      records.sort((a, b) -> a.partition() != b.partition()
-          ? Integer.compare(a.partition(), b.partition()) : Long.compare(a.offset(), b.offset()));
-      return records;
-    }
+    return CommittedValues.records(devstack.bootstrapServers(), topic);
   }
 }

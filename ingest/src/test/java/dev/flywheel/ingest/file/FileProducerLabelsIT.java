@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Label;
@@ -29,9 +30,7 @@ import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.AfterEach;
@@ -185,24 +184,8 @@ class FileProducerLabelsIT {
         .until(() -> admin.listOffsets(latest).all().get().size() == latest.size());
   }
 
-  /** Every record of {@code topic} up to its end offsets. */
+  /** Every record of {@code topic} up to its end offsets, in partition then offset order. */
   private <K, V> List<ConsumerRecord<K, V>> readAll(Topic<K, V> topic) {
-    try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-        topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic.name()).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-      List<ConsumerRecord<K, V>> records = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))
-          && System.nanoTime() < deadline) {
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-      }
-      return records;
-    }
+    return CommittedValues.records(devstack.bootstrapServers(), topic);
   }
 }

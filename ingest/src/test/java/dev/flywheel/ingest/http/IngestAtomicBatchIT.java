@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.ingest.IngestConfig;
@@ -23,18 +24,13 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -112,10 +108,10 @@ class IngestAtomicBatchIT {
         .contains("none of it was written");
 
     // and records of the batch did reach the log, so the batch failed part way
-    assertThat(read(topic, "read_uncommitted")).isNotEmpty();
+    assertThat(readUncommitted(topic)).isNotEmpty();
 
     // but a read_committed consumer sees none of them
-    assertThat(read(topic, "read_committed")).isEmpty();
+    assertThat(readCommitted(topic)).isEmpty();
 
     // When a valid batch follows
     HttpResponse<String> next = post("[" + blob("ok-1", "small") + "," + blob("ok-2", "small")
@@ -123,7 +119,7 @@ class IngestAtomicBatchIT {
 
     // Then it is written and is all a read_committed consumer sees
     assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
-    assertThat(read(topic, "read_committed")).extracting(ConsumerRecord::key)
+    assertThat(readCommitted(topic)).extracting(ConsumerRecord::key)
         .containsExactlyInAnyOrder("ok-1", "ok-2");
   }
 
@@ -145,7 +141,7 @@ class IngestAtomicBatchIT {
         killed.send(new ProducerRecord<>(topic, p, "half".getBytes(), "written".getBytes()));
       }
       killed.flush();
-      assertThat(read(topic, "read_uncommitted")).hasSize(topics.partitions());
+      assertThat(readUncommitted(topic)).hasSize(topics.partitions());
 
       // When ingest restarts with the same transactional ids and takes a batch
       ingest = IngestService.builder()
@@ -164,7 +160,7 @@ class IngestAtomicBatchIT {
       // Then the new batch is visible to read_committed consumers at once (the killed
       // instance's open transaction no longer holds them back) and the half batch never is
       assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
-      assertThat(read(topic, "read_committed")).extracting(ConsumerRecord::key)
+      assertThat(readCommitted(topic)).extracting(ConsumerRecord::key)
           .containsExactly("after-1");
     } finally {
       killed.close(Duration.ZERO);
@@ -232,23 +228,15 @@ class IngestAtomicBatchIT {
     return Base64.getEncoder().encodeToString(bytes).substring(0, length);
   }
 
-  /** Every record of {@code topic} a consumer with {@code isolation} sees, up to the end. */
-  private List<ConsumerRecord<String, byte[]>> read(String topic, String isolation) {
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation),
-        new StringDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = IntStream.range(0, topics.partitions())
-          .mapToObj(p -> new TopicPartition(topic, p)).collect(Collectors.toList());
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
-      List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-      await().atMost(Duration.ofSeconds(30)).until(() -> {
-        consumer.poll(Duration.ofMillis(100)).forEach(out::add);
-        return partitions.stream().allMatch(p -> consumer.position(p) >= ends.get(p));
-      });
-      return out;
-    }
+  /** Every record of {@code topic} a read_committed consumer sees, up to the end. */
+  private List<ConsumerRecord<String, byte[]>> readCommitted(String topic) {
+    return CommittedValues.records(devstack.bootstrapServers(), topic, new StringDeserializer(),
+        new ByteArrayDeserializer());
+  }
+
+  /** Every record of {@code topic} a read_uncommitted consumer sees, up to the end. */
+  private List<ConsumerRecord<String, byte[]>> readUncommitted(String topic) {
+    return CommittedValues.includingUncommitted(devstack.bootstrapServers(), topic,
+        new StringDeserializer(), new ByteArrayDeserializer());
   }
 }

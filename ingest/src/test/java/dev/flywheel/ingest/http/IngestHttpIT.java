@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Label;
@@ -34,9 +35,7 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -129,26 +128,15 @@ class IngestHttpIT {
         + amount + ", \"channel\": \"" + channel + "\"}";
   }
 
+  /**
+   * Waits until a read_committed reader sees at least {@code expected} records on {@code topic},
+   * then returns every record it sees up to the end (so that any beyond the expected show too).
+   */
   private <V> List<ConsumerRecord<String, V>> readAll(String topic, Deserializer<V> values,
       int expected) {
-    Map<String, Object> props = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    List<ConsumerRecord<String, V>> out = new ArrayList<>();
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-        values)) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      await().atMost(Duration.ofSeconds(30)).until(() -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-        return out.size() >= expected;
-      });
-      // Nothing beyond the expected records either.
-      consumer.poll(Duration.ofMillis(500)).forEach(out::add);
-    }
-    return out;
+    return await().atMost(Duration.ofSeconds(30)).until(() -> CommittedValues.records(
+        devstack.bootstrapServers(), topic, new StringDeserializer(), values),
+        records -> records.size() >= expected);
   }
 
   /** The sum of the topic's end offsets: how many records were ever written to it. */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.EmbeddedPostgres;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.ingest.IngestConfig;
@@ -26,14 +27,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -198,20 +195,8 @@ class IngestServiceCdcIT {
 
   private List<ConsumerRecord<String, GenericRecord>> awaitRecords(
       Topic<String, GenericRecord> topic, int count) {
-    List<ConsumerRecord<String, GenericRecord>> records = new ArrayList<>();
-    Map<String, Object> config = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.GROUP_ID_CONFIG, names.groupId("reader-" + System.nanoTime()),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    try (KafkaConsumer<String, GenericRecord> consumer = new KafkaConsumer<>(config,
-        new StringDeserializer(), topic.valueSerde().deserializer())) {
-      consumer.subscribe(List.of(topic.name()));
-      await().atMost(AT_MOST).until(() -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-        return records.size() >= count;
-      });
-    }
-    return records;
+    return await().atMost(AT_MOST).until(
+        () -> CommittedValues.records(devstack.bootstrapServers(), topic),
+        records -> records.size() >= count);
   }
 }
