@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
@@ -32,11 +33,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -220,20 +219,11 @@ class DriftDetectorIT {
   }
 
   private static <V> List<V> readCommitted(Devstack devstack, Topic<String, V> topic, int n) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, topic.name() + "-reader");
-    List<V> out = new ArrayList<>();
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(p,
-        topic.keySerde().deserializer(), topic.valueSerde().deserializer())) {
-      consumer.subscribe(List.of(topic.name()));
-      await().atMost(Duration.ofSeconds(180)).untilAsserted(() -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(r -> out.add(r.value()));
-        assertThat(out).as("records on %s", topic.name()).hasSizeGreaterThanOrEqualTo(n);
-      });
-    }
-    return out;
+    AtomicReference<List<V>> out = new AtomicReference<>(List.of());
+    await().atMost(Duration.ofSeconds(180)).untilAsserted(() -> {
+      out.set(CommittedValues.of(devstack.bootstrapServers(), topic));
+      assertThat(out.get()).as("records on %s", topic.name()).hasSizeGreaterThanOrEqualTo(n);
+    });
+    return out.get();
   }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Actor;
@@ -399,25 +400,10 @@ class FlywheelCliIT {
 
   private <V> ConsumerRecord<String, V> awaitRecord(Topic<String, V> topic,
       java.util.function.Predicate<V> matches) {
-    AtomicReference<ConsumerRecord<String, V>> found = new AtomicReference<>();
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(Map.of(
-        "bootstrap.servers", devstack.bootstrapServers(), "isolation.level", "read_committed"),
-        new StringDeserializer(), topic.valueSerde().deserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      consumer.partitionsFor(topic.name()).forEach(
-          p -> partitions.add(new TopicPartition(topic.name(), p.partition())));
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      await().atMost(Duration.ofSeconds(90)).until(() -> {
-        for (ConsumerRecord<String, V> r : consumer.poll(Duration.ofMillis(200))) {
-          if (r.value() != null && matches.test(r.value())) {
-            found.set(r);
-          }
-        }
-        return found.get() != null;
-      });
-    }
-    return found.get();
+    return await().atMost(Duration.ofSeconds(90)).until(
+        () -> CommittedValues.records(devstack.bootstrapServers(), topic).stream()
+            .filter(r -> r.value() != null && matches.test(r.value())).findFirst().orElse(null),
+        java.util.Objects::nonNull);
   }
 
   private static GenericRecord tx(Schema schema, String id, double amount, Instant time) {
