@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
+import dev.flywheel.devstack.junit.GroupOffsets;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
@@ -36,12 +37,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.junit.jupiter.api.Test;
@@ -303,13 +301,7 @@ class DriftDetectorIT {
   }
 
   private static long committed(Devstack devstack, String group, String topic) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
-      Map<TopicPartition, OffsetAndMetadata> offsets = admin
-          .listConsumerGroupOffsets(Map.of(group, new ListConsumerGroupOffsetsSpec()))
-          .partitionsToOffsetAndMetadata(group).get();
-      return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
-          .filter(e -> e.getValue() != null).mapToLong(e -> e.getValue().offset()).sum();
-    }
+    return GroupOffsets.committedSum(devstack.bootstrapServers(), group, topic);
   }
 
   private static <V> List<V> readCommitted(Devstack devstack, Topic<String, V> topic, int n) {

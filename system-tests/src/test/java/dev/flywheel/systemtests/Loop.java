@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
+import dev.flywheel.devstack.junit.GroupOffsets;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.driftdetector.topology.DriftTopology;
 import dev.flywheel.events.Actor;
@@ -60,11 +62,9 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -512,13 +512,7 @@ final class Loop {
 
   /** The offsets {@code group} committed on {@code topic}, summed over its partitions. */
   long committed(String group, String topic) throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
-      Map<TopicPartition, OffsetAndMetadata> offsets = admin
-          .listConsumerGroupOffsets(Map.of(group, new ListConsumerGroupOffsetsSpec()))
-          .partitionsToOffsetAndMetadata(group).get();
-      return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
-          .filter(e -> e.getValue() != null).mapToLong(e -> e.getValue().offset()).sum();
-    }
+    return GroupOffsets.committedSum(devstack.bootstrapServers(), group, topic);
   }
 
   /** COMPLETED runs on the runs topic now, read_committed. */
@@ -663,32 +657,7 @@ final class Loop {
 
   /** Every record, with headers, a read_committed reader sees on {@code topic} now. */
   List<ConsumerRecord<byte[], byte[]>> readRaw(String topic) {
-    List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig(),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      readToEnd(consumer, topic, out::add);
-    }
-    return out;
-  }
-
-  private Map<String, Object> consumerConfig() {
-    return Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-  }
-
-  private static <K, V> void readToEnd(KafkaConsumer<K, V> consumer, String topic,
-      java.util.function.Consumer<ConsumerRecord<K, V>> sink) {
-    List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
-    Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-    while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-      for (ConsumerRecord<K, V> r : consumer.poll(Duration.ofMillis(200))) {
-        sink.accept(r);
-      }
-    }
+    return CommittedValues.bytes(devstack.bootstrapServers(), topic);
   }
 
   // ---- child JVMs
