@@ -6,9 +6,6 @@ import dev.flywheel.featurestreams.FeatureStreamsService;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +20,6 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.tools.ConsumerPerformance;
 
 /**
  * Throughput of the {@code card_activity} feature group next to a pass-through Kafka Streams job
@@ -74,8 +70,8 @@ public final class FeatureThroughputBenchmark {
 
       List<double[]> results = new ArrayList<>();
       for (int round = 1; round <= rounds; round++) {
-        double ceiling = consumerPerformance(devstack.bootstrapServers(), fx.data.name(), events,
-            "bench-consumer-perf-" + round);
+        double ceiling = KafkaPerfTools.consumerPerformance(devstack.bootstrapServers(),
+            fx.data.name(), events, "bench-consumer-perf-" + round);
 
         StreamsBuilder passThrough = new StreamsBuilder();
         passThrough.stream(fx.data.name(), Consumed.with(Serdes.String(), fx.data.valueSerde())
@@ -159,33 +155,5 @@ public final class FeatureThroughputBenchmark {
 
   private static double median(List<double[]> results, int column) {
     return results.stream().mapToDouble(r -> r[column]).sorted().toArray()[results.size() / 2];
-  }
-
-  /** Runs ConsumerPerformance in this JVM; returns its fetch rate (records/s, rebalance excluded). */
-  static double consumerPerformance(String bootstrap, String topic, int records, String group)
-      throws Exception {
-    String[] args = {"--bootstrap-server", bootstrap, "--topic", topic, "--messages",
-        Integer.toString(records), "--group", group, "--timeout", "60000", "--hide-header"};
-    PrintStream console = System.out;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
-      ConsumerPerformance.main(args);
-    } finally {
-      System.setOut(console);
-    }
-    String last = null;
-    for (String line : captured.toString(StandardCharsets.UTF_8).lines().toList()) {
-      if (line.split(",").length >= 10) {
-        last = line;
-      }
-    }
-    if (last == null) {
-      throw new IllegalStateException("ConsumerPerformance printed no result: " + captured);
-    }
-    // start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms,
-    // fetch.MB.sec, fetch.nMsg.sec
-    String[] f = last.split(",");
-    return Double.parseDouble(f[9].trim());
   }
 }

@@ -12,31 +12,21 @@ import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import java.io.BufferedWriter;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.avro.Schema;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.tools.ProducerPerformance;
 
 /**
  * {@code flywheel produce} throughput next to Kafka's own {@code ProducerPerformance}, on the same
@@ -61,8 +51,6 @@ public final class FileProducerBenchmark {
 
   private static final String SOURCE = "bench-tx";
   private static final int RECORD_SIZE = 200;
-  private static final Pattern PERF_TOTAL = Pattern.compile(
-      "(\\d+) records sent, ([0-9.]+) records/sec");
   private static final String[] MERCHANTS = {"m-coffee-0042", "m-grocer-1177", "m-fuel-0815",
       "m-books-2290", "m-travel-3001", "m-cinema-0007"};
   private static final String[] CATEGORIES = {"food", "grocery", "fuel", "books", "travel", "fun"};
@@ -89,7 +77,8 @@ public final class FileProducerBenchmark {
             .add(SourceDefinition.builder(SOURCE).schema(SCHEMA).keyField("card_id")
                 .timeField("event_time").build())
             .source();
-        awaitLeadersServing(admin, topics.data(SOURCE).name(), topics.partitions());
+        KafkaPerfTools.awaitLeadersServing(admin, topics.data(SOURCE).name(),
+            topics.partitions());
         Path warmFile = writeEvents(dir.resolve("warm-up.jsonl"), Math.max(1, records / 10));
         Path file = writeEvents(dir.resolve("events.jsonl"), records);
         System.out.printf(Locale.ROOT, "file: %,d events, %,d bytes (%.0f bytes per line)%n",
@@ -113,8 +102,9 @@ public final class FileProducerBenchmark {
           Topic<byte[], byte[]> raw = new Topic<>(rawTopic, Serdes.ByteArray(), Serdes.ByteArray(),
               topics.partitions(), topics.replicationFactor(), Map.of());
           new TopicBootstrap(admin).ensure(List.of(raw));
-          awaitLeadersServing(admin, rawTopic, topics.partitions());
-          double raws = producerPerformance(devstack.bootstrapServers(), rawTopic, count);
+          KafkaPerfTools.awaitLeadersServing(admin, rawTopic, topics.partitions());
+          double raws = KafkaPerfTools.producerPerformance(devstack.bootstrapServers(), rawTopic,
+              count, RECORD_SIZE, FileProducer.throughputDefaults());
           double files = summary.recordsPerSecond();
           if (warmUp) {
             System.out.printf(Locale.ROOT, "warm-up (%,d records): file producer %,.0f records/s,"
@@ -160,57 +150,5 @@ public final class FileProducerBenchmark {
       }
     }
     return file;
-  }
-
-  /** Runs Kafka's ProducerPerformance in this JVM and returns its total records/s. */
-  private static double producerPerformance(String bootstrap, String topic, int count)
-      throws Exception {
-    List<String> args = new ArrayList<>(List.of("--topic", topic,
-        "--num-records", Integer.toString(count),
-        "--record-size", Integer.toString(RECORD_SIZE),
-        "--throughput", "-1",
-        "--producer-props", "bootstrap.servers=" + bootstrap));
-    FileProducer.throughputDefaults().forEach((key, value) -> args.add(key + "=" + value));
-    PrintStream console = System.out;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
-      ProducerPerformance.main(args.toArray(String[]::new));
-    } finally {
-      System.setOut(console);
-    }
-    String output = captured.toString(StandardCharsets.UTF_8);
-    Matcher total = null;
-    for (String line : output.lines().toList()) {
-      Matcher m = PERF_TOTAL.matcher(line);
-      if (m.find()) {
-        total = m; // the last such line is the total
-      }
-    }
-    if (total == null || Long.parseLong(total.group(1)) != count) {
-      throw new IllegalStateException("ProducerPerformance did not report " + count
-          + " records sent:\n" + output);
-    }
-    return Double.parseDouble(total.group(2));
-  }
-
-  private static void awaitLeadersServing(Admin admin, String topic, int partitions)
-      throws InterruptedException {
-    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-    for (int p = 0; p < partitions; p++) {
-      latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try {
-        admin.listOffsets(latest).all().get();
-        return;
-      } catch (ExecutionException notYet) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("topic " + topic + " is not served", notYet);
-        }
-        Thread.sleep(50);
-      }
-    }
   }
 }

@@ -11,8 +11,6 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,20 +23,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.tools.ProducerPerformance;
 
 /**
  * HTTP ingest throughput next to Kafka's own {@code ProducerPerformance}, on the same embedded
@@ -64,8 +57,6 @@ public final class HttpIngestBenchmark {
   private static final String SOURCE = "bench-tx";
   private static final int BATCH = 500;
   private static final int RECORD_SIZE = 200;
-  private static final Pattern PERF_TOTAL = Pattern.compile(
-      "(\\d+) records sent, ([0-9.]+) records/sec");
   private static final Pattern COUNT = Pattern.compile("\"count\":(\\d+)");
 
   private HttpIngestBenchmark() {}
@@ -98,7 +89,8 @@ public final class HttpIngestBenchmark {
         new SourceCatalog(topics, serdes.client(), admin).add(SourceDefinition.builder(SOURCE)
             .schema(FileProducerBenchmark.SCHEMA).keyField("card_id").timeField("event_time")
             .build());
-        awaitLeadersServing(admin, topics.data(SOURCE).name(), topics.partitions());
+        KafkaPerfTools.awaitLeadersServing(admin, topics.data(SOURCE).name(),
+            topics.partitions());
         System.out.printf(Locale.ROOT, "%,d events in %,d JSON-array bodies of %d (%.0f bytes per"
                 + " event), %d concurrent clients%n", records, bodies.size(), BATCH,
             bodies.stream().mapToLong(String::length).sum() / (double) records, clients);
@@ -115,8 +107,9 @@ public final class HttpIngestBenchmark {
           Topic<byte[], byte[]> raw = new Topic<>(rawTopic, Serdes.ByteArray(), Serdes.ByteArray(),
               topics.partitions(), topics.replicationFactor(), Map.of());
           new TopicBootstrap(admin).ensure(List.of(raw));
-          awaitLeadersServing(admin, rawTopic, topics.partitions());
-          double raws = producerPerformance(devstack.bootstrapServers(), rawTopic, count);
+          KafkaPerfTools.awaitLeadersServing(admin, rawTopic, topics.partitions());
+          double raws = KafkaPerfTools.producerPerformance(devstack.bootstrapServers(), rawTopic,
+              count, RECORD_SIZE, FileProducer.throughputDefaults());
           if (warmUp) {
             System.out.printf(Locale.ROOT, "warm-up (%,d records): HTTP ingest %,.0f records/s,"
                 + " ProducerPerformance %,.0f records/s%n", count, https, raws);
@@ -185,57 +178,5 @@ public final class HttpIngestBenchmark {
       throw new IllegalStateException("HTTP ingest wrote " + written + " of " + expected);
     }
     return written / (elapsed / 1e9);
-  }
-
-  /** Runs Kafka's ProducerPerformance in this JVM and returns its total records/s. */
-  private static double producerPerformance(String bootstrap, String topic, int count)
-      throws Exception {
-    List<String> args = new ArrayList<>(List.of("--topic", topic,
-        "--num-records", Integer.toString(count),
-        "--record-size", Integer.toString(RECORD_SIZE),
-        "--throughput", "-1",
-        "--producer-props", "bootstrap.servers=" + bootstrap));
-    FileProducer.throughputDefaults().forEach((key, value) -> args.add(key + "=" + value));
-    PrintStream console = System.out;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
-      ProducerPerformance.main(args.toArray(String[]::new));
-    } finally {
-      System.setOut(console);
-    }
-    String output = captured.toString(StandardCharsets.UTF_8);
-    Matcher total = null;
-    for (String line : output.lines().toList()) {
-      Matcher m = PERF_TOTAL.matcher(line);
-      if (m.find()) {
-        total = m;
-      }
-    }
-    if (total == null || Long.parseLong(total.group(1)) != count) {
-      throw new IllegalStateException("ProducerPerformance did not report " + count
-          + " records sent:\n" + output);
-    }
-    return Double.parseDouble(total.group(2));
-  }
-
-  private static void awaitLeadersServing(Admin admin, String topic, int partitions)
-      throws InterruptedException {
-    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-    for (int p = 0; p < partitions; p++) {
-      latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try {
-        admin.listOffsets(latest).all().get();
-        return;
-      } catch (ExecutionException notYet) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("topic " + topic + " is not served", notYet);
-        }
-        Thread.sleep(50);
-      }
-    }
   }
 }

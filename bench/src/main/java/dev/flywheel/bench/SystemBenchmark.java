@@ -28,8 +28,6 @@ import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -37,7 +35,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,7 +69,6 @@ import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.tools.ProducerPerformance;
 
 /**
  * The loop end to end in one JVM on one embedded broker: HTTP ingest → feature-streams
@@ -114,8 +110,6 @@ public final class SystemBenchmark {
       "tx_count_1h", "amount_mean_7d", "amount_max_24h", "distinct_merchants_24h",
       "distinct_countries_24h", "amount_to_mean_7d");
   private static final Pattern COUNT = Pattern.compile("\"count\":(\\d+)");
-  private static final Pattern PERF_TOTAL = Pattern.compile(
-      "(\\d+) records sent, ([0-9.]+) records/sec");
   private static final String[] CHANNELS = {"POS", "ECOMMERCE", "ATM", "MOBILE"};
 
   private SystemBenchmark() {}
@@ -240,8 +234,9 @@ public final class SystemBenchmark {
         new TopicBootstrap(admin).ensure(List.of(new Topic<>(raw, topics.features().keySerde(),
             topics.features().valueSerde(), 3, (short) 1, Map.of())));
         CardActivityFixture.awaitLeaders(admin, raw);
-        double produced = producerPerformance(bootstrap, raw, saturation);
-        double consumed = FeatureThroughputBenchmark.consumerPerformance(bootstrap, raw,
+        double produced = KafkaPerfTools.producerPerformance(bootstrap, raw, saturation, 200,
+            Map.of("acks", "all", "linger.ms", 5, "enable.idempotence", true));
+        double consumed = KafkaPerfTools.consumerPerformance(bootstrap, raw,
             saturation, "bench-system-consumer-perf");
         System.out.printf(Locale.ROOT, "Kafka alone: ProducerPerformance %,.0f records/s (200-byte"
             + " records, acks=all), ConsumerPerformance %,.0f records/s%n", produced, consumed);
@@ -432,33 +427,6 @@ public final class SystemBenchmark {
 
   private static long countRecords(Admin admin, String topic) throws Exception {
     return CardActivityFixture.endOffsets(admin, topic);
-  }
-
-  /** Runs Kafka's ProducerPerformance in this JVM (200-byte records, acks=all). */
-  private static double producerPerformance(String bootstrap, String topic, int count)
-      throws Exception {
-    String[] args = {"--topic", topic, "--num-records", Integer.toString(count),
-        "--record-size", "200", "--throughput", "-1", "--producer-props",
-        "bootstrap.servers=" + bootstrap, "acks=all", "linger.ms=5", "enable.idempotence=true"};
-    PrintStream console = System.out;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
-      ProducerPerformance.main(args);
-    } finally {
-      System.setOut(console);
-    }
-    Matcher total = null;
-    for (String line : captured.toString(StandardCharsets.UTF_8).lines().toList()) {
-      Matcher m = PERF_TOTAL.matcher(line);
-      if (m.find()) {
-        total = m;
-      }
-    }
-    if (total == null) {
-      throw new IllegalStateException("ProducerPerformance printed no total: " + captured);
-    }
-    return Double.parseDouble(total.group(2));
   }
 
   /**
