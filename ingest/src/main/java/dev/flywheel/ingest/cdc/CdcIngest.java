@@ -139,8 +139,7 @@ public final class CdcIngest implements AutoCloseable {
       needed.add(data);
       needed.add(topics.dlq(data));
     }
-    try (Admin admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers))) {
+    try (Admin admin = Admin.create(adminConfig())) {
       TopicBootstrap.Result result = new TopicBootstrap(admin).ensure(needed);
       if (!result.consistent()) {
         log.warn("CDC topics differ from the catalogue: {}", result.describe());
@@ -245,7 +244,18 @@ public final class CdcIngest implements AutoCloseable {
     }
   }
 
-  private Map<String, Object> producerConfig() {
+  /** The admin client that creates the topics: the {@link Builder#kafkaProperty}s. */
+  Map<String, Object> adminConfig() {
+    Map<String, Object> adminConfig = new HashMap<>(config.kafkaProperties);
+    adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
+    return adminConfig;
+  }
+
+  /**
+   * The producer: the {@link Builder#kafkaProperty}s over the settings below, then the {@link
+   * Builder#producerProperty}s.
+   */
+  Map<String, Object> producerConfig() {
     Map<String, Object> producerConfig = new HashMap<>();
     producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
     producerConfig.put(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-cdc-" + config.name);
@@ -254,13 +264,32 @@ public final class CdcIngest implements AutoCloseable {
     producerConfig.put(ProducerConfig.ACKS_CONFIG, "all");
     // batches are acknowledged as a whole before offsets commit; a short linger fills them
     producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    producerConfig.putAll(config.kafkaProperties);
     producerConfig.putAll(config.producerOverrides);
     return producerConfig;
   }
 
-  private Properties engineProperties() {
+  /**
+   * The consumer that reads back the last written positions: the {@link Builder#kafkaProperty}s,
+   * but never committing and reading only committed records.
+   */
+  Map<String, Object> consumerConfig() {
+    Map<String, Object> consumerConfig = new HashMap<>(config.kafkaProperties);
+    consumerConfig.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
+    consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    return consumerConfig;
+  }
+
+  /**
+   * The engine's settings. The {@link Builder#kafkaProperty}s go in at the top level, where the
+   * Kafka offset store's producer, consumer and admin client read them (as a Connect worker's
+   * do); the engine's own settings and then the {@link Builder#debeziumProperty}s win.
+   */
+  Properties engineProperties() {
     Topics topics = config.topics;
     Properties props = new Properties();
+    config.kafkaProperties.forEach((key, value) -> props.setProperty(key, String.valueOf(value)));
     props.setProperty("name", config.name);
     props.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
     props.setProperty("topic.prefix", config.name.replaceAll("[^A-Za-z0-9_.-]", "_"));
@@ -301,11 +330,7 @@ public final class CdcIngest implements AutoCloseable {
   private CdcPosition[] lastWrittenPositions(String topic) {
     List<PartitionInfo> partitions = producer.partitionsFor(topic);
     CdcPosition[] positions = new CdcPosition[partitions.size()];
-    Map<String, Object> consumerConfig = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers,
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig,
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig(),
         new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> assigned = partitions.stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -366,6 +391,7 @@ public final class CdcIngest implements AutoCloseable {
     private DeleteMode deleteMode = DeleteMode.TOMBSTONE;
     private String snapshotMode = "initial";
     private Duration offsetFlushInterval = Duration.ZERO;
+    private final Map<String, Object> kafkaProperties = new HashMap<>();
     private final Map<String, Object> producerOverrides = new HashMap<>();
     private final Properties debeziumOverrides = new Properties();
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
@@ -491,7 +517,19 @@ public final class CdcIngest implements AutoCloseable {
     }
 
     /**
-     * Overrides a producer property. Idempotence and {@code acks=all} are what the delivery
+     * A Kafka client property (SASL, TLS, timeouts) for every Kafka client CDC creates: the admin
+     * client that creates the topics, the producer, the consumer that reads back where CDC
+     * stopped, and the producer, consumer and admin client of Debezium's Kafka offset store. The
+     * bootstrap servers come from {@link #bootstrapServers}; the consumer always has auto-commit
+     * off and {@code read_committed}.
+     */
+    public Builder kafkaProperty(String key, Object value) {
+      kafkaProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value));
+      return this;
+    }
+
+    /**
+     * Overrides a producer property, over any {@link #kafkaProperty}. Idempotence and {@code acks=all} are what the delivery
      * guarantee rests on: override them only knowingly.
      */
     public Builder producerProperty(String key, Object value) {
@@ -542,6 +580,7 @@ public final class CdcIngest implements AutoCloseable {
       copy.deleteMode = deleteMode;
       copy.snapshotMode = snapshotMode;
       copy.offsetFlushInterval = offsetFlushInterval;
+      copy.kafkaProperties.putAll(kafkaProperties);
       copy.producerOverrides.putAll(producerOverrides);
       copy.debeziumOverrides.putAll(debeziumOverrides);
       copy.meterRegistry = meterRegistry;

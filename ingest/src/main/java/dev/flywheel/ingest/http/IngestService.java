@@ -332,11 +332,11 @@ public final class IngestService implements AutoCloseable {
       builder.table(table.cdcTable());
     }
     settings.debezium().forEach(builder::debeziumProperty);
-    // security and other client settings reach CDC's producer as they reach HTTP's
+    // security and other client settings reach every CDC client as they reach HTTP's
     kafka.forEach((key, value) -> {
       if (!key.equals(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)
           && !key.equals(ProducerConfig.CLIENT_ID_CONFIG)) {
-        builder.producerProperty(key, value);
+        builder.kafkaProperty(key, value);
       }
     });
     return builder.build();
@@ -355,7 +355,8 @@ public final class IngestService implements AutoCloseable {
     }
   }
 
-  private Map<String, Object> adminProps() {
+  /** The admin client: the {@code kafka} properties, with a default client id. */
+  Map<String, Object> adminProps() {
     Map<String, Object> props = new HashMap<>(kafka);
     props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "flywheel-ingest-admin");
     return props;
@@ -366,7 +367,7 @@ public final class IngestService implements AutoCloseable {
    * idempotent with {@code acks=all}; a commit or a wait for metadata gives up after the produce
    * timeout.
    */
-  private Map<String, Object> transactionalProps(String transactionalId) {
+  Map<String, Object> transactionalProps(String transactionalId) {
     Map<String, Object> props = producerProps(transactionalId);
     props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     props.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, produceTimeout.toMillis());
@@ -396,7 +397,8 @@ public final class IngestService implements AutoCloseable {
         + (topics.prefix().isEmpty() ? "" : "-" + topics.prefix());
   }
 
-  private Map<String, Object> producerProps(String clientId) {
+  /** A producer: the {@code kafka} properties with the settings below. */
+  Map<String, Object> producerProps(String clientId) {
     Map<String, Object> props = new HashMap<>(kafka);
     // Exactly-once delivery per partition: no duplicates from retries, nothing lost once acked.
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -443,7 +445,8 @@ public final class IngestService implements AutoCloseable {
 
     /**
      * Kafka client properties ({@code bootstrap.servers} required; SASL, TLS and any other client
-     * property pass through to the producer and admin client).
+     * property pass through to every Kafka client ingest creates: the admin client, the batch and
+     * dead-letter producers, and CDC's clients).
      */
     public Builder kafka(Map<String, ?> kafka) {
       this.kafka = new HashMap<>(kafka);

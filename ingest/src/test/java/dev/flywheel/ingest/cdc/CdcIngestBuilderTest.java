@@ -57,6 +57,46 @@ class CdcIngestBuilderTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("plain");
   }
 
+  @Test
+  void shouldPassKafkaPropertiesToEveryKafkaClientOfCdc() {
+    // Given CDC for a SASL cluster
+    Map<String, Object> secured = Map.of(
+        "security.protocol", "SASL_SSL",
+        "sasl.mechanism", "SCRAM-SHA-512",
+        "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+    CdcIngest.Builder builder = complete().table("orders", "orders");
+    secured.forEach(builder::kafkaProperty);
+
+    // When the settings of its Kafka clients are built
+    CdcIngest cdc = builder.build();
+
+    // Then the admin client, the producer, the position reader and the offset store all carry them
+    assertThat(cdc.adminConfig()).containsAllEntriesOf(secured)
+        .containsEntry("bootstrap.servers", "127.0.0.1:9");
+    assertThat(cdc.producerConfig()).containsAllEntriesOf(secured);
+    assertThat(cdc.consumerConfig()).containsAllEntriesOf(secured);
+    assertThat(cdc.engineProperties()).containsAllEntriesOf(secured)
+        .containsEntry("bootstrap.servers", "127.0.0.1:9");
+  }
+
+  @Test
+  void shouldKeepWhatTheDeliveryGuaranteeRestsOnOverKafkaProperties() {
+    // Given Kafka properties that would make the position reader commit or read aborted records
+    CdcIngest cdc = complete().table("orders", "orders")
+        .kafkaProperty("enable.auto.commit", true)
+        .kafkaProperty("isolation.level", "read_uncommitted")
+        .kafkaProperty("linger.ms", 20)
+        .producerProperty("linger.ms", 50)
+        .build();
+
+    // When the client settings are built
+    // Then the reader still neither commits nor reads uncommitted records, and a producer
+    // property wins over a Kafka property
+    assertThat(cdc.consumerConfig()).containsEntry("enable.auto.commit", false)
+        .containsEntry("isolation.level", "read_committed");
+    assertThat(cdc.producerConfig()).containsEntry("linger.ms", 50);
+  }
+
   private CdcIngest.Builder complete() {
     return CdcIngest.builder()
         .bootstrapServers("127.0.0.1:9")
