@@ -12,8 +12,11 @@ import java.nio.file.Path;
  * <p>Connection settings come from the environment, with the embedded stack's defaults: {@code
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
  * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code
- * FLYWHEEL_STATE_DIR} ({@code .flywheel/state}). Any Kafka client property can be given as
- * {@code -Dflywheel.kafka.<property>=<value>}. Stops cleanly on SIGTERM/Ctrl-C.
+ * FLYWHEEL_STATE_DIR} ({@code .flywheel/state}). Any Kafka client property can be given as an
+ * environment variable {@code FLYWHEEL_KAFKA_<NAME>} ({@code
+ * FLYWHEEL_KAFKA_SECURITY_PROTOCOL=SASL_SSL}) or a system property {@code
+ * -Dflywheel.kafka.<property>=<value>}, which wins (see {@link ServiceEnvironment}). Stops cleanly
+ * on SIGTERM/Ctrl-C.
  */
 public final class DriftDetectorMain {
 

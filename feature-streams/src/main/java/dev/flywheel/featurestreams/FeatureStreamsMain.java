@@ -4,6 +4,7 @@ import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Runs the feature engine on its own: {@code FeatureStreamsMain [flywheel.yaml]} (default {@code
@@ -15,8 +16,11 @@ import java.time.Duration;
  * {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code FLYWHEEL_FEATURES_APPLICATION_ID} ({@value
  * FeatureStreamsService#DEFAULT_APPLICATION_ID}), {@code FLYWHEEL_STATE_DIR} (Kafka Streams'
  * temporary folder), {@code FLYWHEEL_FEATURES_STANDBY_REPLICAS} (0), {@code
- * FLYWHEEL_APPLICATION_SERVER} (none). Any Kafka client or Streams property passes through as a
- * system property {@code -Dflywheel.kafka.<property>=<value>}. Stops cleanly on SIGTERM/Ctrl-C.
+ * FLYWHEEL_APPLICATION_SERVER} (none). Any Kafka client or Streams property passes through as an
+ * environment variable {@code FLYWHEEL_KAFKA_<NAME>} ({@code
+ * FLYWHEEL_KAFKA_SECURITY_PROTOCOL=SASL_SSL}) or a system property {@code
+ * -Dflywheel.kafka.<property>=<value>}, which wins (see {@link ServiceEnvironment}). Stops cleanly
+ * on SIGTERM/Ctrl-C.
  */
 public final class FeatureStreamsMain {
 
@@ -35,15 +39,16 @@ public final class FeatureStreamsMain {
       config = FeatureStreamsConfig.cardActivity();
     }
     ServiceEnvironment env = ServiceEnvironment.fromSystem();
+    Map<String, Object> kafka = env.kafka();
     FeatureStreamsService.Builder builder = FeatureStreamsService.builder()
         .config(config)
-        .bootstrapServers(env.bootstrapServers())
+        .bootstrapServers(String.valueOf(kafka.get("bootstrap.servers")))
         .schemaRegistryUrl(env.schemaRegistryUrl())
         .topicPrefix(env.topicPrefix())
         .applicationId(env.get("FLYWHEEL_FEATURES_APPLICATION_ID",
             FeatureStreamsService.DEFAULT_APPLICATION_ID))
         .standbyReplicas(Integer.parseInt(env.get("FLYWHEEL_FEATURES_STANDBY_REPLICAS", "0")))
-        .kafka(env.kafkaOverrides());
+        .kafka(kafka);
     env.find(ServiceEnvironment.STATE_DIR).map(Path::of).ifPresent(builder::stateDir);
     env.find("FLYWHEEL_APPLICATION_SERVER").ifPresent(builder::applicationServer);
     FeatureStreamsService service = builder.build().start();

@@ -5,8 +5,6 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Runs the ingest service on its own: {@code IngestMain [flywheel.yaml]} (HTTP, and CDC when the
@@ -16,7 +14,11 @@ import java.util.Map;
  * <p>Connection settings come from the environment, with the embedded stack's defaults: {@code
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
  * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none). {@code
- * FLYWHEEL_INGEST_PORT} overrides {@code ingest.port} of the YAML. Stops cleanly on SIGTERM/Ctrl-C.
+ * FLYWHEEL_INGEST_PORT} overrides {@code ingest.port} of the YAML. Any Kafka client property can
+ * be given as an environment variable {@code FLYWHEEL_KAFKA_<NAME>} ({@code
+ * FLYWHEEL_KAFKA_SECURITY_PROTOCOL=SASL_SSL}) or a system property {@code
+ * -Dflywheel.kafka.<property>=<value>}, which wins (see {@link ServiceEnvironment}); it reaches
+ * every Kafka client ingest creates, CDC's included. Stops cleanly on SIGTERM/Ctrl-C.
  */
 public final class IngestMain {
 
@@ -33,13 +35,10 @@ public final class IngestMain {
     }
     ServiceEnvironment env = ServiceEnvironment.fromSystem();
     AvroSerdes serdes = env.serdes();
-    // bootstrap.servers only: ingest does not take -Dflywheel.kafka.* properties
-    Map<String, Object> kafka = new HashMap<>();
-    kafka.put("bootstrap.servers", env.bootstrapServers());
     IngestService service = IngestService.builder()
         .config(config)
         .configDir(yaml.toAbsolutePath().getParent())
-        .kafka(kafka)
+        .kafka(env.kafka())
         .serdes(serdes)
         .topics(env.topics(serdes))
         .build()

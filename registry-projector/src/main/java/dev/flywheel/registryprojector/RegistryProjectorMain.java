@@ -18,14 +18,20 @@ import org.slf4j.LoggerFactory;
  * FLYWHEEL_SCHEMA_REGISTRY_URL} (default {@code http://127.0.0.1:8081}), {@code
  * FLYWHEEL_TOPIC_PREFIX}, {@code FLYWHEEL_STATE_DIR} (default {@code .flywheel/state}) and {@code
  * FLYWHEEL_REGISTRY_PORT} (overrides {@code registry.port}). Any Kafka client or Streams
- * property passes through as a system property prefixed {@code kafka.}, e.g. {@code
- * -Dkafka.security.protocol=SASL_SSL}. Stops cleanly on SIGTERM / Ctrl-C.
+ * property passes through as an environment variable {@code FLYWHEEL_KAFKA_<NAME>} ({@code
+ * FLYWHEEL_KAFKA_SECURITY_PROTOCOL=SASL_SSL}) or a system property {@code
+ * -Dflywheel.kafka.<property>=<value>}, which wins (see {@link ServiceEnvironment}). The older form
+ * {@code -Dkafka.<property>=<value>} is still read; it wins over the variables and loses to {@code
+ * -Dflywheel.kafka.<property>}. Stops cleanly on SIGTERM / Ctrl-C.
  */
 public final class RegistryProjectorMain {
 
   private static final Logger log = LoggerFactory.getLogger(RegistryProjectorMain.class);
 
-  /** Prefix of system properties passed to the Kafka clients. */
+  /**
+   * The older prefix of system properties passed to the Kafka clients, still read next to {@code
+   * -Dflywheel.kafka.<property>}.
+   */
   public static final String KAFKA_PREFIX = "kafka.";
 
   private RegistryProjectorMain() {}
@@ -36,16 +42,13 @@ public final class RegistryProjectorMain {
     RegistryConfig config = Files.exists(yaml) ? RegistryConfig.load(yaml)
         : RegistryConfig.defaults();
     ServiceEnvironment env = ServiceEnvironment.fromSystem();
-    String bootstrap = env.bootstrapServers();
     String registryUrl = env.schemaRegistryUrl();
     Path stateDir = env.stateDir();
     int port = Integer.parseInt(env.get("FLYWHEEL_REGISTRY_PORT", Integer.toString(config.port())));
 
     AvroSerdes serdes = env.serdes();
     Topics topics = env.topics(serdes);
-    // -Dkafka.<property>, not -Dflywheel.kafka.<property>; the environment's servers win
-    Map<String, Object> kafka = env.propertiesWithPrefix(KAFKA_PREFIX);
-    kafka.put("bootstrap.servers", bootstrap);
+    Map<String, Object> kafka = env.kafka(KAFKA_PREFIX);
     RegistryProjectorService service = RegistryProjectorService.builder().config(config)
         .kafka(kafka).serdes(serdes).topics(topics).stateDir(stateDir).build();
     Javalin http = Javalin.create(c -> {
@@ -67,7 +70,7 @@ public final class RegistryProjectorMain {
     service.start();
     http.start();
     log.info("registry projector on {} (schema registry {}), query API on http://127.0.0.1:{}"
-        + "/models", bootstrap, registryUrl, http.port());
+        + "/models", kafka.get("bootstrap.servers"), registryUrl, http.port());
     System.out.println("registry projector listening on port " + http.port());
     stopped.await();
   }

@@ -5,6 +5,7 @@ import dev.flywheel.serde.AvroSerdes;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,9 +17,24 @@ import java.util.function.Consumer;
  * What a service's {@code main} reads from its environment, with the embedded stack's defaults:
  * {@value #BOOTSTRAP_SERVERS} ({@value #DEFAULT_BOOTSTRAP_SERVERS}), {@value #SCHEMA_REGISTRY_URL}
  * ({@value #DEFAULT_SCHEMA_REGISTRY_URL}), {@value #TOPIC_PREFIX} (none), {@value #STATE_DIR}
- * ({@value #DEFAULT_STATE_DIR}), and the Kafka client properties given as system properties
- * {@code -D}{@value #KAFKA_PROPERTY_PREFIX}{@code <property>=<value>}. A variable that is unset or
- * blank counts as absent.
+ * ({@value #DEFAULT_STATE_DIR}), and Kafka client properties (SASL, TLS, timeouts). A variable
+ * that is unset or blank counts as absent.
+ *
+ * <p>Kafka client properties come two ways, and {@link #kafka()} layers them, each later one
+ * winning over the earlier:
+ *
+ * <ol>
+ *   <li>{@code bootstrap.servers} from {@value #BOOTSTRAP_SERVERS} (or its default);
+ *   <li>environment variables {@value #KAFKA_ENV_PREFIX}{@code <NAME>}, the rest of the name
+ *       lower-cased with {@code _} as {@code .}: {@code FLYWHEEL_KAFKA_SASL_JAAS_CONFIG} is {@code
+ *       sasl.jaas.config} ({@link #kafkaFromEnv()});
+ *   <li>system properties {@code -D}{@value #KAFKA_PROPERTY_PREFIX}{@code <property>=<value>},
+ *       prefix removed.
+ * </ol>
+ *
+ * <p>A property whose name itself holds an {@code _} can only be given as a system property. A
+ * service that read another prefix before keeps it with {@link #kafka(String)}. The values may be
+ * secrets ({@code sasl.jaas.config}, {@code ssl.*.password}): do not log the map.
  *
  * <pre>{@code
  * ServiceEnvironment env = ServiceEnvironment.fromSystem();
@@ -53,6 +69,11 @@ public final class ServiceEnvironment {
 
   /** System properties with this prefix are passed to the Kafka clients, prefix removed. */
   public static final String KAFKA_PROPERTY_PREFIX = "flywheel.kafka.";
+  /**
+   * Environment variables with this prefix are passed to the Kafka clients: the rest of the name
+   * lower-cased, {@code _} as {@code .}.
+   */
+  public static final String KAFKA_ENV_PREFIX = "FLYWHEEL_KAFKA_";
 
   private final Map<String, String> env;
   private final Properties properties;
@@ -117,20 +138,60 @@ public final class ServiceEnvironment {
   }
 
   /**
-   * Kafka client settings: {@code bootstrap.servers} from {@link #bootstrapServers()}, then every
-   * {@value #KAFKA_PROPERTY_PREFIX} property ({@link #kafkaOverrides()}), which wins. A new
-   * mutable map on each call.
+   * Kafka client settings: {@code bootstrap.servers} from {@link #bootstrapServers()}, then the
+   * {@value #KAFKA_ENV_PREFIX} variables, then the {@value #KAFKA_PROPERTY_PREFIX} system
+   * properties ({@link #kafkaOverrides()}), each winning over the one before. A new mutable map on
+   * each call.
    */
   public Map<String, Object> kafka() {
+    return layeredKafka(List.of());
+  }
+
+  /**
+   * As {@link #kafka()}, with also the system properties prefixed {@code olderPropertyPrefix}
+   * (prefix removed): for a service that took its Kafka properties under another prefix before.
+   * They win over the variables and lose to the {@value #KAFKA_PROPERTY_PREFIX} properties.
+   */
+  public Map<String, Object> kafka(String olderPropertyPrefix) {
+    return layeredKafka(
+        List.of(Objects.requireNonNull(olderPropertyPrefix, "olderPropertyPrefix")));
+  }
+
+  private Map<String, Object> layeredKafka(List<String> olderPropertyPrefixes) {
     Map<String, Object> kafka = new HashMap<>();
     kafka.put("bootstrap.servers", bootstrapServers());
-    kafka.putAll(kafkaOverrides());
+    kafka.putAll(kafkaFromEnv());
+    olderPropertyPrefixes.forEach(prefix -> kafka.putAll(propertiesWithPrefix(prefix)));
+    kafka.putAll(propertiesWithPrefix(KAFKA_PROPERTY_PREFIX));
     return kafka;
   }
 
-  /** The {@value #KAFKA_PROPERTY_PREFIX} properties, prefix removed. A new mutable map. */
+  /**
+   * The Kafka client properties given in the environment and as system properties, without the
+   * {@link #bootstrapServers()} base: {@link #kafkaFromEnv()}, then the {@value
+   * #KAFKA_PROPERTY_PREFIX} properties, which win. A new mutable map.
+   */
   public Map<String, Object> kafkaOverrides() {
-    return propertiesWithPrefix(KAFKA_PROPERTY_PREFIX);
+    Map<String, Object> overrides = kafkaFromEnv();
+    overrides.putAll(propertiesWithPrefix(KAFKA_PROPERTY_PREFIX));
+    return overrides;
+  }
+
+  /**
+   * The {@value #KAFKA_ENV_PREFIX}{@code <NAME>} variables that are not blank, named {@code <name>}
+   * lower-cased with {@code _} as {@code .} ({@code FLYWHEEL_KAFKA_SECURITY_PROTOCOL} is {@code
+   * security.protocol}). A new mutable map.
+   */
+  public Map<String, Object> kafkaFromEnv() {
+    Map<String, Object> found = new HashMap<>();
+    env.forEach((name, value) -> {
+      if (name.startsWith(KAFKA_ENV_PREFIX) && name.length() > KAFKA_ENV_PREFIX.length()
+          && value != null && !value.isBlank()) {
+        found.put(name.substring(KAFKA_ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
+            .replace('_', '.'), value);
+      }
+    });
+    return found;
   }
 
   /** The properties whose names start with {@code prefix}, prefix removed. A new mutable map. */

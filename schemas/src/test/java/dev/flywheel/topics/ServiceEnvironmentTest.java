@@ -150,6 +150,96 @@ class ServiceEnvironmentTest {
   }
 
   @Test
+  void shouldMapFlywheelKafkaVariablesToClientProperties() {
+    // Given FLYWHEEL_KAFKA_* variables, one blank, among others
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_KAFKA_SECURITY_PROTOCOL", "SASL_SSL",
+        "FLYWHEEL_KAFKA_SASL_JAAS_CONFIG", "ScramLoginModule required;",
+        "FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS", "6000",
+        "FLYWHEEL_KAFKA_CLIENT_ID", " ",
+        "FLYWHEEL_KAFKA_", "no name",
+        "FLYWHEEL_BOOTSTRAP_SERVERS", "kafka-1:9093"), new Properties());
+
+    // When the Kafka settings are read
+    // Then each non-blank one passes, named lower-case with dots, next to the bootstrap servers
+    assertThat(env.kafkaFromEnv()).containsOnly(
+        Map.entry("security.protocol", "SASL_SSL"),
+        Map.entry("sasl.jaas.config", "ScramLoginModule required;"),
+        Map.entry("session.timeout.ms", "6000"));
+    assertThat(env.kafkaOverrides()).isEqualTo(env.kafkaFromEnv());
+    assertThat(env.kafka()).containsOnly(
+        Map.entry("bootstrap.servers", "kafka-1:9093"),
+        Map.entry("security.protocol", "SASL_SSL"),
+        Map.entry("sasl.jaas.config", "ScramLoginModule required;"),
+        Map.entry("session.timeout.ms", "6000"));
+  }
+
+  @Test
+  void shouldLetAFlywheelKafkaVariableOverrideTheBootstrapServers() {
+    // Given bootstrap servers both as FLYWHEEL_BOOTSTRAP_SERVERS and as a FLYWHEEL_KAFKA_ variable
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_BOOTSTRAP_SERVERS", "kafka-1:9093",
+        "FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS", "kafka-2:9094"), new Properties());
+
+    // When the Kafka settings are read
+    // Then the FLYWHEEL_KAFKA_ variable wins
+    assertThat(env.kafka()).containsOnly(Map.entry("bootstrap.servers", "kafka-2:9094"));
+  }
+
+  @Test
+  void shouldLetAFlywheelKafkaPropertyOverrideTheSameVariable() {
+    // Given two settings as FLYWHEEL_KAFKA_ variables, one of them also a flywheel.kafka. property
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.kafka.security.protocol", "SSL");
+    properties.setProperty("flywheel.kafka.bootstrap.servers", "kafka-3:9095");
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_BOOTSTRAP_SERVERS", "kafka-1:9093",
+        "FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS", "kafka-2:9094",
+        "FLYWHEEL_KAFKA_SECURITY_PROTOCOL", "SASL_SSL",
+        "FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS", "6000"), properties);
+
+    // When the Kafka settings are read
+    // Then the properties win over the variables, which still give what the properties do not
+    assertThat(env.kafka()).containsOnly(
+        Map.entry("bootstrap.servers", "kafka-3:9095"),
+        Map.entry("security.protocol", "SSL"),
+        Map.entry("session.timeout.ms", "6000"));
+    assertThat(env.kafkaOverrides()).containsOnly(
+        Map.entry("bootstrap.servers", "kafka-3:9095"),
+        Map.entry("security.protocol", "SSL"),
+        Map.entry("session.timeout.ms", "6000"));
+  }
+
+  @Test
+  void shouldRankAnOlderPrefixBetweenTheVariablesAndTheFlywheelKafkaProperties() {
+    // Given one setting in each place, and two set in more than one
+    Properties properties = new Properties();
+    properties.setProperty("kafka.max.poll.records", "50");
+    properties.setProperty("kafka.security.protocol", "SASL_PLAINTEXT");
+    properties.setProperty("flywheel.kafka.security.protocol", "SSL");
+    properties.setProperty("kafka.request.timeout.ms", "20000");
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_BOOTSTRAP_SERVERS", "kafka-1:9093",
+        "FLYWHEEL_KAFKA_MAX_POLL_RECORDS", "10",
+        "FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS", "6000"), properties);
+
+    // When the Kafka settings are read with the older kafka. prefix
+    // Then kafka. wins over the variables and loses to flywheel.kafka.
+    assertThat(env.kafka("kafka.")).containsOnly(
+        Map.entry("bootstrap.servers", "kafka-1:9093"),
+        Map.entry("max.poll.records", "50"),
+        Map.entry("security.protocol", "SSL"),
+        Map.entry("request.timeout.ms", "20000"),
+        Map.entry("session.timeout.ms", "6000"));
+    // and without it the kafka. properties are not read
+    assertThat(env.kafka()).containsOnly(
+        Map.entry("bootstrap.servers", "kafka-1:9093"),
+        Map.entry("max.poll.records", "10"),
+        Map.entry("security.protocol", "SSL"),
+        Map.entry("session.timeout.ms", "6000"));
+  }
+
+  @Test
   void shouldReadPropertiesWithAnyPrefix() {
     // Given properties under another prefix
     Properties properties = new Properties();

@@ -14,8 +14,10 @@ import java.nio.file.Path;
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
  * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code
  * FLYWHEEL_SERVING_PORT} (HTTP port of {@code POST /predict}, default 8084; 0 for a free one).
- * Any Kafka client property can be given as {@code -Dflywheel.kafka.<property>=<value>}. Stops
- * cleanly on SIGTERM/Ctrl-C.
+ * Any Kafka client property can be given as an environment variable {@code FLYWHEEL_KAFKA_<NAME>}
+ * ({@code FLYWHEEL_KAFKA_SECURITY_PROTOCOL=SASL_SSL}) or a system property {@code
+ * -Dflywheel.kafka.<property>=<value>}, which wins (see {@link ServiceEnvironment}). Stops cleanly
+ * on SIGTERM/Ctrl-C.
  */
 public final class ServingSinkMain {
 
@@ -31,7 +33,7 @@ public final class ServingSinkMain {
         : ServingSinkConfig.defaults();
     ServiceEnvironment env = ServiceEnvironment.fromSystem();
     AvroSerdes serdes = env.serdes();
-    // -Dflywheel.kafka.<property>=<value>: any Kafka client property (security, timeouts)
+    // FLYWHEEL_KAFKA_<NAME> and -Dflywheel.kafka.<property>: any Kafka client property
     ServingSinkService service = ServingSinkService.builder().config(config).kafka(env.kafka())
         .topics(env.topics(serdes)).meters(new SimpleMeterRegistry()).build().start();
     Javalin http = Javalin.create(c -> {

@@ -5,8 +5,6 @@ import dev.flywheel.topics.ServiceEnvironment;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import io.javalin.Javalin;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Runs training-trigger on its own: {@code TrainingTriggerMain [flywheel.yaml]}.
@@ -14,10 +12,11 @@ import java.util.Map;
  * <p>Connection settings come from the environment, with the embedded stack's defaults: {@code
  * FLYWHEEL_BOOTSTRAP_SERVERS} ({@code 127.0.0.1:9092}), {@code FLYWHEEL_SCHEMA_REGISTRY_URL}
  * ({@code http://127.0.0.1:8081}), {@code FLYWHEEL_TOPIC_PREFIX} (none), {@code
- * FLYWHEEL_TRAINING_PORT} (HTTP, default {@value #DEFAULT_PORT}; 0 picks a free one). Any other
- * Kafka client property can be given as {@code FLYWHEEL_KAFKA_<PROPERTY>} with dots as
- * underscores, e.g. {@code FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS=6000}. Stops cleanly on
- * SIGTERM/Ctrl-C.
+ * FLYWHEEL_TRAINING_PORT} (HTTP, default {@value #DEFAULT_PORT}; 0 picks a free one). Any Kafka
+ * client property can be given as an environment variable {@code FLYWHEEL_KAFKA_<NAME>} ({@code
+ * FLYWHEEL_KAFKA_SECURITY_PROTOCOL=SASL_SSL}) or a system property {@code
+ * -Dflywheel.kafka.<property>=<value>}, which wins (see {@link ServiceEnvironment}). Stops cleanly
+ * on SIGTERM/Ctrl-C.
  */
 public final class TrainingTriggerMain {
 
@@ -32,16 +31,8 @@ public final class TrainingTriggerMain {
     TrainingTriggerConfig config = TrainingTriggerConfig.load(yaml);
     ServiceEnvironment env = ServiceEnvironment.fromSystem();
     AvroSerdes serdes = env.serdes();
-    // FLYWHEEL_KAFKA_<PROPERTY> variables, not -Dflywheel.kafka.<property>; the servers win
-    Map<String, Object> kafka = new HashMap<>();
-    System.getenv().forEach((k, v) -> {
-      if (k.startsWith("FLYWHEEL_KAFKA_")) {
-        kafka.put(k.substring("FLYWHEEL_KAFKA_".length()).toLowerCase().replace('_', '.'), v);
-      }
-    });
-    kafka.put("bootstrap.servers", env.bootstrapServers());
     TrainingTriggerService service = TrainingTriggerService.builder().config(config)
-        .kafka(kafka).schemaRegistryUrl(env.schemaRegistryUrl()).topics(env.topics(serdes))
+        .kafka(env.kafka()).schemaRegistryUrl(env.schemaRegistryUrl()).topics(env.topics(serdes))
         .build().start();
     int port = Integer.parseInt(env.get("FLYWHEEL_TRAINING_PORT", Integer.toString(DEFAULT_PORT)));
     Javalin http = Javalin.create(c -> {
