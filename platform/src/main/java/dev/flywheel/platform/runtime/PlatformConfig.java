@@ -7,12 +7,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.flywheel.topics.ServiceEnvironment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
 
 /**
  * The platform part of {@code flywheel.yaml}: where Kafka and the schema registry are, the HTTP
@@ -36,7 +39,11 @@ import java.util.Objects;
  *
  * <p>Environment variables override the file: {@code FLYWHEEL_BOOTSTRAP_SERVERS}, {@code
  * FLYWHEEL_SCHEMA_REGISTRY_URL}, {@code FLYWHEEL_TOPIC_PREFIX}, {@code FLYWHEEL_HTTP_PORT}, {@code
- * FLYWHEEL_STATE_DIR}.
+ * FLYWHEEL_STATE_DIR}, and a Kafka client property per {@code FLYWHEEL_KAFKA_<NAME>} variable
+ * (named as {@link ServiceEnvironment#kafkaFromEnv()} names it: {@code
+ * FLYWHEEL_KAFKA_SASL_JAAS_CONFIG} is {@code sasl.jaas.config}), which wins over the same property
+ * in {@code kafka.properties}; so secrets can come from the environment (a Kubernetes Secret)
+ * rather than the file.
  *
  * @param kafka the cluster; never null
  * @param http the shared HTTP server; never null
@@ -215,17 +222,24 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
     return new PlatformConfig(kafka, new Http(port), stateDir);
   }
 
-  /** This configuration with the {@code FLYWHEEL_*} variables of {@code env} applied. */
+  /**
+   * This configuration with the {@code FLYWHEEL_*} variables of {@code env} applied, {@code
+   * FLYWHEEL_KAFKA_<NAME>} client properties included.
+   */
   public PlatformConfig withEnvironment(Map<String, String> env) {
     Kafka k = kafka;
     String bootstrap = blankToNull(env.get("FLYWHEEL_BOOTSTRAP_SERVERS"));
     String registry = blankToNull(env.get("FLYWHEEL_SCHEMA_REGISTRY_URL"));
     String prefix = blankToNull(env.get("FLYWHEEL_TOPIC_PREFIX"));
-    if (bootstrap != null || registry != null || prefix != null) {
+    Map<String, Object> clientProperties =
+        new ServiceEnvironment(env, new Properties()).kafkaFromEnv();
+    if (bootstrap != null || registry != null || prefix != null || !clientProperties.isEmpty()) {
+      Map<String, String> properties = new HashMap<>(k.properties());
+      clientProperties.forEach((name, value) -> properties.put(name, value.toString()));
       k = new Kafka(bootstrap != null ? bootstrap : k.bootstrapServers(),
           registry != null ? registry : k.schemaRegistryUrl(),
           prefix != null ? prefix : k.topicPrefix(), k.partitions(), k.replicationFactor(),
-          k.properties());
+          properties);
     }
     Http h = http;
     String port = blankToNull(env.get("FLYWHEEL_HTTP_PORT"));

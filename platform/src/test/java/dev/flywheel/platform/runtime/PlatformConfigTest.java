@@ -52,6 +52,34 @@ class PlatformConfigTest {
   }
 
   @Test
+  void shouldTakeKafkaClientPropertiesFromTheEnvironmentOverTheFile() {
+    // Given a file with SASL settings and a placeholder secret
+    String yaml = """
+        kafka:
+          bootstrapServers: broker-1:9092
+          schemaRegistryUrl: http://registry:8081
+          properties:
+            security.protocol: SASL_SSL
+            sasl.jaas.config: placeholder
+        """;
+
+    // When it is read with the secret and one more property in FLYWHEEL_KAFKA_* variables
+    PlatformConfig config = PlatformConfig.parse(yaml, Map.of(
+        "FLYWHEEL_KAFKA_SASL_JAAS_CONFIG", "ScramLoginModule required password=\"s3cret\";",
+        "FLYWHEEL_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512",
+        "FLYWHEEL_KAFKA_CLIENT_RACK", " "));
+
+    // Then the variables win over the file, blank ones are ignored, and no value is printed
+    assertThat(config.kafka().properties())
+        .containsEntry("sasl.jaas.config", "ScramLoginModule required password=\"s3cret\";")
+        .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+        .containsEntry("security.protocol", "SASL_SSL")
+        .doesNotContainKey("client.rack");
+    assertThat(config.kafka().bootstrapServers()).isEqualTo("broker-1:9092");
+    assertThat(config.toString()).doesNotContain("s3cret");
+  }
+
+  @Test
   void shouldRefuseAnExternalBrokerWithoutARegistry() {
     assertThatThrownBy(() -> PlatformConfig.parse("kafka:\n  bootstrapServers: b:9092\n",
         Map.of()))
