@@ -252,11 +252,12 @@ public final class CdcIngest implements AutoCloseable {
   }
 
   /**
-   * The producer: the {@link Builder#kafkaProperty}s over the settings below, then the {@link
-   * Builder#producerProperty}s.
+   * The producer: the {@link Builder#kafkaProperty}s, the settings below over them (the delivery
+   * guarantee rests on idempotence and {@code acks=all}, so a cluster-wide property cannot weaken
+   * it), then the {@link Builder#producerProperty}s.
    */
   Map<String, Object> producerConfig() {
-    Map<String, Object> producerConfig = new HashMap<>();
+    Map<String, Object> producerConfig = new HashMap<>(config.kafkaProperties);
     producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
     producerConfig.put(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-cdc-" + config.name);
     // no record may be lost or duplicated by a producer retry
@@ -264,7 +265,6 @@ public final class CdcIngest implements AutoCloseable {
     producerConfig.put(ProducerConfig.ACKS_CONFIG, "all");
     // batches are acknowledged as a whole before offsets commit; a short linger fills them
     producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    producerConfig.putAll(config.kafkaProperties);
     producerConfig.putAll(config.producerOverrides);
     return producerConfig;
   }
@@ -529,8 +529,9 @@ public final class CdcIngest implements AutoCloseable {
     }
 
     /**
-     * Overrides a producer property, over any {@link #kafkaProperty}. Idempotence and {@code acks=all} are what the delivery
-     * guarantee rests on: override them only knowingly.
+     * Overrides a producer property, over any {@link #kafkaProperty} and CDC's own settings.
+     * Idempotence and {@code acks=all} are what the delivery guarantee rests on: override them only
+     * knowingly.
      */
     public Builder producerProperty(String key, Object value) {
       producerOverrides.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value));

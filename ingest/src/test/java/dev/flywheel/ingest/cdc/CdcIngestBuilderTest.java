@@ -81,20 +81,24 @@ class CdcIngestBuilderTest {
 
   @Test
   void shouldKeepWhatTheDeliveryGuaranteeRestsOnOverKafkaProperties() {
-    // Given Kafka properties that would make the position reader commit or read aborted records
+    // Given Kafka properties that would make the position reader commit or read aborted records,
+    // and the producer drop idempotence or acknowledge early
     CdcIngest cdc = complete().table("orders", "orders")
         .kafkaProperty("enable.auto.commit", true)
         .kafkaProperty("isolation.level", "read_uncommitted")
+        .kafkaProperty("enable.idempotence", false)
+        .kafkaProperty("acks", "1")
         .kafkaProperty("linger.ms", 20)
         .producerProperty("linger.ms", 50)
         .build();
 
     // When the client settings are built
-    // Then the reader still neither commits nor reads uncommitted records, and a producer
-    // property wins over a Kafka property
+    // Then the reader still neither commits nor reads uncommitted records, the producer stays
+    // idempotent with acks=all, and a producer property wins over both
     assertThat(cdc.consumerConfig()).containsEntry("enable.auto.commit", false)
         .containsEntry("isolation.level", "read_committed");
-    assertThat(cdc.producerConfig()).containsEntry("linger.ms", 50);
+    assertThat(cdc.producerConfig()).containsEntry("enable.idempotence", true)
+        .containsEntry("acks", "all").containsEntry("linger.ms", 50);
   }
 
   private CdcIngest.Builder complete() {
