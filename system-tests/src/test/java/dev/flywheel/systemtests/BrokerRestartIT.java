@@ -49,8 +49,10 @@ import org.junit.jupiter.api.io.TempDir;
  * and when the broker is back the feature log and the prediction log, read_committed, hold
  * exactly one record per transaction, the drift windows count each prediction once and each
  * training request has exactly one run. The broker comes back at once, and after 15 s down:
- * longer than the 10 s transaction timeout of the processors' producers under exactly-once, so a
- * transaction open at the stop may be aborted by its coordinator when the broker is back.
+ * longer than the 10 s transaction timeout Kafka Streams gives its producers under exactly-once
+ * (feature-streams, drift-detector, training-trigger), so a transaction open at the stop may be
+ * aborted by its coordinator when the broker is back. Serving's transactional loop keeps the
+ * producer default of 60 s.
  */
 @WithDevstack
 class BrokerRestartIT {
