@@ -48,11 +48,13 @@ import org.junit.jupiter.api.io.TempDir;
  * feature engine, serving, drift-detector and training-trigger run: nobody is restarted or told,
  * and when the broker is back the feature log and the prediction log, read_committed, hold
  * exactly one record per transaction, the drift windows count each prediction once and each
- * training request has exactly one run. The broker comes back at once, and after 15 s down:
- * longer than the 10 s transaction timeout Kafka Streams gives its producers under exactly-once
+ * training request has exactly one run. The broker comes back at once; after 15 s down, longer
+ * than the 10 s transaction timeout Kafka Streams gives its producers under exactly-once
  * (feature-streams, drift-detector, training-trigger), so a transaction open at the stop may be
- * aborted by its coordinator when the broker is back. Serving's transactional loop keeps the
- * producer default of 60 s.
+ * aborted by its coordinator when the broker is back; and after 65 s down, longer than serving's
+ * 60 s too. After 65 s the training runs are not counted: a run whose dataset read spans the
+ * outage fails its attempt (the read times out after 60 s), and this test allows one attempt per
+ * run so that it can count them exactly.
  */
 @WithDevstack
 class BrokerRestartIT {
@@ -68,10 +70,11 @@ class BrokerRestartIT {
   @TempDir Path dir;
 
   @ParameterizedTest(name = "the broker down for {0} s")
-  @ValueSource(ints = {0, 15})
+  @ValueSource(ints = {0, 15, 65})
   void shouldLoseAndDuplicateNothingWhenTheBrokerRestartsUnderLoad(int downSeconds,
       Devstack devstack, UniqueNames names) throws Exception {
     SENT.set(0);
+    boolean runsCounted = downSeconds < 60;
     // Given the model promoted, a label for every transaction to come, and the feature engine,
     // serving, drift-detector and training-trigger running
     Loop loop = new Loop(devstack, names, dir).createTopics().registerSource();
@@ -139,7 +142,7 @@ class BrokerRestartIT {
           .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS
               && loop.readCommitted(loop.topics.driftReports()).size()
                   >= TRANSACTIONS / DRIFT_WINDOW
-              && loop.completedRuns() >= TRAINED.size());
+              && (!runsCounted || loop.completedRuns() >= TRAINED.size()));
     }
     Set<String> truth = IntStream.range(0, TRANSACTIONS).mapToObj(Loop::eventId)
         .collect(Collectors.toSet());
@@ -154,7 +157,9 @@ class BrokerRestartIT {
     // and drift-detector counted every prediction once: 4 windows of exactly 500
     loop.assertDriftCountedEveryPredictionOnce(TRANSACTIONS, DRIFT_WINDOW);
     // and training-trigger started and completed exactly one run per request (6)
-    loop.assertTrainedOncePerRequest(requests);
+    if (runsCounted) {
+      loop.assertTrainedOncePerRequest(requests);
+    }
   }
 
   /**
