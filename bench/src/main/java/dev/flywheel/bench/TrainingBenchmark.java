@@ -148,16 +148,14 @@ public final class TrainingBenchmark {
         "eta", "0.1", "num_round", "100");
     double[] secs = new double[rounds];
     double[] cpu = new double[rounds];
-    com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
-        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     for (int round = 0; round < rounds; round++) {
       long s = System.nanoTime();
-      long c = os.getProcessCpuTime();
+      long c = CpuClock.processNanos();
       TrainingOutput out = new XGBoostTrainer().train(d, model, params, tmp.resolve("m" + round));
       secs[round] = (System.nanoTime() - s) / 1e9;
       // this JVM runs nothing else, so its CPU time is the training's: wall time on a machine
       // shared with other work, CPU time / cores what it would take with the cores to itself
-      cpu[round] = (os.getProcessCpuTime() - c) / 1e9;
+      cpu[round] = (CpuClock.processNanos() - c) / 1e9;
       System.out.printf("round %d: %,d x %d, 100 rounds: %.1f s wall, %.1f s CPU (all threads),"
               + " holdout AUC %.4f%n", round + 1, train, features, secs[round], cpu[round],
           out.metrics().get(Metrics.AUC));
