@@ -171,7 +171,7 @@ public final class ServiceEnvironment {
    * {@link #bootstrapServers()} base: {@link #kafkaFromEnv()}, then the {@value
    * #KAFKA_PROPERTY_PREFIX} properties, which win. A new mutable map.
    */
-  public Map<String, Object> kafkaOverrides() {
+  Map<String, Object> kafkaOverrides() {
     Map<String, Object> overrides = kafkaFromEnv();
     overrides.putAll(propertiesWithPrefix(KAFKA_PROPERTY_PREFIX));
     return overrides;
@@ -195,7 +195,7 @@ public final class ServiceEnvironment {
   }
 
   /** The properties whose names start with {@code prefix}, prefix removed. A new mutable map. */
-  public Map<String, Object> propertiesWithPrefix(String prefix) {
+  Map<String, Object> propertiesWithPrefix(String prefix) {
     Objects.requireNonNull(prefix, "prefix");
     Map<String, Object> found = new HashMap<>();
     for (String name : properties.stringPropertyNames()) {
