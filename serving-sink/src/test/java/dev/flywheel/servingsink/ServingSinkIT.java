@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -63,6 +64,21 @@ class ServingSinkIT {
     return m == null ? 0 : m.version();
   }
 
+  /** Sends vectors {@code from} to {@code to}, 50 at a time with a 5 ms pause between. */
+  private static void send(KafkaProducer<String, FeatureVector> producer, Topics topics,
+      int from, int to, AtomicInteger sent) {
+    for (int i = from; i < to; i++) {
+      FeatureVector v = Kafka.vector(i);
+      producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
+      sent.incrementAndGet();
+      if (i % 50 == 49) {
+        producer.flush();
+        LockSupport.parkNanos(5_000_000);
+      }
+    }
+    producer.flush();
+  }
+
   @Test
   void shouldSwapToV2UnderTrafficWithNoFailedOrMissingPrediction(Devstack devstack,
       UniqueNames names) throws Exception {
@@ -80,18 +96,8 @@ class ServingSinkIT {
         KafkaProducer<String, FeatureVector> producer = Kafka.producer(devstack,
             topics.features())) {
       assertThat(championVersion(serving)).isEqualTo(1);
-      Thread traffic = new Thread(() -> {
-        for (int i = 0; i < total; i++) {
-          FeatureVector v = Kafka.vector(i);
-          producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
-          sent.incrementAndGet();
-          if (i % 50 == 49) {
-            producer.flush();
-            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
-          }
-        }
-        producer.flush();
-      });
+      int beforeSwap = total * 2 / 3;
+      Thread traffic = new Thread(() -> send(producer, topics, 0, beforeSwap, sent));
       traffic.start();
 
       // When v2 is promoted while traffic flows
@@ -101,6 +107,8 @@ class ServingSinkIT {
       await().atMost(Duration.ofSeconds(30)).until(() -> championVersion(serving) == 2);
       sentWhenSwapSeen = sent.get();
       traffic.join();
+      // and the last third follows the swap
+      send(producer, topics, beforeSwap, total, sent);
 
       // Then every input has exactly one prediction
       await().atMost(Duration.ofSeconds(60)).until(() ->
