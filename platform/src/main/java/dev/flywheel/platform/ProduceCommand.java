@@ -8,14 +8,17 @@ import dev.flywheel.ingest.file.ProgressListener;
 import dev.flywheel.ingest.source.InvalidSourceException;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.platform.cli.CommandClients;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -28,11 +31,12 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -63,7 +67,6 @@ public final class ProduceCommand implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(ProduceCommand.class);
   private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
-  private static final long ADMIN_TIMEOUT_SECONDS = 30;
 
   @Spec private CommandSpec spec;
 
@@ -80,17 +83,7 @@ public final class ProduceCommand implements Callable<Integer> {
           + " dead-letter topic).")
   private boolean allowInvalid;
 
-  @Option(names = "--bootstrap-servers", paramLabel = "<host:port>",
-      description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
-  private String bootstrapServers = "127.0.0.1:9092";
-
-  @Option(names = "--schema-registry-url", paramLabel = "<url>",
-      description = "Schema registry URL (default: ${DEFAULT-VALUE}).")
-  private String schemaRegistryUrl = "http://127.0.0.1:8081";
-
-  @Option(names = "--prefix", paramLabel = "<prefix>",
-      description = "Topic name prefix, as the platform was started with (default: none).")
-  private String prefix = "";
+  @Mixin private ClusterOptions cluster;
 
   @Option(names = "--show-invalid", paramLabel = "<n>",
       description = "How many invalid lines to list (default: ${DEFAULT-VALUE}).")
@@ -170,31 +163,29 @@ public final class ProduceCommand implements Callable<Integer> {
     Topics topics;
     try {
       serdes = AvroSerdes.fromConfig(Map.of(
-          AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl,
+          AvroSerdeConfig.SCHEMA_REGISTRY_URL, cluster.schemaRegistryUrl(),
           // sources are registered by 'flywheel sources add'; producing never registers a schema
           AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, false));
-      topics = Topics.builder(serdes).prefix(prefix).build();
+      topics = cluster.topics(serdes);
     } catch (RuntimeException e) {
       return fail(e.getMessage());
     }
-    try (Admin admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-        (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS)))) {
+    try (Admin admin = Admin.create(CommandClients.admin(cluster))) {
       SourceCatalog catalog = new SourceCatalog(topics, serdes.client(), admin);
       Optional<SourceDefinition> source;
       try {
         source = catalog.find(sourceName);
       } catch (SchemaRegistryException | InvalidSourceException e) {
         return fail("cannot look up source '" + sourceName + "' in the schema registry at "
-            + schemaRegistryUrl + ": " + e.getMessage());
+            + cluster.schemaRegistryUrl() + ": " + e.getMessage());
       }
       if (source.isEmpty()) {
-        return fail("unknown source '" + sourceName + "': the registry at " + schemaRegistryUrl
+        return fail("unknown source '" + sourceName + "': the registry at "
+            + cluster.schemaRegistryUrl()
             + " has no source schema under " + catalog.subject(sourceName)
             + "; add it with 'flywheel sources add " + sourceName
             + " --schema <file.avsc> --key <field> --time <field>'"
-            + (prefix.isEmpty() ? "" : " (with --prefix " + prefix + ")"));
+            + (cluster.prefix().isEmpty() ? "" : " (with --prefix " + cluster.prefix() + ")"));
       }
       String topic = catalog.topic(sourceName).name();
       Optional<String> missing = missingTopic(admin, topic);
@@ -203,21 +194,34 @@ public final class ProduceCommand implements Callable<Integer> {
       }
       return produce(topics, source.get());
     } catch (KafkaException e) {
-      return fail("cannot reach Kafka at " + bootstrapServers + ": " + e.getMessage());
+      return fail("cannot reach Kafka at " + cluster.bootstrapServers() + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The cluster's client properties (security, timeouts) for the file producer, without {@code
+   * acks} and {@code enable.idempotence}: a cluster-wide {@code FLYWHEEL_KAFKA_ACKS=1} must not
+   * weaken the producer's once-per-record delivery.
+   */
+  static Map<String, Object> securityAndTuning(Map<String, Object> kafka) {
+    Map<String, Object> config = new HashMap<>(kafka);
+    config.remove(ProducerConfig.ACKS_CONFIG);
+    config.remove(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG);
+    return config;
   }
 
   private Optional<String> missingTopic(Admin admin, String topic) {
     try {
-      if (admin.listTopics().names().get(ADMIN_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+      if (admin.listTopics().names().get(CommandClients.API_TIMEOUT_MS, TimeUnit.MILLISECONDS)
           .contains(topic)) {
         return Optional.empty();
       }
       return Optional.of("topic " + topic + " of source '" + sourceName + "' does not exist on "
-          + bootstrapServers + "; add the source again with 'flywheel sources add' to create it");
+          + cluster.bootstrapServers()
+          + "; add the source again with 'flywheel sources add' to create it");
     } catch (ExecutionException | TimeoutException e) {
-      return Optional.of("cannot reach Kafka at " + bootstrapServers + " to check topic " + topic
-          + ": " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()));
+      return Optional.of("cannot reach Kafka at " + cluster.bootstrapServers() + " to check topic "
+          + topic + ": " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Optional.of("interrupted while checking topic " + topic);
@@ -229,7 +233,8 @@ public final class ProduceCommand implements Callable<Integer> {
     boolean showProgress = !noProgress && System.console() != null;
     try (ProgressDisplay progress = ProgressDisplay.start(showProgress, sourceName, file)) {
       FileProducer producer = FileProducer.builder()
-          .bootstrapServers(bootstrapServers)
+          .bootstrapServers(cluster.bootstrapServers())
+          .producerConfig(securityAndTuning(cluster.kafka()))
           .topics(topics)
           .source(source)
           .maxListedInvalid(Math.max(0, showInvalid))

@@ -4,23 +4,22 @@ import dev.flywheel.ingest.source.IncompatibleSchemaException;
 import dev.flywheel.ingest.source.InvalidSourceException;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.platform.cli.CommandClients;
 import dev.flywheel.registry.SchemaRegistryException;
-import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -64,8 +63,6 @@ public final class SourcesCommand implements Runnable {
           "Registers the schema under flywheel.data.<name>-value and creates the topic."})
   public static final class Add implements Callable<Integer> {
 
-    private static final long ADMIN_TIMEOUT_SECONDS = 30;
-
     @Spec private CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "<name>", description = "The source name, e.g. card-tx.")
@@ -83,17 +80,7 @@ public final class SourcesCommand implements Runnable {
         description = "The event-time field (long timestamp-millis/-micros or epoch millis).")
     private String time;
 
-    @Option(names = "--bootstrap-servers", paramLabel = "<host:port>",
-        description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
-    private String bootstrapServers = "127.0.0.1:9092";
-
-    @Option(names = "--schema-registry-url", paramLabel = "<url>",
-        description = "Schema registry URL (default: ${DEFAULT-VALUE}).")
-    private String schemaRegistryUrl = "http://127.0.0.1:8081";
-
-    @Option(names = "--prefix", paramLabel = "<prefix>",
-        description = "Topic name prefix, as the platform was started with (default: none).")
-    private String prefix = "";
+    @Mixin private ClusterOptions cluster;
 
     /** Used by picocli. */
     public Add() {}
@@ -121,13 +108,9 @@ public final class SourcesCommand implements Runnable {
         e.problems().forEach(p -> err.println("flywheel sources add: " + p));
         return EXIT_INVALID;
       }
-      AvroSerdes serdes = AvroSerdes.fromConfig(
-          Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl));
-      Topics topics = Topics.builder(serdes).prefix(prefix).build();
-      try (Admin admin = Admin.create(Map.of(
-          AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-          AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-          (int) TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_SECONDS)))) {
+      AvroSerdes serdes = cluster.serdes();
+      Topics topics = cluster.topics(serdes);
+      try (Admin admin = Admin.create(CommandClients.admin(cluster))) {
         SourceCatalog.Registration added = new SourceCatalog(topics, serdes.client(), admin)
             .add(source);
         out.println("source '" + name + "': " + added.subject() + " version " + added.version()
@@ -141,12 +124,12 @@ public final class SourcesCommand implements Runnable {
         e.registryMessages().forEach(m -> err.println("  " + m));
         return EXIT_INCOMPATIBLE;
       } catch (SchemaRegistryException e) {
-        err.println("flywheel sources add: the schema registry at " + schemaRegistryUrl
+        err.println("flywheel sources add: the schema registry at " + cluster.schemaRegistryUrl()
             + " failed: " + e.getMessage());
         return 1;
       } catch (KafkaException | IllegalStateException e) {
-        err.println("flywheel sources add: cannot create the topics on " + bootstrapServers
-            + ": " + e.getMessage());
+        err.println("flywheel sources add: cannot create the topics on "
+            + cluster.bootstrapServers() + ": " + e.getMessage());
         return 1;
       }
     }

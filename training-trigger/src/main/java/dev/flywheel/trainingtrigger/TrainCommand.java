@@ -1,9 +1,8 @@
 package dev.flywheel.trainingtrigger;
 
 import dev.flywheel.events.TrainingRequested;
-import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topic;
-import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.InvalidConfigException;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import java.io.PrintWriter;
@@ -17,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -51,17 +51,7 @@ public final class TrainCommand implements Callable<Integer> {
       + " (default: ${DEFAULT-VALUE} when it exists).")
   Path config = Path.of("flywheel.yaml");
 
-  @Option(names = "--bootstrap-servers", defaultValue = "${env:FLYWHEEL_BOOTSTRAP_SERVERS:-127.0.0.1:9092}",
-      description = "Kafka brokers (default: ${DEFAULT-VALUE}).")
-  String bootstrapServers;
-
-  @Option(names = "--schema-registry", defaultValue = "${env:FLYWHEEL_SCHEMA_REGISTRY_URL:-http://127.0.0.1:8081}",
-      description = "Schema registry URL (default: ${DEFAULT-VALUE}).")
-  String schemaRegistry;
-
-  @Option(names = "--topic-prefix", defaultValue = "${env:FLYWHEEL_TOPIC_PREFIX:-}",
-      description = "Topic prefix, if the platform uses one.")
-  String prefix;
+  @Mixin ClusterOptions cluster;
 
   @Override
   public Integer call() {
@@ -80,24 +70,20 @@ public final class TrainCommand implements Callable<Integer> {
         return 2;
       }
     }
-    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", schemaRegistry));
-    Topics.Builder tb = Topics.builder(serdes);
-    if (prefix != null && !prefix.isBlank()) {
-      tb.prefix(prefix);
-    }
-    Topic<String, TrainingRequested> topic = tb.build().trainingRequests();
+    Topic<String, TrainingRequested> topic = cluster.topics(cluster.serdes()).trainingRequests();
     TrainingRequested request = ManualRequests.of(model, reason, actor, params,
         Clock.systemUTC().instant());
-    Map<String, Object> props = Map.of("bootstrap.servers", bootstrapServers, "acks", "all",
-        "enable.idempotence", true, "max.block.ms", 15_000, "delivery.timeout.ms", 20_000,
-        "request.timeout.ms", 10_000);
+    // the cluster's properties (security), then this one-record producer's own settings
+    Map<String, Object> props = cluster.kafka();
+    props.putAll(Map.of("acks", "all", "enable.idempotence", true, "max.block.ms", 15_000,
+        "delivery.timeout.ms", 20_000, "request.timeout.ms", 10_000));
     try (KafkaProducer<String, TrainingRequested> producer = new KafkaProducer<>(props,
         topic.keySerde().serializer(), topic.valueSerde().serializer())) {
       producer.send(new ProducerRecord<>(topic.name(), model, request)).get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
-      err.println("could not write the request to " + topic.name() + " at " + bootstrapServers
-          + ": " + e.getMessage() + " (is the platform running? check --bootstrap-servers and"
-          + " --schema-registry)");
+      err.println("could not write the request to " + topic.name() + " at "
+          + cluster.bootstrapServers() + ": " + e.getMessage() + " (is the platform running?"
+          + " check --bootstrap-servers and --schema-registry-url)");
       return 1;
     }
     out.println("requested training of " + model + " (request " + request.getEventId() + ")");

@@ -42,7 +42,7 @@ class TrainCommandIT {
         "fraud-detector", "--reason", "new merchant features", "-p", "max_depth=8",
         "--actor", "alice", "--config", yaml.toString(),
         "--bootstrap-servers", devstack.bootstrapServers(),
-        "--schema-registry", devstack.schemaRegistryUrl(), "--topic-prefix", names.prefix());
+        "--schema-registry-url", devstack.schemaRegistryUrl(), "--prefix", names.prefix());
     // Then
     assertThat(status).isZero();
     assertThat(out.toString()).contains("requested training of fraud-detector");

@@ -20,6 +20,7 @@ import dev.flywheel.events.TrainingRun;
 import dev.flywheel.platform.cli.LogScanner.Found;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topics;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -91,7 +92,7 @@ public final class LineageCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     AvroSerdes serdes = cluster.serdes();
     Topics topics = cluster.topics(serdes);
-    try (LogScanner log = new LogScanner(cluster.consumer())) {
+    try (LogScanner log = new LogScanner(CommandClients.consumer(cluster))) {
       List<Found<Prediction>> predictions = log.scan(topics.predictions().name(), null,
           topics.predictions().valueSerde().deserializer(),
           p -> eventId.equals(p.getEventId()));
@@ -119,7 +120,7 @@ public final class LineageCommand implements Callable<Integer> {
       Optional<ConsumerRecord<byte[], byte[]>> source = origin == null ? Optional.empty()
           : log.readAt(origin.getTopic(), origin.getPartition(), origin.getOffset());
       RecordDecoder decoder = new RecordDecoder(
-          SchemaRegistryClient.builder().url(cluster.schemaRegistryUrl).build());
+          SchemaRegistryClient.builder().url(cluster.schemaRegistryUrl()).build());
       if (json) {
         out.println(toJson(predictions, versions.values(), vectors, origin, source, decoder)
             .toPrettyString());
@@ -129,7 +130,7 @@ public final class LineageCommand implements Callable<Integer> {
       out.flush();
       return 0;
     } catch (KafkaException e) {
-      err.println("flywheel lineage: reading the log on " + cluster.bootstrapServers
+      err.println("flywheel lineage: reading the log on " + cluster.bootstrapServers()
           + " failed: " + e.getMessage() + "; is the platform running (flywheel up)?");
       return 1;
     }

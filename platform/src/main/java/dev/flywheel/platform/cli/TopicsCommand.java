@@ -1,5 +1,6 @@
 package dev.flywheel.platform.cli;
 
+import dev.flywheel.topics.ClusterOptions;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,10 +49,10 @@ public final class TopicsCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     List<TopicStats> stats;
-    try (Admin admin = Admin.create(cluster.admin())) {
-      stats = collect(admin, cluster.namePrefix());
+    try (Admin admin = Admin.create(CommandClients.admin(cluster))) {
+      stats = collect(admin, cluster.topicNamePrefix());
     } catch (ExecutionException e) {
-      err.println("flywheel topics: cannot read the topics on " + cluster.bootstrapServers + ": "
+      err.println("flywheel topics: cannot read the topics on " + cluster.bootstrapServers() + ": "
           + e.getCause().getMessage() + "; is the platform running (flywheel up)?");
       return 1;
     } catch (InterruptedException e) {
@@ -59,7 +60,7 @@ public final class TopicsCommand implements Callable<Integer> {
       return 1;
     }
     if (stats.isEmpty()) {
-      out.println("no " + cluster.namePrefix() + "* topics on " + cluster.bootstrapServers
+      out.println("no " + cluster.topicNamePrefix() + "* topics on " + cluster.bootstrapServers()
           + "; start the platform with flywheel up, or pass the --prefix it runs with");
       return 0;
     }

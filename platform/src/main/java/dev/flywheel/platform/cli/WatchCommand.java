@@ -2,6 +2,7 @@ package dev.flywheel.platform.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.topics.ClusterOptions;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -15,9 +16,9 @@ import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
@@ -78,22 +79,23 @@ public final class WatchCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     String name;
-    try (Admin admin = Admin.create(cluster.admin())) {
+    try (Admin admin = Admin.create(CommandClients.admin(cluster))) {
       Set<String> existing = admin.listTopics().names().get();
-      name = TopicNames.resolve(topic, existing, cluster.namePrefix());
+      name = TopicNames.resolve(topic, existing, cluster.topicNamePrefix());
     } catch (IllegalArgumentException e) {
       err.println("flywheel watch: " + e.getMessage());
       return EXIT_NO_TOPIC;
     } catch (Exception e) {
-      err.println("flywheel watch: cannot list the topics on " + cluster.bootstrapServers + ": "
+      err.println("flywheel watch: cannot list the topics on " + cluster.bootstrapServers() + ": "
           + e.getMessage() + "; is the platform running (flywheel up)?");
       return 1;
     }
     SchemaRegistryClient registry = SchemaRegistryClient.builder()
-        .url(cluster.schemaRegistryUrl).build();
+        .url(cluster.schemaRegistryUrl()).build();
     RecordDecoder decoder = new RecordDecoder(registry);
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cluster.consumer(),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+        CommandClients.consumer(cluster), new ByteArrayDeserializer(),
+        new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = new ArrayList<>();
       for (PartitionInfo p : consumer.partitionsFor(name)) {
         partitions.add(new TopicPartition(name, p.partition()));
@@ -142,7 +144,7 @@ public final class WatchCommand implements Callable<Integer> {
       }
       return 0;
     } catch (KafkaException e) {
-      err.println("flywheel watch: reading " + name + " from " + cluster.bootstrapServers
+      err.println("flywheel watch: reading " + name + " from " + cluster.bootstrapServers()
           + " failed: " + e.getMessage());
       return 1;
     }

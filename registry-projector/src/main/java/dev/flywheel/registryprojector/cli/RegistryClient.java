@@ -5,10 +5,7 @@ import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.registryprojector.RegistryJson;
-import dev.flywheel.serde.AvroSerdeConfig;
-import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
-import dev.flywheel.topics.Topics;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -99,18 +96,17 @@ final class RegistryClient {
         .setActor(Actor.newBuilder().setName(actorName).setKind(ActorKind.HUMAN)
             .setRoles(roles).build())
         .setReason(reason).setCommand(body).build();
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, options.schemaRegistryUrl));
-    Topic<String, RegistryCommand> topic = Topics.builder(serdes).prefix(options.prefix).build()
+    Topic<String, RegistryCommand> topic = options.cluster.topics(options.cluster.serdes())
         .registryCommands();
-    Map<String, Object> props = Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers,
+    // the cluster's properties (security), then this one-record producer's own settings
+    Map<String, Object> props = options.cluster.kafka();
+    props.putAll(Map.of(
         ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
         ProducerConfig.ACKS_CONFIG, "all",
         ProducerConfig.CLIENT_ID_CONFIG, "flywheel-models-cli",
         ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000,
         ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000,
-        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000));
     try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(props,
         topic.keySerde().serializer(), topic.valueSerde().serializer())) {
       producer.send(new ProducerRecord<>(topic.name(), model, command))
@@ -121,7 +117,7 @@ final class RegistryClient {
       throw new CliException(130, "interrupted");
     } catch (Exception e) {
       throw new CliException(1, "cannot send the command to " + topic.name() + " on "
-          + options.bootstrapServers + ": " + e.getMessage() + " (--bootstrap-servers,"
+          + options.cluster.bootstrapServers() + ": " + e.getMessage() + " (--bootstrap-servers,"
           + " --schema-registry-url)");
     }
   }
