@@ -4,10 +4,13 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
+import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.events.TrainingRun;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.coordination.JsonSerde;
+import dev.flywheel.trainingtrigger.coordination.ModelState;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
@@ -32,17 +35,23 @@ final class ItSupport {
   static void produce(Devstack devstack, Topics topics, SyntheticData data) {
     Map<String, Object> p = Map.of("bootstrap.servers", devstack.bootstrapServers(),
         "acks", "all", "linger.ms", 5);
-    Topic<String, Label> labels = topics.labels();
-    try (KafkaProducer<String, Label> producer = new KafkaProducer<>(p,
-        labels.keySerde().serializer(), labels.valueSerde().serializer())) {
-      data.labels.forEach(l -> producer.send(new ProducerRecord<>(labels.name(), l.getEventId(),
-          l)));
-    }
+    produceLabels(devstack, topics, data.labels);
     Topic<String, FeatureVector> features = topics.features();
     try (KafkaProducer<String, FeatureVector> producer = new KafkaProducer<>(p,
         features.keySerde().serializer(), features.valueSerde().serializer())) {
       data.vectors.forEach(v -> producer.send(new ProducerRecord<>(features.name(),
           v.getEntityId(), v)));
+    }
+  }
+
+  /** Labels keyed by their event id, as the labels topic holds them. */
+  static void produceLabels(Devstack devstack, Topics topics, List<Label> labels) {
+    Map<String, Object> p = Map.of("bootstrap.servers", devstack.bootstrapServers(),
+        "acks", "all", "linger.ms", 5);
+    Topic<String, Label> topic = topics.labels();
+    try (KafkaProducer<String, Label> producer = new KafkaProducer<>(p,
+        topic.keySerde().serializer(), topic.valueSerde().serializer())) {
+      labels.forEach(l -> producer.send(new ProducerRecord<>(topic.name(), l.getEventId(), l)));
     }
   }
 
@@ -59,6 +68,24 @@ final class ItSupport {
       Deserializer<V> values) {
     return CommittedValues.records(devstack.bootstrapServers(), topic, new StringDeserializer(),
         values);
+  }
+
+  static List<TrainingRequested> requests(Devstack devstack, Topics topics) {
+    Topic<String, TrainingRequested> t = topics.trainingRequests();
+    return readAll(devstack, t.name(), t.valueSerde().deserializer()).stream()
+        .map(ConsumerRecord::value).toList();
+  }
+
+  /**
+   * The coordinator's committed state of a model: the latest value for it on the model-state
+   * store's changelog, or null if there is none.
+   */
+  static ModelState modelState(Devstack devstack, String applicationId, String model) {
+    String changelog = applicationId + "-" + TrainingTriggerTopology.MODEL_STATE_STORE
+        + "-changelog";
+    return readAll(devstack, changelog, JsonSerde.of(ModelState.class).deserializer()).stream()
+        .filter(r -> model.equals(r.key())).reduce((a, b) -> b).map(ConsumerRecord::value)
+        .orElse(null);
   }
 
   static List<TrainingRun> runs(Devstack devstack, Topics topics) {

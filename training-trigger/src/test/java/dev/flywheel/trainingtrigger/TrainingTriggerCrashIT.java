@@ -1,16 +1,22 @@
 package dev.flywheel.trainingtrigger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingReason;
+import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.events.TrainingRun;
+import dev.flywheel.events.TriggerKind;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.coordination.ModelState;
+import dev.flywheel.trainingtrigger.coordination.Reason;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,10 +31,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Kill without close: the service runs in a child JVM that is killed (SIGKILL) while a run's
  * training command executes; a new instance on the same state then finishes the run under the same
- * run id, and exactly one COMPLETED event exists for it.
+ * run id, and exactly one COMPLETED event exists for it. The automatic triggers survive the same
+ * kill: labels and a drift alert that arrive while the service is down become exactly one further
+ * run, after the interrupted one.
  */
 @WithDevstack
 class TrainingTriggerCrashIT {
+
+  private static final String MODEL = "fraud-detector";
 
   /** Records each launch, waits for the test's go-ahead, then writes a model and manifest. */
   private static final String SCRIPT = """
@@ -67,17 +77,127 @@ class TrainingTriggerCrashIT {
   void shouldCompleteARunInterruptedByAKillUnderTheSameRunIdExactlyOnce(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given data on the log and a model trained by a command, served by a child JVM
-    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
-        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
+    Topics topics = topics(devstack, names);
     ItSupport.createTopics(devstack, topics);
     ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
+    Path yaml = writeConfig(names.applicationId("crash"), "");
+    child = startChild(devstack, names, yaml);
+    ItSupport.send(devstack, topics.trainingRequests(), "fraud-detector",
+        ManualRequests.of("fraud-detector", "crash test", "it", Map.of(), Instant.now()));
+    await().atMost(Duration.ofSeconds(120)).until(() -> launches().size() == 1);
+
+    // When the service is killed during the run, and a new instance starts on the same state
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
+    restarted = startInProcess(devstack, topics, yaml);
+
+    // Then the interrupted attempt is executed again, under the same run id and attempt
+    await().atMost(Duration.ofSeconds(120)).until(() -> launches().size() == 2);
+    assertThat(launches()).containsExactly("fraud-detector-1 1",
+        "fraud-detector-1 1");
+    Files.writeString(dir.resolve("release"), "go");
+    await().atMost(Duration.ofSeconds(60)).until(() -> ItSupport.runs(devstack, topics).stream()
+        .anyMatch(r -> r.getStatus() == RunStatus.COMPLETED));
+    restarted.close();
+
+    // And the log holds one STARTED and exactly one COMPLETED for the run
+    List<TrainingRun> runs = ItSupport.runs(devstack, topics);
+    assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactly("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED");
+  }
+
+  @Test
+  void shouldFinishAnInterruptedDriftRunOnceThenCoalesceWhatArrivedWhileDownIntoOneRun(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given 300 labels on the log, a model retrained on drift and at every 500 new labels, and the
+    // service in a child JVM executing a run that a drift alert launched
+    Topics topics = topics(devstack, names);
+    ItSupport.createTopics(devstack, topics);
+    SyntheticData data = new SyntheticData(500, 3, true, 21);
+    ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
+    String app = names.applicationId("crash-drift");
+    Path yaml = writeConfig(app, "triggers: {drift: true, newLabels: 500}");
+    child = startChild(devstack, names, yaml);
+    ItSupport.send(devstack, topics.driftAlerts(), MODEL,
+        TrainingTriggerTopologyTest.alert("alert-1", Instant.now()));
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 1);
+    assertThat(launches()).containsExactly("fraud-detector-1 1");
+
+    // When the service is killed during that run; while it is down, the 200 labels that make 500
+    // arrive, and a second drift alert; then a new instance starts on the same state
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
+    ItSupport.produceLabels(devstack, topics, data.labels.subList(300, 500));
+    ItSupport.send(devstack, topics.driftAlerts(), MODEL,
+        TrainingTriggerTopologyTest.alert("alert-2", Instant.now()));
+    restarted = startInProcess(devstack, topics, yaml);
+
+    // Then the drift run executes again under its run id and attempt, and the committed state
+    // keeps it in flight with the label trigger and the second alert pending behind it
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 2);
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+        assertThat(ItSupport.modelState(devstack, app, MODEL)).isNotNull().satisfies(s -> {
+          assertThat(s.inFlightRunId).isEqualTo("fraud-detector-1");
+          assertThat(s.pending).extracting(Reason::kind)
+              .containsExactlyInAnyOrder("DRIFT_ALERT", "NEW_LABELS");
+        }));
+    Files.writeString(dir.resolve("release"), "go");
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+        assertThat(ItSupport.modelState(devstack, app, MODEL)).satisfies(s -> {
+          assertThat(s.runSeq).isEqualTo(2);
+          assertThat(s.inFlightRunId).isNull();
+        }));
+    restarted.close();
+
+    // And each run was started and completed exactly once: the drift run under its first id, then
+    // one run for both reasons that arrived while the service was down
+    List<TrainingRun> runs = ItSupport.runs(devstack, topics);
+    assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactlyInAnyOrder("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED",
+            "fraud-detector-2/1/STARTED", "fraud-detector-2/1/COMPLETED");
+    assertThat(launches()).containsExactly("fraud-detector-1 1", "fraud-detector-1 1",
+        "fraud-detector-2 1");
+    assertThat(runs).filteredOn(r -> r.getRunId().equals("fraud-detector-1")).allSatisfy(r ->
+        assertThat(r.getLineage().getReasons())
+            .extracting(TrainingReason::getKind, TrainingReason::getAlertId,
+                TrainingReason::getLabelCount)
+            .containsExactly(tuple(TriggerKind.DRIFT_ALERT, "alert-1", null)));
+    assertThat(runs).filteredOn(r -> r.getRunId().equals("fraud-detector-2")).allSatisfy(r ->
+        assertThat(r.getLineage().getReasons())
+            .extracting(TrainingReason::getKind, TrainingReason::getAlertId,
+                TrainingReason::getLabelCount)
+            .containsExactlyInAnyOrder(tuple(TriggerKind.DRIFT_ALERT, "alert-2", null),
+                tuple(TriggerKind.NEW_LABELS, null, 500L)));
+
+    // And the requests log holds the two drift requests and one label request, at the 500th label
+    assertThat(ItSupport.requests(devstack, topics))
+        .extracting(TrainingRequested::getEventId, r -> r.getReason().getKind(),
+            r -> r.getReason().getLabelCount())
+        .containsExactlyInAnyOrder(
+            tuple("fraud-detector/drift/alert-1", TriggerKind.DRIFT_ALERT, null),
+            tuple("fraud-detector/drift/alert-2", TriggerKind.DRIFT_ALERT, null),
+            tuple("fraud-detector/new-labels/1", TriggerKind.NEW_LABELS, 500L));
+    ModelState state = ItSupport.modelState(devstack, app, MODEL);
+    assertThat(state.labelTriggers).isEqualTo(1);
+    assertThat(state.labelsSinceTrigger).isZero();
+    assertThat(state.pending).isEmpty();
+  }
+
+  private Topics topics(Devstack devstack, UniqueNames names) {
+    return Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
+  }
+
+  /** The script, and a flywheel.yaml with one model trained by it; triggers: the model's line. */
+  private Path writeConfig(String applicationId, String triggers) throws Exception {
     Files.writeString(dir.resolve("train.py"), SCRIPT);
     Path yaml = dir.resolve("flywheel.yaml");
     Files.writeString(yaml, """
         models:
-          - name: fraud-detector
+          - name: %s
             featureGroup: card_activity
             target: is_fraud
+            %s
             training:
               executor:
                 kind: command
@@ -89,36 +209,23 @@ class TrainingTriggerCrashIT {
           artifactDir: %s
           workDir: %s
           tick: PT1S
-        """.formatted(dir.resolve("train.py"), dir, names.applicationId("crash"),
+        """.formatted(MODEL, triggers, dir.resolve("train.py"), dir, applicationId,
             dir.resolve("state"), dir.resolve("artifacts"), dir.resolve("work")));
-    child = startChild(devstack, names, yaml);
-    ItSupport.send(devstack, topics.trainingRequests(), "fraud-detector",
-        ManualRequests.of("fraud-detector", "crash test", "it", Map.of(), Instant.now()));
-    Path launches = dir.resolve("launches");
-    await().atMost(Duration.ofSeconds(120)).until(() -> Files.exists(launches)
-        && Files.readAllLines(launches).size() == 1);
+    return yaml;
+  }
 
-    // When the service is killed during the run, and a new instance starts on the same state
-    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertThat(child.isAlive()).isFalse();
-    restarted = TrainingTriggerService.builder().config(TrainingTriggerConfig.load(yaml))
+  /** Each launch of the training command so far, as "run-id attempt". */
+  private List<String> launches() throws Exception {
+    Path launches = dir.resolve("launches");
+    return Files.exists(launches) ? Files.readAllLines(launches) : List.of();
+  }
+
+  private static TrainingTriggerService startInProcess(Devstack devstack, Topics topics,
+      Path yaml) throws Exception {
+    return TrainingTriggerService.builder().config(TrainingTriggerConfig.load(yaml))
         .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
             "session.timeout.ms", 6000))
         .schemaRegistryUrl(devstack.schemaRegistryUrl()).topics(topics).build().start();
-
-    // Then the interrupted attempt is executed again, under the same run id and attempt
-    await().atMost(Duration.ofSeconds(120)).until(() -> Files.readAllLines(launches).size() == 2);
-    assertThat(Files.readAllLines(launches)).containsExactly("fraud-detector-1 1",
-        "fraud-detector-1 1");
-    Files.writeString(dir.resolve("release"), "go");
-    await().atMost(Duration.ofSeconds(60)).until(() -> ItSupport.runs(devstack, topics).stream()
-        .anyMatch(r -> r.getStatus() == RunStatus.COMPLETED));
-    restarted.close();
-
-    // And the log holds one STARTED and exactly one COMPLETED for the run
-    List<TrainingRun> runs = ItSupport.runs(devstack, topics);
-    assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
-        .containsExactly("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED");
   }
 
   private Process startChild(Devstack devstack, UniqueNames names, Path yaml) throws Exception {
