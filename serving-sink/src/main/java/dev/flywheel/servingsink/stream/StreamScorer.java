@@ -36,6 +36,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -163,7 +164,7 @@ public final class StreamScorer implements AutoCloseable {
         producer.beginTransaction();
         process(records);
         producer.sendOffsetsToTransaction(next, consumer.groupMetadata());
-        producer.commitTransaction();
+        commit();
         if (failing) {
           log.info("scoring {} again", featuresTopic);
           failing = false;
@@ -188,11 +189,45 @@ public final class StreamScorer implements AutoCloseable {
     }
   }
 
+  /**
+   * Commits the open transaction. A commit that times out ({@code max.block.ms}: the broker away
+   * longer than that) stays pending in the producer, which then refuses to abort it or to begin
+   * another transaction until the same commit is called again; so it is called again until it
+   * completes, fails otherwise, or the scorer stops.
+   */
+  private void commit() {
+    while (true) {
+      try {
+        producer.commitTransaction();
+        return;
+      } catch (TimeoutException e) {
+        if (stopping) {
+          throw e;
+        }
+        problem = "committing a batch of " + featuresTopic + " timed out, trying again: "
+            + e.getMessage();
+        log.warn("committing a batch of {} timed out; trying the same commit again: {}",
+            featuresTopic, e.getMessage());
+      }
+    }
+  }
+
   private void abortAndRewind(Map<TopicPartition, Long> first) {
-    try {
-      producer.abortTransaction();
-    } catch (RuntimeException e) {
-      log.warn("aborting the transaction failed", e);
+    // an abort that times out stays pending too, and must be called again
+    while (true) {
+      try {
+        producer.abortTransaction();
+        break;
+      } catch (TimeoutException e) {
+        if (stopping) {
+          break;
+        }
+        log.warn("aborting the transaction of {} timed out; trying again: {}", featuresTopic,
+            e.getMessage());
+      } catch (RuntimeException e) {
+        log.warn("aborting the transaction failed", e);
+        break;
+      }
     }
     Set<TopicPartition> assigned = consumer.assignment();
     first.forEach((tp, offset) -> {
