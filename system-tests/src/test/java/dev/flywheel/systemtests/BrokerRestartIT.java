@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +41,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -69,8 +70,18 @@ class BrokerRestartIT {
 
   @TempDir Path dir;
 
+  /**
+   * How long the broker stays down, in seconds: 0, 15 and 65, or the comma-separated list of the
+   * system property {@code flywheel.brokerOutages} (e.g. {@code 130} for an outage longer than the
+   * processors' 120 s {@code delivery.timeout.ms}, which is too long to run on every build).
+   */
+  static IntStream outages() {
+    return Arrays.stream(System.getProperty("flywheel.brokerOutages", "0,15,65").split(","))
+        .map(String::trim).mapToInt(Integer::parseInt);
+  }
+
   @ParameterizedTest(name = "the broker down for {0} s")
-  @ValueSource(ints = {0, 15, 65})
+  @MethodSource("outages")
   void shouldLoseAndDuplicateNothingWhenTheBrokerRestartsUnderLoad(int downSeconds,
       Devstack devstack, UniqueNames names) throws Exception {
     SENT.set(0);
