@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.serde.AvroSerdes;
@@ -22,17 +23,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -93,7 +88,8 @@ class CrashRecoveryIT {
     Path stateA = Files.createDirectories(dir.resolve("state-a"));
     String applicationId = names.applicationId("features");
 
-    try (ProgressCounter progress = new ProgressCounter(devstack, topics.features())) {
+    try (WrittenRecords progress = new WrittenRecords(devstack.bootstrapServers(),
+        topics.features().name())) {
       // When the processor is killed without close an eighth of the way in
       Process first = child(devstack, names, applicationId, config, stateA, "first");
       await().atMost(Duration.ofMinutes(2)).until(() -> progress.count() >= EVENTS / 8);
@@ -253,33 +249,5 @@ class CrashRecoveryIT {
   private static List<FeatureVector> committedVectors(Devstack devstack,
       Topic<String, FeatureVector> features) {
     return CommittedValues.of(devstack.bootstrapServers(), features);
-  }
-
-  /** Counts what reaches the feature log, committed or not, to know how far a run has come. */
-  private static final class ProgressCounter implements AutoCloseable {
-    private final KafkaConsumer<byte[], byte[]> consumer;
-    private final AtomicLong seen = new AtomicLong();
-
-    ProgressCounter(Devstack devstack, Topic<String, FeatureVector> features) {
-      consumer = new KafkaConsumer<>(Map.of(
-          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted",
-          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
-          new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      List<TopicPartition> partitions = consumer.partitionsFor(features.name()).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-    }
-
-    long count() {
-      seen.addAndGet(consumer.poll(Duration.ofMillis(100)).count());
-      return seen.get();
-    }
-
-    @Override
-    public void close() {
-      consumer.close();
-    }
   }
 }

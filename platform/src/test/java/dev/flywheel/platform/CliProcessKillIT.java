@@ -8,8 +8,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
+import dev.flywheel.platform.runtime.ServiceCatalogFixtures;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
@@ -40,13 +42,9 @@ import java.util.stream.IntStream;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,30 +102,8 @@ class CliProcessKillIT {
             session.timeout.ms: "6000"
             heartbeat.interval.ms: "1500"
         stateDir: %s
-        sources:
-          - name: payments
-            schema:
-              type: record
-              name: Payment
-              namespace: dev.flywheel.test
-              fields:
-                - {name: event_id, type: string}
-                - {name: card_id, type: string}
-                - {name: amount, type: double}
-                - {name: event_time, type: {type: long, logicalType: timestamp-millis}}
-            key: card_id
-            time: event_time
-        featureGroups:
-          - name: card_spend
-            source: payments
-            entityKey: card_id
-            eventTime: event_time
-            eventId: event_id
-            features:
-              - {name: tx_count_1h, agg: count, window: 1h}
-              - {name: amount_sum_1h, agg: sum, field: amount, window: 1h}
         """.formatted(devstack.bootstrapServers(), devstack.schemaRegistryUrl(), names.prefix(),
-        state));
+        state) + ServiceCatalogFixtures.PAYMENTS_AND_CARD_SPEND);
     AvroSerdes serdes = AvroSerdes.fromConfig(Map.of(
         AvroSerdeConfig.SCHEMA_REGISTRY_URL, devstack.schemaRegistryUrl()));
     Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
@@ -139,7 +115,8 @@ class CliProcessKillIT {
     Schema schema = serdes.client().getLatest(payments.name() + "-value").schema();
 
     try (KafkaProducer<String, GenericRecord> producer = producer(devstack, payments);
-        Progress written = new Progress(devstack, topics.features().name())) {
+        WrittenRecords written = new WrittenRecords(devstack.bootstrapServers(),
+            topics.features().name())) {
       // When the first 2000 events go out, the last 1000 held back until the child is killed
       CountDownLatch killed = new CountDownLatch(1);
       AtomicInteger sent = new AtomicInteger();
@@ -303,33 +280,5 @@ class CliProcessKillIT {
   private static HttpResponse<String> get(String url) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
         .GET().build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  /** Counts the records on a topic, committed or not, to see how far the child has come. */
-  private static final class Progress implements AutoCloseable {
-    private final KafkaConsumer<byte[], byte[]> consumer;
-    private long seen;
-
-    Progress(Devstack devstack, String topic) {
-      consumer = new KafkaConsumer<>(Map.of(
-          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted",
-          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
-          new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-    }
-
-    synchronized long count() {
-      seen += consumer.poll(Duration.ofMillis(20)).count();
-      return seen;
-    }
-
-    @Override
-    public synchronized void close() {
-      consumer.close();
-    }
   }
 }

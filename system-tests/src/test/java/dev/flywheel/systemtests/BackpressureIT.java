@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.servingsink.ServingSinkMain;
@@ -70,7 +71,7 @@ class BackpressureIT {
         loop.servingYaml("a", 50).toString());
     children.add(serving);
 
-    try (Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name())) {
+    try (WrittenRecords predicted = loop.written(loop.topics.predictions().name())) {
       // When a producer sends 5,000 big vectors as fast as it can
       loop.produceVectors(0, VECTORS, EXTRA_FEATURES);
       long backlog = VECTORS - predicted.count();

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
@@ -118,8 +119,8 @@ class BrokerRestartIT {
             .config(TrainingTriggerConfig.load(loop.trainingYaml(TRAINED)))
             .kafka(kafka).schemaRegistryUrl(devstack.schemaRegistryUrl())
             .topics(loop.topics).meterRegistry(meters).build().start();
-        Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name());
-        Loop.Progress runs = new Loop.Progress(loop, loop.topics.trainingRuns().name())) {
+        WrittenRecords predicted = loop.written(loop.topics.predictions().name());
+        WrittenRecords runs = loop.written(loop.topics.trainingRuns().name())) {
       // and drift-detector holding the promotion
       loop.awaitDriftHoldsPromotion();
       // and a producer sending transactions, paced by what serving has scored so far
@@ -178,7 +179,7 @@ class BrokerRestartIT {
    * producer is still sending when the broker goes away; it retries for up to five minutes, as
    * an idempotent producer does, without duplicates.
    */
-  private static void produceAlongside(Loop loop, Loop.Progress predicted) {
+  private static void produceAlongside(Loop loop, WrittenRecords predicted) {
     Map<String, Object> config = new HashMap<>(loop.producerConfig());
     config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 300_000);
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 300_000);

@@ -7,6 +7,7 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.GroupOffsets;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.driftdetector.topology.DriftTopology;
 import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
@@ -62,14 +63,10 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -296,7 +293,7 @@ final class Loop {
    * ahead of the chain, so there is always work in flight and never the whole backlog. While
    * nothing is scored (a killed chain) it waits, up to three minutes a chunk.
    */
-  void produceTransactionsPaced(int count, int chunk, Progress scored) {
+  void produceTransactionsPaced(int count, int chunk, WrittenRecords scored) {
     try (KafkaProducer<String, GenericRecord> producer = producer(data())) {
       List<Future<?>> sent = new ArrayList<>();
       for (int from = 0; from < count; from += chunk) {
@@ -686,31 +683,8 @@ final class Loop {
     return process;
   }
 
-  /** Counts the records on a topic, committed or not, to know how far a run has come. */
-  static final class Progress implements AutoCloseable {
-    private final KafkaConsumer<byte[], byte[]> consumer;
-    private long seen;
-
-    Progress(Loop loop, String topic) {
-      consumer = new KafkaConsumer<>(Map.of(
-          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, loop.devstack.bootstrapServers(),
-          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted",
-          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
-          new ByteArrayDeserializer(), new ByteArrayDeserializer());
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-    }
-
-    synchronized long count() {
-      seen += consumer.poll(Duration.ofMillis(100)).count();
-      return seen;
-    }
-
-    @Override
-    public synchronized void close() {
-      consumer.close();
-    }
+  /** Counts the records written to {@code topic}, committed or not ({@link WrittenRecords}). */
+  WrittenRecords written(String topic) {
+    return new WrittenRecords(devstack.bootstrapServers(), topic);
   }
 }

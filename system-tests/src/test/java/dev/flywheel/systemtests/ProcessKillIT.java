@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelEvent;
@@ -77,8 +78,8 @@ class ProcessKillIT {
         loop.driftYaml(DRIFT_WINDOW).toString(), loop.trainingYaml(TRAINED).toString());
     Map<String, String> requests = new LinkedHashMap<>();
 
-    try (Loop.Progress predicted = new Loop.Progress(loop, loop.topics.predictions().name());
-        Loop.Progress runs = new Loop.Progress(loop, loop.topics.trainingRuns().name())) {
+    try (WrittenRecords predicted = loop.written(loop.topics.predictions().name());
+        WrittenRecords runs = loop.written(loop.topics.trainingRuns().name())) {
       // and the JVM running the five services, its drift-detector holding the promotion
       Process first = services(loop, state, yamls, "first");
       loop.awaitDriftHoldsPromotion();

@@ -3,8 +3,8 @@ package dev.flywheel.platform.runtime;
 /** flywheel.yaml texts the catalogue and command tests share. */
 public final class ServiceCatalogFixtures {
 
-  /** One source, one feature group, one model with policy, training, triggers and drift. */
-  public static final String EVERY_SERVICE = """
+  /** The payments source and the card_spend feature group (two features over 1 h). */
+  public static final String PAYMENTS_AND_CARD_SPEND = """
       sources:
         - name: payments
           schema:
@@ -27,6 +27,10 @@ public final class ServiceCatalogFixtures {
           features:
             - {name: tx_count_1h, agg: count, window: 1h}
             - {name: amount_sum_1h, agg: sum, field: amount, window: 1h}
+      """;
+
+  /** One source, one feature group, one model with policy, training, triggers and drift. */
+  public static final String EVERY_SERVICE = PAYMENTS_AND_CARD_SPEND + """
       models:
         - name: fraud
           featureGroup: card_spend
