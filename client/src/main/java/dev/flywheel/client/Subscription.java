@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -47,7 +46,6 @@ public final class Subscription implements AutoCloseable {
   private final boolean grouped;
   private final Thread thread;
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicLong delivered = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
 
@@ -147,7 +145,6 @@ public final class Subscription implements AutoCloseable {
       } catch (RuntimeException e) {
         log.debug("closing the consumer of {} failed", topic, e);
       }
-      stopped.countDown();
     }
   }
 
@@ -192,7 +189,9 @@ public final class Subscription implements AutoCloseable {
     consumer.wakeup();
     if (Thread.currentThread() != thread) {
       try {
-        if (!stopped.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+        // joined, not only signalled: once close returns, the thread has ended
+        thread.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+        if (thread.isAlive()) {
           log.warn("the consumer of {} did not stop within {} s", topic, CLOSE_WAIT_SECONDS);
         }
       } catch (InterruptedException e) {
