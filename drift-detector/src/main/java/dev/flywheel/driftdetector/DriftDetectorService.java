@@ -3,6 +3,7 @@ package dev.flywheel.driftdetector;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.driftdetector.metrics.DriftMetrics;
 import dev.flywheel.driftdetector.topology.DriftTopology;
+import dev.flywheel.streams.ReplaceFailedThreads;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.AvroSerdeFactory;
 import dev.flywheel.topics.Topic;
@@ -24,7 +25,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,10 +101,7 @@ public final class DriftDetectorService implements AutoCloseable {
       Topology topology = DriftTopology.build(config, topics, serdes, new DriftMetrics(meters));
       LOG.info("drift-detector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(e -> {
-        LOG.error("drift-detector stream thread failed; replacing it", e);
-        return StreamThreadExceptionResponse.REPLACE_THREAD;
-      });
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("drift-detector"));
       streams.start();
       LOG.info("drift-detector started; policies for {}, defaults for other models",
           config.policies().keySet());

@@ -1,6 +1,7 @@
 package dev.flywheel.featurestreams;
 
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.streams.ReplaceFailedThreads;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
@@ -109,6 +110,7 @@ public final class FeatureStreamsService implements AutoCloseable {
     LOG.info("feature-streams {} groups {}: {}", b.applicationId,
         plans.stream().map(FeatureGroupPlan::describe).toList(), topology.describe());
     streams = new KafkaStreams(topology, properties);
+    streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("feature-streams"));
     streams.setStateListener((now, before) ->
         LOG.info("feature-streams {}: {} -> {}", b.applicationId, before, now));
     streams.start();

@@ -3,6 +3,7 @@ package dev.flywheel.registryprojector;
 import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.registryprojector.http.RegistryHttpApi;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.streams.ReplaceFailedThreads;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
@@ -20,11 +21,11 @@ import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -101,6 +102,7 @@ public final class RegistryProjectorService implements AutoCloseable {
       Topology topology = RegistryTopology.build(config, topics, serdes);
       log.info("registry projector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("registry-projector"));
       streams.setStateListener((now, before) ->
           log.info("registry projector {} -> {}", before, now));
       streams.start();

@@ -1,6 +1,7 @@
 package dev.flywheel.trainingtrigger;
 
 import dev.flywheel.events.TrainingRequested;
+import dev.flywheel.streams.ReplaceFailedThreads;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
@@ -115,11 +116,7 @@ public final class TrainingTriggerService implements AutoCloseable {
       Topology topology = TrainingTriggerTopology.build(config, topics);
       log.info("training-trigger topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(e -> {
-        log.error("training-trigger stream thread failed; replacing it", e);
-        return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
-            .StreamThreadExceptionResponse.REPLACE_THREAD;
-      });
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("training-trigger"));
       streams.start();
       store = new LocalArtifactStore(config.service().artifactDir());
       DatasetBuilder datasets = DatasetBuilder.builder().kafka(clientProps()).topics(topics)
