@@ -54,7 +54,9 @@ class TrainingRunPromotionIT {
         applicationId: %s
       """;
 
-  @TempDir Path stateDir;
+  // static: a PER_CLASS instance field is not injected yet when @BeforeAll runs, and the
+  // projector then fell back to /tmp/kafka-streams, where an earlier run's state lingered
+  @TempDir static Path stateDir;
   private Devstack devstack;
   private Topics topics;
   private RegistryProjectorService service;
