@@ -4,10 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ChildProcesses;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
-import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
@@ -32,8 +33,8 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -54,14 +55,7 @@ class CrashRecoveryIT {
 
   @TempDir Path dir;
 
-  private final List<Process> children = new ArrayList<>();
-
-  @AfterEach
-  void killChildren() throws InterruptedException {
-    for (Process p : children) {
-      p.destroyForcibly().waitFor();
-    }
-  }
+  @RegisterExtension final ChildProcesses children = new ChildProcesses();
 
   @Test
   void shouldWriteExactlyOneCorrectVectorPerEventAfterKillsAndRestarts(Devstack devstack,

@@ -6,10 +6,11 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ChildProcesses;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
-import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.platform.runtime.ServiceCatalogFixtures;
 import dev.flywheel.serde.AvroSerdeConfig;
@@ -45,8 +46,8 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -76,14 +77,7 @@ class CliProcessKillIT {
 
   @TempDir Path workDir;
 
-  private final List<Process> children = new ArrayList<>();
-
-  @AfterEach
-  void killChildren() throws InterruptedException {
-    for (Process p : children) {
-      p.destroyForcibly().waitFor();
-    }
-  }
+  @RegisterExtension final ChildProcesses children = new ChildProcesses();
 
   @Test
   void shouldWriteExactlyOneVectorPerEventWhenFlywheelUpIsKilledMidStreamAndStartedAgain(

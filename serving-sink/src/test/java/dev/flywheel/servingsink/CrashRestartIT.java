@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ChildProcesses;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
@@ -19,7 +20,6 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,8 +27,8 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -50,14 +50,7 @@ class CrashRestartIT {
   @TempDir
   Path dir;
 
-  private final List<Process> children = new ArrayList<>();
-
-  @AfterEach
-  void killChildren() throws InterruptedException {
-    for (Process p : children) {
-      p.destroyForcibly().waitFor();
-    }
-  }
+  @RegisterExtension final ChildProcesses children = new ChildProcesses();
 
   @Test
   void shouldServeTheCurrentChampionAfterAKillAndScoreEveryVectorExactlyOnce(Devstack devstack,

@@ -4,9 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ChildProcesses;
 import dev.flywheel.devstack.junit.UniqueNames;
-import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.servingsink.ServingSinkMain;
 import java.nio.file.Files;
@@ -19,8 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -47,14 +48,7 @@ class BackpressureIT {
 
   @TempDir Path dir;
 
-  private final List<Process> children = new ArrayList<>();
-
-  @AfterEach
-  void killChildren() throws InterruptedException {
-    for (Process p : children) {
-      p.destroyForcibly().waitFor();
-    }
-  }
+  @RegisterExtension final ChildProcesses children = new ChildProcesses();
 
   @Test
   void shouldKeepServingsHeapBoundedWhileABacklogWaits(Devstack devstack, UniqueNames names)

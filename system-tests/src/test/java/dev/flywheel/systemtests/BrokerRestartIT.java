@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.junit.UniqueNames;
-import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.events.FeatureVector;
@@ -32,8 +32,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.avro.generic.GenericRecord;
@@ -41,9 +41,9 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The broker stopped and started again (same port, same log directory) while a producer, the

@@ -4,9 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ChildProcesses;
 import dev.flywheel.devstack.junit.UniqueNames;
-import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.Prediction;
@@ -16,7 +17,6 @@ import dev.flywheel.registryprojector.TrainingRunRegistrar;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -51,14 +51,7 @@ class ProcessKillIT {
 
   @TempDir Path dir;
 
-  private final List<Process> children = new ArrayList<>();
-
-  @AfterEach
-  void killChildren() throws InterruptedException {
-    for (Process p : children) {
-      p.destroyForcibly().waitFor();
-    }
-  }
+  @RegisterExtension final ChildProcesses children = new ChildProcesses();
 
   @Test
   void shouldHoldExactlyTheGroundTruthAfterAKillNineMidStream(Devstack devstack,
