@@ -223,7 +223,9 @@ class CliProcessKillIT {
     return new KafkaProducer<>(Map.of(
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
         ProducerConfig.ACKS_CONFIG, "all",
-        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true),
+        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+        // one in flight: no batch overtakes a retried first one (KAFKA-15591)
+        ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1),
         topic.keySerde().serializer(), topic.valueSerde().serializer());
   }
 

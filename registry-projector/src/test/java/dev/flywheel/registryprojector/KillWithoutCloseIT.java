@@ -119,7 +119,9 @@ class KillWithoutCloseIT {
       Duration pause) {
     try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all"),
+        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all",
+        // one in flight: no batch overtakes a retried first one (KAFKA-15591)
+        ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1),
         topics.registryCommands().keySerde().serializer(),
         topics.registryCommands().valueSerde().serializer())) {
       for (RegistryCommand c : commands) {

@@ -33,8 +33,7 @@ final class ItSupport {
   }
 
   static void produce(Devstack devstack, Topics topics, SyntheticData data) {
-    Map<String, Object> p = Map.of("bootstrap.servers", devstack.bootstrapServers(),
-        "acks", "all", "linger.ms", 5);
+    Map<String, Object> p = producerConfig(devstack);
     produceLabels(devstack, topics, data.labels);
     Topic<String, FeatureVector> features = topics.features();
     try (KafkaProducer<String, FeatureVector> producer = new KafkaProducer<>(p,
@@ -46,13 +45,21 @@ final class ItSupport {
 
   /** Labels keyed by their event id, as the labels topic holds them. */
   static void produceLabels(Devstack devstack, Topics topics, List<Label> labels) {
-    Map<String, Object> p = Map.of("bootstrap.servers", devstack.bootstrapServers(),
-        "acks", "all", "linger.ms", 5);
+    Map<String, Object> p = producerConfig(devstack);
     Topic<String, Label> topic = topics.labels();
     try (KafkaProducer<String, Label> producer = new KafkaProducer<>(p,
         topic.keySerde().serializer(), topic.valueSerde().serializer())) {
       labels.forEach(l -> producer.send(new ProducerRecord<>(topic.name(), l.getEventId(), l)));
     }
+  }
+
+  /**
+   * An idempotent producer that keeps one request in flight: a first batch refused on a partition
+   * just created is retried before any later one is written (KAFKA-15591).
+   */
+  private static Map<String, Object> producerConfig(Devstack devstack) {
+    return Map.of("bootstrap.servers", devstack.bootstrapServers(), "acks", "all",
+        "linger.ms", 5, "max.in.flight.requests.per.connection", 1);
   }
 
   static <V> void send(Devstack devstack, Topic<String, V> topic, String key, V value) {

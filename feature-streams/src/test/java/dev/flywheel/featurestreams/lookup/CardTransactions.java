@@ -71,7 +71,10 @@ final class CardTransactions {
   void produce(List<GenericRecord> records) {
     try (KafkaProducer<String, GenericRecord> producer = new KafkaProducer<>(
         Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG,
-            "all"), new StringSerializer(), serdes.generic(false).serializer())) {
+            "all",
+            // one in flight: no batch overtakes a retried first one (KAFKA-15591)
+            ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1),
+        new StringSerializer(), serdes.generic(false).serializer())) {
       for (GenericRecord r : records) {
         producer.send(new ProducerRecord<>(topic.name(), null, (Long) r.get("event_time"),
             r.get("card_id").toString(), r));

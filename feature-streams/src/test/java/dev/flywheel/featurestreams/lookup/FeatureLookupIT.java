@@ -196,7 +196,9 @@ class FeatureLookupIT {
 
   private void produce(FeatureVector... vectors) {
     Map<String, Object> props = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-        devstack.bootstrapServers(), ProducerConfig.ACKS_CONFIG, "all");
+        devstack.bootstrapServers(), ProducerConfig.ACKS_CONFIG, "all",
+        // one in flight: no batch overtakes a retried first one (KAFKA-15591)
+        ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     try (KafkaProducer<String, FeatureVector> producer = new KafkaProducer<>(props,
         new StringSerializer(), serde.serializer())) {
       for (FeatureVector v : vectors) {
