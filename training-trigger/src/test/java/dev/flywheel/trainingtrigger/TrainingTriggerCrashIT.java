@@ -21,9 +21,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,22 +37,31 @@ import org.junit.jupiter.api.io.TempDir;
  * training command executes; a new instance on the same state then finishes the run under the same
  * run id, and exactly one COMPLETED event exists for it. The automatic triggers survive the same
  * kill: labels and a drift alert that arrive while the service is down become exactly one further
- * run, after the interrupted one.
+ * run, after the interrupted one. So does the schedule: the ticks that come due while the service
+ * is down become one catch-up request, not one each.
  */
 @WithDevstack
 class TrainingTriggerCrashIT {
 
   private static final String MODEL = "fraud-detector";
 
-  /** Records each launch, waits for the test's go-ahead, then writes a model and manifest. */
+  /** The schedule of the schedule test: short, against a tick of 1 s. */
+  private static final Duration SCHEDULE = Duration.ofSeconds(3);
+
+  /**
+   * Records each launch, waits for the test's go-ahead (a file {@code release} for every run, or
+   * {@code release-<run id>} for one), then writes a model and manifest.
+   */
   private static final String SCRIPT = """
       import json, os, time
       out = os.environ["FLYWHEEL_OUTPUT_DIR"]
       base = os.environ["CRASH_DIR"]
       with open(os.path.join(base, "launches"), "a") as f:
           f.write(os.environ["FLYWHEEL_RUN_ID"] + " " + os.environ["FLYWHEEL_ATTEMPT"] + "\\n")
+      go = [os.path.join(base, "release"),
+            os.path.join(base, "release-" + os.environ["FLYWHEEL_RUN_ID"])]
       deadline = time.time() + 120
-      while not os.path.exists(os.path.join(base, "release")) and time.time() < deadline:
+      while not any(os.path.exists(g) for g in go) and time.time() < deadline:
           time.sleep(0.05)
       with open(os.path.join(out, "model.onnx"), "w") as f:
           f.write("model of " + os.environ["FLYWHEEL_RUN_ID"])
@@ -183,6 +196,128 @@ class TrainingTriggerCrashIT {
     assertThat(state.pending).isEmpty();
   }
 
+  @Test
+  void shouldCompleteAKilledScheduledRunOnceAndCatchUpMissedTicksWithOneRequest(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given a model retrained every 3 s (the schedule's phase is set by the service's first tick,
+    // not by wall-clock boundaries), and the service in a child JVM executing its first run
+    long periodMs = SCHEDULE.toMillis();
+    Topics topics = topics(devstack, names);
+    ItSupport.createTopics(devstack, topics);
+    ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
+    String app = names.applicationId("crash-schedule");
+    Path yaml = writeConfig(app, "triggers: {schedule: " + SCHEDULE + "}");
+    child = startChild(devstack, names, yaml);
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 1);
+    assertThat(launches()).containsExactly("fraud-detector-1 1");
+
+    // When the service is killed during that run and stays down for two periods and its restart,
+    // and a new instance starts on the same state (in a child JVM too, to be killed at the end)
+    Instant killedAt = Instant.now();
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
+    Instant downUntil = killedAt.plus(SCHEDULE.multipliedBy(2));
+    await().atMost(SCHEDULE.multipliedBy(3)).until(() -> Instant.now().isAfter(downUntil));
+    Instant restartedAt = Instant.now();
+    child = startChild(devstack, names, yaml, "child-2.log");
+
+    // Then the interrupted run executes again under its run id and attempt, and the new instance
+    // raises a SCHEDULE request for the time it was down
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 2);
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).until(() ->
+        ItSupport.requests(devstack, topics).stream()
+            .anyMatch(r -> triggeredAt(r).isAfter(restartedAt)));
+    // And once the interrupted run completes, the second run starts for what is pending; the
+    // service is killed while it executes, so nothing follows it (killed, not closed: close()
+    // during an attempt writes FAILED for it once this instance has written a run event before)
+    Files.writeString(dir.resolve("release-fraud-detector-1"), "go");
+    await().atMost(Duration.ofSeconds(30)).until(() -> launches().size() == 3);
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
+    assertThat(launches()).containsExactly("fraud-detector-1 1", "fraud-detector-1 1",
+        "fraud-detector-2 1");
+
+    // And the runs log holds the interrupted run started and completed exactly once, then the
+    // second run started
+    List<TrainingRun> runs = ItSupport.runs(devstack, topics);
+    assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactlyInAnyOrder("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED",
+            "fraud-detector-2/1/STARTED");
+
+    // And the requests log: every tick before the kill, one period apart; after the restart one
+    // request for the first tick missed (at least two were), then only ticks due after the new
+    // instance's first tick, in the same phase
+    List<TrainingRequested> requests = ItSupport.requests(devstack, topics);
+    assertThat(requests).extracting(r -> r.getReason().getKind())
+        .containsOnly(TriggerKind.SCHEDULE);
+    assertThat(requests).extracting(TrainingRequested::getEventId).doesNotHaveDuplicates();
+    List<TrainingRequested> before = requests.stream()
+        .filter(r -> triggeredAt(r).isBefore(killedAt))
+        .sorted(Comparator.comparingLong(TrainingTriggerCrashIT::due)).toList();
+    List<TrainingRequested> after = requests.stream()
+        .filter(r -> triggeredAt(r).isAfter(restartedAt))
+        .sorted(Comparator.comparingLong(TrainingTriggerCrashIT::due)).toList();
+    assertThat(before.size() + after.size()).isEqualTo(requests.size());
+    assertThat(before).isNotEmpty();
+    assertThat(after).isNotEmpty();
+    long first = due(before.get(0));
+    assertThat(before).extracting(TrainingTriggerCrashIT::due)
+        .as("requests before the kill: one per tick, one period apart")
+        .containsExactlyElementsOf(ticks(first, periodMs, before.size()));
+    long lastBeforeKill = due(before.get(before.size() - 1));
+    TrainingRequested catchUp = after.get(0);
+    long caughtUpAt = triggeredAt(catchUp).toEpochMilli();
+    assertThat(due(catchUp)).as("the first request after the restart is for the first tick"
+        + " missed").isEqualTo(lastBeforeKill + periodMs);
+    assertThat(caughtUpAt).as("at least two ticks came due while the service was down")
+        .isGreaterThanOrEqualTo(lastBeforeKill + 2 * periodMs);
+    long nextAfterCatchUp = lastBeforeKill + periodMs * ((caughtUpAt - lastBeforeKill) / periodMs
+        + 1);
+    assertThat(after.subList(1, after.size())).extracting(TrainingTriggerCrashIT::due)
+        .as("requests after the catch-up: only ticks due after it, one period apart")
+        .containsExactlyElementsOf(ticks(nextAfterCatchUp, periodMs, after.size() - 1));
+
+    // And each request is in exactly one place: the first tick in run 1, the rest in run 2, then
+    // pending, oldest first, except at most the latest, written but not yet read back when the
+    // service stopped; the committed state has run 2 in flight and the next tick after the last
+    Map<String, List<String>> reasons = runs.stream()
+        .filter(r -> r.getStatus() == RunStatus.STARTED)
+        .collect(Collectors.toMap(TrainingRun::getRunId, r -> r.getLineage().getReasons()
+            .stream().map(TrainingReason::getRequestId).toList()));
+    assertThat(reasons.get("fraud-detector-1")).containsExactly(before.get(0).getEventId());
+    assertThat(reasons.get("fraud-detector-2")).contains(catchUp.getEventId());
+    ModelState state = ItSupport.modelState(devstack, app, MODEL);
+    assertThat(state.runSeq).isEqualTo(2);
+    assertThat(state.inFlightRunId).isEqualTo("fraud-detector-2");
+    assertThat(state.nextScheduleAtMs)
+        .isEqualTo(nextAfterCatchUp + (after.size() - 1) * periodMs);
+    List<String> runTwoThenPending = new ArrayList<>(reasons.get("fraud-detector-2"));
+    state.pending.forEach(r -> runTwoThenPending.add(r.requestId()));
+    List<String> sinceFirst = new ArrayList<>();
+    before.subList(1, before.size()).forEach(r -> sinceFirst.add(r.getEventId()));
+    after.forEach(r -> sinceFirst.add(r.getEventId()));
+    assertThat(runTwoThenPending).doesNotHaveDuplicates()
+        .hasSizeBetween(sinceFirst.size() - 1, sinceFirst.size())
+        .containsExactlyElementsOf(sinceFirst.subList(0, runTwoThenPending.size()));
+  }
+
+  /** When a request's reason fired. */
+  private static Instant triggeredAt(TrainingRequested r) {
+    return r.getReason().getTriggeredAt();
+  }
+
+  /** The tick a SCHEDULE request is for, epoch ms, from its id {@code <model>/schedule/<ms>}. */
+  private static long due(TrainingRequested r) {
+    String prefix = MODEL + "/schedule/";
+    assertThat(r.getEventId()).startsWith(prefix);
+    return Long.parseLong(r.getEventId().substring(prefix.length()));
+  }
+
+  /** {@code count} ticks one period apart from {@code firstMs}. */
+  private static List<Long> ticks(long firstMs, long periodMs, int count) {
+    return LongStream.range(0, count).mapToObj(i -> firstMs + i * periodMs).toList();
+  }
+
   private Topics topics(Devstack devstack, UniqueNames names) {
     return Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
         devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
@@ -229,6 +364,12 @@ class TrainingTriggerCrashIT {
   }
 
   private Process startChild(Devstack devstack, UniqueNames names, Path yaml) throws Exception {
+    return startChild(devstack, names, yaml, "child.log");
+  }
+
+  /** The service in its own JVM, its output in {@code log} under the test's directory. */
+  private Process startChild(Devstack devstack, UniqueNames names, Path yaml, String log)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
     ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
         TrainingTriggerMain.class.getName(), yaml.toString());
@@ -238,7 +379,7 @@ class TrainingTriggerCrashIT {
     env.put("FLYWHEEL_TOPIC_PREFIX", names.prefix());
     env.put("FLYWHEEL_TRAINING_PORT", "0");
     env.put("FLYWHEEL_KAFKA_SESSION_TIMEOUT_MS", "6000");
-    pb.redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile());
+    pb.redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile());
     return pb.start();
   }
 }
