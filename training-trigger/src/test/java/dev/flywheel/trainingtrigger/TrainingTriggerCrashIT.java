@@ -38,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * run id, and exactly one COMPLETED event exists for it. The automatic triggers survive the same
  * kill: labels and a drift alert that arrive while the service is down become exactly one further
  * run, after the interrupted one. So does the schedule: the ticks that come due while the service
- * is down become one catch-up request, not one each.
+ * is down become one catch-up request, not one each. A clean stop ({@code close()}) during an
+ * attempt reports nothing for it, and the next instance runs it again.
  */
 @WithDevstack
 class TrainingTriggerCrashIT {
@@ -117,6 +118,53 @@ class TrainingTriggerCrashIT {
     List<TrainingRun> runs = ItSupport.runs(devstack, topics);
     assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
         .containsExactly("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED");
+  }
+
+  @Test
+  void shouldNotReportAnAttemptACleanStopInterruptsAndRunItAgainAfterTheRestart(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given an instance that has completed a run (its producer has written run events)
+    Topics topics = topics(devstack, names);
+    ItSupport.createTopics(devstack, topics);
+    ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
+    Path yaml = writeConfig(names.applicationId("clean-stop"), "");
+    TrainingTriggerService first = startInProcess(devstack, topics, yaml);
+    restarted = first;
+    requestTraining(devstack, topics, "first run");
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 1);
+    Files.writeString(dir.resolve("release-fraud-detector-1"), "go");
+    await().atMost(Duration.ofSeconds(60)).until(() -> ItSupport.runs(devstack, topics).stream()
+        .anyMatch(r -> r.getStatus() == RunStatus.COMPLETED));
+    // and a second run executing
+    requestTraining(devstack, topics, "second run");
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 2);
+
+    // When the instance is stopped cleanly during the second run
+    first.close();
+
+    // Then the interrupted attempt is not reported (no FAILED)
+    assertThat(ItSupport.runs(devstack, topics))
+        .extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactly("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED",
+            "fraud-detector-2/1/STARTED");
+    // and a new instance runs it again under the same run id and attempt, to one COMPLETED
+    restarted = startInProcess(devstack, topics, yaml);
+    await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 3);
+    Files.writeString(dir.resolve("release-fraud-detector-2"), "go");
+    await().atMost(Duration.ofSeconds(60)).until(() -> ItSupport.runs(devstack, topics).stream()
+        .filter(r -> r.getStatus() == RunStatus.COMPLETED).count() == 2);
+    restarted.close();
+    assertThat(launches()).containsExactly("fraud-detector-1 1", "fraud-detector-2 1",
+        "fraud-detector-2 1");
+    assertThat(ItSupport.runs(devstack, topics))
+        .extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactlyInAnyOrder("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED",
+            "fraud-detector-2/1/STARTED", "fraud-detector-2/1/COMPLETED");
+  }
+
+  private static void requestTraining(Devstack devstack, Topics topics, String reason) {
+    ItSupport.send(devstack, topics.trainingRequests(), MODEL,
+        ManualRequests.of(MODEL, reason, "it", Map.of(), Instant.now()));
   }
 
   @Test
@@ -228,8 +276,7 @@ class TrainingTriggerCrashIT {
         ItSupport.requests(devstack, topics).stream()
             .anyMatch(r -> triggeredAt(r).isAfter(restartedAt)));
     // And once the interrupted run completes, the second run starts for what is pending; the
-    // service is killed while it executes, so nothing follows it (killed, not closed: close()
-    // during an attempt writes FAILED for it once this instance has written a run event before)
+    // service is killed while it executes, so nothing follows it
     Files.writeString(dir.resolve("release-fraud-detector-1"), "go");
     await().atMost(Duration.ofSeconds(30)).until(() -> launches().size() == 3);
     child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);

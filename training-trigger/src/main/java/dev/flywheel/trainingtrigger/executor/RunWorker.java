@@ -289,6 +289,15 @@ public final class RunWorker implements AutoCloseable {
       try {
         long began = System.nanoTime();
         TrainingRun outcome = execute(p.run());
+        if (stopping) {
+          // a clean stop interrupts the attempt, whatever it returned: it is not reported and
+          // not marked finished, so its STARTED stays the oldest without an outcome and the
+          // attempt runs again after the restart
+          log.info("not reporting {} of run {} attempt {}: the service is stopping; it runs"
+              + " again after restart", outcome.getStatus(), outcome.getRunId(),
+              outcome.getAttempt());
+          return;
+        }
         String status = outcome.getStatus().name().toLowerCase(Locale.ROOT);
         Timer.builder("flywheel.training.duration")
             .description("Time from dataset build to the trained model, per attempt")
