@@ -33,8 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Exactly-once across a crash: the projector runs in its own JVM ({@link RegistryProjectorMain}),
  * is killed with SIGKILL (no close, no commit) while it works through a batch of commands, the
- * rest of the commands arrive while it is down, and it restarts on the same state directory. Every command is then decided exactly once: one decision
- * per command id, gap-free sequences, one promotion per accepted alias move.
+ * rest of the commands arrive while it is down, and it restarts on the same state directory.
+ * Every command is then decided exactly once: one decision per command id, gap-free sequences,
+ * one promotion per accepted alias move.
  */
 @WithDevstack
 class KillWithoutCloseIT {
