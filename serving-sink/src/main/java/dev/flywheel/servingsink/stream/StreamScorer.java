@@ -189,45 +189,16 @@ public final class StreamScorer implements AutoCloseable {
     }
   }
 
-  /**
-   * Commits the open transaction. A commit that times out ({@code max.block.ms}: the broker away
-   * longer than that) stays pending in the producer, which then refuses to abort it or to begin
-   * another transaction until the same commit is called again; so it is called again until it
-   * completes, fails otherwise, or the scorer stops.
-   */
   private void commit() {
-    while (true) {
-      try {
-        producer.commitTransaction();
-        return;
-      } catch (TimeoutException e) {
-        if (stopping) {
-          throw e;
-        }
-        problem = "committing a batch of " + featuresTopic + " timed out, trying again: "
-            + e.getMessage();
-        log.warn("committing a batch of {} timed out; trying the same commit again: {}",
-            featuresTopic, e.getMessage());
-      }
-    }
+    callAgainWhileTimingOut(producer::commitTransaction, "committing a batch of " + featuresTopic);
   }
 
   private void abortAndRewind(Map<TopicPartition, Long> first) {
-    // an abort that times out stays pending too, and must be called again
-    while (true) {
-      try {
-        producer.abortTransaction();
-        break;
-      } catch (TimeoutException e) {
-        if (stopping) {
-          break;
-        }
-        log.warn("aborting the transaction of {} timed out; trying again: {}", featuresTopic,
-            e.getMessage());
-      } catch (RuntimeException e) {
-        log.warn("aborting the transaction failed", e);
-        break;
-      }
+    try {
+      callAgainWhileTimingOut(producer::abortTransaction,
+          "aborting the transaction of " + featuresTopic);
+    } catch (RuntimeException e) {
+      log.warn("aborting the transaction failed", e);
     }
     Set<TopicPartition> assigned = consumer.assignment();
     first.forEach((tp, offset) -> {
@@ -239,6 +210,27 @@ public final class StreamScorer implements AutoCloseable {
       Thread.sleep(200); // back off before reading the batch again
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Calls {@code call} (a commit or an abort) again while it times out ({@code max.block.ms}: the
+   * broker away longer than that). A timed-out commit or abort stays pending in the producer,
+   * which refuses to abort it or to begin another transaction until the same call is made again.
+   * Once the scorer is stopping, the timeout is thrown.
+   */
+  private void callAgainWhileTimingOut(Runnable call, String what) {
+    while (true) {
+      try {
+        call.run();
+        return;
+      } catch (TimeoutException e) {
+        if (stopping) {
+          throw e;
+        }
+        problem = what + " timed out, trying again: " + e.getMessage();
+        log.warn("{} timed out; trying the same call again: {}", what, e.getMessage());
+      }
     }
   }
 
