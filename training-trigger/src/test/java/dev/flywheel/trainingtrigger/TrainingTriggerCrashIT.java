@@ -96,8 +96,7 @@ class TrainingTriggerCrashIT {
     ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
     Path yaml = writeConfig(names.applicationId("crash"), "");
     child = startChild(devstack, names, yaml);
-    ItSupport.send(devstack, topics.trainingRequests(), "fraud-detector",
-        ManualRequests.of("fraud-detector", "crash test", "it", Map.of(), Instant.now()));
+    requestTraining(devstack, topics, "crash test");
     await().atMost(Duration.ofSeconds(120)).until(() -> launches().size() == 1);
 
     // When the service is killed during the run, and a new instance starts on the same state
