@@ -34,12 +34,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kill without close: the service runs in a child JVM that is killed (SIGKILL) while a run's
- * training command executes; a new instance on the same state then finishes the run under the same
- * run id, and exactly one COMPLETED event exists for it. The automatic triggers survive the same
- * kill: labels and a drift alert that arrive while the service is down become exactly one further
- * run, after the interrupted one. So does the schedule: the ticks that come due while the service
- * is down become one catch-up request, not one each. A clean stop ({@code close()}) during an
- * attempt reports nothing for it, and the next instance runs it again.
+ * training command executes. When only the service is killed, its command runs on, and a new
+ * instance on the same state follows that command to its end instead of starting a second; when
+ * the command is killed with it (as a container runtime kills the whole container), the new
+ * instance runs the attempt again, on the dataset it started with. Either way the run keeps its id
+ * and exactly one COMPLETED event exists for it. The automatic triggers survive the same kill:
+ * labels and a drift alert that arrive while the service is down become exactly one further run,
+ * after the interrupted one. So does the schedule: the ticks that come due while the service is
+ * down become one catch-up request, not one each. A clean stop ({@code close()}) during an attempt
+ * reports nothing for it, and the next instance runs it again.
  */
 @WithDevstack
 class TrainingTriggerCrashIT {
@@ -88,7 +91,7 @@ class TrainingTriggerCrashIT {
   }
 
   @Test
-  void shouldCompleteARunInterruptedByAKillUnderTheSameRunIdExactlyOnce(Devstack devstack,
+  void shouldFollowTheCommandAKilledServiceLeftRunningAndCompleteTheRunOnce(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given data on the log and a model trained by a command, served by a child JVM
     Topics topics = topics(devstack, names);
@@ -99,15 +102,18 @@ class TrainingTriggerCrashIT {
     requestTraining(devstack, topics, "crash test");
     await().atMost(Duration.ofSeconds(120)).until(() -> launches().size() == 1);
 
-    // When the service is killed during the run, and a new instance starts on the same state
+    // When the service alone is killed during the run, its command running on, and a new
+    // instance starts on the same state
     child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     assertThat(child.isAlive()).isFalse();
     restarted = startInProcess(devstack, topics, yaml);
 
-    // Then the interrupted attempt is executed again, under the same run id and attempt
-    await().atMost(Duration.ofSeconds(120)).until(() -> launches().size() == 2);
-    assertThat(launches()).containsExactly("fraud-detector-1 1",
-        "fraud-detector-1 1");
+    // Then the new instance does not start the command a second time, and the run completes
+    // when the command it follows ends
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
+        .until(() -> launches().size() == 1);
+    assertThat(ItSupport.runs(devstack, topics)).extracting(TrainingRun::getStatus)
+        .containsExactly(RunStatus.STARTED);
     Files.writeString(dir.resolve("release"), "go");
     await().atMost(Duration.ofSeconds(60)).until(() -> ItSupport.runs(devstack, topics).stream()
         .anyMatch(r -> r.getStatus() == RunStatus.COMPLETED));
@@ -117,6 +123,7 @@ class TrainingTriggerCrashIT {
     List<TrainingRun> runs = ItSupport.runs(devstack, topics);
     assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
         .containsExactly("fraud-detector-1/1/STARTED", "fraud-detector-1/1/COMPLETED");
+    assertThat(launches()).containsExactly("fraud-detector-1 1");
   }
 
   @Test
@@ -183,10 +190,10 @@ class TrainingTriggerCrashIT {
     await().atMost(Duration.ofSeconds(60)).until(() -> launches().size() == 1);
     assertThat(launches()).containsExactly("fraud-detector-1 1");
 
-    // When the service is killed during that run; while it is down, the 200 labels that make 500
-    // arrive, and a second drift alert; then a new instance starts on the same state
-    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertThat(child.isAlive()).isFalse();
+    // When the service is killed with its command during that run; while it is down, the 200
+    // labels that make 500 arrive, and a second drift alert; then a new instance starts on the
+    // same state
+    killServiceAndItsCommand();
     ItSupport.produceLabels(devstack, topics, data.labels.subList(300, 500));
     ItSupport.send(devstack, topics.driftAlerts(), MODEL,
         TrainingTriggerTopologyTest.alert("alert-2", Instant.now()));
@@ -229,6 +236,12 @@ class TrainingTriggerCrashIT {
             .containsExactlyInAnyOrder(tuple(TriggerKind.DRIFT_ALERT, "alert-2", null),
                 tuple(TriggerKind.NEW_LABELS, null, 500L)));
 
+    // And the drift run was trained on the 300 labels it started with, both times; the next on 500
+    assertThat(runs).filteredOn(r -> r.getStatus() == RunStatus.COMPLETED)
+        .extracting(TrainingRun::getRunId, r -> labelsRead(r, topics))
+        .containsExactlyInAnyOrder(tuple("fraud-detector-1", 300L),
+            tuple("fraud-detector-2", 500L));
+
     // And the requests log holds the two drift requests and one label request, at the 500th label
     assertThat(ItSupport.requests(devstack, topics))
         .extracting(TrainingRequested::getEventId, r -> r.getReason().getKind(),
@@ -261,8 +274,7 @@ class TrainingTriggerCrashIT {
     // When the service is killed during that run and stays down for two periods and its restart,
     // and a new instance starts on the same state (in a child JVM too, to be killed at the end)
     Instant killedAt = Instant.now();
-    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertThat(child.isAlive()).isFalse();
+    killServiceAndItsCommand();
     Instant downUntil = killedAt.plus(SCHEDULE.multipliedBy(2));
     await().atMost(SCHEDULE.multipliedBy(3)).until(() -> Instant.now().isAfter(downUntil));
     Instant restartedAt = Instant.now();
@@ -278,8 +290,7 @@ class TrainingTriggerCrashIT {
     // service is killed while it executes, so nothing follows it
     Files.writeString(dir.resolve("release-fraud-detector-1"), "go");
     await().atMost(Duration.ofSeconds(30)).until(() -> launches().size() == 3);
-    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertThat(child.isAlive()).isFalse();
+    killServiceAndItsCommand();
     assertThat(launches()).containsExactly("fraud-detector-1 1", "fraud-detector-1 1",
         "fraud-detector-2 1");
 
@@ -345,6 +356,24 @@ class TrainingTriggerCrashIT {
     assertThat(runTwoThenPending).doesNotHaveDuplicates()
         .hasSizeBetween(sinceFirst.size() - 1, sinceFirst.size())
         .containsExactlyElementsOf(sinceFirst.subList(0, runTwoThenPending.size()));
+  }
+
+  /**
+   * SIGKILL to the service, then to the training command it started, as a container runtime
+   * stops a container: the command cannot see its service die first and report a failure.
+   */
+  private void killServiceAndItsCommand() throws InterruptedException {
+    List<ProcessHandle> command = child.descendants().toList();
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertThat(child.isAlive()).isFalse();
+    command.forEach(ProcessHandle::destroyForcibly);
+  }
+
+  /** How many labels the run's dataset read, from the offset ranges in its lineage. */
+  private static long labelsRead(TrainingRun run, Topics topics) {
+    return run.getLineage().getDataset().getRanges().stream()
+        .filter(r -> r.getTopic().equals(topics.labels().name()))
+        .mapToLong(r -> r.getEndOffset() - r.getStartOffset()).sum();
   }
 
   /** When a request's reason fired. */

@@ -10,8 +10,10 @@ import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * DatasetFile}) and stores it in the artifact store by its SHA-256. The offset ranges read are in
  * the lineage, so replaying them rebuilds the same rows.
  *
+ * <p>An attempt's dataset is built once. Its work directory keeps the file and its lineage
+ * ({@value #LINEAGE_FILE}, written last), and a later build in the same directory (the attempt
+ * run again after a crash or a stop) reads them back instead of reading the log again. The attempt
+ * then trains on, and reports, the rows it started with, even though more labels may have arrived
+ * since, and a command still running from before the crash keeps reading an unchanged file.
+ *
  * <pre>{@code
  * DatasetBuilder builder = DatasetBuilder.builder()
  *     .kafka(Map.of("bootstrap.servers", "127.0.0.1:9092"))
@@ -50,6 +58,10 @@ public final class DatasetBuilder {
 
   private static final Logger log = LoggerFactory.getLogger(DatasetBuilder.class);
   private static final Duration POLL = Duration.ofMillis(500);
+  /** The dataset file in an attempt's work directory. */
+  static final String DATASET_FILE = "dataset.avro";
+  /** Its lineage (Avro single-object encoding), written once the file is stored. */
+  static final String LINEAGE_FILE = "dataset.lineage";
 
   private final Map<String, Object> kafka;
   private final Topics topics;
@@ -76,6 +88,12 @@ public final class DatasetBuilder {
    * @throws UncheckedIOException when the file cannot be written or stored
    */
   public Dataset build(ModelSpec model, Path workDir) {
+    Path file = workDir.resolve(DATASET_FILE);
+    Path lineageFile = workDir.resolve(LINEAGE_FILE);
+    Dataset built = builtBefore(model, file, lineageFile);
+    if (built != null) {
+      return built;
+    }
     long cutoff = clock.millis();
     DatasetAssembler assembler = new DatasetAssembler(model.name(), model.featureGroup(),
         model.target(), model.features(), cutoff);
@@ -89,7 +107,6 @@ public final class DatasetBuilder {
     DatasetAssembler.Assembled a = assembler.assemble(model.training().holdoutFraction());
     try {
       Files.createDirectories(workDir);
-      Path file = workDir.resolve("dataset.avro");
       DatasetFile.write(a, file);
       ArtifactStore.StoredObject stored = store.put(file);
       DatasetLineage lineage = DatasetLineage.newBuilder().setUri(stored.uri())
@@ -101,6 +118,13 @@ public final class DatasetBuilder {
           .setTrainEnd(Instant.ofEpochMilli(a.train().endMs()))
           .setHoldoutStart(Instant.ofEpochMilli(a.holdout().startMs()))
           .setHoldoutEnd(Instant.ofEpochMilli(a.holdout().endMs())).build();
+      Path tmp = lineageFile.resolveSibling(LINEAGE_FILE + ".tmp");
+      ByteBuffer encoded = lineage.toByteBuffer();
+      byte[] bytes = new byte[encoded.remaining()];
+      encoded.get(bytes);
+      Files.write(tmp, bytes);
+      Files.move(tmp, lineageFile, StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
       log.info("dataset of {}: {} train + {} holdout rows, {} numeric feature(s), sha256 {} in"
           + " {} ms", model.name(), a.train().rows(), a.holdout().rows(), a.featureNames().size(),
           stored.sha256(), (System.nanoTime() - t0) / 1_000_000);
@@ -109,6 +133,35 @@ public final class DatasetBuilder {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write or store the dataset of " + model.name()
           + " in " + workDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The dataset an earlier build wrote in this directory, or null when there is none. A file that
+   * does not match its lineage's digest (or cannot be read) is built again.
+   */
+  private Dataset builtBefore(ModelSpec model, Path file, Path lineageFile) {
+    if (!Files.exists(lineageFile) || !Files.exists(file)) {
+      return null;
+    }
+    try {
+      DatasetLineage lineage = DatasetLineage.fromByteBuffer(
+          ByteBuffer.wrap(Files.readAllBytes(lineageFile)));
+      ArtifactStore.StoredObject stored = store.put(file);
+      if (!stored.sha256().equals(lineage.getSha256())) {
+        log.warn("dataset of {} in {} has sha256 {}, its lineage says {}; building it again",
+            model.name(), file.getParent(), stored.sha256(), lineage.getSha256());
+        return null;
+      }
+      DatasetAssembler.Assembled a = DatasetFile.read(file);
+      log.info("dataset of {}: reusing the {} train + {} holdout rows this attempt built before,"
+          + " sha256 {}", model.name(), a.train().rows(), a.holdout().rows(), lineage.getSha256());
+      return new Dataset(a.featureNames(), a.categoricalNames(), a.train(), a.holdout(), lineage,
+          file);
+    } catch (IOException | RuntimeException e) {
+      log.warn("dataset of {} in {} cannot be read back ({}); building it again", model.name(),
+          file.getParent(), e.toString());
+      return null;
     }
   }
 

@@ -9,12 +9,17 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.file.DataFileReader;
 import org.apache.avro.file.DataFileWriter;
 import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
 
@@ -24,7 +29,7 @@ import org.apache.avro.generic.GenericRecord;
  * ({@value #META_FEATURES}, {@value #META_CATEGORICAL}, JSON arrays). The container's sync marker
  * is fixed, so the same rows always give the same bytes and the same SHA-256.
  *
- * <p>For user commands, {@link #writeCsv} writes one split as CSV: {@code event_id, event_time,
+ * <p>{@link #read} reads it back. For user commands, {@link #writeCsv} writes one split as CSV: {@code event_id, event_time,
  * label}, then one column per numeric feature (empty when missing).
  */
 public final class DatasetFile {
@@ -57,11 +62,17 @@ public final class DatasetFile {
 
   private DatasetFile() {}
 
-  /** Writes both splits to {@code file}. @throws IOException when it cannot be written */
+  /**
+   * Writes both splits to {@code file}, through a temporary file moved into place, so that the
+   * name holds a whole dataset or nothing.
+   *
+   * @throws IOException when it cannot be written
+   */
   public static void write(DatasetAssembler.Assembled a, Path file) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Schema splitSchema = SCHEMA.getField("split").schema();
     GenericRecord rec = new GenericData.Record(SCHEMA);
-    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
+    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
         DataFileWriter<GenericRecord> w = new DataFileWriter<>(
             new GenericDatumWriter<GenericRecord>(SCHEMA))) {
       w.setMeta(META_FEATURES, json(a.featureNames()));
@@ -86,6 +97,60 @@ public final class DatasetFile {
         }
       }
     }
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /**
+   * Reads back a file {@link #write} wrote.
+   *
+   * @throws IOException when it cannot be read or is not a dataset file
+   */
+  public static DatasetAssembler.Assembled read(Path file) throws IOException {
+    try (DataFileReader<GenericRecord> r = new DataFileReader<>(file.toFile(),
+        new GenericDatumReader<>(SCHEMA))) {
+      List<String> features = names(r.getMetaString(META_FEATURES), file);
+      List<String> categorical = names(r.getMetaString(META_CATEGORICAL), file);
+      Map<String, List<GenericRecord>> rows = new HashMap<>();
+      for (GenericRecord rec : r) {
+        rows.computeIfAbsent(rec.get("split").toString(), k -> new ArrayList<>()).add(rec);
+      }
+      return new DatasetAssembler.Assembled(features, categorical,
+          split(rows.getOrDefault("TRAIN", List.of()), features.size(), categorical.size()),
+          split(rows.getOrDefault("HOLDOUT", List.of()), features.size(), categorical.size()));
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Split split(List<GenericRecord> rows, int featureCount, int categoricalCount) {
+    int n = rows.size();
+    String[] ids = new String[n];
+    long[] times = new long[n];
+    float[] labels = new float[n];
+    float[] x = new float[n * featureCount];
+    String[][] categorical = new String[n][];
+    for (int i = 0; i < n; i++) {
+      GenericRecord rec = rows.get(i);
+      ids[i] = rec.get("event_id").toString();
+      times[i] = (Long) rec.get("event_time");
+      labels[i] = (float) (double) (Double) rec.get("label");
+      List<Float> values = (List<Float>) rec.get("features");
+      for (int j = 0; j < featureCount; j++) {
+        x[i * featureCount + j] = values.get(j);
+      }
+      List<Object> cats = (List<Object>) rec.get("categorical");
+      categorical[i] = new String[categoricalCount];
+      for (int j = 0; j < categoricalCount; j++) {
+        categorical[i][j] = cats.get(j) == null ? null : cats.get(j).toString();
+      }
+    }
+    return new Split(ids, times, labels, x, featureCount, categorical);
+  }
+
+  private static List<String> names(String json, Path file) throws IOException {
+    if (json == null) {
+      throw new IOException(file + " is not a Flywheel dataset file: it has no column names");
+    }
+    return List.of(JSON.readValue(json, String[].class));
   }
 
   /** Writes one split as CSV with a header row. */

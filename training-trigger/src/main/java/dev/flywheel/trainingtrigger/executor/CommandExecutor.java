@@ -11,9 +11,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,15 +42,29 @@ import org.slf4j.LoggerFactory;
  * </table>
  *
  * <p>Output goes to {@code command.log} in the attempt's work directory. A non-zero exit, a
- * missing or invalid manifest, or the timeout (the process tree is killed) fails the attempt. An
- * attempt whose output directory already holds a manifest (the service crashed after the command
- * finished) is not run again.
+ * missing or invalid manifest, or the timeout (the process tree is killed) fails the attempt.
+ *
+ * <p>An attempt is not run twice at once, nor again once it has finished. The command's process id
+ * and start time are kept in {@value #PID_FILE} in the attempt's work directory. When the attempt
+ * is executed again (the service was killed and restarted):
+ *
+ * <ul>
+ *   <li>if its output directory already holds a manifest (the command finished), that is read;
+ *   <li>if the command it started is still running (a kill of the service alone does not stop
+ *       its children), it is followed: waited for up to the rest of its timeout, and its manifest
+ *       read once it ends. A new instance cannot learn its exit status, so ending without a
+ *       manifest fails the attempt;
+ *   <li>otherwise the command is started again.
+ * </ul>
  */
 public final class CommandExecutor implements TrainingExecutor {
 
   private static final Logger log = LoggerFactory.getLogger(CommandExecutor.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int LOG_TAIL_LINES = 20;
+  private static final Duration FOLLOW_POLL = Duration.ofMillis(200);
+  /** The running command's "pid start-epoch-ms", in the attempt's work directory. */
+  static final String PID_FILE = "command.pid";
 
   @Override
   public ExecutorKind kind() {
@@ -61,6 +80,12 @@ public final class CommandExecutor implements TrainingExecutor {
       log.info("run {} attempt {}: the command already finished; reading its manifest",
           run.runId(), run.attempt());
       return read(manifest, out, run);
+    }
+    Path pidFile = run.workDir().resolve(PID_FILE);
+    Path logFile = run.workDir().resolve("command.log");
+    Optional<ProcessHandle> leftRunning = leftRunning(pidFile);
+    if (leftRunning.isPresent()) {
+      return follow(leftRunning.get(), spec, manifest, out, logFile, run);
     }
     Path in = Files.createDirectories(run.workDir().resolve("in"));
     Path trainCsv = in.resolve("train.csv");
@@ -84,7 +109,6 @@ public final class CommandExecutor implements TrainingExecutor {
     env.put("FLYWHEEL_TASK", run.model().task().name());
     env.put("FLYWHEEL_PARAMS", JSON.writeValueAsString(run.params()));
     env.put("FLYWHEEL_OUTPUT_DIR", out.toAbsolutePath().toString());
-    Path logFile = run.workDir().resolve("command.log");
     pb.redirectErrorStream(true).redirectOutput(logFile.toFile());
     Process p;
     try {
@@ -92,6 +116,10 @@ public final class CommandExecutor implements TrainingExecutor {
     } catch (IOException e) {
       throw new TrainingException("cannot start training command " + spec.command() + ": "
           + e.getMessage() + " (check training.executor.command and workDir)", e);
+    }
+    Optional<Instant> startedAt = p.info().startInstant();
+    if (startedAt.isPresent()) {
+      Files.writeString(pidFile, p.pid() + " " + startedAt.get().toEpochMilli());
     }
     boolean done;
     try {
@@ -117,6 +145,76 @@ public final class CommandExecutor implements TrainingExecutor {
     return read(manifest, out, run);
   }
 
+  /**
+   * The command {@code pidFile} names, when that process still runs: same pid and same start time
+   * (a pid reused by another process does not match).
+   */
+  private static Optional<ProcessHandle> leftRunning(Path pidFile) throws IOException {
+    if (!Files.exists(pidFile)) {
+      return Optional.empty();
+    }
+    String[] pidAndStart = Files.readString(pidFile).trim().split(" ");
+    if (pidAndStart.length != 2 || !pidAndStart[0].matches("\\d+")
+        || !pidAndStart[1].matches("\\d+")) {
+      log.warn("ignoring {}: it does not hold 'pid start-epoch-ms'", pidFile);
+      return Optional.empty();
+    }
+    long startedAtMs = Long.parseLong(pidAndStart[1]);
+    return ProcessHandle.of(Long.parseLong(pidAndStart[0]))
+        .filter(h -> h.info().startInstant().map(Instant::toEpochMilli).orElse(-1L)
+            == startedAtMs)
+        .filter(CommandExecutor::running);
+  }
+
+  /** Waits for a command a previous instance started, then reads its manifest. */
+  private static TrainingOutput follow(ProcessHandle command, ExecutorSpec spec, Path manifest,
+      Path out, Path logFile, RunContext run) throws IOException, InterruptedException {
+    Instant startedAt = command.info().startInstant().orElseThrow();
+    Instant deadline = startedAt.plus(spec.timeout());
+    log.info("run {} attempt {}: following the training command the previous instance left"
+        + " running (pid {}, started {})", run.runId(), run.attempt(), command.pid(), startedAt);
+    try {
+      while (running(command)) {
+        if (!Instant.now().isBefore(deadline)) {
+          kill(command);
+          throw new TrainingException("training command " + spec.command() + " (pid "
+              + command.pid() + ", left running by the previous instance) did not finish within "
+              + spec.timeout() + " and was killed (raise training.executor.timeout); last"
+              + " output:\n" + tail(logFile));
+        }
+        Thread.sleep(FOLLOW_POLL.toMillis());
+      }
+    } catch (InterruptedException e) {
+      kill(command);
+      throw e;
+    }
+    if (!Files.exists(manifest)) {
+      throw new TrainingException("training command " + spec.command() + " (pid "
+          + command.pid() + ", left running by the previous instance) ended without writing "
+          + ResultManifest.FILE + " in FLYWHEEL_OUTPUT_DIR; its exit status is not known to this"
+          + " instance; last output:\n" + tail(logFile));
+    }
+    return read(manifest, out, run);
+  }
+
+  /**
+   * Whether the process still runs. An exited child of a parent that never reaps it stays in the
+   * process table as a zombie, which {@link ProcessHandle#isAlive} counts as alive; on Linux its
+   * state in {@code /proc} tells.
+   */
+  private static boolean running(ProcessHandle process) {
+    if (!process.isAlive()) {
+      return false;
+    }
+    Path stat = Path.of("/proc", Long.toString(process.pid()), "stat");
+    try {
+      String s = Files.readString(stat);
+      return s.charAt(s.lastIndexOf(')') + 2) != 'Z';
+    } catch (IOException | RuntimeException e) {
+      return process.isAlive();
+    }
+  }
+
   private static TrainingOutput read(Path manifestFile, Path out, RunContext run)
       throws IOException {
     ResultManifest m = ResultManifest.parse(Files.readAllBytes(manifestFile),
@@ -130,12 +228,18 @@ public final class CommandExecutor implements TrainingExecutor {
   }
 
   private static void kill(Process p) {
+    kill(p.toHandle());
+  }
+
+  private static void kill(ProcessHandle p) {
     p.descendants().forEach(ProcessHandle::destroyForcibly);
     p.destroyForcibly();
     try {
-      p.waitFor(10, TimeUnit.SECONDS);
+      p.onExit().get(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn("training command (pid {}) did not end within 10 s of being killed", p.pid());
     }
   }
 

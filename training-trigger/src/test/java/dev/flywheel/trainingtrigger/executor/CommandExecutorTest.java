@@ -20,6 +20,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,6 +66,11 @@ class CommandExecutorTest {
                      "holdoutScores": scores, "params": {"scale": str(params.get("scale"))}}, f)
       print("trained run", os.environ["FLYWHEEL_RUN_ID"], "auc", auc)
       """;
+
+  /** Writes a model and a manifest into the attempt's output directory. */
+  private static final String WRITE_OUTPUTS = "printf model > out/model.onnx; printf '"
+      + "{\"artifact\": \"model.onnx\", \"format\": \"ONNX\", \"metrics\": {\"auc\": 0.75}}'"
+      + " > out/manifest.json";
 
   @TempDir Path dir;
   private LocalArtifactStore store;
@@ -153,5 +161,83 @@ class CommandExecutorTest {
     TrainingOutput again = new CommandExecutor().execute(run(failing));
     // Then the existing outputs are used
     assertThat(again.metrics()).isEqualTo(first.metrics());
+  }
+
+  @Test
+  void shouldFollowTheCommandAKilledInstanceLeftRunningInsteadOfStartingItAgain()
+      throws Exception {
+    // Given the attempt's command, started by an instance that was then killed, still running
+    Process left = leftRunning("while [ ! -f release ]; do sleep 0.05; done; " + WRITE_OUTPUTS);
+    // When the attempt is executed again, with a command that would fail if it were started
+    ModelSpec failing = model(List.of("sh", "-c", "exit 9"));
+    CompletableFuture<TrainingOutput> again = CompletableFuture.supplyAsync(() -> {
+      try {
+        return new CommandExecutor().execute(run(failing));
+      } catch (Exception e) {
+        throw new CompletionException(e);
+      }
+    });
+    // Then it waits for the running command, and reads its outputs once it ends
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+        .until(() -> !again.isDone());
+    Files.writeString(dir.resolve("work/release"), "go");
+    TrainingOutput out = again.get(30, TimeUnit.SECONDS);
+    assertThat(out.metrics()).containsEntry(Metrics.AUC, 0.75);
+    assertThat(Files.readString(out.artifact())).isEqualTo("model");
+    assertThat(left.isAlive()).isFalse();
+  }
+
+  @Test
+  void shouldFailWhenTheCommandLeftRunningEndsWithoutAManifest() throws Exception {
+    // Given a command left running that will end without writing its outputs
+    leftRunning("echo 'Killed: out of host memory'; sleep 2");
+    // Then executing the attempt again fails, naming what happened and the command's last output
+    ModelSpec failing = model(List.of("sh", "-c", "exit 9"));
+    assertThatThrownBy(() -> new CommandExecutor().execute(run(failing)))
+        .isInstanceOf(TrainingException.class)
+        .hasMessageContaining("left running by the previous instance) ended without writing"
+            + " manifest.json")
+        .hasMessageContaining("Killed: out of host memory");
+  }
+
+  @Test
+  void shouldKillTheCommandLeftRunningAtItsTimeout() throws Exception {
+    // Given a command left running that hangs, and a timeout of 2 s from its start
+    Process left = leftRunning("exec sleep 600");
+    ModelSpec spec = model(List.of("sh", "-c", "exit 9"), Duration.ofSeconds(2));
+    // Then executing the attempt again kills it at the timeout and fails
+    assertThatThrownBy(() -> new CommandExecutor().execute(run(spec)))
+        .isInstanceOf(TrainingException.class).hasMessageContaining("did not finish within PT2S");
+    assertThat(left.waitFor(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void shouldStartTheCommandWhenThePidItRecordedNowBelongsToAnotherProcess() throws Exception {
+    // Given a pid file naming a live process (this JVM) with another start time: the pid was
+    // reused after the attempt's command ended
+    Files.createDirectories(dir.resolve("work"));
+    Files.writeString(dir.resolve("work").resolve(CommandExecutor.PID_FILE),
+        ProcessHandle.current().pid() + " 1000");
+    // When the attempt is executed
+    ModelSpec spec = model(List.of("python3", dir.resolve("train.py").toString()));
+    TrainingOutput out = new CommandExecutor().execute(run(spec));
+    // Then the command runs, and the process the pid now names is left alone
+    assertThat(out.trainer()).isEqualTo("linear-script");
+    assertThat(Files.readString(dir.resolve("work").resolve(CommandExecutor.PID_FILE)))
+        .doesNotEndWith(" 1000");
+  }
+
+  /**
+   * Starts {@code script} in the attempt's work directory and records it as that attempt's
+   * command, as an instance does before it is killed.
+   */
+  private Process leftRunning(String script) throws Exception {
+    Path work = Files.createDirectories(dir.resolve("work"));
+    Files.createDirectories(work.resolve("out"));
+    Process p = new ProcessBuilder("sh", "-c", script).directory(work.toFile())
+        .redirectErrorStream(true).redirectOutput(work.resolve("command.log").toFile()).start();
+    Files.writeString(work.resolve(CommandExecutor.PID_FILE),
+        p.pid() + " " + p.info().startInstant().orElseThrow().toEpochMilli());
+    return p;
   }
 }
