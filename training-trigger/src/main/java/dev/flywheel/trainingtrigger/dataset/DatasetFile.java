@@ -29,8 +29,8 @@ import org.apache.avro.generic.GenericRecord;
  * ({@value #META_FEATURES}, {@value #META_CATEGORICAL}, JSON arrays). The container's sync marker
  * is fixed, so the same rows always give the same bytes and the same SHA-256.
  *
- * <p>{@link #read} reads it back. For user commands, {@link #writeCsv} writes one split as CSV: {@code event_id, event_time,
- * label}, then one column per numeric feature (empty when missing).
+ * <p>{@link #read} reads it back. For user commands, {@link #writeCsv} writes one split as CSV:
+ * {@code event_id, event_time, label}, then one column per numeric feature (empty when missing).
  */
 public final class DatasetFile {
 
