@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -38,22 +40,21 @@ class UpCommandIT {
 
   @Test
   void shouldServeBrokerAndRegistryUntilStoppedThenExitWithZero() throws Exception {
-    // Given 'flywheel up --temporary' on free ports, running in its own thread
-    int kafkaPort = freePort();
-    int registryPort = freePort();
+    // Given 'flywheel up --temporary' on ports the system picks, running in its own thread
     UpCommand up = new UpCommand();
     StringWriter out = new StringWriter();
     CommandLine cli = new CommandLine(up).setOut(new PrintWriter(out, true));
     CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cli.execute(
-        "--temporary", "--http-port", "0", "--kafka-port", String.valueOf(kafkaPort),
-        "--registry-port", String.valueOf(registryPort)));
+        "--temporary", "--http-port", "0", "--kafka-port", "0", "--registry-port", "0"));
 
-    // When the broker and the registry answer
+    // When it is ready, and the broker and the registry answer where it says
+    await().atMost(Duration.ofSeconds(90)).until(() -> out.toString().contains("ready in"));
+    int kafkaPort = printedPort(out.toString(), "Kafka bootstrap servers  127.0.0.1:");
+    int registryPort = printedPort(out.toString(), "Schema registry          http://127.0.0.1:");
     String bootstrap = "127.0.0.1:" + kafkaPort;
     String registryUrl = "http://127.0.0.1:" + registryPort;
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
         .until(() -> brokerAnswers(bootstrap) && registryAnswers(registryUrl));
-    await().atMost(Duration.ofSeconds(30)).until(() -> out.toString().contains("ready in"));
 
     // Then it printed how to connect, created Flywheel's topics, and stops cleanly on request
     assertThat(out.toString())
@@ -64,8 +65,7 @@ class UpCommandIT {
         .contains("KAFKA_CLUSTERS_0_SCHEMAREGISTRY=" + registryUrl)
         .containsPattern("ready in \\d+ ms");
     assertThat(topicNames(bootstrap)).containsAll(catalogueTopicNames());
-    java.util.regex.Matcher http =
-        java.util.regex.Pattern.compile("HTTP +(http://\\S+)").matcher(out.toString());
+    Matcher http = Pattern.compile("HTTP +(http://\\S+)").matcher(out.toString());
     assertThat(http.find()).as(out.toString()).isTrue();
     HttpResponse<String> health = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create(http.group(1) + "/health")).build(),
@@ -81,13 +81,11 @@ class UpCommandIT {
   @Test
   void shouldStopCleanlyAndExitWithZeroOnTerminationSignal() throws Exception {
     // Given 'flywheel up --temporary' running in its own JVM, as from a terminal
-    int kafkaPort = freePort();
-    int registryPort = freePort();
     Path output = workDir.resolve("up.log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
         FlywheelCli.class.getName(), "up", "--temporary", "--http-port", "0",
-        "--kafka-port", String.valueOf(kafkaPort), "--registry-port", String.valueOf(registryPort))
+        "--kafka-port", "0", "--registry-port", "0")
         .directory(workDir.toFile())
         .redirectErrorStream(true)
         .redirectOutput(output.toFile())
@@ -96,6 +94,9 @@ class UpCommandIT {
       await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
           .until(() -> !process.isAlive() || Files.readString(output).contains("ready in"));
       assertThat(process.isAlive()).as(Files.readString(output)).isTrue();
+      int kafkaPort = printedPort(Files.readString(output), "Kafka bootstrap servers  127.0.0.1:");
+      int registryPort = printedPort(Files.readString(output),
+          "Schema registry          http://127.0.0.1:");
 
       // When it gets SIGTERM, which takes the same shutdown path as Ctrl-C's SIGINT
       process.destroy();
@@ -204,10 +205,11 @@ class UpCommandIT {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return socket.getLocalPort();
-    }
+  /** The port printed right after {@code prefix} in {@code out}. */
+  private static int printedPort(String out, String prefix) {
+    Matcher m = Pattern.compile(Pattern.quote(prefix) + "(\\d+)").matcher(out);
+    assertThat(m.find()).as("'" + prefix + "<port>' in:%n%s", out).isTrue();
+    return Integer.parseInt(m.group(1));
   }
 
   private static boolean portIsFree(int port) {

@@ -189,7 +189,8 @@ class RegistryReplayIT {
     static Running start(RegistryConfig config, AvroSerdes serdes, Topics topics,
         String bootstrap, Path stateDir) {
       RegistryProjectorService s = RegistryProjectorService.builder().config(config)
-          .kafka(Map.of("bootstrap.servers", bootstrap)).serdes(serdes).topics(topics)
+          .kafka(Map.of("bootstrap.servers", bootstrap, "session.timeout.ms", 6000,
+              "heartbeat.interval.ms", 1500)).serdes(serdes).topics(topics)
           .stateDir(stateDir).build().start();
       Javalin h = Javalin.create(c -> {
         c.startup.showJavalinBanner = false;

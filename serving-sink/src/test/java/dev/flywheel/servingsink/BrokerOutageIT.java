@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -35,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * times out is still pending in the producer, which refuses to abort it or to begin another
  * transaction until the same commit is called again. Serving must call it again, and carry on
  * once the broker is back, with every vector scored exactly once. The timeout is 2 s here so a
- * 10 s outage is enough (by default it is 60 s).
+ * 10 s outage is enough (by default it is 60 s). Half the vectors are sent only once the broker
+ * is down, so serving always has work left when it returns.
  */
 @WithDevstack
 class BrokerOutageIT {
@@ -67,9 +69,14 @@ class BrokerOutageIT {
         .topics(topics).meters(new SimpleMeterRegistry()).build().start();
         KafkaProducer<String, FeatureVector> producer = Kafka.producer(devstack,
             topics.features())) {
-      // and vectors flowing, 20 every 10 ms, the producer retrying through the outage
+      // and vectors flowing, 20 every 10 ms, the producer retrying through the outage; the
+      // second half only once the broker is down, so there is always work after it
+      CountDownLatch brokerStopped = new CountDownLatch(1);
       CompletableFuture<Void> traffic = CompletableFuture.runAsync(() -> {
         for (int i = 0; i < VECTORS; i++) {
+          if (i == VECTORS / 2) {
+            waitFor(brokerStopped);
+          }
           FeatureVector v = Kafka.vector(i);
           producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
           sent.incrementAndGet();
@@ -85,6 +92,7 @@ class BrokerOutageIT {
           .until(() -> Kafka.readAll(devstack, topics.predictions()).size() >= VECTORS / 4);
       EmbeddedKafka broker = devstack.kafka();
       broker.stop();
+      brokerStopped.countDown();
       System.out.println("broker stopped after " + sent.get() + " vectors were sent");
       Thread.sleep(TimeUnit.SECONDS.toMillis(DOWN_SECONDS)); // the outage itself
       broker.start();
@@ -101,5 +109,16 @@ class BrokerOutageIT {
     assertThat(predictions).hasSize(VECTORS);
     assertThat(predictions.stream().map(Prediction::getEventId).collect(Collectors.toSet()))
         .isEqualTo(truth);
+  }
+
+  private static void waitFor(CountDownLatch latch) {
+    try {
+      if (!latch.await(2, TimeUnit.MINUTES)) {
+        throw new IllegalStateException("the broker was never stopped");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 }

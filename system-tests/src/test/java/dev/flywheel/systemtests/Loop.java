@@ -52,7 +52,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import ml.dmlc.xgboost4j.java.Booster;
@@ -291,13 +293,19 @@ final class Loop {
    * Produces transactions {@code 0 .. count-1} in chunks of {@code chunk}, each chunk once {@code
    * scored} has counted at least its first index less three chunks: a producer that keeps just
    * ahead of the chain, so there is always work in flight and never the whole backlog. While
-   * nothing is scored (a killed chain) it waits, up to three minutes a chunk.
+   * nothing is scored (a killed chain) it waits, up to three minutes a chunk. Transactions from
+   * {@code holdAt} on are sent only once {@code resume} is counted down, so the test decides what
+   * is still to come when it acts (e.g. kills the chain).
    */
-  void produceTransactionsPaced(int count, int chunk, WrittenRecords scored) {
+  void produceTransactionsPaced(int count, int chunk, WrittenRecords scored, int holdAt,
+      CountDownLatch resume) {
     try (KafkaProducer<String, GenericRecord> producer = producer(data())) {
       List<Future<?>> sent = new ArrayList<>();
       for (int from = 0; from < count; from += chunk) {
         int upTo = from;
+        if (from >= holdAt) {
+          awaitLatch(resume);
+        }
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50))
             .until(() -> scored.count() >= upTo - 3L * chunk);
         sent.addAll(sendTransactions(producer, from, Math.min(count, from + chunk)));
@@ -316,6 +324,17 @@ final class Loop {
     }
     producer.flush();
     return sent;
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(5, TimeUnit.MINUTES)) {
+        throw new IllegalStateException("the test never let the producer go on");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Waits for every send. @throws IllegalStateException if one failed */

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -76,9 +77,12 @@ class ProcessKillIT {
       // and the JVM running the five services, its drift-detector holding the promotion
       Process first = services(loop, state, yamls, "first");
       loop.awaitDriftHoldsPromotion();
-      // and 2000 transactions on their way, the producer keeping at most 300 ahead of serving
+      // and 2000 transactions on their way, the producer keeping at most 300 ahead of serving;
+      // the last quarter only once the JVM is down
+      CountDownLatch killed = new CountDownLatch(1);
       CompletableFuture<Void> producing = CompletableFuture.runAsync(() ->
-          loop.produceTransactionsPaced(TRANSACTIONS, CHUNK, predicted));
+          loop.produceTransactionsPaced(TRANSACTIONS, CHUNK, predicted, TRANSACTIONS * 3 / 4,
+              killed));
       // and four training requests once vectors are on the log
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100))
           .until(() -> predicted.count() >= TRANSACTIONS / 10);
@@ -88,6 +92,7 @@ class ProcessKillIT {
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100))
           .until(() -> predicted.count() >= TRANSACTIONS / 4 && runs.count() >= 1);
       first.destroyForcibly().waitFor();
+      killed.countDown();
       int committedVectors = loop.readCommitted(loop.topics.features()).size();
       System.out.println("killed after " + predicted.count() + " predictions and "
           + runs.count() + " training run events (uncommitted); committed: " + committedVectors

@@ -111,12 +111,16 @@ class MultiInstanceLookupIT {
           "127.0.0.1:" + b.port);
     });
 
-    // And a batch through A gathers the keys of both instances in request order
-    List<FeatureValues> batch = a.client().batch(GROUP, entities);
-    assertThat(batch).extracting(FeatureValues::entity).containsExactlyElementsOf(entities);
-    assertThat(batch).allMatch(FeatureValues::found);
-    assertThat(batch).extracting(FeatureValues::servedBy).containsOnly(
-        "127.0.0.1:" + a.port, "127.0.0.1:" + b.port);
+    // And a batch through A gathers the keys of both instances in request order (a 503 while the
+    // group still settles is asked again)
+    await().atMost(Duration.ofSeconds(30))
+        .ignoreExceptionsInstanceOf(LookupUnavailableException.class).untilAsserted(() -> {
+      List<FeatureValues> batch = a.client().batch(GROUP, entities);
+      assertThat(batch).extracting(FeatureValues::entity).containsExactlyElementsOf(entities);
+      assertThat(batch).allMatch(FeatureValues::found);
+      assertThat(batch).extracting(FeatureValues::servedBy).containsOnly(
+          "127.0.0.1:" + a.port, "127.0.0.1:" + b.port);
+    });
 
     // When B stops
     b.close();
