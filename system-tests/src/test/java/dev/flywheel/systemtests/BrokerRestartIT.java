@@ -11,9 +11,15 @@ import dev.flywheel.devstack.junit.WrittenRecords;
 import dev.flywheel.driftdetector.DriftDetectorService;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.Prediction;
+import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.events.RunStatus;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.featurestreams.FeatureStreamsService;
+import dev.flywheel.registryprojector.RegistryConfig;
+import dev.flywheel.registryprojector.RegistryProjectorService;
+import dev.flywheel.registryprojector.TrainingRunRegistrar;
 import dev.flywheel.servingsink.ServingSinkConfig;
 import dev.flywheel.servingsink.ServingSinkService;
 import dev.flywheel.trainingtrigger.TrainingTriggerService;
@@ -30,12 +36,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -46,11 +54,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The broker stopped and started again (same port, same log directory) while a producer, the
- * feature engine, serving, drift-detector and training-trigger run: nobody is restarted or told,
- * and when the broker is back the feature log and the prediction log, read_committed, hold
- * exactly one record per transaction, the drift windows count each prediction once and each
- * training request has exactly one run. The broker comes back at once; after 15 s down, longer
+ * The broker stopped and started again (same port, same log directory) while producers, the
+ * feature engine, serving, drift-detector, training-trigger and the registry projector run:
+ * nobody is restarted or told, and when the broker is back the feature log and the prediction log,
+ * read_committed, hold exactly one record per transaction, the drift windows count each
+ * prediction once, each training request has exactly one run, and the registry's audit log holds
+ * one decision per command. The last third of the transactions and registry commands is sent only
+ * once the broker is down, so the outage always lands mid-stream. The broker comes back at once; after 15 s down, longer
  * than the 10 s transaction timeout Kafka Streams gives its producers under exactly-once
  * (feature-streams, drift-detector, training-trigger), so a transaction open at the stop may be
  * aborted by its coordinator when the broker is back; and after 65 s down, longer than serving's
@@ -63,6 +73,9 @@ class BrokerRestartIT {
 
   private static final int TRANSACTIONS = 2000;
   private static final int CHUNK = 100;
+  /** Registry commands, sent alongside the transactions: ten with each chunk. */
+  private static final int COMMANDS = 200;
+  private static final String REGISTRY_MODEL = "restart-registry-model";
   private static final int DRIFT_WINDOW = 500;
   /** Models trained on request: three asked for before the broker stops, three after. */
   private static final List<String> TRAINED = Loop.models("restart-trained", 6);
@@ -97,6 +110,9 @@ class BrokerRestartIT {
     Map<String, Object> kafka = new HashMap<>(Loop.FAST_GROUP);
     kafka.put("bootstrap.servers", devstack.bootstrapServers());
     Map<String, String> requests = new LinkedHashMap<>();
+    List<RegistryCommand> commands = IntStream.range(0, COMMANDS)
+        .mapToObj(i -> Loop.registerVersion(REGISTRY_MODEL, "restart-cmd-" + i, i)).toList();
+    CountDownLatch brokerStopped = new CountDownLatch(1);
     try (FeatureStreamsService features = FeatureStreamsService.builder()
             .config(FeatureStreamsConfig.load(loop.featuresYaml()))
             .bootstrapServers(devstack.bootstrapServers())
@@ -119,13 +135,18 @@ class BrokerRestartIT {
             .config(TrainingTriggerConfig.load(loop.trainingYaml(TRAINED)))
             .kafka(kafka).schemaRegistryUrl(devstack.schemaRegistryUrl())
             .topics(loop.topics).meterRegistry(meters).build().start();
+        RegistryProjectorService registry = RegistryProjectorService.builder()
+            .config(RegistryConfig.load(loop.registryYaml())).kafka(kafka).serdes(loop.serdes)
+            .topics(loop.topics).stateDir(Files.createDirectories(dir.resolve("registry-state")))
+            .build().start();
         WrittenRecords predicted = loop.written(loop.topics.predictions().name());
         WrittenRecords runs = loop.written(loop.topics.trainingRuns().name())) {
       // and drift-detector holding the promotion
       loop.awaitDriftHoldsPromotion();
-      // and a producer sending transactions, paced by what serving has scored so far
+      // and producers sending transactions and registry commands, paced by what serving has
+      // scored so far, the last third only once the broker is down
       CompletableFuture<Void> producing = CompletableFuture.runAsync(() ->
-          produceAlongside(loop, predicted));
+          produceAlongside(loop, predicted, commands, brokerStopped));
       // and three training requests once vectors are on the log
       await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
           .until(() -> predicted.count() >= TRANSACTIONS / 10);
@@ -138,6 +159,7 @@ class BrokerRestartIT {
       EmbeddedKafka broker = devstack.kafka();
       int port = broker.port();
       broker.stop();
+      brokerStopped.countDown();
       System.out.println("broker stopped after " + SENT.get() + " transactions were sent and "
           + runs.count() + " training run events written; down for " + downSeconds + " s");
       Thread.sleep(TimeUnit.SECONDS.toMillis(downSeconds));
@@ -154,7 +176,9 @@ class BrokerRestartIT {
           .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS
               && loop.readCommitted(loop.topics.driftReports()).size()
                   >= TRANSACTIONS / DRIFT_WINDOW
-              && (!runsCounted || loop.completedRuns() >= TRAINED.size()));
+              && (!runsCounted || loop.completedRuns() >= TRAINED.size())
+              && loop.readCommitted(loop.topics.modelEvents()).size()
+                  >= COMMANDS + loop.completedRuns());
     }
     Set<String> truth = IntStream.range(0, TRANSACTIONS).mapToObj(Loop::eventId)
         .collect(Collectors.toSet());
@@ -172,36 +196,61 @@ class BrokerRestartIT {
     if (runsCounted) {
       loop.assertTrainedOncePerRequest(requests);
     }
+    // and the registry's audit log holds exactly one decision per command: those sent, and the
+    // registration of each completed run
+    List<String> registered = loop.readCommitted(loop.topics.trainingRuns()).stream()
+        .filter(r -> r.getStatus() == RunStatus.COMPLETED)
+        .map(r -> TrainingRunRegistrar.COMMAND_ID_PREFIX + r.getRunId()).toList();
+    List<ModelEvent> events = loop.readCommitted(loop.topics.modelEvents());
+    assertThat(events).extracting(ModelEvent::getCommandId).doesNotHaveDuplicates()
+        .containsExactlyInAnyOrderElementsOf(Stream.concat(
+            commands.stream().map(RegistryCommand::getEventId), registered.stream()).toList());
   }
 
   /**
-   * Sends the transactions in chunks of 100, each once serving is at most 300 behind, so the
-   * producer is still sending when the broker goes away; it retries for up to five minutes, as
-   * an idempotent producer does, without duplicates.
+   * Sends the transactions in chunks of 100, each once serving is at most 300 behind, and ten
+   * registry commands with each chunk. The chunks from two thirds on wait for the broker to stop,
+   * so the producers are still sending when it goes away; they retry for up to five minutes, as
+   * idempotent producers do, without duplicates.
    */
-  private static void produceAlongside(Loop loop, WrittenRecords predicted) {
+  private static void produceAlongside(Loop loop, WrittenRecords predicted,
+      List<RegistryCommand> commands, CountDownLatch brokerStopped) {
     Map<String, Object> config = new HashMap<>(loop.producerConfig());
     config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 300_000);
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 300_000);
+    int commandsPerChunk = COMMANDS / (TRANSACTIONS / CHUNK);
     try (KafkaProducer<String, GenericRecord> producer = new KafkaProducer<>(config,
-        loop.data().keySerde().serializer(), loop.data().valueSerde().serializer())) {
+            loop.data().keySerde().serializer(), loop.data().valueSerde().serializer());
+        KafkaProducer<String, RegistryCommand> commandProducer = new KafkaProducer<>(config,
+            loop.topics.registryCommands().keySerde().serializer(),
+            loop.topics.registryCommands().valueSerde().serializer())) {
       List<Future<RecordMetadata>> sent = new ArrayList<>();
       for (int from = 0; from < TRANSACTIONS; from += CHUNK) {
         int upTo = from;
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50))
             .until(() -> predicted.count() >= upTo - 3 * CHUNK);
+        if (from >= TRANSACTIONS * 2 / 3 && !brokerStopped.await(3, TimeUnit.MINUTES)) {
+          throw new IllegalStateException("the broker was never stopped");
+        }
         for (int i = from; i < from + CHUNK; i++) {
           sent.add(producer.send(new ProducerRecord<>(loop.data().name(), null,
               loop.timeMs(i), Loop.card(i), loop.transaction(i))));
           SENT.incrementAndGet();
         }
+        int chunk = from / CHUNK;
+        for (RegistryCommand c : commands.subList(chunk * commandsPerChunk,
+            (chunk + 1) * commandsPerChunk)) {
+          sent.add(commandProducer.send(new ProducerRecord<>(
+              loop.topics.registryCommands().name(), c.getModel(), c)));
+        }
       }
       producer.flush();
+      commandProducer.flush();
       for (Future<RecordMetadata> f : sent) {
-        f.get(); // throws if a transaction was not delivered
+        f.get(); // throws if a transaction or command was not delivered
       }
     } catch (InterruptedException | ExecutionException e) {
-      throw new IllegalStateException("a transaction was not delivered", e);
+      throw new IllegalStateException("a transaction or command was not delivered", e);
     }
   }
 }
