@@ -14,6 +14,8 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +31,20 @@ import org.slf4j.LoggerFactory;
  * for a free producer. A producer whose transaction could not be aborted cleanly (or that was
  * fenced) is closed and replaced by a new one with the same {@code transactional.id}, whose {@code
  * initTransactions} aborts whatever the old one left open. Thread-safe.
+ *
+ * <p>What a failed batch reports ({@link BatchFailedException#aborted()}):
+ *
+ * <ul>
+ *   <li>a send, or the commit, failed for any reason but a timeout or fencing: the producer
+ *       never asked to commit, so the transaction cannot commit. It is aborted, by this producer
+ *       or, when the broker cannot be reached to abort it, by the replacement producer's {@code
+ *       initTransactions} (or the coordinator's transaction timeout). Aborted, even though the
+ *       abort itself may have failed;
+ *   <li>the commit timed out: it may still complete, so it is called again (the producer keeps
+ *       the same commit pending) until it completes or fails, for up to the timeout once more.
+ *       A commit that fails after a timeout was never made (as above). One still pending then,
+ *       or a fenced producer, leaves the outcome unknown.
+ * </ul>
  */
 public final class TransactionalBatchWriter implements AutoCloseable {
 
@@ -110,10 +126,16 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       producer.beginTransaction();
       List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
       for (ProducerRecord<String, GenericRecord> record : records) {
-        sent.add(producer.send(record));
+        Future<RecordMetadata> future = producer.send(record);
+        if (future.isDone()) {
+          // refused at once (e.g. no metadata within max.block.ms while the broker is away): fail
+          // the batch now rather than wait as long again for each record left
+          future.get();
+        }
+        sent.add(future);
       }
       committing = true;
-      producer.commitTransaction();
+      commit(slot, producer);
       List<RecordMetadata> written = new ArrayList<>(sent.size());
       for (Future<RecordMetadata> future : sent) {
         written.add(future.get()); // complete: the commit flushed every send
@@ -126,16 +148,51 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     } catch (ExecutionException | RuntimeException e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
       if (committing && cause instanceof TimeoutException) {
-        // the commit may still complete on the broker: the outcome is unknown
+        // still pending after the commit was called again: it may yet complete on the broker
         slot.discard();
         throw new BatchFailedException(describe(cause), false, cause);
       }
-      boolean aborted = abort(slot, producer);
+      boolean aborted = abort(slot, producer) || !fenced(cause);
       throw new BatchFailedException(describe(cause), aborted, cause);
     }
   }
 
-  /** Aborts the open transaction; replaces the producer when that fails. */
+  /**
+   * Commits; a commit that times out is called again, for up to {@link #timeout} more, since the
+   * producer keeps it pending and refuses anything else until it is.
+   */
+  private void commit(Slot slot, Producer<String, GenericRecord> producer) {
+    long deadline = 0;
+    while (true) {
+      try {
+        producer.commitTransaction();
+        return;
+      } catch (TimeoutException e) {
+        long now = System.nanoTime();
+        if (deadline == 0) {
+          deadline = now + timeout.toNanos();
+          log.info("producer {}: the commit timed out ({}); calling it again for up to {} s",
+              slot.id, e.getMessage(), timeout.toSeconds());
+        } else if (now - deadline >= 0) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static boolean fenced(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Aborts the open transaction; replaces the producer when that fails. A fenced producer's
+   * transaction was aborted by the instance that fenced it, unless its commit had already begun.
+   */
   private boolean abort(Slot slot, Producer<String, GenericRecord> producer) {
     try {
       producer.abortTransaction();

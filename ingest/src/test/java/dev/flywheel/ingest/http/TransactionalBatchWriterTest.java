@@ -22,12 +22,23 @@ class TransactionalBatchWriterTest {
 
   private final List<MockProducer<String, GenericRecord>> created = new ArrayList<>();
   private final List<String> ids = new ArrayList<>();
+  /** How many commits, of any producer, time out before one goes through. */
+  private int commitTimeouts;
 
   private TransactionalBatchWriter writer(int size) {
     return new TransactionalBatchWriter(id -> {
       ids.add(id);
       MockProducer<String, GenericRecord> producer = new MockProducer<>(true, null,
-          new StringSerializer(), (topic, record) -> new byte[0]);
+          new StringSerializer(), (topic, record) -> new byte[0]) {
+        @Override
+        public void commitTransaction() {
+          if (commitTimeouts > 0) {
+            commitTimeouts--;
+            throw new TimeoutException("Timeout expired after 30000ms while awaiting EndTxn");
+          }
+          super.commitTransaction();
+        }
+      };
       created.add(producer);
       return producer;
     }, "ingest-a", size, Duration.ofSeconds(1));
@@ -107,11 +118,12 @@ class TransactionalBatchWriterTest {
   }
 
   @Test
-  void shouldCallTheOutcomeUnknownWhenTheCommitTimesOut() {
+  void shouldCallTheOutcomeUnknownWhenTheCommitKeepsTimingOut() {
     try (TransactionalBatchWriter writer = writer(1)) {
-      // Given a commit that times out (it may still complete on the broker)
+      // Given a commit that still times out when called again for the whole timeout (it may
+      // still complete on the broker)
       MockProducer<String, GenericRecord> producer = created.get(0);
-      producer.commitTransactionException = new TimeoutException("no answer");
+      commitTimeouts = Integer.MAX_VALUE;
 
       // When a batch is written, Then it is not reported as aborted, and the producer is replaced
       assertThatThrownBy(() -> writer.write(batch(1)))
@@ -119,6 +131,45 @@ class TransactionalBatchWriterTest {
               e -> assertThat(e.aborted()).isFalse());
       assertThat(producer.transactionAborted()).isFalse();
       assertThat(producer.closed()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldCallATimedOutCommitAgainAndReportTheBatchWritten() throws Exception {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given a commit that times out twice (the broker away for a while), then goes through
+      commitTimeouts = 2;
+
+      // When a batch is written, Then it is written, by the same producer
+      assertThat(writer.write(batch(2))).hasSize(2);
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      assertThat(producer.transactionCommitted()).isTrue();
+      assertThat(producer.closed()).isFalse();
+      assertThat(created).hasSize(1);
+    }
+  }
+
+  @Test
+  void shouldReportAbortedWhenARecordFailedEvenIfTheAbortTimesOut() throws Exception {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given records that expired while the broker was away, so the commit fails, and an abort
+      // that times out too
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      producer.commitTransactionException = new KafkaException("Cannot execute transactional"
+          + " method because we are in an error state", new TimeoutException("Expiring 2"
+          + " record(s) for t-0: 30004 ms has passed since batch creation"));
+      producer.abortTransactionException = new TimeoutException("Timeout expired after 30000ms"
+          + " while awaiting EndTxn(false)");
+
+      // When a batch is written, Then it is reported as aborted: the producer never asked to
+      // commit it, and its replacement's initTransactions aborts it
+      assertThatThrownBy(() -> writer.write(batch(2)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+              e -> assertThat(e.aborted()).isTrue())
+          .hasMessageContaining("error state");
+      assertThat(producer.closed()).isTrue();
+      assertThat(writer.write(batch(1))).hasSize(1);
+      assertThat(ids).containsExactly("ingest-a-0", "ingest-a-0");
     }
   }
 }
