@@ -374,6 +374,9 @@ public final class IngestService implements AutoCloseable {
     // a batch's first send often finds the previous transaction's commit markers still being
     // written (CONCURRENT_TRANSACTIONS); retry soon rather than after the default 100 ms
     props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 5);
+    // and retry it before any later batch of the same batch goes out: with several requests in
+    // flight a later one can overtake it and have it refused as out of order (KAFKA-15591)
+    props.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     // an open transaction of a crashed instance holds back read_committed consumers at most
     // this long (a restarted instance with the same ids aborts it at once)
     props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,

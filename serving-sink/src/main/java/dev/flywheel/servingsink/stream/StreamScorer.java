@@ -119,6 +119,11 @@ public final class StreamScorer implements AutoCloseable {
     p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
+    // One produce request in flight, as in every Streams processor (StreamsProps): a refused
+    // first send of a transaction (CONCURRENT_TRANSACTIONS while the previous commit's markers are
+    // written, or NOT_LEADER on a new partition, KAFKA-15591) is then retried before any later
+    // batch, never overtaken and refused as out of order.
+    p.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-producer");
