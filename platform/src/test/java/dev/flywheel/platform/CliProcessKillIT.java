@@ -18,6 +18,8 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -46,16 +48,20 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 /**
- * kill -9 of {@code flywheel up} — the real CLI ({@link FlywheelCli}) in a child JVM, on the
- * shared test cluster, running ingest and the feature engine — in the middle of the stream, then
- * {@code flywheel up} again on the same state directory: the feature log, read_committed, holds
- * exactly one vector per input event, each counting its card's earlier events exactly once, and
- * the restarted lookup answers with the last event.
+ * kill -9 of the real CLI ({@link FlywheelCli}) in a child JVM, on the shared test cluster, in
+ * the middle of the stream, then the same command again on the same state directory: the feature
+ * log, read_committed, holds exactly one vector per input event, each counting its card's earlier
+ * events exactly once, and the restarted lookup answers with the last event. The command is
+ * {@code flywheel up} (ingest and the feature engine in one process) or {@code flywheel run
+ * features} (the feature engine alone, the source added beforehand with {@code flywheel sources
+ * add}).
  */
 @WithDevstack
 class CliProcessKillIT {
@@ -79,9 +85,10 @@ class CliProcessKillIT {
 
   @RegisterExtension final ChildProcesses children = new ChildProcesses();
 
-  @Test
-  void shouldWriteExactlyOneVectorPerEventWhenFlywheelUpIsKilledMidStreamAndStartedAgain(
-      Devstack devstack, UniqueNames names) throws Exception {
+  @ParameterizedTest(name = "flywheel {0}")
+  @ValueSource(strings = {"up", "run features"})
+  void shouldWriteExactlyOneVectorPerEventWhenTheCliIsKilledMidStreamAndStartedAgain(
+      String command, Devstack devstack, UniqueNames names) throws Exception {
     // Given a flywheel.yaml declaring the payments source and the card_spend group on the shared
     // cluster (a killed member leaves its group after 6 s, the broker's minimum, not 45 s)
     Path state = workDir.resolve("state");
@@ -103,8 +110,12 @@ class CliProcessKillIT {
     Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
     Topic<String, GenericRecord> payments = topics.data("payments");
 
-    // and 'flywheel up' running in a child JVM, its ingest having registered the source
-    Process first = flywheelUp(yaml, "first");
+    // and the command running in a child JVM, the source registered (by its ingest, or before
+    // 'flywheel run features' by 'flywheel sources add')
+    if (command.startsWith("run")) {
+      addSource(devstack, names);
+    }
+    Process first = flywheel(command, yaml, "first");
     awaitHealthy(first, "first");
     Schema schema = serdes.client().getLatest(payments.name() + "-value").schema();
 
@@ -131,7 +142,7 @@ class CliProcessKillIT {
       int sentAtKill = sent.get();
       killed.countDown();
       int committedAtKill = vectors(devstack, topics).size();
-      System.out.println("killed 'flywheel up' with " + written.count() + " vectors written, "
+      System.out.println("killed 'flywheel " + command + "' with " + written.count() + " vectors written, "
           + committedAtKill + " committed, " + sentAtKill + " of " + EVENTS + " events sent");
       // and the rest of the events is sent while it is down
       producing.get(60, TimeUnit.SECONDS);
@@ -142,8 +153,8 @@ class CliProcessKillIT {
       assertThat(committedAtKill).as("vectors committed when killed")
           .isLessThanOrEqualTo(KILLED_BY);
 
-      // When 'flywheel up' starts again on the same state directory
-      Process second = flywheelUp(yaml, "second");
+      // When the command starts again on the same state directory
+      Process second = flywheel(command, yaml, "second");
       int port = awaitHealthy(second, "second");
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
           .until(() -> vectors(devstack, topics).size() >= EVENTS);
@@ -182,19 +193,41 @@ class CliProcessKillIT {
     }
   }
 
-  /** Runs {@code flywheel up -c <yaml> --http-port 0} through {@link FlywheelCli}'s main. */
-  private Process flywheelUp(Path yaml, String label) throws IOException {
+  /** {@code flywheel sources add payments}, with the schema flywheel.yaml declares. */
+  private void addSource(Devstack devstack, UniqueNames names) throws IOException {
+    Path schema = workDir.resolve("payment.avsc");
+    Files.writeString(schema, """
+        {"type": "record", "name": "Payment", "namespace": "dev.flywheel.test", "fields": [
+          {"name": "event_id", "type": "string"},
+          {"name": "card_id", "type": "string"},
+          {"name": "amount", "type": "double"},
+          {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
+        """);
+    StringWriter err = new StringWriter();
+    int added = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true)).execute(
+        "sources", "add", "payments", "--schema", schema.toString(), "--key", "card_id",
+        "--time", "event_time", "--bootstrap-servers", devstack.bootstrapServers(),
+        "--schema-registry-url", devstack.schemaRegistryUrl(), "--prefix", names.prefix());
+    assertThat(added).as(err.toString()).isZero();
+  }
+
+  /**
+   * Runs {@code flywheel <command> -c <yaml> --http-port 0} through {@link FlywheelCli}'s main.
+   */
+  private Process flywheel(String command, Path yaml, String label) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m",
-        "-cp", System.getProperty("java.class.path"), FlywheelCli.class.getName(),
-        "up", "-c", yaml.toString(), "--http-port", "0");
+    List<String> args = new ArrayList<>(List.of(java, "-Xmx384m",
+        "-cp", System.getProperty("java.class.path"), FlywheelCli.class.getName()));
+    args.addAll(List.of(command.split(" ")));
+    args.addAll(List.of("-c", yaml.toString(), "--http-port", "0"));
+    ProcessBuilder pb = new ProcessBuilder(args);
     // the cluster comes from flywheel.yaml alone, whatever this JVM's environment says
     pb.environment().keySet().removeIf(name -> name.startsWith("FLYWHEEL_"));
     pb.directory(workDir.toFile());
     pb.redirectErrorStream(true).redirectOutput(log(label).toFile());
     Process process = pb.start();
     children.add(process);
-    System.out.println("flywheel up " + label + " (pid " + process.pid() + ") logs to "
+    System.out.println("flywheel " + command + " " + label + " (pid " + process.pid() + ") logs to "
         + log(label));
     return process;
   }
@@ -203,7 +236,7 @@ class CliProcessKillIT {
   private int awaitHealthy(Process child, String label) {
     int port = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
         .until(() -> {
-          assertThat(child.isAlive()).as("flywheel up %s exited: %s", label,
+          assertThat(child.isAlive()).as("flywheel %s exited: %s", label,
               Files.readString(log(label))).isTrue();
           Matcher m = HTTP_LINE.matcher(Files.readString(log(label)));
           return m.find() ? Integer.parseInt(m.group(1)) : 0;
@@ -215,7 +248,7 @@ class CliProcessKillIT {
   }
 
   private Path log(String label) {
-    return workDir.resolve("flywheel-up-" + label + ".log");
+    return workDir.resolve("flywheel-" + label + ".log");
   }
 
   private static KafkaProducer<String, GenericRecord> producer(Devstack devstack,
