@@ -18,8 +18,6 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -52,7 +50,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * kill -9 of the real CLI ({@link FlywheelCli}) in a child JVM, on the shared test cluster, in
@@ -113,7 +110,7 @@ class CliProcessKillIT {
     // and the command running in a child JVM, the source registered (by its ingest, or before
     // 'flywheel run features' by 'flywheel sources add')
     if (command.startsWith("run")) {
-      addSource(devstack, names);
+      PaymentsSource.add(workDir, devstack, names);
     }
     Process first = flywheel(command, yaml, "first");
     awaitHealthy(first, "first");
@@ -191,24 +188,6 @@ class CliProcessKillIT {
       assertThat(byEvent.get(eventId(i)).getFeatures().get("tx_count_1h"))
           .as("tx_count_1h of %s", eventId(i)).isEqualTo(expectedCount(i));
     }
-  }
-
-  /** {@code flywheel sources add payments}, with the schema flywheel.yaml declares. */
-  private void addSource(Devstack devstack, UniqueNames names) throws IOException {
-    Path schema = workDir.resolve("payment.avsc");
-    Files.writeString(schema, """
-        {"type": "record", "name": "Payment", "namespace": "dev.flywheel.test", "fields": [
-          {"name": "event_id", "type": "string"},
-          {"name": "card_id", "type": "string"},
-          {"name": "amount", "type": "double"},
-          {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
-        """);
-    StringWriter err = new StringWriter();
-    int added = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true)).execute(
-        "sources", "add", "payments", "--schema", schema.toString(), "--key", "card_id",
-        "--time", "event_time", "--bootstrap-servers", devstack.bootstrapServers(),
-        "--schema-registry-url", devstack.schemaRegistryUrl(), "--prefix", names.prefix());
-    assertThat(added).as(err.toString()).isZero();
   }
 
   /**

@@ -36,20 +36,7 @@ class RunCommandIT {
   void shouldRunOnlyTheFeatureEngineWithItsLookupHealthAndMetricsOnItsOwnPort(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given a source added with 'flywheel sources add' and a flywheel.yaml of every service
-    Path schema = workDir.resolve("payment.avsc");
-    Files.writeString(schema, """
-        {"type": "record", "name": "Payment", "namespace": "dev.flywheel.test", "fields": [
-          {"name": "event_id", "type": "string"},
-          {"name": "card_id", "type": "string"},
-          {"name": "amount", "type": "double"},
-          {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
-        """);
-    StringWriter err = new StringWriter();
-    int added = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true)).execute(
-        "sources", "add", "payments", "--schema", schema.toString(), "--key", "card_id",
-        "--time", "event_time", "--bootstrap-servers", devstack.bootstrapServers(),
-        "--schema-registry-url", devstack.schemaRegistryUrl(), "--prefix", names.prefix());
-    assertThat(added).as(err.toString()).isZero();
+    PaymentsSource.add(workDir, devstack, names);
     Path yaml = workDir.resolve("flywheel.yaml");
     Files.writeString(yaml, UpAllServicesIT.everyService(devstack, names, workDir));
 

@@ -54,7 +54,6 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import ml.dmlc.xgboost4j.java.Booster;
@@ -304,7 +303,7 @@ final class Loop {
       for (int from = 0; from < count; from += chunk) {
         int upTo = from;
         if (from >= holdAt) {
-          awaitLatch(resume);
+          await().atMost(Duration.ofMinutes(5)).until(() -> resume.getCount() == 0);
         }
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50))
             .until(() -> scored.count() >= upTo - 3L * chunk);
@@ -324,17 +323,6 @@ final class Loop {
     }
     producer.flush();
     return sent;
-  }
-
-  private static void awaitLatch(CountDownLatch latch) {
-    try {
-      if (!latch.await(5, TimeUnit.MINUTES)) {
-        throw new IllegalStateException("the test never let the producer go on");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 
   /** Waits for every send. @throws IllegalStateException if one failed */

@@ -92,7 +92,7 @@ class IngestBrokerOutageIT {
     CompletableFuture<Void> caller = CompletableFuture.runAsync(() -> {
       for (int b = 0; b < BATCHES; b++) {
         if (b == HOLD_AT) {
-          awaitLatch(brokerStopped);
+          await().atMost(Duration.ofMinutes(2)).until(() -> brokerStopped.getCount() == 0);
         }
         post(ingest.url(), b, answers, unknown);
         accepted.incrementAndGet();
@@ -181,16 +181,5 @@ class IngestBrokerOutageIT {
 
   private static int batchOf(String id) {
     return Integer.parseInt(id.substring(1, id.indexOf('-')));
-  }
-
-  private static void awaitLatch(CountDownLatch latch) {
-    try {
-      if (!latch.await(2, TimeUnit.MINUTES)) {
-        throw new IllegalStateException("the broker was never stopped");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }
