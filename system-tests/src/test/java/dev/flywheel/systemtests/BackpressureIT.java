@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A producer far ahead of serving: 5,000 feature vectors of 204 features each (about 25 MB on
- * the topic, over 100 MB as objects), 3,000 waiting before serving starts and 2,000 sent as fast
+ * the topic, over 100 MB as objects), 4,000 waiting before serving starts and 1,000 sent as fast
  * as possible while it runs, to serving throttled to batches of 50 vectors, one transaction each. Serving runs in its own JVM with a 128 MiB heap and exits on
  * an OutOfMemoryError; its GC log is the measurement.
  *
@@ -40,7 +40,7 @@ class BackpressureIT {
 
   private static final int VECTORS = 5_000;
   /** Vectors on the log before serving starts: the backlog, there by construction. */
-  private static final int WAITING = 3_000;
+  private static final int WAITING = 4_000;
   private static final int EXTRA_FEATURES = 200;
   private static final int HEAP_MB = 128;
   private static final int RETAINED_BOUND_MB = 64;
@@ -55,7 +55,7 @@ class BackpressureIT {
   @Test
   void shouldKeepServingsHeapBoundedWhileABacklogWaits(Devstack devstack, UniqueNames names)
       throws Exception {
-    // Given 3,000 big vectors already waiting on the log
+    // Given 4,000 big vectors already waiting on the log
     Loop loop = new Loop(devstack, names, dir).createTopics();
     loop.send(loop.topics.modelPromoted(), Loop.MODEL,
         loop.promoted(1, loop.writeModel(dir.resolve("models"), 1)));
@@ -65,7 +65,7 @@ class BackpressureIT {
 
     try (WrittenRecords predicted = loop.written(loop.topics.predictions().name())) {
       // When serving starts in its own JVM (128 MiB heap, GC logged), scoring 50 vectors a
-      // transaction, while a producer sends the other 2,000 as fast as it can
+      // transaction, while a producer sends the other 1,000 as fast as it can
       serving = loop.child(ServingSinkMain.class, "serving",
           Map.of("FLYWHEEL_SERVING_PORT", "0"),
           List.of("-Xmx" + HEAP_MB + "m", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",

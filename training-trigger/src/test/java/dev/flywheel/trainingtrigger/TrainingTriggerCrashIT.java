@@ -17,6 +17,7 @@ import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.coordination.ModelState;
 import dev.flywheel.trainingtrigger.coordination.Reason;
+import dev.flywheel.trainingtrigger.executor.CommandExecutor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,9 +79,11 @@ class TrainingTriggerCrashIT {
   @TempDir Path dir;
   private Process child;
   private TrainingTriggerService restarted;
+  private final LogLines executorLog = LogLines.of(CommandExecutor.class);
 
   @AfterEach
   void tearDown() throws Exception {
+    executorLog.close();
     Files.writeString(dir.resolve("release"), "go");
     if (child != null && child.isAlive()) {
       child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -108,10 +111,10 @@ class TrainingTriggerCrashIT {
     assertThat(child.isAlive()).isFalse();
     restarted = startInProcess(devstack, topics, yaml);
 
-    // Then the new instance does not start the command a second time, and the run completes
-    // when the command it follows ends
-    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10))
-        .until(() -> launches().size() == 1);
+    // Then the new instance follows the command instead of starting it a second time, and the
+    // run completes when the command ends
+    await().atMost(Duration.ofSeconds(60)).until(() -> executorLog.contain("following"));
+    assertThat(launches()).hasSize(1);
     assertThat(ItSupport.runs(devstack, topics)).extracting(TrainingRun::getStatus)
         .containsExactly(RunStatus.STARTED);
     Files.writeString(dir.resolve("release"), "go");

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -14,8 +15,6 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,15 +34,16 @@ import org.slf4j.LoggerFactory;
  * <p>What a failed batch reports ({@link BatchFailedException#aborted()}):
  *
  * <ul>
- *   <li>a send, or the commit, failed for any reason but a timeout or fencing: the producer
- *       never asked to commit, so the transaction cannot commit. It is aborted, by this producer
- *       or, when the broker cannot be reached to abort it, by the replacement producer's {@code
- *       initTransactions} (or the coordinator's transaction timeout). Aborted, even though the
- *       abort itself may have failed;
+ *   <li>a send failed before the commit, or a record of the batch failed: the producer asks the
+ *       broker to commit only once every record is acknowledged, so it never asked, and the
+ *       transaction cannot commit. It is aborted, by this producer or, when the broker cannot be
+ *       reached, by the replacement producer's {@code initTransactions} (or the coordinator's
+ *       transaction timeout). Aborted, even though the abort itself may have failed;
  *   <li>the commit timed out: it may still complete, so it is called again (the producer keeps
- *       the same commit pending) until it completes or fails, for up to the timeout once more.
- *       A commit that fails after a timeout was never made (as above). One still pending then,
- *       or a fenced producer, leaves the outcome unknown.
+ *       the same commit pending) until it completes or fails, for up to the timeout once more;
+ *   <li>the commit failed otherwise with every record acknowledged (interrupted, the producer
+ *       closed, fenced), or is still pending after that: the commit may have been asked for.
+ *       Aborted only if the abort completes; otherwise the outcome is unknown.
  * </ul>
  */
 public final class TransactionalBatchWriter implements AutoCloseable {
@@ -122,9 +122,9 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       throw new BatchFailedException("cannot start a Kafka producer: " + e.getMessage(), true, e);
     }
     boolean committing = false;
+    List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
     try {
       producer.beginTransaction();
-      List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
       for (ProducerRecord<String, GenericRecord> record : records) {
         Future<RecordMetadata> future = producer.send(record);
         if (future.isDone()) {
@@ -152,9 +152,26 @@ public final class TransactionalBatchWriter implements AutoCloseable {
         slot.discard();
         throw new BatchFailedException(describe(cause), false, cause);
       }
-      boolean aborted = abort(slot, producer) || !fenced(cause);
+      boolean neverAskedToCommit = !committing || anyFailed(sent);
+      boolean aborted = abort(slot, producer) || neverAskedToCommit;
       throw new BatchFailedException(describe(cause), aborted, cause);
     }
+  }
+
+  /** Whether a send of the batch has already failed. */
+  private static boolean anyFailed(List<Future<RecordMetadata>> sent) {
+    for (Future<RecordMetadata> future : sent) {
+      if (future.isDone()) {
+        try {
+          future.get();
+        } catch (ExecutionException | CancellationException e) {
+          return true;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -180,19 +197,7 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     }
   }
 
-  private static boolean fenced(Throwable error) {
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * Aborts the open transaction; replaces the producer when that fails. A fenced producer's
-   * transaction was aborted by the instance that fenced it, unless its commit had already begun.
-   */
+  /** Aborts the open transaction; replaces the producer when that fails. */
   private boolean abort(Slot slot, Producer<String, GenericRecord> producer) {
     try {
       producer.abortTransaction();

@@ -7,12 +7,15 @@ import dev.flywheel.events.Label;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -24,6 +27,12 @@ class TransactionalBatchWriterTest {
   private final List<String> ids = new ArrayList<>();
   /** How many commits, of any producer, time out before one goes through. */
   private int commitTimeouts;
+  /** When set, every send fails at once with it, as a send that found no metadata does. */
+  private RuntimeException refuseSends;
+  private int sends;
+  /** When set, sends stay pending until the commit, which fails them with it, then fails. */
+  private TimeoutException expireAtCommit;
+  private final List<CompletableFuture<RecordMetadata>> pending = new ArrayList<>();
 
   private TransactionalBatchWriter writer(int size) {
     return new TransactionalBatchWriter(id -> {
@@ -32,11 +41,28 @@ class TransactionalBatchWriterTest {
           new StringSerializer(), (topic, record) -> new byte[0]) {
         @Override
         public void commitTransaction() {
+          if (expireAtCommit != null) {
+            pending.forEach(f -> f.completeExceptionally(expireAtCommit));
+            throw new KafkaException("Cannot execute transactional method because we are in an"
+                + " error state", expireAtCommit);
+          }
           if (commitTimeouts > 0) {
             commitTimeouts--;
             throw new TimeoutException("Timeout expired after 30000ms while awaiting EndTxn");
           }
           super.commitTransaction();
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<String, GenericRecord> r) {
+          sends++;
+          if (expireAtCommit != null) {
+            CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
+            pending.add(future);
+            return future;
+          }
+          return refuseSends == null ? super.send(r)
+              : CompletableFuture.failedFuture(refuseSends);
         }
       };
       created.add(producer);
@@ -155,9 +181,8 @@ class TransactionalBatchWriterTest {
       // Given records that expired while the broker was away, so the commit fails, and an abort
       // that times out too
       MockProducer<String, GenericRecord> producer = created.get(0);
-      producer.commitTransactionException = new KafkaException("Cannot execute transactional"
-          + " method because we are in an error state", new TimeoutException("Expiring 2"
-          + " record(s) for t-0: 30004 ms has passed since batch creation"));
+      expireAtCommit = new TimeoutException("Expiring 2 record(s) for t-0: 30004 ms has passed"
+          + " since batch creation");
       producer.abortTransactionException = new TimeoutException("Timeout expired after 30000ms"
           + " while awaiting EndTxn(false)");
 
@@ -168,8 +193,45 @@ class TransactionalBatchWriterTest {
               e -> assertThat(e.aborted()).isTrue())
           .hasMessageContaining("error state");
       assertThat(producer.closed()).isTrue();
+      // and once the broker is back the next batch goes through a new producer
+      expireAtCommit = null;
       assertThat(writer.write(batch(1))).hasSize(1);
       assertThat(ids).containsExactly("ingest-a-0", "ingest-a-0");
+    }
+  }
+
+  @Test
+  void shouldFailTheBatchAtTheFirstSendRefusedAtOnce() {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given sends that fail at once, as while the broker is away and metadata cannot be had
+      refuseSends = new TimeoutException("Topic t not present in metadata after 2000 ms.");
+
+      // When a batch of 20 is written, Then it fails as aborted after one send, not twenty
+      assertThatThrownBy(() -> writer.write(batch(20)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+              e -> assertThat(e.aborted()).isTrue())
+          .hasMessageContaining("not present in metadata");
+      assertThat(sends).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldCallTheOutcomeUnknownWhenTheCommitIsInterruptedWithEveryRecordAcknowledged() {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given a commit interrupted after every record was acknowledged (it may have been asked
+      // for), and an abort the producer refuses until that commit is called again
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      producer.commitTransactionException = new InterruptException("interrupted");
+      Thread.interrupted(); // the exception interrupts the thread that makes it
+      producer.abortTransactionException = new KafkaException("Cannot attempt operation"
+          + " `abortTransaction` because the previous call to `commitTransaction` timed out and"
+          + " must be retried");
+
+      // When a batch is written, Then its outcome is unknown, not "none of it was written"
+      assertThatThrownBy(() -> writer.write(batch(2)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+              e -> assertThat(e.aborted()).isFalse());
+      assertThat(producer.closed()).isTrue();
     }
   }
 }

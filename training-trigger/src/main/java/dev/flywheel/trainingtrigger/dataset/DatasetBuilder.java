@@ -9,17 +9,21 @@ import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -147,12 +151,13 @@ public final class DatasetBuilder {
     try {
       DatasetLineage lineage = DatasetLineage.fromByteBuffer(
           ByteBuffer.wrap(Files.readAllBytes(lineageFile)));
-      ArtifactStore.StoredObject stored = store.put(file);
-      if (!stored.sha256().equals(lineage.getSha256())) {
+      String sha256 = sha256(file);
+      if (!sha256.equals(lineage.getSha256())) {
         log.warn("dataset of {} in {} has sha256 {}, its lineage says {}; building it again",
-            model.name(), file.getParent(), stored.sha256(), lineage.getSha256());
+            model.name(), file.getParent(), sha256, lineage.getSha256());
         return null;
       }
+      store.put(file); // stored before its lineage was written; a no-op unless the store lost it
       DatasetAssembler.Assembled a = DatasetFile.read(file);
       log.info("dataset of {}: reusing the {} train + {} holdout rows this attempt built before,"
           + " sha256 {}", model.name(), a.train().rows(), a.holdout().rows(), lineage.getSha256());
@@ -162,6 +167,19 @@ public final class DatasetBuilder {
       log.warn("dataset of {} in {} cannot be read back ({}); building it again", model.name(),
           file.getParent(), e.toString());
       return null;
+    }
+  }
+
+  private static String sha256(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      byte[] buffer = new byte[1 << 16];
+      for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+        digest.update(buffer, 0, n);
+      }
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is not available", e);
     }
   }
 

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -63,6 +64,7 @@ public final class CommandExecutor implements TrainingExecutor {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int LOG_TAIL_LINES = 20;
   private static final Duration FOLLOW_POLL = Duration.ofMillis(200);
+  private static final Duration START_TIME_TOLERANCE = Duration.ofSeconds(2);
   /** The running command's "pid start-epoch-ms", in the attempt's work directory. */
   static final String PID_FILE = "command.pid";
 
@@ -83,9 +85,12 @@ public final class CommandExecutor implements TrainingExecutor {
     }
     Path pidFile = run.workDir().resolve(PID_FILE);
     Path logFile = run.workDir().resolve("command.log");
-    Optional<ProcessHandle> leftRunning = leftRunning(pidFile);
+    Optional<LeftRunning> leftRunning = leftRunning(pidFile);
     if (leftRunning.isPresent()) {
       return follow(leftRunning.get(), spec, manifest, out, logFile, run);
+    }
+    if (Files.exists(manifest)) { // the command ended just now, after the first look
+      return read(manifest, out, run);
     }
     Path in = Files.createDirectories(run.workDir().resolve("in"));
     Path trainCsv = in.resolve("train.csv");
@@ -119,7 +124,15 @@ public final class CommandExecutor implements TrainingExecutor {
     }
     Optional<Instant> startedAt = p.info().startInstant();
     if (startedAt.isPresent()) {
-      Files.writeString(pidFile, p.pid() + " " + startedAt.get().toEpochMilli());
+      try {
+        Path tmp = pidFile.resolveSibling(PID_FILE + ".tmp");
+        Files.writeString(tmp, p.pid() + " " + startedAt.get().toEpochMilli());
+        Files.move(tmp, pidFile, StandardCopyOption.REPLACE_EXISTING,
+            StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        kill(p); // a command no restart could find must not run on
+        throw e;
+      }
     }
     boolean done;
     try {
@@ -145,11 +158,15 @@ public final class CommandExecutor implements TrainingExecutor {
     return read(manifest, out, run);
   }
 
+  /** A command a previous instance started, and when it started. */
+  private record LeftRunning(ProcessHandle process, Instant startedAt) {}
+
   /**
-   * The command {@code pidFile} names, when that process still runs: same pid and same start time
-   * (a pid reused by another process does not match).
+   * The command {@code pidFile} names, when that process still runs: same pid, and the same start
+   * time within {@link #START_TIME_TOLERANCE} (a JVM derives it from the boot time, which moves a
+   * little when the clock is adjusted; a pid reused by another process does not match).
    */
-  private static Optional<ProcessHandle> leftRunning(Path pidFile) throws IOException {
+  private static Optional<LeftRunning> leftRunning(Path pidFile) throws IOException {
     if (!Files.exists(pidFile)) {
       return Optional.empty();
     }
@@ -159,17 +176,19 @@ public final class CommandExecutor implements TrainingExecutor {
       log.warn("ignoring {}: it does not hold 'pid start-epoch-ms'", pidFile);
       return Optional.empty();
     }
-    long startedAtMs = Long.parseLong(pidAndStart[1]);
+    Instant startedAt = Instant.ofEpochMilli(Long.parseLong(pidAndStart[1]));
     return ProcessHandle.of(Long.parseLong(pidAndStart[0]))
-        .filter(h -> h.info().startInstant().map(Instant::toEpochMilli).orElse(-1L)
-            == startedAtMs)
-        .filter(CommandExecutor::running);
+        .filter(h -> h.info().startInstant().map(s -> Duration.between(s, startedAt).abs()
+            .compareTo(START_TIME_TOLERANCE) <= 0).orElse(false))
+        .filter(CommandExecutor::running)
+        .map(h -> new LeftRunning(h, startedAt));
   }
 
   /** Waits for a command a previous instance started, then reads its manifest. */
-  private static TrainingOutput follow(ProcessHandle command, ExecutorSpec spec, Path manifest,
+  private static TrainingOutput follow(LeftRunning left, ExecutorSpec spec, Path manifest,
       Path out, Path logFile, RunContext run) throws IOException, InterruptedException {
-    Instant startedAt = command.info().startInstant().orElseThrow();
+    ProcessHandle command = left.process();
+    Instant startedAt = left.startedAt();
     Instant deadline = startedAt.plus(spec.timeout());
     log.info("run {} attempt {}: following the training command the previous instance left"
         + " running (pid {}, started {})", run.runId(), run.attempt(), command.pid(), startedAt);

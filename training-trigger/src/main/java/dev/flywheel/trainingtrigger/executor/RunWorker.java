@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -74,6 +75,9 @@ public final class RunWorker implements AutoCloseable {
   private final TrainingTriggerConfig config;
   private final Topic<String, TrainingRun> runs;
   private final Map<ExecutorSpec.Kind, TrainingExecutor> executors;
+  /** In an attempt's work directory: the STARTED event it belongs to. */
+  static final String ATTEMPT_FILE = "attempt";
+
   private final DatasetBuilder datasets;
   private final ArtifactStore store;
   private final Clock clock;
@@ -330,9 +334,8 @@ public final class RunWorker implements AutoCloseable {
             .name().toLowerCase() + " executor is not available in this instance (for"
             + " kubernetes: no cluster configuration was found)");
       }
-      Path work = config.service().workDir().resolve(safe(started.getRunId()))
-          .resolve(Integer.toString(started.getAttempt()));
-      Files.createDirectories(work);
+      Path work = claim(config.service().workDir().resolve(safe(started.getRunId()))
+          .resolve(Integer.toString(started.getAttempt())), started);
       log.info("run {} attempt {} of {}: building the dataset", started.getRunId(),
           started.getAttempt(), started.getModel());
       dataset = datasets.build(spec, work);
@@ -381,6 +384,30 @@ public final class RunWorker implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * The attempt's work directory, created, and marked with the STARTED event it belongs to
+   * ({@value #ATTEMPT_FILE}). An attempt run again finds its own mark and keeps what it made (its
+   * dataset, its command's pid and outputs). A directory marked by another run of the same id
+   * (its numbering began again after the coordinator's state was reset) is moved aside first, so
+   * nothing of that run is taken for this one's.
+   */
+  static Path claim(Path work, TrainingRun started) throws IOException {
+    String mark = started.getEventId() + " " + started.getStartedAt().toEpochMilli();
+    Path file = work.resolve(ATTEMPT_FILE);
+    if (Files.exists(file) && !Files.readString(file).trim().equals(mark)) {
+      Path aside = work.resolveSibling(work.getFileName() + ".replaced-"
+          + System.currentTimeMillis());
+      log.warn("{} belongs to another run {} (it holds '{}'); moving it to {}", work,
+          started.getRunId(), Files.readString(file).trim(), aside);
+      Files.move(work, aside);
+    }
+    Files.createDirectories(work);
+    if (!Files.exists(file)) {
+      Files.writeString(file, mark);
+    }
+    return work;
   }
 
   private static String safe(String s) {

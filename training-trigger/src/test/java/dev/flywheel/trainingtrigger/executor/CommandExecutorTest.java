@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.events.ModelFormat;
+import dev.flywheel.trainingtrigger.LogLines;
 import dev.flywheel.trainingtrigger.SyntheticData;
 import dev.flywheel.trainingtrigger.TestDatasets;
 import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,8 +75,14 @@ class CommandExecutorTest {
       + " > out/manifest.json";
 
   @TempDir Path dir;
+  private final LogLines log = LogLines.of(CommandExecutor.class);
   private LocalArtifactStore store;
   private Dataset dataset;
+
+  @AfterEach
+  void stopRecording() {
+    log.close();
+  }
 
   @BeforeEach
   void setUp() throws Exception {
@@ -170,16 +178,10 @@ class CommandExecutorTest {
     Process left = leftRunning("while [ ! -f release ]; do sleep 0.05; done; " + WRITE_OUTPUTS);
     // When the attempt is executed again, with a command that would fail if it were started
     ModelSpec failing = model(List.of("sh", "-c", "exit 9"));
-    CompletableFuture<TrainingOutput> again = CompletableFuture.supplyAsync(() -> {
-      try {
-        return new CommandExecutor().execute(run(failing));
-      } catch (Exception e) {
-        throw new CompletionException(e);
-      }
-    });
+    CompletableFuture<TrainingOutput> again = executeAsync(run(failing));
     // Then it waits for the running command, and reads its outputs once it ends
-    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
-        .until(() -> !again.isDone());
+    await().atMost(Duration.ofSeconds(30)).until(() -> log.contain("following"));
+    assertThat(again).isNotDone();
     Files.writeString(dir.resolve("work/release"), "go");
     TrainingOutput out = again.get(30, TimeUnit.SECONDS);
     assertThat(out.metrics()).containsEntry(Metrics.AUC, 0.75);
@@ -190,10 +192,14 @@ class CommandExecutorTest {
   @Test
   void shouldFailWhenTheCommandLeftRunningEndsWithoutAManifest() throws Exception {
     // Given a command left running that will end without writing its outputs
-    leftRunning("echo 'Killed: out of host memory'; sleep 2");
-    // Then executing the attempt again fails, naming what happened and the command's last output
+    leftRunning("while [ ! -f release ]; do sleep 0.05; done; echo 'Killed: out of host memory'");
+    // When the attempt is executed again, and the command it follows ends
     ModelSpec failing = model(List.of("sh", "-c", "exit 9"));
-    assertThatThrownBy(() -> new CommandExecutor().execute(run(failing)))
+    CompletableFuture<TrainingOutput> again = executeAsync(run(failing));
+    await().atMost(Duration.ofSeconds(30)).until(() -> log.contain("following"));
+    Files.writeString(dir.resolve("work/release"), "go");
+    // Then it fails, naming what happened and the command's last output
+    assertThatThrownBy(() -> again.get(30, TimeUnit.SECONDS)).cause()
         .isInstanceOf(TrainingException.class)
         .hasMessageContaining("left running by the previous instance) ended without writing"
             + " manifest.json")
@@ -225,6 +231,16 @@ class CommandExecutorTest {
     assertThat(out.trainer()).isEqualTo("linear-script");
     assertThat(Files.readString(dir.resolve("work").resolve(CommandExecutor.PID_FILE)))
         .doesNotEndWith(" 1000");
+  }
+
+  private static CompletableFuture<TrainingOutput> executeAsync(RunContext run) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return new CommandExecutor().execute(run);
+      } catch (Exception e) {
+        throw new CompletionException(e);
+      }
+    });
   }
 
   /**
