@@ -1,0 +1,164 @@
+package dev.flywheel.trainingtrigger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.EmbeddedKafka;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingReason;
+import dev.flywheel.events.TrainingRequested;
+import dev.flywheel.events.TrainingRun;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.coordination.ModelState;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The automatic triggers across a broker outage: the broker stops for 15 s, longer than the 10 s
+ * transaction timeout Kafka Streams gives its producers under exactly-once, while labels and drift
+ * alerts keep arriving and runs execute. Nobody restarts the service. Afterwards each label
+ * threshold crossed and each alert raised exactly one request, every request is in exactly one
+ * run, and every run started and completed exactly once.
+ */
+@WithDevstack
+class TrainingTriggerBrokerRestartIT {
+
+  private static final String MODEL = "fraud-detector";
+  private static final int DOWN_SECONDS = 15;
+  /** A command that writes its model and manifest at once. */
+  private static final String SCRIPT = """
+      import json, os
+      out = os.environ["FLYWHEEL_OUTPUT_DIR"]
+      with open(os.path.join(out, "model.onnx"), "w") as f:
+          f.write("model of " + os.environ["FLYWHEEL_RUN_ID"])
+      with open(os.path.join(out, "manifest.json"), "w") as f:
+          json.dump({"artifact": "model.onnx", "format": "ONNX", "metrics": {"auc": 0.9}}, f)
+      """;
+
+  @TempDir Path dir;
+  private TrainingTriggerService service;
+
+  @AfterEach
+  void tearDown() {
+    if (service != null) {
+      service.close();
+    }
+  }
+
+  @Test
+  void shouldRaiseEachLabelAndDriftRequestOnceAndRunEachOnceAcrossABrokerOutage(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given a model retrained on drift and at every 100 new labels, 300 labels on the log, and
+    // the service running: three label requests
+    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
+    ItSupport.createTopics(devstack, topics);
+    SyntheticData data = new SyntheticData(500, 3, true, 21);
+    ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
+    String app = names.applicationId("restart-triggers");
+    service = TrainingTriggerService.builder()
+        .config(TrainingTriggerConfig.load(writeConfig(app)))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
+            "session.timeout.ms", 6000))
+        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topics(topics).build().start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> requestIds(devstack, topics)
+        .contains(MODEL + "/new-labels/3"));
+    // and then a drift alert and 100 more labels
+    ItSupport.send(devstack, topics.driftAlerts(), MODEL,
+        TrainingTriggerTopologyTest.alert("alert-1", Instant.now()));
+    ItSupport.produceLabels(devstack, topics, data.labels.subList(300, 400));
+    await().atMost(Duration.ofSeconds(60)).until(() -> requestIds(devstack, topics)
+        .containsAll(List.of(MODEL + "/new-labels/4", MODEL + "/drift/alert-1")));
+
+    // When the broker stops for 15 s, and the last 100 labels and a second alert are sent while
+    // it is down (their producers wait for it), then starts again
+    EmbeddedKafka broker = devstack.kafka();
+    broker.stop();
+    CompletableFuture<Void> late = CompletableFuture.runAsync(() -> {
+      ItSupport.produceLabels(devstack, topics, data.labels.subList(400, 500));
+      ItSupport.send(devstack, topics.driftAlerts(), MODEL,
+          TrainingTriggerTopologyTest.alert("alert-2", Instant.now()));
+    });
+    Thread.sleep(TimeUnit.SECONDS.toMillis(DOWN_SECONDS)); // the outage itself
+    broker.start();
+    late.get(2, TimeUnit.MINUTES);
+
+    // Then the service works through everything by itself: five label requests and two drift
+    // requests, each once
+    List<String> expected = Stream.concat(
+        IntStream.rangeClosed(1, 5).mapToObj(k -> MODEL + "/new-labels/" + k),
+        Stream.of(MODEL + "/drift/alert-1", MODEL + "/drift/alert-2")).toList();
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+      assertThat(requestIds(devstack, topics)).containsAll(expected);
+      assertThat(ItSupport.modelState(devstack, app, MODEL)).isNotNull().satisfies(s -> {
+        assertThat(s.labelTriggers).isEqualTo(5);
+        assertThat(s.pending).isEmpty();
+        assertThat(s.inFlightRunId).isNull();
+      });
+    });
+    assertThat(requestIds(devstack, topics)).containsExactlyInAnyOrderElementsOf(expected);
+    // and every run started and completed once, attempt 1, none failed
+    ModelState state = ItSupport.modelState(devstack, app, MODEL);
+    List<TrainingRun> runs = ItSupport.runs(devstack, topics);
+    assertThat(runs).extracting(r -> r.getRunId() + "/" + r.getAttempt() + "/" + r.getStatus())
+        .containsExactlyInAnyOrderElementsOf(startedAndCompleted(state.runSeq));
+    // and each request is in exactly one run
+    List<String> requestsInRuns = runs.stream().filter(r -> r.getStatus() == RunStatus.STARTED)
+        .flatMap(r -> r.getLineage().getReasons().stream().map(TrainingReason::getRequestId))
+        .toList();
+    assertThat(requestsInRuns).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  private static List<String> requestIds(Devstack devstack, Topics topics) {
+    return ItSupport.requests(devstack, topics).stream().map(TrainingRequested::getEventId)
+        .collect(Collectors.toList());
+  }
+
+  /** Runs 1..n of the model, each started and completed once, attempt 1. */
+  private static List<String> startedAndCompleted(long runs) {
+    return IntStream.rangeClosed(1, (int) runs).boxed()
+        .flatMap(n -> Stream.of(MODEL + "-" + n + "/1/STARTED", MODEL + "-" + n + "/1/COMPLETED"))
+        .toList();
+  }
+
+  private Path writeConfig(String applicationId) throws Exception {
+    Files.writeString(dir.resolve("train.py"), SCRIPT);
+    Path yaml = dir.resolve("flywheel.yaml");
+    Files.writeString(yaml, """
+        models:
+          - name: %s
+            featureGroup: card_activity
+            target: is_fraud
+            triggers: {drift: true, newLabels: 100}
+            training:
+              executor:
+                kind: command
+                command: [python3, %s]
+        trainingTrigger:
+          applicationId: %s
+          stateDir: %s
+          artifactDir: %s
+          workDir: %s
+          tick: PT1S
+        """.formatted(MODEL, dir.resolve("train.py"), applicationId, dir.resolve("state"),
+            dir.resolve("artifacts"), dir.resolve("work")));
+    return yaml;
+  }
+}
