@@ -19,6 +19,7 @@ import dev.flywheel.trainingtrigger.training.TrainingOutput;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -76,12 +77,14 @@ class CommandExecutorTest {
 
   @TempDir Path dir;
   private final LogLines log = LogLines.of(CommandExecutor.class);
+  private final List<Process> started = new ArrayList<>();
   private LocalArtifactStore store;
   private Dataset dataset;
 
   @AfterEach
-  void stopRecording() {
+  void tearDown() {
     log.close();
+    started.forEach(Process::destroyForcibly); // none outlives a failed test
   }
 
   @BeforeEach
@@ -252,6 +255,7 @@ class CommandExecutorTest {
     Files.createDirectories(work.resolve("out"));
     Process p = new ProcessBuilder("sh", "-c", script).directory(work.toFile())
         .redirectErrorStream(true).redirectOutput(work.resolve("command.log").toFile()).start();
+    started.add(p);
     Files.writeString(work.resolve(CommandExecutor.PID_FILE),
         p.pid() + " " + p.info().startInstant().orElseThrow().toEpochMilli());
     return p;
