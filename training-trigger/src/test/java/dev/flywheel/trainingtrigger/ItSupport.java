@@ -11,8 +11,12 @@ import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.coordination.JsonSerde;
 import dev.flywheel.trainingtrigger.coordination.ModelState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -20,10 +24,53 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
-/** Producing test data to, and reading everything back from, the shared broker. */
+/**
+ * Producing test data to, and reading everything back from, the shared broker; and the
+ * flywheel.yaml of the service under test.
+ */
 final class ItSupport {
 
   private ItSupport() {}
+
+  /**
+   * The {@code trainingTrigger:} section of a test's flywheel.yaml: state, artifacts and work
+   * under {@code dir}, a tick of 1 s.
+   */
+  static String serviceSection(Path dir, String applicationId) {
+    return """
+        trainingTrigger:
+          applicationId: %s
+          stateDir: %s
+          artifactDir: %s
+          workDir: %s
+          tick: PT1S
+        """.formatted(applicationId, dir.resolve("state"), dir.resolve("artifacts"),
+        dir.resolve("work"));
+  }
+
+  /**
+   * Writes {@code dir/flywheel.yaml}: one model of card_activity trained by {@code python3
+   * <script>} with {@code env}, its {@code triggers} line (may be empty), and the service section.
+   */
+  static Path commandModelConfig(Path dir, String model, String triggers, Path script,
+      Map<String, String> env, String applicationId) throws IOException {
+    String envLine = env.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue())
+        .collect(Collectors.joining(", ", "{", "}"));
+    Path yaml = dir.resolve("flywheel.yaml");
+    Files.writeString(yaml, """
+        models:
+          - name: %s
+            featureGroup: card_activity
+            target: is_fraud
+            %s
+            training:
+              executor:
+                kind: command
+                command: [python3, %s]
+                env: %s
+        """.formatted(model, triggers, script, envLine) + serviceSection(dir, applicationId));
+    return yaml;
+  }
 
   static void createTopics(Devstack devstack, Topics topics) {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {

@@ -140,25 +140,7 @@ class TrainingTriggerBrokerRestartIT {
 
   private Path writeConfig(String applicationId) throws Exception {
     Files.writeString(dir.resolve("train.py"), SCRIPT);
-    Path yaml = dir.resolve("flywheel.yaml");
-    Files.writeString(yaml, """
-        models:
-          - name: %s
-            featureGroup: card_activity
-            target: is_fraud
-            triggers: {drift: true, newLabels: 100}
-            training:
-              executor:
-                kind: command
-                command: [python3, %s]
-        trainingTrigger:
-          applicationId: %s
-          stateDir: %s
-          artifactDir: %s
-          workDir: %s
-          tick: PT1S
-        """.formatted(MODEL, dir.resolve("train.py"), applicationId, dir.resolve("state"),
-            dir.resolve("artifacts"), dir.resolve("work")));
-    return yaml;
+    return ItSupport.commandModelConfig(dir, MODEL, "triggers: {drift: true, newLabels: 100}",
+        dir.resolve("train.py"), Map.of(), applicationId);
   }
 }

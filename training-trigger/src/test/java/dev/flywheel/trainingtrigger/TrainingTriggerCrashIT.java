@@ -404,27 +404,8 @@ class TrainingTriggerCrashIT {
   /** The script, and a flywheel.yaml with one model trained by it; triggers: the model's line. */
   private Path writeConfig(String applicationId, String triggers) throws Exception {
     Files.writeString(dir.resolve("train.py"), SCRIPT);
-    Path yaml = dir.resolve("flywheel.yaml");
-    Files.writeString(yaml, """
-        models:
-          - name: %s
-            featureGroup: card_activity
-            target: is_fraud
-            %s
-            training:
-              executor:
-                kind: command
-                command: [python3, %s]
-                env: {CRASH_DIR: %s}
-        trainingTrigger:
-          applicationId: %s
-          stateDir: %s
-          artifactDir: %s
-          workDir: %s
-          tick: PT1S
-        """.formatted(MODEL, triggers, dir.resolve("train.py"), dir, applicationId,
-            dir.resolve("state"), dir.resolve("artifacts"), dir.resolve("work")));
-    return yaml;
+    return ItSupport.commandModelConfig(dir, MODEL, triggers, dir.resolve("train.py"),
+        Map.of("CRASH_DIR", dir.toString()), applicationId);
   }
 
   /** Each launch of the training command so far, as "run-id attempt". */

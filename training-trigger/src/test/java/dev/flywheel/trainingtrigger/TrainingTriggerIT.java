@@ -72,14 +72,8 @@ class TrainingTriggerIT {
     return TrainingTriggerConfig.parse("""
         models:
           %s
-        trainingTrigger:
-          applicationId: %s
-          stateDir: %s
-          artifactDir: %s
-          workDir: %s
-          tick: PT1S
-        """.formatted(model.strip().replace("\n", "\n  "), names.applicationId("tt"),
-            dir.resolve("state"), dir.resolve("artifacts"), dir.resolve("work")), "test");
+        """.formatted(model.strip().replace("\n", "\n  "))
+        + ItSupport.serviceSection(dir, names.applicationId("tt")), "test");
   }
 
   private void startService(TrainingTriggerConfig config) {
