@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -126,6 +127,20 @@ public final class EmbeddedKafka implements AutoCloseable {
       shutdownQuietly(running);
       log.info("Kafka broker at {} stopped", bootstrapServers());
     }
+  }
+
+  /**
+   * A broker outage of {@code down} for fault tests: stops the broker, runs {@code whileDown}
+   * (e.g. to let producers held back until now go on), waits out {@code down}, and starts it
+   * again on the same port and log directory.
+   *
+   * @throws InterruptedException when interrupted during the outage (the broker stays down)
+   */
+  public void outage(Duration down, Runnable whileDown) throws InterruptedException {
+    stop();
+    whileDown.run();
+    Thread.sleep(down.toMillis());
+    start();
   }
 
   /** {@code host:port} of the PLAINTEXT listener, for {@code bootstrap.servers}. */

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
-import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
@@ -90,12 +89,10 @@ class BrokerOutageIT {
       // When the broker stops a quarter of the way in, stays down 10 s, and starts again
       await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(50))
           .until(() -> Kafka.readAll(devstack, topics.predictions()).size() >= VECTORS / 4);
-      EmbeddedKafka broker = devstack.kafka();
-      broker.stop();
-      brokerStopped.countDown();
-      System.out.println("broker stopped after " + sent.get() + " vectors were sent");
-      Thread.sleep(TimeUnit.SECONDS.toMillis(DOWN_SECONDS)); // the outage itself
-      broker.start();
+      devstack.kafka().outage(Duration.ofSeconds(DOWN_SECONDS), () -> {
+        brokerStopped.countDown();
+        System.out.println("broker stopped after " + sent.get() + " vectors were sent");
+      });
       traffic.get(2, TimeUnit.MINUTES);
 
       // Then serving scores every vector, without anyone restarting it

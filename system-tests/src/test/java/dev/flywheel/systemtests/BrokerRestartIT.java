@@ -160,12 +160,11 @@ class BrokerRestartIT {
           .until(() -> predicted.count() >= TRANSACTIONS / 3 && runs.count() >= 1);
       EmbeddedKafka broker = devstack.kafka();
       int port = broker.port();
-      broker.stop();
-      brokerStopped.countDown();
-      System.out.println("broker stopped after " + SENT.get() + " transactions were sent and "
-          + runs.count() + " training run events written; down for " + downSeconds + " s");
-      Thread.sleep(TimeUnit.SECONDS.toMillis(downSeconds));
-      broker.start();
+      broker.outage(Duration.ofSeconds(downSeconds), () -> {
+        brokerStopped.countDown();
+        System.out.println("broker stopped after " + SENT.get() + " transactions were sent and "
+            + runs.count() + " training run events written; down for " + downSeconds + " s");
+      });
       assertThat(broker.port()).isEqualTo(port);
       // and three more training requests arrive
       requests.putAll(loop.requestTraining(TRAINED.subList(TRAINED_BEFORE_STOP,

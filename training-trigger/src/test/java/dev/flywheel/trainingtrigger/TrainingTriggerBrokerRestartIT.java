@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
-import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.RunStatus;
@@ -23,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -89,16 +89,14 @@ class TrainingTriggerBrokerRestartIT {
 
     // When the broker stops for 15 s, and the last 100 labels and a second alert are sent while
     // it is down (their producers wait for it), then starts again
-    EmbeddedKafka broker = devstack.kafka();
-    broker.stop();
-    CompletableFuture<Void> late = CompletableFuture.runAsync(() -> {
-      ItSupport.produceLabels(devstack, topics, data.labels.subList(400, 500));
-      ItSupport.send(devstack, topics.driftAlerts(), MODEL,
-          TrainingTriggerTopologyTest.alert("alert-2", Instant.now()));
-    });
-    Thread.sleep(TimeUnit.SECONDS.toMillis(DOWN_SECONDS)); // the outage itself
-    broker.start();
-    late.get(2, TimeUnit.MINUTES);
+    AtomicReference<CompletableFuture<Void>> late = new AtomicReference<>();
+    devstack.kafka().outage(Duration.ofSeconds(DOWN_SECONDS), () ->
+        late.set(CompletableFuture.runAsync(() -> {
+          ItSupport.produceLabels(devstack, topics, data.labels.subList(400, 500));
+          ItSupport.send(devstack, topics.driftAlerts(), MODEL,
+              TrainingTriggerTopologyTest.alert("alert-2", Instant.now()));
+        })));
+    late.get().get(2, TimeUnit.MINUTES);
 
     // Then the service works through everything by itself: five label requests and two drift
     // requests, each once

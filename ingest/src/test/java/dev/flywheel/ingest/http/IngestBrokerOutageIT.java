@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
-import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
@@ -101,11 +100,7 @@ class IngestBrokerOutageIT {
 
     // When the broker stops once a third of the batches are answered, for 12 s
     await().atMost(Duration.ofMinutes(1)).until(() -> accepted.get() >= HOLD_AT);
-    EmbeddedKafka broker = devstack.kafka();
-    broker.stop();
-    brokerStopped.countDown();
-    Thread.sleep(TimeUnit.SECONDS.toMillis(DOWN_SECONDS)); // the outage itself
-    broker.start();
+    devstack.kafka().outage(Duration.ofSeconds(DOWN_SECONDS), brokerStopped::countDown);
 
     // Then every batch is answered
     caller.get(3, TimeUnit.MINUTES);
