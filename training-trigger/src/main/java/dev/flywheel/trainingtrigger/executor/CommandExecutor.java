@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,6 +58,10 @@ import org.slf4j.LoggerFactory;
  *       manifest fails the attempt;
  *   <li>otherwise the command is started again.
  * </ul>
+ *
+ * <p>The command is started through {@code /bin/sh} ({@link #launch}), which runs it only once the
+ * pid file names it: an instance killed between starting the process and recording it leaves no
+ * command running that a restart could not find.
  */
 public final class CommandExecutor implements TrainingExecutor {
 
@@ -67,6 +72,17 @@ public final class CommandExecutor implements TrainingExecutor {
   private static final Duration START_TIME_TOLERANCE = Duration.ofSeconds(2);
   /** The running command's "pid start-epoch-ms", in the attempt's work directory. */
   static final String PID_FILE = "command.pid";
+  /** Exit status of the launcher when the pid file does not name it: the command never ran. */
+  static final int NOT_RECORDED_EXIT = 75;
+  /**
+   * Waits for its standard input to close, then replaces itself ({@code exec}, same pid and start
+   * time) with the command if the pid file ($1) names it, and exits {@value #NOT_RECORDED_EXIT}
+   * otherwise. The input closes when the executor has recorded the pid, or when its JVM dies.
+   */
+  private static final String LAUNCHER = "pid_file=$1; shift; cat > /dev/null;"
+      + " case \"$(cat \"$pid_file\" 2> /dev/null)\" in \"$$ \"*) exec \"$@\" ;; esac;"
+      + " echo \"flywheel: training command not started: the instance that launched it ended"
+      + " before recording it in $pid_file\" >&2; exit " + NOT_RECORDED_EXIT;
 
   @Override
   public ExecutorKind kind() {
@@ -97,7 +113,8 @@ public final class CommandExecutor implements TrainingExecutor {
     Path holdoutCsv = in.resolve("holdout.csv");
     DatasetFile.writeCsv(run.dataset().train(), run.dataset().featureNames(), trainCsv);
     DatasetFile.writeCsv(run.dataset().holdout(), run.dataset().featureNames(), holdoutCsv);
-    ProcessBuilder pb = new ProcessBuilder(spec.command());
+    Files.deleteIfExists(pidFile); // a command that ended without a manifest: start it again
+    ProcessBuilder pb = new ProcessBuilder(launch(pidFile, spec.command()));
     if (spec.workDir() != null) {
       pb.directory(new File(spec.workDir()));
     }
@@ -122,17 +139,17 @@ public final class CommandExecutor implements TrainingExecutor {
       throw new TrainingException("cannot start training command " + spec.command() + ": "
           + e.getMessage() + " (check training.executor.command and workDir)", e);
     }
-    Optional<Instant> startedAt = p.info().startInstant();
-    if (startedAt.isPresent()) {
-      try {
-        Path tmp = pidFile.resolveSibling(PID_FILE + ".tmp");
-        Files.writeString(tmp, p.pid() + " " + startedAt.get().toEpochMilli());
-        Files.move(tmp, pidFile, StandardCopyOption.REPLACE_EXISTING,
-            StandardCopyOption.ATOMIC_MOVE);
-      } catch (IOException e) {
-        kill(p); // a command no restart could find must not run on
-        throw e;
-      }
+    try {
+      // Without a start time no later instance will follow it (it matches none), yet it runs.
+      Instant startedAt = p.info().startInstant().orElse(Instant.EPOCH);
+      Path tmp = pidFile.resolveSibling(PID_FILE + ".tmp");
+      Files.writeString(tmp, p.pid() + " " + startedAt.toEpochMilli());
+      Files.move(tmp, pidFile, StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
+      p.getOutputStream().close(); // recorded: the launcher may run the command
+    } catch (IOException e) {
+      kill(p); // a command no restart could find must not run
+      throw e;
     }
     boolean done;
     try {
@@ -148,14 +165,27 @@ public final class CommandExecutor implements TrainingExecutor {
           + " last output:\n" + tail(logFile));
     }
     if (p.exitValue() != 0) {
+      String hint = p.exitValue() == 126 || p.exitValue() == 127
+          ? " (not found or not executable: check training.executor.command and workDir)" : "";
       throw new TrainingException("training command " + spec.command() + " exited with status "
-          + p.exitValue() + "; last output:\n" + tail(logFile));
+          + p.exitValue() + hint + "; last output:\n" + tail(logFile));
     }
     if (!Files.exists(manifest)) {
       throw new TrainingException("training command " + spec.command() + " exited 0 but wrote no"
           + " " + ResultManifest.FILE + " in FLYWHEEL_OUTPUT_DIR; last output:\n" + tail(logFile));
     }
     return read(manifest, out, run);
+  }
+
+  /**
+   * The command line that runs {@code command} through the {@link #LAUNCHER}: {@code /bin/sh -c
+   * <launcher> flywheel-training <pidFile> <command...>}.
+   */
+  static List<String> launch(Path pidFile, List<String> command) {
+    List<String> line = new ArrayList<>(List.of("/bin/sh", "-c", LAUNCHER, "flywheel-training",
+        pidFile.toAbsolutePath().toString()));
+    line.addAll(command);
+    return line;
   }
 
   /** A command a previous instance started, and when it started. */

@@ -236,6 +236,55 @@ class CommandExecutorTest {
         .doesNotEndWith(" 1000");
   }
 
+  @Test
+  void shouldNeverRunACommandItsInstanceDiedBeforeRecording() throws Exception {
+    // Given a command launched by an instance that died before writing its pid file: the
+    // launcher's input closes, as the pipe from a dead JVM does
+    Path pidFile = Files.createDirectories(dir.resolve("work")).resolve(CommandExecutor.PID_FILE);
+    Process launcher = startLauncher(pidFile, "echo ran > ran");
+    launcher.getOutputStream().close();
+    // Then the launcher exits without running it, and says why
+    assertThat(launcher.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(launcher.exitValue()).isEqualTo(CommandExecutor.NOT_RECORDED_EXIT);
+    assertThat(dir.resolve("work/ran")).doesNotExist();
+    assertThat(Files.readString(dir.resolve("work/launcher.log")))
+        .contains("training command not started");
+  }
+
+  @Test
+  void shouldRunTheCommandInTheLaunchersPlaceOnceItsPidIsRecorded() throws Exception {
+    // Given a launched command whose pid file names the launcher
+    Path pidFile = Files.createDirectories(dir.resolve("work")).resolve(CommandExecutor.PID_FILE);
+    Process launcher = startLauncher(pidFile, "echo $$ > ran");
+    Files.writeString(pidFile, launcher.pid() + " "
+        + launcher.info().startInstant().orElseThrow().toEpochMilli());
+    // When its input closes
+    launcher.getOutputStream().close();
+    // Then the command runs as the same process, so the recorded pid is the command's own
+    assertThat(launcher.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(launcher.exitValue()).isZero();
+    assertThat(Files.readString(dir.resolve("work/ran")).trim())
+        .isEqualTo(Long.toString(launcher.pid()));
+  }
+
+  @Test
+  void shouldSayWhenTheCommandIsNotFound() {
+    ModelSpec spec = model(List.of("no-such-trainer-" + System.nanoTime()));
+    assertThatThrownBy(() -> new CommandExecutor().execute(run(spec)))
+        .isInstanceOf(TrainingException.class)
+        .hasMessageContaining("exited with status 127 (not found or not executable: check"
+            + " training.executor.command and workDir)")
+        .hasMessageContaining("not found");
+  }
+
+  private Process startLauncher(Path pidFile, String script) throws Exception {
+    Process p = new ProcessBuilder(CommandExecutor.launch(pidFile, List.of("sh", "-c", script)))
+        .directory(pidFile.getParent().toFile()).redirectErrorStream(true)
+        .redirectOutput(pidFile.resolveSibling("launcher.log").toFile()).start();
+    started.add(p);
+    return p;
+  }
+
   private static CompletableFuture<TrainingOutput> executeAsync(RunContext run) {
     return CompletableFuture.supplyAsync(() -> {
       try {
