@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Random;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
@@ -81,6 +83,7 @@ public final class FeatureThroughputBenchmark {
         String passId = "bench-passthrough-" + round;
         double passRate;
         double[] passCpu;
+        Map<String, Double> passKinds;
         try (KafkaStreams streams = new KafkaStreams(passThrough.build(),
             StreamsProps.builder(passId).bootstrapServers(devstack.bootstrapServers())
                 .schemaRegistryUrl(devstack.schemaRegistryUrl())
@@ -89,9 +92,11 @@ public final class FeatureThroughputBenchmark {
           streams.start();
           long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
           long[] cpu0 = cpu(passId);
+          Map<String, Long> kinds0 = CpuClock.nanosByThreadKind();
           long t1 = CardActivityFixture.awaitCommittedToEnd(admin, passId, fx.data.name(),
               Duration.ofMinutes(20));
           passCpu = perEventMicros(cpu0, cpu(passId), events);
+          passKinds = perEventMicros(kinds0, CpuClock.nanosByThreadKind(), events);
           passRate = events / ((t1 - t0) / 1e9);
         }
 
@@ -99,6 +104,7 @@ public final class FeatureThroughputBenchmark {
         long logBefore = CardActivityFixture.endOffsets(admin, fx.topics.features().name());
         double featureRate;
         double[] featureCpu;
+        Map<String, Double> featureKinds;
         try (FeatureStreamsService features = FeatureStreamsService.builder()
             .config(FeatureStreamsConfig.cardActivity())
             .bootstrapServers(devstack.bootstrapServers())
@@ -113,9 +119,11 @@ public final class FeatureThroughputBenchmark {
           long t0 = CardActivityFixture.awaitRunning(features.kafkaStreams(),
               Duration.ofMinutes(2));
           long[] cpu0 = cpu(featuresId);
+          Map<String, Long> kinds0 = CpuClock.nanosByThreadKind();
           long t1 = CardActivityFixture.awaitCommittedToEnd(admin, featuresId, fx.data.name(),
               Duration.ofMinutes(20));
           featureCpu = perEventMicros(cpu0, cpu(featuresId), events);
+          featureKinds = perEventMicros(kinds0, CpuClock.nanosByThreadKind(), events);
           featureRate = events / ((t1 - t0) / 1e9);
         }
         long vectors = CardActivityFixture.endOffsets(admin, fx.topics.features().name())
@@ -128,6 +136,11 @@ public final class FeatureThroughputBenchmark {
         System.out.printf(Locale.ROOT, "round %d: CPU per event, pass-through: JVM %.1f us,"
                 + " stream threads %.1f us; card_activity: JVM %.1f us, stream threads %.1f us%n",
             round, passCpu[0], passCpu[1], featureCpu[0], featureCpu[1]);
+        for (String kind : featureKinds.keySet()) {
+          System.out.printf(Locale.ROOT, "round %d: CPU per event by thread kind: %-36s"
+                  + " pass-through %5.1f us, card_activity %5.1f us%n", round, kind,
+              passKinds.getOrDefault(kind, 0.0), featureKinds.get(kind));
+        }
       }
       System.out.printf(Locale.ROOT, "median of %d rounds of %,d events: ConsumerPerformance"
               + " %,.0f records/s, pass-through %,.0f records/s, card_activity %,.0f events/s;"
@@ -151,6 +164,15 @@ public final class FeatureThroughputBenchmark {
   private static double[] perEventMicros(long[] before, long[] after, int events) {
     return new double[] {(after[0] - before[0]) / 1e3 / events,
         (after[1] - before[1]) / 1e3 / events};
+  }
+
+  /** Microseconds of CPU per event of each thread kind between two readings. */
+  private static Map<String, Double> perEventMicros(Map<String, Long> before,
+      Map<String, Long> after, int events) {
+    Map<String, Double> perEvent = new TreeMap<>();
+    after.forEach((kind, nanos) -> perEvent.put(kind,
+        (nanos - before.getOrDefault(kind, 0L)) / 1e3 / events));
+    return perEvent;
   }
 
   private static double median(List<double[]> results, int column) {

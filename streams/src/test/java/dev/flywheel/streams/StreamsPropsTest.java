@@ -31,9 +31,11 @@ class StreamsPropsTest {
         .isEqualTo(DeadLetterProcessingHandler.class);
     assertThat(props.get(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG))
         .isEqualTo(StreamsProps.DEFAULT_ROCKSDB_MEMORY_BYTES);
-    // and producers that keep one request in flight, so a retried first batch stays in order
+    // and producers that keep one request in flight, so a retried first batch stays in order,
+    // and compress their batches
     assertThat(config.getProducerConfigs("c"))
         .containsEntry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1)
+        .containsEntry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4")
         .containsEntry(ProducerConfig.ACKS_CONFIG, "all");
   }
 
@@ -43,12 +45,14 @@ class StreamsPropsTest {
     Properties props = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092")
         .stateDir(Path.of("state")).standbyReplicas(1).applicationServer("h:8080")
         .overrides(Map.of("security.protocol", "SSL",
-            StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 2))
+            StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 2,
+            StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "zstd"))
         .build();
 
     // Then the overrides are applied last, and the typed settings are kept otherwise
     assertThat(props).containsEntry("security.protocol", "SSL")
         .containsEntry(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 2)
+        .containsEntry(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "zstd")
         .containsEntry(StreamsConfig.APPLICATION_SERVER_CONFIG, "h:8080")
         .containsEntry(StreamsConfig.STATE_DIR_CONFIG, Path.of("state").toAbsolutePath().toString());
   }
