@@ -32,16 +32,18 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The automatic triggers across a broker outage: the broker stops for 15 s, longer than the 10 s
- * transaction timeout Kafka Streams gives its producers under exactly-once, while labels and drift
- * alerts keep arriving and runs execute. Nobody restarts the service. Afterwards each label
- * threshold crossed and each alert raised exactly one request, every request is in exactly one
- * run, and every run started and completed exactly once.
+ * transaction timeout Kafka Streams gives its producers under exactly-once, while labels, drift
+ * alerts and schedule ticks keep arriving and runs execute. Nobody restarts the service.
+ * Afterwards each label threshold crossed, each alert and each scheduled tick raised exactly one
+ * request, every request is in exactly one run, and every run started and completed once.
  */
 @WithDevstack
 class TrainingTriggerBrokerRestartIT {
 
   private static final String MODEL = "fraud-detector";
   private static final int DOWN_SECONDS = 15;
+  private static final long PERIOD_MS = 3_000;
+  private static final String SCHEDULED = MODEL + "/schedule/";
   /** A command that writes its model and manifest at once. */
   private static final String SCRIPT = """
       import json, os
@@ -122,6 +124,77 @@ class TrainingTriggerBrokerRestartIT {
         .flatMap(r -> r.getLineage().getReasons().stream().map(TrainingReason::getRequestId))
         .toList();
     assertThat(requestsInRuns).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  @Test
+  void shouldKeepTheScheduleAcrossABrokerOutageWithoutRaisingATickTwice(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a model retrained every 3 s, with labels to train on, and the service running
+    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
+    ItSupport.createTopics(devstack, topics);
+    ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 22));
+    String app = names.applicationId("restart-schedule");
+    Files.writeString(dir.resolve("train.py"), SCRIPT);
+    service = TrainingTriggerService.builder()
+        .config(TrainingTriggerConfig.load(ItSupport.commandModelConfig(dir, MODEL,
+            "triggers: {drift: false, schedule: PT3S}", dir.resolve("train.py"), Map.of(), app)))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
+            "session.timeout.ms", 6000))
+        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topics(topics).build().start();
+    await().atMost(Duration.ofSeconds(60)).until(() -> scheduled(devstack, topics).size() >= 2);
+
+    // When the broker stops for 15 s while ticks come due, then starts again
+    devstack.kafka().outage(Duration.ofSeconds(DOWN_SECONDS), () -> { });
+    long upAgainMs = System.currentTimeMillis();
+    // and the service, never restarted, raises two more scheduled requests after it
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() ->
+        scheduled(devstack, topics).stream().filter(t -> due(t) > upAgainMs).count() >= 2);
+    service.close();
+    service = null;
+
+    // Then each tick was raised at most once, on the schedule's grid, in order, and none was
+    // lost: the ticks that came due while the broker was away (the stream thread waiting on it)
+    // were folded into the next request, so each request's successor is the first tick after
+    // the moment it was raised
+    List<String> ids = requestIds(devstack, topics);
+    assertThat(ids).doesNotHaveDuplicates();
+    List<TrainingRequested> ticks = scheduled(devstack, topics);
+    assertThat(ticks).hasSize(ids.size());
+    for (int i = 1; i < ticks.size(); i++) {
+      long due = due(ticks.get(i - 1));
+      long raisedAt = ticks.get(i - 1).getReason().getTriggeredAt().toEpochMilli();
+      assertThat(raisedAt).isGreaterThanOrEqualTo(due);
+      assertThat(due(ticks.get(i))).as("the tick after %s", ticks.get(i - 1).getEventId())
+          .isEqualTo(due + PERIOD_MS * ((raisedAt - due) / PERIOD_MS + 1));
+    }
+    assertThat(ticks.stream().filter(t -> due(t) > upAgainMs)).hasSizeGreaterThanOrEqualTo(2);
+    // and every request is in exactly one run, or still pending; no run started twice
+    ModelState state = ItSupport.modelState(devstack, app, MODEL);
+    List<TrainingRun> runs = ItSupport.runs(devstack, topics);
+    List<String> started = runs.stream().filter(r -> r.getStatus() == RunStatus.STARTED)
+        .map(r -> r.getRunId() + "/" + r.getAttempt()).toList();
+    assertThat(started).doesNotHaveDuplicates().isNotEmpty();
+    assertThat(runs.stream().filter(r -> r.getStatus() == RunStatus.COMPLETED)
+        .map(r -> r.getRunId() + "/" + r.getAttempt()).toList()).doesNotHaveDuplicates();
+    assertThat(runs).noneMatch(r -> r.getStatus() == RunStatus.FAILED);
+    List<String> requestsInRuns = runs.stream().filter(r -> r.getStatus() == RunStatus.STARTED)
+        .flatMap(r -> r.getLineage().getReasons().stream().map(TrainingReason::getRequestId))
+        .toList();
+    assertThat(Stream.concat(requestsInRuns.stream(),
+            state.pending.stream().map(r -> r.requestId())).toList())
+        .containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  /** The scheduled requests, in the order they are on the topic. */
+  private static List<TrainingRequested> scheduled(Devstack devstack, Topics topics) {
+    return ItSupport.requests(devstack, topics).stream()
+        .filter(r -> r.getEventId().startsWith(SCHEDULED)).toList();
+  }
+
+  /** The tick a scheduled request is for: its id is {@code <model>/schedule/<due epoch ms>}. */
+  private static long due(TrainingRequested scheduled) {
+    return Long.parseLong(scheduled.getEventId().substring(SCHEDULED.length()));
   }
 
   private static List<String> requestIds(Devstack devstack, Topics topics) {
