@@ -41,8 +41,8 @@ import org.apache.kafka.common.serialization.Serdes;
  * round, produces the file with {@link FileProducer} (read, parse, convert to Avro against the
  * registered schema, serialize, send) and runs {@code ProducerPerformance} with the same record
  * count, 200-byte records and the same producer settings ({@link
- * FileProducer#throughputDefaults()}: idempotent, {@code acks=all}, linger, batch size, lz4) to a
- * topic of the same partitions. A first round of
+ * FileProducer#throughputDefaults()}: idempotent, {@code acks=all}, linger, batch size, lz4, one
+ * request in flight) to a topic of the same partitions. A first round of
  * a tenth of the records warms both up and is not reported; {@code rounds} (default 5) follow.
  * Prints records/s of each per round, the medians and the median of the per-round ratios; the
  * goal is a file producer at 50% or more of the raw producer.

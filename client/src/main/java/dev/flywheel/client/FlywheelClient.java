@@ -9,6 +9,7 @@ import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.serde.AvroSerializer;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.time.Duration;
@@ -185,10 +186,7 @@ public final class FlywheelClient implements AutoCloseable {
   private synchronized KafkaProducer<String, byte[]> producer() {
     checkOpen();
     if (producer == null) {
-      Map<String, Object> props = new LinkedHashMap<>(kafka);
-      props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-      props.put(ProducerConfig.ACKS_CONFIG, "all");
-      producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+      producer = new KafkaProducer<>(ProducerSettings.delivery(kafka), new StringSerializer(), new ByteArraySerializer());
     }
     return producer;
   }

@@ -14,6 +14,7 @@ import dev.flywheel.servingsink.model.ModelLoader;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.servingsink.stream.StreamScorer;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
@@ -236,9 +237,7 @@ public final class ServingSinkService implements AutoCloseable {
   }
 
   private Map<String, Object> producerProps(String name) {
-    Map<String, Object> props = new HashMap<>(kafka);
-    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    Map<String, Object> props = ProducerSettings.delivery(kafka);
     props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.put(ProducerConfig.CLIENT_ID_CONFIG, config.applicationId() + "-" + name);
     return props;

@@ -1,6 +1,7 @@
 package dev.flywheel.streams;
 
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -74,8 +75,7 @@ final class DeadLetters {
         producer.put(key, e.getValue());
       }
     }
-    producer.put(ProducerConfig.ACKS_CONFIG, "all");
-    producer.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    producer = ProducerSettings.delivery(producer);
     producer.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     producer.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
         ByteArraySerializer.class.getName());

@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger;
 import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.streams.ReplaceFailedThreads;
 import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
@@ -236,11 +237,9 @@ public final class TrainingTriggerService implements AutoCloseable {
   }
 
   private Map<String, Object> producerProps() {
-    Map<String, Object> p = clientProps();
+    Map<String, Object> p = ProducerSettings.delivery(clientProps());
     p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
         || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     return p;
   }
 

@@ -3,6 +3,7 @@ package dev.flywheel.ingest.cdc;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
@@ -257,12 +258,10 @@ public final class CdcIngest implements AutoCloseable {
    * it), then the {@link Builder#producerProperty}s.
    */
   Map<String, Object> producerConfig() {
-    Map<String, Object> producerConfig = new HashMap<>(config.kafkaProperties);
+    // no record may be lost or duplicated by a producer retry
+    Map<String, Object> producerConfig = ProducerSettings.delivery(config.kafkaProperties);
     producerConfig.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
     producerConfig.put(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-cdc-" + config.name);
-    // no record may be lost or duplicated by a producer retry
-    producerConfig.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    producerConfig.put(ProducerConfig.ACKS_CONFIG, "all");
     // batches are acknowledged as a whole before offsets commit; a short linger fills them
     producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     producerConfig.putAll(config.producerOverrides);

@@ -150,8 +150,10 @@ public final class FileProducer {
   /**
    * The settings of {@link #producerConfig()} that are not Kafka's defaults: an idempotent
    * producer with {@code acks=all} (each record written once, in order per partition), 20 ms of
-   * linger and 256 KiB batches so that requests carry many records, and lz4 compression. Public so
-   * that the benchmark gives Kafka's own producer the same settings.
+   * linger and 256 KiB batches so that requests carry many records, lz4 compression, and one
+   * request in flight: with several, a first batch to a partition the broker has not opened yet
+   * can be refused for good (KAFKA-15591; docs/guarantees.md). Public so that the benchmark gives
+   * Kafka's own producer the same settings.
    */
   public static Map<String, Object> throughputDefaults() {
     return Map.of(
@@ -159,7 +161,8 @@ public final class FileProducer {
         ProducerConfig.ACKS_CONFIG, "all",
         ProducerConfig.LINGER_MS_CONFIG, 20,
         ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024,
-        ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
+        ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
   }
 
   /**

@@ -8,6 +8,7 @@ import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
@@ -373,10 +374,8 @@ public final class IngestService implements AutoCloseable {
     props.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, produceTimeout.toMillis());
     // a batch's first send often finds the previous transaction's commit markers still being
     // written (CONCURRENT_TRANSACTIONS); retry soon rather than after the default 100 ms
+    // (one request in flight, from producerProps, retries it before any later one goes out)
     props.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, 5);
-    // and retry it before any later batch of the same batch goes out: with several requests in
-    // flight a later one can overtake it and have it refused as out of order (KAFKA-15591)
-    props.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     // an open transaction of a crashed instance holds back read_committed consumers at most
     // this long (a restarted instance with the same ids aborts it at once)
     props.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
@@ -402,10 +401,8 @@ public final class IngestService implements AutoCloseable {
 
   /** A producer: the {@code kafka} properties with the settings below. */
   Map<String, Object> producerProps(String clientId) {
-    Map<String, Object> props = new HashMap<>(kafka);
     // Exactly-once delivery per partition: no duplicates from retries, nothing lost once acked.
-    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    Map<String, Object> props = ProducerSettings.delivery(kafka);
     // Batches arrive as whole HTTP requests: a short linger groups them into few produce calls.
     props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     props.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");

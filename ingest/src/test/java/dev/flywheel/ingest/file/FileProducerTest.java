@@ -43,6 +43,7 @@ class FileProducerTest {
     assertThat(config).containsEntry(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)
         .containsEntry(ProducerConfig.ACKS_CONFIG, "all")
         .containsEntry(ProducerConfig.LINGER_MS_CONFIG, 5)
+        .containsEntry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1)
         .containsEntry(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9092")
         .doesNotContainKey(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
   }

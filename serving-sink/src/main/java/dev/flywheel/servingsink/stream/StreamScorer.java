@@ -8,6 +8,7 @@ import dev.flywheel.servingsink.ServingMetrics;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.Tag;
@@ -115,15 +116,9 @@ public final class StreamScorer implements AutoCloseable {
     c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-consumer");
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
-    Map<String, Object> p = new HashMap<>(kafka);
+    // one request in flight, as in every Streams processor (StreamsProps)
+    Map<String, Object> p = ProducerSettings.delivery(kafka);
     p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    // One produce request in flight, as in every Streams processor (StreamsProps): a refused
-    // first send of a transaction (CONCURRENT_TRANSACTIONS while the previous commit's markers are
-    // written, or NOT_LEADER on a new partition, KAFKA-15591) is then retried before any later
-    // batch, never overtaken and refused as out of order.
-    p.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-producer");

@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger.executor;
 import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.events.RunStatus;
 import dev.flywheel.events.TrainingRun;
+import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
 import dev.flywheel.trainingtrigger.config.ExecutorSpec;
@@ -128,11 +129,9 @@ public final class RunWorker implements AutoCloseable {
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
     this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
-    Map<String, Object> p = new HashMap<>(kafka);
+    Map<String, Object> p = ProducerSettings.delivery(kafka);
     p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
         || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, groupId + "-outcomes");
     this.producer = new KafkaProducer<>(p, runs.keySerde().serializer(),
         runs.valueSerde().serializer());
