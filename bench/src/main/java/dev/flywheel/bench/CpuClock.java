@@ -73,7 +73,8 @@ final class CpuClock {
     if (comm.startsWith("rocksdb")) {
       return "RocksDB flushes and compactions";
     }
-    if (comm.startsWith("bench-features") || comm.startsWith("bench-passthro")) {
+    if (comm.startsWith("bench-features") || comm.startsWith("bench-passthro")
+        || comm.startsWith("bench-io-")) {
       return "Streams threads of the jobs";
     }
     return "other";

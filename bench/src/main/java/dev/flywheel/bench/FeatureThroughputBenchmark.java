@@ -1,6 +1,8 @@
 package dev.flywheel.bench;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.featurestreams.FeatureGroupConfig;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.featurestreams.FeatureStreamsService;
 import dev.flywheel.streams.StreamsProps;
@@ -39,14 +41,19 @@ import org.apache.kafka.streams.kstream.Produced;
  * ceiling: fetching only); the pass-through job {@code stream(in).to(out)} with the same serdes
  * (String keys, the catalogue's Avro values, so each record is deserialized and serialized again)
  * and the same {@link StreamsProps} ({@code exactly_once_v2}, 100 ms commits); and {@link
- * FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. Both Streams jobs run
- * {@code threads} stream threads (default 1). A Streams job's time runs from the moment it is
+ * FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. Between the two, an
+ * {@link IoEquivalentTopology} job: the same reads and writes per event as {@code card_activity}
+ * with no feature computed, so that the share of the cost that is computing the features shows.
+ * The three Streams jobs run {@code threads} stream threads (default 1). A Streams job's time runs from the moment it is
  * RUNNING to the moment its group has committed the end offset of every input partition (polled
  * every 20 ms). Prints each round, with the CPU each job cost per event (the whole JVM, broker
  * included, and its stream threads alone), and the median ratio features/pass-through; the goal
  * is 0.5 or more.
  */
 public final class FeatureThroughputBenchmark {
+
+  /** Bytes of a card's encoded state in {@code card_activity} once its windows fill. */
+  private static final int STATE_BYTES = 375;
 
   private FeatureThroughputBenchmark() {}
 
@@ -70,6 +77,8 @@ public final class FeatureThroughputBenchmark {
               + " partitions) in %.1f s%n", events, cards, fx.data.name(), partitions,
           (System.nanoTime() - produceStart) / 1e9);
 
+      FeatureGroupConfig cardActivity = FeatureStreamsConfig.cardActivity().featureGroups()
+          .get(0);
       List<double[]> results = new ArrayList<>();
       for (int round = 1; round <= rounds; round++) {
         double ceiling = KafkaPerfTools.consumerPerformance(devstack.bootstrapServers(),
@@ -100,6 +109,25 @@ public final class FeatureThroughputBenchmark {
           passRate = events / ((t1 - t0) / 1e9);
         }
 
+        String ioId = "bench-io-" + round;
+        double ioRate;
+        double[] ioCpu;
+        try (KafkaStreams streams = new KafkaStreams(IoEquivalentTopology.build(fx.data,
+            fx.topics.features(), fx.serdes.specific(FeatureVector.class, false), cardActivity,
+            STATE_BYTES),
+            StreamsProps.builder(ioId).bootstrapServers(devstack.bootstrapServers())
+                .schemaRegistryUrl(devstack.schemaRegistryUrl())
+                .numStreamThreads(threads)
+                .stateDir(Files.createTempDirectory(stateRoot, ioId)).build())) {
+          streams.start();
+          long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
+          long[] cpu0 = cpu(ioId);
+          long t1 = CardActivityFixture.awaitCommittedToEnd(admin, ioId, fx.data.name(),
+              Duration.ofMinutes(20));
+          ioCpu = perEventMicros(cpu0, cpu(ioId), events);
+          ioRate = events / ((t1 - t0) / 1e9);
+        }
+
         String featuresId = "bench-features-" + round;
         long logBefore = CardActivityFixture.endOffsets(admin, fx.topics.features().name());
         double featureRate;
@@ -128,11 +156,14 @@ public final class FeatureThroughputBenchmark {
         }
         long vectors = CardActivityFixture.endOffsets(admin, fx.topics.features().name())
             - logBefore;
-        results.add(new double[] {ceiling, passRate, featureRate});
+        results.add(new double[] {ceiling, passRate, featureRate, ioRate});
         System.out.printf(Locale.ROOT, "round %d: ConsumerPerformance %,.0f records/s,"
                 + " pass-through %,.0f records/s, card_activity %,.0f events/s (%,d vectors"
                 + " logged, incl. aborted-transaction markers), features/pass-through %.2f%n",
             round, ceiling, passRate, featureRate, vectors, featureRate / passRate);
+        System.out.printf(Locale.ROOT, "round %d: I/O-equivalent job %,.0f events/s (JVM %.1f us,"
+                + " stream threads %.1f us per event); card_activity / I/O-equivalent %.2f%n",
+            round, ioRate, ioCpu[0], ioCpu[1], featureRate / ioRate);
         System.out.printf(Locale.ROOT, "round %d: CPU per event, pass-through: JVM %.1f us,"
                 + " stream threads %.1f us; card_activity: JVM %.1f us, stream threads %.1f us%n",
             round, passCpu[0], passCpu[1], featureCpu[0], featureCpu[1]);
@@ -149,6 +180,9 @@ public final class FeatureThroughputBenchmark {
           median(results, 2), results.stream().mapToDouble(r -> r[2] / r[1]).sorted()
               .toArray()[rounds / 2],
           Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+      System.out.printf(Locale.ROOT, "median I/O-equivalent job %,.0f events/s; median ratio"
+              + " card_activity / I/O-equivalent %.2f%n", median(results, 3),
+          results.stream().mapToDouble(r -> r[2] / r[3]).sorted().toArray()[rounds / 2]);
     } finally {
       Dirs.deleteQuietly(stateRoot);
     }
