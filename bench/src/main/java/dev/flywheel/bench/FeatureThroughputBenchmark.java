@@ -8,6 +8,7 @@ import dev.flywheel.featurestreams.FeatureStreamsService;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.TreeMap;
 import java.util.Random;
 import org.apache.avro.generic.GenericRecord;
@@ -90,49 +92,25 @@ public final class FeatureThroughputBenchmark {
             .to(out.name(), Produced.with(out.keySerde(), out.valueSerde())
                 .withName("bench-passthrough-sink"));
         String passId = "bench-passthrough-" + round;
-        double passRate;
-        double[] passCpu;
-        Map<String, Double> passKinds;
+        Measured pass;
         try (KafkaStreams streams = new KafkaStreams(passThrough.build(),
-            StreamsProps.builder(passId).bootstrapServers(devstack.bootstrapServers())
-                .schemaRegistryUrl(devstack.schemaRegistryUrl())
-                .numStreamThreads(threads)
-                .stateDir(Files.createTempDirectory(stateRoot, passId)).build())) {
+            props(passId, devstack, threads, stateRoot))) {
           streams.start();
-          long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
-          long[] cpu0 = cpu(passId);
-          Map<String, Long> kinds0 = CpuClock.nanosByThreadKind();
-          long t1 = CardActivityFixture.awaitCommittedToEnd(admin, passId, fx.data.name(),
-              Duration.ofMinutes(20));
-          passCpu = perEventMicros(cpu0, cpu(passId), events);
-          passKinds = perEventMicros(kinds0, CpuClock.nanosByThreadKind(), events);
-          passRate = events / ((t1 - t0) / 1e9);
+          pass = measure(streams, passId, admin, fx.data.name(), events);
         }
 
         String ioId = "bench-io-" + round;
-        double ioRate;
-        double[] ioCpu;
+        Measured io;
         try (KafkaStreams streams = new KafkaStreams(IoEquivalentTopology.build(fx.data,
             fx.topics.features(), fx.serdes.specific(FeatureVector.class, false), cardActivity,
-            STATE_BYTES),
-            StreamsProps.builder(ioId).bootstrapServers(devstack.bootstrapServers())
-                .schemaRegistryUrl(devstack.schemaRegistryUrl())
-                .numStreamThreads(threads)
-                .stateDir(Files.createTempDirectory(stateRoot, ioId)).build())) {
+            STATE_BYTES), props(ioId, devstack, threads, stateRoot))) {
           streams.start();
-          long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
-          long[] cpu0 = cpu(ioId);
-          long t1 = CardActivityFixture.awaitCommittedToEnd(admin, ioId, fx.data.name(),
-              Duration.ofMinutes(20));
-          ioCpu = perEventMicros(cpu0, cpu(ioId), events);
-          ioRate = events / ((t1 - t0) / 1e9);
+          io = measure(streams, ioId, admin, fx.data.name(), events);
         }
 
         String featuresId = "bench-features-" + round;
         long logBefore = CardActivityFixture.endOffsets(admin, fx.topics.features().name());
-        double featureRate;
-        double[] featureCpu;
-        Map<String, Double> featureKinds;
+        Measured feat;
         try (FeatureStreamsService features = FeatureStreamsService.builder()
             .config(FeatureStreamsConfig.cardActivity())
             .bootstrapServers(devstack.bootstrapServers())
@@ -144,16 +122,11 @@ public final class FeatureThroughputBenchmark {
             .stateDir(Files.createTempDirectory(stateRoot, featuresId))
             .build()
             .start()) {
-          long t0 = CardActivityFixture.awaitRunning(features.kafkaStreams(),
-              Duration.ofMinutes(2));
-          long[] cpu0 = cpu(featuresId);
-          Map<String, Long> kinds0 = CpuClock.nanosByThreadKind();
-          long t1 = CardActivityFixture.awaitCommittedToEnd(admin, featuresId, fx.data.name(),
-              Duration.ofMinutes(20));
-          featureCpu = perEventMicros(cpu0, cpu(featuresId), events);
-          featureKinds = perEventMicros(kinds0, CpuClock.nanosByThreadKind(), events);
-          featureRate = events / ((t1 - t0) / 1e9);
+          feat = measure(features.kafkaStreams(), featuresId, admin, fx.data.name(), events);
         }
+        double passRate = pass.rate();
+        double featureRate = feat.rate();
+        double ioRate = io.rate();
         long vectors = CardActivityFixture.endOffsets(admin, fx.topics.features().name())
             - logBefore;
         results.add(new double[] {ceiling, passRate, featureRate, ioRate});
@@ -163,14 +136,15 @@ public final class FeatureThroughputBenchmark {
             round, ceiling, passRate, featureRate, vectors, featureRate / passRate);
         System.out.printf(Locale.ROOT, "round %d: I/O-equivalent job %,.0f events/s (JVM %.1f us,"
                 + " stream threads %.1f us per event); card_activity / I/O-equivalent %.2f%n",
-            round, ioRate, ioCpu[0], ioCpu[1], featureRate / ioRate);
+            round, ioRate, io.cpu()[0], io.cpu()[1], featureRate / ioRate);
         System.out.printf(Locale.ROOT, "round %d: CPU per event, pass-through: JVM %.1f us,"
                 + " stream threads %.1f us; card_activity: JVM %.1f us, stream threads %.1f us%n",
-            round, passCpu[0], passCpu[1], featureCpu[0], featureCpu[1]);
-        for (String kind : featureKinds.keySet()) {
+            round, pass.cpu()[0], pass.cpu()[1], feat.cpu()[0], feat.cpu()[1]);
+        for (String kind : feat.kinds().keySet()) {
           System.out.printf(Locale.ROOT, "round %d: CPU per event by thread kind: %-36s"
-                  + " pass-through %5.1f us, card_activity %5.1f us%n", round, kind,
-              passKinds.getOrDefault(kind, 0.0), featureKinds.get(kind));
+                  + " pass-through %5.1f us, I/O-equivalent %5.1f us, card_activity %5.1f us%n",
+              round, kind, pass.kinds().getOrDefault(kind, 0.0),
+              io.kinds().getOrDefault(kind, 0.0), feat.kinds().get(kind));
         }
       }
       System.out.printf(Locale.ROOT, "median of %d rounds of %,d events: ConsumerPerformance"
@@ -186,6 +160,34 @@ public final class FeatureThroughputBenchmark {
     } finally {
       Dirs.deleteQuietly(stateRoot);
     }
+  }
+
+  /** A job's events/s, its CPU per event (JVM, stream threads) and by kind of thread. */
+  private record Measured(double rate, double[] cpu, Map<String, Double> kinds) {}
+
+  /**
+   * Times a started job from the moment it is RUNNING to the moment its group has committed the
+   * end offset of every partition of {@code topic}.
+   */
+  private static Measured measure(KafkaStreams streams, String applicationId, Admin admin,
+      String topic, int events) throws Exception {
+    long t0 = CardActivityFixture.awaitRunning(streams, Duration.ofMinutes(2));
+    long[] cpu0 = cpu(applicationId);
+    Map<String, Long> kinds0 = CpuClock.nanosByThreadKind();
+    long t1 = CardActivityFixture.awaitCommittedToEnd(admin, applicationId, topic,
+        Duration.ofMinutes(20));
+    return new Measured(events / ((t1 - t0) / 1e9),
+        perEventMicros(cpu0, cpu(applicationId), events),
+        perEventMicros(kinds0, CpuClock.nanosByThreadKind(), events));
+  }
+
+  /** The {@link StreamsProps} every job of the benchmark runs with. */
+  private static Properties props(String applicationId, Devstack devstack, int threads,
+      Path stateRoot) throws IOException {
+    return StreamsProps.builder(applicationId).bootstrapServers(devstack.bootstrapServers())
+        .schemaRegistryUrl(devstack.schemaRegistryUrl())
+        .numStreamThreads(threads)
+        .stateDir(Files.createTempDirectory(stateRoot, applicationId)).build();
   }
 
   /** CPU nanoseconds so far of the whole JVM and of the stream threads of {@code applicationId}. */
