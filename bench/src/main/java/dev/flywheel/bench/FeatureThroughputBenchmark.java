@@ -22,7 +22,9 @@ import java.util.Random;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Produced;
@@ -42,7 +44,7 @@ import org.apache.kafka.streams.kstream.Produced;
  * with fresh consumer groups and empty state: {@code ConsumerPerformance} reads them all (the
  * ceiling: fetching only); the pass-through job {@code stream(in).to(out)} with the same serdes
  * (String keys, the catalogue's Avro values, so each record is deserialized and serialized again)
- * and the same {@link StreamsProps} ({@code exactly_once_v2}, 100 ms commits); and {@link
+ * and the same {@link StreamsProps} ({@code exactly_once_v2}, 100 ms commits, lz4); and {@link
  * FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. Between the two, an
  * {@link IoEquivalentTopology} job: the same reads and writes per event as {@code card_activity}
  * with no feature computed, so that the share of the cost that is computing the features shows.
@@ -181,13 +183,19 @@ public final class FeatureThroughputBenchmark {
         perEventMicros(kinds0, CpuClock.nanosByThreadKind(), events));
   }
 
-  /** The {@link StreamsProps} every job of the benchmark runs with. */
+  /**
+   * The {@link StreamsProps} the pass-through and I/O-equivalent jobs run with: those of {@code
+   * card_activity}, its output compression included.
+   */
   private static Properties props(String applicationId, Devstack devstack, int threads,
       Path stateRoot) throws IOException {
     return StreamsProps.builder(applicationId).bootstrapServers(devstack.bootstrapServers())
         .schemaRegistryUrl(devstack.schemaRegistryUrl())
         .numStreamThreads(threads)
-        .stateDir(Files.createTempDirectory(stateRoot, applicationId)).build();
+        .stateDir(Files.createTempDirectory(stateRoot, applicationId))
+        .overrides(Map.of(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG),
+            FeatureStreamsService.OUTPUT_COMPRESSION))
+        .build();
   }
 
   /** CPU nanoseconds so far of the whole JVM and of the stream threads of {@code applicationId}. */

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -118,10 +119,21 @@ public final class FeatureStreamsService implements AutoCloseable {
   }
 
   /**
+   * Compression of the feature log and the state changelog, unless the {@link Builder#kafka(Map)}
+   * properties set {@code compression.type} or {@code producer.compression.type}. A vector repeats
+   * its feature names in every record, and the broker's cost is mostly copying the bytes it is
+   * sent: lz4 about halved the broker's CPU per {@code card_activity} event and raised the rate
+   * about 15% (BENCHMARKS.md). Readers need lz4, which the Java client, librdkafka and Kafka UI
+   * have; kafkajs needs a codec registered for it.
+   */
+  public static final String OUTPUT_COMPRESSION = "lz4";
+
+  /**
    * The Kafka Streams properties the service runs with: {@link StreamsProps} ({@code
    * exactly_once_v2}, the JVM-wide bounded RocksDB memory, dead-letter handlers, {@code
    * read_committed}) with this builder's standby replicas, threads, state folder, {@code
-   * application.server}, and the {@link Builder#kafka(Map)} properties, which win.
+   * application.server}, {@link #OUTPUT_COMPRESSION}, and the {@link Builder#kafka(Map)}
+   * properties, which win.
    */
   public Properties streamsProperties() {
     StreamsProps.Builder props = StreamsProps.builder(b.applicationId)
@@ -139,6 +151,10 @@ public final class FeatureStreamsService implements AutoCloseable {
     }
     if (b.rocksDbMemoryBytes > 0) {
       props.rocksDbMemoryBytes(b.rocksDbMemoryBytes);
+    }
+    if (!b.kafka.containsKey(ProducerConfig.COMPRESSION_TYPE_CONFIG)) {
+      props.overrides(Map.of(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG),
+          OUTPUT_COMPRESSION));
     }
     props.overrides(b.kafka);
     return props.build();

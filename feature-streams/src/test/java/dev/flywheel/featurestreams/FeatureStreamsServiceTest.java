@@ -7,6 +7,7 @@ import dev.flywheel.streams.BoundedMemoryRocksDBConfig;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 
@@ -44,7 +45,25 @@ class FeatureStreamsServiceTest {
         .containsEntry(StreamsConfig.STATE_DIR_CONFIG, "/var/lib/flywheel/state")
         .containsEntry("security.protocol", "SASL_SSL")
         .containsEntry(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
+    // and the feature log and changelog are written in lz4
+    assertThat(new StreamsConfig(props).getProducerConfigs("c"))
+        .containsEntry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     assertThat(service.healthProblem()).contains("feature-streams is not started");
+  }
+
+  @Test
+  void shouldLeaveCompressionToAUserWhoSetsIt() {
+    // Given a user whose consumers cannot read lz4
+    FeatureStreamsService service = FeatureStreamsService.builder()
+        .config(FeatureStreamsConfig.cardActivity())
+        .bootstrapServers("broker:9092")
+        .schemaRegistryUrl("http://registry:8081")
+        .kafka(Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none"))
+        .build();
+
+    // Then the producers follow the user's setting, not the default
+    assertThat(new StreamsConfig(service.streamsProperties()).getProducerConfigs("c"))
+        .containsEntry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
   }
 
   @Test

@@ -160,10 +160,6 @@ public final class StreamsProps {
       // order, and the producer was seen to stall for minutes. With one in flight the retried
       // batch is the only one, in order by construction.
       p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
-      // Outputs and changelogs in lz4: a feature vector repeats its feature names in every record,
-      // and the broker's cost is mostly copying bytes into the log. In FeatureThroughputBenchmark
-      // it cut the broker's CPU per event about in half and raised card_activity's rate ~18%.
-      p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
       // Read what upstream processors committed, never their aborted writes.
       p.put(StreamsConfig.consumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
       if (stateDir != null) {

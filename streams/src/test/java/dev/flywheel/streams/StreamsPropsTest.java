@@ -31,11 +31,9 @@ class StreamsPropsTest {
         .isEqualTo(DeadLetterProcessingHandler.class);
     assertThat(props.get(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG))
         .isEqualTo(StreamsProps.DEFAULT_ROCKSDB_MEMORY_BYTES);
-    // and producers that keep one request in flight, so a retried first batch stays in order,
-    // and compress their batches
+    // and producers that keep one request in flight, so a retried first batch stays in order
     assertThat(config.getProducerConfigs("c"))
         .containsEntry(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1)
-        .containsEntry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4")
         .containsEntry(ProducerConfig.ACKS_CONFIG, "all");
   }
 
