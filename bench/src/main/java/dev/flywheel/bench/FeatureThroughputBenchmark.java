@@ -48,11 +48,11 @@ import org.apache.kafka.streams.kstream.Produced;
  * FeatureStreamsService} with {@link FeatureStreamsConfig#cardActivity()}. Between the two, an
  * {@link IoEquivalentTopology} job: the same reads and writes per event as {@code card_activity}
  * with no feature computed, so that the share of the cost that is computing the features shows.
- * The three Streams jobs run {@code threads} stream threads (default 1). A Streams job's time runs from the moment it is
- * RUNNING to the moment its group has committed the end offset of every input partition (polled
- * every 20 ms). Prints each round, with the CPU each job cost per event (the whole JVM, broker
- * included, and its stream threads alone), and the median ratio features/pass-through; the goal
- * is 0.5 or more.
+ * The three Streams jobs run {@code threads} stream threads (default 1). A Streams job's time
+ * runs from the moment it is RUNNING to the moment its group has committed the end offset of every
+ * input partition (polled every 20 ms). Prints each round, with the CPU each job cost per event
+ * (the whole JVM, broker included, its stream threads alone, and by kind of thread), the median
+ * ratio features/pass-through (the goal is 0.5 or more) and features/I/O-equivalent.
  */
 public final class FeatureThroughputBenchmark {
 

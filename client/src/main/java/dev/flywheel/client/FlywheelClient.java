@@ -23,7 +23,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -186,7 +185,8 @@ public final class FlywheelClient implements AutoCloseable {
   private synchronized KafkaProducer<String, byte[]> producer() {
     checkOpen();
     if (producer == null) {
-      producer = new KafkaProducer<>(ProducerSettings.delivery(kafka), new StringSerializer(), new ByteArraySerializer());
+      producer = new KafkaProducer<>(ProducerSettings.delivery(kafka), new StringSerializer(),
+          new ByteArraySerializer());
     }
     return producer;
   }

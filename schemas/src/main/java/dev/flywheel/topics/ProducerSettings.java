@@ -5,7 +5,8 @@ import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
- * The delivery settings every Flywheel producer lays over its Kafka properties.
+ * The delivery settings that Flywheel's producers of more than one record lay over their Kafka
+ * properties (the Kafka Streams processors get the same from {@code StreamsProps}).
  *
  * <pre>{@code
  * Map<String, Object> props = ProducerSettings.delivery(kafka);

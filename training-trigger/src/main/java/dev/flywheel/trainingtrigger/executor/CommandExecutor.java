@@ -78,11 +78,15 @@ public final class CommandExecutor implements TrainingExecutor {
    * Waits for its standard input to close, then replaces itself ({@code exec}, same pid and start
    * time) with the command if the pid file ($1) names it, and exits {@value #NOT_RECORDED_EXIT}
    * otherwise. The input closes when the executor has recorded the pid, or when its JVM dies.
+   * Shell builtins only: nothing depends on the {@code PATH} the user's {@code env} may set.
    */
-  private static final String LAUNCHER = "pid_file=$1; shift; cat > /dev/null;"
-      + " case \"$(cat \"$pid_file\" 2> /dev/null)\" in \"$$ \"*) exec \"$@\" ;; esac;"
+  private static final String LAUNCHER = "pid_file=$1; shift;"
+      + " while read -r _; do :; done; rec=;"
+      + " if [ -f \"$pid_file\" ]; then read -r rec < \"$pid_file\"; fi;"
+      + " case \"$rec\" in \"$$ \"*) exec \"$@\" ;; esac;"
       + " echo \"flywheel: training command not started: the instance that launched it ended"
       + " before recording it in $pid_file\" >&2; exit " + NOT_RECORDED_EXIT;
+  private static final Path SHELL = Path.of("/bin/sh");
 
   @Override
   public ExecutorKind kind() {
@@ -113,6 +117,11 @@ public final class CommandExecutor implements TrainingExecutor {
     Path holdoutCsv = in.resolve("holdout.csv");
     DatasetFile.writeCsv(run.dataset().train(), run.dataset().featureNames(), trainCsv);
     DatasetFile.writeCsv(run.dataset().holdout(), run.dataset().featureNames(), holdoutCsv);
+    if (!Files.isExecutable(SHELL)) {
+      throw new TrainingException("the command executor starts training commands through "
+          + SHELL + ", which this host lacks; run training-trigger on Linux or macOS, or use the"
+          + " local or kubernetes executor");
+    }
     Files.deleteIfExists(pidFile); // a command that ended without a manifest: start it again
     ProcessBuilder pb = new ProcessBuilder(launch(pidFile, spec.command()));
     if (spec.workDir() != null) {
@@ -147,7 +156,7 @@ public final class CommandExecutor implements TrainingExecutor {
       Files.move(tmp, pidFile, StandardCopyOption.REPLACE_EXISTING,
           StandardCopyOption.ATOMIC_MOVE);
       p.getOutputStream().close(); // recorded: the launcher may run the command
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       kill(p); // a command no restart could find must not run
       throw e;
     }
@@ -166,7 +175,8 @@ public final class CommandExecutor implements TrainingExecutor {
     }
     if (p.exitValue() != 0) {
       String hint = p.exitValue() == 126 || p.exitValue() == 127
-          ? " (not found or not executable: check training.executor.command and workDir)" : "";
+          ? " (which usually means the command was not found or is not executable: check"
+              + " training.executor.command, workDir and PATH)" : "";
       throw new TrainingException("training command " + spec.command() + " exited with status "
           + p.exitValue() + hint + "; last output:\n" + tail(logFile));
     }

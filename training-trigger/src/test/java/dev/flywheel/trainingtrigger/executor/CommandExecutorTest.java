@@ -269,12 +269,34 @@ class CommandExecutorTest {
 
   @Test
   void shouldSayWhenTheCommandIsNotFound() {
-    ModelSpec spec = model(List.of("no-such-trainer-" + System.nanoTime()));
+    String name = "no-such-trainer-" + System.nanoTime();
+    ModelSpec spec = model(List.of(name));
     assertThatThrownBy(() -> new CommandExecutor().execute(run(spec)))
         .isInstanceOf(TrainingException.class)
-        .hasMessageContaining("exited with status 127 (not found or not executable: check"
-            + " training.executor.command and workDir)")
-        .hasMessageContaining("not found");
+        .hasMessageContaining("exited with status 127 (which usually means the command was not"
+            + " found or is not executable")
+        .hasMessageContaining("exec: " + name); // the shell's own words, from command.log
+  }
+
+  @Test
+  void shouldFindTheCommandOnThePathItsEnvironmentSets() throws Exception {
+    // Given a trainer on a PATH of the executor's env that holds nothing else (no cat, no sh),
+    // written with shell builtins only
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path trainer = bin.resolve("fw-trainer");
+    Files.writeString(trainer, "#!/bin/sh\n"
+        + "printf model > \"$FLYWHEEL_OUTPUT_DIR/model.onnx\"\n"
+        + "printf '{\"artifact\": \"model.onnx\", \"format\": \"ONNX\", \"metrics\":"
+        + " {\"auc\": 0.75}}' > \"$FLYWHEEL_OUTPUT_DIR/manifest.json\"\n");
+    assertThat(trainer.toFile().setExecutable(true)).isTrue();
+    ExecutorSpec exec = new ExecutorSpec(ExecutorSpec.Kind.COMMAND, Duration.ofMinutes(2),
+        List.of("fw-trainer"), null, Map.of("PATH", bin.toString()), null, null, null, null, null,
+        null, null);
+    ModelSpec spec = ModelSpec.of("fraud", SyntheticData.GROUP).withTarget(SyntheticData.TARGET)
+        .withTraining(new TrainingSpec("linear-script", Map.of(), 0.2, 0.5, exec));
+    // Then the launcher still waits for the pid file, finds the trainer there, and it runs
+    TrainingOutput out = new CommandExecutor().execute(run(spec));
+    assertThat(out.metrics()).containsEntry(Metrics.AUC, 0.75);
   }
 
   private Process startLauncher(Path pidFile, String script) throws Exception {
