@@ -27,14 +27,15 @@ final class CpuClock {
   /**
    * CPU nanoseconds so far of each kind of thread of this JVM, the JVM's own threads included (the
    * JIT compiler, the garbage collector, RocksDB's background threads), read from {@code
-   * /proc/self/task} in 10 ms ticks; empty where there is no {@code /proc}. Threads that have ended
-   * are not counted, so a difference of two readings under-counts threads that came and went.
+   * /proc/self/task} in 10 ms ticks; empty where there is no {@code /proc}. The threads that have
+   * ended count as one kind, the process's own total less its live threads'.
    */
   static Map<String, Long> nanosByThreadKind() {
     Map<String, Long> byKind = new TreeMap<>();
     if (!Files.isDirectory(TASKS)) {
       return byKind;
     }
+    long live = 0;
     try (DirectoryStream<Path> tasks = Files.newDirectoryStream(TASKS)) {
       for (Path task : tasks) {
         String stat;
@@ -43,17 +44,30 @@ final class CpuClock {
         } catch (IOException ended) {
           continue;
         }
-        int open = stat.indexOf('(');
-        int close = stat.lastIndexOf(')');
-        String comm = stat.substring(open + 1, close);
-        String[] fields = stat.substring(close + 2).split(" ");
-        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-        byKind.merge(kind(comm), ticks * NANOS_PER_TICK, Long::sum);
+        String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        long nanos = ticks(stat) * NANOS_PER_TICK;
+        byKind.merge(kind(comm), nanos, Long::sum);
+        live += nanos;
       }
     } catch (IOException e) {
       return Map.of();
     }
+    // what the process spent minus what its live threads did: the threads that have ended (the
+    // JVM starts and stops compiler threads as it needs them); a difference of two readings is
+    // what threads that ended in between spent, give or take a tick per thread
+    try {
+      byKind.put("threads that ended", ticks(Files.readString(Path.of("/proc/self/stat")))
+          * NANOS_PER_TICK - live);
+    } catch (IOException e) {
+      return Map.of();
+    }
     return byKind;
+  }
+
+  /** User and system ticks of a {@code stat} line of {@code /proc} (fields 14 and 15). */
+  private static long ticks(String stat) {
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
   }
 
   /** The kind of a thread from its name as the kernel keeps it (the first 15 characters). */

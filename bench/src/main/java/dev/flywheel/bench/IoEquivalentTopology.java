@@ -26,8 +26,10 @@ import org.apache.kafka.streams.state.Stores;
 /**
  * A job with the Kafka and RocksDB I/O of a feature group per event, but no feature computed: the
  * reference for "computing the features costs no more than the Kafka I/O they need". Per source
- * record it decodes the Avro value, reads the entity's state from a logged RocksDB store and writes
- * back a blob of the same size as the group's encoded state, builds a {@link FeatureVector} with
+ * record it decodes the Avro value, reads the entity's state (from an in-memory cache of the last
+ * {@value #CACHED_ENTITIES} entities of the task, as feature-streams' aggregate processor keeps,
+ * else from a logged RocksDB store) and writes back a blob of the same size as the group's encoded
+ * state, builds a {@link FeatureVector} with
  * the group's feature names (values derived from the event, so that they compress like real ones)
  * and puts it in an unlogged RocksDB store and on the feature log, with the same serdes as {@code
  * FeatureTopology}. What it leaves out is what computing the features costs: extracting fields,
@@ -37,6 +39,8 @@ final class IoEquivalentTopology {
 
   static final String STATE_STORE = "bench-io-state";
   static final String ONLINE_STORE = "bench-io-online";
+  /** Entities whose state a task keeps in memory, as feature-streams' aggregate processor does. */
+  static final int CACHED_ENTITIES = 4096;
 
   private IoEquivalentTopology() {}
 
@@ -66,6 +70,15 @@ final class IoEquivalentTopology {
     private final int stateBytes;
     private KeyValueStore<String, byte[]> state;
     private KeyValueStore<String, FeatureVector> online;
+    private final Map<String, byte[]> cache =
+        new LinkedHashMap<>(CACHED_ENTITIES * 4 / 3 + 1, 0.75f, true) {
+          private static final long serialVersionUID = 1L;
+
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+            return size() > CACHED_ENTITIES;
+          }
+        };
 
     IoProcessor(FeatureGroupConfig group, int stateBytes) {
       this.names = group.featureNames();
@@ -80,6 +93,7 @@ final class IoEquivalentTopology {
       super.init(context);
       state = context.getStateStore(STATE_STORE);
       online = context.getStateStore(ONLINE_STORE);
+      cache.clear();
     }
 
     @Override
@@ -88,10 +102,14 @@ final class IoEquivalentTopology {
       String entity = record.key();
       double amount = ((Number) tx.get("amount")).doubleValue();
       long time = (Long) tx.get("event_time");
-      byte[] previous = state.get(entity);
+      byte[] previous = cache.get(entity);
+      if (previous == null) {
+        previous = state.get(entity);
+      }
       byte[] next = previous == null ? new byte[stateBytes] : Arrays.copyOf(previous, stateBytes);
       next[(int) (time % stateBytes)] ^= (byte) amount;
       state.put(entity, next);
+      cache.put(entity, next);
       Map<String, Double> values = new LinkedHashMap<>();
       for (int i = 0; i < names.size(); i++) {
         values.put(names.get(i), amount * (i + 1) + (previous == null ? 0 : previous[i]));
