@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -169,7 +170,13 @@ class TrainingTriggerBrokerRestartIT {
           .isEqualTo(due + PERIOD_MS * ((raisedAt - due) / PERIOD_MS + 1));
     }
     assertThat(ticks.stream().filter(t -> due(t) > upAgainMs)).hasSizeGreaterThanOrEqualTo(2);
-    // and every request is in exactly one run, or still pending; no run started twice
+    // and ticks were folded: the committed state cannot move past a tick while the broker is
+    // down, and the outage is five periods long
+    assertThat(IntStream.range(1, ticks.size())
+        .mapToLong(i -> due(ticks.get(i)) - due(ticks.get(i - 1))))
+        .anyMatch(gap -> gap > PERIOD_MS);
+    // and every request the coordinator has read back is in exactly one run or still pending
+    // (the last ones may have been raised after its last commit); no run started twice
     ModelState state = ItSupport.modelState(devstack, app, MODEL);
     List<TrainingRun> runs = ItSupport.runs(devstack, topics);
     List<String> started = runs.stream().filter(r -> r.getStatus() == RunStatus.STARTED)
@@ -181,9 +188,25 @@ class TrainingTriggerBrokerRestartIT {
     List<String> requestsInRuns = runs.stream().filter(r -> r.getStatus() == RunStatus.STARTED)
         .flatMap(r -> r.getLineage().getReasons().stream().map(TrainingReason::getRequestId))
         .toList();
+    Map<Integer, Long> consumed = committedOffsets(devstack, app,
+        topics.trainingRequests().name());
+    List<String> readBack = ItSupport.readAll(devstack, topics.trainingRequests().name(),
+            topics.trainingRequests().valueSerde().deserializer()).stream()
+        .filter(r -> r.offset() < consumed.getOrDefault(r.partition(), 0L))
+        .map(r -> r.value().getEventId()).toList();
     assertThat(Stream.concat(requestsInRuns.stream(),
             state.pending.stream().map(r -> r.requestId())).toList())
-        .containsExactlyInAnyOrderElementsOf(ids);
+        .containsExactlyInAnyOrderElementsOf(readBack);
+  }
+
+  /** The offsets {@code group} has committed on the partitions of {@code topic}. */
+  private static Map<Integer, Long> committedOffsets(Devstack devstack, String group,
+      String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+          .entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
+          .collect(Collectors.toMap(e -> e.getKey().partition(), e -> e.getValue().offset()));
+    }
   }
 
   /** The scheduled requests, in the order they are on the topic. */
