@@ -18,6 +18,7 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -29,11 +30,11 @@ import org.apache.kafka.streams.state.Stores;
  * record it decodes the Avro value, reads the entity's state (from an in-memory cache of the last
  * {@value #CACHED_ENTITIES} entities of the task, as feature-streams' aggregate processor keeps,
  * else from a logged RocksDB store) and writes back a blob of the same size as the group's encoded
- * state, builds a {@link FeatureVector} with
- * the group's feature names (values derived from the event, so that they compress like real ones)
- * and puts it in an unlogged RocksDB store and on the feature log, with the same serdes as {@code
- * FeatureTopology}. What it leaves out is what computing the features costs: extracting fields,
- * lateness, the tiles and windows, and encoding the state.
+ * state, builds a {@link FeatureVector} with the group's feature names (values derived from the
+ * event, so that they compress like real ones) and puts it in an unlogged RocksDB store and on the
+ * feature log, with the same serdes as {@code FeatureTopology}. What it leaves out is what
+ * computing the features costs: extracting fields, lateness, the tiles, windows and sketches,
+ * encoding the state, and the purge of idle entities.
  */
 final class IoEquivalentTopology {
 
@@ -88,8 +89,7 @@ final class IoEquivalentTopology {
     }
 
     @Override
-    public void init(org.apache.kafka.streams.processor.api.ProcessorContext<String,
-        FeatureVector> context) {
+    public void init(ProcessorContext<String, FeatureVector> context) {
       super.init(context);
       state = context.getStateStore(STATE_STORE);
       online = context.getStateStore(ONLINE_STORE);

@@ -50,7 +50,8 @@ class StreamsPropsTest {
     // Then the overrides are applied last, and the typed settings are kept otherwise
     assertThat(props).containsEntry("security.protocol", "SSL")
         .containsEntry(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, 2)
-        .containsEntry(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "zstd")
+        .containsEntry(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG),
+            "zstd")
         .containsEntry(StreamsConfig.APPLICATION_SERVER_CONFIG, "h:8080")
         .containsEntry(StreamsConfig.STATE_DIR_CONFIG, Path.of("state").toAbsolutePath().toString());
   }
