@@ -252,6 +252,24 @@ class CommandExecutorTest {
   }
 
   @Test
+  void shouldNeverRunTheCommandWhenTheJvmThatLaunchedItDiesBeforeRecordingIt() throws Exception {
+    // Given a JVM that starts a command through the launcher and dies before writing its pid
+    Path work = Files.createDirectories(dir.resolve("work"));
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        LaunchAndDie.class.getName(), work.resolve(CommandExecutor.PID_FILE).toString(),
+        "echo ran > ran").redirectErrorStream(true)
+        .redirectOutput(work.resolve("jvm.log").toFile()).start();
+    started.add(jvm);
+    assertThat(jvm.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(work.resolve("launched")).exists();
+    // Then the launcher it left sees its input close with the JVM, and runs nothing
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(work.resolve("launcher.log"))
+        && Files.readString(work.resolve("launcher.log")).contains("training command not started"));
+    assertThat(work.resolve("ran")).doesNotExist();
+  }
+
+  @Test
   void shouldRunTheCommandInTheLaunchersPlaceOnceItsPidIsRecorded() throws Exception {
     // Given a launched command whose pid file names the launcher
     Path pidFile = Files.createDirectories(dir.resolve("work")).resolve(CommandExecutor.PID_FILE);
