@@ -70,17 +70,11 @@ class TrainingTriggerBrokerRestartIT {
       Devstack devstack, UniqueNames names) throws Exception {
     // Given a model retrained on drift and at every 100 new labels, 300 labels on the log, and
     // the service running: three label requests
-    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
-        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
-    ItSupport.createTopics(devstack, topics);
+    Topics topics = topics(devstack, names);
     SyntheticData data = new SyntheticData(500, 3, true, 21);
     ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 21));
     String app = names.applicationId("restart-triggers");
-    service = TrainingTriggerService.builder()
-        .config(TrainingTriggerConfig.load(writeConfig(app)))
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
-            "session.timeout.ms", 6000))
-        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topics(topics).build().start();
+    service = start(devstack, topics, "triggers: {drift: true, newLabels: 100}", app);
     await().atMost(Duration.ofSeconds(60)).until(() -> requestIds(devstack, topics)
         .contains(MODEL + "/new-labels/3"));
     // and then a drift alert and 100 more labels
@@ -131,18 +125,10 @@ class TrainingTriggerBrokerRestartIT {
   void shouldKeepTheScheduleAcrossABrokerOutageWithoutRaisingATickTwice(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given a model retrained every 3 s, with labels to train on, and the service running
-    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
-        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
-    ItSupport.createTopics(devstack, topics);
+    Topics topics = topics(devstack, names);
     ItSupport.produce(devstack, topics, new SyntheticData(300, 3, true, 22));
     String app = names.applicationId("restart-schedule");
-    Files.writeString(dir.resolve("train.py"), SCRIPT);
-    service = TrainingTriggerService.builder()
-        .config(TrainingTriggerConfig.load(ItSupport.commandModelConfig(dir, MODEL,
-            "triggers: {drift: false, schedule: PT3S}", dir.resolve("train.py"), Map.of(), app)))
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
-            "session.timeout.ms", 6000))
-        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topics(topics).build().start();
+    service = start(devstack, topics, "triggers: {drift: false, schedule: PT3S}", app);
     await().atMost(Duration.ofSeconds(60)).until(() -> scheduled(devstack, topics).size() >= 2);
 
     // When the broker stops for 15 s while ticks come due, then starts again
@@ -232,9 +218,27 @@ class TrainingTriggerBrokerRestartIT {
         .toList();
   }
 
-  private Path writeConfig(String applicationId) throws Exception {
+  /** The test's topic catalogue, its topics created. */
+  private static Topics topics(Devstack devstack, UniqueNames names) {
+    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
+    ItSupport.createTopics(devstack, topics);
+    return topics;
+  }
+
+  /**
+   * Starts the service on one model of {@code triggers} trained by {@link #SCRIPT}, with a 6 s
+   * session timeout so that a rebalance after the outage is quick.
+   */
+  private TrainingTriggerService start(Devstack devstack, Topics topics, String triggers,
+      String applicationId) throws Exception {
     Files.writeString(dir.resolve("train.py"), SCRIPT);
-    return ItSupport.commandModelConfig(dir, MODEL, "triggers: {drift: true, newLabels: 100}",
-        dir.resolve("train.py"), Map.of(), applicationId);
+    Path yaml = ItSupport.commandModelConfig(dir, MODEL, triggers, dir.resolve("train.py"),
+        Map.of(), applicationId);
+    return TrainingTriggerService.builder()
+        .config(TrainingTriggerConfig.load(yaml))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
+            "session.timeout.ms", 6000))
+        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topics(topics).build().start();
   }
 }

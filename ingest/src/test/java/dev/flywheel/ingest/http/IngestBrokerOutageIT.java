@@ -69,8 +69,9 @@ class IngestBrokerOutageIT {
   void shouldWriteEveryBatchOnceAndWholeWhenTheBrokerStopsWhileCallersPost(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given ingest with a 2 s produce timeout and two producers
-    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
-        devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
+    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
     ingest = IngestService.builder()
         .config(IngestConfig.parse("""
             sources: [{name: clicks, schema: '%s', key: id, time: event_time}]
@@ -78,8 +79,7 @@ class IngestBrokerOutageIT {
             """.formatted(SCHEMA)))
         .configDir(Path.of("."))
         .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
-        .serdes(AvroSerdes.fromConfig(Map.of("schema.registry.url",
-            devstack.schemaRegistryUrl())))
+        .serdes(serdes)
         .topics(topics).host("127.0.0.1").produceTimeout(PRODUCE_TIMEOUT)
         .meterRegistry(new SimpleMeterRegistry()).build().start();
     // and a caller posting 60 batches of 20 one after another, the last 40 only once the broker
