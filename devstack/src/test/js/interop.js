@@ -15,6 +15,10 @@
  *   --subject=name           produce: the subject (default: the library's namespace.name)
  *   --records-file=path      produce: one JSON value per line, encoded with the registered id
  *   --timeout-ms=N           consume: give up after this long (default 45000)
+ *   --compression=none|lz4   produce: the batches' codec (default none)
+ *   --lz4-codec=lz4-napi|none
+ *                            the lz4 codec registered with kafkajs (default lz4-napi); with
+ *                            none, kafkajs meets an lz4 batch with its own "not implemented" error
  *
  * Output on stdout, one JSON object a line:
  *   {"event":"registered","id":7,"subject":"..."}
@@ -22,6 +26,10 @@
  *   {"event":"consumed","partition":0,"offset":"0","key":"k","schemaId":7,"hex":"...",
  *    "value":{...},"reencodedHex":"..."}
  *   {"event":"done","count":N}
+ * kafkajs implements gzip only. Flywheel's feature-streams and ingest write lz4, so this client
+ * registers lz4-napi as kafkajs's lz4 codec, the way a user's kafkajs application would; see
+ * lz4Codec.
+ *
  * "reencodedHex" is registry.encode(schemaId, decodedValue): this client's own encoding of what it
  * read, to compare byte for byte with what the other side wrote. Longs (timestamp-millis included:
  * no logical types are configured) are JSON numbers. Logs go to stderr. Exit code 0 only on
@@ -29,8 +37,25 @@
  */
 
 const fs = require('fs');
-const { Kafka, logLevel } = require('kafkajs');
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkajs');
 const { SchemaRegistry, SchemaType } = require('@kafkajs/confluent-schema-registry');
+const lz4 = require('lz4-napi');
+
+/*
+ * kafkajs's codec for lz4 batches, which kafkajs leaves to the application. Kafka's lz4 is the
+ * LZ4 frame format, one frame per batch, with independent blocks: the broker refuses a frame
+ * whose blocks are linked ("Dependent block stream is unsupported"), which is what the pure
+ * JavaScript lz4js writes. lz4-napi (lz4_flex, prebuilt binaries, no native build) writes
+ * independent 64 KiB blocks, as Kafka's own Lz4BlockOutputStream does.
+ */
+const lz4Codec = () => ({
+  async compress(encoder) {
+    return lz4.compressFrame(encoder.buffer);
+  },
+  async decompress(buffer) {
+    return lz4.decompressFrame(buffer);
+  },
+});
 
 function options() {
   const out = {};
@@ -91,6 +116,11 @@ async function produce(get, registry) {
     encoded.push(await registry.encode(id, record));
   }
 
+  const compressionName = get('compression', 'none');
+  const compression = { none: CompressionTypes.None, lz4: CompressionTypes.LZ4 }[compressionName];
+  if (compression === undefined) {
+    throw new Error(`unknown --compression=${compressionName}: none or lz4`);
+  }
   const producer = kafkaClient(get('bootstrap')).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -100,6 +130,7 @@ async function produce(get, registry) {
       const [meta] = await producer.send({
         topic,
         acks: -1,
+        compression,
         messages: [{ key, value: encoded[i] }],
       });
       emit({
@@ -121,6 +152,7 @@ async function consume(get, registry) {
     groupId: `flywheel-kafkajs-interop-${topic}-${process.pid}-${Date.now()}`,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 200,
+    retry: { restartOnFailure: async () => false },
   });
   await consumer.connect();
   let seen = 0;
@@ -131,6 +163,11 @@ async function consume(get, registry) {
       const timer = setTimeout(
         () => reject(new Error(`timed out after ${timeoutMs} ms with ${seen} of ${count} records`)),
         timeoutMs);
+      // A batch kafkajs cannot decode (an lz4 batch without a codec) crashes the consumer
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        clearTimeout(timer);
+        reject(payload.error);
+      });
       consumer.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
@@ -177,6 +214,12 @@ async function consume(get, registry) {
 
 async function main() {
   const get = options();
+  const codec = get('lz4-codec', 'lz4-napi');
+  if (codec === 'lz4-napi') {
+    CompressionCodecs[CompressionTypes.LZ4] = lz4Codec;
+  } else if (codec !== 'none') {
+    throw new Error(`unknown --lz4-codec=${codec}: lz4-napi or none`);
+  }
   const registry = new SchemaRegistry({ host: get('registry') });
   const mode = get('mode');
   if (mode === 'produce') {

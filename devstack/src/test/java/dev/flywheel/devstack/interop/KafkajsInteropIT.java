@@ -10,7 +10,9 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Channel;
+import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
+import dev.flywheel.events.RecordOrigin;
 import dev.flywheel.events.Transaction;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.serde.GenericAvroSerde;
@@ -29,10 +31,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.avro.generic.GenericRecord;
@@ -45,7 +53,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.FileRecords;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -308,6 +319,75 @@ class KafkajsInteropIT {
     }
   }
 
+  @Test
+  void shouldDecodeWithKafkajsAndItsLz4CodecTheLz4BatchesAJavaProducerWrote() throws Exception {
+    // Given feature vectors written as feature-streams writes its log: lz4, many to a batch
+    String topic = createTopic("features-lz4-from-flywheel");
+    List<FeatureVector> vectors = featureVectors(new Random(42), 400);
+    List<byte[]> written = produceWithFlywheel(topic, FeatureVector.class, vectors,
+        FeatureVector::getEntityId, Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
+            ProducerConfig.LINGER_MS_CONFIG, 50));
+    assertThat(batchCodecs(topic)).as("codecs of the batches on the broker")
+        .containsExactly(CompressionType.LZ4);
+    int id = registry.getLatest(topic + "-value").id();
+
+    // When kafkajs consumes them with lz4js registered as its lz4 codec
+    List<JsonNode> read = events(node("--mode=consume", "--topic=" + topic,
+        "--count=" + vectors.size()), "consumed");
+
+    // Then it read every vector, with the same values and the bytes Flywheel wrote
+    assertThat(read).hasSize(vectors.size());
+    for (int i = 0; i < vectors.size(); i++) {
+      JsonNode vector = read.get(i);
+      assertThat(vector.get("schemaId").asInt()).isEqualTo(id);
+      assertThat(vector.get("key").asText()).isEqualTo(vectors.get(i).getEntityId());
+      assertSameJson(vector.get("value"), featureVectorJson(vectors.get(i)));
+      assertThat(vector.get("hex").asText()).isEqualTo(HEX.formatHex(written.get(i)));
+      assertThat(vector.get("reencodedHex").asText()).isEqualTo(HEX.formatHex(written.get(i)));
+    }
+
+    // And without a codec kafkajs stops at the first batch with its own error, the one a user
+    // of kafkajs meets before registering one
+    Run plain = nodeRun("--mode=consume", "--topic=" + topic, "--count=1", "--lz4-codec=none",
+        "--timeout-ms=30000");
+    assertThat(plain.exitCode()).as("kafkajs without a codec: %s", plain.describe()).isOne();
+    assertThat(plain.stderr()).contains("LZ4 compression not implemented");
+  }
+
+  @Test
+  void shouldDecodeWithFlywheelTheLz4BatchesKafkajsWroteWithItsLz4Codec() throws Exception {
+    // Given Transactions, and kafkajs producing them with lz4 through lz4js
+    String topic = createTopic("transactions-lz4-from-kafkajs");
+    List<Transaction> transactions = List.of(
+        transaction("tx-21", "card-1", "m-1", "grocery", 12.5, "EUR", "DE", Channel.POS,
+            1_700_000_001_000L),
+        transaction("tx-22", "card-2", "m-ü", "travel", 999.99, "USD", "US", Channel.ECOMMERCE,
+            1_700_000_002_000L),
+        transaction("tx-23", "card-1", "m-1", "grocery", 12.5, "EUR", "DE", Channel.POS,
+            1_700_000_003_000L));
+    Path schemaFile = runDir.resolve("transaction.avsc");
+    Files.writeString(schemaFile, Transaction.getClassSchema().toString());
+    Path recordsFile = runDir.resolve("transactions.jsonl");
+    Files.write(recordsFile, transactions.stream().map(t -> transactionJson(t).toString())
+        .toList());
+
+    // When kafkajs registers the schema and produces them, one lz4 batch per send
+    node("--mode=produce", "--topic=" + topic, "--subject=" + topic + "-value",
+        "--schema-file=" + schemaFile, "--records-file=" + recordsFile,
+        "--count=" + transactions.size(), "--compression=lz4");
+
+    // Then the broker holds lz4 batches, and Flywheel's consumer and serde read every record
+    assertThat(batchCodecs(topic)).containsExactly(CompressionType.LZ4);
+    List<ConsumerRecord<byte[], byte[]>> records = readRaw(topic, transactions.size());
+    try (SpecificAvroSerde<Transaction> serde =
+        new SpecificAvroSerde<>(registry, Transaction.class)) {
+      for (int i = 0; i < transactions.size(); i++) {
+        assertThat(serde.deserializer().deserialize(topic, records.get(i).value()))
+            .isEqualTo(transactions.get(i));
+      }
+    }
+  }
+
   // ---- records and their JSON as avsc reads them (unions of null and one type unwrapped) ----
 
   private static Label label(String eventId, long eventTime, Long labelledEventTime,
@@ -364,6 +444,62 @@ class KafkajsInteropIT {
     return json;
   }
 
+  /** Vectors shaped like card_activity's: 21 numeric features, some undefined, one categorical. */
+  private static List<FeatureVector> featureVectors(Random random, int count) {
+    List<FeatureVector> vectors = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Map<String, Double> numeric = new LinkedHashMap<>();
+      for (int f = 0; f < 21; f++) {
+        numeric.put("feature_" + f + "_over_" + (f % 4 == 0 ? "7d" : "24h"),
+            random.nextInt(10) == 0 ? null : Math.round(random.nextDouble() * 1e6) / 100.0);
+      }
+      Map<String, String> categorical = new LinkedHashMap<>();
+      categorical.put("last_category", random.nextBoolean() ? null : "category-" + (i % 7));
+      Instant time = Instant.ofEpochMilli(1_700_000_000_000L + 1_000L * i);
+      vectors.add(FeatureVector.newBuilder()
+          .setEventId("tx-" + i)
+          .setEventTime(time)
+          .setEntityId("card-" + random.nextInt(50))
+          .setFeatureGroup("card_activity")
+          .setFeatureGroupVersion(i % 2 == 0 ? "v-1" : null)
+          .setFeatures(numeric)
+          .setCategoricalFeatures(categorical)
+          .setAsOf(time)
+          .setComputedAt(i % 3 == 0 ? null : time.plusMillis(7))
+          .setSource(i % 5 == 0 ? null : new RecordOrigin("transactions", i % 3, (long) i))
+          .build());
+    }
+    return vectors;
+  }
+
+  private static ObjectNode featureVectorJson(FeatureVector v) {
+    ObjectNode json = JSON.createObjectNode();
+    json.put("event_id", v.getEventId());
+    json.put("event_time", v.getEventTime().toEpochMilli());
+    json.put("entity_id", v.getEntityId());
+    json.put("feature_group", v.getFeatureGroup());
+    json.put("feature_group_version", v.getFeatureGroupVersion());
+    ObjectNode numeric = json.putObject("features");
+    v.getFeatures().forEach(numeric::put);
+    ObjectNode categorical = json.putObject("categorical_features");
+    v.getCategoricalFeatures().forEach(categorical::put);
+    json.put("as_of", v.getAsOf().toEpochMilli());
+    if (v.getComputedAt() == null) {
+      json.putNull("computed_at");
+    } else {
+      json.put("computed_at", v.getComputedAt().toEpochMilli());
+    }
+    if (v.getSource() == null) {
+      json.putNull("source");
+    } else {
+      ObjectNode source = json.putObject("source");
+      source.put("topic", v.getSource().getTopic());
+      source.put("partition", v.getSource().getPartition());
+      source.put("offset", v.getSource().getOffset());
+    }
+    return json;
+  }
+
   /**
    * JSON equality where numbers compare by value: JavaScript prints the double 1.0 as {@code 1},
    * which Jackson reads as an int.
@@ -391,18 +527,51 @@ class KafkajsInteropIT {
   private <T extends org.apache.avro.specific.SpecificRecord> List<byte[]> produceWithFlywheel(
       String topic, Class<T> type, List<T> values, java.util.function.Function<T, String> key)
       throws Exception {
+    return produceWithFlywheel(topic, type, values, key, Map.of());
+  }
+
+  /**
+   * Sends every value, then waits for them all: with a linger in {@code settings}, many go to a
+   * batch. Returns the bytes of each value as the serde wrote it.
+   */
+  private <T extends org.apache.avro.specific.SpecificRecord> List<byte[]> produceWithFlywheel(
+      String topic, Class<T> type, List<T> values, java.util.function.Function<T, String> key,
+      Map<String, Object> settings) throws Exception {
+    Map<String, Object> config = new HashMap<>(settings);
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers());
+    config.put(ProducerConfig.ACKS_CONFIG, "all");
     List<byte[]> written = new ArrayList<>();
     try (SpecificAvroSerde<T> serde = new SpecificAvroSerde<>(registry, type);
-        KafkaProducer<String, T> producer = new KafkaProducer<>(Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
-            ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), serde.serializer())) {
+        KafkaProducer<String, T> producer = new KafkaProducer<>(config, new StringSerializer(),
+            serde.serializer())) {
+      List<Future<RecordMetadata>> sends = new ArrayList<>();
       for (T value : values) {
-        producer.send(new ProducerRecord<>(topic, key.apply(value), value)).get(30,
-            TimeUnit.SECONDS);
+        sends.add(producer.send(new ProducerRecord<>(topic, key.apply(value), value)));
         written.add(serde.serializer().serialize(topic, value));
+      }
+      for (Future<RecordMetadata> send : sends) {
+        send.get(30, TimeUnit.SECONDS);
       }
     }
     return written;
+  }
+
+  /** The codecs of the record batches the broker holds for partition 0 of {@code topic}. */
+  private Set<CompressionType> batchCodecs(String topic) throws IOException {
+    Set<CompressionType> codecs = EnumSet.noneOf(CompressionType.class);
+    List<Path> segments;
+    try (Stream<Path> files = Files.list(devstack.kafka().logDir().resolve(topic + "-0"))) {
+      segments = files.filter(file -> file.toString().endsWith(".log")).toList();
+    }
+    for (Path segment : segments) {
+      FileRecords records = FileRecords.open(segment.toFile(), false);
+      try {
+        records.batches().forEach(batch -> codecs.add(batch.compressionType()));
+      } finally {
+        records.closeHandlers();
+      }
+    }
+    return codecs;
   }
 
   private List<ConsumerRecord<byte[], byte[]>> readRaw(String topic, int count) {
@@ -426,11 +595,7 @@ class KafkajsInteropIT {
   // ---- node ----
 
   private List<JsonNode> node(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("node", "interop.js",
-        "--bootstrap=" + devstack.bootstrapServers(),
-        "--registry=" + devstack.schemaRegistryUrl()));
-    command.addAll(List.of(args));
-    Run run = run(runDir, NODE_TIMEOUT, command, Map.of());
+    Run run = nodeRun(args);
     assertThat(run.exitCode()).as("interop.js %s", run.describe()).isZero();
     List<JsonNode> lines = new ArrayList<>();
     for (String line : run.stdout().split("\n")) {
@@ -441,6 +606,14 @@ class KafkajsInteropIT {
     assertThat(lines).as("interop.js output").isNotEmpty();
     assertThat(lines.get(lines.size() - 1).get("event").asText()).isEqualTo("done");
     return lines;
+  }
+
+  private Run nodeRun(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("node", "interop.js",
+        "--bootstrap=" + devstack.bootstrapServers(),
+        "--registry=" + devstack.schemaRegistryUrl()));
+    command.addAll(List.of(args));
+    return run(runDir, NODE_TIMEOUT, command, Map.of());
   }
 
   private static List<JsonNode> events(List<JsonNode> lines, String event) {
