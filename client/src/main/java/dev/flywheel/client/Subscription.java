@@ -1,5 +1,6 @@
 package dev.flywheel.client;
 
+import dev.flywheel.registry.SchemaRegistryException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * where the group left off and commits after each handled batch.
  *
  * <p>Events that cannot be decoded are logged and skipped; a handler that throws is logged and
- * the next event is delivered. {@link #close()} stops the thread and closes the consumer; it is
+ * the next event is delivered. An event that cannot be decoded because the schema registry does
+ * not answer is not skipped: it is decoded again every second until the registry answers, and
+ * the events after it wait. {@link #close()} stops the thread and closes the consumer; it is
  * idempotent and waits up to ten seconds.
  */
 public final class Subscription implements AutoCloseable {
@@ -38,6 +41,8 @@ public final class Subscription implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Subscription.class);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final long CLOSE_WAIT_SECONDS = 10;
+  /** How long an event waits before it is decoded again while the schema registry is away. */
+  private static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
 
   private final String topic;
   private final KafkaConsumer<String, byte[]> consumer;
@@ -126,8 +131,15 @@ public final class Subscription implements AutoCloseable {
           warn("polling " + topic + " failed; retrying", e);
           continue;
         }
+        boolean complete = true;
         for (ConsumerRecord<String, byte[]> record : records) {
-          deliver(record);
+          if (!deliver(record)) {
+            complete = false;
+            break;
+          }
+        }
+        if (!complete) {
+          break; // closed: nothing past the undelivered event is committed
         }
         if (grouped && !records.isEmpty()) {
           try {
@@ -148,18 +160,36 @@ public final class Subscription implements AutoCloseable {
     }
   }
 
-  private void deliver(ConsumerRecord<String, byte[]> record) {
+  /**
+   * Decodes the record and hands it to the handler. Returns false only when the subscription was
+   * closed while the record waited for the schema registry: it was not delivered.
+   */
+  private boolean deliver(ConsumerRecord<String, byte[]> record) {
     if (record.value() == null) {
-      return;
+      return true;
     }
-    Object event;
-    try {
-      event = values.deserialize(record.topic(), record.headers(), record.value());
-    } catch (RuntimeException e) {
-      failures.incrementAndGet();
-      warn("skipping " + record.topic() + "-" + record.partition() + "@" + record.offset()
-          + ": it does not decode: " + e.getMessage(), null);
-      return;
+    Object event = null;
+    for (boolean decoded = false; !decoded; ) {
+      try {
+        event = values.deserialize(record.topic(), record.headers(), record.value());
+        decoded = true;
+      } catch (RuntimeException e) {
+        if (SchemaRegistryException.isRetriableCause(e)) {
+          // the registry did not answer: the event may well be fine, so it is not skipped
+          if (closed.get()) {
+            return false; // not delivered, not committed: read again by the next subscription
+          }
+          log.warn("cannot decode {}-{}@{} while the schema registry does not answer; trying"
+              + " again in {} ms: {}", record.topic(), record.partition(), record.offset(),
+              REGISTRY_RETRY.toMillis(), e.getMessage());
+          pause(REGISTRY_RETRY);
+          continue;
+        }
+        failures.incrementAndGet();
+        warn("skipping " + record.topic() + "-" + record.partition() + "@" + record.offset()
+            + ": it does not decode: " + e.getMessage(), null);
+        return true;
+      }
     }
     delivered.incrementAndGet();
     try {
@@ -169,6 +199,15 @@ public final class Subscription implements AutoCloseable {
       failures.incrementAndGet();
       warn("the handler of " + topic + " threw on offset " + record.offset()
           + "; continuing with the next event", e);
+    }
+    return true;
+  }
+
+  private static void pause(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.registry.EmbeddedSchemaRegistry;
 import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.DriftAlert;
@@ -22,6 +23,7 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -151,6 +153,35 @@ class FlywheelClientIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 2);
     assertThat(seen).containsExactly("tx-1", "tx-2");
     assertThat(subscription.failures()).isEqualTo(2);
+  }
+
+  @Test
+  void shouldDeliverNotSkipAnEventThatArrivedWhileTheSchemaRegistryWasAway() throws Exception {
+    // Given a client whose registry, on the same schema topic, is not answering, and a handler
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    List<ModelPromoted> seen = new CopyOnWriteArrayList<>();
+    try (FlywheelClient away = FlywheelClient.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .schemaRegistryUrl("http://127.0.0.1:" + port).topicPrefix(names.prefix()).build()) {
+      Subscription subscription = away.onPromoted((promoted, at) -> seen.add(promoted));
+
+      // When a promotion arrives while that registry is away, long enough for several attempts
+      produce(topics.modelPromoted(), "fraud-detector", promoted("fraud-detector", 4));
+      Thread.sleep(3_000);
+      assertThat(seen).isEmpty();
+      assertThat(subscription.failures()).isZero();
+
+      // Then once the registry answers, the promotion is delivered, not skipped
+      try (EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.builder()
+          .bootstrapServers(devstack.bootstrapServers()).port(port).build().start()) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 1);
+        assertThat(seen.get(0).getVersion()).isEqualTo(4);
+        assertThat(subscription.failures()).isZero();
+      }
+    }
   }
 
   @Test

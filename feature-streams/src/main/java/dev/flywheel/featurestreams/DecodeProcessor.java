@@ -1,5 +1,6 @@
 package dev.flywheel.featurestreams;
 
+import dev.flywheel.registry.SchemaRegistryException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.avro.generic.GenericRecord;
@@ -12,7 +13,9 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 /**
  * Reads the Avro value of a source record from its bytes; a record that cannot be read (not the
  * Confluent wire format, an unknown schema id, a tombstone) goes on as a {@link DeadLetter}, never
- * stopping the processor.
+ * stopping the processor. A record that could not be read because the schema registry did not
+ * answer is not bad: the exception goes to {@code DeadLetterProcessingHandler}, which fails the
+ * stream thread so that the record is read again from the last commit.
  */
 final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], Object> {
 
@@ -55,6 +58,9 @@ final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], 
             meta.partition(), meta.offset(), record.timestamp())));
         return;
       } catch (RuntimeException e) {
+        if (SchemaRegistryException.isRetriableCause(e)) {
+          throw e; // the registry did not answer, not a bad record: read it again (the handler)
+        }
         error = "cannot read the value as Avro in the Confluent wire format: " + e.getMessage()
             + "; produce it with the source's registered schema";
         errorClass = e.getClass().getName();

@@ -1,6 +1,7 @@
 package dev.flywheel.registryprojector;
 
 import dev.flywheel.events.ModelEvent;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.topics.Topic;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -105,6 +106,18 @@ public final class HistoryIndexer implements AutoCloseable {
             }
           }
         } catch (RecordDeserializationException e) {
+          if (SchemaRegistryException.isRetriableCause(e)) {
+            // not a bad record: the position stays on it, and the next poll reads it again
+            log.warn("cannot read {}/{} of the audit log while the schema registry does not"
+                + " answer; trying again in 1 s", e.topicPartition(), e.offset());
+            try {
+              Thread.sleep(1_000);
+            } catch (InterruptedException interrupted) {
+              Thread.currentThread().interrupt();
+              return;
+            }
+            continue;
+          }
           log.error("skipping unreadable record {}/{}/{} of the audit log: {}", e.topicPartition()
               .topic(), e.topicPartition().partition(), e.offset(), e.getMessage());
           c.seek(e.topicPartition(), e.offset() + 1);

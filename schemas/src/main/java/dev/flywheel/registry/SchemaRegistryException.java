@@ -102,6 +102,21 @@ public class SchemaRegistryException extends RuntimeException {
     return isRetriableStatus(httpStatus);
   }
 
+  /**
+   * True when {@code e} or one of its causes is a {@link #isRetriable() retriable} registry failure:
+   * the record being read or written when it was thrown is probably fine, and the same call may
+   * succeed once the registry answers again. A reader retries such a record; it must not
+   * dead-letter or skip it, as it would a record that is itself bad.
+   */
+  public static boolean isRetriableCause(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SchemaRegistryException registry && registry.isRetriable()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static boolean isRetriableStatus(int status) {
     return status == NO_RESPONSE || status == 429 || (status >= 500 && status != 501 && status != 505);
   }

@@ -8,8 +8,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.registry.SchemaRegistryException;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
@@ -66,6 +69,32 @@ class BadPayloadTest {
         .isInstanceOf(SerializationException.class)
         .hasMessage("cannot deserialize key of topic 'flywheel.features': unknown magic byte 0x01 "
             + "(expected 0x00); the payload is not in the Confluent wire format");
+  }
+
+  @Test
+  void shouldMarkAReadThatFailedBecauseTheRegistryIsAwayAsRetriableAndABadRecordAsNot()
+      throws Exception {
+    // Given a deserializer whose registry does not answer, and a well-formed record for it
+    int port;
+    try (ServerSocket closed = new ServerSocket(0)) {
+      port = closed.getLocalPort();
+    }
+    AvroDeserializer<GenericRecord> away = new AvroDeserializer<>(SchemaRegistryClient.builder()
+        .url("http://127.0.0.1:" + port).maxRetries(1).initialBackoff(Duration.ofMillis(1))
+        .build());
+    byte[] fine = wire(1, new byte[] {2, 'a', 4});
+
+    // When it is read, Then the failure says the record may be fine: retry it, do not drop it
+    assertThatThrownBy(() -> away.deserialize(TOPIC, fine))
+        .isInstanceOf(SerializationException.class)
+        .satisfies(e -> assertThat(SchemaRegistryException.isRetriableCause(e)).isTrue());
+
+    // And a record the registry answers for but that is itself bad (an unknown id, truncated Avro,
+    // not the wire format) is not retriable
+    assertThatThrownBy(() -> deserializer.deserialize(TOPIC, wire(77, new byte[] {2, 'a', 4})))
+        .satisfies(e -> assertThat(SchemaRegistryException.isRetriableCause(e)).isFalse());
+    assertThatThrownBy(() -> deserializer.deserialize(TOPIC, new byte[] {1, 2}))
+        .satisfies(e -> assertThat(SchemaRegistryException.isRetriableCause(e)).isFalse());
   }
 
   @Test

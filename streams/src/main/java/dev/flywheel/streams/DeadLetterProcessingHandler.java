@@ -1,5 +1,6 @@
 package dev.flywheel.streams;
 
+import dev.flywheel.registry.SchemaRegistryException;
 import java.util.Map;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RetriableException;
@@ -14,9 +15,10 @@ import org.slf4j.LoggerFactory;
  * key and value bytes as read and the exception as the reason, then lets the processor carry on:
  * one bad record never stops a processor. Kafka Streams counts each in {@code dropped-records}.
  *
- * <p>An error that comes from the Kafka clients rather than from the record ({@link
- * #fromTheClients}: a timeout, a leader that moved, the transactional producer refusing a send
- * while a timed-out commit waits to be called again) fails the stream thread instead. Skipping
+ * <p>An error that comes from the Kafka clients or the schema registry rather than from the
+ * record ({@link #fromTheClients}: a timeout, a leader that moved, the transactional producer
+ * refusing a send while a timed-out commit waits to be called again, a registry that did not
+ * answer) fails the stream thread instead. Skipping
  * the record, or the punctuation, would drop its output or leave a store change without its
  * changelog record; failing lets Kafka Streams close the tasks dirty, restore them from their
  * changelogs and process again from the last commit, and {@link ReplaceFailedThreads} starts a
@@ -57,11 +59,15 @@ public final class DeadLetterProcessingHandler implements ProcessingExceptionHan
   }
 
   /**
-   * Whether {@code e} (or a cause) comes from the state of the Kafka clients rather than from the
-   * record: a {@link RetriableException} (such as a timeout), or an exception the transactional
-   * producer's {@code TransactionManager} threw because of the transaction's state.
+   * Whether {@code e} (or a cause) comes from the state of the clients rather than from the
+   * record: a {@link RetriableException} (such as a timeout), an exception the transactional
+   * producer's {@code TransactionManager} threw because of the transaction's state, or a schema
+   * registry that did not answer ({@link SchemaRegistryException#isRetriableCause}).
    */
   static boolean fromTheClients(Throwable e) {
+    if (SchemaRegistryException.isRetriableCause(e)) {
+      return true;
+    }
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof RetriableException) {
         return true;

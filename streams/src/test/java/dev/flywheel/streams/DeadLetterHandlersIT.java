@@ -7,14 +7,21 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.devstack.registry.EmbeddedSchemaRegistry;
+import dev.flywheel.events.Label;
+import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.serde.SpecificAvroSerde;
 import dev.flywheel.topics.DeadLetterHeaders;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -138,6 +145,80 @@ class DeadLetterHandlersIT {
       assertThat(header(dead.get(0), DeadLetterHeaders.ERROR)).contains("negative: -1");
       assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
     }
+  }
+
+  @Test
+  void shouldReadAgainNotDeadLetterTheRecordsItReadWhileTheSchemaRegistryWasAway(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given labels registered and produced through the devstack's registry
+    String in = names.topic("labels");
+    String out = names.topic("label-values");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1),
+          new NewTopic(in + ".dlq", 1, (short) 1))).all().get();
+    }
+    List<Label> labels = IntStream.range(0, 5).mapToObj(i -> Label.newBuilder()
+        .setEventId("ev-" + i).setEventTime(Instant.ofEpochMilli(1_700_000_000_000L + i))
+        .setTarget("is_fraud").setValue(i).build()).toList();
+    SchemaRegistryClient devstackRegistry = SchemaRegistryClient.builder()
+        .url(devstack.schemaRegistryUrl()).build();
+    try (SpecificAvroSerde<Label> serde = new SpecificAvroSerde<>(devstackRegistry, Label.class);
+        KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
+      for (Label label : labels) {
+        producer.send(new ProducerRecord<>(in, bytes(label.getEventId()),
+            serde.serializer().serialize(in, label)));
+      }
+    }
+    // And a processor whose own registry, on the same schema topic, is not answering: it starts
+    // with no schema cached, as after a restart
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    SchemaRegistryClient away = SchemaRegistryClient.builder().url("http://127.0.0.1:" + port)
+        .maxRetries(1).initialBackoff(Duration.ofMillis(50)).build();
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(in, Consumed.with(Serdes.String(), new SpecificAvroSerde<>(away, Label.class))
+            .withName("labels-in"))
+        .mapValues(Label::getValue, Named.as("value"))
+        .to(out, Produced.with(Serdes.String(), Serdes.Double()).withName("values-out"));
+    // A replaced thread's consumer does not leave the group: the new one is assigned the
+    // partitions once the old one's session times out (45 s by default)
+    Properties props = StreamsProps.builder(names.applicationId("registry-away"))
+        .bootstrapServers(devstack.bootstrapServers()).stateDir(Files.createDirectories(state))
+        .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+            ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6000,
+            ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1000)).build();
+
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("registry-away"));
+      streams.start();
+
+      // When it reads them while its registry is away
+      await().atMost(Duration.ofSeconds(60))
+          .until(() -> metric(streams, "failed-stream-threads") >= 1);
+
+      // Then no label went to the dead-letter topic, and none was skipped
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), out)).isEmpty();
+
+      // And once its registry answers, every label is processed, once
+      try (EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.builder()
+          .bootstrapServers(devstack.bootstrapServers()).port(port).build().start()) {
+        assertThat(read(devstack, out, labels.size()))
+            .extracting(r -> Serdes.Double().deserializer().deserialize(out, r.value()))
+            .containsExactly(0.0, 1.0, 2.0, 3.0, 4.0);
+        assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
+        assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+      }
+    }
+  }
+
+  private static double metric(KafkaStreams streams, String name) {
+    return streams.metrics().entrySet().stream()
+        .filter(e -> e.getKey().name().equals(name))
+        .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue())
+        .sum();
   }
 
   private static KafkaProducer<byte[], byte[]> producer(Devstack devstack) {

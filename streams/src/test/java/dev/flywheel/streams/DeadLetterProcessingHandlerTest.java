@@ -2,6 +2,7 @@ package dev.flywheel.streams;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flywheel.registry.SchemaRegistryException;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -47,6 +48,24 @@ class DeadLetterProcessingHandlerTest {
 
     // Then that refusal comes from the clients
     assertThat(DeadLetterProcessingHandler.fromTheClients(refused)).isTrue();
+  }
+
+  @Test
+  void shouldTakeASchemaRegistryThatDidNotAnswerForTheClientsButNotOneThatRefusedTheRecord() {
+    // Given a read that failed because the registry did not answer, and one whose schema id the
+    // registry does not know, each wrapped as the deserializer and Kafka Streams wrap them
+    SchemaRegistryException away = new SchemaRegistryException("GET /schemas/ids/1: no answer",
+        SchemaRegistryException.NO_RESPONSE, SchemaRegistryException.NO_RESPONSE, null, null);
+    SchemaRegistryException unknown = new SchemaRegistryException("GET /schemas/ids/77: 404",
+        404, SchemaRegistryException.SCHEMA_NOT_FOUND, "Schema 77 not found", null);
+
+    // When they are classified
+    // Then the first comes from the clients, and the second from the record
+    assertThat(DeadLetterProcessingHandler.fromTheClients(
+        new StreamsException(new SerializationException("cannot deserialize", away)))).isTrue();
+    assertThat(DeadLetterProcessingHandler.fromTheClients(
+        new StreamsException(new SerializationException("unknown schema id 77", unknown))))
+        .isFalse();
   }
 
   @Test

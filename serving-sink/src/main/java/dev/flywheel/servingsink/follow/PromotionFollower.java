@@ -4,6 +4,7 @@ import dev.flywheel.events.AliasState;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.ModelVersion;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.servingsink.model.ModelSpec;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.Topic;
@@ -248,6 +249,15 @@ public final class PromotionFollower implements AutoCloseable {
       consumer.poll(Duration.ofMillis(200)).forEach(out::add);
       return out;
     } catch (RecordDeserializationException e) {
+      if (SchemaRegistryException.isRetriableCause(e)) {
+        // not a bad record: the position stays on it, and the next poll reads it again
+        problem = "cannot read " + e.topicPartition() + "@" + e.offset()
+            + " while the schema registry does not answer; retrying: " + e.getMessage();
+        log.warn("cannot read {}@{} while the schema registry does not answer; retrying",
+            e.topicPartition(), e.offset());
+        sleepQuietly();
+        return List.of();
+      }
       log.error("skipping unreadable record {}-{}@{}: {}", e.topicPartition().topic(),
           e.topicPartition().partition(), e.offset(), e.getMessage());
       consumer.seek(e.topicPartition(), e.offset() + 1);

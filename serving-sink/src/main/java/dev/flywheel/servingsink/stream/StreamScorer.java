@@ -3,6 +3,7 @@ package dev.flywheel.servingsink.stream;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.ScoringMode;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.servingsink.Predictions;
 import dev.flywheel.servingsink.ServingMetrics;
 import dev.flywheel.servingsink.model.ServedModel;
@@ -35,7 +36,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -170,14 +170,18 @@ public final class StreamScorer implements AutoCloseable {
           failing = false;
         }
         problem = null;
-      } catch (ProducerFencedException | InvalidProducerEpochException
-          | FencedInstanceIdException | AuthorizationException e) {
+      } catch (ProducerFencedException | FencedInstanceIdException | AuthorizationException e) {
         fenced = true;
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
             + " servingSink.instanceId took over, or the principal lacks rights)";
         log.error("stream scoring stopped", e);
+        leaveGroup();
         break;
       } catch (RuntimeException e) {
+        // InvalidProducerEpochException lands here too: the coordinator aborted a transaction
+        // that outlived transaction.timeout.ms (a long pause) and bumped the epoch. Unlike
+        // fencing it is abortable (KIP-588): the abort below bumps the epoch again and the batch
+        // is scored in a new transaction.
         problem = "scoring a batch failed: " + e.getMessage();
         if (!failing) {
           log.error("scoring a batch of {} failed; it is aborted and read again", featuresTopic,
@@ -186,6 +190,15 @@ public final class StreamScorer implements AutoCloseable {
         }
         abortAndRewind(first);
       }
+    }
+  }
+
+  /** Gives the partitions back to the group at once, not after {@code max.poll.interval.ms}. */
+  private void leaveGroup() {
+    try {
+      consumer.unsubscribe();
+    } catch (RuntimeException e) {
+      log.warn("leaving the group of {} failed", featuresTopic, e);
     }
   }
 
@@ -248,6 +261,9 @@ public final class StreamScorer implements AutoCloseable {
           throw new IllegalArgumentException("the record has no value (a tombstone)");
         }
       } catch (RuntimeException e) {
+        if (SchemaRegistryException.isRetriableCause(e)) {
+          throw e; // the registry did not answer: the batch is aborted and read again
+        }
         deadLetter(r, "cannot read the feature vector: " + describe(e), e, "unreadable");
         continue;
       }

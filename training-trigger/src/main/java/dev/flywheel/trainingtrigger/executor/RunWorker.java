@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger.executor;
 import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.events.RunStatus;
 import dev.flywheel.events.TrainingRun;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
@@ -230,14 +231,7 @@ public final class RunWorker implements AutoCloseable {
   }
 
   private void handle(ConsumerRecord<String, byte[]> r) {
-    TrainingRun run;
-    try {
-      run = r.value() == null ? null : values.deserialize(r.topic(), r.value());
-    } catch (RuntimeException e) {
-      log.warn("skipping unreadable record {}/{}/{}: {}", r.topic(), r.partition(), r.offset(),
-          e.getMessage());
-      return;
-    }
+    TrainingRun run = r.value() == null ? null : decode(r);
     if (run == null) {
       return;
     }
@@ -256,6 +250,38 @@ public final class RunWorker implements AutoCloseable {
         log.info("run {} attempt {} already {}; not executing it again", run.getRunId(),
             run.getAttempt(), run.getStatus());
         outstanding.get(p.tp()).remove(p.offset());
+      }
+    }
+  }
+
+  /**
+   * The run the record holds, or null when it cannot be read and is skipped. A record that cannot
+   * be read because the schema registry does not answer is not skipped: it is read again every
+   * second. If the worker stops meanwhile, the record's offset is held back like an outstanding
+   * run's, so that it is read again after the restart.
+   */
+  private TrainingRun decode(ConsumerRecord<String, byte[]> r) {
+    while (true) {
+      try {
+        return values.deserialize(r.topic(), r.value());
+      } catch (RuntimeException e) {
+        if (!SchemaRegistryException.isRetriableCause(e)) {
+          log.warn("skipping unreadable record {}/{}/{}: {}", r.topic(), r.partition(),
+              r.offset(), e.getMessage());
+          return null;
+        }
+        if (stopping || Thread.currentThread().isInterrupted()) {
+          outstanding.computeIfAbsent(new TopicPartition(r.topic(), r.partition()),
+              t -> new TreeMap<>()).put(r.offset(), "unread while the registry was away");
+          return null;
+        }
+        log.warn("cannot read {}/{}/{} while the schema registry does not answer; trying again"
+            + " in 1 s: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+        try {
+          Thread.sleep(1_000);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
     }
   }
