@@ -136,8 +136,12 @@ public final class ServingSinkService implements AutoCloseable {
       }
       commandProducer = new KafkaProducer<>(producerProps("commands"), new StringSerializer(),
           topics.registryCommands().valueSerde().serializer());
-      httpProducer = new KafkaProducer<>(producerProps("http-predictions"),
-          new StringSerializer(), topics.predictions().valueSerde().serializer());
+      Map<String, Object> httpProps = producerProps("http-predictions");
+      // a caller waits for its answer, not for the broker: with the broker away, send gives up
+      // at once instead of blocking the request for max.block.ms (60 s by default)
+      httpProps.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, HTTP_MAX_BLOCK_MS);
+      httpProducer = new KafkaProducer<>(httpProps, new StringSerializer(),
+          topics.predictions().valueSerde().serializer());
       RefusalReporter reporter = new RegistryCommandReporter(commandProducer,
           topics.registryCommands(), config.instanceId());
       ModelSwapper swapper = new ModelSwapper(new ModelLoader(featureGroups, config.warmupRows()),
@@ -170,14 +174,22 @@ public final class ServingSinkService implements AutoCloseable {
   }
 
   private void emitHttp(Prediction p) {
-    httpProducer.send(new ProducerRecord<>(topics.predictions().name(), p.getEntityId(), p),
-        (meta, error) -> {
-          if (error != null) {
-            metrics.deadLetter("http_prediction_not_written");
-            log.warn("an HTTP prediction of {} v{} was not written: {}", p.getModel(),
-                p.getVersion(), error.getMessage());
-          }
-        });
+    try {
+      httpProducer.send(new ProducerRecord<>(topics.predictions().name(), p.getEntityId(), p),
+          (meta, error) -> {
+            if (error != null) {
+              notWritten(p, error);
+            }
+          });
+    } catch (RuntimeException e) {
+      notWritten(p, e); // the answer is computed: the caller still gets it
+    }
+  }
+
+  private void notWritten(Prediction p, Exception error) {
+    metrics.deadLetter("http_prediction_not_written");
+    log.warn("an HTTP prediction of {} v{} was not written: {}", p.getModel(), p.getVersion(),
+        error.getMessage());
   }
 
   /** Mounts {@code POST /predict/{model}}. @throws IllegalStateException before start */
@@ -235,6 +247,12 @@ public final class ServingSinkService implements AutoCloseable {
     }
     served.close();
   }
+
+  /**
+   * How long writing an HTTP prediction may block the request ({@code max.block.ms}): waiting for
+   * the topic's metadata or for room in the producer's buffer, both only while the broker is away.
+   */
+  static final long HTTP_MAX_BLOCK_MS = 250;
 
   private Map<String, Object> producerProps(String name) {
     Map<String, Object> props = ProducerSettings.delivery(kafka);

@@ -111,6 +111,12 @@ public record DriftPolicy(String alias, long windowCount, Duration windowDuratio
         Set.of(), DEFAULT_CONSECUTIVE_WINDOWS, DEFAULT_COOLDOWN, DEFAULT_TOP_FEATURES);
   }
 
+  /** This policy comparing the predictions of the version served under {@code monitored}. */
+  public DriftPolicy withAlias(String monitored) {
+    return new DriftPolicy(monitored, windowCount, windowDuration, grace, numeric, categorical,
+        smallSample, minSamples, share, important, consecutiveWindows, cooldown, topFeatures);
+  }
+
   /** This policy with count windows of {@code count} predictions (and no time boundary). */
   public DriftPolicy withWindowCount(long count) {
     return new DriftPolicy(alias, count, null, grace, numeric, categorical, smallSample,

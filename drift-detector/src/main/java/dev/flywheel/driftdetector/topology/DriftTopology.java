@@ -13,6 +13,7 @@ import dev.flywheel.topics.AvroSerdeFactory;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.time.Duration;
+import java.util.Objects;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
@@ -146,7 +147,11 @@ public final class DriftTopology {
         .stream(predictions.name(), Consumed.with(predictions.keySerde(),
             predictions.valueSerde()).withTimestampExtractor(predictionTime())
             .withName(PREDICTIONS_SOURCE))
-        .filter((k, p) -> p != null && !p.getShadow(), Named.as(SERVED_ONLY));
+        // the predictions of the alias each model's policy monitors: the champion's by default,
+        // a challenger's shadow predictions when the policy names it
+        .filter((k, p) -> p != null
+            && Objects.equals(p.getAlias(), config.policyFor(p.getModel()).alias()),
+            Named.as(SERVED_ONLY));
 
     KStream<String, DriftInput> predictionInputs = served
         .selectKey((k, p) -> p.getModel(), Named.as(PREDICTIONS_BY_MODEL))

@@ -16,6 +16,7 @@ import dev.flywheel.events.DriftMethod;
 import dev.flywheel.events.DriftReport;
 import dev.flywheel.events.DriftStatistic;
 import dev.flywheel.events.FeatureDrift;
+import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.WindowKind;
 import java.nio.file.Path;
@@ -106,6 +107,32 @@ class DriftTopologyTest {
     assertThat(alert.getPolicy()).contains("2 consecutive windows");
     List<DriftReport> reports = d.reports.readValuesToList();
     assertThat(alert.getReportId()).isEqualTo(reports.get(reports.size() - 1).getEventId());
+  }
+
+  @Test
+  void shouldCompareOnlyThePredictionsOfTheAliasThePolicyMonitors() {
+    // Given a policy monitoring the challenger, v1 the champion and v2 the challenger
+    DriftDriver d = open(DriftPolicy.defaults().withWindowCount(WINDOW).withAlias("challenger"));
+    d.promote(promoted(1, baseline(1, 1_000, 2, false), T0));
+    d.promote(ModelPromoted.newBuilder(promoted(2, baseline(2, 1_000, 2, false),
+        T0.plusSeconds(1))).setAlias("challenger").build());
+
+    // When a window's worth of the champion's predictions arrives, and of the challenger's
+    // shadow predictions
+    Fixtures.Stream champion = new Fixtures.Stream(3, 1, 2, false);
+    Fixtures.Stream challenger = new Fixtures.Stream(4, 2, 2, false);
+    for (int i = 0; i < WINDOW; i++) {
+      d.predict(champion.next(null, null));
+      d.predict(Prediction.newBuilder(challenger.next(null, null)).setAlias("challenger")
+          .setShadow(true).build());
+    }
+
+    // Then one window closed, of the challenger's predictions against its own baseline
+    List<DriftReport> reports = d.reports.readValuesToList();
+    assertThat(reports).hasSize(1);
+    assertThat(reports.get(0).getAlias()).isEqualTo("challenger");
+    assertThat(reports.get(0).getBaselineVersion()).isEqualTo(2);
+    assertThat(reports.get(0).getWindow().getCount()).isEqualTo(WINDOW);
   }
 
   @Test
