@@ -136,8 +136,11 @@ public final class DriftTopology {
     Serde<ModelPromoted> baselineSerde = serdes.specific(ModelPromoted.class, false);
 
     StreamsBuilder builder = new StreamsBuilder();
+    // every prediction and label rewrites its model's windows: the record cache folds those
+    // writes into one store write and one changelog record per model and commit
     builder.addStateStore(Stores.keyValueStoreBuilder(
-        store(WINDOWS_STORE, inMemory), Serdes.String(), ModelWindows.serde()));
+        store(WINDOWS_STORE, inMemory), Serdes.String(), ModelWindows.serde())
+        .withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(
         store(BASELINES_STORE, inMemory), Serdes.String(), baselineSerde));
     builder.addStateStore(Stores.keyValueStoreBuilder(

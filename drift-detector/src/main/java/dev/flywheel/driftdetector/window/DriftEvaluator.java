@@ -184,7 +184,8 @@ public final class DriftEvaluator {
       metrics.put("rmse", Math.sqrt(se / scores.length));
       metrics.put("mae", ae / scores.length);
     }
-    return LivePerformance.newBuilder().setLabelledCount(scores.length).setMetrics(metrics)
+    return LivePerformance.newBuilder().setLabelledCount(counts.labelledCount())
+        .setMetrics(metrics)
         .build();
   }
 }

@@ -25,7 +25,8 @@ public final class ModelWindows {
   /** Marks an absent time (no onset, no alert yet, nothing closed). */
   public static final long NONE = Long.MIN_VALUE;
 
-  private static final byte FORMAT = 2;
+  /** Format 3 adds each window's count of labelled predictions beyond its sample. */
+  private static final byte FORMAT = 3;
 
   int baselineVersion;
   String baselineEventId;
@@ -189,9 +190,9 @@ public final class ModelWindows {
   static ModelWindows fromBytes(byte[] bytes) {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
       byte format = in.readByte();
-      if (format != FORMAT) {
+      if (format != FORMAT && format != 2) {
         throw new SerializationException("drift-windows state has format " + format
-            + ", this drift-detector reads format " + FORMAT);
+            + ", this drift-detector reads formats 2 and " + FORMAT);
       }
       ModelWindows m = new ModelWindows(in.readInt(), in.readUTF());
       m.nextSequence = in.readLong();
@@ -202,7 +203,7 @@ public final class ModelWindows {
       m.lastAlert = in.readLong();
       int n = in.readInt();
       for (int i = 0; i < n; i++) {
-        m.open.add(WindowCounts.read(in));
+        m.open.add(WindowCounts.read(in, format));
       }
       return m;
     } catch (IOException e) {

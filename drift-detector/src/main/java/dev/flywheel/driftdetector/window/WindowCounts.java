@@ -5,19 +5,25 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * One open window of a model: how many predictions it holds, their event-time span, the counts of
  * every feature and of the score over the baseline's bins or categories, and the labelled
- * predictions.
+ * predictions: all of them up to {@link #LABELLED_SAMPLE}, then a uniform sample of that size
+ * (reservoir sampling), so that a window's state stays bounded however many labels arrive.
  * Mutable; kept in the {@code drift-windows} store through {@link ModelWindows}.
  */
 public final class WindowCounts {
 
   /** Bucket of a COUNT window, which has no event-time boundary. */
   public static final long NO_BUCKET = Long.MIN_VALUE;
+
+  /** Most labelled predictions a window keeps; beyond, a uniform sample of this many. */
+  public static final int LABELLED_SAMPLE = 5_000;
 
   long bucket;
   long count;
@@ -27,6 +33,10 @@ public final class WindowCounts {
   final Counts score;
   final List<String> labelIds = new ArrayList<>();
   final List<double[]> labelled = new ArrayList<>();
+  /** Where each sampled prediction's label is in {@link #labelled}; rebuilt when read. */
+  private final Map<String, Integer> labelSlot = new HashMap<>();
+  /** Labelled predictions of the window, sampled or not. */
+  long labelledTotal;
 
   WindowCounts(long bucket, Counts[] features, Counts score) {
     this.bucket = bucket;
@@ -73,17 +83,39 @@ public final class WindowCounts {
   }
 
   /**
-   * Records the label of one of this window's predictions; a later label of the same prediction
-   * replaces the earlier one.
+   * Records the label of one of this window's predictions. A later label of a prediction in the
+   * sample replaces the earlier one; once the window holds more than {@link #LABELLED_SAMPLE}
+   * labelled predictions, the n-th replaces a random one of the sample with probability
+   * {@code LABELLED_SAMPLE / n} (Algorithm R). The draw is seeded by the prediction id and n, so
+   * that processing the same labels again keeps the same sample.
    */
   public void label(String predictionId, double score, double label) {
-    int i = labelIds.indexOf(predictionId);
-    if (i >= 0) {
+    Integer i = labelSlot.get(predictionId);
+    if (i != null) {
       labelled.set(i, new double[] {score, label});
-    } else {
+      return;
+    }
+    labelledTotal++;
+    if (labelIds.size() < LABELLED_SAMPLE) {
+      labelSlot.put(predictionId, labelIds.size());
       labelIds.add(predictionId);
       labelled.add(new double[] {score, label});
+      return;
     }
+    long draw = new SplittableRandom(((long) predictionId.hashCode() << 32) ^ labelledTotal)
+        .nextLong(labelledTotal);
+    if (draw < LABELLED_SAMPLE) {
+      int slot = (int) draw;
+      labelSlot.remove(labelIds.get(slot));
+      labelSlot.put(predictionId, slot);
+      labelIds.set(slot, predictionId);
+      labelled.set(slot, new double[] {score, label});
+    }
+  }
+
+  /** Labelled predictions of the window, including those not kept in the sample. */
+  public long labelledCount() {
+    return labelledTotal;
   }
 
   /** Whether a prediction at event time {@code t} belongs to this window's span. */
@@ -124,12 +156,12 @@ public final class WindowCounts {
     return score;
   }
 
-  /** Scores of the labelled predictions, in arrival order. */
+  /** Scores of the sampled labelled predictions. */
   public double[] labelledScores() {
     return labelled.stream().mapToDouble(a -> a[0]).toArray();
   }
 
-  /** Labels of the labelled predictions, in the same order. */
+  /** Labels of the sampled labelled predictions, in the same order. */
   public double[] labels() {
     return labelled.stream().mapToDouble(a -> a[1]).toArray();
   }
@@ -153,9 +185,14 @@ public final class WindowCounts {
       out.writeDouble(labelled.get(i)[0]);
       out.writeDouble(labelled.get(i)[1]);
     }
+    out.writeLong(labelledTotal);
   }
 
-  static WindowCounts read(DataInputStream in) throws IOException {
+  /**
+   * A window written by {@link #write}; {@code format} 2 (before sampling) has no total, which is
+   * then the number of labels it holds.
+   */
+  static WindowCounts read(DataInputStream in, byte format) throws IOException {
     long bucket = in.readLong();
     long count = in.readLong();
     long min = in.readLong();
@@ -171,9 +208,12 @@ public final class WindowCounts {
     w.maxTime = max;
     int n = in.readInt();
     for (int i = 0; i < n; i++) {
-      w.labelIds.add(in.readUTF());
+      String id = in.readUTF();
+      w.labelSlot.put(id, i);
+      w.labelIds.add(id);
       w.labelled.add(new double[] {in.readDouble(), in.readDouble()});
     }
+    w.labelledTotal = format >= 3 ? in.readLong() : n;
     return w;
   }
 
