@@ -15,6 +15,7 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,17 +41,9 @@ class PredictHttpIT {
 
   private final HttpClient http = HttpClient.newHttpClient();
 
-  private HttpResponse<String> post(String url, String body) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).POST(
-        HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json")
-        .build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  @Test
-  void shouldPredictByEntityAndByFeaturesNamingTheVersion(Devstack devstack, UniqueNames names)
-      throws Exception {
-    // Given a feature lookup that knows card-7 and the ONNX model serving as v3
-    Javalin lookup = Javalin.create(c -> {
+  /** A lookup on {@code port} (0: any) answering feature-streams' API for card-7. */
+  private static Javalin lookup(int port) {
+    return Javalin.create(c -> {
       c.startup.showJavalinBanner = false;
       c.routes.get("/features/{group}/{entity}", ctx -> {
         boolean known = ctx.pathParam("entity").equals("card-7")
@@ -63,7 +56,11 @@ class PredictHttpIT {
             : "{\"found\":false,\"features\":{\"amount\":null,\"count_10m\":0.0,"
                 + "\"mean_7d\":null,\"velocity\":null},\"categoricalFeatures\":{}}");
       });
-    }).start(0);
+    }).start(port);
+  }
+
+  /** The topics of this test, with the ONNX model promoted as fraud v3. */
+  private Topics promoteV3(Devstack devstack, UniqueNames names) throws Exception {
     AvroSerdes serdes = AvroSerdes.fromConfig(
         Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
     Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
@@ -71,6 +68,58 @@ class PredictHttpIT {
     Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
         "champion", 3, TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX),
         TestModels.signature(TestModels.FEATURES)));
+    return topics;
+  }
+
+  @Test
+  void shouldServeAVersionOnceTheFeatureLookupAnswersNotRefuseIt(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given v3 promoted, and serving pointed at a feature lookup that does not answer yet (it
+    // learns the group's features from it), as when serving starts before feature-streams
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    Topics topics = promoteV3(devstack, names);
+    ServingSinkConfig config = ServingSinkConfig.defaults()
+        .withIds(names.applicationId("serving"), "it")
+        .withFeatureLookupUrl("http://127.0.0.1:" + port);
+    try (ServingSinkService serving = ServingSinkService.builder().config(config)
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(topics)
+        .meters(new SimpleMeterRegistry()).build().start()) {
+      // When it starts, Then it serves nothing yet and says why, and refuses nothing
+      assertThat(serving.served()).isEmpty();
+      assertThat(serving.healthProblem()).hasValueSatisfying(problem -> assertThat(problem)
+          .contains("waiting to serve", "fraud", "v3", "feature lookup does not answer"));
+
+      // When the lookup answers
+      Javalin lookup = lookup(port);
+      try {
+        // Then v3 is served and serving is healthy
+        await().atMost(Duration.ofSeconds(30)).until(() -> !serving.served().isEmpty());
+        assertThat(serving.served().values()).singleElement()
+            .satisfies(m -> assertThat(m.version()).isEqualTo(3));
+        await().atMost(Duration.ofSeconds(10)).until(() -> serving.healthProblem().isEmpty());
+      } finally {
+        lookup.stop();
+      }
+      // And no refusal went to the registry's audit history
+      assertThat(Kafka.readAll(devstack, topics.registryCommands())).isEmpty();
+    }
+  }
+
+  private HttpResponse<String> post(String url, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(url)).POST(
+        HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json")
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void shouldPredictByEntityAndByFeaturesNamingTheVersion(Devstack devstack, UniqueNames names)
+      throws Exception {
+    // Given a feature lookup that knows card-7 and the ONNX model serving as v3
+    Javalin lookup = lookup(0);
+    Topics topics = promoteV3(devstack, names);
     ServingSinkConfig config = ServingSinkConfig.defaults()
         .withIds(names.applicationId("serving"), "it")
         .withFeatureLookupUrl("http://127.0.0.1:" + lookup.port());

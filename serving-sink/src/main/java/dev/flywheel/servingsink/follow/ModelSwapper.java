@@ -20,8 +20,11 @@ public final class ModelSwapper {
 
   private static final Logger log = LoggerFactory.getLogger(ModelSwapper.class);
 
-  /** What became of an announced version. */
-  public enum Outcome { SWAPPED, ALREADY_SERVED, REFUSED }
+  /**
+   * What became of an announced version. DEFERRED: a check could not be made yet (the feature
+   * lookup did not answer); nothing is refused or reported, and the caller tries again.
+   */
+  public enum Outcome { SWAPPED, ALREADY_SERVED, REFUSED, DEFERRED }
 
   private final ModelLoader loader;
   private final ServedModels served;
@@ -48,6 +51,10 @@ public final class ModelSwapper {
     try {
       loaded = loader.load(spec);
     } catch (Refusal refusal) {
+      if (refusal.retriable()) {
+        log.warn("not serving {} yet: {}", spec.describe(), refusal.getMessage());
+        return Outcome.DEFERRED;
+      }
       refuse(spec, refusal, now);
       return Outcome.REFUSED;
     }

@@ -59,6 +59,16 @@ public final class PromotionFollower implements AutoCloseable {
   private Thread thread;
   private volatile boolean stopping;
   private volatile String problem;
+  /**
+   * Per served key, the candidates still to try, first the one whose load was deferred (the
+   * feature lookup did not answer); tried again every {@link #RETRY_DEFERRED}. Only the follower
+   * thread (and catchUp before it) touches it.
+   */
+  private final Map<ServedModels.Key, List<ModelSpec>> deferred = new LinkedHashMap<>();
+  private long nextRetryNanos;
+
+  /** How often a version whose load was deferred is tried again. */
+  static final Duration RETRY_DEFERRED = Duration.ofSeconds(2);
 
   /**
    * @param kafka consumer properties (bootstrap servers, security)
@@ -121,21 +131,52 @@ public final class PromotionFollower implements AutoCloseable {
     }
     for (Map.Entry<ServedModels.Key, List<ModelSpec>> target : targets(history, states)
         .entrySet()) {
-      boolean serving = false;
-      for (ModelSpec candidate : target.getValue()) {
-        ModelSwapper.Outcome outcome = swapper.apply(candidate);
-        if (outcome != ModelSwapper.Outcome.REFUSED) {
-          serving = true;
-          break;
-        }
-      }
-      if (!serving) {
-        log.warn("nothing serves {}: every version announced for it was refused",
-            target.getKey());
-      }
+      serveFirstOf(target.getKey(), target.getValue());
     }
+    nextRetryNanos = System.nanoTime() + RETRY_DEFERRED.toNanos();
+    problem = waiting();
     log.info("caught up with {} and {}: serving {}", promotedTopic, stateTopic,
         served.peekAll().values());
+  }
+
+  /**
+   * Serves the first of {@code candidates} that passes its checks, newest first. A candidate
+   * whose load is deferred is kept, with the older ones after it, to be tried again; the older
+   * ones are not served meanwhile, since the deferred one may well pass.
+   */
+  private void serveFirstOf(ServedModels.Key key, List<ModelSpec> candidates) {
+    deferred.remove(key);
+    for (int i = 0; i < candidates.size(); i++) {
+      ModelSwapper.Outcome outcome = swapper.apply(candidates.get(i));
+      if (outcome == ModelSwapper.Outcome.DEFERRED) {
+        deferred.put(key, List.copyOf(candidates.subList(i, candidates.size())));
+        return;
+      }
+      if (outcome != ModelSwapper.Outcome.REFUSED) {
+        return;
+      }
+    }
+    if (served.peek(key.model(), key.alias()).isEmpty()) {
+      log.warn("nothing serves {}: every version announced for it was refused", key);
+    }
+  }
+
+  private void retryDeferred() {
+    if (deferred.isEmpty() || System.nanoTime() < nextRetryNanos) {
+      return;
+    }
+    nextRetryNanos = System.nanoTime() + RETRY_DEFERRED.toNanos();
+    new LinkedHashMap<>(deferred).forEach(this::serveFirstOf);
+  }
+
+  /** Why a served key waits, or null when none does. */
+  private String waiting() {
+    if (deferred.isEmpty()) {
+      return null;
+    }
+    return "waiting to serve " + deferred.values().stream().map(c -> c.get(0).describe())
+        .toList() + ": the feature lookup does not answer; trying again every "
+        + RETRY_DEFERRED.toSeconds() + " s";
   }
 
   /** The candidates of each served key, the one to serve first. */
@@ -211,7 +252,9 @@ public final class PromotionFollower implements AutoCloseable {
         for (ConsumerRecord<String, Object> r : poll()) {
           if (r.value() instanceof ModelPromoted p) {
             if (aliases.contains(p.getAlias()) && models.test(p.getModel())) {
-              swapper.apply(ModelSpec.of(p));
+              // a newer promotion replaces whatever of the key waited
+              serveFirstOf(new ServedModels.Key(p.getModel(), p.getAlias()),
+                  List.of(ModelSpec.of(p)));
             }
           } else if (r.value() instanceof ModelRegistryState s && models.test(s.getModel())) {
             boolean hasShadow = s.getAliases().stream()
@@ -223,11 +266,12 @@ public final class PromotionFollower implements AutoCloseable {
             }
           }
         }
+        retryDeferred();
         if (failing) {
           log.info("following promotions again");
           failing = false;
         }
-        problem = null;
+        problem = waiting();
       } catch (WakeupException e) {
         // close() asked us to stop
       } catch (RuntimeException e) {

@@ -153,8 +153,9 @@ public final class ModelLoader {
     try {
       provided = groups.features(group);
     } catch (RuntimeException e) {
-      throw new Refusal(ServingCheck.SIGNATURE_MISMATCH, spec.describe()
-          + ": cannot learn the features of group '" + group + "': " + e.getMessage(), e);
+      throw Refusal.notYet(ServingCheck.SIGNATURE_MISMATCH, spec.describe()
+          + ": cannot learn the features of group '" + group + "' now (" + e.getMessage()
+          + "); trying again", e);
     }
     if (provided.isEmpty()) {
       throw new Refusal(ServingCheck.SIGNATURE_MISMATCH, spec.describe() + ": feature group '"
