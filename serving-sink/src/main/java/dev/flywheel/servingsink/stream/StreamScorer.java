@@ -271,6 +271,9 @@ public final class StreamScorer implements AutoCloseable {
       inputs.add(new Input(r, v));
     }
     Prediction[][] out = new Prediction[inputs.size()][];
+    // rows a champion failed, per model: that model's challenger does not score them either
+    Map<String, boolean[]> championFailed = new HashMap<>();
+    boolean[] deadLettered = new boolean[inputs.size()];
     List<ServedModel> models = served.acquireAll();
     try {
       for (Map.Entry<String, List<Integer>> group : byGroup.entrySet()) {
@@ -285,7 +288,9 @@ public final class StreamScorer implements AutoCloseable {
           continue;
         }
         for (ServedModel model : groupModels) {
-          score(model, group.getValue(), inputs, out);
+          score(model, group.getValue(), inputs, out,
+              championFailed.computeIfAbsent(model.model(), m -> new boolean[inputs.size()]),
+              deadLettered);
         }
       }
     } finally {
@@ -305,8 +310,14 @@ public final class StreamScorer implements AutoCloseable {
     }
   }
 
+  /**
+   * Scores {@code rows} with {@code model}, appending its predictions to {@code out}. A row its
+   * champion fails goes to the dead-letter topic once per batch, however many models fail it, and
+   * is marked in {@code failedByChampion} so that the same model's challenger skips it; the other
+   * models of the group still score it.
+   */
   private void score(ServedModel model, List<Integer> rows, List<Input> inputs,
-      Prediction[][] out) {
+      Prediction[][] out, boolean[] failedByChampion, boolean[] deadLettered) {
     List<Map<String, Double>> features = new ArrayList<>(rows.size());
     for (int i : rows) {
       features.add(inputs.get(i).vector().getFeatures());
@@ -334,10 +345,16 @@ public final class StreamScorer implements AutoCloseable {
         try {
           score = model.score(List.of(features.get(k)))[0];
         } catch (RuntimeException e) {
-          if (champion && out[i] == null) {
-            deadLetter(inputs.get(i).record(), model + " failed to score the vector: "
-                + describe(e), e, "scoring_failed");
-            out[i] = new Prediction[0];
+          if (champion) {
+            failedByChampion[i] = true;
+            if (!deadLettered[i]) {
+              deadLettered[i] = true;
+              deadLetter(inputs.get(i).record(), model + " failed to score the vector: "
+                  + describe(e), e, "scoring_failed");
+            } else {
+              log.warn("{} also failed to score {}, already dead-lettered: {}", model,
+                  inputs.get(i).vector().getEventId(), describe(e));
+            }
           } else {
             log.debug("{} failed to score {}", model, inputs.get(i).vector().getEventId(), e);
           }
@@ -345,8 +362,8 @@ public final class StreamScorer implements AutoCloseable {
         }
         micros = (System.nanoTime() - one) / 1_000;
       }
-      if (out[i] != null && out[i].length == 0) {
-        continue; // the champion could not score it; it went to the dead-letter topic
+      if (failedByChampion[i]) {
+        continue; // this model's champion could not score it: no shadow prediction alone
       }
       FeatureVector v = inputs.get(i).vector();
       Prediction p = Predictions.of(model, v.getEventId(), v.getEventTime(), v.getEntityId(),
