@@ -21,7 +21,7 @@ public final class TestDatasets {
   public static Dataset stored(SyntheticData data, ModelSpec spec, ArtifactStore store, Path dir)
       throws IOException {
     DatasetAssembler a = new DatasetAssembler(spec.name(), spec.featureGroup(), spec.target(),
-        spec.features(), Long.MAX_VALUE);
+        spec.task(), spec.features(), Long.MAX_VALUE);
     data.labels.forEach(a::addLabel);
     data.vectors.forEach(a::addVector);
     DatasetAssembler.Assembled s = a.assemble(spec.training().holdoutFraction());

@@ -2,10 +2,13 @@ package dev.flywheel.trainingtrigger.dataset;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
+import dev.flywheel.events.ModelTask;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -23,10 +26,13 @@ public final class DatasetAssembler {
   private final String model;
   private final String featureGroup;
   private final String target;
+  private final ModelTask task;
   private final List<String> fixedFeatures;
   private final long labelCutoffMs;
 
   private final Map<String, Float> labels = new HashMap<>();
+  /** Events whose latest label the task cannot learn from, with that label's value. */
+  private final Map<String, Double> unusable = new LinkedHashMap<>();
   private final Map<String, Integer> numIndex = new HashMap<>();
   private final List<String> numNames = new ArrayList<>();
   private final Map<String, Integer> catIndex = new HashMap<>();
@@ -42,14 +48,17 @@ public final class DatasetAssembler {
    * @param model the model's name, for errors
    * @param featureGroup the feature group whose vectors are used
    * @param target the label target joined
+   * @param task what the model learns: a binary classifier takes labels 0 and 1 only, a regression
+   *     any finite value; other labels are left out ({@link #unusableLabels})
    * @param features the numeric features in order; empty for every numeric feature seen, sorted
    * @param labelCutoffMs labels whose event time (when they became known) is later are left out
    */
-  public DatasetAssembler(String model, String featureGroup, String target, List<String> features,
-      long labelCutoffMs) {
+  public DatasetAssembler(String model, String featureGroup, String target, ModelTask task,
+      List<String> features, long labelCutoffMs) {
     this.model = Objects.requireNonNull(model);
     this.featureGroup = Objects.requireNonNull(featureGroup);
     this.target = Objects.requireNonNull(target);
+    this.task = Objects.requireNonNull(task);
     this.fixedFeatures = List.copyOf(features);
     this.labelCutoffMs = labelCutoffMs;
     for (String f : fixedFeatures) {
@@ -58,13 +67,40 @@ public final class DatasetAssembler {
     }
   }
 
-  /** Adds a label; labels of other targets or known after the cutoff are ignored. */
+  /**
+   * Adds a label; labels of other targets or known after the cutoff are ignored. A later label of
+   * an event replaces the earlier one; a label the task cannot learn from (not 0 or 1 for a binary
+   * classifier, not finite for a regression) leaves its event out of the dataset, until a later
+   * valid label of the same event replaces it.
+   */
   public void addLabel(Label label) {
     if (label == null || !target.equals(label.getTarget())
         || label.getEventTime().toEpochMilli() > labelCutoffMs) {
       return;
     }
-    labels.put(label.getEventId(), (float) label.getValue());
+    double value = label.getValue();
+    boolean usable = task == ModelTask.REGRESSION ? Double.isFinite(value)
+        : value == 0.0 || value == 1.0;
+    if (usable) {
+      unusable.remove(label.getEventId());
+      labels.put(label.getEventId(), (float) value);
+    } else {
+      labels.remove(label.getEventId());
+      unusable.put(label.getEventId(), value);
+    }
+  }
+
+  /**
+   * The events left out because their latest label is one the task cannot learn from, with that
+   * label, in the order they were read.
+   */
+  public Map<String, Double> unusableLabels() {
+    return Collections.unmodifiableMap(unusable);
+  }
+
+  /** What labels the task takes, for messages. */
+  public String usableLabels() {
+    return task == ModelTask.REGRESSION ? "finite numbers" : "0 or 1 (a binary classifier)";
   }
 
   /** Adds a vector; vectors of other groups or without a label are ignored. */
@@ -125,7 +161,9 @@ public final class DatasetAssembler {
           + " label(s) of target '" + target + "' and " + vectorsOfGroup + " feature vector(s) of"
           + " group '" + featureGroup + "' (" + vectorsSeen + " in all) and found no event id in"
           + " both; check the model's target and featureGroup in flywheel.yaml, and that labels"
-          + " carry the event ids of the feature log");
+          + " carry the event ids of the feature log"
+          + (unusable.isEmpty() ? "" : "; " + unusable.size() + " more label(s) were left out"
+              + " as not " + usableLabels()));
     }
     for (String f : fixedFeatures) {
       boolean seen = rows.values().stream().anyMatch(r -> numIndex.get(f) < r.values().length

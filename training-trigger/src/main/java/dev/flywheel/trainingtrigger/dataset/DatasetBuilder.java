@@ -100,7 +100,7 @@ public final class DatasetBuilder {
     }
     long cutoff = clock.millis();
     DatasetAssembler assembler = new DatasetAssembler(model.name(), model.featureGroup(),
-        model.target(), model.features(), cutoff);
+        model.target(), model.task(), model.features(), cutoff);
     List<OffsetRange> ranges = new ArrayList<>();
     long t0 = System.nanoTime();
     Topic<String, Label> labels = topics.labels();
@@ -108,6 +108,7 @@ public final class DatasetBuilder {
     Topic<String, FeatureVector> features = topics.features();
     ranges.addAll(readAll(features.name(), features.valueSerde().deserializer(),
         assembler::addVector));
+    reportUnusable(model, assembler);
     DatasetAssembler.Assembled a = assembler.assemble(model.training().holdoutFraction());
     try {
       Files.createDirectories(workDir);
@@ -138,6 +139,21 @@ public final class DatasetBuilder {
       throw new UncheckedIOException("cannot write or store the dataset of " + model.name()
           + " in " + workDir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Logs and counts the labels left out of the dataset, naming a few and what to send. */
+  private void reportUnusable(ModelSpec model, DatasetAssembler assembler) {
+    Map<String, Double> unusable = assembler.unusableLabels();
+    if (unusable.isEmpty()) {
+      return;
+    }
+    String examples = unusable.entrySet().stream().limit(5)
+        .map(e -> "event " + e.getKey() + ": " + e.getValue())
+        .collect(java.util.stream.Collectors.joining(", "));
+    log.warn("dataset of {}: {} label(s) of target '{}' left out, as they are not {} ({}{}); send"
+        + " a corrected label with the same event id to use the event again", model.name(),
+        unusable.size(), model.target(), assembler.usableLabels(), examples,
+        unusable.size() > 5 ? ", …" : "");
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
+import dev.flywheel.events.ModelTask;
 import dev.flywheel.trainingtrigger.SyntheticData;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,8 +25,8 @@ class DatasetAssemblerTest {
   @TempDir Path dir;
 
   private static DatasetAssembler assembler(List<String> features, long cutoff) {
-    return new DatasetAssembler("fraud", SyntheticData.GROUP, SyntheticData.TARGET, features,
-        cutoff);
+    return new DatasetAssembler("fraud", SyntheticData.GROUP, SyntheticData.TARGET,
+        ModelTask.BINARY_CLASSIFICATION, features, cutoff);
   }
 
   private static DatasetAssembler.Assembled assemble(SyntheticData data, double holdout) {
@@ -107,6 +108,53 @@ class DatasetAssemblerTest {
     assertThat(s.train().eventIds()).containsExactly("a");
     assertThat(s.train().labels()).containsExactly(1f);
     assertThat(s.holdout().eventIds()).containsExactly("b");
+  }
+
+  @Test
+  void shouldLeaveOutEventsWhoseLatestLabelABinaryClassifierCannotLearnUntilCorrected() {
+    // Given a binary classifier's labels: 7 for a, 0.5 for b later corrected to 1, and 1 for c
+    // later overwritten with NaN, and good ones for d and e
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    a.addLabel(label("a", 7, t));
+    a.addLabel(label("b", 0.5, t));
+    a.addLabel(label("b", 1, t.plusSeconds(10)));
+    a.addLabel(label("c", 1, t));
+    a.addLabel(label("c", Double.NaN, t.plusSeconds(10)));
+    a.addLabel(label("d", 0, t));
+    a.addLabel(label("e", 1, t));
+    for (String id : List.of("a", "b", "c", "d", "e")) {
+      a.addVector(vector(id, t.plusSeconds(id.charAt(0) - 'a'), Map.of("x", 1.0)));
+    }
+
+    // When the dataset is assembled
+    DatasetAssembler.Assembled s = a.assemble(0.4);
+
+    // Then a and c are left out and named with their labels, and b, d, e are used
+    assertThat(a.unusableLabels()).containsOnlyKeys("a", "c").containsEntry("a", 7.0);
+    assertThat(a.usableLabels()).contains("0 or 1");
+    assertThat(s.train().eventIds()).containsExactly("b");
+    assertThat(s.holdout().eventIds()).containsExactly("d", "e");
+  }
+
+  @Test
+  void shouldTakeAnyFiniteLabelForARegression() {
+    // Given a regression's labels 7 and -2.5, and an infinite one
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    DatasetAssembler a = new DatasetAssembler("price", SyntheticData.GROUP,
+        SyntheticData.TARGET, ModelTask.REGRESSION, List.of(), NO_CUTOFF);
+    a.addLabel(label("a", 7, t));
+    a.addLabel(label("b", -2.5, t));
+    a.addLabel(label("c", Double.POSITIVE_INFINITY, t));
+    for (String id : List.of("a", "b", "c")) {
+      a.addVector(vector(id, t.plusSeconds(id.charAt(0) - 'a'), Map.of("x", 1.0)));
+    }
+
+    // When assembled, Then the finite ones are used and the infinite one left out
+    DatasetAssembler.Assembled s = a.assemble(0.5);
+    assertThat(s.train().labels()).containsExactly(7f);
+    assertThat(s.holdout().labels()).containsExactly(-2.5f);
+    assertThat(a.unusableLabels()).containsOnlyKeys("c");
   }
 
   @Test

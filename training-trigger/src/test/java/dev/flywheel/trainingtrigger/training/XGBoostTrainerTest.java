@@ -28,7 +28,7 @@ class XGBoostTrainerTest {
 
   static Dataset dataset(SyntheticData data, ModelSpec spec) {
     DatasetAssembler a = new DatasetAssembler(spec.name(), spec.featureGroup(), spec.target(),
-        List.of(), Long.MAX_VALUE);
+        spec.task(), List.of(), Long.MAX_VALUE);
     data.labels.forEach(a::addLabel);
     data.vectors.forEach(a::addVector);
     DatasetAssembler.Assembled s = a.assemble(0.2);
