@@ -32,14 +32,8 @@ class ReadmeSnippetIT {
   private static final Path THIS_FILE =
       Path.of("src", "test", "java", "dev", "flywheel", "client", "ReadmeSnippetIT.java");
 
-  private static final String TX_SCHEMA = """
-      {"type": "record", "name": "CardTx", "namespace": "client.readme",
-       "flywheel.source.key": "card_id", "flywheel.source.time": "event_time",
-       "fields": [
-        {"name": "event_id", "type": "string"},
-        {"name": "card_id", "type": "string"},
-        {"name": "amount", "type": "double"},
-        {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}""";
+  /** The source the README's reader has: the fraud example's, as flywheel up registers it. */
+  private static final Path TX_SCHEMA = Path.of("..", "examples", "fraud", "transaction.avsc");
 
   @Test
   void shouldRunTheReadmeSnippet(Devstack devstack, UniqueNames names) throws Exception {
@@ -52,8 +46,10 @@ class ReadmeSnippetIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
       new TopicBootstrap(admin).ensure(all);
     }
-    serdes.client().register(topics.data("transactions").name() + "-value",
-        new Schema.Parser().parse(TX_SCHEMA));
+    Schema transaction = new Schema.Parser().parse(Files.readString(TX_SCHEMA));
+    transaction.addProp("flywheel.source.key", "card_id");
+    transaction.addProp("flywheel.source.time", "event_time");
+    serdes.client().register(topics.data("transactions").name() + "-value", transaction);
     String bootstrap = devstack.bootstrapServers();
     String registryUrl = devstack.schemaRegistryUrl();
     String prefix = names.prefix();
@@ -74,7 +70,8 @@ class ReadmeSnippetIT {
         flywheel.onPrediction((prediction, at) -> scores.add(prediction.getScore()));
 
         EventPosition sent = flywheel.source("transactions").sendJson("""
-            {"event_id": "tx-1", "card_id": "card-7", "amount": 42.0,
+            {"event_id": "tx-1", "card_id": "card-7", "merchant": "m-42", "category": "grocery",
+             "amount": 42.0, "currency": "EUR", "country": "DE", "channel": "POS",
              "event_time": "2026-11-23T10:00:00Z"}""").get();
         System.out.println("tx-1 is at " + sent.topic() + "-" + sent.partition() + "@"
             + sent.offset());
