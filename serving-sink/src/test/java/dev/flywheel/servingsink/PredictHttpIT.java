@@ -159,11 +159,14 @@ class PredictHttpIT {
             .isEqualTo(one.get("score").asDouble());
         assertThat(many.get("predictions").get(1).get("score").asDouble())
             .isBetween(0.99985, 0.99986);
+        assertThat(many.get("predictions").get(1).get("entity").isNull()).isTrue();
 
         // And requests to fix are told what to fix
-        HttpResponse<String> lacking = post(url, "{\"features\": {\"amount\": 1.0}}");
+        HttpResponse<String> lacking = post(url, "{\"features\": {\"amount\": 1.0,"
+            + " \"amount_last\": 2.0}}");
         assertThat(lacking.statusCode()).isEqualTo(400);
-        assertThat(lacking.body()).contains("count_10m", "mean_7d", "velocity");
+        assertThat(lacking.body()).contains("count_10m", "mean_7d", "velocity",
+            "[amount_last] is not an input");
         HttpResponse<String> unknown = post("http://127.0.0.1:" + app.port()
             + "/predict/churn", "{\"entity\": \"card-7\"}");
         assertThat(unknown.statusCode()).isEqualTo(404);

@@ -214,5 +214,14 @@ class TrainingTriggerIT {
     // Then
     assertThat(answer.statusCode()).isEqualTo(404);
     assertThat(answer.body()).contains("fraud-detecter").contains("[fraud-detector]");
+
+    // And a body with a misspelt field, or that is not JSON, is refused saying what to fix,
+    // without the parser's internals
+    HttpResponse<String> misspelt = post("/models/fraud-detector/train", "{\"resaon\": \"x\"}");
+    assertThat(misspelt.statusCode()).isEqualTo(400);
+    assertThat(misspelt.body()).contains("unknown field(s) [resaon]", "reason", "actor", "params");
+    HttpResponse<String> broken = post("/models/fraud-detector/train", "{\"reason\": }");
+    assertThat(broken.statusCode()).isEqualTo(400);
+    assertThat(broken.body()).contains("not JSON", "line 1, column").doesNotContain("Source");
   }
 }

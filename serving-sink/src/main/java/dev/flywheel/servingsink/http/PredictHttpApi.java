@@ -215,8 +215,12 @@ public final class PredictHttpApi {
         TreeSet<String> missing = new TreeSet<>(model.inputs());
         missing.removeAll(features.keySet());
         if (!missing.isEmpty()) {
+          TreeSet<String> notInputs = new TreeSet<>(features.keySet());
+          notInputs.removeAll(model.inputs());
           throw new BadRequest(400, where + "features lack input(s) " + missing + " of " + model
-              + "; send every input " + model.inputs() + ", null for an undefined one");
+              + "; send every input " + model.inputs() + ", null for an undefined one"
+              + (notInputs.isEmpty() ? "" : "; " + notInputs + " " + (notInputs.size() == 1
+                  ? "is not an input" : "are not inputs") + " of the model"));
         }
         out.add(new Instance(entity == null ? "" : entity, eventId, features, Map.of(), null));
       } else if (entity != null) {
@@ -268,7 +272,11 @@ public final class PredictHttpApi {
     node.put("model", p.getModel());
     node.put("alias", p.getAlias());
     node.put("version", p.getVersion());
-    node.put("entity", p.getEntityId());
+    if (p.getEntityId().isEmpty()) {
+      node.putNull("entity"); // features given explicitly, with no entity named
+    } else {
+      node.put("entity", p.getEntityId());
+    }
     node.put("score", p.getScore());
     if (p.getDecision() == null) {
       node.putNull("decision");

@@ -1,5 +1,6 @@
 package dev.flywheel.trainingtrigger.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.events.TrainingRequested;
@@ -9,7 +10,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
@@ -24,6 +27,8 @@ import java.util.function.Function;
 public final class TrainingHttpApi {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The fields a train request's body may hold. */
+  private static final List<String> BODY_FIELDS = List.of("reason", "actor", "params");
 
   private final TrainingTriggerConfig config;
   private final Function<TrainingRequested, String> send;
@@ -69,14 +74,30 @@ public final class TrainingHttpApi {
       JsonNode n;
       try {
         n = JSON.readTree(body);
+      } catch (JsonProcessingException e) {
+        reply(ctx, 400, Map.of("error", "the body is not JSON (" + e.getOriginalMessage()
+            + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
+                + ", column " + e.getLocation().getColumnNr())
+            + "); send e.g. {\"reason\": \"new features\", \"params\": {\"max_depth\": 8}}"));
+        return;
       } catch (IOException e) {
-        reply(ctx, 400, Map.of("error", "the body is not JSON: " + e.getMessage()
-            + "; send e.g. {\"reason\": \"new features\", \"params\": {\"max_depth\": 8}}"));
+        reply(ctx, 400, Map.of("error", "the body cannot be read: " + e.getMessage()));
         return;
       }
       if (!n.isObject()) {
         reply(ctx, 400, Map.of("error", "the body must be a JSON object such as"
             + " {\"reason\": \"new features\"}"));
+        return;
+      }
+      List<String> unknown = new ArrayList<>();
+      n.fieldNames().forEachRemaining(f -> {
+        if (!BODY_FIELDS.contains(f)) {
+          unknown.add(f);
+        }
+      });
+      if (!unknown.isEmpty()) {
+        reply(ctx, 400, Map.of("error", "unknown field(s) " + unknown + " in the body; it takes "
+            + BODY_FIELDS + ", e.g. {\"reason\": \"new features\", \"actor\": \"alice\"}"));
         return;
       }
       if (n.hasNonNull("reason")) {
