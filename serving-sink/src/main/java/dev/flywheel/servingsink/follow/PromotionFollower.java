@@ -121,6 +121,12 @@ public final class PromotionFollower implements AutoCloseable {
             + " to their end within " + timeout + "; is the broker reachable?");
       }
       for (ConsumerRecord<String, Object> r : poll()) {
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        if (r.offset() >= end.getOrDefault(tp, Long.MAX_VALUE)) {
+          // past the snapshot: folding a promotion here while the other topic is read only to
+          // its snapshot could serve an older version and lose the newer one; follow() reads it
+          continue;
+        }
         if (r.value() instanceof ModelPromoted p && models.test(p.getModel())) {
           history.computeIfAbsent(new ServedModels.Key(p.getModel(), p.getAlias()),
               k -> new ArrayList<>()).add(ModelSpec.of(p));
@@ -129,6 +135,8 @@ public final class PromotionFollower implements AutoCloseable {
         }
       }
     }
+    // follow() starts at the snapshot, so that what was read past it is applied in order there
+    end.forEach(consumer::seek);
     for (Map.Entry<ServedModels.Key, List<ModelSpec>> target : targets(history, states)
         .entrySet()) {
       serveFirstOf(target.getKey(), target.getValue());
