@@ -63,6 +63,15 @@ public final class DriftMetrics {
     return registry;
   }
 
+  /** Counts a promotion whose baseline could not be used: the version is not monitored. */
+  public void unusableBaseline(String model) {
+    counters.computeIfAbsent(model + "\u0000unusable-baseline", k -> Counter
+        .builder("flywheel.drift.baselines.unusable").tag("model", model)
+        .description("Promotions whose baseline profile could not be used; those versions are"
+            + " not monitored")
+        .register(registry)).increment();
+  }
+
   /** Counts one prediction by what became of it. */
   public void prediction(String model, String outcome) {
     counters.computeIfAbsent(model + '\u0000' + outcome, k -> Counter

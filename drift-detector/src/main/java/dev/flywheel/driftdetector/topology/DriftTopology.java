@@ -14,6 +14,7 @@ import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
@@ -32,6 +33,8 @@ import org.apache.kafka.streams.processor.TimestampExtractor;
 import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
 import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Wiring of drift detection. Predictions of served versions (shadow ones left out), promotions
@@ -108,6 +111,7 @@ public final class DriftTopology {
   public static final String HELD_STORE = "drift-held-predictions";
 
   private static final Duration LABEL_JOIN_GRACE = Duration.ofMinutes(5);
+  private static final Logger LOG = LoggerFactory.getLogger(DriftTopology.class);
 
   private DriftTopology() {}
 
@@ -180,7 +184,7 @@ public final class DriftTopology {
         .stream(promoted.name(), Consumed.with(promoted.keySerde(), promoted.valueSerde())
             .withTimestampExtractor(promotionTime()).withName(PROMOTED_SOURCE))
         .filter((k, m) -> m != null, Named.as(PROMOTED_PRESENT))
-        .mapValues(DriftTopology::checked, Named.as(CHECK_BASELINE));
+        .mapValues(m -> checked(m, metrics), Named.as(CHECK_BASELINE));
 
     KStream<String, Object> out = promotionInputs
         .merge(predictionInputs, Named.as(MERGE_PREDICTIONS_PROMOTED))
@@ -208,17 +212,36 @@ public final class DriftTopology {
     return builder.build();
   }
 
-  /** The promotion, after checking that its baseline can be used; throws saying what to fix. */
-  static DriftInput checked(ModelPromoted m) {
-    if (m.getBaseline() != null) {
-      try {
-        BaselineLayout.of(m.getBaseline());
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("model '" + m.getModel() + "' version "
-            + m.getVersion() + ": " + e.getMessage(), e);
-      }
+  /**
+   * The promotion as the detector takes it. A baseline that cannot be used (a histogram without
+   * one more count than cut points, negative counts, cut points not finite or not increasing) is
+   * dropped: the version is still the promoted one, served but not monitored, so its predictions
+   * are counted as {@code no_baseline} instead of being held for a promotion that already came.
+   * The problem is logged, saying what to fix, and counted.
+   */
+  static DriftInput checked(ModelPromoted m, DriftMetrics metrics) {
+    Optional<String> problem = baselineProblem(m);
+    if (problem.isEmpty()) {
+      return DriftInput.of(m);
     }
-    return DriftInput.of(m);
+    LOG.error("{}; this version is not monitored for drift. Register a version whose trainer"
+        + " writes a consistent baseline profile, and promote it", problem.get());
+    metrics.unusableBaseline(m.getModel());
+    return DriftInput.of(ModelPromoted.newBuilder(m).setBaseline(null).build());
+  }
+
+  /** What makes the promotion's baseline unusable, or empty when it has none or it is usable. */
+  static Optional<String> baselineProblem(ModelPromoted m) {
+    if (m.getBaseline() == null) {
+      return Optional.empty();
+    }
+    try {
+      BaselineLayout.of(m.getBaseline());
+      return Optional.empty();
+    } catch (IllegalArgumentException e) {
+      return Optional.of("model '" + m.getModel() + "' version " + m.getVersion()
+          + ": " + e.getMessage());
+    }
   }
 
   private static KeyValueBytesStoreSupplier store(String name, boolean inMemory) {

@@ -80,6 +80,7 @@ public final class BaselineLayout {
           baselineCounts[i++] = p.getCategoryCounts().get(name);
         }
         baselineCounts[i] = p.getOtherCount();
+        requireNonNegative(p.getName(), baselineCounts);
         cuts = null;
         baselineValues = null;
       } else {
@@ -95,6 +96,13 @@ public final class BaselineLayout {
               + baselineCounts.length + " histogram counts for " + cuts.length
               + " cut points; a histogram needs exactly one more count than cut points");
         }
+        requireNonNegative(p.getName(), baselineCounts);
+        for (int i = 0; i < cuts.length; i++) {
+          if (!Double.isFinite(cuts[i])) {
+            throw new IllegalArgumentException("baseline feature '" + p.getName()
+                + "' has cut point " + cuts[i] + " at index " + i + "; cut points must be finite");
+          }
+        }
         for (int i = 1; i < cuts.length; i++) {
           if (!(cuts[i] > cuts[i - 1])) {
             throw new IllegalArgumentException("baseline feature '" + p.getName()
@@ -104,6 +112,15 @@ public final class BaselineLayout {
         }
         baselineValues = representatives(p, cuts);
         categories = null;
+      }
+    }
+
+    private static void requireNonNegative(String feature, long[] counts) {
+      for (int i = 0; i < counts.length; i++) {
+        if (counts[i] < 0) {
+          throw new IllegalArgumentException("baseline feature '" + feature + "' has count "
+              + counts[i] + " at index " + i + "; counts cannot be negative");
+        }
       }
     }
 
