@@ -19,6 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * after a consumer restart) is ignored, and a gap (a missing sequence) is logged and the event
  * kept out, so a replay never applies a history with a hole. Thread-safe: one writer, any number
  * of readers.
+ *
+ * <p>Like the projection, the history answers no state for a model whose state is {@link
+ * RegistryFold#isEmpty empty} at the time asked (only rejected commands so far, such as a
+ * promotion of a model that does not exist): {@link #models} leaves it out and {@link #stateAt}
+ * is empty. Its events are still in {@link #history}.
  */
 public final class ModelHistory {
 
@@ -64,13 +69,15 @@ public final class ModelHistory {
     }
   }
 
-  /** Names of the models with at least one event at or before {@code asOf} (null: now), sorted. */
+  /**
+   * Names of the models with a state at {@code asOf} (null: now), sorted: those with an event at
+   * or before then whose state then is not {@link RegistryFold#isEmpty empty}.
+   */
   public List<String> models(Instant asOf) {
     TreeMap<String, Boolean> names = new TreeMap<>();
     models.forEach((name, entry) -> {
       synchronized (entry) {
-        if (!entry.events.isEmpty()
-            && (asOf == null || !entry.events.get(0).getEventTime().isAfter(asOf))) {
+        if (foldAt(entry, name, asOf) != null) {
           names.put(name, true);
         }
       }
@@ -80,7 +87,8 @@ public final class ModelHistory {
 
   /**
    * The state of {@code model} at {@code asOf} (inclusive), or its latest state when {@code asOf}
-   * is null; empty when the model had no event by then. A fresh copy the caller may keep.
+   * is null; empty when the model had no event by then, or its state then was {@link
+   * RegistryFold#isEmpty empty}. A fresh copy the caller may keep.
    */
   public Optional<ModelRegistryState> stateAt(String model, Instant asOf) {
     Entry entry = models.get(model);
@@ -88,25 +96,30 @@ public final class ModelHistory {
       return Optional.empty();
     }
     synchronized (entry) {
-      if (entry.events.isEmpty()) {
-        return Optional.empty();
-      }
-      ModelEvent last = entry.events.get(entry.events.size() - 1);
-      if (asOf == null || !last.getEventTime().isAfter(asOf)) {
-        return Optional.of(RegistryFold.copy(entry.current));
-      }
-      if (entry.events.get(0).getEventTime().isAfter(asOf)) {
-        return Optional.empty();
-      }
-      ModelRegistryState state = RegistryFold.empty(model);
-      for (ModelEvent e : entry.events) {
-        if (e.getEventTime().isAfter(asOf)) {
-          break;
-        }
-        RegistryFold.apply(state, e);
-      }
-      return Optional.of(state);
+      return Optional.ofNullable(foldAt(entry, model, asOf));
     }
+  }
+
+  /** The state of the entry at {@code asOf}, a copy; null when none or empty. Holds its lock. */
+  private static ModelRegistryState foldAt(Entry entry, String model, Instant asOf) {
+    if (entry.events.isEmpty()) {
+      return null;
+    }
+    ModelEvent last = entry.events.get(entry.events.size() - 1);
+    if (asOf == null || !last.getEventTime().isAfter(asOf)) {
+      return RegistryFold.isEmpty(entry.current) ? null : RegistryFold.copy(entry.current);
+    }
+    if (entry.events.get(0).getEventTime().isAfter(asOf)) {
+      return null;
+    }
+    ModelRegistryState state = RegistryFold.empty(model);
+    for (ModelEvent e : entry.events) {
+      if (e.getEventTime().isAfter(asOf)) {
+        break;
+      }
+      RegistryFold.apply(state, e);
+    }
+    return RegistryFold.isEmpty(state) ? null : state;
   }
 
   /** The events of {@code model} up to {@code asOf} (inclusive; null: all), oldest first. */

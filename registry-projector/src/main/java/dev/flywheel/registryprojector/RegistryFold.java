@@ -49,6 +49,18 @@ public final class RegistryFold {
         .setAliases(new ArrayList<>()).setTags(new HashMap<>()).build();
   }
 
+  /**
+   * Whether {@code state} holds nothing to list: no version, no alias and no model tag. That is
+   * the state of a model none of whose commands was accepted (only rejections, which advance its
+   * position in the history and nothing else). The registry lists only models that are not empty:
+   * the projection keeps an empty state out of {@link RegistryTopology#STATE_STORE} and {@code
+   * flywheel.registry.state}, and {@link ModelHistory} does not answer one.
+   */
+  public static boolean isEmpty(ModelRegistryState state) {
+    return state.getVersions().isEmpty() && state.getAliases().isEmpty()
+        && state.getTags().isEmpty();
+  }
+
   /** A deep copy, safe to change without touching {@code state}. */
   public static ModelRegistryState copy(ModelRegistryState state) {
     return ModelRegistryState.newBuilder(state).build();

@@ -22,6 +22,14 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * nothing and emits nothing. Baselines of registered versions are kept in {@link
  * RegistryTopology#BASELINES_STORE} for the {@code ModelPromoted} of a later promotion.
  *
+ * <p>A model whose state is {@link RegistryFold#isEmpty empty} after the decision (a command
+ * against a model that does not exist, rejected) gets no state: nothing in {@link
+ * RegistryTopology#STATE_STORE} and no {@code flywheel.registry.state} record, so it is not
+ * listed. Its position in the audit log goes to {@link RegistryTopology#POSITIONS_STORE}, and
+ * its next events number on from there. A state that is empty but stored (left by a release
+ * that stored rejections against unknown models) is moved there on the model's next command,
+ * with a tombstone on {@code flywheel.registry.state}.
+ *
  * <p>Under exactly-once the store updates, the outputs and the input offset commit together, so a
  * crash never leaves an event without its state change or the reverse.
  */
@@ -30,6 +38,7 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   private final RegistryDecider decider;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, ModelRegistryState> states;
+  private KeyValueStore<String, ModelRegistryState> positions;
   private KeyValueStore<String, Long> commandIds;
   private KeyValueStore<String, BaselineProfile> baselines;
 
@@ -41,6 +50,7 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.states = context.getStateStore(RegistryTopology.STATE_STORE);
+    this.positions = context.getStateStore(RegistryTopology.POSITIONS_STORE);
     this.commandIds = context.getStateStore(RegistryTopology.COMMAND_IDS_STORE);
     this.baselines = context.getStateStore(RegistryTopology.BASELINES_STORE);
   }
@@ -81,7 +91,9 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
       return;
     }
     ModelRegistryState stored = states.get(model);
-    ModelRegistryState state = stored == null ? RegistryFold.empty(model) : stored;
+    ModelRegistryState position = stored == null ? positions.get(model) : null;
+    ModelRegistryState state = stored != null ? stored
+        : position != null ? position : RegistryFold.empty(model);
     Decision decision = decider.decide(state, command, Instant.ofEpochMilli(record.timestamp()),
         version -> baselines.get(baselineKey(model, version)));
     ModelEvent first = decision.events().get(0);
@@ -90,7 +102,19 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
       baselines.put(baselineKey(model, first.getVersion()), r.getBaseline());
     }
     commandIds.put(idKey, first.getSequence());
-    states.put(model, decision.state());
+    ModelRegistryState after = decision.state();
+    boolean listed = !RegistryFold.isEmpty(after);
+    if (listed) {
+      if (position != null) {
+        positions.delete(model);
+      }
+      states.put(model, after);
+    } else {
+      positions.put(model, after);
+      if (stored != null) {
+        states.delete(model);
+      }
+    }
     for (ModelEvent event : decision.events()) {
       context.forward(new Record<String, Object>(model, event,
           event.getEventTime().toEpochMilli()), RegistryTopology.MODEL_EVENTS_SINK);
@@ -99,7 +123,10 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
       context.forward(new Record<String, Object>(model, promoted,
           promoted.getEventTime().toEpochMilli()), RegistryTopology.MODEL_PROMOTED_SINK);
     }
-    context.forward(new Record<String, Object>(model, decision.state(),
-        decision.state().getEventTime().toEpochMilli()), RegistryTopology.STATE_SINK);
+    if (listed || stored != null) {
+      // a tombstone (null) when a stored state became empty: the model leaves the state topic
+      context.forward(new Record<String, Object>(model, listed ? after : null,
+          after.getEventTime().toEpochMilli()), RegistryTopology.STATE_SINK);
+    }
   }
 }

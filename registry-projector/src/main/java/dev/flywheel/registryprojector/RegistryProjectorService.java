@@ -228,7 +228,10 @@ public final class RegistryProjectorService implements AutoCloseable {
     @Override
     public Optional<ModelRegistryState> get(String model) {
       try {
-        return Optional.ofNullable(store().get(model));
+        // an empty state is one stored by an earlier release for a rejected command against a
+        // model that did not exist; it is not a model (the projection removes it on the
+        // model's next command)
+        return Optional.ofNullable(store().get(model)).filter(s -> !RegistryFold.isEmpty(s));
       } catch (InvalidStateStoreException e) {
         throw new RegistryUnavailableException("the registry state is not readable now; retry"
             + " in a few seconds", e);
@@ -241,7 +244,9 @@ public final class RegistryProjectorService implements AutoCloseable {
       try (KeyValueIterator<String, ModelRegistryState> it = store().all()) {
         while (it.hasNext()) {
           KeyValue<String, ModelRegistryState> kv = it.next();
-          out.add(kv.value);
+          if (!RegistryFold.isEmpty(kv.value)) {
+            out.add(kv.value);
+          }
         }
       } catch (InvalidStateStoreException e) {
         throw new RegistryUnavailableException("the registry state is not readable now; retry"

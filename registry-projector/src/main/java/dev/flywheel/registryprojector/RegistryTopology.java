@@ -20,8 +20,8 @@ import org.apache.kafka.streams.state.Stores;
  *
  * <pre>
  * flywheel.training.runs ── training-run-registrar ──▶ flywheel.registry.commands
- * flywheel.registry.commands ── registry-decider [registry-state, registry-command-ids,
- *                                                  registry-baselines]
+ * flywheel.registry.commands ── registry-decider [registry-state, registry-positions,
+ *                                                  registry-command-ids, registry-baselines]
  *     ├─▶ flywheel.model.events      (the audit log)
  *     ├─▶ flywheel.model.promoted    (promotion aliases that moved)
  *     └─▶ flywheel.registry.state    (compacted current state)
@@ -51,6 +51,12 @@ public final class RegistryTopology {
   public static final String STATE_SINK = "registry-state-sink";
   /** Store: model name → {@link ModelRegistryState}. */
   public static final String STATE_STORE = "registry-state";
+  /**
+   * Store: model name → the {@link RegistryFold#isEmpty empty} state of a model that is not in
+   * {@link #STATE_STORE} (none of its commands was accepted), kept only for its position in the
+   * audit log (sequence, event id and time) so that its events number on without a gap.
+   */
+  public static final String POSITIONS_STORE = "registry-positions";
   /** Store: model name + NUL + command id → sequence of the command's first event. */
   public static final String COMMAND_IDS_STORE = "registry-command-ids";
   /** Store: model name + NUL + version → the version's {@link BaselineProfile}. */
@@ -86,6 +92,9 @@ public final class RegistryTopology {
     topology.addProcessor(DECIDER, () -> new RegistryProcessor(decider), COMMANDS_SOURCE);
     topology.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), state.valueSerde()),
+        DECIDER);
+    topology.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(POSITIONS_STORE), Serdes.String(), state.valueSerde()),
         DECIDER);
     topology.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(COMMAND_IDS_STORE), Serdes.String(), Serdes.Long()),

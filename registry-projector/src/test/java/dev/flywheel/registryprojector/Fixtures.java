@@ -103,6 +103,11 @@ final class Fixtures {
         .setActor(actor).setReason(null).setCommand(body).build();
   }
 
+  /** {@code command} sent for {@code model} instead of {@link #MODEL}. */
+  static RegistryCommand forModel(String model, RegistryCommand command) {
+    return RegistryCommand.newBuilder(command).setModel(model).build();
+  }
+
   static RegistryCommand register(String seed, double auc) {
     return command(registration(seed, auc));
   }

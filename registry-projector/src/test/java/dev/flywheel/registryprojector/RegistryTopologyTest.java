@@ -7,6 +7,7 @@ import static dev.flywheel.registryprojector.Fixtures.approve;
 import static dev.flywheel.registryprojector.Fixtures.archive;
 import static dev.flywheel.registryprojector.Fixtures.command;
 import static dev.flywheel.registryprojector.Fixtures.completedRun;
+import static dev.flywheel.registryprojector.Fixtures.forModel;
 import static dev.flywheel.registryprojector.Fixtures.human;
 import static dev.flywheel.registryprojector.Fixtures.promote;
 import static dev.flywheel.registryprojector.Fixtures.register;
@@ -31,6 +32,7 @@ import dev.flywheel.events.VersionStatus;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -83,7 +85,8 @@ class RegistryTopologyTest {
     assertThat(event.getOutcome()).isEqualTo(CommandOutcome.REJECTED);
     assertThat(event.getReason()).contains("artifact sha256 'XYZ' is not 64 lowercase"
         + " hexadecimal characters; give the SHA-256 digest of the model file");
-    assertThat(d.state(MODEL).getVersions()).isEmpty();
+    // the model's only command was rejected: it has no state (no version) at all
+    assertThat(d.state(MODEL)).isNull();
   }
 
   @Test
@@ -138,6 +141,64 @@ class RegistryTopologyTest {
     assertThat(event.getOutcome()).isEqualTo(CommandOutcome.REJECTED);
     assertThat(event.getReason()).isEqualTo(
         "version 7 of fraud-detector does not exist (the latest is 1); pick a registered version");
+  }
+
+  @Test
+  void shouldLeaveNoStateForAnUnknownModelWhenItsCommandIsRejected() {
+    // Given a registry that has never heard of model nosuch
+    RegistryDriver d = open(RegistryConfig.defaults());
+    // When someone promotes a version of it
+    List<ModelEvent> events = d.send(forModel("nosuch", promote("champion", 1)));
+    // Then the rejection is in the audit log, and the state has no trace of nosuch
+    assertThat(events).singleElement().satisfies(e -> {
+      assertThat(e.getOutcome()).isEqualTo(CommandOutcome.REJECTED);
+      assertThat(e.getModel()).isEqualTo("nosuch");
+      assertThat(e.getSequence()).isEqualTo(1);
+      assertThat(e.getReason()).isEqualTo("version 1 of nosuch does not exist (no version is"
+          + " registered); pick a registered version");
+    });
+    assertThat(d.state("nosuch")).isNull();
+    assertThat(d.states.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldNumberAnUnknownModelsRejectionsAndItsFirstRegistrationWithoutGaps() {
+    // Given two rejected commands against a model not registered yet, a minute apart
+    RegistryDriver d = open(RegistryConfig.defaults());
+    d.send(forModel("late", promote("champion", 1)), T0.plusSeconds(60));
+    d.send(forModel("late", archive(1)), T0);
+    // When its first version is registered, with an earlier record time
+    d.send(forModel("late", register("a", 0.8)), T0.minusSeconds(60));
+    // Then the history counts on without a gap or a step back in time, and the state topic
+    // starts with the registration, equal to the fold of the audit log
+    assertThat(d.allEvents).extracting(ModelEvent::getSequence).containsExactly(1L, 2L, 3L);
+    assertThat(d.allEvents).extracting(ModelEvent::getEventTime)
+        .containsOnly(T0.plusSeconds(60));
+    ModelRegistryState replayed = RegistryFold.empty("late");
+    d.allEvents.forEach(e -> RegistryFold.apply(replayed, e));
+    assertThat(d.states.readValuesToList()).containsExactly(replayed);
+    assertThat(d.state("late")).isEqualTo(replayed);
+    assertThat(replayed.getVersions()).hasSize(1);
+  }
+
+  @Test
+  void shouldRemoveAStateLeftByARejectionBeforeTheFixOnTheModelsNextCommand() {
+    // Given a phantom: the state an earlier release stored for nosuch after rejecting a command
+    RegistryDriver d = open(RegistryConfig.defaults());
+    ModelRegistryState phantom = new RegistryDecider(RegistryConfig.defaults()).decide(
+        RegistryFold.empty("nosuch"), forModel("nosuch", promote("champion", 1)), T0,
+        v -> null).state();
+    d.driver.<String, ModelRegistryState>getKeyValueStore(RegistryTopology.STATE_STORE)
+        .put("nosuch", phantom);
+    // When another command against nosuch is rejected
+    ModelEvent event = d.decide(forModel("nosuch", promote("champion", 1)));
+    // Then it continues the history, and the phantom leaves the store and the state topic
+    assertThat(event.getSequence()).isEqualTo(2);
+    assertThat(d.state("nosuch")).isNull();
+    assertThat(d.states.readKeyValuesToList()).containsExactly(KeyValue.pair("nosuch", null));
+    // and a later registration still numbers on
+    assertThat(d.decide(forModel("nosuch", register("a", 0.8))).getSequence()).isEqualTo(3);
+    assertThat(d.state("nosuch").getSequence()).isEqualTo(3);
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.flywheel.registryprojector;
 
 import static dev.flywheel.registryprojector.Fixtures.MODEL;
 import static dev.flywheel.registryprojector.Fixtures.T0;
+import static dev.flywheel.registryprojector.Fixtures.forModel;
 import static dev.flywheel.registryprojector.Fixtures.promote;
 import static dev.flywheel.registryprojector.Fixtures.register;
 import static dev.flywheel.registryprojector.Fixtures.rollback;
@@ -9,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.events.ModelEvent;
+import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.registryprojector.http.RegistryHttpApi;
 import io.javalin.Javalin;
 import java.io.IOException;
@@ -38,6 +40,7 @@ class TimeTravelTest {
 
   @TempDir Path stateDir;
   private RegistryDriver driver;
+  private ModelHistory history;
   private Javalin http;
   private final HttpClient client = HttpClient.newHttpClient();
 
@@ -52,7 +55,7 @@ class TimeTravelTest {
     driver.send(promote("champion", 2), V2_AT);
     driver.send(promote("champion", 3), V3_AT);
     driver.send(rollback("champion", null), BACK_AT);
-    ModelHistory history = new ModelHistory();
+    history = new ModelHistory();
     for (ModelEvent e : driver.allEvents) {
       history.add(e);
     }
@@ -136,6 +139,27 @@ class TimeTravelTest {
         .contains("| auc | 0.82 |")
         .contains("| " + V3_AT + " | champion | 2 | 3 | alice@example.com |")
         .contains("| " + BACK_AT + " | champion | 3 | 2 | alice@example.com |");
+  }
+
+  @Test
+  void shouldListNoModelForARejectedCommandButAnswerItsHistory() throws Exception {
+    // Given a promotion of a model that does not exist, rejected
+    RegistryCommand promotion = forModel("nosuch", promote("champion", 1));
+    driver.send(promotion, BACK_AT.plusSeconds(60)).forEach(history::add);
+    // When the registry is listed, now and as of after the rejection
+    JsonNode now = body(get("/models"));
+    JsonNode then = body(get("/models?asOf=" + BACK_AT.plusSeconds(120)));
+    // Then only the real model is listed, nosuch is unknown, and its history has the rejection
+    assertThat(now).extracting(m -> m.get("model").asText()).containsExactly(MODEL);
+    assertThat(then).extracting(m -> m.get("model").asText()).containsExactly(MODEL);
+    assertThat(get("/models/nosuch").statusCode()).isEqualTo(404);
+    assertThat(get("/models/nosuch?asOf=" + BACK_AT.plusSeconds(120)).statusCode())
+        .isEqualTo(404);
+    JsonNode events = body(get("/models/nosuch/history?commandId=" + promotion.getEventId()));
+    assertThat(events).singleElement().satisfies(e -> {
+      assertThat(e.get("outcome").asText()).isEqualTo("REJECTED");
+      assertThat(e.get("reason").asText()).startsWith("version 1 of nosuch does not exist");
+    });
   }
 
   private int champion(Instant asOf) throws Exception {

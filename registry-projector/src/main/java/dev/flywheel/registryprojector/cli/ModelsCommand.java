@@ -29,8 +29,10 @@ import picocli.CommandLine.Spec;
  * as {@code RegistryCommand}s to Kafka and the command waits for the registry's decision.
  *
  * <p>Exit status: 0 done (or accepted); {@value #EXIT_REJECTED} the registry rejected the command
- * (the reason says what to do); 3 unknown model, version or alias; 5 no decision within
- * {@code --timeout}; 1 the registry or Kafka cannot be reached; 2 bad usage.
+ * (the reason says what to do), a change naming a model or version that does not exist included;
+ * 3 a query ({@code list}, {@code show}, {@code history}) naming an unknown model, version or
+ * alias; 5 no decision within {@code --timeout}; 1 the registry or Kafka cannot be reached; 2 bad
+ * usage.
  */
 @Command(name = "models", mixinStandardHelpOptions = true,
     description = "The model registry: versions, aliases, approvals, history and model cards.",

@@ -178,7 +178,8 @@ public final class RegistryHttpApi {
     Instant asOf = asOf(ctx);
     requireHistory();
     List<ModelEvent> events = history.history(model, asOf);
-    if (events.isEmpty() && history.stateAt(model, null).isEmpty()) {
+    if (events.isEmpty() && history.history(model, null).isEmpty()) {
+      // a model with only rejected commands has no state but has a history: its rejections
       throw unknownModel(model);
     }
     String commandId = ctx.queryParam("commandId");
