@@ -72,6 +72,18 @@ public final class DriftMetrics {
         .register(registry)).increment();
   }
 
+  /**
+   * Counts one label joined to a prediction of the monitored version by what became of it:
+   * {@code counted} into its window's live performance, or {@code window_closed} when it came after
+   * its prediction's window had closed.
+   */
+  public void label(String model, String outcome) {
+    counters.computeIfAbsent(model + "\u0000label\u0000" + outcome, k -> Counter
+        .builder("flywheel.drift.labels").tag("model", model).tag("outcome", outcome)
+        .description("Labels joined to monitored predictions, by what became of them")
+        .register(registry)).increment();
+  }
+
   /** Counts one prediction by what became of it. */
   public void prediction(String model, String outcome) {
     counters.computeIfAbsent(model + '\u0000' + outcome, k -> Counter

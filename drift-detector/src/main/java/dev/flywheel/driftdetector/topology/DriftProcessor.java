@@ -266,9 +266,12 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       if (w.covers(l.eventTimeMs(), duration)) {
         w.label(l.predictionId(), l.score(), l.label());
         windows.put(model, state);
+        metrics.label(model, "counted");
         return;
       }
     }
+    // its prediction's window has closed: live performance is per window, so the label is late
+    metrics.label(model, "window_closed");
   }
 
   private void close(String model, ModelPromoted promoted, BaselineLayout layout,

@@ -221,6 +221,14 @@ class DriftTopologyTest {
         .isCloseTo(PerformanceMetrics.auc(scores, ys), within(1e-12));
     assertThat(r.getPerformance().getMetrics().get("log_loss"))
         .isCloseTo(PerformanceMetrics.logLoss(scores, ys), within(1e-12));
+    assertThat(d.meters.get("flywheel.drift.labels").tag("outcome", "counted").counter()
+        .count()).isEqualTo(201);
+
+    // And a label of the window's first prediction that arrives once the window has closed is
+    // counted as such
+    d.label(label("e1-0", T0.plusSeconds(WINDOW + 10), 1));
+    assertThat(d.meters.get("flywheel.drift.labels").tag("outcome", "window_closed").counter()
+        .count()).isOne();
   }
 
   @Test
