@@ -10,11 +10,13 @@ import java.util.Map;
  * The {@code flywheel.yaml} a command runs with: its text (every service reads its own sections),
  * the folder its paths are relative to, and the platform settings with the environment applied.
  *
+ * @param name the file as messages name it: as given to {@code --config}, else {@code
+ *     flywheel.yaml}
  * @param text the file's text; empty when there is no file
  * @param dir the folder of the file (the working directory when there is none)
  * @param config the platform settings
  */
-record FlywheelYaml(String text, Path dir, PlatformConfig config) {
+record FlywheelYaml(String name, String text, Path dir, PlatformConfig config) {
 
   /** The file used when {@code --config} is not given, if it exists. */
   static final Path DEFAULT = Path.of("flywheel.yaml");
@@ -32,7 +34,7 @@ record FlywheelYaml(String text, Path dir, PlatformConfig config) {
         throw new IllegalArgumentException("the config file " + file.toAbsolutePath()
             + " does not exist: check the path given to --config");
       }
-      return new FlywheelYaml("", Path.of("").toAbsolutePath(),
+      return new FlywheelYaml(file.toString(), "", Path.of("").toAbsolutePath(),
           PlatformConfig.defaults().withEnvironment(env));
     }
     String text;
@@ -48,6 +50,6 @@ record FlywheelYaml(String text, Path dir, PlatformConfig config) {
       throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }
     Path dir = file.toAbsolutePath().getParent();
-    return new FlywheelYaml(text, dir, config);
+    return new FlywheelYaml(file.toString(), text, dir, config);
   }
 }

@@ -6,6 +6,7 @@ import dev.flywheel.ingest.file.FileProducerSummary;
 import dev.flywheel.ingest.file.InvalidLine;
 import dev.flywheel.ingest.file.ProgressListener;
 import dev.flywheel.ingest.source.InvalidSourceException;
+import dev.flywheel.ingest.source.LabelSource;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.platform.cli.CommandClients;
@@ -13,12 +14,15 @@ import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.ClusterOptions;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -47,6 +51,12 @@ import picocli.CommandLine.Spec;
  * topic with {@link FileProducer}, showing a progress bar (bytes of the file, records/s, ETA), then
  * lists the invalid lines (which went to the source's dead-letter topic) and a summary.
  *
+ * <p>{@code flywheel produce labels --file F} produces {@link dev.flywheel.events.Label} events
+ * to the labels topic instead ({@link FileProducer.Builder#labels()}), as {@code POST /labels}
+ * does; their dead letters go to the labels topic's dead-letter topic, which it creates if
+ * missing. The labels topic itself must exist ({@code flywheel up} and the ingest service create
+ * it), which also shows that {@code --prefix} is right.
+ *
  * <p>Exit status: 0 when every line was produced (or invalid ones were allowed with {@code
  * --allow-invalid}); {@value #EXIT_INVALID} when a line was invalid; {@value #EXIT_STOPPED} when
  * Ctrl-C stopped it (after flushing what was accepted and printing the summary); 1 when it could
@@ -55,8 +65,13 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "produce", mixinStandardHelpOptions = true,
     description = {
-        "Produce a .jsonl/.ndjson or .csv file to a source's topic, validated against the",
-        "source's latest schema; invalid lines go to its dead-letter topic and are listed."})
+        "Produce a JSON Lines or CSV file to a source's topic or the labels topic.",
+        "Each line of a .jsonl/.ndjson or .csv file is validated against the source's latest"
+            + " schema; invalid lines go to its dead-letter topic and are listed.",
+        "'flywheel produce labels --file labels.csv' produces Label events (event_id,"
+            + " event_time, value, optional target, entity_id, labelled_event_time, source) to"
+            + " the labels topic, as POST /labels does; invalid lines go to its dead-letter"
+            + " topic."})
 public final class ProduceCommand implements Callable<Integer> {
 
   /** Exit status when a line was invalid and {@code --allow-invalid} was not given. */
@@ -71,7 +86,8 @@ public final class ProduceCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "<source>",
-      description = "The source to produce to, e.g. card-tx (added with 'flywheel sources add').")
+      description = "The source to produce to, e.g. card-tx (added with 'flywheel sources add'),"
+          + " or labels for Label events.")
   private String sourceName;
 
   @Option(names = "--file", required = true, paramLabel = "<file>",
@@ -159,18 +175,24 @@ public final class ProduceCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       return fail(e.getMessage());
     }
+    boolean labels = LabelSource.NAME.equals(sourceName);
     AvroSerdes serdes;
     Topics topics;
     try {
       serdes = AvroSerdes.fromConfig(Map.of(
           AvroSerdeConfig.SCHEMA_REGISTRY_URL, cluster.schemaRegistryUrl(),
-          // sources are registered by 'flywheel sources add'; producing never registers a schema
-          AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, false));
+          // sources are registered by 'flywheel sources add'; producing never registers a
+          // source's schema. The Label schema is Flywheel's own: whoever writes labels first
+          // registers it, as the ingest service does.
+          AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, labels));
       topics = cluster.topics(serdes);
     } catch (RuntimeException e) {
       return fail(e.getMessage());
     }
     try (Admin admin = Admin.create(CommandClients.admin(cluster))) {
+      if (labels) {
+        return produceLabels(admin, topics);
+      }
       SourceCatalog catalog = new SourceCatalog(topics, serdes.client(), admin);
       Optional<SourceDefinition> source;
       try {
@@ -216,6 +238,14 @@ public final class ProduceCommand implements Callable<Integer> {
           .contains(topic)) {
         return Optional.empty();
       }
+      if (LabelSource.NAME.equals(sourceName)) {
+        return Optional.of("the labels topic " + topic + " does not exist on "
+            + cluster.bootstrapServers() + "; 'flywheel up' and the ingest service create it:"
+            + " start one of them first"
+            + (cluster.prefix().isEmpty()
+                ? ", or pass --prefix if the platform runs with a topic prefix"
+                : ", or check --prefix " + cluster.prefix()));
+      }
       return Optional.of("topic " + topic + " of source '" + sourceName + "' does not exist on "
           + cluster.bootstrapServers()
           + "; add the source again with 'flywheel sources add' to create it");
@@ -228,17 +258,38 @@ public final class ProduceCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * {@code produce labels}: the labels topic must exist (it is in the catalogue {@code flywheel
+   * up} creates, and the ingest service creates it); its dead-letter topic is created if missing,
+   * as the ingest service does.
+   */
+  private int produceLabels(Admin admin, Topics topics) {
+    Topic<?, ?> labelsTopic = topics.labels();
+    Optional<String> missing = missingTopic(admin, labelsTopic.name());
+    if (missing.isPresent()) {
+      return fail(missing.get());
+    }
+    try {
+      new TopicBootstrap(admin).ensure(List.of(topics.dlq(labelsTopic)));
+    } catch (KafkaException e) {
+      return fail("cannot create " + topics.dlq(labelsTopic).name() + " on "
+          + cluster.bootstrapServers() + ": " + e.getMessage());
+    }
+    return produce(topics, null);
+  }
+
+  /** Produces the file to {@code source}'s topic, or, when it is null, as labels. */
   private int produce(Topics topics, SourceDefinition source) {
     FileProducerSummary summary;
     boolean showProgress = !noProgress && System.console() != null;
     try (ProgressDisplay progress = ProgressDisplay.start(showProgress, sourceName, file)) {
-      FileProducer producer = FileProducer.builder()
+      FileProducer.Builder builder = FileProducer.builder()
           .bootstrapServers(cluster.bootstrapServers())
           .producerConfig(securityAndTuning(cluster.kafka()))
           .topics(topics)
-          .source(source)
           .maxListedInvalid(Math.max(0, showInvalid))
-          .progress(progress)
+          .progress(progress);
+      FileProducer producer = (source == null ? builder.labels() : builder.source(source))
           .build();
       running = producer;
       if (stopRequested) {

@@ -30,13 +30,20 @@ import picocli.CommandLine.Spec;
  * runtime; closing it stops the service.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Run one service (registry, ingest, features, serving, training or drift)"
-        + " against the cluster of --config, with its HTTP API, /health and /metrics on its own"
-        + " port, until Ctrl-C.")
+    description = {
+        "Run one service against an existing cluster, until Ctrl-C.",
+        "Runs registry, ingest, features, serving, training or drift against the cluster of"
+            + " --config, with its HTTP API, /health and /metrics on its own port (on every"
+            + " interface unless --http-host says otherwise), until Ctrl-C, which stops it and"
+            + " exits with status 0."})
 public final class RunCommand implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
-  private static final String HTTP_HOST = "0.0.0.0";
+  /**
+   * The address HTTP binds to unless {@code --http-host} says otherwise: every interface, as a
+   * container's port mapping or a Kubernetes Service needs.
+   */
+  public static final String DEFAULT_HTTP_HOST = "0.0.0.0";
   private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
@@ -54,6 +61,11 @@ public final class RunCommand implements Callable<Integer> {
       description = "The service's HTTP port; 0 picks a free one (default: http.port of the"
           + " config, else 8080).")
   private Integer httpPort;
+
+  @Option(names = "--http-host", paramLabel = "<address>",
+      description = "The address the HTTP API binds to: 0.0.0.0 every interface, as containers"
+          + " need, 127.0.0.1 this machine only (default: ${DEFAULT-VALUE}).")
+  private String httpHost = DEFAULT_HTTP_HOST;
 
   @Option(names = "--advertised-host", paramLabel = "<host>",
       description = "The host other instances reach this one at, for routed feature lookups"
@@ -130,12 +142,13 @@ public final class RunCommand implements Callable<Integer> {
         : env.getOrDefault("FLYWHEEL_ADVERTISED_HOST", "127.0.0.1");
     ServiceCatalog catalog = ServiceCatalog.builder()
         .yaml(yaml.text())
+        .configName(yaml.name())
         .configDir(yaml.dir())
         .config(config)
         .stateDir(stateDir != null ? stateDir : config.stateDir())
         .advertisedHost(host)
         .build();
-    FlywheelRuntime.Builder builder = FlywheelRuntime.builder().host(HTTP_HOST)
+    FlywheelRuntime.Builder builder = FlywheelRuntime.builder().host(httpHost)
         .security(HttpSecurity.parse(yaml.text(), env, yaml.dir()));
     catalog.add(builder, service);
     FlywheelRuntime runtime;
@@ -147,8 +160,8 @@ public final class RunCommand implements Callable<Integer> {
     PrintWriter out = out();
     out.printf("Flywheel %s on %s (schema registry %s)%n", service,
         config.kafka().bootstrapServers(), config.kafka().schemaRegistryUrl());
-    out.printf("  HTTP                     http://127.0.0.1:%d  (/health, /metrics)%n",
-        runtime.httpPort());
+    out.printf("  HTTP                     %s  (/health, /metrics)%n",
+        FlywheelRuntime.httpAddress(runtime.httpHost(), runtime.httpPort()));
     UpCommand.printServices(out, runtime, List.of());
     out.println("running; press Ctrl-C to stop");
     out.flush();

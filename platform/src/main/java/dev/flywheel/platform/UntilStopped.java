@@ -7,16 +7,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * How a long-running command ({@code flywheel up}, {@code flywheel run}) runs until Ctrl-C, SIGTERM
- * or {@link #stop()}. A signal only asks the command's thread to stop, waits until it has stopped
- * what it started, then ends the JVM with the command's status: a JVM ended by a signal would
- * otherwise report 128 + the signal's number even after a clean stop.
+ * How a long-running command ({@code flywheel up}, {@code flywheel run}, {@code flywheel demo
+ * --keep}) runs until Ctrl-C, SIGTERM or {@link #stop()}. A signal only asks the command's thread
+ * to stop, waits until it has stopped what it started, then ends the JVM with the command's
+ * status: a JVM ended by a signal would otherwise report 128 + the signal's number even after a
+ * clean stop.
  */
-final class UntilStopped {
+public final class UntilStopped {
 
   /** The command's work: start, {@link UntilStopped#awaitStop()}, stop; returns its status. */
   @FunctionalInterface
-  interface Work {
+  public interface Work {
     int run() throws InterruptedException;
   }
 
@@ -27,12 +28,13 @@ final class UntilStopped {
   private final CountDownLatch finished = new CountDownLatch(1);
   private volatile int exitCode = 1;
 
-  UntilStopped(Duration shutdownTimeout) {
+  /** @param shutdownTimeout how long a signal waits for the work to stop before exiting */
+  public UntilStopped(Duration shutdownTimeout) {
     this.shutdownTimeout = shutdownTimeout;
   }
 
   /** Runs {@code work} with a shutdown hook that stops it; returns its status. */
-  int run(String what, Work work) throws InterruptedException {
+  public int run(String what, Work work) throws InterruptedException {
     Thread hook = new Thread(() -> {
       stop();
       try {
@@ -62,12 +64,12 @@ final class UntilStopped {
   }
 
   /** Blocks until {@link #stop()} or a signal. */
-  void awaitStop() throws InterruptedException {
+  public void awaitStop() throws InterruptedException {
     stopRequested.await();
   }
 
   /** Asks the work to stop. Safe from any thread. */
-  void stop() {
+  public void stop() {
     stopRequested.countDown();
   }
 }

@@ -51,9 +51,12 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
     description = {
-        "Start the embedded Kafka broker (KRaft) and schema registry (or connect to the cluster",
-        "of --config), create Flywheel's topics, start the services with their HTTP API,",
-        "/health and /metrics on one port, and run until Ctrl-C."})
+        "Start the embedded stack and every service of flywheel.yaml, until Ctrl-C.",
+        "Starts the embedded Kafka broker (KRaft) and schema registry, or connects to the cluster"
+            + " that --config names; creates Flywheel's topics; starts every service the config"
+            + " declares, with their HTTP API, /health and /metrics on one port (on 127.0.0.1"
+            + " unless --http-host says otherwise); and runs until Ctrl-C, which stops everything"
+            + " and exits with status 0."})
 public final class UpCommand implements Callable<Integer> {
 
   /** Where data is kept when neither {@code --data-dir} nor {@code --temporary} is given. */
@@ -64,7 +67,8 @@ public final class UpCommand implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(UpCommand.class);
   private static final String HOST = "127.0.0.1";
-  private static final String HTTP_HOST = "0.0.0.0";
+  /** The address HTTP binds to unless {@code --http-host} says otherwise: this machine only. */
+  public static final String DEFAULT_HTTP_HOST = "127.0.0.1";
   private static final long SHUTDOWN_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
@@ -100,6 +104,13 @@ public final class UpCommand implements Callable<Integer> {
       description = "The port every service's HTTP API, /health and /metrics share; 0 picks a"
           + " free one (default: http.port of the config, else 8080).")
   private Integer httpPort;
+
+  @Option(names = "--http-host", paramLabel = "<address>",
+      description = "The address the HTTP API binds to: 127.0.0.1 answers this machine only,"
+          + " 0.0.0.0 every interface (default: ${DEFAULT-VALUE}, as Kafka and the schema"
+          + " registry). Without a security: section anyone who reaches it can ingest and"
+          + " trigger training.")
+  private String httpHost = DEFAULT_HTTP_HOST;
 
   @Option(names = "--postgres-port", paramLabel = "<port>",
       description = "PostgreSQL's port with --postgres; 0 picks a free one (default: "
@@ -163,16 +174,16 @@ public final class UpCommand implements Callable<Integer> {
     FlywheelYaml yaml = loadConfig();
     PlatformConfig config = yaml.config();
     int port = httpPort != null ? httpPort : config.http().port();
-    checkPortFree(port, "HTTP", "--http-port");
+    checkPortFree(httpHost, port, "HTTP", "--http-port");
     Devstack devstack = null;
     Path keptDir = null;
     String bootstrap;
     String registryUrl;
     if (config.kafka().isEmbedded()) {
-      checkPortFree(kafkaPort, "Kafka", "--kafka-port");
-      checkPortFree(registryPort, "schema registry", "--registry-port");
+      checkPortFree(HOST, kafkaPort, "Kafka", "--kafka-port");
+      checkPortFree(HOST, registryPort, "schema registry", "--registry-port");
       if (postgres) {
-        checkPortFree(postgresPort, "PostgreSQL", "--postgres-port");
+        checkPortFree(HOST, postgresPort, "PostgreSQL", "--postgres-port");
       }
       keptDir = temporary ? null : (dataDir == null ? DEFAULT_DATA_DIR : dataDir)
           .toAbsolutePath().normalize();
@@ -221,19 +232,20 @@ public final class UpCommand implements Callable<Integer> {
       FlywheelRuntime.Builder runtime = FlywheelRuntime.builder()
           .kafka(kafka)
           .topics(topics)
-          .host(HTTP_HOST)
+          .host(httpHost)
           .httpPort(port)
           .security(HttpSecurity.parse(yaml.text(), System.getenv(), yaml.dir()));
       ServiceCatalog catalog;
       try {
         catalog = ServiceCatalog.builder()
             .yaml(yaml.text())
+            .configName(yaml.name())
             .configDir(yaml.dir())
             .config(config.withCluster(bootstrap, registryUrl).withHttpPort(port))
             .stateDir(stateDir)
             .build();
       } catch (IllegalArgumentException e) {
-        throw new StartupException("flywheel.yaml: " + e.getMessage(), e);
+        throw new StartupException(e.getMessage(), e);
       }
       running.skipped = catalog.addAll(runtime);
       running.runtime = runtime.build().start();
@@ -298,8 +310,8 @@ public final class UpCommand implements Callable<Integer> {
           ? "temporary, deleted on exit"
           : keptDir + " (kept across runs)");
     }
-    out.printf("  HTTP                     http://127.0.0.1:%d  (/health, /metrics)%n",
-        running.runtime.httpPort());
+    out.printf("  HTTP                     %s  (/health, /metrics)%n",
+        FlywheelRuntime.httpAddress(running.runtime.httpHost(), running.runtime.httpPort()));
     printServices(out, running.runtime, running.skipped);
     out.printf("  Topics                   %d Flywheel topics (%s)%n", topics.all().size(),
         topicReport);
@@ -309,7 +321,8 @@ public final class UpCommand implements Callable<Integer> {
     out.printf("  kcat -b %s -C -t %s -s value=avro -r %s%n", bootstrap,
         topics.predictions().name(), registryUrl);
     out.println();
-    out.println("Kafka UI (e.g. docker run --network host -p 8080:8080 ... ghcr.io/kafbat/kafka-ui):");
+    out.println("Kafka UI (e.g. docker run --network host -e SERVER_PORT=8090 ..."
+        + " ghcr.io/kafbat/kafka-ui):");
     out.println("  KAFKA_CLUSTERS_0_NAME=flywheel");
     out.printf("  KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS=%s%n", bootstrap);
     out.printf("  KAFKA_CLUSTERS_0_SCHEMAREGISTRY=%s%n", registryUrl);
@@ -338,14 +351,14 @@ public final class UpCommand implements Callable<Integer> {
     }
   }
 
-  private static void checkPortFree(int port, String component, String option) {
+  private static void checkPortFree(String host, int port, String component, String option) {
     if (port == 0) {
       return;
     }
-    try (ServerSocket probe = new ServerSocket(port, 1, InetAddress.getByName(HOST))) {
+    try (ServerSocket probe = new ServerSocket(port, 1, InetAddress.getByName(host))) {
       probe.setReuseAddress(true);
     } catch (IOException inUse) {
-      throw new StartupException(component + "'s port " + port + " on " + HOST
+      throw new StartupException(component + "'s port " + port + " on " + host
           + " is already in use (another Kafka, registry, database or 'flywheel up'?): stop it,"
           + " or pass " + option + " <port> (0 picks a free one)", inUse);
     }

@@ -73,7 +73,7 @@ class CliProcessKillIT {
   /** Event i happens i seconds after T0, so all 3000 fit in one hour: counts are exact. */
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
   private static final Pattern HTTP_LINE =
-      Pattern.compile("HTTP +http://127\\.0\\.0\\.1:(\\d+)");
+      Pattern.compile("HTTP +http://[0-9.]+:(\\d+)");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder()
       .connectTimeout(Duration.ofSeconds(2)).build();

@@ -6,10 +6,13 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.events.Label;
+import dev.flywheel.ingest.file.FileProducer;
 import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -24,6 +27,8 @@ import org.apache.avro.Schema;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -142,6 +147,65 @@ class ProduceCommandIT {
   }
 
   @Test
+  void shouldProduceLabelsToTheLabelsTopicWithTheLabelSchema() throws Exception {
+    // Given the labels topic and its dead-letter topic, as 'flywheel up' and ingest create them,
+    // and a CSV file of labels with one bad line
+    try (Admin admin = admin()) {
+      new TopicBootstrap(admin).ensure(List.of(topics.labels(), topics.dlq(topics.labels())));
+      awaitLeadersServing(admin, topics.labels().name());
+      awaitLeadersServing(admin, topics.dlq(topics.labels()).name());
+    }
+    Path file = Files.writeString(dir.resolve("labels.csv"), """
+        event_id,event_time,value,target,entity_id
+        tx-1,2026-11-20T10:00:00Z,1,is_fraud,card-9
+        tx-2,2026-11-20T10:01:00Z,not-a-number,is_fraud,card-9
+        tx-3,1763632800000,0,is_fraud,
+        """);
+
+    // When 'flywheel produce labels' produces it, as ingest/README.md documents
+    int exit = new CommandLine(new FlywheelCli())
+        .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+        .execute("produce", "labels", "--file", file.toString(), "--no-progress",
+            "--bootstrap-servers", devstack.bootstrapServers(),
+            "--schema-registry-url", devstack.schemaRegistryUrl(), "--prefix", names.prefix());
+
+    // Then the good lines are Label events on the labels topic, keyed by event_id, and the bad
+    // one is on the labels' dead-letter topic, listed with its reason
+    assertThat(err.toString()).doesNotContain("unknown source");
+    assertThat(exit).as(err.toString()).isEqualTo(ProduceCommand.EXIT_INVALID);
+    assertThat(out.toString())
+        .contains("1 invalid line, sent to " + topics.dlq(topics.labels()).name())
+        .contains("line 3: value: ")
+        .contains("read 3, produced 2 to " + topics.labels().name());
+    assertThat(recordsOn(topics.dlq(topics.labels()).name())).isEqualTo(1);
+    Map<String, Label> labels = readLabels(2);
+    assertThat(labels).containsOnlyKeys("tx-1", "tx-3");
+    assertThat(labels.get("tx-1").getValue()).isEqualTo(1.0);
+    assertThat(labels.get("tx-1").getEntityId()).isEqualTo("card-9");
+    assertThat(labels.get("tx-3").getSource()).isEqualTo(FileProducer.FILE_LABEL_SOURCE);
+  }
+
+  @Test
+  void shouldExitWithOneSayingWhatCreatesTheLabelsTopicWhenItIsMissing() throws IOException {
+    // Given a cluster without the labels topic of this prefix
+    Path file = Files.writeString(dir.resolve("labels.jsonl"),
+        "{\"event_id\":\"tx-1\",\"event_time\":1763632800000,\"value\":1}\n");
+
+    // When 'flywheel produce labels' runs against it
+    int exit = new CommandLine(new FlywheelCli())
+        .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+        .execute("produce", "labels", "--file", file.toString(), "--no-progress",
+            "--bootstrap-servers", devstack.bootstrapServers(),
+            "--schema-registry-url", devstack.schemaRegistryUrl(),
+            "--prefix", names.prefix() + "-empty");
+
+    // Then it exits with 1 naming the topic and what creates it
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString()).contains(names.prefix() + "-empty.flywheel.labels")
+        .contains("flywheel up").contains("--prefix");
+  }
+
+  @Test
   void shouldExitWithOneNamingTheFormatsForAnUnknownExtension() throws IOException {
     Path file = Files.writeString(dir.resolve("clicks.json"), LINES);
 
@@ -174,6 +238,26 @@ class ProduceCommandIT {
       return admin.listOffsets(latest).all().get().values().stream()
           .mapToLong(info -> info.offset()).sum();
     }
+  }
+
+  private Map<String, Label> readLabels(int expected) {
+    Map<String, Object> props = Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    Map<String, Label> labels = new HashMap<>();
+    try (KafkaConsumer<String, Label> consumer = new KafkaConsumer<>(props,
+        topics.labels().keySerde().deserializer(), topics.labels().valueSerde().deserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topics.labels().name()).stream()
+          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(r -> labels.put(r.key(), r.value()));
+        return labels.size() >= expected;
+      });
+    }
+    return labels;
   }
 
   private Admin admin() {

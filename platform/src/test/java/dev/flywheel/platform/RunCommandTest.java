@@ -50,6 +50,32 @@ class RunCommandTest {
   }
 
   @Test
+  void shouldNameTheFileTheSectionTheKeyAndTheKnownKeysOfAMisspeltSetting() throws Exception {
+    // Given a config file named bad.yaml whose servingSink section has a misspelt key
+    Path yaml = workDir.resolve("bad.yaml");
+    Files.writeString(yaml, """
+        kafka: {bootstrapServers: "127.0.0.1:1", schemaRegistryUrl: "http://127.0.0.1:2"}
+        servingSink:
+          startFrm: earliest
+        """);
+    StringWriter err = new StringWriter();
+
+    // When 'flywheel run serving' runs with it
+    int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
+        .execute("run", "serving", "-c", yaml.toString(), "--http-port", "0");
+
+    // Then it exits with 1 naming bad.yaml, the service, the key in its section and the keys
+    // that section knows, without a Java class name
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString())
+        .contains(yaml + ": serving: unknown key 'startFrm' at servingSink.startFrm; known keys: [")
+        .contains("startFrom")
+        .doesNotContain("flywheel.yaml")
+        .doesNotContain("dev.flywheel")
+        .doesNotContain("not marked as ignorable");
+  }
+
+  @Test
   void shouldListRunModelsAndTrainAmongTheCommands() {
     // When 'flywheel --help' prints the commands
     StringWriter out = new StringWriter();

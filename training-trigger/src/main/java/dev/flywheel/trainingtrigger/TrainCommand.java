@@ -1,14 +1,24 @@
 package dev.flywheel.trainingtrigger;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.trainingtrigger.config.InvalidConfigException;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -27,6 +37,12 @@ import picocli.CommandLine.Spec;
  * model to {@code flywheel.training.requests}; the running training-trigger coalesces it into the
  * model's next run. Exit status 0 when the broker acknowledged it, 2 for an unknown model, 1 when
  * the broker could not be reached.
+ *
+ * <p>The model is checked against {@code --config} when that file exists. Without it, the request
+ * goes through the running platform's training route ({@code POST <url>/models/{model}/train}),
+ * which refuses an undeclared model (exit 2, listing the declared ones); when no training route
+ * answers there, it is written to Kafka unchecked, and the command says so and where a refusal
+ * would show up.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Request a training run of a model; the training-trigger service runs it.")
@@ -51,12 +67,20 @@ public final class TrainCommand implements Callable<Integer> {
       + " (default: ${DEFAULT-VALUE} when it exists).")
   Path config = Path.of("flywheel.yaml");
 
+  @Option(names = "--url", paramLabel = "<url>", description = "The running platform's HTTP"
+      + " API, which checks the model when there is no flywheel.yaml here (default:"
+      + " ${DEFAULT-VALUE}).")
+  String url = "http://127.0.0.1:8080";
+
   @Mixin ClusterOptions cluster;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    boolean checked = false;
     if (config != null && Files.exists(config)) {
       try {
         TrainingTriggerConfig c = TrainingTriggerConfig.load(config);
@@ -68,6 +92,13 @@ public final class TrainCommand implements Callable<Integer> {
       } catch (InvalidConfigException e) {
         err.println(e.getMessage());
         return 2;
+      }
+      checked = true;
+    }
+    if (!checked) {
+      Integer status = throughPlatform(out, err);
+      if (status != null) {
+        return status;
       }
     }
     Topic<String, TrainingRequested> topic = cluster.topics(cluster.serdes()).trainingRequests();
@@ -87,6 +118,67 @@ public final class TrainCommand implements Callable<Integer> {
       return 1;
     }
     out.println("requested training of " + model + " (request " + request.getEventId() + ")");
+    if (!checked) {
+      err.println("note: '" + model + "' was not checked: there is no " + config + " here and no"
+          + " training route answered at " + url + " (pass -c <flywheel.yaml> or --url). If no"
+          + " such model is declared, the training service refuses the request and puts it on "
+          + cluster.topics(cluster.serdes()).dlq(topic).name() + ".");
+    }
     return 0;
+  }
+
+  /**
+   * Sends the request through the platform's training route, which checks the model: the exit
+   * status when the route answered, null when no training route answers at {@code --url}.
+   */
+  private Integer throughPlatform(PrintWriter out, PrintWriter err) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("reason", reason);
+    body.put("actor", actor);
+    body.put("params", params);
+    HttpResponse<String> answer;
+    try {
+      answer = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build().send(
+          HttpRequest.newBuilder(URI.create(url.replaceAll("/+$", "") + "/models/"
+                  + URLEncoder.encode(model, StandardCharsets.UTF_8).replace("+", "%20")
+                  + "/train"))
+              .timeout(Duration.ofSeconds(30))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException | IllegalArgumentException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+    JsonNode json;
+    try {
+      json = JSON.readTree(answer.body());
+    } catch (IOException notJson) {
+      json = null;
+    }
+    if (answer.statusCode() == 202 && json != null && json.hasNonNull("requestId")) {
+      out.println("requested training of " + model + " (request "
+          + json.get("requestId").asText() + ", through " + url + ")");
+      return 0;
+    }
+    if (answer.statusCode() == 404 && json != null && json.hasNonNull("error")) {
+      err.println(json.get("error").asText());
+      return 2;
+    }
+    if (answer.statusCode() == 401 || answer.statusCode() == 403) {
+      err.println("the platform at " + url + " refused the request (" + answer.statusCode()
+          + "): it needs a bearer token with the train role; or pass -c <flywheel.yaml> to"
+          + " write the request to Kafka instead");
+      return 1;
+    }
+    if (answer.statusCode() == 400 || answer.statusCode() == 503) {
+      err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
+          + (json != null && json.hasNonNull("error") ? json.get("error").asText()
+              : answer.body()));
+      return 1;
+    }
+    return null; // something else answers there (no training route): write to Kafka unchecked
   }
 }

@@ -61,8 +61,10 @@ import picocli.CommandLine.Spec;
  * #EXIT_NOT_FOUND} when no prediction has that event id; 1 when Kafka cannot be read.
  */
 @Command(name = "lineage", mixinStandardHelpOptions = true,
-    description = {"Trace a prediction back: model version, training run, dataset offsets,",
-        "trigger, feature vector and source event (topic, partition, offset)."})
+    description = {"Trace a prediction back to the source event it scored.",
+        "Follows the links the events carry: the model version, its training run, the dataset"
+            + " offsets, the trigger, the feature vector and the source event (topic, partition,"
+            + " offset)."})
 public final class LineageCommand implements Callable<Integer> {
 
   /** Exit status when no prediction has the event id. */

@@ -1,11 +1,11 @@
 package dev.flywheel.platform.demo;
 
+import dev.flywheel.platform.UntilStopped;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,15 +17,20 @@ import picocli.CommandLine.Spec;
  * a live view and a summary of what was measured.
  *
  * <p>Exit status: 0 when the loop closed within {@code --duration}; 1 when it did not (the stage
- * that did not happen is named) or the stack could not start.
+ * that did not happen is named) or the stack could not start. With {@code --keep} the same status
+ * once Ctrl-C (or SIGTERM) stops the stack after the loop; Ctrl-C during the loop ends it with 130.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {
-        "Run the fraud-detection example end to end in one JVM: the embedded Kafka and schema",
-        "registry, every service, synthetic card payments with late labels through HTTP ingest;",
-        "train and promote v1, shift the traffic, and watch drift detection retrain, promote and",
-        "serve v2 by itself."})
+        "Run the fraud-detection example end to end and watch the loop close.",
+        "Starts the embedded Kafka broker, the schema registry and every service in one JVM,"
+            + " sends synthetic card payments with late labels through HTTP ingest, trains and"
+            + " promotes v1, shifts the traffic, and watches drift detection retrain, promote and"
+            + " serve v2 by itself. With --keep it keeps running until Ctrl-C, which exits with"
+            + " status 0 once the loop closed."})
 public final class DemoCommand implements Callable<Integer> {
+
+  private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
 
   @Spec private CommandSpec spec;
 
@@ -87,11 +92,8 @@ public final class DemoCommand implements Callable<Integer> {
       err.flush();
       return 1;
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      stop.countDown();
-      demo.close();
-    }, "flywheel-demo-shutdown");
+    // Ctrl-C during the loop stops everything, and the JVM ends as signalled (130)
+    Thread hook = new Thread(demo::close, "flywheel-demo-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       Demo.Result result = demo.run();
@@ -102,26 +104,54 @@ public final class DemoCommand implements Callable<Integer> {
             + " --rate on a busy machine.");
         err.flush();
       }
+      int status = result.closed() ? 0 : 1;
       if (keep) {
-        out.println();
-        out.println("Still running (--keep); Ctrl-C stops everything.");
-        out.printf("  Kafka bootstrap servers  %s%n", demo.bootstrapServers());
-        out.printf("  Schema registry          %s%n", demo.schemaRegistryUrl());
-        out.printf("  HTTP                     %s  (/health, /metrics, /models, /predict)%n",
-            demo.httpUrl());
-        out.println("Kafka UI: KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS=" + demo.bootstrapServers()
-            + " KAFKA_CLUSTERS_0_SCHEMAREGISTRY=" + demo.schemaRegistryUrl());
-        out.flush();
-        stop.await();
+        return keepUntilStopped(new UntilStopped(SHUTDOWN_TIMEOUT), status, demo, () -> {
+          removeHook(hook);
+          out.println();
+          out.println("Still running (--keep); Ctrl-C stops everything.");
+          out.printf("  Kafka bootstrap servers  %s%n", demo.bootstrapServers());
+          out.printf("  Schema registry          %s%n", demo.schemaRegistryUrl());
+          out.printf("  HTTP                     %s  (/health, /metrics, /models, /predict)%n",
+              demo.httpUrl());
+          out.println("Kafka UI: KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS=" + demo.bootstrapServers()
+              + " KAFKA_CLUSTERS_0_SCHEMAREGISTRY=" + demo.schemaRegistryUrl());
+          out.flush();
+        });
       }
-      return result.closed() ? 0 : 1;
+      return status;
     } finally {
       demo.close();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook closes the demo
+      removeHook(hook);
+    }
+  }
+
+  /**
+   * What {@code --keep} does once the loop is over: {@code announce} (the hook that stops the
+   * stack on Ctrl-C is in place by then), wait for Ctrl-C, SIGTERM or {@link UntilStopped#stop()},
+   * close the demo and end with the loop's {@code status}, not the 130 of a JVM ended by a
+   * signal: the loop's outcome does not change because it was stopped afterwards.
+   */
+  static int keepUntilStopped(UntilStopped until, int status, AutoCloseable demo,
+      Runnable announce) throws InterruptedException {
+    return until.run("flywheel demo", () -> {
+      try (demo) {
+        announce.run();
+        until.awaitStop();
+      } catch (InterruptedException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException("stopping the demo failed: " + e.getMessage(), e);
       }
+      return status;
+    });
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shuttingDown) {
+      // the hook is running and closes the demo
     }
   }
 

@@ -198,6 +198,23 @@ public final class FlywheelRuntime implements AutoCloseable {
     return report;
   }
 
+  /** The address the HTTP server binds to: {@code 127.0.0.1} this machine only, {@code 0.0.0.0}
+   * every interface. */
+  public String httpHost() {
+    return host;
+  }
+
+  /**
+   * How to print where a server on {@code host} and {@code port} answers: {@code
+   * http://127.0.0.1:8080}, or {@code http://0.0.0.0:8080 (every interface)} for a wildcard
+   * address.
+   */
+  public static String httpAddress(String host, int port) {
+    boolean wildcard = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+    String h = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+    return "http://" + h + ":" + port + (wildcard ? " (every interface)" : "");
+  }
+
   /** The port HTTP listens on. @throws IllegalStateException before start */
   public synchronized int httpPort() {
     if (http == null) {
@@ -294,7 +311,10 @@ public final class FlywheelRuntime implements AutoCloseable {
       return this;
     }
 
-    /** The address HTTP binds to; default all interfaces. */
+    /**
+     * The address HTTP binds to; default all interfaces ({@code 0.0.0.0}). {@code flywheel up}
+     * passes {@code 127.0.0.1} unless {@code --http-host} says otherwise.
+     */
     public Builder host(String host) {
       this.host = Objects.requireNonNull(host, "host");
       return this;

@@ -1,7 +1,9 @@
 package dev.flywheel.platform.runtime;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.featurestreams.FeatureStreamsConfig;
@@ -23,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +74,9 @@ import org.slf4j.LoggerFactory;
  * cluster never share a consumer group or internal topic.
  *
  * <p>Each service parses its own sections when the catalogue is built, so a wrong setting fails
- * before anything starts, naming the service and the setting.
+ * before anything starts, naming the file, the service and the setting; a misspelt key is named
+ * with its section and the keys that section knows ({@code bad.yaml: serving: unknown key
+ * 'startFrm' at servingSink.startFrm; known keys: [applicationId, ...]}).
  */
 public final class ServiceCatalog {
 
@@ -96,6 +102,7 @@ public final class ServiceCatalog {
   private static final String LOCALHOST = "127.0.0.1";
 
   private final ServiceContext context;
+  private final String configName;
   private final int httpPort;
   private final Map<String, Object> configs = new LinkedHashMap<>();
   private final Map<String, String> skipped = new LinkedHashMap<>();
@@ -103,6 +110,7 @@ public final class ServiceCatalog {
 
   private ServiceCatalog(Builder b) {
     PlatformConfig config = b.config;
+    this.configName = b.configName;
     int port = config.http().port();
     this.httpPort = port == 0 ? freePort() : port;
     Map<String, Object> kafka = new HashMap<>(config.kafka().properties());
@@ -198,7 +206,7 @@ public final class ServiceCatalog {
           + String.join(", ", START_ORDER));
     }
     if (!configs.containsKey(name)) {
-      throw new IllegalArgumentException("flywheel.yaml does not configure " + name + ": "
+      throw new IllegalArgumentException(configName + " does not configure " + name + ": "
           + skipped.get(name));
     }
     configure(runtime);
@@ -238,7 +246,7 @@ public final class ServiceCatalog {
       root = yaml.isBlank() ? Map.of() : YAML.readValue(yaml,
           YAML.getTypeFactory().constructMapType(LinkedHashMap.class, String.class, Object.class));
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("flywheel.yaml is not valid YAML: "
+      throw new IllegalArgumentException(configName + " is not valid YAML: "
           + e.getOriginalMessage(), e);
     }
     Map<String, Object> sections = root == null ? Map.of() : root;
@@ -246,36 +254,36 @@ public final class ServiceCatalog {
     if (sections.containsKey("registry") || sections.containsKey("models")) {
       configs.put(REGISTRY, parse(REGISTRY, () -> RegistryConfig.parse(yaml)));
     } else {
-      skipped.put(REGISTRY, "flywheel.yaml has no registry or models section");
+      skipped.put(REGISTRY, configName + " has no registry or models section");
     }
     if (sections.containsKey("sources") || sections.containsKey("ingest")
         || sections.containsKey("cdc")) {
       configs.put(INGEST, parse(INGEST, () -> IngestConfig.parse(yaml)));
     } else {
-      skipped.put(INGEST, "flywheel.yaml has no sources, ingest or cdc section");
+      skipped.put(INGEST, configName + " has no sources, ingest or cdc section");
     }
     if (sections.containsKey("featureGroups")) {
       configs.put(FEATURES, parse(FEATURES, () -> FeatureStreamsConfig.parse(yaml)));
     } else {
-      skipped.put(FEATURES, "flywheel.yaml has no featureGroups section");
+      skipped.put(FEATURES, configName + " has no featureGroups section");
     }
     if (sections.containsKey("servingSink")) {
       configs.put(SERVING, parse(SERVING, () -> ServingSinkConfig.parse(yaml)));
     } else {
-      skipped.put(SERVING, "flywheel.yaml has no servingSink section");
+      skipped.put(SERVING, configName + " has no servingSink section");
     }
     if (sections.containsKey("trainingTrigger") || anyModelHas(models, "training")
         || anyModelHas(models, "triggers")) {
       configs.put(TRAINING, parse(TRAINING,
-          () -> TrainingTriggerConfig.parse(yaml, "flywheel.yaml")));
+          () -> TrainingTriggerConfig.parse(yaml, configName)));
     } else {
-      skipped.put(TRAINING, "flywheel.yaml has no trainingTrigger section and no model with"
+      skipped.put(TRAINING, configName + " has no trainingTrigger section and no model with"
           + " training or triggers");
     }
     if (sections.containsKey("driftDetector") || anyModelHas(models, "drift")) {
-      configs.put(DRIFT, parse(DRIFT, () -> DriftDetectorConfig.parse(yaml, "flywheel.yaml")));
+      configs.put(DRIFT, parse(DRIFT, () -> DriftDetectorConfig.parse(yaml, configName)));
     } else {
-      skipped.put(DRIFT, "flywheel.yaml has no driftDetector section and no model with drift");
+      skipped.put(DRIFT, configName + " has no driftDetector section and no model with drift");
     }
   }
 
@@ -283,14 +291,46 @@ public final class ServiceCatalog {
     return models.stream().anyMatch(m -> m instanceof Map<?, ?> entry && entry.containsKey(key));
   }
 
-  private static Object parse(String service, ParseStep step) {
+  private Object parse(String service, ParseStep step) {
     try {
       return step.parse();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException(service + ": " + e.getMessage(), e);
+      String message = unknownKey(e).orElse(String.valueOf(e.getMessage()));
+      // training and drift name the file themselves (they are given configName)
+      String named = configName + ": ";
+      if (message.startsWith(named)) {
+        message = message.substring(named.length());
+      }
+      throw new IllegalArgumentException(configName + ": " + service + ": " + message, e);
     }
+  }
+
+  /**
+   * A misspelt key, when a service's parser failed on one: the key, where it is and the keys its
+   * section knows, instead of the parser's own words (which may name a Java class).
+   */
+  static Optional<String> unknownKey(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof UnrecognizedPropertyException e) {
+        StringBuilder at = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+          if (ref.getFieldName() != null) {
+            at.append(at.isEmpty() ? "" : ".").append(ref.getFieldName());
+          } else if (ref.getIndex() >= 0) {
+            at.append('[').append(ref.getIndex()).append(']');
+          }
+        }
+        TreeSet<String> known = new TreeSet<>();
+        if (e.getKnownPropertyIds() != null) {
+          e.getKnownPropertyIds().forEach(id -> known.add(String.valueOf(id)));
+        }
+        return Optional.of("unknown key '" + e.getPropertyName() + "' at "
+            + (at.isEmpty() ? e.getPropertyName() : at) + "; known keys: " + known);
+      }
+    }
+    return Optional.empty();
   }
 
   @FunctionalInterface
@@ -309,6 +349,7 @@ public final class ServiceCatalog {
   /** Builds a {@link ServiceCatalog}. */
   public static final class Builder {
     private String yaml;
+    private String configName = "flywheel.yaml";
     private Path configDir = Path.of(".");
     private PlatformConfig config;
     private Path stateDir;
@@ -319,6 +360,15 @@ public final class ServiceCatalog {
     /** The whole {@code flywheel.yaml} text; required (may be empty). */
     public Builder yaml(String yaml) {
       this.yaml = Objects.requireNonNull(yaml, "yaml");
+      return this;
+    }
+
+    /**
+     * The file as errors name it, such as the path given to {@code --config}; default {@code
+     * flywheel.yaml}.
+     */
+    public Builder configName(String configName) {
+      this.configName = Objects.requireNonNull(configName, "configName");
       return this;
     }
 

@@ -65,11 +65,37 @@ class ServiceCatalogTest {
     // Given a servingSink section with a misspelt key
     String yaml = "servingSink:\n  startFrm: earliest\n";
 
-    // Then building the catalogue fails naming the service and the key
+    // Then building the catalogue fails naming the file, the service, the key with its section
+    // and the keys the section knows, in the user's words rather than the parser's
     assertThatThrownBy(() -> ServiceCatalog.builder().yaml(yaml).config(CLUSTER).build())
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("serving: ")
-        .hasMessageContaining("startFrm");
+        .hasMessageStartingWith("flywheel.yaml: serving: unknown key 'startFrm' at"
+            + " servingSink.startFrm; known keys: [")
+        .hasMessageContaining("startFrom")
+        .hasMessageContaining("maxBatch")
+        .hasMessageNotContaining("dev.flywheel")
+        .hasMessageNotContaining("class");
+  }
+
+  @Test
+  void shouldNameTheFileItWasGivenInEveryServicesErrors() {
+    // Given a file named bad.yaml with a misspelt key in a model's training section
+    String yaml = """
+        models:
+          - name: fraud
+            featureGroup: card_spend
+            target: is_fraud
+            training: {trainer: xgboost, paramz: {num_round: 10}}
+        """;
+
+    // Then the error names bad.yaml once, the service and the key, not flywheel.yaml
+    assertThatThrownBy(() -> ServiceCatalog.builder().yaml(yaml).configName("bad.yaml")
+        .config(CLUSTER).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("bad.yaml: training: ")
+        .hasMessageContaining("paramz")
+        .hasMessageNotContaining("flywheel.yaml")
+        .satisfies(e -> assertThat(e.getMessage().split("bad\\.yaml", -1)).hasSize(2));
   }
 
   @Test

@@ -176,9 +176,15 @@ public final class ModelsCommand implements Runnable {
     }
   }
 
-  /** {@code flywheel models show <model> [<version>]}. */
+  /**
+   * {@code flywheel models show <model> [<version>]}: a model as a table, or one version's model
+   * card as the registry renders it in Markdown (readable as text); {@code --json} for the API's
+   * JSON of either.
+   */
   @Command(name = "show", mixinStandardHelpOptions = true,
-      description = {"Show a model (versions, aliases, tags), or one version's model card."})
+      description = {"Show a model (versions, aliases, tags), or one version's model card.",
+          "With a version it prints the model card as text (Markdown); --json prints the API's"
+              + " JSON instead."})
   static final class Show extends Base {
     @Parameters(index = "0", paramLabel = "<model>") String model;
 
@@ -186,7 +192,8 @@ public final class ModelsCommand implements Runnable {
         description = "Show this version's model card.")
     Integer version;
 
-    @Option(names = "--markdown", description = "The model card as Markdown.")
+    @Option(names = "--markdown", description = "The model card as Markdown (the default"
+        + " with a version); needs a version.")
     boolean markdown;
 
     @Option(names = "--as-of", paramLabel = "<time>",
@@ -196,18 +203,29 @@ public final class ModelsCommand implements Runnable {
     @Override
     int run(RegistryClient client, PrintWriter out) {
       String base = "/models/" + RegistryClient.encode(model);
+      if (markdown && version == null) {
+        throw new CliException(2, "--markdown prints a version's model card: give the version,"
+            + " e.g. 'flywheel models show " + model + " 1 --markdown'");
+      }
+      if (markdown && json) {
+        throw new CliException(2, "--markdown and --json exclude each other: pick one");
+      }
       if (version != null) {
-        if (markdown) {
-          RegistryClient.Answer a = client.get(base + "/versions/" + version + "/card",
-              query("asOf", asOf, "format", "markdown"), "text/markdown");
-          if (a.status() != 200) {
-            throw new CliException(a.status() == 404 ? 3 : 1, a.error());
-          }
-          out.print(a.body());
+        if (json) {
+          printJson(out, client.getJson(base + "/versions/" + version + "/card",
+              query("asOf", asOf)));
           return 0;
         }
-        printJson(out, client.getJson(base + "/versions/" + version + "/card",
-            query("asOf", asOf)));
+        RegistryClient.Answer a = client.get(base + "/versions/" + version + "/card",
+            query("asOf", asOf, "format", "markdown"), "text/markdown");
+        if (a.status() != 200) {
+          throw new CliException(a.status() == 404 ? 3 : 1, a.error());
+        }
+        out.print(a.body());
+        if (!a.body().endsWith("\n")) {
+          out.println();
+        }
+        out.flush();
         return 0;
       }
       JsonNode m = client.getJson(base, query("asOf", asOf));
