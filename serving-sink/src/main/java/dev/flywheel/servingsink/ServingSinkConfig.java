@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -135,6 +136,13 @@ public record ServingSinkConfig(String applicationId, String instanceId, String 
     try {
       Root root = YAML.readValue(yaml.isBlank() ? "{}" : yaml, Root.class);
       return root == null || root.servingSink() == null ? defaults() : root.servingSink();
+    } catch (UnrecognizedPropertyException e) {
+      throw new IllegalArgumentException("flywheel.yaml servingSink: unknown key '"
+          + e.getPropertyName() + "' at " + e.getPath().stream()
+              .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+              .collect(java.util.stream.Collectors.joining("."))
+          + "; known keys: " + new java.util.TreeSet<>(e.getKnownPropertyIds().stream()
+              .map(String::valueOf).toList()), e);
     } catch (JsonMappingException e) {
       Throwable cause = e.getCause() instanceof IllegalArgumentException ia ? ia : e;
       throw new IllegalArgumentException("flywheel.yaml servingSink: "
