@@ -2,6 +2,9 @@ package dev.flywheel.trainingtrigger.dataset;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SequenceWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import java.io.BufferedOutputStream;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -59,6 +62,7 @@ public final class DatasetFile {
   private static final byte[] SYNC = Arrays.copyOf(
       "flywheel.dataset".getBytes(StandardCharsets.US_ASCII), 16);
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final CsvMapper CSV = new CsvMapper();
 
   private DatasetFile() {}
 
@@ -153,29 +157,31 @@ public final class DatasetFile {
     return List.of(JSON.readValue(json, String[].class));
   }
 
-  /** Writes one split as CSV with a header row. */
+  /**
+   * Writes one split as CSV (RFC 4180) with a header row: event_id, event_time, label, then the
+   * features. Cells holding a comma, a quote or a line break (an event id is any string a source
+   * sent) are quoted; an undefined feature is an empty cell.
+   */
   public static void writeCsv(Split s, List<String> featureNames, Path file) throws IOException {
-    try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      w.write("event_id,event_time,label");
-      for (String n : featureNames) {
-        w.write(',');
-        w.write(n);
+    String[] cells = new String[3 + featureNames.size()];
+    try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+        SequenceWriter rows = CSV.writer(CsvSchema.emptySchema()).writeValues(w)) {
+      cells[0] = "event_id";
+      cells[1] = "event_time";
+      cells[2] = "label";
+      for (int j = 0; j < featureNames.size(); j++) {
+        cells[3 + j] = featureNames.get(j);
       }
-      w.newLine();
+      rows.write(cells);
       for (int i = 0; i < s.rows(); i++) {
-        w.write(s.eventIds()[i]);
-        w.write(',');
-        w.write(Long.toString(s.eventTimesMs()[i]));
-        w.write(',');
-        w.write(Float.toString(s.labels()[i]));
+        cells[0] = s.eventIds()[i];
+        cells[1] = Long.toString(s.eventTimesMs()[i]);
+        cells[2] = Float.toString(s.labels()[i]);
         for (int j = 0; j < s.featureCount(); j++) {
-          w.write(',');
           float v = s.value(i, j);
-          if (!Float.isNaN(v)) {
-            w.write(Float.toString(v));
-          }
+          cells[3 + j] = Float.isNaN(v) ? "" : Float.toString(v);
         }
-        w.newLine();
+        rows.write(cells);
       }
     }
   }

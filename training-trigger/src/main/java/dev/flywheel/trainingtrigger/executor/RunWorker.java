@@ -93,7 +93,10 @@ public final class RunWorker implements AutoCloseable {
   private final Map<TopicPartition, TreeMap<Long, String>> outstanding = new HashMap<>();
   private final Map<TopicPartition, Long> catchUpEnd = new HashMap<>();
   private final Map<String, Pending> waiting = new LinkedHashMap<>();
-  private final Set<String> known = new HashSet<>();
+  /** Attempts seen STARTED on each partition since it was assigned. */
+  private final Map<TopicPartition, Set<String>> known = new HashMap<>();
+  /** Attempts this instance launched whose outcome is not sent yet; the loop thread's only. */
+  private final Set<String> inFlight = new HashSet<>();
   private final Set<String> terminal = new HashSet<>();
   private final Map<TopicPartition, Long> committed = new HashMap<>();
   private final ConcurrentLinkedQueue<Pending> finished = new ConcurrentLinkedQueue<>();
@@ -186,6 +189,9 @@ public final class RunWorker implements AutoCloseable {
             outstanding.remove(tp);
             catchUpEnd.remove(tp);
             committed.remove(tp);
+            // if the partition comes back, its attempts are read again from the commit, and one
+            // still running here must hold the offset again
+            known.remove(tp);
           }
           waiting.values().removeIf(p -> parts.contains(p.tp()));
         }
@@ -205,6 +211,7 @@ public final class RunWorker implements AutoCloseable {
           if (o != null) {
             o.remove(done.offset());
           }
+          inFlight.remove(done.key());
           terminal.add(done.key());
         }
         if (caughtUp()) {
@@ -238,10 +245,13 @@ public final class RunWorker implements AutoCloseable {
     String key = run.getRunId() + "/" + run.getAttempt();
     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
     if (run.getStatus() == RunStatus.STARTED) {
-      if (terminal.contains(key) || !known.add(key)) {
+      if (terminal.contains(key) || !known.computeIfAbsent(tp, t -> new HashSet<>()).add(key)) {
         return;
       }
       outstanding.computeIfAbsent(tp, t -> new TreeMap<>()).put(r.offset(), key);
+      if (inFlight.contains(key)) {
+        return; // still running here from before a rebalance: its offset is held again
+      }
       waiting.put(key, new Pending(tp, r.offset(), key, run));
     } else if (run.getStatus() == RunStatus.COMPLETED || run.getStatus() == RunStatus.FAILED) {
       terminal.add(key);
@@ -313,6 +323,7 @@ public final class RunWorker implements AutoCloseable {
   }
 
   private void launch(Pending p) {
+    inFlight.add(p.key());
     running.incrementAndGet();
     pool.execute(() -> {
       try {
@@ -376,10 +387,14 @@ public final class RunWorker implements AutoCloseable {
       Thread.currentThread().interrupt();
       return RunReports.failed(started, dataset, kind, "interrupted: the service stopped during"
           + " the run", clock.instant());
-    } catch (Exception e) {
+    } catch (Exception | LinkageError | OutOfMemoryError e) {
+      // a missing native library (XGBoost4J without libgomp/libomp: UnsatisfiedLinkError) or a
+      // dataset too large for the heap fails the attempt with its reason, like any other failure,
+      // rather than ending the pool thread with no outcome and the run in flight for good
       log.warn("run {} attempt {} of {} failed: {}", started.getRunId(), started.getAttempt(),
           started.getModel(), e.toString());
-      String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+      String msg = e instanceof Exception && e.getMessage() != null ? e.getMessage()
+          : e.toString();
       return RunReports.failed(started, dataset, kind, msg, clock.instant());
     }
   }

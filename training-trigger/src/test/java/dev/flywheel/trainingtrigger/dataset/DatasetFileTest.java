@@ -3,9 +3,13 @@ package dev.flywheel.trainingtrigger.dataset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.avro.file.DataFileWriter;
 import org.apache.avro.generic.GenericDatumWriter;
@@ -47,6 +51,31 @@ class DatasetFileTest {
     try (var files = Files.list(dir)) {
       assertThat(files).containsExactly(file);
     }
+  }
+
+  @Test
+  void shouldQuoteInTheCsvWhatWouldBreakItsColumns() throws Exception {
+    // Given event ids with a comma, a quote and a line break, and an undefined feature
+    Split split = new Split(new String[] {"tx,1", "say \"hi\"", "line\nbreak"},
+        new long[] {1_000, 2_000, 3_000}, new float[] {0f, 1f, 0f},
+        new float[] {1.5f, Float.NaN, 3f}, 1, new String[][] {{}, {}, {}});
+    Path file = dir.resolve("train.csv");
+
+    // When the split is written as CSV
+    DatasetFile.writeCsv(split, List.of("amount"), file);
+
+    // Then an RFC 4180 reader reads every row back with its four columns and its values
+    List<List<String>> rows = new ArrayList<>();
+    try (MappingIterator<List<String>> it = new CsvMapper()
+        .enable(CsvParser.Feature.WRAP_AS_ARRAY).readerForListOf(String.class)
+        .readValues(file.toFile())) {
+      it.forEachRemaining(rows::add);
+    }
+    assertThat(rows).containsExactly(
+        List.of("event_id", "event_time", "label", "amount"),
+        List.of("tx,1", "1000", "0.0", "1.5"),
+        List.of("say \"hi\"", "2000", "1.0", ""),
+        List.of("line\nbreak", "3000", "0.0", "3.0"));
   }
 
   @Test
