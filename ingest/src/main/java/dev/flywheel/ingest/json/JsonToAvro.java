@@ -373,6 +373,14 @@ public final class JsonToAvro {
       String path, List<FieldError> out) {
     BigDecimal value;
     if (json.isNumber()) {
+      if (json.isDouble() || json.isFloat()) {
+        double d = json.doubleValue();
+        if (!Double.isFinite(d)) {
+          // a number too large for a double (1e400) that the parser made infinite
+          return fail(out, path, "is out of range for decimal(" + type.getPrecision() + ","
+              + type.getScale() + ")");
+        }
+      }
       value = json.isFloatingPointNumber() && !json.isBigDecimal()
           ? new BigDecimal(json.asText()) : json.decimalValue();
     } else if (json.isTextual()) {
@@ -388,6 +396,15 @@ public final class JsonToAvro {
     if (stripped.scale() > type.getScale()) {
       return fail(out, path, "has " + stripped.scale() + " decimal places; decimal("
           + type.getPrecision() + "," + type.getScale() + ") allows " + type.getScale());
+    }
+    // digits before the point, checked before setScale, which would build all of them: 1e999999999
+    // is a short string and a 415 MB number
+    long integerDigits = stripped.signum() == 0 ? 0
+        : (long) stripped.precision() - stripped.scale();
+    if (integerDigits > type.getPrecision() - type.getScale()) {
+      return fail(out, path, "has " + integerDigits + " digits before the decimal point; decimal("
+          + type.getPrecision() + "," + type.getScale() + ") allows "
+          + (type.getPrecision() - type.getScale()));
     }
     BigDecimal scaled = value.setScale(type.getScale());
     if (scaled.precision() > type.getPrecision()) {
