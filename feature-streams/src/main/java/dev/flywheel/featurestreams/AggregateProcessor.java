@@ -4,12 +4,14 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -24,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies each event of one feature group to its entity's state ({@link FeatureEngine}) and emits
  * the entity's {@link FeatureVector} as of the event; keeps the latest vector per entity in the
- * online store (rebuilt from the state when a task starts without it); sends events later than the grace period to the dead-letter topic and counts them;
+ * online store (rebuilt from the state when a task starts without an online store derived from
+ * that state); sends events later than the grace period to the dead-letter topic and counts them;
  * and, on stream time, purges entities idle longer than the group's purge time.
  */
 final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
@@ -71,7 +74,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     state = context.getStateStore(stateStoreName);
     online = context.getStateStore(onlineStoreName);
     cache.clear();
-    rebuildOnlineStoreIfLost();
+    rebuildOnlineStoreIfStale();
     late = Counter.builder("flywheel.features.late.events")
         .description("Events more than the grace period behind their entity's latest event time,"
             + " sent to the dead-letter topic")
@@ -128,15 +131,39 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   }
 
   /**
-   * The online store has no changelog: it is derived from the state store. When a task starts
-   * with state but an empty online store (a new instance, a fail-over, or a state folder wiped
-   * after a crash under exactly-once, which wipes a task's stores together), every entity's latest
-   * vector is computed again from its state before the task processes anything.
+   * The online store has no changelog: it is derived from the state store, and trusted only when
+   * it was derived from this very state. Every initialisation writes a fresh random token under
+   * {@link FeatureTopology#STORE_TOKEN_KEY} into both stores (into the state store's changelog
+   * too, so a standby or a restore carries it); a task that starts with an online store whose
+   * token differs from its state's, or is absent, or was written for another version of the group
+   * (a new instance, a fail-over, a task back on an instance that held it before while another one
+   * processed it, a state folder wiped after a crash, a changed definition) clears the online
+   * store and computes every entity's latest vector again from its state before processing.
    */
-  private void rebuildOnlineStoreIfLost() {
+  private void rebuildOnlineStoreIfStale() {
+    byte[] stateToken = state.get(FeatureTopology.STORE_TOKEN_KEY);
+    FeatureVector onlineToken = online.get(FeatureTopology.STORE_TOKEN_KEY);
+    boolean fresh = stateToken != null && onlineToken != null
+        && new String(stateToken, StandardCharsets.UTF_8).equals(onlineToken.getEventId())
+        && version.equals(onlineToken.getFeatureGroupVersion());
+    if (!fresh) {
+      rebuildOnlineStore();
+    }
+    String token = UUID.randomUUID().toString();
+    state.put(FeatureTopology.STORE_TOKEN_KEY, token.getBytes(StandardCharsets.UTF_8));
+    online.put(FeatureTopology.STORE_TOKEN_KEY, vector(FeatureTopology.STORE_TOKEN_KEY, token, 0,
+        new Object[0], Instant.now(), null));
+  }
+
+  private void rebuildOnlineStore() {
+    long cleared = 0;
     try (KeyValueIterator<String, FeatureVector> it = online.all()) {
-      if (it.hasNext()) {
-        return;
+      while (it.hasNext()) {
+        String key = it.next().key;
+        online.delete(key);
+        if (!FeatureTopology.STORE_TOKEN_KEY.equals(key)) {
+          cleared++;
+        }
       }
     }
     long rebuilt = 0;
@@ -144,6 +171,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     try (KeyValueIterator<String, byte[]> it = state.all()) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
+        if (FeatureTopology.STORE_TOKEN_KEY.equals(kv.key)) {
+          continue;
+        }
         EntityState s = kv.value == null ? null : stateSerde.read(kv.value);
         if (s == null || !s.seen()) {
           continue;
@@ -153,9 +183,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         rebuilt++;
       }
     }
-    if (rebuilt > 0) {
-      LOG.info("feature group {}: rebuilt the online store of task {} from its state: {} entities",
-          plan.name(), context().taskId(), rebuilt);
+    if (rebuilt > 0 || cleared > 0) {
+      LOG.info("feature group {}: rebuilt the online store of task {} from its state: {} entities"
+          + " ({} stale entries dropped)", plan.name(), context().taskId(), rebuilt, cleared);
     }
   }
 
@@ -213,6 +243,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     try (KeyValueIterator<String, byte[]> it = state.all()) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
+        if (FeatureTopology.STORE_TOKEN_KEY.equals(kv.key)) {
+          continue;
+        }
         long latest = kv.value == null ? Long.MIN_VALUE : stateSerde.latestEventTime(kv.value);
         if (latest == Long.MIN_VALUE || streamTime - latest > purgeAfterMs) {
           idle.add(kv.key);

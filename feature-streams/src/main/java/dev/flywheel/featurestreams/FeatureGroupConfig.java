@@ -29,6 +29,7 @@ import java.util.Set;
  *     grace: 5m                   # out-of-order events up to this far behind are applied
  *     purgeAfter: 7d              # optional; default: the longest window (never with lifetime)
  *     distinctExactUpTo: 1000     # optional; distinct counts are exact up to this many values
+ *     maxClockSkew: 1h            # optional; events stamped further after their record are refused
  *     features: [ ... ]           # see FeatureConfig
  *     defaults:                   # answered for entities the online store does not hold
  *       tx_count_24h: 0
@@ -44,16 +45,25 @@ import java.util.Set;
  * @param distinctExactUpTo the bound up to which distinct counts are exact
  * @param features the features in declared order
  * @param defaults per feature the value answered for unknown entities (Double or String)
+ * @param maxClockSkewMs how far an event time may be after its source record's Kafka timestamp;
+ *     an event later than that (a producer's clock ahead, microseconds in a milliseconds field)
+ *     or before 1970 goes to the dead-letter topic
  */
 public record FeatureGroupConfig(String name, String source, String entityKey, String eventTime,
     String eventId, long graceMs, Long purgeAfterMs, int distinctExactUpTo,
-    List<FeatureConfig> features, Map<String, Object> defaults) {
+    List<FeatureConfig> features, Map<String, Object> defaults, long maxClockSkewMs) {
 
   /** Grace period unless configured: 5 minutes. */
   public static final long DEFAULT_GRACE_MS = 5 * 60_000L;
 
   /** Exact distinct counts up to this many values unless configured. */
   public static final int DEFAULT_DISTINCT_EXACT_UP_TO = 1000;
+
+  /**
+   * How far an event time may be ahead of its record's Kafka timestamp unless configured: 1 hour,
+   * the default of the brokers' {@code log.message.timestamp.after.max.ms}.
+   */
+  public static final long DEFAULT_MAX_CLOCK_SKEW_MS = 60 * 60_000L;
 
   /** Parses the YAML form. */
   @JsonCreator
@@ -63,14 +73,17 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
       @JsonProperty("grace") String grace, @JsonProperty("purgeAfter") String purgeAfter,
       @JsonProperty("distinctExactUpTo") Integer distinctExactUpTo,
       @JsonProperty("features") List<FeatureConfig> features,
-      @JsonProperty("defaults") Map<String, Object> defaults) {
+      @JsonProperty("defaults") Map<String, Object> defaults,
+      @JsonProperty("maxClockSkew") String maxClockSkew) {
     String group = name == null ? "?" : name;
     try {
       return new FeatureGroupConfig(name, source, entityKey, eventTime, eventId,
           grace == null ? DEFAULT_GRACE_MS : FeatureWindow.parseMillis(grace, "grace"),
           purgeAfter == null ? null : FeatureWindow.parseMillis(purgeAfter, "purgeAfter"),
           distinctExactUpTo == null ? DEFAULT_DISTINCT_EXACT_UP_TO : distinctExactUpTo,
-          features, defaults);
+          features, defaults,
+          maxClockSkew == null ? DEFAULT_MAX_CLOCK_SKEW_MS
+              : FeatureWindow.parseMillis(maxClockSkew, "maxClockSkew"));
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().startsWith("feature group")) {
         throw e;
@@ -100,6 +113,9 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
     }
     if (graceMs < 0) {
       problems.add("grace must not be negative");
+    }
+    if (maxClockSkewMs < 0) {
+      problems.add("maxClockSkew must not be negative");
     }
     if (purgeAfterMs != null && purgeAfterMs <= 0) {
       problems.add("purgeAfter must be longer than 0");
@@ -244,9 +260,14 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
    * feature_group_version} on every vector so lineage records which definition produced it.
    */
   public String version() {
+    String declaration = toString();
+    if (maxClockSkewMs == DEFAULT_MAX_CLOCK_SKEW_MS) {
+      // as declared before maxClockSkew existed, so that upgrading keeps every version
+      declaration = declaration.substring(0, declaration.lastIndexOf(", maxClockSkewMs=")) + "]";
+    }
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256")
-          .digest(toString().getBytes(StandardCharsets.UTF_8));
+          .digest(declaration.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest, 0, 6);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);

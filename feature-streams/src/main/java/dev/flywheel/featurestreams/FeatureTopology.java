@@ -66,6 +66,14 @@ public final class FeatureTopology {
   /** Online store of a group: {@code feature-online-<group>}. */
   public static final String ONLINE_STORE_PREFIX = "feature-online-";
 
+  /**
+   * A reserved key of both stores of a group, never an entity: it holds the token that ties the
+   * online store to the state it was derived from (each task initialisation writes a fresh one;
+   * see the README, "Online store"). Scans of either store must skip it; a source record whose
+   * entity id equals it is dead-lettered.
+   */
+  public static final String STORE_TOKEN_KEY = "\u0000flywheel.store-token";
+
   private FeatureTopology() {}
 
   /**
@@ -210,7 +218,8 @@ public final class FeatureTopology {
 
   /**
    * Entity id → latest vector. No changelog: it is derived from the state store, and rebuilt from
-   * it when a task starts without it, so each event costs one changelog write fewer.
+   * it when a task starts with an online store not derived from its current state (see {@link
+   * #STORE_TOKEN_KEY}), so each event costs one changelog write fewer.
    */
   private static StoreBuilder<KeyValueStore<String, FeatureVector>> onlineStore(String group,
       Serde<FeatureVector> vectorSerde) {

@@ -51,6 +51,34 @@ class FeatureStreamsConfigTest {
   }
 
   @Test
+  void shouldReadMaxClockSkewDefaultingToOneHourWithoutChangingTheVersion() {
+    // Given card_activity, which does not set maxClockSkew
+    FeatureGroupConfig group = FeatureStreamsConfig.cardActivity().group("card_activity");
+
+    // Then it allows 1 hour, and its version is the one it had before the setting existed
+    assertThat(group.maxClockSkewMs()).isEqualTo(3_600_000L);
+    assertThat(group.version()).isEqualTo("a513f08009fa");
+    // and a group that sets it reads it, and has another version
+    FeatureGroupConfig skewed = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: cards
+            source: transactions
+            entityKey: card_id
+            maxClockSkew: 10m
+            features: [{name: n, agg: count, window: 10m}]
+        """).group("cards");
+    assertThat(skewed.maxClockSkewMs()).isEqualTo(600_000L);
+    FeatureGroupConfig unskewed = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: cards
+            source: transactions
+            entityKey: card_id
+            features: [{name: n, agg: count, window: 10m}]
+        """).group("cards");
+    assertThat(skewed.version()).isNotEqualTo(unskewed.version());
+  }
+
+  @Test
   void shouldRefuseAMisspeltKeyNamingIt() {
     assertThatThrownBy(() -> FeatureStreamsConfig.parse("""
         featureGroups:

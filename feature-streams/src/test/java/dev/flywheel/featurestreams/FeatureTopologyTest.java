@@ -147,6 +147,117 @@ class FeatureTopologyTest {
     }
   }
 
+  private static double deadLetters(FeatureDriver driver, String reason) {
+    var c = driver.meters.find("flywheel.features.dead.letters").tag("group", "card_activity")
+        .tag("reason", reason).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void shouldDeadLetterAnEventTimeInMicrosecondsFarAheadOfItsRecordTimestamp() {
+    // Given
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      // When a producer writes event_time in microseconds, on a record stamped T0
+      TransactionSource.Tx micros = tx(1, "card-1", T0 * 1000, 10.0);
+      driver.transactions.pipeInput("card-1", micros.toRecord(driver.schema),
+          Instant.ofEpochMilli(T0));
+
+      // Then no vector carries that time: the event is dead-lettered saying what to check, and
+      // counted under its own reason
+      assertThat(driver.features.isEmpty()).isTrue();
+      TestRecord<byte[], byte[]> dead = driver.deadLetters.readRecord();
+      assertThat(header(dead.headers(), DeadLetterHeaders.ERROR))
+          .contains("event-time field 'event_time' is " + T0 * 1000,
+              "after the record's Kafka timestamp " + T0, "maxClockSkew PT1H", "card_activity",
+              "check the producer's clock", "milliseconds");
+      assertThat(deadLetters(driver, "event_time_out_of_range")).isEqualTo(1.0);
+      assertThat(deadLetters(driver, "invalid")).isZero();
+      // and the card's real events are not late because of it
+      driver.send(tx(2, "card-1", T0, 10.0));
+      assertThat(driver.features.readValuesToList()).extracting(FeatureVector::getEventId)
+          .containsExactly("e-2");
+      assertThat(driver.deadLetters.isEmpty()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldApplyAnEventTimeUpToTheMaximumClockSkewAheadOfItsRecordTimestamp() {
+    // Given
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      // When one event is exactly 1 hour ahead of its record, the next 1 ms more
+      driver.transactions.pipeInput("card-1",
+          tx(1, "card-1", T0 + 60 * MINUTE, 10.0).toRecord(driver.schema), Instant.ofEpochMilli(T0));
+      driver.transactions.pipeInput("card-2",
+          tx(2, "card-2", T0 + 60 * MINUTE + 1, 10.0).toRecord(driver.schema),
+          Instant.ofEpochMilli(T0));
+
+      // Then the first is applied, the second dead-lettered
+      assertThat(driver.features.readValuesToList()).extracting(FeatureVector::getEventId)
+          .containsExactly("e-1");
+      assertThat(driver.deadLetters.readRecordsToList()).hasSize(1);
+    }
+  }
+
+  @Test
+  void shouldDeadLetterAnEventTimeOutsideAGroupsConfiguredMaximumClockSkew() {
+    // Given a group that allows 10 minutes
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: card_activity
+            source: transactions
+            entityKey: card_id
+            maxClockSkew: 10m
+            features:
+              - {name: tx_count_10m, agg: count, window: 10m}
+        """);
+    try (FeatureDriver driver = new FeatureDriver(config)) {
+      // When an event is 11 minutes ahead of its record
+      driver.transactions.pipeInput("card-1",
+          tx(1, "card-1", T0 + 11 * MINUTE, 10.0).toRecord(driver.schema),
+          Instant.ofEpochMilli(T0));
+
+      // Then it is dead-lettered, naming the configured bound
+      assertThat(driver.features.isEmpty()).isTrue();
+      assertThat(header(driver.deadLetters.readRecord().headers(), DeadLetterHeaders.ERROR))
+          .contains("PT11M after the record's Kafka timestamp", "maxClockSkew PT10M");
+    }
+  }
+
+  @Test
+  void shouldDeadLetterANegativeEventTime() {
+    // Given
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      // When an event's time is before 1970
+      driver.transactions.pipeInput("card-1", tx(1, "card-1", -5, 10.0).toRecord(driver.schema),
+          Instant.ofEpochMilli(T0));
+
+      // Then it is dead-lettered and counted, and the processor carries on
+      assertThat(driver.features.isEmpty()).isTrue();
+      assertThat(header(driver.deadLetters.readRecord().headers(), DeadLetterHeaders.ERROR))
+          .contains("event-time field 'event_time' is -5", "before 1970",
+              "check the producer's clock");
+      assertThat(deadLetters(driver, "event_time_out_of_range")).isEqualTo(1.0);
+      driver.send(tx(2, "card-1", T0, 10.0));
+      assertThat(driver.features.readValuesToList()).hasSize(1);
+    }
+  }
+
+  @Test
+  void shouldDeadLetterAnEntityIdEqualToTheStoresReservedKey() {
+    // Given
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+      // When a record's card_id is the stores' reserved key
+      driver.send(tx(1, FeatureTopology.STORE_TOKEN_KEY, T0, 10.0));
+
+      // Then it is dead-lettered, not applied over the token
+      assertThat(driver.features.isEmpty()).isTrue();
+      assertThat(header(driver.deadLetters.readRecord().headers(), DeadLetterHeaders.ERROR))
+          .contains("entity key field 'card_id' holds a value reserved by feature-streams");
+      assertThat(driver.onlineStore("card_activity").get(FeatureTopology.STORE_TOKEN_KEY)
+          .getEntityId()).isEqualTo(FeatureTopology.STORE_TOKEN_KEY);
+    }
+  }
+
   @Test
   void shouldPurgeEntitiesIdleLongerThanTheLongestWindowOnStreamTime() {
     // Given card_activity (longest window 7d, grace 5m) has seen card-1 and card-2

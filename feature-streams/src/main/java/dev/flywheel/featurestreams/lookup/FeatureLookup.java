@@ -1,6 +1,7 @@
 package dev.flywheel.featurestreams.lookup;
 
 import dev.flywheel.events.FeatureVector;
+import dev.flywheel.featurestreams.FeatureTopology;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -128,7 +129,8 @@ public final class FeatureLookup {
           k -> running.store(StoreQueryParameters.fromNameAndType(k.store(),
               QueryableStoreTypes.<String, FeatureVector>keyValueStore())
               .withPartition(k.partition())));
-      vector = store.get(entity);
+      // the store's reserved token key is no entity: answered as never seen
+      vector = FeatureTopology.STORE_TOKEN_KEY.equals(entity) ? null : store.get(entity);
     } catch (InvalidStateStoreException e) {
       stores.remove(key);
       throw unavailable("partition " + partition + " of store '" + group.storeName()

@@ -1,0 +1,201 @@
+package dev.flywheel.featurestreams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flywheel.events.FeatureVector;
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Instant;
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.junit.jupiter.api.Test;
+
+/**
+ * When {@link AggregateProcessor} rebuilds the online store at initialisation: instances of one
+ * task on {@link MockProcessorContext}s. The state store is one store object shared by the
+ * instances, as its changelog makes it (a standby or a restore holds what the last active wrote);
+ * each instance has its own online store, which has no changelog and stays on the instance's disk.
+ */
+class AggregateProcessorTest {
+
+  private static final long T0 = 1_790_000_040_000L;
+  private static final long DAY = 24 * 60 * 60_000L;
+  private static final String GROUP = "card_activity";
+
+  private final Schema schema = TransactionSource.schema();
+  private final AvroSerdes serdes = new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of());
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private final KeyValueStore<String, byte[]> state = store(
+      FeatureTopology.stateStoreName(GROUP), Serdes.ByteArray());
+  private long offset;
+
+  private static FeatureGroupPlan plan(FeatureGroupConfig group) {
+    return FeatureGroupPlan.of(group, TransactionSource.schema(),
+        "flywheel.data.transactions-value v1");
+  }
+
+  private static FeatureGroupPlan cardActivity() {
+    return plan(FeatureStreamsConfig.cardActivity().group(GROUP));
+  }
+
+  private <V> KeyValueStore<String, V> store(String name, Serde<V> values) {
+    KeyValueStore<String, V> store = Stores.keyValueStoreBuilder(
+            Stores.inMemoryKeyValueStore(name), Serdes.String(), values)
+        .withLoggingDisabled().withCachingDisabled().build();
+    store.init(new MockProcessorContext<>().getStateStoreContext(), store);
+    return store;
+  }
+
+  private KeyValueStore<String, FeatureVector> onlineStore() {
+    return store(FeatureTopology.onlineStoreName(GROUP),
+        serdes.specific(FeatureVector.class, false));
+  }
+
+  /** The task, active on one instance: initialised on the shared state and its online store. */
+  private final class Instance {
+    final MockProcessorContext<String, Object> context = new MockProcessorContext<>();
+    final FeatureGroupPlan plan;
+    final AggregateProcessor processor;
+    final KeyValueStore<String, FeatureVector> online;
+
+    Instance(FeatureGroupPlan plan, KeyValueStore<String, FeatureVector> online) {
+      this.plan = plan;
+      this.online = online;
+      context.addStateStore(state);
+      context.addStateStore(online);
+      processor = new AggregateProcessor(plan, FeatureTopology.stateStoreName(GROUP),
+          FeatureTopology.onlineStoreName(GROUP), meters);
+      processor.init(context);
+    }
+
+    /** One transaction, through the production extraction. */
+    void send(String card, long timeMs, double amount) {
+      long n = offset++;
+      TransactionSource.Tx tx = new TransactionSource.Tx("e-" + n, card, "m-1", "grocery", amount,
+          "DE", "POS", timeMs);
+      MockProcessorContext<String, Object> extractContext = new MockProcessorContext<>();
+      ExtractProcessor extract = new ExtractProcessor(plan, meters);
+      extract.init(extractContext);
+      extract.process(new Record<>(card.getBytes(), new Decoded(tx.toRecord(schema), null, null,
+          "flywheel.data.transactions", 0, n, timeMs), timeMs));
+      FeatureEvent event = (FeatureEvent) extractContext.forwarded().get(0).record().value();
+      processor.process(new Record<>(card, event, timeMs));
+    }
+
+    /** The purge, as stream time reaches {@code streamTime}. */
+    void punctuate(long streamTime) {
+      context.scheduledPunctuators().forEach(p -> p.getPunctuator().punctuate(streamTime));
+    }
+
+    void stop() {
+      processor.close();
+    }
+  }
+
+  @Test
+  void shouldRebuildAnOnlineStoreLeftOnAnInstanceWhileAnotherOneProcessedTheTask() {
+    // Given instance A processed card-1 and card-2, then stopped (rolling restart)
+    KeyValueStore<String, FeatureVector> onlineOfA = onlineStore();
+    Instance a = new Instance(cardActivity(), onlineOfA);
+    a.send("card-1", T0, 10.0);
+    a.send("card-2", T0, 20.0);
+    a.stop();
+    // and instance B took the task over (its online store empty, so rebuilt), updated card-1,
+    // saw a new card-3 and purged card-2, idle for longer than 7 days and 5 minutes
+    Instance b = new Instance(cardActivity(), onlineStore());
+    b.send("card-1", T0 + 8 * DAY, 30.0);
+    b.send("card-3", T0 + 8 * DAY, 40.0);
+    b.punctuate(T0 + 8 * DAY);
+    b.stop();
+
+    // When the task moves back to A, whose online store still holds what A wrote
+    new Instance(cardActivity(), onlineOfA);
+
+    // Then A's online store is what B left: card-1 updated, card-3 there, card-2 gone
+    assertThat(onlineOfA.get("card-1").getAsOf()).isEqualTo(Instant.ofEpochMilli(T0 + 8 * DAY));
+    assertThat(onlineOfA.get("card-1").getFeatures()).containsEntry("amount_last", 30.0);
+    assertThat(onlineOfA.get("card-3")).isNotNull();
+    assertThat(onlineOfA.get("card-2")).isNull();
+  }
+
+  @Test
+  void shouldRecomputeTheOnlineStoreUnderAChangedDeclaration() {
+    // Given an instance kept card-1's vector under the group's declaration
+    KeyValueStore<String, FeatureVector> online = onlineStore();
+    Instance before = new Instance(cardActivity(), online);
+    before.send("card-1", T0, 10.0);
+    before.stop();
+
+    // When it restarts on the same stores with the group's grace doubled
+    FeatureGroupConfig g = FeatureStreamsConfig.cardActivity().group(GROUP);
+    FeatureGroupConfig changed = new FeatureGroupConfig(g.name(), g.source(), g.entityKey(),
+        g.eventTime(), g.eventId(), 2 * g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(),
+        g.features(), g.defaults(), g.maxClockSkewMs());
+    new Instance(plan(changed), online);
+
+    // Then card-1's vector is computed again, with the new declaration's version
+    assertThat(online.get("card-1").getFeatureGroupVersion()).isEqualTo(changed.version())
+        .isNotEqualTo(g.version());
+  }
+
+  @Test
+  void shouldDropVectorsOfAnOldLayoutWhenTheGroupsFeaturesChanged() {
+    // Given an instance kept card-1's vector with the features of card_activity
+    KeyValueStore<String, FeatureVector> online = onlineStore();
+    Instance before = new Instance(cardActivity(), online);
+    before.send("card-1", T0, 10.0);
+    before.stop();
+
+    // When it restarts on the same stores with the group reduced to one feature
+    FeatureGroupConfig changed = FeatureStreamsConfig.parse(
+        "featureGroups:\n  - name: " + GROUP + "\n    source: transactions\n"
+            + "    entityKey: card_id\n    features:\n"
+            + "      - {name: tx_count_10m, agg: count, window: 10m}\n").group(GROUP);
+    Instance after = new Instance(plan(changed), online);
+
+    // Then the old vector is gone (its state is started afresh), and card-1's next event gives
+    // a vector with the new features only
+    assertThat(online.get("card-1")).isNull();
+    after.send("card-1", T0 + 60_000, 10.0);
+    assertThat(online.get("card-1").getFeatures()).containsOnlyKeys("tx_count_10m");
+  }
+
+  @Test
+  void shouldKeepTheOnlineStoreWhenTheTaskRestartsOnTheStateItWasDerivedFrom() {
+    // Given an instance processed card-1 and stopped, and nobody processed the task since
+    KeyValueStore<String, FeatureVector> online = onlineStore();
+    Instance first = new Instance(cardActivity(), online);
+    first.send("card-1", T0, 10.0);
+    first.stop();
+
+    // When the task starts again on the same instance
+    new Instance(cardActivity(), online);
+
+    // Then the vector is the one computed from the event, not rebuilt (a rebuilt one has no
+    // source offset)
+    assertThat(online.get("card-1").getSource()).isNotNull();
+    assertThat(online.get("card-1").getSource().getOffset()).isZero();
+  }
+
+  @Test
+  void shouldNeitherPurgeNorCountTheStoreToken() {
+    // Given an instance that saw card-1 only
+    Instance instance = new Instance(cardActivity(), onlineStore());
+    instance.send("card-1", T0, 10.0);
+
+    // When stream time passes card-1's purge time
+    instance.punctuate(T0 + 8 * DAY);
+
+    // Then only card-1 is purged and counted; the token stays
+    assertThat(meters.get("flywheel.features.purged.entities").counter().count()).isEqualTo(1.0);
+    assertThat(state.get("card-1")).isNull();
+    assertThat(state.get(FeatureTopology.STORE_TOKEN_KEY)).isNotNull();
+  }
+}
