@@ -69,6 +69,12 @@ public final class DeadLetterHeaders {
   /** When the record was rejected, epoch milliseconds. */
   public static final String FAILED_AT = "flywheel.failed.at";
 
+  /** {@code true} on a dead letter whose value was cut to fit the producer's max.request.size. */
+  public static final String VALUE_TRUNCATED = "flywheel.value.truncated";
+
+  /** The size in bytes of a truncated dead letter's original value. */
+  public static final String VALUE_SIZE = "flywheel.value.size";
+
   private DeadLetterHeaders() {}
 
   /**

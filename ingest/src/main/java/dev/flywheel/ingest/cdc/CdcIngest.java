@@ -157,7 +157,8 @@ public final class CdcIngest implements AutoCloseable {
     }
     IngestMetrics metrics = new IngestMetrics(config.meterRegistry);
     writer = new ChangeWriter(tables, producer, config.registry, config.deleteMode,
-        new DeadLetterWriter(producer, topics, PROCESSOR), metrics);
+        new DeadLetterWriter(producer, topics, PROCESSOR,
+            dev.flywheel.ingest.RecordSize.maxRequestSize(producerConfig())), metrics);
 
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(engineProperties())

@@ -11,8 +11,14 @@ import dev.flywheel.topics.Topic;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.Counter;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,13 +30,17 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.data.Time;
 import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -46,14 +56,24 @@ import org.slf4j.LoggerFactory;
  * the {@link CdcPosition} of the last record written there; a redelivered change at or before that
  * position is skipped. A change that cannot be converted goes to the dead-letter topic; a row schema
  * the registry refuses stops the table's capture (its later changes go to the dead-letter topic
- * too) and leaves the other tables alone. A failed write to Kafka fails the batch, which stops the
- * engine without committing the batch's offsets.
+ * too) and leaves the other tables alone. A change Kafka refuses on its own ({@code
+ * RecordTooLargeException}, {@code RecordBatchTooLargeException}, {@code InvalidRecordException})
+ * goes to the dead-letter topic, its value truncated to fit, and the batch carries on: failing the
+ * batch would either stop CDC for good (the change comes back on every restart) or, once a later
+ * change of the same partition is written, lose it silently (the restart's position check skips
+ * it). Any other failed write to Kafka fails the batch, which stops the engine without committing
+ * the batch's offsets.
  *
  * <p>Debezium calls {@link #handleBatch} from one thread; {@link #status()} may be called from any.
  */
 final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
   private static final Logger log = LoggerFactory.getLogger(ChangeWriter.class);
+
+  /** What a restart after a stopped table does not do, and what does. */
+  static final String NOT_REPLAYED = "A restart captures the table's later changes; it does not"
+      + " replay the changes dead-lettered while the table was stopped: write those rows again in"
+      + " PostgreSQL (an UPDATE of each row captures it anew; the dead letters' keys name them).";
 
   private final Map<String, TableState> tables;
   private final Producer<byte[], byte[]> producer;
@@ -66,8 +86,9 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   private final List<Written> batchWritten = new ArrayList<>();
   private final List<io.micrometer.core.instrument.Gauge> gauges = new ArrayList<>();
 
-  /** A change written to its source topic in the current batch. */
-  private record Written(TableState state, long commitTimeMs) {}
+  /** A change sent to its source topic in the current batch. */
+  private record Written(TableState state, SourceRecord record, byte[] key, long lsn,
+      long commitTimeMs, Future<RecordMetadata> future) {}
 
   ChangeWriter(Map<String, TableState> tablesByQualifiedName, Producer<byte[], byte[]> producer,
       SchemaRegistryClient registry, DeleteMode deleteMode, DeadLetterWriter deadLetters) {
@@ -129,17 +150,27 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         sent.add(future);
       }
     }
+    Map<Future<RecordMetadata>, Written> data = new IdentityHashMap<>();
+    batchWritten.forEach(written -> data.put(written.future(), written));
+    List<Written> accepted = new ArrayList<>(batchWritten.size());
     for (Future<RecordMetadata> future : sent) {
+      Written written = data.get(future);
       try {
         future.get();
+        if (written != null) {
+          accepted.add(written);
+        }
       } catch (ExecutionException e) {
-        throw new KafkaException("Kafka did not acknowledge a CDC record; the batch's offsets are"
-            + " not committed and its changes will be captured again on restart: "
-            + e.getCause().getMessage(), e.getCause());
+        if (written == null || !refusedAlone(e.getCause())) {
+          throw notAcknowledged(e.getCause());
+        }
+        // refused by the broker after later changes were sent: keep it in the dead-letter topic
+        // before the batch's offsets are committed
+        awaitDeadLetter(refused(written, e.getCause()));
       }
     }
     long now = System.currentTimeMillis();
-    for (Written written : batchWritten) {
+    for (Written written : accepted) {
       written.state().accepted.increment();
       if (written.commitTimeMs() > 0) {
         written.state().lagMs = Math.max(0, now - written.commitTimeMs());
@@ -152,7 +183,49 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     committer.markBatchFinished();
   }
 
-  private Future<RecordMetadata> write(SourceRecord record) {
+  private static KafkaException notAcknowledged(Throwable cause) {
+    return new KafkaException("Kafka did not acknowledge a CDC record; the batch's offsets are"
+        + " not committed and its changes will be captured again on restart: "
+        + cause.getMessage(), cause);
+  }
+
+  /**
+   * Whether Kafka refused the record for what it is (too large, or invalid for the topic), so that
+   * sending it again can never succeed while the changes around it can.
+   */
+  static boolean refusedAlone(Throwable cause) {
+    return cause instanceof RecordTooLargeException
+        || cause instanceof RecordBatchTooLargeException
+        || cause instanceof InvalidRecordException;
+  }
+
+  /** Sends the dead letter of a change Kafka refused on its own. */
+  private Future<RecordMetadata> refused(Written change, Throwable cause) {
+    TableState state = change.state();
+    String error = "change at LSN " + change.lsn() + " of table " + state.table.qualifiedName()
+        + " was refused by Kafka for topic " + state.topic.name() + " and not written ("
+        + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "). If it is too"
+        + " large, raise max.request.size of ingest's CDC producer (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE)"
+        + " and max.message.bytes of the topic, or make the row smaller; then write the row again"
+        + " (an UPDATE of the row in PostgreSQL captures it anew)";
+    log.error("{}", error);
+    return deadLetter(state, change.record(), change.key(), change.lsn(), error, cause);
+  }
+
+  /**
+   * Waits until Kafka acknowledged a dead letter of a refused change, so that no later change of
+   * its partition can be acknowledged without it being kept.
+   */
+  private static void awaitDeadLetter(Future<RecordMetadata> deadLetter)
+      throws InterruptedException {
+    try {
+      deadLetter.get();
+    } catch (ExecutionException e) {
+      throw notAcknowledged(e.getCause());
+    }
+  }
+
+  private Future<RecordMetadata> write(SourceRecord record) throws InterruptedException {
     if (!(record.value() instanceof Struct envelope)
         || envelope.schema().field("op") == null
         || envelope.schema().field("source") == null) {
@@ -177,7 +250,7 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     if (keyBytes == null) {
       state.stop("capture of table " + state.table.qualifiedName() + " (source '"
           + state.table.source() + "') stopped: the table has no primary key, and Flywheel keys"
-          + " source records by it; add a primary key and restart ingest");
+          + " source records by it; add a primary key and restart ingest. " + NOT_REPLAYED);
       return deadLetter(state, record, null, lsn, state.error, null);
     }
     boolean snapshot = "r".equals(op);
@@ -224,10 +297,24 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(state.topic.name(), partition,
         commitTimeMs > 0 ? commitTimeMs : null, keyBytes, value, headers);
     Future<RecordMetadata> future = producer.send(out);
-    batchWritten.add(new Written(state, commitTimeMs));
+    Written sent = new Written(state, record, keyBytes, lsn, commitTimeMs, future);
     if (!snapshot) {
       state.lastWritten[partition] = position;
     }
+    if (future.isDone()) {
+      // the producer refuses a record over its max.request.size at once: keep it in the
+      // dead-letter topic before any later change of its partition is sent
+      try {
+        future.get();
+      } catch (ExecutionException e) {
+        if (refusedAlone(e.getCause())) {
+          Future<RecordMetadata> deadLetter = refused(sent, e.getCause());
+          awaitDeadLetter(deadLetter);
+          return deadLetter;
+        }
+      }
+    }
+    batchWritten.add(sent);
     return future;
   }
 
@@ -308,6 +395,8 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   /**
    * The row's primary key as a string: the value of a single key column, or the values of a
    * composite key joined by {@code ':'} in column order; null when the table has no primary key.
+   * Each value is written by its Connect type, independent of the JVM's time zone and locale:
+   * see {@link #keyText}.
    */
   static String key(Object key) {
     if (!(key instanceof Struct struct)) {
@@ -318,10 +407,50 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
       if (field.index() > 0) {
         text.append(':');
       }
-      text.append(struct.get(field));
+      text.append(keyText(field.schema(), struct.get(field)));
     }
     return text.toString();
   }
+
+  /**
+   * One key column's value as text: a Connect {@code Timestamp} as ISO-8601 in UTC with
+   * milliseconds ({@code 2024-05-01T10:15:30.000Z}), a {@code Date} as {@code 2024-05-01}, a
+   * {@code Time} as {@code 10:15:30.000}, a {@code Decimal} as its plain number ({@code 1000},
+   * never {@code 1E+3}), bytes ({@code bytea}) as standard base64; anything else (numbers,
+   * strings, Debezium's ISO-8601 {@code ZonedTimestamp} and UUID strings) as {@code
+   * String.valueOf}.
+   */
+  static String keyText(org.apache.kafka.connect.data.Schema schema, Object value) {
+    if (value == null) {
+      return "null";
+    }
+    String semantic = schema.name();
+    if (value instanceof java.util.Date date) {
+      Instant instant = date.toInstant();
+      if (org.apache.kafka.connect.data.Date.LOGICAL_NAME.equals(semantic)) {
+        return DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC).format(instant);
+      }
+      if (Time.LOGICAL_NAME.equals(semantic)) {
+        return KEY_TIME.format(instant);
+      }
+      return KEY_TIMESTAMP.format(instant);
+    }
+    if (value instanceof BigDecimal decimal) {
+      return decimal.toPlainString();
+    }
+    if (value instanceof byte[] bytes) {
+      return Base64.getEncoder().encodeToString(bytes);
+    }
+    if (value instanceof ByteBuffer buffer) {
+      return Base64.getEncoder().encodeToString(Utils.toArray(buffer.duplicate()));
+    }
+    return String.valueOf(value);
+  }
+
+  private static final DateTimeFormatter KEY_TIMESTAMP =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter KEY_TIME =
+      DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
 
   private static byte[] utf8(String text) {
     return text.getBytes(StandardCharsets.UTF_8);
@@ -384,7 +513,8 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
               + " (source '" + table.source() + "') stopped: the schema registry rejects its new"
               + " row schema under " + subject() + ": " + String.join("; ", verdict.messages())
               + ". Make the column change compatible (add nullable columns; do not drop required"
-              + " columns or change a column's type), then restart ingest. New schema: "
+              + " columns or change a column's type), then restart ingest. " + NOT_REPLAYED
+              + " New schema: "
               + schema);
         }
         int id;

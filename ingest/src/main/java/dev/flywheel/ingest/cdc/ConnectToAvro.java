@@ -48,6 +48,11 @@ import org.apache.kafka.connect.data.Timestamp;
  * {@code null}. Column defaults are not carried over: a column added later must be nullable for
  * the registry's BACKWARD check to accept the new schema.
  *
+ * <p>A value that is Debezium's placeholder for a column PostgreSQL did not send ({@value
+ * #UNAVAILABLE_VALUE}: an unchanged TOAST column of a table whose {@code REPLICA IDENTITY} is not
+ * {@code FULL}) is refused with {@link UnavailableValueException} rather than written as the
+ * column's value.
+ *
  * <p>Every record also gets the change's metadata: {@value #OP} ({@code c}, {@code u}, {@code r},
  * or {@code d} for delete events), {@value #LSN} and {@value #COMMIT_TIME}. Thread-safe:
  * stateless.
@@ -62,6 +67,16 @@ final class ConnectToAvro {
 
   /** When the change's transaction committed. */
   static final String COMMIT_TIME = "cdc_commit_time";
+
+  /**
+   * Debezium's default {@code unavailable.value.placeholder}: the value it gives a column
+   * PostgreSQL left out of a change (an unchanged TOAST value under {@code REPLICA IDENTITY
+   * DEFAULT}); as text for text columns, as its UTF-8 bytes for {@code bytea}.
+   */
+  static final String UNAVAILABLE_VALUE = "__debezium_unavailable_value";
+
+  private static final byte[] UNAVAILABLE_BYTES =
+      UNAVAILABLE_VALUE.getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   private static final String DEBEZIUM_ZONED_TIMESTAMP = "io.debezium.time.ZonedTimestamp";
   private static final String DEBEZIUM_VARIABLE_SCALE_DECIMAL = "io.debezium.data.VariableScaleDecimal";
@@ -113,6 +128,8 @@ final class ConnectToAvro {
   /**
    * The Avro record of a row image.
    *
+   * @throws UnavailableValueException when a column holds Debezium's placeholder for a value
+   *     PostgreSQL did not send
    * @throws IllegalArgumentException when a value cannot be converted to its Avro type
    */
   static GenericRecord row(Schema schema, Struct image, String op, long lsn, long commitTimeMs) {
@@ -215,6 +232,11 @@ final class ConnectToAvro {
 
   private static Object value(org.apache.kafka.connect.data.Schema schema, Object value,
       String column) {
+    if (UNAVAILABLE_VALUE.equals(value)
+        || (value instanceof byte[] bytes && java.util.Arrays.equals(bytes, UNAVAILABLE_BYTES))
+        || (value instanceof ByteBuffer buffer && buffer.equals(ByteBuffer.wrap(UNAVAILABLE_BYTES)))) {
+      throw new UnavailableValueException(column);
+    }
     String semantic = schema.name();
     if (Timestamp.LOGICAL_NAME.equals(semantic)) {
       return ((java.util.Date) value).getTime();
@@ -281,6 +303,21 @@ final class ConnectToAvro {
       }
       default:
         return Objects.requireNonNull(value);
+    }
+  }
+
+  /**
+   * A column holds Debezium's placeholder {@value #UNAVAILABLE_VALUE} instead of its value:
+   * PostgreSQL did not send the column (an unchanged TOAST value), so the row cannot be written
+   * whole.
+   */
+  static final class UnavailableValueException extends IllegalArgumentException {
+    UnavailableValueException(String column) {
+      super("column '" + column + "' holds Debezium's placeholder " + UNAVAILABLE_VALUE
+          + " instead of its value: PostgreSQL did not send this unchanged TOAST column because"
+          + " the table's REPLICA IDENTITY is not FULL. Run ALTER TABLE <table> REPLICA IDENTITY"
+          + " FULL so that every change carries every column, then write the row again (an"
+          + " UPDATE of it in PostgreSQL captures it anew)");
     }
   }
 }

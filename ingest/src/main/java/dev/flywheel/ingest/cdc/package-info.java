@@ -31,7 +31,8 @@
  *
  * <ul>
  *   <li>{@code flywheel.data.<source>}: key = the row's primary key as a string (composite keys
- *       joined by {@code ':'}); value = the after-image as Avro, derived from the columns
+ *       joined by {@code ':'}; timestamps as ISO-8601 UTC with milliseconds, {@code bytea} as
+ *       base64, numerics as plain numbers); value = the after-image as Avro, derived from the columns
  *       (nullable columns as {@code ["null", T]} with default null, timestamps as {@code
  *       timestamp-millis}, {@code numeric(p,s)} as {@code decimal}), plus {@code cdc_op} ({@code
  *       c}, {@code u}, {@code r}), {@code cdc_lsn} and {@code cdc_commit_time}; the record
@@ -51,7 +52,8 @@
  * <ul>
  *   <li>Records are produced idempotently with {@code acks=all}; a batch's events are marked
  *       processed only after Kafka acknowledged all its records, so committed offsets never run
- *       ahead of written data. A failed write stops the engine without committing the batch.
+ *       ahead of written data. A failed write (other than a change refused on its own, below)
+ *       stops the engine without committing the batch.
  *   <li>On restart the engine resumes from its offsets: rows written while ingest was down
  *       arrive. Changes Debezium delivers again (after a crash, or from a slot behind the offsets)
  *       are skipped: each partition's last {@code flywheel.cdc.position} is read back at start and
@@ -61,10 +63,16 @@
  *       column under BACKWARD compatibility) stops that table's capture: the change and every
  *       later one of that table go to its dead-letter topic with the registry's reason, {@link
  *       dev.flywheel.ingest.cdc.CdcIngest#tableStatus()} reports it, and the other tables carry on.
- *       The offsets move past those changes, so replay them from the dead-letter topic after
- *       fixing the schema.
- *   <li>A change that cannot be converted (a value outside its Avro type) goes to the dead-letter
- *       topic alone; capture continues.
+ *       The offsets move past those changes, so restarting ingest after fixing the schema does not
+ *       replay them, and nothing in Flywheel does: write those rows again in PostgreSQL (an
+ *       {@code UPDATE} of each row captures it anew; the dead letters' keys name them).
+ *   <li>A change that cannot be converted (a value outside its Avro type, or Debezium's
+ *       placeholder for an unchanged TOAST column of a table without {@code REPLICA IDENTITY
+ *       FULL}) goes to the dead-letter topic alone; capture continues.
+ *   <li>A change Kafka refuses on its own (a row over the producer's {@code max.request.size} or
+ *       the topic's {@code max.message.bytes}) goes to the dead-letter topic, its value truncated
+ *       to fit, and capture continues; the batch's offsets are committed only once that dead
+ *       letter is acknowledged.
  * </ul>
  */
 package dev.flywheel.ingest.cdc;

@@ -1,10 +1,12 @@
 package dev.flywheel.ingest.dlq;
 
+import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Future;
@@ -28,6 +30,11 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * }
  * }</pre>
  *
+ * <p>A dead letter larger than the producer's {@code max.request.size} (given to the constructor;
+ * Kafka's default 1 MiB otherwise) would be refused by the producer, so its value is cut to fit:
+ * the record then carries {@value DeadLetterHeaders#VALUE_TRUNCATED} {@code = true} and {@value DeadLetterHeaders#VALUE_SIZE}, the
+ * original value's size in bytes. The other headers and the key are kept whole.
+ *
  * <p>The producer belongs to the caller, who flushes and closes it; an idempotent producer with
  * {@code acks=all} keeps a dead letter as safely as any record. The dead-letter topic must exist
  * ({@code SourceCatalog.add} creates the one of each source's data topic). Thread-safe when the
@@ -39,6 +46,7 @@ public final class DeadLetterWriter {
   private final Topics topics;
   private final String processor;
   private final Clock clock;
+  private final int maxRequestSize;
 
   /**
    * @param producer the producer to write with; the caller owns it
@@ -53,10 +61,29 @@ public final class DeadLetterWriter {
   /** As the three-argument constructor, with the clock that stamps {@code flywheel.failed.at}. */
   public DeadLetterWriter(Producer<byte[], byte[]> producer, Topics topics, String processor,
       Clock clock) {
+    this(producer, topics, processor, clock, RecordSize.maxRequestSize(Map.of()));
+  }
+
+  /**
+   * As the three-argument constructor, for a producer whose {@code max.request.size} is {@code
+   * maxRequestSize} (see {@link RecordSize#maxRequestSize}): larger dead letters are truncated.
+   */
+  public DeadLetterWriter(Producer<byte[], byte[]> producer, Topics topics, String processor,
+      int maxRequestSize) {
+    this(producer, topics, processor, Clock.systemUTC(), maxRequestSize);
+  }
+
+  /** As the four-argument constructors, with both the clock and the size limit. */
+  public DeadLetterWriter(Producer<byte[], byte[]> producer, Topics topics, String processor,
+      Clock clock, int maxRequestSize) {
     this.producer = Objects.requireNonNull(producer, "producer");
     this.topics = Objects.requireNonNull(topics, "topics");
     this.processor = Objects.requireNonNull(processor, "processor");
     this.clock = Objects.requireNonNull(clock, "clock");
+    if (maxRequestSize <= 0) {
+      throw new IllegalArgumentException("maxRequestSize must be positive, got " + maxRequestSize);
+    }
+    this.maxRequestSize = maxRequestSize;
   }
 
   /**
@@ -91,7 +118,17 @@ public final class DeadLetterWriter {
       headers.remove(extra.getKey());
       add(headers, extra.getKey(), extra.getValue());
     }
-    return new ProducerRecord<>(dlq.name(), null, null, letter.key(), letter.value(), headers);
+    byte[] value = letter.value();
+    int excess = RecordSize.upperBound(letter.key(), value, headers.toArray()) - maxRequestSize;
+    if (excess > 0 && value != null) {
+      add(headers, DeadLetterHeaders.VALUE_TRUNCATED, "true");
+      add(headers, DeadLetterHeaders.VALUE_SIZE, Integer.toString(value.length));
+      // cut by the excess and by what the two headers add; a shorter value never takes more
+      // bytes of length prefix, so the record then fits
+      excess = RecordSize.upperBound(letter.key(), value, headers.toArray()) - maxRequestSize;
+      value = Arrays.copyOf(value, Math.max(0, value.length - excess));
+    }
+    return new ProducerRecord<>(dlq.name(), null, null, letter.key(), value, headers);
   }
 
   private static void add(RecordHeaders headers, String name, String value) {

@@ -257,7 +257,8 @@ public final class FileProducer {
         "flywheel-produce-read-" + source.name());
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
-      DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR);
+      DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR,
+          dev.flywheel.ingest.RecordSize.maxRequestSize(producerConfig()));
       try {
         List<Prepared> batch;
         reading:

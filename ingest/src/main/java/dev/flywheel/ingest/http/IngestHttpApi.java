@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.events.Label;
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.cdc.CdcTableStatus;
 import dev.flywheel.ingest.dlq.DeadLetter;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
@@ -26,6 +27,7 @@ import dev.flywheel.topics.DeadLetterHeaders;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -33,6 +35,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -44,7 +47,11 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
@@ -59,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * checked: 404 unknown source, 401 missing or wrong bearer token, 415 content type other than
  * {@code application/json} or {@code application/x-ndjson}, 413 body over the limit, 400 malformed
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
- * written), 503 Kafka or the schema registry unavailable (the batch's transaction is aborted, so
+ * written; a record too large for the producer's {@code max.request.size} is invalid too), 503 Kafka or the schema registry unavailable (the batch's transaction is aborted, so
  * nothing of it is visible to {@code read_committed} consumers), 202 written and committed. Every error body is JSON with
  * an {@code error} message that says what to fix.
  *
@@ -93,6 +100,10 @@ public final class IngestHttpApi {
   private final Supplier<IngestHealth> health;
   private final IngestMetrics metrics;
   private final SourceDefinition labels;
+  private final int maxRequestSize;
+
+  /** Bytes before the Avro binary in the Confluent wire format: magic byte and schema id. */
+  private static final int WIRE_HEADER_BYTES = 5;
 
   /**
    * @param catalog the sources
@@ -106,6 +117,19 @@ public final class IngestHttpApi {
   public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
       Supplier<IngestHealth> health, IngestMetrics metrics) {
+    this(catalog, writer, deadLetters, http, produceTimeout, health, metrics,
+        RecordSize.maxRequestSize(Map.of()));
+  }
+
+  /**
+   * As the seven-argument constructor, for batch producers whose {@code max.request.size} is
+   * {@code maxRequestSize} (see {@link RecordSize#maxRequestSize}): a record larger than that is
+   * answered 422 instead of failing the batch's transaction.
+   */
+  public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
+      DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
+      Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize) {
+    this.maxRequestSize = maxRequestSize;
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.writer = Objects.requireNonNull(writer, "writer");
     this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
@@ -285,6 +309,9 @@ public final class IngestHttpApi {
         }
       }
       if (problems.isEmpty()) {
+        tooLarge(record).ifPresent(problems::add);
+      }
+      if (problems.isEmpty()) {
         records.add(record);
       } else {
         invalid++;
@@ -318,6 +345,34 @@ public final class IngestHttpApi {
       return;
     }
     produce(ctx, records, metricSource(source, labelSource));
+  }
+
+  /**
+   * The problem of a record the batch producer would refuse with {@code RecordTooLargeException}
+   * (which would fail the whole batch with a 503 a retry cannot fix), if it is that large.
+   */
+  private Optional<FieldError> tooLarge(ProducerRecord<String, GenericRecord> record) {
+    GenericRecord value = record.value();
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.write(new byte[WIRE_HEADER_BYTES], 0, WIRE_HEADER_BYTES);
+    try {
+      BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
+      new GenericDatumWriter<GenericRecord>(value.getSchema(), GenericData.get())
+          .write(value, encoder);
+      encoder.flush();
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty(); // not measurable here; the producer's serializer decides
+    }
+    int size = RecordSize.upperBound(
+        record.key() == null ? null : record.key().getBytes(UTF_8), bytes.toByteArray(), null);
+    if (size <= maxRequestSize) {
+      return Optional.empty();
+    }
+    return Optional.of(new FieldError(FieldError.ROOT, "the record is " + size + " bytes as a"
+        + " Kafka record, over the " + maxRequestSize + " bytes ingest's producer accepts"
+        + " (max.request.size): split it into smaller records, or raise max.request.size for"
+        + " ingest (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and max.message.bytes of topic "
+        + record.topic()));
   }
 
   private static String metricSource(SourceDefinition source, String labelSource) {

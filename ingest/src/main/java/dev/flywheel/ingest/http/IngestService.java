@@ -1,6 +1,7 @@
 package dev.flywheel.ingest.http;
 
 import dev.flywheel.ingest.IngestConfig;
+import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.cdc.CdcIngest;
 import dev.flywheel.ingest.cdc.CdcTableStatus;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
@@ -152,14 +153,17 @@ public final class IngestService implements AutoCloseable {
       writer = new TransactionalBatchWriter(id -> withMetrics(new KafkaProducer<>(
           transactionalProps(id), new StringSerializer(), serdes.generic(false).serializer())),
           transactionalIdPrefix(), config.ingest().producers(), produceTimeout);
-      dlqProducer = withMetrics(new KafkaProducer<>(producerProps("flywheel-ingest-dlq"),
+      Map<String, Object> dlqProps = producerProps("flywheel-ingest-dlq");
+      dlqProducer = withMetrics(new KafkaProducer<>(dlqProps,
           new ByteArraySerializer(), new ByteArraySerializer()));
       if (config.cdc() != null) {
         cdc = cdcIngest(config.cdc()).start();
       }
       api = new IngestHttpApi(catalog, writer,
-          new DeadLetterWriter(dlqProducer, topics, PROCESSOR), config.ingest(), produceTimeout,
-          this::health, metrics);
+          new DeadLetterWriter(dlqProducer, topics, PROCESSOR,
+              RecordSize.maxRequestSize(dlqProps)),
+          config.ingest(), produceTimeout, this::health, metrics,
+          RecordSize.maxRequestSize(transactionalProps(transactionalIdPrefix())));
       if (ownHttpServer) {
         Javalin app = Javalin.create(c -> {
           c.jetty.host = host;

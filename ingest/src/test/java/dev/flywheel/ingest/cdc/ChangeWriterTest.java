@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import io.debezium.engine.DebeziumEngine;
@@ -17,11 +18,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.connect.data.Schema;
@@ -204,9 +208,109 @@ class ChangeWriterTest {
     assertThat(value.get(ConnectToAvro.LSN)).isEqualTo(50L);
   }
 
+  @Test
+  void shouldDeadLetterAChangeTheProducerRefusesAsTooLargeAndCarryOnWithTheBatch()
+      throws InterruptedException {
+    // Given a producer that refuses records over 2000 bytes at once, as max.request.size does
+    producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+        new ByteArraySerializer()) {
+      @Override
+      public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record) {
+        if (record.topic().equals(topic.name()) && record.value().length > 2000) {
+          return CompletableFuture.failedFuture(new RecordTooLargeException("The message is "
+              + record.value().length + " bytes when serialized which is larger than 2000"));
+        }
+        return super.send(record);
+      }
+    };
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], producer);
+
+    // When a batch holds a 5000-byte row followed by a later change of the same row
+    writer.handleBatch(List.of(
+        change("u", 1, "x".repeat(5000), "[\"100\",\"200\"]", 200),
+        change("u", 1, "small", "[\"200\",\"300\"]", 300)), committer);
+
+    // Then the large change is on the dead-letter topic with the reason, the later one on the
+    // source topic, and the batch is marked processed
+    assertThat(producer.history()).extracting(ProducerRecord::topic)
+        .containsExactly(topics.dlq(topic).name(), topic.name());
+    ProducerRecord<byte[], byte[]> kept = producer.history().get(0);
+    assertThat(header(kept, DeadLetterHeaders.ERROR)).contains("LSN 200")
+        .contains("RecordTooLargeException").contains("max.request.size");
+    assertThat(header(kept, DeadLetterHeaders.ERROR_CLASS))
+        .isEqualTo(RecordTooLargeException.class.getName());
+    assertThat(key(kept)).isEqualTo("1");
+    assertThat(status(producer.history().get(1))).isEqualTo("small");
+    assertThat(committer.processed).hasSize(2);
+    assertThat(committer.batchesFinished.get()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldDeadLetterAChangeTheBrokerRefusesAsTooLargeBeforeMarkingTheBatch() {
+    // Given a producer whose sends stay unacknowledged until completed
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], false);
+    CompletableFuture<Void> handled = CompletableFuture.runAsync(() -> {
+      try {
+        writer.handleBatch(List.of(change("u", 1, "large", "[\"100\",\"200\"]", 200),
+            change("u", 1, "small", "[\"200\",\"300\"]", 300)), committer);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
+
+    // When the broker refuses the first (over the topic's max.message.bytes) and takes the second
+    producer.errorNext(new RecordTooLargeException("over max.message.bytes"));
+    producer.completeNext();
+
+    // Then the first goes to the dead-letter topic, and the batch is marked only once Kafka
+    // acknowledged that dead letter
+    await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 3);
+    assertThat(producer.history().get(2).topic()).isEqualTo(topics.dlq(topic).name());
+    assertThat(header(producer.history().get(2), DeadLetterHeaders.ERROR))
+        .contains("over max.message.bytes");
+    assertThat(committer.processed).isEmpty();
+    producer.completeNext();
+    await().atMost(Duration.ofSeconds(10)).until(handled::isDone);
+    assertThat(committer.processed).hasSize(2);
+    assertThat(committer.batchesFinished.get()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldWriteTimestampDecimalAndByteaKeysIndependentOfTheJvm() {
+    // Given a composite key of a timestamp, a numeric and a bytea column
+    Schema keySchema = SchemaBuilder.struct().name("shop.public.events.Key")
+        .field("at", org.apache.kafka.connect.data.Timestamp.SCHEMA)
+        .field("on", org.apache.kafka.connect.data.Date.SCHEMA)
+        .field("amount", org.apache.kafka.connect.data.Decimal.schema(0))
+        .field("hash", Schema.BYTES_SCHEMA)
+        .build();
+    Struct key = new Struct(keySchema)
+        .put("at", new java.util.Date(1_767_323_045_000L))
+        .put("on", new java.util.Date(86_400_000L * 20_455))
+        .put("amount", new java.math.BigDecimal("1E+3"))
+        .put("hash", new byte[] {1, 2, (byte) 0xff});
+
+    // When it becomes the record key
+    // Then the timestamp is ISO-8601 UTC with millis, the date ISO, the number plain, the bytes
+    // base64
+    assertThat(ChangeWriter.key(key))
+        .isEqualTo("2026-01-02T03:04:05.000Z:2026-01-02:1000:AQL/");
+  }
+
+  private static String header(ProducerRecord<byte[], byte[]> record, String name) {
+    var header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+  }
+
   private ChangeWriter writer(DeleteMode mode, CdcPosition[] lastWritten, boolean autoComplete) {
-    producer = new MockProducer<>(autoComplete, null, new ByteArraySerializer(),
-        new ByteArraySerializer());
+    return writer(mode, lastWritten, new MockProducer<>(autoComplete, null,
+        new ByteArraySerializer(), new ByteArraySerializer()));
+  }
+
+  private ChangeWriter writer(DeleteMode mode, CdcPosition[] lastWritten,
+      MockProducer<byte[], byte[]> mock) {
+    producer = mock;
     ChangeWriter.TableState state =
         new ChangeWriter.TableState(table, topic, PARTITIONS, lastWritten);
     return new ChangeWriter(Map.of(table.qualifiedName(), state), producer, registry, mode,

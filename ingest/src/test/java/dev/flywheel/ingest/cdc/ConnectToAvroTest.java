@@ -96,4 +96,41 @@ class ConnectToAvroTest {
         List.of())).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("column 'cdc_op'").hasMessageContaining("rename it");
   }
+
+  @Test
+  void shouldRefuseDebeziumsPlaceholderForAnUnchangedToastColumn() {
+    // Given an update whose unchanged TOAST column PostgreSQL did not send (REPLICA IDENTITY
+    // DEFAULT), which Debezium fills with its placeholder
+    Schema schema = ConnectToAvro.rowSchema(ROW, "dev.flywheel.cdc.orders", false, List.of("id"));
+    Struct row = new Struct(ROW)
+        .put("id", 7L)
+        .put("qty", (short) 3)
+        .put("note", "__debezium_unavailable_value")
+        .put("price", new BigDecimal("12.50"))
+        .put("placed_on", new java.util.Date(0))
+        .put("created", "2026-01-02T03:04:05.678+01:00");
+
+    // When it is converted
+    // Then it is refused, naming the column and what to change
+    assertThatThrownBy(() -> ConnectToAvro.row(schema, row, "u", 42L, 1_000L))
+        .isInstanceOf(ConnectToAvro.UnavailableValueException.class)
+        .hasMessageContaining("column 'note'")
+        .hasMessageContaining("REPLICA IDENTITY FULL");
+  }
+
+  @Test
+  void shouldRefuseDebeziumsPlaceholderForAnUnchangedByteaColumn() {
+    org.apache.kafka.connect.data.Schema withBytes = SchemaBuilder.struct()
+        .field("id", org.apache.kafka.connect.data.Schema.INT64_SCHEMA)
+        .field("doc", org.apache.kafka.connect.data.Schema.OPTIONAL_BYTES_SCHEMA)
+        .build();
+    Schema schema = ConnectToAvro.rowSchema(withBytes, "dev.flywheel.cdc.docs", false,
+        List.of("id"));
+    Struct row = new Struct(withBytes).put("id", 1L)
+        .put("doc", "__debezium_unavailable_value".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+    assertThatThrownBy(() -> ConnectToAvro.row(schema, row, "u", 42L, 1_000L))
+        .isInstanceOf(ConnectToAvro.UnavailableValueException.class)
+        .hasMessageContaining("column 'doc'");
+  }
 }

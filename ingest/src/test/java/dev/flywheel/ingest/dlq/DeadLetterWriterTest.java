@@ -3,6 +3,7 @@ package dev.flywheel.ingest.dlq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.DeadLetterHeaders;
@@ -11,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Arrays;
 import java.util.Map;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -96,5 +98,54 @@ class DeadLetterWriterTest {
         .isInstanceOf(NullPointerException.class).hasMessage("error");
     assertThatThrownBy(() -> DeadLetter.of("t", "x").error("e").build())
         .isInstanceOf(NullPointerException.class).hasMessage("origin");
+  }
+
+  @Test
+  void shouldTruncateAValueTooLargeForTheProducerAndSayHowLargeItWas() {
+    // Given a writer for a producer that accepts records up to 4096 bytes
+    DeadLetterWriter small = new DeadLetterWriter(producer, topics, "flywheel-test",
+        Clock.fixed(Instant.ofEpochMilli(1234), ZoneOffset.UTC), 4096);
+    byte[] original = new byte[10_000];
+    Arrays.fill(original, (byte) 'x');
+
+    // When a 10000-byte body is dead-lettered
+    small.write(DeadLetter.of(topics.data("card-tx").name(), original).key("c-1")
+        .error("malformed JSON").origin("http:/ingest/card-tx").build());
+
+    // Then its value is cut to fit, the headers say so, and the rest is kept whole
+    ProducerRecord<byte[], byte[]> sent = producer.history().get(0);
+    assertThat(RecordSize.upperBound(sent.key(), sent.value(), sent.headers().toArray()))
+        .isLessThanOrEqualTo(4096).isGreaterThan(4000);
+    assertThat(original).startsWith(sent.value());
+    assertThat(header(sent, DeadLetterHeaders.VALUE_TRUNCATED)).isEqualTo("true");
+    assertThat(header(sent, DeadLetterHeaders.VALUE_SIZE)).isEqualTo("10000");
+    assertThat(header(sent, DeadLetterHeaders.ERROR)).isEqualTo("malformed JSON");
+    assertThat(new String(sent.key(), StandardCharsets.UTF_8)).isEqualTo("c-1");
+  }
+
+  @Test
+  void shouldKeepAValueThatFitsWhole() {
+    DeadLetterWriter small = new DeadLetterWriter(producer, topics, "flywheel-test",
+        Clock.fixed(Instant.ofEpochMilli(1234), ZoneOffset.UTC), 4096);
+
+    small.write(DeadLetter.of(topics.data("card-tx").name(), "{}").error("e").origin("o").build());
+
+    ProducerRecord<byte[], byte[]> sent = producer.history().get(0);
+    assertThat(new String(sent.value(), StandardCharsets.UTF_8)).isEqualTo("{}");
+    assertThat(header(sent, DeadLetterHeaders.VALUE_TRUNCATED)).isNull();
+  }
+
+  @Test
+  void shouldTruncateByDefaultToKafkasDefaultMaxRequestSize() {
+    // Given the default writer and a body over 1 MiB (a 10 MiB HTTP body can be malformed)
+    byte[] original = new byte[2 * 1024 * 1024];
+
+    writer.write(DeadLetter.of(topics.data("card-tx").name(), original).error("malformed JSON")
+        .origin("http:/ingest/card-tx").build());
+
+    ProducerRecord<byte[], byte[]> sent = producer.history().get(0);
+    assertThat(RecordSize.upperBound(sent.key(), sent.value(), sent.headers().toArray()))
+        .isLessThanOrEqualTo(1024 * 1024);
+    assertThat(header(sent, DeadLetterHeaders.VALUE_SIZE)).isEqualTo(Integer.toString(2 << 20));
   }
 }

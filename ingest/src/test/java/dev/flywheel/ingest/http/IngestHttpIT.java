@@ -319,6 +319,59 @@ class IngestHttpIT {
         .contains("amount: expected a number");
   }
 
+  @Test
+  void shouldAnswer422ForARecordTooLargeForTheProducerAndKeepItTruncated(UniqueNames names)
+      throws Exception {
+    // Given an ingest whose producers take records of at most 4096 bytes (max.request.size),
+    // under a body limit of 64 KiB
+    Topics small = Topics.builder(serdes).prefix(names.prefix() + "-small").build();
+    try (IngestService second = IngestService.builder()
+        .config(IngestConfig.parse("""
+            sources:
+              - name: tx
+                schema: '%s'
+                key: card_id
+                time: event_time
+            ingest: {port: 0, producers: 1, maxBodyBytes: 65536}
+            """.formatted(oneLine(TX_SCHEMA))))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers(),
+            "max.request.size", 4096))
+        .serdes(serdes)
+        .topics(small)
+        .host("127.0.0.1")
+        .build()
+        .start()) {
+      String large = "{\"card_id\": \"c-2\", \"event_time\": 1, \"amount\": 1,"
+          + " \"channel\": \"WEB\", \"note\": \"" + "x".repeat(10_000) + "\"}";
+      String body = "[" + tx("c-1", "2024-05-01T10:00:00Z", 1, "WEB") + "," + large + "]";
+
+      // When a batch with a valid record of about 10 KB is posted
+      HttpResponse<String> response = postTo(second, "/ingest/tx", body);
+
+      // Then it is a 422 naming the record, its size, the limit and what to change, not a 503
+      // that a retry cannot fix
+      assertThat(response.statusCode()).isEqualTo(422);
+      JsonNode error = json(response).get("errors").get(0);
+      assertThat(error.get("index").asInt()).isEqualTo(1);
+      assertThat(error.get("field").asText()).isEqualTo("$");
+      assertThat(error.get("reason").asText()).containsPattern("is 1\\d{4} bytes")
+          .contains("4096").contains("max.request.size").contains("max.message.bytes");
+      assertThat(endOffsets(small.data("tx").name())).isZero();
+
+      // And the record is kept on the dead-letter topic, cut to fit, saying its size
+      assertThat(json(response).get("deadLettered").asInt()).isEqualTo(1);
+      List<ConsumerRecord<String, String>> kept = readAll(small.dlq(small.data("tx")).name(),
+          new StringDeserializer(), 1);
+      String asKept = JSON.writeValueAsString(JSON.readTree(large)); // elements are re-serialized
+      assertThat(kept).singleElement().satisfies(r -> {
+        assertThat(asKept).startsWith(r.value()).isNotEqualTo(r.value());
+        assertThat(header(r, "flywheel.value.truncated")).isEqualTo("true");
+        assertThat(header(r, "flywheel.value.size"))
+            .isEqualTo(Integer.toString(asKept.getBytes(StandardCharsets.UTF_8).length));
+      });
+    }
+  }
+
   private static String header(ConsumerRecord<?, ?> record, String name) {
     var header = record.headers().lastHeader(name);
     return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);

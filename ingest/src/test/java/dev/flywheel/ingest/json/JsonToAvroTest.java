@@ -3,6 +3,7 @@ package dev.flywheel.ingest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.math.BigDecimal;
@@ -18,6 +19,7 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericFixed;
 import org.apache.avro.generic.GenericRecord;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 @SuppressWarnings("unchecked")
 class JsonToAvroTest {
@@ -173,7 +175,7 @@ class JsonToAvroTest {
   @Test
   void shouldRejectDecimalWithTooManyDigits() {
     assertThat(onlyError("{\"id\": \"a\", \"price\": \"12345.6\"}").reason())
-        .isEqualTo("has 7 digits; decimal(6,2) allows 6");
+        .isEqualTo("has 5 digits before the decimal point; decimal(6,2) allows 4");
   }
 
   @Test
@@ -306,5 +308,45 @@ class JsonToAvroTest {
     assertThatThrownBy(() -> JsonToAvro.convert(json("1"), Schema.create(Schema.Type.INT)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("record schemas");
+  }
+
+  // a guard against the hang these values once caused (building a 415 MB number), not a speed
+  // measurement: the limit is generous
+  @Test
+  @Timeout(30)
+  void shouldRejectAHugeExponentInADecimalStringWithoutExpandingIt() {
+    FieldError e = onlyError("{\"id\": \"a\", \"fprice\": \"1e999999999\"}");
+
+    assertThat(e.field()).isEqualTo("fprice");
+    assertThat(e.reason())
+        .isEqualTo("has 1000000000 digits before the decimal point; decimal(10,2) allows 8");
+  }
+
+  @Test
+  @Timeout(30)
+  void shouldRejectAJsonNumberTooLargeForADoubleAsOutOfRange() {
+    FieldError e = onlyError("{\"id\": \"a\", \"fprice\": 1e400}");
+
+    assertThat(e.field()).isEqualTo("fprice");
+    assertThat(e.reason()).isEqualTo("is out of range for decimal(10,2)");
+  }
+
+  @Test
+  @Timeout(30)
+  void shouldRejectAJsonNumberTooLargeForADoubleReadAsBigDecimal() throws Exception {
+    // Given the file producer's parser, which keeps floats as BigDecimal
+    JsonNode record = new ObjectMapper()
+        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+        .readTree("{\"id\": \"a\", \"fprice\": 1e400}");
+
+    // When it is converted
+    Conversion c = JsonToAvro.convert(record, SCHEMA);
+
+    // Then the number is one error, not a 400-digit value
+    assertThat(c.errors()).singleElement().satisfies(e -> {
+      assertThat(e.field()).isEqualTo("fprice");
+      assertThat(e.reason())
+          .isEqualTo("has 401 digits before the decimal point; decimal(10,2) allows 8");
+    });
   }
 }
