@@ -32,12 +32,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -69,7 +74,18 @@ import org.slf4j.LoggerFactory;
 public final class TrainingTriggerService implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TrainingTriggerService.class);
-  private static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
+  /** How long a manual request waits for the broker before it is answered 503. */
+  static final Duration SEND_TIMEOUT = Duration.ofSeconds(15);
+  /**
+   * The request producer's limits, all within {@link #SEND_TIMEOUT}: waiting for metadata or
+   * buffer space ({@code max.block.ms}), one produce request ({@code request.timeout.ms}), and
+   * the whole delivery ({@code delivery.timeout.ms}, at least linger + request timeout). A request
+   * the client is told failed is therefore not written later, when a retry of the client could
+   * already have been written (and trained) too.
+   */
+  static final Duration REQUEST_MAX_BLOCK = Duration.ofSeconds(5);
+  static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(4);
+  static final Duration REQUEST_DELIVERY_TIMEOUT = Duration.ofSeconds(9);
 
   private final TrainingTriggerConfig config;
   private final Map<String, Object> kafka;
@@ -124,7 +140,7 @@ public final class TrainingTriggerService implements AutoCloseable {
           .store(store).clock(clock).build();
       worker = new RunWorker(config, clientProps(), config.service().applicationId() + "-worker",
           topics.trainingRuns(), executors(), datasets, store, clock).meters(meters).start();
-      Map<String, Object> p = producerProps();
+      Map<String, Object> p = requestProducerProps(kafka);
       p.put(ProducerConfig.CLIENT_ID_CONFIG, config.service().applicationId() + "-requests");
       Topic<String, TrainingRequested> t = topics.trainingRequests();
       requests = new KafkaProducer<>(p, t.keySerde().serializer(), t.valueSerde().serializer());
@@ -145,7 +161,7 @@ public final class TrainingTriggerService implements AutoCloseable {
   /**
    * Writes a training request and waits for the broker's acknowledgement.
    *
-   * @return null when written, else why not
+   * @return null when written, else why not, saying whether it may still have been written
    */
   public String sendRequest(TrainingRequested request) {
     Producer<String, TrainingRequested> p;
@@ -155,16 +171,70 @@ public final class TrainingTriggerService implements AutoCloseable {
     if (p == null) {
       return "the training-trigger service is not running";
     }
+    return send(p, topics.trainingRequests().name(), request);
+  }
+
+  /**
+   * Sends one request on a producer with {@link #requestProducerProps} and waits for it.
+   *
+   * @return null when written, else why not, saying whether it may still have been written
+   */
+  static String send(Producer<String, TrainingRequested> p, String topic,
+      TrainingRequested request) {
+    String id = request.getEventId();
     try {
-      p.send(new ProducerRecord<>(topics.trainingRequests().name(), request.getModel(), request))
-          .get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      // metadata first: when the broker cannot be reached, the request is certainly not written
+      p.partitionsFor(topic);
+    } catch (InterruptException e) {
+      return "interrupted; request " + id + " was not written";
+    } catch (KafkaException e) {
+      return "request " + id + " was not written, as " + topic + " cannot be reached: " + e
+          + "; it is safe to send it again";
+    }
+    Future<RecordMetadata> sent;
+    try {
+      sent = p.send(new ProducerRecord<>(topic, request.getModel(), request));
+    } catch (KafkaException e) {
+      return "request " + id + " was not written: " + e + "; it is safe to send it again";
+    }
+    try {
+      sent.get(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       return null;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return "interrupted";
-    } catch (Exception e) {
-      return "the broker did not acknowledge the request within " + SEND_TIMEOUT + ": " + e;
+      return "interrupted; request " + id + " may still be written within "
+          + REQUEST_DELIVERY_TIMEOUT.toSeconds() + " s";
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+        return maybeWritten(id, e.getCause());
+      }
+      return "request " + id + " was not written: " + e.getCause()
+          + "; it is safe to send it again";
+    } catch (java.util.concurrent.TimeoutException e) {
+      return maybeWritten(id, e);
     }
+  }
+
+  private static String maybeWritten(String id, Throwable cause) {
+    return "the broker did not acknowledge request " + id + " in time (" + cause + "); it may"
+        + " have been written all the same, in which case its run starts: check for a run whose"
+        + " lineage names request " + id + " before asking again, or the model trains twice";
+  }
+
+  /**
+   * The manual-request producer's properties: the delivery settings, and every wait of the
+   * producer within {@link #SEND_TIMEOUT} ({@link #REQUEST_MAX_BLOCK} et al.), whatever the
+   * Kafka properties say.
+   */
+  static Map<String, Object> requestProducerProps(Map<String, ?> kafka) {
+    Map<String, Object> p = ProducerSettings.delivery(kafka);
+    p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
+        || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) REQUEST_MAX_BLOCK.toMillis());
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) REQUEST_TIMEOUT.toMillis());
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 0); // one record at a time: nothing to batch
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) REQUEST_DELIVERY_TIMEOUT.toMillis());
+    return p;
   }
 
   /** Whether Streams runs and the worker follows the runs topic. */
@@ -201,6 +271,41 @@ public final class TrainingTriggerService implements AutoCloseable {
       if (!result.consistent()) {
         log.warn("training topics differ from the catalogue: {}", result.describe());
       }
+      checkRequestPartitions(result, topics, config.service().applicationId());
+    }
+  }
+
+  /**
+   * Refuses a requests topic whose partition count is not the catalogue's. The coordinator keeps
+   * a model's state in the task of the partition its name hashes to: requests are partitioned by
+   * the topic's real count, labels and finished runs by the catalogue's (its repartition topics),
+   * so with another count a model's state is split across tasks and the model can stop training.
+   *
+   * @throws IllegalStateException naming the topic, both counts and what to do
+   */
+  static void checkRequestPartitions(TopicBootstrap.Result result, Topics topics,
+      String applicationId) {
+    String name = topics.trainingRequests().name();
+    for (TopicBootstrap.Mismatch m : result.mismatches()) {
+      if (!m.topic().equals(name) || !m.setting().equals(TopicBootstrap.PARTITIONS)) {
+        continue;
+      }
+      int actual = Integer.parseInt(m.actual());
+      int expected = topics.partitions();
+      String fix = actual < expected
+          ? "add partitions to it (kafka-topics.sh --alter --topic " + name + " --partitions "
+              + expected + ")"
+          : "delete it and let the service create it again with " + expected + " partitions"
+              + " (requests already read are kept in the coordinator's state; stop whatever"
+              + " writes requests meanwhile)";
+      throw new IllegalStateException("topic " + name + " has " + actual + " partition(s) but"
+          + " the topic catalogue has " + expected + ", which the coordinator's repartition"
+          + " topics of labels and runs use: a model's requests would reach another task than"
+          + " its labels and runs, splitting its state. Either " + fix + ", or start with a"
+          + " catalogue of " + actual + " partitions (Topics.builder(..).partitions(" + actual
+          + "); if the Streams application " + applicationId + " ran before, reset it"
+          + " (kafka-streams-application-reset.sh) so that its repartition topics are made"
+          + " again with that count.");
     }
   }
 
@@ -216,7 +321,9 @@ public final class TrainingTriggerService implements AutoCloseable {
       k = ownKubernetes;
     }
     if (k != null) {
-      m.put(ExecutorSpec.Kind.KUBERNETES, new KubernetesExecutor(k, store));
+      String owner = config.service().applicationId()
+          + (topics.prefix().isEmpty() ? "" : "." + topics.prefix());
+      m.put(ExecutorSpec.Kind.KUBERNETES, new KubernetesExecutor(k, store, owner));
     }
     return m;
   }
@@ -234,13 +341,6 @@ public final class TrainingTriggerService implements AutoCloseable {
 
   private Map<String, Object> clientProps() {
     return new HashMap<>(kafka);
-  }
-
-  private Map<String, Object> producerProps() {
-    Map<String, Object> p = ProducerSettings.delivery(clientProps());
-    p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
-        || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
-    return p;
   }
 
   /** Stops the worker, Streams and the producer. Idempotent. */

@@ -200,6 +200,9 @@ class TrainingTriggerIT {
     assertThat(runs.get(3).getLineage().getReasons()).extracting(r -> r.getKind())
         .containsExactly(TriggerKind.MANUAL, TriggerKind.RETRY);
     assertThat(runs.get(3).getLineage().getDataset()).isNotNull();
+    // And once the last attempt's outcome is written, the run's work directory is deleted
+    Path work = dir.resolve("work").resolve("flaky-1");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(work).doesNotExist());
   }
 
   @Test

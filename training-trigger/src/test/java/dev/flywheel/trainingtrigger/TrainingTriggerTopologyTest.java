@@ -213,6 +213,38 @@ class TrainingTriggerTopologyTest {
   }
 
   @Test
+  void shouldRetryAFailedRunWithItsReasonsAndParamsBeforeStartingTheRequestsQueuedMeanwhile() {
+    // Given run 1 from a manual request with max_depth=8, and a drift request queued behind it
+    start(new TriggerSpec(true, null, null, Duration.ZERO, 3, Duration.ofMinutes(5)));
+    TrainingRequested withParams = manual("m1", "new features", T0);
+    withParams.setParams(Map.of("max_depth", "8"));
+    requestsIn.pipeInput(MODEL, withParams, T0);
+    TrainingRun attempt1 = runsOut.readValue();
+    alertsIn.pipeInput(MODEL, alert("alert-1", T0.plusSeconds(10)), T0.plusSeconds(10));
+    assertThat(runsOut.isEmpty()).isTrue();
+    // When run 1 fails
+    Instant failed = T0.plusSeconds(30);
+    runsIn.pipeInput(attempt1.getRunId(), finished(attempt1, RunStatus.FAILED, failed), failed);
+    // Then no new run starts while the retry waits for its backoff
+    assertThat(runsOut.readValuesToList()).as("runs started right after the failure").isEmpty();
+    // When the backoff passes
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    // Then attempt 2 of run 1 starts with its own reason and params, and the drift reason
+    TrainingRun attempt2 = runsOut.readValue();
+    assertThat(attempt2.getRunId()).isEqualTo("fraud-detector-1");
+    assertThat(attempt2.getAttempt()).isEqualTo(2);
+    assertThat(attempt2.getLineage().getReasons()).extracting(TrainingReason::getKind)
+        .containsExactly(TriggerKind.MANUAL, TriggerKind.DRIFT_ALERT, TriggerKind.RETRY);
+    assertThat(attempt2.getParams()).containsEntry("max_depth", "8");
+    // And once it completes, no further run starts
+    Instant done = T0.plus(Duration.ofMinutes(10));
+    runsIn.pipeInput(attempt2.getRunId(), finished(attempt2, RunStatus.COMPLETED, done), done);
+    driver.advanceWallClockTime(Duration.ofHours(1));
+    assertThat(runsOut.readValuesToList()).as("runs started after the retry completed")
+        .isEmpty();
+  }
+
+  @Test
   void shouldRequestTrainingOnceNNewLabelsOfTheTargetArrived() {
     // Given a trigger at 3 new labels of target is_fraud
     start(new TriggerSpec(false, 3L, null, Duration.ZERO, 3, Duration.ofMinutes(1)));

@@ -199,6 +199,11 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
     }
     boolean retry = state.retryRunId != null && state.pending.stream()
         .anyMatch(r -> state.retryRunId.equals(r.retryOfRunId()));
+    if (state.retryRunId != null && !retry) {
+      // the failed run's RETRY request is on its way through flywheel.training.requests: no other
+      // run starts before it, and the retry takes every reason pending meanwhile with it
+      return;
+    }
     if (!retry && state.lastFinishedAtMs != null
         && now < state.lastFinishedAtMs + spec.triggers().cooldown().toMillis()) {
       return;
@@ -212,6 +217,10 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
       attempt = state.retryAttempt;
       reasons.addAll(state.retryReasons);
       overrides.putAll(state.retryParams);
+      state.retryRunId = null;
+      state.retryAttempt = 0;
+      state.retryReasons = new ArrayList<>();
+      state.retryParams = new TreeMap<>();
     } else {
       state.runSeq++;
       runId = runId(spec.name(), state.runSeq);
@@ -219,10 +228,6 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
     }
     reasons.addAll(state.pending);
     overrides.putAll(state.pendingParams);
-    state.retryRunId = null;
-    state.retryAttempt = 0;
-    state.retryReasons = new ArrayList<>();
-    state.retryParams = new TreeMap<>();
     state.pending = new ArrayList<>();
     state.pendingParams = new TreeMap<>();
     state.notBeforeMs = null;

@@ -39,7 +39,14 @@ import org.slf4j.LoggerFactory;
  * the Job) and {@code activeDeadlineSeconds} from the timeout.
  *
  * <p>The Job is named after the run id and attempt, so executing the same attempt again (after the
- * service restarted) finds and follows the existing Job instead of starting a second. The executor
+ * service restarted) finds and follows the existing Job instead of starting a second. It is
+ * labelled with its owner (the application id and topic prefix) and the attempt's STARTED time,
+ * and only a Job with both labels equal to this attempt's is followed: a Job of the same name left
+ * by another deployment or by an earlier run with the same id (the coordinator's state was reset)
+ * is deleted when finished, and fails the attempt, naming it, while it runs. Finished Jobs are
+ * removed by Kubernetes {@value #TTL_AFTER_FINISHED_SECONDS} s after they finish
+ * ({@code ttlSecondsAfterFinished}), which leaves a failed Job's logs readable for a day. The
+ * executor
  * watches it until it succeeds or fails; at the timeout it deletes the Job (and its pods) and
  * fails the attempt. The pod reads the dataset from {@code FLYWHEEL_DATASET_URI} and writes its
  * model and {@code manifest.json} ({@link ResultManifest}) under {@code FLYWHEEL_OUTPUT_URI} in the
@@ -54,6 +61,12 @@ public final class KubernetesExecutor implements TrainingExecutor {
   public static final String LABEL_RUN = "flywheel.dev/run-id";
   /** Label on the Job with the attempt. */
   public static final String LABEL_ATTEMPT = "flywheel.dev/attempt";
+  /** Label on the Job with its owner: the application id and topic prefix (made label-safe). */
+  public static final String LABEL_OWNER = "flywheel.dev/owner";
+  /** Label on the Job with the attempt's STARTED time, epoch ms. */
+  public static final String LABEL_STARTED = "flywheel.dev/started-at";
+  /** {@code ttlSecondsAfterFinished} of the Jobs: one day. */
+  public static final int TTL_AFTER_FINISHED_SECONDS = 86_400;
   /** The training container's name. */
   public static final String CONTAINER = "train";
 
@@ -62,14 +75,17 @@ public final class KubernetesExecutor implements TrainingExecutor {
 
   private final KubernetesClient client;
   private final ArtifactStore store;
+  private final String owner;
 
   /**
    * @param client the cluster's client (its namespace is used unless the model names one)
    * @param store the artifact store the pods also reach
+   * @param owner the deployment the Jobs belong to: its application id and topic prefix
    */
-  public KubernetesExecutor(KubernetesClient client, ArtifactStore store) {
+  public KubernetesExecutor(KubernetesClient client, ArtifactStore store, String owner) {
     this.client = Objects.requireNonNull(client, "client");
     this.store = Objects.requireNonNull(store, "store");
+    this.owner = Objects.requireNonNull(owner, "owner");
   }
 
   @Override
@@ -99,7 +115,23 @@ public final class KubernetesExecutor implements TrainingExecutor {
     String namespace = spec.namespace() != null ? spec.namespace() : client.getNamespace();
     String name = jobName(run.runId(), run.attempt());
     Resource<Job> resource = client.batch().v1().jobs().inNamespace(namespace).withName(name);
-    if (resource.get() == null) {
+    Job existing = resource.get();
+    if (existing != null && !isOfThisAttempt(existing, run)) {
+      String whose = "Job " + namespace + "/" + name + " belongs to another run with the same id"
+          + " (labels " + existing.getMetadata().getLabels() + "; this attempt is "
+          + Map.of(LABEL_OWNER, labelSafe(owner), LABEL_STARTED, startedLabel(run)) + ")";
+      if (!isFinished(existing.getStatus())) {
+        throw new TrainingException(whose + " and is still running; delete it (kubectl delete"
+            + " job -n " + namespace + " " + name + ") if it is not needed, or give each"
+            + " deployment its own namespace or trainingTrigger.applicationId");
+      }
+      log.warn("run {} attempt {}: {}; deleting it, as it finished", run.runId(), run.attempt(),
+          whose);
+      resource.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+      resource.waitUntilCondition(Objects::isNull, 60, TimeUnit.SECONDS);
+      existing = null;
+    }
+    if (existing == null) {
       client.batch().v1().jobs().inNamespace(namespace).resource(job(run, spec, name, namespace))
           .create();
       log.info("run {} attempt {}: created Job {}/{}", run.runId(), run.attempt(), namespace,
@@ -140,6 +172,17 @@ public final class KubernetesExecutor implements TrainingExecutor {
     return m.toOutput(file, run);
   }
 
+  /** Whether a Job was created for this attempt: same owner, same STARTED time. */
+  private boolean isOfThisAttempt(Job job, RunContext run) {
+    Map<String, String> labels = job.getMetadata().getLabels();
+    return labels != null && labelSafe(owner).equals(labels.get(LABEL_OWNER))
+        && startedLabel(run).equals(labels.get(LABEL_STARTED));
+  }
+
+  private static String startedLabel(RunContext run) {
+    return Long.toString(run.startedAt().toEpochMilli());
+  }
+
   private static boolean isFinished(JobStatus s) {
     if (s == null) {
       return false;
@@ -171,6 +214,8 @@ public final class KubernetesExecutor implements TrainingExecutor {
     labels.put(LABEL_MODEL, dnsSafe(run.model().name()));
     labels.put(LABEL_RUN, labelSafe(run.runId()));
     labels.put(LABEL_ATTEMPT, Integer.toString(run.attempt()));
+    labels.put(LABEL_OWNER, labelSafe(owner));
+    labels.put(LABEL_STARTED, startedLabel(run));
     Map<String, String> env = new TreeMap<>(spec.env());
     env.put("FLYWHEEL_RUN_ID", run.runId());
     env.put("FLYWHEEL_ATTEMPT", Integer.toString(run.attempt()));
@@ -192,6 +237,7 @@ public final class KubernetesExecutor implements TrainingExecutor {
         .withNewMetadata().withName(name).withNamespace(namespace).withLabels(labels).endMetadata()
         .withNewSpec()
           .withBackoffLimit(0)
+          .withTtlSecondsAfterFinished(TTL_AFTER_FINISHED_SECONDS)
           .withActiveDeadlineSeconds(Math.max(1, spec.timeout().toSeconds()))
           .withNewTemplate()
             .withNewMetadata().withLabels(labels).endMetadata()
@@ -224,6 +270,7 @@ public final class KubernetesExecutor implements TrainingExecutor {
 
   private static String labelSafe(String s) {
     String v = s.replaceAll("[^A-Za-z0-9._-]", "-");
-    return v.length() <= 63 ? v : v.substring(0, 63);
+    v = v.length() <= 63 ? v : v.substring(0, 63);
+    return v.replaceAll("^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", ""); // begins and ends alphanumeric
   }
 }

@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger.executor;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -14,9 +15,12 @@ import java.util.Map;
  * @param params the effective parameters (spec and request overrides)
  * @param dataset the built, stored dataset
  * @param workDir scratch space of this attempt, created
+ * @param startedAt when the coordinator started the attempt (its STARTED event's {@code
+ *     started_at}): with the run id and attempt, it tells this attempt from one of an earlier run
+ *     with the same id (after the coordinator's state was reset)
  */
 public record RunContext(String runId, int attempt, ModelSpec model, Map<String, String> params,
-    Dataset dataset, Path workDir) {
+    Dataset dataset, Path workDir, Instant startedAt) {
 
   /** The artifact-store prefix of this attempt's outputs: {@code runs/<run id>/<attempt>/}. */
   public String outputPrefix() {

@@ -52,6 +52,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -345,7 +346,9 @@ public final class RunWorker implements AutoCloseable {
             .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
         Counter.builder("flywheel.training.runs").description("Training attempts by outcome")
             .tags("model", outcome.getModel(), "status", status).register(meters).increment();
-        send(outcome);
+        if (send(outcome)) {
+          removeWork(config.service().workDir(), outcome, lastAttempt(outcome));
+        }
         finished.add(p);
       } finally {
         running.decrementAndGet();
@@ -370,13 +373,12 @@ public final class RunWorker implements AutoCloseable {
             .name().toLowerCase() + " executor is not available in this instance (for"
             + " kubernetes: no cluster configuration was found)");
       }
-      Path work = claim(config.service().workDir().resolve(safe(started.getRunId()))
-          .resolve(Integer.toString(started.getAttempt())), started);
+      Path work = claim(attemptDir(config.service().workDir(), started), started);
       log.info("run {} attempt {} of {}: building the dataset", started.getRunId(),
           started.getAttempt(), started.getModel());
       dataset = datasets.build(spec, work);
       RunContext ctx = new RunContext(started.getRunId(), started.getAttempt(), spec,
-          started.getParams(), dataset, work);
+          started.getParams(), dataset, work, started.getStartedAt());
       var out = executor.execute(ctx);
       TrainingRun completed = RunReports.completed(started, spec, dataset, out, kind, store,
           clock.instant());
@@ -399,20 +401,21 @@ public final class RunWorker implements AutoCloseable {
     }
   }
 
-  private void send(TrainingRun outcome) {
+  /** Writes an outcome, retrying until written or stopping; whether it was written. */
+  private boolean send(TrainingRun outcome) {
     while (true) {
       try {
         producer.send(new ProducerRecord<>(runs.name(), outcome.getRunId(), outcome))
             .get(30, TimeUnit.SECONDS);
-        return;
+        return true;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return;
+        return false;
       } catch (Exception e) {
         if (stopping) {
           log.warn("not writing {} of run {}: stopping; it runs again after restart",
               outcome.getStatus(), outcome.getRunId());
-          return;
+          return false;
         }
         log.warn("cannot write {} of run {} yet, retrying: {}", outcome.getStatus(),
             outcome.getRunId(), e.toString());
@@ -420,7 +423,7 @@ public final class RunWorker implements AutoCloseable {
           Thread.sleep(SEND_RETRY.toMillis());
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
-          return;
+          return false;
         }
       }
     }
@@ -448,6 +451,49 @@ public final class RunWorker implements AutoCloseable {
       Files.writeString(file, mark);
     }
     return work;
+  }
+
+  /** {@code <workDir>/<run id>/<attempt>}: the work directory of the attempt {@code started}. */
+  static Path attemptDir(Path workDir, TrainingRun started) {
+    return workDir.resolve(safe(started.getRunId()))
+        .resolve(Integer.toString(started.getAttempt()));
+  }
+
+  /** Whether no later attempt of the outcome's run can follow: it completed, or failed its last. */
+  private boolean lastAttempt(TrainingRun outcome) {
+    return outcome.getStatus() == RunStatus.COMPLETED || config.model(outcome.getModel())
+        .map(m -> outcome.getAttempt() >= m.triggers().maxAttempts()).orElse(true);
+  }
+
+  /**
+   * Deletes an attempt's work directory once its outcome is written (acknowledged): its dataset,
+   * CSVs, model, command log and pid file, and any directory of an earlier run with the same id
+   * moved aside from it ({@code <attempt>.replaced-*}). Nothing reads them afterwards: an attempt
+   * whose outcome is on the runs topic is never executed again (so the dataset is reused only by
+   * an attempt run again before its outcome was written), a retry gets a directory of its own,
+   * and the dataset and model are in the artifact store. With {@code lastAttempt} (no retry of
+   * the run can follow) the run's directory goes too. Never throws: a directory that cannot be
+   * deleted is logged and left.
+   */
+  static void removeWork(Path workDir, TrainingRun outcome, boolean lastAttempt) {
+    Path attempt = attemptDir(workDir, outcome);
+    Path target = lastAttempt ? attempt.getParent() : attempt;
+    try {
+      Utils.delete(target.toFile());
+      if (!lastAttempt && Files.isDirectory(attempt.getParent())) {
+        String aside = attempt.getFileName() + ".replaced-";
+        try (var siblings = Files.list(attempt.getParent())) {
+          for (Path old : siblings.filter(p -> p.getFileName().toString().startsWith(aside))
+              .toList()) {
+            Utils.delete(old.toFile());
+          }
+        }
+      }
+      log.debug("run {} attempt {}: deleted {}", outcome.getRunId(), outcome.getAttempt(), target);
+    } catch (IOException | RuntimeException e) {
+      log.warn("run {} attempt {}: cannot delete its work directory {}; delete it by hand: {}",
+          outcome.getRunId(), outcome.getAttempt(), target, e.toString());
+    }
   }
 
   private static String safe(String s) {

@@ -108,7 +108,7 @@ class CommandExecutorTest {
 
   private RunContext run(ModelSpec spec) {
     return new RunContext("fraud-1", 1, spec, Map.of("scale", "10"), dataset,
-        dir.resolve("work"));
+        dir.resolve("work"), java.time.Instant.parse("2026-11-24T01:00:00Z"));
   }
 
   @Test

@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +39,8 @@ class KubernetesExecutorTest {
 
   private static final String NS = "ml";
   private static final String IMAGE = "ghcr.io/acme/fraud-train:1.4";
+  private static final String OWNER = "flywheel-training-trigger.acme";
+  private static final Instant STARTED = Instant.parse("2026-11-24T01:00:00Z");
 
   KubernetesClient client;
 
@@ -63,12 +66,16 @@ class KubernetesExecutorTest {
   }
 
   private RunContext run(ModelSpec spec) {
+    return run(spec, STARTED);
+  }
+
+  private RunContext run(ModelSpec spec, Instant startedAt) {
     return new RunContext("fraud-7", 2, spec, Map.of("device", "cuda", "lr", "0.01"), dataset,
-        dir.resolve("work"));
+        dir.resolve("work"), startedAt);
   }
 
   private CompletableFuture<TrainingOutput> executeAsync(RunContext ctx) {
-    KubernetesExecutor executor = new KubernetesExecutor(client, store);
+    KubernetesExecutor executor = new KubernetesExecutor(client, store, OWNER);
     return CompletableFuture.supplyAsync(() -> {
       try {
         return executor.execute(ctx);
@@ -114,7 +121,11 @@ class KubernetesExecutorTest {
     assertThat(job.getMetadata().getName()).isEqualTo("flywheel-train-fraud-7-a2");
     assertThat(job.getMetadata().getLabels()).containsEntry(KubernetesExecutor.LABEL_RUN,
         "fraud-7").containsEntry(KubernetesExecutor.LABEL_ATTEMPT, "2");
+    assertThat(job.getMetadata().getLabels())
+        .containsEntry(KubernetesExecutor.LABEL_OWNER, OWNER)
+        .containsEntry(KubernetesExecutor.LABEL_STARTED, Long.toString(STARTED.toEpochMilli()));
     assertThat(job.getSpec().getBackoffLimit()).isZero();
+    assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(86_400);
     assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(1800L);
     var pod = job.getSpec().getTemplate().getSpec();
     assertThat(pod.getRestartPolicy()).isEqualTo("Never");
@@ -190,15 +201,65 @@ class KubernetesExecutorTest {
   void shouldFollowTheExistingJobOfTheSameAttemptInsteadOfCreatingAnother() throws Exception {
     // Given the Job of this attempt already exists and succeeded (the service restarted)
     RunContext ctx = run(model(Duration.ofMinutes(5)));
-    Job existing = new KubernetesExecutor(client, store).job(ctx, ctx.model().training()
+    Job existing = new KubernetesExecutor(client, store, OWNER).job(ctx, ctx.model().training()
         .executor(), KubernetesExecutor.jobName("fraud-7", 2), NS);
     client.batch().v1().jobs().inNamespace(NS).resource(existing).create();
     setStatus(existing, true, "Completed");
     writeOutputs(ctx);
     // When executed
-    TrainingOutput out = new KubernetesExecutor(client, store).execute(ctx);
+    TrainingOutput out = new KubernetesExecutor(client, store, OWNER).execute(ctx);
     // Then it reads that Job's outputs, and there is still one Job
     assertThat(out.metrics()).containsEntry("auc", 0.91);
     assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(1);
+  }
+
+  @Test
+  void shouldRunItsOwnJobInsteadOfFollowingAFinishedJobOfAnEarlierRunWithTheSameId()
+      throws Exception {
+    // Given a succeeded Job of the same name from an earlier fraud-7 (the coordinator's state was
+    // reset since), whose outputs are in the store
+    RunContext earlier = run(model(Duration.ofMinutes(5)), STARTED.minus(Duration.ofDays(3)));
+    Job old = new KubernetesExecutor(client, store, OWNER).job(earlier, earlier.model()
+        .training().executor(), KubernetesExecutor.jobName("fraud-7", 2), NS);
+    client.batch().v1().jobs().inNamespace(NS).resource(old).create();
+    setStatus(old, true, "Completed");
+    writeOutputs(earlier);
+    // When this attempt is executed
+    RunContext ctx = run(model(Duration.ofMinutes(5)));
+    CompletableFuture<TrainingOutput> result = executeAsync(ctx);
+    // Then the old Job is replaced by one of this attempt, and nothing is read before it ends
+    String name = KubernetesExecutor.jobName("fraud-7", 2);
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+        client.batch().v1().jobs().inNamespace(NS).withName(name).get())
+        .isNotNull().extracting(j -> j.getMetadata().getLabels()
+            .get(KubernetesExecutor.LABEL_STARTED))
+        .isEqualTo(Long.toString(STARTED.toEpochMilli())));
+    assertThat(result).isNotDone();
+    // And when it succeeds with its own model, that model is the output
+    store.putNamed(ctx.outputPrefix() + "model.onnx", "new-onnx".getBytes(StandardCharsets.UTF_8));
+    setStatus(client.batch().v1().jobs().inNamespace(NS).withName(name).get(), true,
+        "Completed");
+    TrainingOutput out = result.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(Files.readString(out.artifact())).isEqualTo("new-onnx");
+  }
+
+  @Test
+  void shouldFailWithoutTouchingARunningJobOfAnotherDeploymentWithTheSameName()
+      throws Exception {
+    // Given a running Job of the same name that another deployment created
+    RunContext ctx = run(model(Duration.ofSeconds(10)));
+    Job theirs = new KubernetesExecutor(client, store, "flywheel-training-trigger.other")
+        .job(ctx, ctx.model().training().executor(), KubernetesExecutor.jobName("fraud-7", 2), NS);
+    client.batch().v1().jobs().inNamespace(NS).resource(theirs).create();
+    // When this attempt is executed
+    // Then it fails naming the Job and what to do, and the Job is left running
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> new KubernetesExecutor(client, store, OWNER).execute(ctx))
+        .isInstanceOf(TrainingException.class)
+        .hasMessageContaining("Job ml/flywheel-train-fraud-7-a2 belongs to another run")
+        .hasMessageContaining("kubectl delete job -n ml flywheel-train-fraud-7-a2");
+    assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).singleElement()
+        .satisfies(j -> assertThat(j.getMetadata().getLabels())
+            .containsEntry(KubernetesExecutor.LABEL_OWNER, "flywheel-training-trigger.other"));
   }
 }

@@ -63,4 +63,42 @@ class RunWorkerClaimTest {
           .satisfies(old -> assertThat(old.resolve("dataset.avro")).hasContent("old rows"));
     }
   }
+
+  @Test
+  void shouldDeleteAnAttemptsWorkOnceItsOutcomeIsWrittenAndLeaveTheRunForItsRetry()
+      throws Exception {
+    // Given attempt 1 of fraud-1 with its dataset, and a directory of an earlier fraud-1 beside it
+    Path work = dir.resolve("fraud-1/1");
+    TrainingRun started = started(Instant.parse("2026-11-24T01:00:00Z"));
+    RunWorker.claim(work, started);
+    Files.writeString(work.resolve("dataset.avro"), "rows");
+    Files.createDirectories(work.resolve("out"));
+    Files.writeString(work.resolve("out/model.json"), "{}");
+    Files.createDirectories(dir.resolve("fraud-1/1.replaced-1763600000000"));
+
+    // When its FAILED outcome is written and a retry may follow
+    RunWorker.removeWork(dir, failed(started), false);
+
+    // Then the attempt's directory and the one moved aside are gone, the run's is kept
+    assertThat(dir.resolve("fraud-1")).isEmptyDirectory();
+  }
+
+  @Test
+  void shouldDeleteTheRunsWorkAfterItsLastAttempt() throws Exception {
+    // Given attempt 1 of fraud-1 with its dataset
+    TrainingRun started = started(Instant.parse("2026-11-24T01:00:00Z"));
+    Path work = RunWorker.claim(RunWorker.attemptDir(dir, started), started);
+    Files.writeString(work.resolve("dataset.avro"), "rows");
+
+    // When its outcome is written and no retry can follow
+    RunWorker.removeWork(dir, failed(started), true);
+
+    // Then nothing of the run is left
+    assertThat(dir).isEmptyDirectory();
+  }
+
+  private static TrainingRun failed(TrainingRun started) {
+    return TrainingRun.newBuilder(started).setEventId("fraud-1/1/failed")
+        .setStatus(RunStatus.FAILED).setError("trainer crashed").build();
+  }
 }
