@@ -4,6 +4,7 @@ import dev.flywheel.events.DatasetLineage;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.Label;
 import dev.flywheel.events.OffsetRange;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
@@ -229,6 +230,13 @@ public final class DatasetBuilder {
           try {
             v = r.value() == null ? null : values.deserialize(r.topic(), r.value());
           } catch (RuntimeException e) {
+            if (SchemaRegistryException.isRetriableCause(e)) {
+              // a dataset without the records the registry could not answer for would be wrong
+              // and look right: the attempt fails, and the retry policy builds it again
+              throw new DatasetException("cannot read " + r.topic() + "-" + r.partition() + "@"
+                  + r.offset() + " while the schema registry does not answer: " + e.getMessage()
+                  + "; the attempt fails and is tried again under the model's retry policy", e);
+            }
             skipped++;
             continue;
           }

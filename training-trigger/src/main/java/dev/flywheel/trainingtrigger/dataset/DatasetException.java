@@ -9,4 +9,12 @@ public final class DatasetException extends RuntimeException {
   public DatasetException(String message) {
     super(message);
   }
+
+  /**
+   * @param message what to fix
+   * @param cause what failed
+   */
+  public DatasetException(String message, Throwable cause) {
+    super(message, cause);
+  }
 }
