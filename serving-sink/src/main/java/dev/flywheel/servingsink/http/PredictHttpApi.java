@@ -1,5 +1,6 @@
 package dev.flywheel.servingsink.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -111,8 +112,12 @@ public final class PredictHttpApi {
       JsonNode body;
       try {
         body = JSON.readTree(ctx.bodyAsBytes());
+      } catch (JsonProcessingException e) {
+        throw new BadRequest(400, "the body is not JSON (" + e.getOriginalMessage()
+            + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
+                + ", column " + e.getLocation().getColumnNr()) + ")");
       } catch (IOException e) {
-        throw new BadRequest(400, "the body is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        throw new BadRequest(400, "the body cannot be read: " + e.getMessage());
       }
       if (body == null || !body.isObject()) {
         throw new BadRequest(400, "send a JSON object: {\"entity\": \"...\"}, {\"features\":"
@@ -151,7 +156,7 @@ public final class PredictHttpApi {
         emitter.accept(p);
         answers.add(answer(p, in.found()));
       }
-      shadow.ifPresent(challenger -> shadowScore(challenger, instances, rows, now));
+      shadow.ifPresent(challenger -> shadowScore(challenger, model, instances, rows, now));
       ObjectNode response;
       if (batch) {
         response = JSON.createObjectNode();
@@ -248,8 +253,16 @@ public final class PredictHttpApi {
     return out;
   }
 
-  private void shadowScore(ServedModel challenger, List<Instance> instances,
+  private void shadowScore(ServedModel challenger, ServedModel champion, List<Instance> instances,
       List<Map<String, Double>> rows, Instant now) {
+    // the rows were resolved for the champion: a challenger of another feature group, or with an
+    // input they lack, would score NaN for it and bias the comparison, so it does not score them
+    boolean lookedUp = instances.stream().anyMatch(in -> in.found() != null);
+    if (lookedUp && !challenger.featureGroup().equals(champion.featureGroup())
+        || rows.stream().anyMatch(r -> r == null || !r.keySet().containsAll(challenger.inputs()))) {
+      metrics.unscored("shadow_inputs_missing", rows.size());
+      return;
+    }
     try {
       long begin = System.nanoTime();
       double[] scores = challenger.score(rows);

@@ -144,7 +144,13 @@ public final class StreamScorer implements AutoCloseable {
         break;
       } catch (KafkaException e) {
         problem = "polling " + featuresTopic + " failed: " + e.getMessage();
-        log.warn("polling {} failed; retrying", featuresTopic, e);
+        if (!failing) {
+          log.warn("polling {} failed; retrying", featuresTopic, e);
+          failing = true;
+        } else {
+          log.debug("polling {} failed again", featuresTopic, e);
+        }
+        pause(); // a poll that fails at once (a missing ACL) would otherwise spin
         continue;
       }
       if (records.isEmpty()) {
@@ -219,8 +225,12 @@ public final class StreamScorer implements AutoCloseable {
         consumer.seek(tp, offset);
       }
     });
+    pause(); // back off before reading the batch again
+  }
+
+  private static void pause() {
     try {
-      Thread.sleep(200); // back off before reading the batch again
+      Thread.sleep(200);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
