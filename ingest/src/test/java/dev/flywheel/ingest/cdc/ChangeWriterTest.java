@@ -140,14 +140,9 @@ class ChangeWriterTest {
     ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], false);
 
     // When a batch is handled
-    CompletableFuture<Void> handled = CompletableFuture.runAsync(() -> {
-      try {
-        writer.handleBatch(List.of(change("c", 1, "new", "[\"1\",\"10\"]", 10),
-            change("c", 2, "new", "[\"1\",\"11\"]", 11)), committer);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    CompletableFuture<Void> handled = handleInBackground(writer, List.of(
+        change("c", 1, "new", "[\"1\",\"10\"]", 10),
+        change("c", 2, "new", "[\"1\",\"11\"]", 11)));
     await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
 
     // Then nothing is marked processed until both records are acknowledged
@@ -164,13 +159,8 @@ class ChangeWriterTest {
   void shouldFailTheBatchWithoutMarkingItWhenKafkaRejectsARecord() {
     // Given a producer that will fail the send
     ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], false);
-    CompletableFuture<Void> handled = CompletableFuture.runAsync(() -> {
-      try {
-        writer.handleBatch(List.of(change("c", 1, "new", "[\"1\",\"10\"]", 10)), committer);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    CompletableFuture<Void> handled = handleInBackground(writer, List.of(
+        change("c", 1, "new", "[\"1\",\"10\"]", 10)));
     await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
 
     // When Kafka rejects it
@@ -249,14 +239,9 @@ class ChangeWriterTest {
   void shouldDeadLetterAChangeTheBrokerRefusesAsTooLargeBeforeMarkingTheBatch() {
     // Given a producer whose sends stay unacknowledged until completed
     ChangeWriter writer = writer(DeleteMode.TOMBSTONE, new CdcPosition[PARTITIONS], false);
-    CompletableFuture<Void> handled = CompletableFuture.runAsync(() -> {
-      try {
-        writer.handleBatch(List.of(change("u", 1, "large", "[\"100\",\"200\"]", 200),
-            change("u", 1, "small", "[\"200\",\"300\"]", 300)), committer);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    CompletableFuture<Void> handled = handleInBackground(writer, List.of(
+        change("u", 1, "large", "[\"100\",\"200\"]", 200),
+        change("u", 1, "small", "[\"200\",\"300\"]", 300)));
     await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
 
     // When the broker refuses the first (over the topic's max.message.bytes) and takes the second
@@ -401,5 +386,17 @@ class ChangeWriterTest {
     public DebeziumEngine.Offsets buildOffsets() {
       throw new UnsupportedOperationException("not used by the change writer");
     }
+  }
+
+  /** Handles the batch on another thread, so that the test can acknowledge its sends. */
+  private CompletableFuture<Void> handleInBackground(ChangeWriter writer,
+      List<RecordChangeEvent<SourceRecord>> changes) {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        writer.handleBatch(changes, committer);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
   }
 }
