@@ -150,8 +150,11 @@ public final class IngestService implements AutoCloseable {
       for (SourceDefinition source : config.sourceDefinitions(configDir)) {
         catalog.add(source);
       }
-      writer = new TransactionalBatchWriter(id -> withMetrics(new KafkaProducer<>(
-          transactionalProps(id), new StringSerializer(), serdes.generic(false).serializer())),
+      // a batch producer's metrics are bound once its transactions are initialized and unbound
+      // when the writer closes or replaces it (during an outage, a replacement per request)
+      writer = new TransactionalBatchWriter(id -> new KafkaProducer<>(transactionalProps(id),
+          new StringSerializer(), serdes.generic(false).serializer()),
+          producer -> bindMetrics(producer, metrics.registry()),
           transactionalIdPrefix(), config.ingest().producers(), produceTimeout);
       Map<String, Object> dlqProps = producerProps("flywheel-ingest-dlq");
       dlqProducer = withMetrics(new KafkaProducer<>(dlqProps,
@@ -268,14 +271,23 @@ public final class IngestService implements AutoCloseable {
   }
 
   /**
-   * Binds Micrometer's {@link KafkaClientMetrics} of {@code producer} ({@code kafka.producer.*},
-   * tagged {@code service=ingest}) to the ingest meter registry until {@link #close()}.
+   * Binds the metrics of {@code producer} (as {@link #bindMetrics}) to the ingest meter registry
+   * until {@link #close()}.
    */
   private <K, V> KafkaProducer<K, V> withMetrics(KafkaProducer<K, V> producer) {
-    KafkaClientMetrics binder = new KafkaClientMetrics(producer, Tags.of("service", "ingest"));
-    binder.bindTo(metrics.registry());
-    clientMetrics.add(binder);
+    clientMetrics.add(bindMetrics(producer, metrics.registry()));
     return producer;
+  }
+
+  /**
+   * Binds Micrometer's {@link KafkaClientMetrics} of {@code producer} ({@code kafka.producer.*},
+   * tagged {@code service=ingest}) to {@code registry}; closing the binder removes its meters and
+   * stops its refresh thread. Close it before the producer.
+   */
+  static KafkaClientMetrics bindMetrics(Producer<?, ?> producer, MeterRegistry registry) {
+    KafkaClientMetrics binder = new KafkaClientMetrics(producer, Tags.of("service", "ingest"));
+    binder.bindTo(registry);
+    return binder;
   }
 
   /**

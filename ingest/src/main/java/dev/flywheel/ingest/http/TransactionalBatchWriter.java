@@ -29,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * idempotent with {@code acks=all}) lets that many batches be written at once; a request waits
  * for a free producer. A producer whose transaction could not be aborted cleanly (or that was
  * fenced) is closed and replaced by a new one with the same {@code transactional.id}, whose {@code
- * initTransactions} aborts whatever the old one left open. Thread-safe.
+ * initTransactions} aborts whatever the old one left open. What the {@code instrument} function
+ * attaches to a producer (its metrics) is attached once its transactions are initialized, and
+ * closed with it, so a producer replaced again and again while the broker is away leaves nothing
+ * behind. Thread-safe.
  *
  * <p>What a failed batch reports ({@link BatchFailedException#aborted()}):
  *
@@ -51,15 +54,31 @@ public final class TransactionalBatchWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TransactionalBatchWriter.class);
 
   private final Function<String, Producer<String, GenericRecord>> factory;
+  private final Function<? super Producer<String, GenericRecord>, ? extends AutoCloseable>
+      instrument;
   private final BlockingQueue<Slot> free;
   private final List<Slot> slots = new ArrayList<>();
   private final Duration timeout;
   private volatile boolean closed;
 
   /**
+   * Creates the pool and initializes every producer's transactions, attaching nothing to them.
+   *
+   * @see #TransactionalBatchWriter(Function, Function, String, int, Duration)
+   */
+  public TransactionalBatchWriter(Function<String, Producer<String, GenericRecord>> factory,
+      String transactionalIdPrefix, int size, Duration timeout) {
+    this(factory, producer -> () -> { }, transactionalIdPrefix, size, timeout);
+  }
+
+  /**
    * Creates the pool and initializes every producer's transactions.
    *
    * @param factory creates a producer with the given {@code transactional.id}
+   * @param instrument called with each producer once its transactions are initialized (such as
+   *     to bind its metrics); what it returns is closed when that producer is closed, whether
+   *     replaced or by {@link #close()}. A producer whose {@code initTransactions} fails is closed
+   *     without being passed to it
    * @param transactionalIdPrefix the prefix of the {@code transactional.id}s
    * @param size how many producers, so how many batches at once
    * @param timeout how long a batch may wait for a free producer, and for its commit
@@ -67,8 +86,10 @@ public final class TransactionalBatchWriter implements AutoCloseable {
    *     transactions (Kafka unreachable, or the principal lacks the transactional-id ACL)
    */
   public TransactionalBatchWriter(Function<String, Producer<String, GenericRecord>> factory,
+      Function<? super Producer<String, GenericRecord>, ? extends AutoCloseable> instrument,
       String transactionalIdPrefix, int size, Duration timeout) {
     this.factory = Objects.requireNonNull(factory, "factory");
+    this.instrument = Objects.requireNonNull(instrument, "instrument");
     Objects.requireNonNull(transactionalIdPrefix, "transactionalIdPrefix");
     if (size < 1) {
       throw new IllegalArgumentException("size must be positive, got " + size);
@@ -229,6 +250,8 @@ public final class TransactionalBatchWriter implements AutoCloseable {
   private final class Slot {
     final String id;
     private Producer<String, GenericRecord> producer;
+    /** What {@link #instrument} attached to {@link #producer}; closed with it. */
+    private AutoCloseable instrumentation;
 
     Slot(String id) {
       this.id = id;
@@ -237,19 +260,29 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     synchronized Producer<String, GenericRecord> producer() {
       if (producer == null) {
         Producer<String, GenericRecord> created = factory.apply(id);
+        AutoCloseable attached;
         try {
           created.initTransactions();
+          attached = Objects.requireNonNull(instrument.apply(created), "instrument returned null");
         } catch (RuntimeException e) {
           created.close(Duration.ZERO);
           throw e;
         }
         producer = created;
+        instrumentation = attached;
       }
       return producer;
     }
 
     synchronized void discard() {
       if (producer != null) {
+        // first, so nothing reads the metrics of a closed producer
+        try {
+          instrumentation.close();
+        } catch (Exception e) {
+          log.debug("closing what was attached to producer {} failed", id, e);
+        }
+        instrumentation = null;
         try {
           producer.close(Duration.ofSeconds(5));
         } catch (RuntimeException e) {

@@ -4,17 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flywheel.events.Label;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -33,41 +41,82 @@ class TransactionalBatchWriterTest {
   /** When set, sends stay pending until the commit, which fails them with it, then fails. */
   private TimeoutException expireAtCommit;
   private final List<CompletableFuture<RecordMetadata>> pending = new ArrayList<>();
+  /** When set, the initTransactions of every producer created from now on fails with it. */
+  private RuntimeException refuseInit;
+  /** When set, the commit and abort of every producer created from now on fail with it. */
+  private ProducerFencedException fenceNew;
 
   private TransactionalBatchWriter writer(int size) {
-    return new TransactionalBatchWriter(id -> {
-      ids.add(id);
-      MockProducer<String, GenericRecord> producer = new MockProducer<>(true, null,
-          new StringSerializer(), (topic, record) -> new byte[0]) {
-        @Override
-        public void commitTransaction() {
-          if (expireAtCommit != null) {
-            pending.forEach(f -> f.completeExceptionally(expireAtCommit));
-            throw new KafkaException("Cannot execute transactional method because we are in an"
-                + " error state", expireAtCommit);
-          }
-          if (commitTimeouts > 0) {
-            commitTimeouts--;
-            throw new TimeoutException("Timeout expired after 30000ms while awaiting EndTxn");
-          }
-          super.commitTransaction();
-        }
+    return new TransactionalBatchWriter(this::producer, "ingest-a", size, Duration.ofSeconds(1));
+  }
 
-        @Override
-        public synchronized Future<RecordMetadata> send(ProducerRecord<String, GenericRecord> r) {
-          sends++;
-          if (expireAtCommit != null) {
-            CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
-            pending.add(future);
-            return future;
-          }
-          return refuseSends == null ? super.send(r)
-              : CompletableFuture.failedFuture(refuseSends);
+  /** A pool whose producers' metrics are bound to {@code registry} as ingest binds them. */
+  private TransactionalBatchWriter writer(int size, MeterRegistry registry) {
+    Function<Producer<String, GenericRecord>, AutoCloseable> bind =
+        producer -> IngestService.bindMetrics(producer, registry);
+    return new TransactionalBatchWriter(this::producer, bind, "ingest-a", size,
+        Duration.ofSeconds(1));
+  }
+
+  /**
+   * A mock producer with one client metric, {@code producer-metrics:record-send-total}, tagged
+   * {@code client-id=<transactional id>#<how many were created before>}.
+   */
+  private MockProducer<String, GenericRecord> producer(String id) {
+    ids.add(id);
+    MockProducer<String, GenericRecord> producer = new MockProducer<>(true, null,
+        new StringSerializer(), (topic, record) -> new byte[0]) {
+      @Override
+      public void commitTransaction() {
+        if (expireAtCommit != null) {
+          pending.forEach(f -> f.completeExceptionally(expireAtCommit));
+          throw new KafkaException("Cannot execute transactional method because we are in an"
+              + " error state", expireAtCommit);
         }
-      };
-      created.add(producer);
-      return producer;
-    }, "ingest-a", size, Duration.ofSeconds(1));
+        if (commitTimeouts > 0) {
+          commitTimeouts--;
+          throw new TimeoutException("Timeout expired after 30000ms while awaiting EndTxn");
+        }
+        super.commitTransaction();
+      }
+
+      @Override
+      public synchronized Future<RecordMetadata> send(ProducerRecord<String, GenericRecord> r) {
+        sends++;
+        if (expireAtCommit != null) {
+          CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
+          pending.add(future);
+          return future;
+        }
+        return refuseSends == null ? super.send(r)
+            : CompletableFuture.failedFuture(refuseSends);
+      }
+    };
+    producer.initTransactionException = refuseInit;
+    producer.commitTransactionException = fenceNew;
+    producer.abortTransactionException = fenceNew;
+    MetricName sendTotal = new MetricName("record-send-total", "producer-metrics", "",
+        Map.of("client-id", id + "#" + created.size()));
+    producer.setMockMetrics(sendTotal, new Metric() {
+      @Override
+      public MetricName metricName() {
+        return sendTotal;
+      }
+
+      @Override
+      public Object metricValue() {
+        return 0.0;
+      }
+    });
+    created.add(producer);
+    return producer;
+  }
+
+  /** The {@code client.id} tag of every Kafka client meter in {@code registry}. */
+  private static List<String> boundClients(MeterRegistry registry) {
+    return registry.getMeters().stream()
+        .filter(m -> m.getId().getName().startsWith("kafka."))
+        .map(Meter::getId).map(id -> id.getTag("client.id")).toList();
   }
 
   private static List<ProducerRecord<String, GenericRecord>> batch(int records) {
@@ -140,6 +189,67 @@ class TransactionalBatchWriterTest {
       assertThat(writer.write(batch(1))).hasSize(1);
       assertThat(ids).containsExactly("ingest-a-0", "ingest-a-0");
       assertThat(created.get(1).transactionCommitted()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldUnbindTheMetricsOfEveryProducerItReplaces() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (TransactionalBatchWriter writer = writer(1, registry)) {
+      // Given a pool of one whose producer's metrics are bound
+      assertThat(boundClients(registry)).containsExactly("ingest-a-0#0");
+
+      // When its producer, and each one replacing it, is fenced, so replaced, on each of five
+      // batches, and the next batch goes through a sixth producer
+      fenceNew = new ProducerFencedException("fenced");
+      created.get(0).commitTransactionException = fenceNew;
+      created.get(0).abortTransactionException = fenceNew;
+      for (int i = 0; i < 5; i++) {
+        assertThatThrownBy(() -> writer.write(batch(1)))
+            .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+                e -> assertThat(e.aborted()).isFalse());
+      }
+      fenceNew = null;
+      assertThat(writer.write(batch(1))).hasSize(1);
+
+      // Then only the sixth producer's metrics are bound: the five replaced ones were unbound
+      assertThat(created).hasSize(6);
+      assertThat(boundClients(registry)).containsExactly("ingest-a-0#5");
+    }
+    // and closing the pool unbinds the last
+    assertThat(boundClients(registry)).isEmpty();
+  }
+
+  @Test
+  void shouldNotBindTheMetricsOfAProducerThatCannotInitializeItsTransactions() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (TransactionalBatchWriter writer = writer(1, registry)) {
+      // Given a pool of one whose producer was fenced, and a broker that cannot be reached, so a
+      // new producer's initTransactions times out
+      MockProducer<String, GenericRecord> fenced = created.get(0);
+      fenced.commitTransactionException = new ProducerFencedException("fenced");
+      fenced.abortTransactionException = new ProducerFencedException("fenced");
+      assertThatThrownBy(() -> writer.write(batch(1)))
+          .isInstanceOf(TransactionalBatchWriter.BatchFailedException.class);
+      refuseInit = new TimeoutException("Timeout expired after 30000ms while awaiting"
+          + " InitProducerId");
+
+      // When three batches are posted meanwhile, each trying a new producer
+      for (int i = 0; i < 3; i++) {
+        assertThatThrownBy(() -> writer.write(batch(1)))
+            .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+                e -> assertThat(e.aborted()).isTrue())
+            .hasMessageContaining("cannot start a Kafka producer");
+      }
+
+      // Then none of those three had its metrics bound, and each was closed
+      assertThat(created).hasSize(4);
+      assertThat(created.subList(1, 4)).allMatch(MockProducer::closed);
+      assertThat(boundClients(registry)).isEmpty();
+      // and once the broker is back the next producer's metrics are bound
+      refuseInit = null;
+      assertThat(writer.write(batch(1))).hasSize(1);
+      assertThat(boundClients(registry)).containsExactly("ingest-a-0#4");
     }
   }
 
