@@ -4,6 +4,7 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +15,6 @@ import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -28,7 +28,11 @@ import org.slf4j.LoggerFactory;
  * the entity's {@link FeatureVector} as of the event; keeps the latest vector per entity in the
  * online store (rebuilt from the state when a task starts without an online store derived from
  * that state); sends events later than the grace period to the dead-letter topic and counts them;
- * and, on stream time, purges entities idle longer than the group's purge time.
+ * and purges entities idle longer than the group's purge time in event time: each time the highest
+ * event time the task applied (its watermark, kept in the state store under {@link
+ * FeatureTopology#WATERMARK_KEY}) crosses a purge boundary, while processing the event that crossed
+ * it. Neither record timestamps nor the wall clock nor punctuation play a part, so a replay of the
+ * same input, with or without restarts, purges at the same events and writes the same vectors.
  */
 final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
 
@@ -56,6 +60,18 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private KeyValueStore<String, FeatureVector> online;
   private Counter late;
   private Counter purged;
+  /** The group's purge time, {@link Long#MAX_VALUE} when it is never purged. */
+  private final long purgeAfterMs;
+  /** Distance of the purge boundaries in event time (at its multiples); 0 when never purged. */
+  private final long purgeEveryMs;
+  /**
+   * The highest event time this task applied, as of the last purge boundary it crossed ({@link
+   * Long#MIN_VALUE}: none yet), as in the state store under {@link FeatureTopology#WATERMARK_KEY}.
+   * Written only when it crosses a boundary, not on every event: whether an event crosses the next
+   * one depends only on the boundary interval the highest event time is in, which this value
+   * shares with it.
+   */
+  private long watermark;
 
   AggregateProcessor(FeatureGroupPlan plan, String stateStoreName, String onlineStoreName,
       MeterRegistry meters) {
@@ -66,6 +82,18 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     this.meters = meters;
     this.version = plan.config().version();
     this.stateSerde = new EntityStateSerde(plan);
+    this.purgeAfterMs = plan.config().effectivePurgeAfterMs();
+    this.purgeEveryMs = purgeAfterMs == Long.MAX_VALUE ? 0 : purgeEveryMs(purgeAfterMs);
+  }
+
+  /**
+   * The distance of purge boundaries in event time for a purge time of {@code purgeAfterMs}: a
+   * tenth of it, between 1 minute and 1 day. The cost of a purge (a scan of the state store) is so
+   * paid at most once per such step of the watermark, however many events it takes.
+   */
+  static long purgeEveryMs(long purgeAfterMs) {
+    return Math.min(Duration.ofDays(1).toMillis(),
+        Math.max(Duration.ofMinutes(1).toMillis(), purgeAfterMs / 10));
   }
 
   @Override
@@ -75,6 +103,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     online = context.getStateStore(onlineStoreName);
     cache.clear();
     rebuildOnlineStoreIfStale();
+    byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
+    watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE
+        : ByteBuffer.wrap(stored).getLong();
     late = Counter.builder("flywheel.features.late.events")
         .description("Events more than the grace period behind their entity's latest event time,"
             + " sent to the dead-letter topic")
@@ -82,13 +113,6 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
         .tag("group", plan.name()).register(meters);
-    long purgeAfter = plan.config().effectivePurgeAfterMs();
-    if (purgeAfter != Long.MAX_VALUE) {
-      long every = Math.min(Duration.ofDays(1).toMillis(),
-          Math.max(Duration.ofMinutes(1).toMillis(), purgeAfter / 10));
-      context.schedule(Duration.ofMillis(every), PunctuationType.STREAM_TIME,
-          streamTime -> purge(streamTime, purgeAfter));
-    }
   }
 
   @Override
@@ -128,6 +152,25 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         : vector(entity, s.maxEventId, s.maxTime, result.online(), now, null);
     online.put(entity, latest);
     context().forward(new Record<String, Object>(entity, log, e.timeMs(), new RecordHeaders()));
+    advanceWatermark(e.timeMs());
+  }
+
+  /**
+   * Takes the watermark to {@code eventTimeMs}, the time of an event just applied, when that
+   * crosses the next purge boundary, and then purges: the boundaries are the multiples of {@link
+   * #purgeEveryMs}, so the purges happen at the same events however the input is split by restarts
+   * or commits. The watermark goes into the state store (and its changelog) in the same
+   * transaction as the purge.
+   */
+  private void advanceWatermark(long eventTimeMs) {
+    if (purgeEveryMs == 0
+        || Math.floorDiv(eventTimeMs, purgeEveryMs) <= Math.floorDiv(watermark, purgeEveryMs)) {
+      return;
+    }
+    watermark = eventTimeMs;
+    state.put(FeatureTopology.WATERMARK_KEY,
+        ByteBuffer.allocate(Long.BYTES).putLong(watermark).array());
+    purge(watermark);
   }
 
   /**
@@ -161,7 +204,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
       while (it.hasNext()) {
         String key = it.next().key;
         online.delete(key);
-        if (!FeatureTopology.STORE_TOKEN_KEY.equals(key)) {
+        if (!FeatureTopology.isReservedKey(key)) {
           cleared++;
         }
       }
@@ -171,7 +214,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     try (KeyValueIterator<String, byte[]> it = state.all()) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
-        if (FeatureTopology.STORE_TOKEN_KEY.equals(kv.key)) {
+        if (FeatureTopology.isReservedKey(kv.key)) {
           continue;
         }
         EntityState s = kv.value == null ? null : stateSerde.read(kv.value);
@@ -238,16 +281,17 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
   }
 
-  private void purge(long streamTime, long purgeAfterMs) {
+  /** Drops every entity whose latest event time is more than the purge time before {@code now}. */
+  private void purge(long now) {
     List<String> idle = new ArrayList<>();
     try (KeyValueIterator<String, byte[]> it = state.all()) {
       while (it.hasNext()) {
         KeyValue<String, byte[]> kv = it.next();
-        if (FeatureTopology.STORE_TOKEN_KEY.equals(kv.key)) {
+        if (FeatureTopology.isReservedKey(kv.key)) {
           continue;
         }
         long latest = kv.value == null ? Long.MIN_VALUE : stateSerde.latestEventTime(kv.value);
-        if (latest == Long.MIN_VALUE || streamTime - latest > purgeAfterMs) {
+        if (latest == Long.MIN_VALUE || now - latest > purgeAfterMs) {
           idle.add(kv.key);
         }
       }

@@ -60,9 +60,10 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
     String problem = null;
     if (entity == null) {
       problem = "entity key field '" + plan.entityKeyField() + "' is missing or null";
-    } else if (FeatureTopology.STORE_TOKEN_KEY.equals(entity.toString())) {
+    } else if (FeatureTopology.isReservedKey(entity.toString())) {
       problem = "entity key field '" + plan.entityKeyField() + "' holds a value reserved by"
-          + " feature-streams (a NUL character followed by 'flywheel.store-token')";
+          + " feature-streams (a NUL character followed by 'flywheel.store-token' or"
+          + " 'flywheel.event-time-watermark')";
     } else if (!(time instanceof Long) && !(time instanceof Instant)) {
       problem = "event-time field '" + plan.timeField() + "' is missing, null or not a long";
     }

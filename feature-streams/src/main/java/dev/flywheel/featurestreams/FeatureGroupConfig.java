@@ -240,7 +240,7 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
   }
 
   /**
-   * Stream time an entity may stay idle before its state is dropped: {@code purgeAfter} when set;
+   * Event time an entity may stay idle before its state is dropped: {@code purgeAfter} when set;
    * else the longest window plus the grace period; {@link Long#MAX_VALUE} (never) when a feature
    * other than time_since_last aggregates over the lifetime, since dropping would forget it. (After
    * a purge, time_since_last starts again: undefined until the entity's next event.)

@@ -74,7 +74,23 @@ public final class FeatureTopology {
    */
   public static final String STORE_TOKEN_KEY = "\u0000flywheel.store-token";
 
+  /**
+   * A reserved key of the state store of a group, never an entity: it holds the task's event-time
+   * watermark for purging, the highest event time it applied as of the last purge boundary it
+   * crossed (8 bytes, big-endian; see the README, "Idle entities"). Scans of the state store must
+   * skip it; a source record whose entity id equals it is dead-lettered.
+   */
+  public static final String WATERMARK_KEY = "\u0000flywheel.event-time-watermark";
+
   private FeatureTopology() {}
+
+  /**
+   * Whether {@code key} is one of the stores' reserved keys ({@link #STORE_TOKEN_KEY}, {@link
+   * #WATERMARK_KEY}), which are never entities.
+   */
+  public static boolean isReservedKey(String key) {
+    return STORE_TOKEN_KEY.equals(key) || WATERMARK_KEY.equals(key);
+  }
 
   /**
    * The online store of a group: key the entity id, value its latest {@link FeatureVector}

@@ -89,11 +89,6 @@ class AggregateProcessorTest {
       processor.process(new Record<>(card, event, timeMs));
     }
 
-    /** The purge, as stream time reaches {@code streamTime}. */
-    void punctuate(long streamTime) {
-      context.scheduledPunctuators().forEach(p -> p.getPunctuator().punctuate(streamTime));
-    }
-
     void stop() {
       processor.close();
     }
@@ -107,12 +102,11 @@ class AggregateProcessorTest {
     a.send("card-1", T0, 10.0);
     a.send("card-2", T0, 20.0);
     a.stop();
-    // and instance B took the task over (its online store empty, so rebuilt), updated card-1,
-    // saw a new card-3 and purged card-2, idle for longer than 7 days and 5 minutes
+    // and instance B took the task over (its online store empty, so rebuilt), updated card-1
+    // (purging card-2, idle for longer than 7 days and 5 minutes in event time) and saw card-3
     Instance b = new Instance(cardActivity(), onlineStore());
     b.send("card-1", T0 + 8 * DAY, 30.0);
     b.send("card-3", T0 + 8 * DAY, 40.0);
-    b.punctuate(T0 + 8 * DAY);
     b.stop();
 
     // When the task moves back to A, whose online store still holds what A wrote
@@ -185,17 +179,51 @@ class AggregateProcessorTest {
   }
 
   @Test
-  void shouldNeitherPurgeNorCountTheStoreToken() {
-    // Given an instance that saw card-1 only
+  void shouldNeitherPurgeNorCountTheReservedKeys() {
+    // Given an instance that saw card-1
     Instance instance = new Instance(cardActivity(), onlineStore());
     instance.send("card-1", T0, 10.0);
 
-    // When stream time passes card-1's purge time
-    instance.punctuate(T0 + 8 * DAY);
+    // When an event of card-2 takes the event times applied past card-1's purge time
+    instance.send("card-2", T0 + 8 * DAY, 10.0);
 
-    // Then only card-1 is purged and counted; the token stays
+    // Then only card-1 is purged and counted; the token and the watermark stay
     assertThat(meters.get("flywheel.features.purged.entities").counter().count()).isEqualTo(1.0);
     assertThat(state.get("card-1")).isNull();
     assertThat(state.get(FeatureTopology.STORE_TOKEN_KEY)).isNotNull();
+    assertThat(state.get(FeatureTopology.WATERMARK_KEY)).isNotNull();
+    // and a restart's rebuild of the online store takes neither for an entity
+    KeyValueStore<String, FeatureVector> online = onlineStore();
+    new Instance(cardActivity(), online);
+    assertThat(online.get("card-2")).isNotNull();
+    assertThat(online.get(FeatureTopology.WATERMARK_KEY)).isNull();
+  }
+
+  @Test
+  void shouldPurgeWhenTheEventTimesCrossAPurgeBoundaryNotWhenTheTaskRestarts() {
+    // Given card_activity purges every `every` of event time (boundaries at its multiples), and
+    // boundary j is the last one at or before card-1's purge time
+    long purgeAfter = cardActivity().config().effectivePurgeAfterMs();
+    long every = AggregateProcessor.purgeEveryMs(purgeAfter);
+    long j = Math.floorDiv(T0 + purgeAfter, every) * every;
+    assertThat(T0 + purgeAfter).as("test times").isLessThan(j + every - 2);
+    // and an instance saw card-1 at T0, then card-2 at boundary j (card-1 not idle long enough
+    // then) and just before boundary j + 1 (card-1 idle long enough, but no boundary crossed)
+    Instance first = new Instance(cardActivity(), onlineStore());
+    first.send("card-1", T0, 10.0);
+    first.send("card-2", j, 10.0);
+    first.send("card-2", j + every - 2, 10.0);
+    first.stop();
+
+    // When the task restarts and applies another event before boundary j + 1
+    Instance restarted = new Instance(cardActivity(), onlineStore());
+    restarted.send("card-3", j + every - 1, 10.0);
+
+    // Then card-1 is still there, as it would be without the restart
+    assertThat(state.get("card-1")).isNotNull();
+    // and it is purged by the first event at or after boundary j + 1
+    restarted.send("card-3", j + every, 10.0);
+    assertThat(state.get("card-1")).isNull();
+    assertThat(meters.get("flywheel.features.purged.entities").counter().count()).isEqualTo(1.0);
   }
 }

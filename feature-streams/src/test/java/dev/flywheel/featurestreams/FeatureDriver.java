@@ -77,6 +77,11 @@ final class FeatureDriver implements AutoCloseable {
     transactions.pipeInput(tx.card(), tx.toRecord(schema), Instant.ofEpochMilli(tx.timeMs()));
   }
 
+  /** Pipes one transaction stamped {@code recordTimestampMs}, whatever its event time. */
+  void send(TransactionSource.Tx tx, long recordTimestampMs) {
+    transactions.pipeInput(tx.card(), tx.toRecord(schema), Instant.ofEpochMilli(recordTimestampMs));
+  }
+
   void sendAll(List<TransactionSource.Tx> txs) {
     txs.forEach(this::send);
   }

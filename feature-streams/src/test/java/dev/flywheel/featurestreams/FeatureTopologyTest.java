@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 
@@ -243,30 +244,36 @@ class FeatureTopologyTest {
   }
 
   @Test
-  void shouldDeadLetterAnEntityIdEqualToTheStoresReservedKey() {
+  void shouldDeadLetterAnEntityIdEqualToTheStoresReservedKeys() {
     // Given
     try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
-      // When a record's card_id is the stores' reserved key
+      // When records' card_ids are the stores' reserved keys
       driver.send(tx(1, FeatureTopology.STORE_TOKEN_KEY, T0, 10.0));
+      driver.send(tx(2, FeatureTopology.WATERMARK_KEY, T0, 10.0));
 
-      // Then it is dead-lettered, not applied over the token
+      // Then they are dead-lettered, not applied over the token or the watermark
       assertThat(driver.features.isEmpty()).isTrue();
-      assertThat(header(driver.deadLetters.readRecord().headers(), DeadLetterHeaders.ERROR))
-          .contains("entity key field 'card_id' holds a value reserved by feature-streams");
+      List<TestRecord<byte[], byte[]>> dead = driver.deadLetters.readRecordsToList();
+      assertThat(dead).hasSize(2);
+      for (TestRecord<byte[], byte[]> d : dead) {
+        assertThat(header(d.headers(), DeadLetterHeaders.ERROR))
+            .contains("entity key field 'card_id' holds a value reserved by feature-streams");
+      }
       assertThat(driver.onlineStore("card_activity").get(FeatureTopology.STORE_TOKEN_KEY)
           .getEntityId()).isEqualTo(FeatureTopology.STORE_TOKEN_KEY);
+      assertThat(state(driver, "card_activity").get(FeatureTopology.WATERMARK_KEY)).isNull();
     }
   }
 
   @Test
-  void shouldPurgeEntitiesIdleLongerThanTheLongestWindowOnStreamTime() {
+  void shouldPurgeEntitiesIdleLongerThanTheLongestWindowOnEventTime() {
     // Given card_activity (longest window 7d, grace 5m) has seen card-1 and card-2
     try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
       driver.send(tx(1, "card-1", T0, 10.0));
       driver.send(tx(2, "card-2", T0 + 6 * 24 * 60 * MINUTE, 10.0));
 
-      // When stream time passes 7 days and 5 minutes after card-1's event, plus a purge interval
-      // (a tenth of the purge time: 16.8 hours)
+      // When the event times applied pass 7 days and 5 minutes after card-1's event, plus a purge
+      // interval (a tenth of the purge time: 16.8 hours)
       driver.send(tx(3, "card-2", T0 + (7 * 24 * 60 + 5) * MINUTE + 17 * 60 * MINUTE, 10.0));
 
       // Then card-1 is gone from the online store and its state; card-2 stays
@@ -280,6 +287,71 @@ class FeatureTopologyTest {
       driver.send(tx(4, "card-1", T0 + 8 * 24 * 60 * MINUTE, 10.0));
       assertThat(driver.onlineStore("card_activity").get("card-1").getFeatures())
           .containsEntry("seconds_since_last_tx", null).containsEntry("tx_count_7d", 1.0);
+    }
+  }
+
+  /** A group whose longest window is 10 minutes: purged after 15 minutes idle (grace 5m). */
+  private static final FeatureStreamsConfig TEN_MINUTES = FeatureStreamsConfig.parse("""
+      featureGroups:
+        - name: card_10m
+          source: transactions
+          entityKey: card_id
+          features:
+            - {name: tx_count_10m, agg: count, window: 10m}
+            - {name: seconds_since_last_tx, agg: time_since_last}
+      """);
+
+  private static KeyValueStore<String, byte[]> state(FeatureDriver driver, String group) {
+    return driver.driver.getKeyValueStore(FeatureTopology.stateStoreName(group));
+  }
+
+  @Test
+  void shouldNotPurgeOnARecordWhoseKafkaTimestampIsFarAheadOfItsEventTime() {
+    // Given card_10m (purged after 15 minutes idle) has seen card-1 and card-2
+    try (FeatureDriver driver = new FeatureDriver(TEN_MINUTES)) {
+      driver.send(tx(1, "card-1", T0, 10.0));
+      driver.send(tx(2, "card-2", T0 + MINUTE, 10.0));
+
+      // When a record of card-3 with event time T0 + 2m is stamped 59 minutes ahead (a producer
+      // clock ahead; the broker accepts it)
+      driver.send(tx(3, "card-3", T0 + 2 * MINUTE, 10.0), T0 + 59 * MINUTE);
+
+      // Then no entity is purged: none is idle 15 minutes in event time
+      assertThat(driver.counter("flywheel.features.purged.entities", "card_10m")).isZero();
+      assertThat(state(driver, "card_10m").get("card-1")).isNotNull();
+      assertThat(driver.onlineStore("card_10m").get("card-2")).isNotNull();
+      // and card-1's next event counts its earlier one
+      driver.send(tx(4, "card-1", T0 + 3 * MINUTE, 10.0));
+      assertThat(driver.onlineStore("card_10m").get("card-1").getFeatures())
+          .containsEntry("tx_count_10m", 2.0).containsEntry("seconds_since_last_tx", 180.0);
+    }
+  }
+
+  @Test
+  void shouldPurgeOnEventTimeNotOnTheRecordTimestampsOfABackfill() {
+    // Given a backfill of month-old events, every record stamped with today's time
+    long today = T0 + 30 * 24 * 60 * MINUTE;
+    try (FeatureDriver driver = new FeatureDriver(TEN_MINUTES)) {
+      driver.send(tx(1, "card-1", T0, 10.0), today);
+      driver.send(tx(2, "card-2", T0 + 10 * MINUTE, 10.0), today);
+      assertThat(state(driver, "card_10m").get("card-1"))
+          .as("card-1 is idle 10 minutes in event time, less than its purge time").isNotNull();
+
+      // When the event times applied pass card-1's purge time (15 minutes idle)
+      driver.send(tx(3, "card-2", T0 + 16 * MINUTE, 10.0), today);
+
+      // Then card-1 is purged from both stores, and card-2, idle 6 minutes, is not: its vector
+      // counts its earlier event
+      assertThat(state(driver, "card_10m").get("card-1")).isNull();
+      assertThat(driver.onlineStore("card_10m").get("card-1")).isNull();
+      assertThat(driver.counter("flywheel.features.purged.entities", "card_10m")).isEqualTo(1.0);
+      List<FeatureVector> vectors = driver.features.readValuesToList();
+      assertThat(vectors.get(2).getFeatures())
+          .containsEntry("tx_count_10m", 2.0).containsEntry("seconds_since_last_tx", 360.0);
+      // and card-1's next event starts afresh
+      driver.send(tx(4, "card-1", T0 + 17 * MINUTE, 10.0), today);
+      assertThat(driver.features.readValue().getFeatures())
+          .containsEntry("tx_count_10m", 1.0).containsEntry("seconds_since_last_tx", null);
     }
   }
 

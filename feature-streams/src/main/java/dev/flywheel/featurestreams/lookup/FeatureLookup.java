@@ -129,8 +129,8 @@ public final class FeatureLookup {
           k -> running.store(StoreQueryParameters.fromNameAndType(k.store(),
               QueryableStoreTypes.<String, FeatureVector>keyValueStore())
               .withPartition(k.partition())));
-      // the store's reserved token key is no entity: answered as never seen
-      vector = FeatureTopology.STORE_TOKEN_KEY.equals(entity) ? null : store.get(entity);
+      // the stores' reserved keys are no entities: answered as never seen
+      vector = FeatureTopology.isReservedKey(entity) ? null : store.get(entity);
     } catch (InvalidStateStoreException e) {
       stores.remove(key);
       throw unavailable("partition " + partition + " of store '" + group.storeName()
