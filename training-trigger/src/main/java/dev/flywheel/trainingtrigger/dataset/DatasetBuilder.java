@@ -52,6 +52,10 @@ import org.slf4j.LoggerFactory;
  * then trains on, and reports, the rows it started with, even though more labels may have arrived
  * since, and a command still running from before the crash keeps reading an unchanged file.
  *
+ * <p>Reading the log is bounded by the model's {@code training.executor.timeout}: when the broker
+ * has not delivered the records up to the end offsets within it (it went away after they were
+ * read), the build fails and the attempt is retried under the model's retry policy.
+ *
  * <pre>{@code
  * DatasetBuilder builder = DatasetBuilder.builder()
  *     .kafka(Map.of("bootstrap.servers", "127.0.0.1:9092"))
@@ -89,7 +93,8 @@ public final class DatasetBuilder {
    * Builds, writes and stores the dataset of {@code model}.
    *
    * @param workDir where the dataset file is written before it is stored
-   * @throws DatasetException when no rows join or they cannot be split in time
+   * @throws DatasetException when no rows join or they cannot be split in time, or the broker did
+   *     not deliver the records within the model's {@code training.executor.timeout}
    * @throws UncheckedIOException when the file cannot be written or stored
    */
   public Dataset build(ModelSpec model, Path workDir) {
@@ -104,11 +109,13 @@ public final class DatasetBuilder {
         model.target(), model.task(), model.features(), cutoff);
     List<OffsetRange> ranges = new ArrayList<>();
     long t0 = System.nanoTime();
+    Duration limit = model.training().executor().timeout();
     Topic<String, Label> labels = topics.labels();
-    ranges.addAll(readAll(labels.name(), labels.valueSerde().deserializer(), assembler::addLabel));
+    ranges.addAll(readAll(labels.name(), labels.valueSerde().deserializer(), assembler::addLabel,
+        t0, limit));
     Topic<String, FeatureVector> features = topics.features();
     ranges.addAll(readAll(features.name(), features.valueSerde().deserializer(),
-        assembler::addVector));
+        assembler::addVector, t0, limit));
     reportUnusable(model, assembler);
     DatasetAssembler.Assembled a = assembler.assemble(model.training().holdoutFraction());
     try {
@@ -200,7 +207,16 @@ public final class DatasetBuilder {
     }
   }
 
-  private <V> List<OffsetRange> readAll(String topic, Deserializer<V> values, Consumer<V> sink) {
+  /**
+   * Reads {@code topic} from its first to its current end offsets.
+   *
+   * @param began when the build began ({@link System#nanoTime()})
+   * @param limit how long the build may read the log from {@code began}
+   */
+  private <V> List<OffsetRange> readAll(String topic, Deserializer<V> values, Consumer<V> sink,
+      long began, Duration limit) {
+    long limitNanos = limit.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+        : limit.toNanos();
     Map<String, Object> props = new HashMap<>(kafka);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -222,6 +238,13 @@ public final class DatasetBuilder {
       consumer.seekToBeginning(parts);
       long skipped = 0;
       while (!caughtUp(consumer, parts, end)) {
+        if (System.nanoTime() - began > limitNanos) {
+          throw new DatasetException("the broker did not deliver the records of " + topic
+              + " up to its end offsets within " + limit + " (the model's"
+              + " training.executor.timeout; read so far: " + progress(consumer, parts, end)
+              + "); check that the broker is reachable; the attempt fails and is tried again"
+              + " under the model's retry policy");
+        }
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
           if (r.offset() >= end.get(new TopicPartition(r.topic(), r.partition()))) {
             continue;
@@ -252,6 +275,23 @@ public final class DatasetBuilder {
           .setPartition(tp.partition()).setStartOffset(start.get(tp))
           .setEndOffset(end.get(tp)).build()).toList();
     }
+  }
+
+  /** Each partition's position and end offset, e.g. {@code 0: 12/40, 1: 40/40}. */
+  private static String progress(KafkaConsumer<?, ?> c, List<TopicPartition> parts,
+      Map<TopicPartition, Long> end) {
+    StringBuilder s = new StringBuilder();
+    for (TopicPartition tp : parts) {
+      String at;
+      try {
+        at = Long.toString(c.position(tp, Duration.ZERO));
+      } catch (RuntimeException e) {
+        at = "?";
+      }
+      s.append(s.isEmpty() ? "" : ", ").append("partition ").append(tp.partition()).append(" at ")
+          .append(at).append(" of ").append(end.get(tp));
+    }
+    return s.toString();
   }
 
   private static boolean caughtUp(KafkaConsumer<?, ?> c, List<TopicPartition> parts,

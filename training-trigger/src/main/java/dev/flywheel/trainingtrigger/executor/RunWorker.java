@@ -33,11 +33,15 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -48,10 +52,13 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.ExponentialBackoff;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,12 +75,23 @@ import org.slf4j.LoggerFactory;
  * drops every attempt whose COMPLETED or FAILED event is already there: an outcome written just
  * before the crash is not produced twice. A re-executed attempt keeps its run id and attempt;
  * the executors are idempotent per run id (a command's manifest or a Kubernetes Job is reused).
+ *
+ * <p>The consume loop does not stop on a consumer error. A retriable one (the broker or the group
+ * coordinator unreachable, a commit failed by a rebalance) is logged once and retried after a
+ * back-off; offsets it left uncommitted are committed later (records read again are dropped as
+ * known or finished). Any other error closes the consumer and subscribes a new one, which reads
+ * again from the committed offsets. {@link #healthy()} is false until an iteration succeeds again.
  */
 public final class RunWorker implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RunWorker.class);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration SEND_RETRY = Duration.ofSeconds(2);
+  /** The back-off after a consumer error: 1 s, doubling up to 30 s, ±20%. */
+  private static final ExponentialBackoff FAILURE_BACKOFF =
+      new ExponentialBackoff(1_000, 2, 30_000, 0.2);
+  /** In {@code catchUpEnd}: a partition whose end offset could not be read at assignment yet. */
+  private static final long END_UNKNOWN = -1L;
 
   private final TrainingTriggerConfig config;
   private final Topic<String, TrainingRun> runs;
@@ -84,7 +102,10 @@ public final class RunWorker implements AutoCloseable {
   private final DatasetBuilder datasets;
   private final ArtifactStore store;
   private final Clock clock;
-  private final KafkaConsumer<String, byte[]> consumer;
+  private final Supplier<Consumer<String, byte[]>> consumers;
+  /** The current consumer; after an error that is not retriable, null until the next is made. */
+  private volatile Consumer<String, byte[]> consumer;
+  private final ConsumerRebalanceListener rebalance = new Rebalance();
   private final Producer<String, TrainingRun> producer;
   private final ExecutorService pool;
   private final Thread loop;
@@ -103,6 +124,8 @@ public final class RunWorker implements AutoCloseable {
   private final ConcurrentLinkedQueue<Pending> finished = new ConcurrentLinkedQueue<>();
   private final AtomicInteger running = new AtomicInteger();
   private volatile boolean stopping;
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  /** The consumer error of the last loop iteration; null once an iteration succeeds. */
   private volatile Throwable loopFailure;
 
   private record Pending(TopicPartition tp, long offset, String key, TrainingRun run) {}
@@ -120,6 +143,17 @@ public final class RunWorker implements AutoCloseable {
   public RunWorker(TrainingTriggerConfig config, Map<String, Object> kafka, String groupId,
       Topic<String, TrainingRun> runs, Map<ExecutorSpec.Kind, TrainingExecutor> executors,
       DatasetBuilder datasets, ArtifactStore store, Clock clock) {
+    this(config, consumers(kafka, groupId),
+        new KafkaProducer<>(producerProps(kafka, groupId), runs.keySerde().serializer(),
+            runs.valueSerde().serializer()),
+        runs, executors, datasets, store, clock);
+  }
+
+  /** With the runs consumer made by {@code consumers} (one more after each failed one). */
+  RunWorker(TrainingTriggerConfig config, Supplier<Consumer<String, byte[]>> consumers,
+      Producer<String, TrainingRun> producer, Topic<String, TrainingRun> runs,
+      Map<ExecutorSpec.Kind, TrainingExecutor> executors, DatasetBuilder datasets,
+      ArtifactStore store, Clock clock) {
     this.config = config;
     this.runs = runs;
     this.executors = Map.copyOf(executors);
@@ -127,19 +161,9 @@ public final class RunWorker implements AutoCloseable {
     this.store = store;
     this.clock = clock;
     this.values = runs.valueSerde().deserializer();
-    Map<String, Object> c = new HashMap<>(kafka);
-    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
-    this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
-    Map<String, Object> p = ProducerSettings.delivery(kafka);
-    p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
-        || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, groupId + "-outcomes");
-    this.producer = new KafkaProducer<>(p, runs.keySerde().serializer(),
-        runs.valueSerde().serializer());
+    this.consumers = consumers;
+    this.consumer = consumers.get();
+    this.producer = producer;
     AtomicInteger n = new AtomicInteger();
     int threads = config.service().concurrency();
     this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
@@ -150,6 +174,25 @@ public final class RunWorker implements AutoCloseable {
         });
     this.loop = new Thread(this::loop, "flywheel-training-worker");
     this.loop.setDaemon(true);
+  }
+
+  private static Supplier<Consumer<String, byte[]>> consumers(Map<String, Object> kafka,
+      String groupId) {
+    Map<String, Object> c = new HashMap<>(kafka);
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+    return () -> new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+  }
+
+  private static Map<String, Object> producerProps(Map<String, Object> kafka, String groupId) {
+    Map<String, Object> p = ProducerSettings.delivery(kafka);
+    p.keySet().removeIf(k -> k.startsWith("group.") || k.startsWith("session.")
+        || k.startsWith("heartbeat.") || k.startsWith("max.poll.") || k.startsWith("isolation."));
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, groupId + "-outcomes");
+    return p;
   }
 
   /** Starts following the runs topic. */
@@ -175,67 +218,184 @@ public final class RunWorker implements AutoCloseable {
     return running.get();
   }
 
-  /** Whether the consume loop is alive. */
+  /**
+   * Whether the consume loop is alive and its last iteration succeeded: false while a consumer
+   * error persists (the loop retries it, see the class comment).
+   */
   public boolean healthy() {
     return loop.isAlive() && loopFailure == null;
   }
 
-  private void loop() {
-    try {
-      consumer.subscribe(List.of(runs.name()), new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> parts) {
-          commit();
-          for (TopicPartition tp : parts) {
-            outstanding.remove(tp);
-            catchUpEnd.remove(tp);
-            committed.remove(tp);
-            // if the partition comes back, its attempts are read again from the commit, and one
-            // still running here must hold the offset again
-            known.remove(tp);
-          }
-          waiting.values().removeIf(p -> parts.contains(p.tp()));
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> parts) {
-          catchUpEnd.putAll(consumer.endOffsets(parts));
-        }
-      });
-      while (!stopping) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-          handle(r);
-        }
-        Pending done;
-        while ((done = finished.poll()) != null) {
-          TreeMap<Long, String> o = outstanding.get(done.tp());
-          if (o != null) {
-            o.remove(done.offset());
-          }
-          inFlight.remove(done.key());
-          terminal.add(done.key());
-        }
-        if (caughtUp()) {
-          for (Pending p : waiting.values()) {
-            launch(p);
-          }
-          waiting.clear();
-        }
-        commit();
-      }
-    } catch (WakeupException e) {
-      // closing
-    } catch (RuntimeException e) {
-      loopFailure = e;
-      log.error("the training worker stopped; runs are no longer executed by this instance", e);
-    } finally {
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> parts) {
       try {
         commit();
+      } catch (WakeupException e) {
+        throw e;
       } catch (RuntimeException e) {
-        log.debug("final commit failed", e);
+        // uncommitted offsets are safe: the next owner reads those records again and drops the
+        // attempts whose outcome is written
+        log.warn("cannot commit the offsets of the revoked partitions {}; their next owner reads"
+            + " from the last committed offsets: {}", parts, e.toString());
       }
-      consumer.close(Duration.ofSeconds(5));
+      forget(parts);
     }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+      // nothing launches until the end offsets are known (read again in caughtUp() if this fails)
+      parts.forEach(tp -> catchUpEnd.put(tp, END_UNKNOWN));
+      try {
+        catchUpEnd.putAll(consumer.endOffsets(parts));
+      } catch (WakeupException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        log.debug("cannot read the end offsets of {} on assignment; reading them again before"
+            + " launching: {}", parts, e.toString());
+      }
+    }
+  }
+
+  /** Drops what was read from {@code parts}: read again from the commit if they come back. */
+  private void forget(Collection<TopicPartition> parts) {
+    for (TopicPartition tp : parts) {
+      outstanding.remove(tp);
+      catchUpEnd.remove(tp);
+      committed.remove(tp);
+      // if the partition comes back, its attempts are read again from the commit, and one
+      // still running here must hold the offset again
+      known.remove(tp);
+    }
+    waiting.values().removeIf(p -> parts.contains(p.tp()));
+  }
+
+  private void loop() {
+    int failures = 0;
+    Class<?> lastFailure = null;
+    boolean subscribed = false;
+    try {
+      while (!stopping) {
+        try {
+          if (consumer == null) {
+            consumer = consumers.get();
+          }
+          if (!subscribed) {
+            consumer.subscribe(List.of(runs.name()), rebalance);
+            subscribed = true;
+          }
+          step();
+          if (failures > 0) {
+            log.info("the training worker follows {} again after {} failed attempt(s)",
+                runs.name(), failures);
+            failures = 0;
+            lastFailure = null;
+            loopFailure = null;
+          }
+        } catch (WakeupException e) {
+          if (!stopping) {
+            log.debug("consumer woken up while not stopping; carrying on");
+          }
+        } catch (RuntimeException e) {
+          if (stopping) {
+            break;
+          }
+          loopFailure = e;
+          boolean retriable = retriable(e);
+          long pause = FAILURE_BACKOFF.backoff(failures++);
+          boolean loud = !e.getClass().equals(lastFailure);
+          lastFailure = e.getClass();
+          if (retriable) {
+            String msg = "the training worker cannot reach the broker or its group coordinator,"
+                + " or a rebalance interrupted it ({}); offsets not committed yet are committed"
+                + " later; retrying in {} ms";
+            if (loud) {
+              log.warn(msg, e.toString(), pause);
+            } else {
+              log.debug(msg, e.toString(), pause);
+            }
+          } else {
+            String msg = "the training worker's consumer failed; closing it and subscribing a new"
+                + " one to {} in {} ms, which reads again from the committed offsets";
+            if (loud) {
+              log.error(msg, runs.name(), pause, e);
+            } else {
+              log.debug(msg, runs.name(), pause, e);
+            }
+            closeConsumer();
+            subscribed = false;
+          }
+          try {
+            stopped.await(pause, TimeUnit.MILLISECONDS);
+          } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+        }
+      }
+    } finally {
+      if (consumer != null) {
+        try {
+          commit();
+        } catch (RuntimeException e) {
+          log.debug("final commit failed", e);
+        }
+        closeConsumer();
+      }
+    }
+  }
+
+  /** One iteration: poll, record finished attempts, launch once caught up, commit. */
+  private void step() {
+    for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
+      handle(r);
+    }
+    Pending done;
+    while ((done = finished.poll()) != null) {
+      TreeMap<Long, String> o = outstanding.get(done.tp());
+      if (o != null) {
+        o.remove(done.offset());
+      }
+      inFlight.remove(done.key());
+      terminal.add(done.key());
+    }
+    if (caughtUp()) {
+      for (Pending p : waiting.values()) {
+        launch(p);
+      }
+      waiting.clear();
+    }
+    commit();
+  }
+
+  /**
+   * Whether the loop waits and carries on after {@code e}: the broker or the coordinator cannot be
+   * reached (a {@link RetriableException} such as a timeout), or a rebalance failed a commit.
+   */
+  static boolean retriable(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RetriableException || t instanceof CommitFailedException
+          || t instanceof RebalanceInProgressException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Closes the consumer (its partitions revoked) and forgets what it read. */
+  private void closeConsumer() {
+    Consumer<String, byte[]> c = consumer;
+    try {
+      c.close(Duration.ofSeconds(5));
+    } catch (RuntimeException e) {
+      log.debug("closing the runs consumer failed", e);
+    }
+    consumer = null;
+    outstanding.clear();
+    catchUpEnd.clear();
+    committed.clear();
+    known.clear();
+    waiting.clear();
   }
 
   private void handle(ConsumerRecord<String, byte[]> r) {
@@ -298,6 +458,11 @@ public final class RunWorker implements AutoCloseable {
   }
 
   private boolean caughtUp() {
+    List<TopicPartition> unknown = catchUpEnd.entrySet().stream()
+        .filter(e -> e.getValue() == END_UNKNOWN).map(Map.Entry::getKey).toList();
+    if (!unknown.isEmpty()) {
+      catchUpEnd.putAll(consumer.endOffsets(unknown));
+    }
     var it = catchUpEnd.entrySet().iterator();
     while (it.hasNext()) {
       var e = it.next();
@@ -507,7 +672,11 @@ public final class RunWorker implements AutoCloseable {
       return;
     }
     stopping = true;
-    consumer.wakeup();
+    stopped.countDown();
+    Consumer<String, byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
     try {
       loop.join(10_000);
     } catch (InterruptedException e) {
