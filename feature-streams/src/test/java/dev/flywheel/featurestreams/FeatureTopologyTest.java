@@ -187,7 +187,8 @@ class FeatureTopologyTest {
     try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
       // When one event is exactly 1 hour ahead of its record, the next 1 ms more
       driver.transactions.pipeInput("card-1",
-          tx(1, "card-1", T0 + 60 * MINUTE, 10.0).toRecord(driver.schema), Instant.ofEpochMilli(T0));
+          tx(1, "card-1", T0 + 60 * MINUTE, 10.0).toRecord(driver.schema),
+          Instant.ofEpochMilli(T0));
       driver.transactions.pipeInput("card-2",
           tx(2, "card-2", T0 + 60 * MINUTE + 1, 10.0).toRecord(driver.schema),
           Instant.ofEpochMilli(T0));

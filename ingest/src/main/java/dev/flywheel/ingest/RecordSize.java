@@ -26,7 +26,8 @@ public final class RecordSize {
   public static int maxRequestSize(Map<String, ?> producerProps) {
     Object value = producerProps.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
     if (value == null) {
-      value = ProducerConfig.configDef().defaultValues().get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+      value = ProducerConfig.configDef().defaultValues()
+          .get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
     }
     return (Integer) ConfigDef.parseType(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, value,
         ConfigDef.Type.INT);

@@ -103,9 +103,9 @@ public class SchemaRegistryException extends RuntimeException {
   }
 
   /**
-   * True when {@code e} or one of its causes is a {@link #isRetriable() retriable} registry failure:
-   * the record being read or written when it was thrown is probably fine, and the same call may
-   * succeed once the registry answers again. A reader retries such a record; it must not
+   * True when {@code e} or one of its causes is a {@link #isRetriable() retriable} registry
+   * failure: the record being read or written when it was thrown is probably fine, and the same
+   * call may succeed once the registry answers again. A reader retries such a record; it must not
    * dead-letter or skip it, as it would a record that is itself bad.
    */
   public static boolean isRetriableCause(Throwable e) {

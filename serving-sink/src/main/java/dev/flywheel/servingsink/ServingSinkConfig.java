@@ -141,8 +141,9 @@ public record ServingSinkConfig(String applicationId, String instanceId, String 
           + e.getPropertyName() + "' at " + e.getPath().stream()
               .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
               .collect(java.util.stream.Collectors.joining("."))
-          + "; known keys: " + new java.util.TreeSet<>(e.getKnownPropertyIds().stream()
-              .map(String::valueOf).toList()), e);
+          + (e.getKnownPropertyIds() == null ? "" : "; known keys: "
+              + new java.util.TreeSet<>(e.getKnownPropertyIds().stream()
+                  .map(String::valueOf).toList())), e);
     } catch (JsonMappingException e) {
       Throwable cause = e.getCause() instanceof IllegalArgumentException ia ? ia : e;
       throw new IllegalArgumentException("flywheel.yaml servingSink: "

@@ -9,9 +9,11 @@ import dev.flywheel.trainingtrigger.config.InvalidConfigException;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -146,8 +148,14 @@ public final class TrainCommand implements Callable<Integer> {
               .header("Content-Type", "application/json")
               .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build(),
           HttpResponse.BodyHandlers.ofString());
-    } catch (IOException | IllegalArgumentException e) {
-      return null;
+    } catch (ConnectException | HttpConnectTimeoutException | IllegalArgumentException e) {
+      return null; // nothing answers there: the request goes to Kafka, unchecked
+    } catch (IOException e) {
+      // sent, but no answer: the platform may have written it, so it is not sent again
+      err.println("the platform at " + url + " did not answer the request (" + e + "); it may"
+          + " have been written: check with 'flywheel models history " + model + "' or the"
+          + " training runs before asking again");
+      return 1;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;

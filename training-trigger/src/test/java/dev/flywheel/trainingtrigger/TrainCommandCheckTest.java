@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code flywheel train} without a flywheel.yaml: the running platform's route checks the model. */
+/**
+ * {@code flywheel train} without a flywheel.yaml: the running platform's route checks the model.
+ */
 class TrainCommandCheckTest {
 
   @TempDir Path dir;

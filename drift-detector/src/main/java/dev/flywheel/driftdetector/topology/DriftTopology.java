@@ -37,7 +37,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Wiring of drift detection. Predictions of served versions (shadow ones left out), promotions
+ * Wiring of drift detection. Predictions of the alias each model's policy monitors, promotions
  * and labelled predictions are keyed by model and meet in one repartition topic, {@link
  * #BY_MODEL}; {@link DriftProcessor} keeps each model's windows and writes reports and alerts,
  * holding predictions of a version not promoted yet until its promotion ({@link #HELD_STORE};
@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * time before they are keyed by model.
  *
  * <pre>
- * flywheel.predictions ─┬─ not shadow ─ key model ──────────────────┐
+ * flywheel.predictions ─┬─ monitored  ─ key model ──────────────────┐
  *                       └─ key event id ─ join ─ key model ─────────┼─ merge ─ drift-by-model ─ drift-windows ─┬─ flywheel.drift.reports
  * flywheel.labels ──────────────────────┘                           │                  drift-baselines         ├─ flywheel.drift.alerts
  * flywheel.model.promoted ─ check baseline ─────────────────────────┘                  drift-held-predictions  └─ flywheel.predictions.dlq
@@ -64,7 +64,7 @@ public final class DriftTopology {
   public static final String LABELS_PRESENT = "drift-labels-present";
   /** Drops empty promotions. */
   public static final String PROMOTED_PRESENT = "drift-promoted-present";
-  /** Drops shadow predictions. */
+  /** Keeps the predictions of the alias the model's policy monitors. */
   public static final String SERVED_ONLY = "drift-served-predictions";
   /** Keys predictions by model. */
   public static final String PREDICTIONS_BY_MODEL = "drift-predictions-by-model";

@@ -113,7 +113,11 @@ public final class WindowCounts {
     }
   }
 
-  /** Labelled predictions of the window, including those not kept in the sample. */
+  /**
+   * Labelled predictions of the window, including those not kept in the sample. Exact up to
+   * {@link #LABELLED_SAMPLE}; beyond it, a later label of a prediction that is not in the sample
+   * cannot be told from a first one and is counted again.
+   */
   public long labelledCount() {
     return labelledTotal;
   }

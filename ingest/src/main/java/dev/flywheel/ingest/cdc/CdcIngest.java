@@ -1,5 +1,6 @@
 package dev.flywheel.ingest.cdc;
 
+import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.registry.SchemaRegistryClient;
@@ -158,7 +159,7 @@ public final class CdcIngest implements AutoCloseable {
     IngestMetrics metrics = new IngestMetrics(config.meterRegistry);
     writer = new ChangeWriter(tables, producer, config.registry, config.deleteMode,
         new DeadLetterWriter(producer, topics, PROCESSOR,
-            dev.flywheel.ingest.RecordSize.maxRequestSize(producerConfig())), metrics);
+            RecordSize.maxRequestSize(producerConfig())), metrics);
 
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(engineProperties())

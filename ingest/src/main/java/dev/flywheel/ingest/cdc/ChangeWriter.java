@@ -205,8 +205,8 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     String error = "change at LSN " + change.lsn() + " of table " + state.table.qualifiedName()
         + " was refused by Kafka for topic " + state.topic.name() + " and not written ("
         + cause.getClass().getSimpleName() + ": " + cause.getMessage() + "). If it is too"
-        + " large, raise max.request.size of ingest's CDC producer (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE)"
-        + " and max.message.bytes of the topic, or make the row smaller; then write the row again"
+        + " large, raise max.request.size of ingest's CDC producer"
+        + " (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and max.message.bytes of the topic, or make the row smaller; then write the row again"
         + " (an UPDATE of the row in PostgreSQL captures it anew)";
     log.error("{}", error);
     return deadLetter(state, change.record(), change.key(), change.lsn(), error, cause);

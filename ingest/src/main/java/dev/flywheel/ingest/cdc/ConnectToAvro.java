@@ -234,7 +234,8 @@ final class ConnectToAvro {
       String column) {
     if (UNAVAILABLE_VALUE.equals(value)
         || (value instanceof byte[] bytes && java.util.Arrays.equals(bytes, UNAVAILABLE_BYTES))
-        || (value instanceof ByteBuffer buffer && buffer.equals(ByteBuffer.wrap(UNAVAILABLE_BYTES)))) {
+        || (value instanceof ByteBuffer buffer
+            && buffer.equals(ByteBuffer.wrap(UNAVAILABLE_BYTES)))) {
       throw new UnavailableValueException(column);
     }
     String semantic = schema.name();

@@ -32,7 +32,8 @@
  * <ul>
  *   <li>{@code flywheel.data.<source>}: key = the row's primary key as a string (composite keys
  *       joined by {@code ':'}; timestamps as ISO-8601 UTC with milliseconds, {@code bytea} as
- *       base64, numerics as plain numbers); value = the after-image as Avro, derived from the columns
+ *       base64, numerics as plain numbers); value = the after-image as Avro, derived from the
+ *       columns
  *       (nullable columns as {@code ["null", T]} with default null, timestamps as {@code
  *       timestamp-millis}, {@code numeric(p,s)} as {@code decimal}), plus {@code cdc_op} ({@code
  *       c}, {@code u}, {@code r}), {@code cdc_lsn} and {@code cdc_commit_time}; the record

@@ -32,8 +32,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  *
  * <p>A dead letter larger than the producer's {@code max.request.size} (given to the constructor;
  * Kafka's default 1 MiB otherwise) would be refused by the producer, so its value is cut to fit:
- * the record then carries {@value DeadLetterHeaders#VALUE_TRUNCATED} {@code = true} and {@value DeadLetterHeaders#VALUE_SIZE}, the
- * original value's size in bytes. The other headers and the key are kept whole.
+ * the record then carries {@value DeadLetterHeaders#VALUE_TRUNCATED} {@code = true} and
+ * {@value DeadLetterHeaders#VALUE_SIZE}, the original value's size in bytes. The other headers and the key are kept whole.
  *
  * <p>The producer belongs to the caller, who flushes and closes it; an idempotent producer with
  * {@code acks=all} keeps a dead letter as safely as any record. The dead-letter topic must exist

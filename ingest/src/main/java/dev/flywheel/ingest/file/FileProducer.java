@@ -1,5 +1,6 @@
 package dev.flywheel.ingest.file;
 
+import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.dlq.DeadLetter;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
@@ -258,7 +259,7 @@ public final class FileProducer {
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
       DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR,
-          dev.flywheel.ingest.RecordSize.maxRequestSize(producerConfig()));
+          RecordSize.maxRequestSize(producerConfig()));
       try {
         List<Prepared> batch;
         reading:

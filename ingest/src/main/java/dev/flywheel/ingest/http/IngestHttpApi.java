@@ -66,9 +66,10 @@ import org.slf4j.LoggerFactory;
  * checked: 404 unknown source, 401 missing or wrong bearer token, 415 content type other than
  * {@code application/json} or {@code application/x-ndjson}, 413 body over the limit, 400 malformed
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
- * written; a record too large for the producer's {@code max.request.size} is invalid too), 503 Kafka or the schema registry unavailable (the batch's transaction is aborted, so
- * nothing of it is visible to {@code read_committed} consumers), 202 written and committed. Every error body is JSON with
- * an {@code error} message that says what to fix.
+ * written; a record too large for the producer's {@code max.request.size} is invalid too), 503
+ * Kafka or the schema registry unavailable (the batch's transaction is aborted, so nothing of it
+ * is visible to {@code read_committed} consumers), 202 written and committed. Every error body is
+ * JSON with an {@code error} message that says what to fix.
  *
  * <p>Rejected input is kept: each invalid record of a 422 (its JSON text) and the body of a 400 go
  * to the dead-letter topic of the topic they were meant for ({@code <topic>.dlq}) with the headers

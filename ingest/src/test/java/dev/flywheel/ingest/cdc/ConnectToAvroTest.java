@@ -127,7 +127,8 @@ class ConnectToAvroTest {
     Schema schema = ConnectToAvro.rowSchema(withBytes, "dev.flywheel.cdc.docs", false,
         List.of("id"));
     Struct row = new Struct(withBytes).put("id", 1L)
-        .put("doc", "__debezium_unavailable_value".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        .put("doc", "__debezium_unavailable_value"
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
     assertThatThrownBy(() -> ConnectToAvro.row(schema, row, "u", 42L, 1_000L))
         .isInstanceOf(ConnectToAvro.UnavailableValueException.class)

@@ -6,8 +6,10 @@ import dev.flywheel.servingsink.model.ModelSpec;
 import dev.flywheel.servingsink.model.Refusal;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
+import java.util.HashSet;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +32,8 @@ public final class ModelSwapper {
   private final ServedModels served;
   private final RefusalReporter reporter;
   private final ServingMetrics metrics;
+  /** Versions whose deferral was logged loudly once; only the follower thread touches it. */
+  private final Set<String> deferredBefore = new HashSet<>();
 
   public ModelSwapper(ModelLoader loader, ServedModels served, RefusalReporter reporter,
       ServingMetrics metrics) {
@@ -52,7 +56,11 @@ public final class ModelSwapper {
       loaded = loader.load(spec);
     } catch (Refusal refusal) {
       if (refusal.retriable()) {
-        log.warn("not serving {} yet: {}", spec.describe(), refusal.getMessage());
+        if (deferredBefore.add(spec.describe())) {
+          log.warn("not serving {} yet: {}", spec.describe(), refusal.getMessage());
+        } else {
+          log.debug("still not serving {}: {}", spec.describe(), refusal.getMessage());
+        }
         return Outcome.DEFERRED;
       }
       refuse(spec, refusal, now);

@@ -268,6 +268,8 @@ public final class PromotionFollower implements AutoCloseable {
             boolean hasShadow = s.getAliases().stream()
                 .anyMatch(a -> a.getAlias().equals(shadowAlias));
             if (!hasShadow) {
+              // a challenger still waiting to load must not come back either
+              deferred.remove(new ServedModels.Key(s.getModel(), shadowAlias));
               served.remove(s.getModel(), shadowAlias).ifPresent(m ->
                   log.info("stopped shadow scoring with {}: the registry removed alias {}", m,
                       shadowAlias));

@@ -79,7 +79,8 @@ public final class DatasetAssembler {
       return;
     }
     double value = label.getValue();
-    boolean usable = task == ModelTask.REGRESSION ? Double.isFinite(value)
+    // labels are stored as float: 1e39 is finite as a double and infinite as a float
+    boolean usable = task == ModelTask.REGRESSION ? Float.isFinite((float) value)
         : value == 0.0 || value == 1.0;
     if (usable) {
       unusable.remove(label.getEventId());

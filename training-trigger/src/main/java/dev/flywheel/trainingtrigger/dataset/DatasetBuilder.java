@@ -149,7 +149,7 @@ public final class DatasetBuilder {
     }
   }
 
-  /** Logs and counts the labels left out of the dataset, naming a few and what to send. */
+  /** Logs the labels left out of the dataset, naming a few and what to send. */
   private void reportUnusable(ModelSpec model, DatasetAssembler assembler) {
     Map<String, Double> unusable = assembler.unusableLabels();
     if (unusable.isEmpty()) {

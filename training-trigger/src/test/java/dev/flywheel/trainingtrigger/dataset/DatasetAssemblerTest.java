@@ -139,14 +139,15 @@ class DatasetAssemblerTest {
 
   @Test
   void shouldTakeAnyFiniteLabelForARegression() {
-    // Given a regression's labels 7 and -2.5, and an infinite one
+    // Given a regression's labels 7 and -2.5, an infinite one, and one too large for a float
     Instant t = Instant.parse("2026-11-01T00:00:00Z");
     DatasetAssembler a = new DatasetAssembler("price", SyntheticData.GROUP,
         SyntheticData.TARGET, ModelTask.REGRESSION, List.of(), NO_CUTOFF);
     a.addLabel(label("a", 7, t));
     a.addLabel(label("b", -2.5, t));
     a.addLabel(label("c", Double.POSITIVE_INFINITY, t));
-    for (String id : List.of("a", "b", "c")) {
+    a.addLabel(label("d", 1e39, t)); // finite as a double, infinite as the float it is kept as
+    for (String id : List.of("a", "b", "c", "d")) {
       a.addVector(vector(id, t.plusSeconds(id.charAt(0) - 'a'), Map.of("x", 1.0)));
     }
 
@@ -154,7 +155,7 @@ class DatasetAssemblerTest {
     DatasetAssembler.Assembled s = a.assemble(0.5);
     assertThat(s.train().labels()).containsExactly(7f);
     assertThat(s.holdout().labels()).containsExactly(-2.5f);
-    assertThat(a.unusableLabels()).containsOnlyKeys("c");
+    assertThat(a.unusableLabels()).containsOnlyKeys("c", "d");
   }
 
   @Test
