@@ -9,10 +9,12 @@ import java.time.Clock;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
@@ -93,7 +95,38 @@ public final class DeadLetterWriter {
    * @throws IllegalArgumentException when the letter's topic is itself a dead-letter topic
    */
   public Future<RecordMetadata> write(DeadLetter letter) {
-    return producer.send(toRecord(letter));
+    ProducerRecord<byte[], byte[]> record = toRecord(letter);
+    CompletableFuture<RecordMetadata> written = new CompletableFuture<>();
+    producer.send(record, (meta, error) -> {
+      if (error == null) {
+        written.complete(meta);
+      } else if (error instanceof RecordTooLargeException && record.value() != null
+          && record.value().length > 0) {
+        // the dead-letter topic takes less than the producer's max.request.size (its
+        // max.message.bytes is lower): the letter is kept without its value, so that a refused
+        // record is never lost for want of room to say why
+        producer.send(withoutValue(record), (again, failed) -> {
+          if (failed == null) {
+            written.complete(again);
+          } else {
+            written.completeExceptionally(failed);
+          }
+        });
+      } else {
+        written.completeExceptionally(error);
+      }
+    });
+    return written;
+  }
+
+  /** The record with an empty value, marked truncated, with its original value's size. */
+  private static ProducerRecord<byte[], byte[]> withoutValue(ProducerRecord<byte[], byte[]> r) {
+    RecordHeaders headers = new RecordHeaders(r.headers().toArray());
+    if (headers.lastHeader(DeadLetterHeaders.VALUE_TRUNCATED) == null) {
+      add(headers, DeadLetterHeaders.VALUE_TRUNCATED, "true");
+      add(headers, DeadLetterHeaders.VALUE_SIZE, Integer.toString(r.value().length));
+    }
+    return new ProducerRecord<>(r.topic(), null, null, r.key(), new byte[0], headers);
   }
 
   /**

@@ -14,8 +14,12 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -147,5 +151,35 @@ class DeadLetterWriterTest {
     assertThat(RecordSize.upperBound(sent.key(), sent.value(), sent.headers().toArray()))
         .isLessThanOrEqualTo(1024 * 1024);
     assertThat(header(sent, DeadLetterHeaders.VALUE_SIZE)).isEqualTo(Integer.toString(2 << 20));
+  }
+
+  @Test
+  void shouldKeepTheLetterWithoutItsValueWhenTheTopicRefusesItAsTooLarge() throws Exception {
+    // Given a producer whose broker refuses the first record as too large (the dead-letter
+    // topic's max.message.bytes is below the producer's max.request.size)
+    MockProducer<byte[], byte[]> manual = new MockProducer<>(false, null,
+        new ByteArraySerializer(), new ByteArraySerializer());
+    DeadLetterWriter writer = new DeadLetterWriter(manual, topics, "flywheel-test",
+        Clock.fixed(Instant.ofEpochMilli(1234), ZoneOffset.UTC));
+    byte[] original = new byte[5_000];
+
+    // When a letter is written and refused
+    Future<RecordMetadata> written = writer.write(DeadLetter.of(
+        topics.data("card-tx").name(), original).key("c-1").error("too large for Kafka")
+        .origin("lsn:42").build());
+    manual.errorNext(new RecordTooLargeException("over max.message.bytes"));
+
+    // Then it is sent again without its value, saying how large the value was, and the write
+    // completes once that is acknowledged
+    assertThat(manual.history()).hasSize(2);
+    ProducerRecord<byte[], byte[]> bare = manual.history().get(1);
+    assertThat(bare.value()).isEmpty();
+    assertThat(header(bare, DeadLetterHeaders.VALUE_TRUNCATED)).isEqualTo("true");
+    assertThat(header(bare, DeadLetterHeaders.VALUE_SIZE)).isEqualTo("5000");
+    assertThat(header(bare, DeadLetterHeaders.ERROR)).isEqualTo("too large for Kafka");
+    assertThat(new String(bare.key(), StandardCharsets.UTF_8)).isEqualTo("c-1");
+    assertThat(written).isNotDone();
+    manual.completeNext();
+    assertThat(written.get(5, TimeUnit.SECONDS).topic()).isEqualTo(bare.topic());
   }
 }
