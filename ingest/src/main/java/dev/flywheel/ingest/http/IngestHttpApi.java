@@ -40,6 +40,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -102,6 +103,9 @@ public final class IngestHttpApi {
   private final IngestMetrics metrics;
   private final SourceDefinition labels;
   private final int maxRequestSize;
+  /** One writer per source schema, for the size check; a writer is thread-safe once built. */
+  private final Map<Schema, GenericDatumWriter<GenericRecord>> sizeWriters =
+      new ConcurrentHashMap<>();
 
   /** Bytes before the Avro binary in the Confluent wire format: magic byte and schema id. */
   private static final int WIRE_HEADER_BYTES = 5;
@@ -358,8 +362,8 @@ public final class IngestHttpApi {
     bytes.write(new byte[WIRE_HEADER_BYTES], 0, WIRE_HEADER_BYTES);
     try {
       BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
-      new GenericDatumWriter<GenericRecord>(value.getSchema(), GenericData.get())
-          .write(value, encoder);
+      sizeWriters.computeIfAbsent(value.getSchema(),
+          schema -> new GenericDatumWriter<>(schema, GenericData.get())).write(value, encoder);
       encoder.flush();
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // not measurable here; the producer's serializer decides
