@@ -108,7 +108,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         : ByteBuffer.wrap(stored).getLong();
     late = Counter.builder("flywheel.features.late.events")
         .description("Events more than the grace period behind their entity's latest event time,"
-            + " sent to the dead-letter topic")
+            + " or older than its events sealed early, sent to the dead-letter topic")
         .tag("group", plan.name()).register(meters);
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
@@ -127,11 +127,18 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     if (engine.isLate(s, e.timeMs())) {
       late.increment();
       long lag = engine.lagMs(s, e.timeMs());
-      String error = "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
-          + "' is " + Duration.ofMillis(lag) + " behind its latest event time "
-          + Instant.ofEpochMilli(s.maxTime) + ", beyond the grace period "
-          + Duration.ofMillis(plan.config().graceMs()) + " of feature group '" + plan.name()
-          + "'; raise its grace to apply such events";
+      String error = engine.isBehindEarlySeal(s, e.timeMs())
+          ? "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
+              + "' is within the grace period but before " + Instant.ofEpochMilli(s.sealedUpTo)
+              + ", up to which the entity's events were sealed early: it held more than"
+              + " maxEventsInGrace " + plan.config().maxEventsInGrace() + " events within the"
+              + " grace period of feature group '" + plan.name() + "'; raise maxEventsInGrace"
+              + " to apply such events"
+          : "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
+              + "' is " + Duration.ofMillis(lag) + " behind its latest event time "
+              + Instant.ofEpochMilli(s.maxTime) + ", beyond the grace period "
+              + Duration.ofMillis(plan.config().graceMs()) + " of feature group '" + plan.name()
+              + "'; raise its grace to apply such events";
       context().forward(record.withKey((String) null)
           .withValue(new DeadLetter(e.rawKey(), e.rawValue()))
           .withHeaders(DeadLetter.headers(error, null, context().applicationId(),

@@ -9,7 +9,8 @@ import java.util.List;
  * events ("sealed": no event that can still be accepted is older than them), by tile index.
  *
  * <p>State stays bounded: recent events are those within the grace period of the entity's latest
- * event, and each column keeps only the tiles its longest window can still reach.
+ * event, at most the group's {@code maxEventsInGrace} of them, and each column keeps only the
+ * tiles its longest window can still reach.
  */
 final class EntityState {
 
@@ -24,6 +25,12 @@ final class EntityState {
   long maxSeq = -1;
   String maxEventId;
   long nextSeq;
+  /**
+   * The latest time of an event sealed early because the entity held more than the group's
+   * {@code maxEventsInGrace} events within its grace period ({@link Long#MIN_VALUE}: none): an
+   * event older than it is late, as it could no longer be applied exactly.
+   */
+  long sealedUpTo = Long.MIN_VALUE;
   final List<Recent> recent = new ArrayList<>();
   final Tiles[] tiles;
 

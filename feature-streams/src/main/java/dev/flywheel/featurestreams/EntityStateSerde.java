@@ -15,12 +15,15 @@ import org.apache.kafka.common.serialization.Serializer;
  */
 final class EntityStateSerde implements Serde<EntityState> {
 
-  private static final byte FORMAT = 2;
+  /** Format 3 adds {@link EntityState#sealedUpTo}; format 2 (without it) is still read. */
+  private static final byte FORMAT = 3;
+  private static final byte FORMAT_2 = 2;
   private static final byte SAME_AS_SUM = 1;
 
   private final FeatureGroupPlan plan;
   private final Tile.Plan[] tilePlans;
   private final int fieldCount;
+  private final long graceMs;
   /** Size of the last state written: a hint for the next buffer (racing updates are harmless). */
   private int lastSize = 256;
 
@@ -31,6 +34,7 @@ final class EntityStateSerde implements Serde<EntityState> {
       tilePlans[i] = Tile.Plan.of(plan.columns().get(i));
     }
     this.fieldCount = plan.fields().size();
+    this.graceMs = plan.config().graceMs();
   }
 
   @Override
@@ -48,7 +52,7 @@ final class EntityStateSerde implements Serde<EntityState> {
    * (for the purge scan); {@link Long#MIN_VALUE} for state of another format or layout.
    */
   long latestEventTime(byte[] bytes) {
-    if (bytes.length < 13 || bytes[0] != FORMAT
+    if (bytes.length < 13 || (bytes[0] != FORMAT && bytes[0] != FORMAT_2)
         || java.nio.ByteBuffer.wrap(bytes, 1, 4).getInt() != plan.layout()) {
       return Long.MIN_VALUE;
     }
@@ -64,6 +68,8 @@ final class EntityStateSerde implements Serde<EntityState> {
     out.writeVarLong(s.maxSeq);
     out.writeString(s.maxEventId);
     out.writeVarLong(s.nextSeq);
+    // 0: no early seal still in effect (none, or older than the grace period's own boundary)
+    out.writeVarLong(s.sealedUpTo < base - graceMs ? 0 : base - s.sealedUpTo + 1);
     out.writeVarLong(s.recent.size());
     for (EntityState.Recent r : s.recent) {
       out.writeVarLong(r.seq());
@@ -91,7 +97,8 @@ final class EntityStateSerde implements Serde<EntityState> {
   EntityState read(byte[] bytes) {
     try {
       Bytes.Reader in = new Bytes.Reader(bytes);
-      if (in.readByte() != FORMAT || in.readInt() != plan.layout()) {
+      byte format = in.readByte();
+      if ((format != FORMAT && format != FORMAT_2) || in.readInt() != plan.layout()) {
         return null;
       }
       EntityState s = new EntityState(tilePlans.length);
@@ -100,6 +107,10 @@ final class EntityStateSerde implements Serde<EntityState> {
       s.maxSeq = in.readVarLong();
       s.maxEventId = in.readString();
       s.nextSeq = in.readVarLong();
+      if (format == FORMAT) {
+        long sealed = in.readVarLong();
+        s.sealedUpTo = sealed == 0 ? Long.MIN_VALUE : base - (sealed - 1);
+      }
       int recent = (int) in.readVarLong();
       for (int i = 0; i < recent; i++) {
         long seq = in.readVarLong();

@@ -3,7 +3,7 @@ package dev.flywheel.featurestreams;
 import dev.flywheel.featurestreams.FeatureGroupPlan.Column;
 import dev.flywheel.featurestreams.FeatureGroupPlan.PlannedFeature;
 import dev.flywheel.featurestreams.FeatureGroupPlan.WindowedColumn;
-import java.util.Iterator;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -17,8 +17,14 @@ import java.util.List;
  * grace period give these values; an event more than the grace period behind the entity's latest
  * event time is late and not applied.
  *
- * <p>Cost per event: the tiles of its windows plus the recent (within-grace) events, not the
- * events of the window.
+ * <p>An entity holds at most {@code maxEventsInGrace} recent events. Beyond that, its oldest
+ * recent events (by event time, all of one instant or none) are sealed into their tiles early,
+ * and an event older than the latest of them is late as well. Every event still applied is then
+ * no older than any sealed event, which is all the evaluation above relies on: the values stay
+ * exact, and only how far out of order a hot entity's events may arrive shrinks.
+ *
+ * <p>Cost per event: the tiles of its windows plus the recent (within-grace) events, at most
+ * {@code maxEventsInGrace}, not the events of the window.
  */
 final class FeatureEngine {
 
@@ -29,6 +35,7 @@ final class FeatureEngine {
   private final Tile.Plan[] tilePlans;
   private final long graceMs;
   private final int distinctBound;
+  private final int maxRecent;
 
   FeatureEngine(FeatureGroupPlan plan) {
     this.plan = plan;
@@ -41,6 +48,7 @@ final class FeatureEngine {
     }
     this.graceMs = plan.config().graceMs();
     this.distinctBound = plan.config().distinctExactUpTo();
+    this.maxRecent = plan.config().maxEventsInGrace();
   }
 
   FeatureGroupPlan plan() {
@@ -52,9 +60,21 @@ final class FeatureEngine {
     return new EntityState(columns.size());
   }
 
-  /** Whether an event of time {@code timeMs} is beyond the grace period for this entity. */
+  /**
+   * Whether an event of time {@code timeMs} is late for this entity: beyond the grace period, or
+   * older than an event sealed early ({@link #isBehindEarlySeal}).
+   */
   boolean isLate(EntityState state, long timeMs) {
-    return state != null && state.seen() && timeMs < state.maxTime - graceMs;
+    return state != null && state.seen()
+        && (timeMs < state.maxTime - graceMs || timeMs < state.sealedUpTo);
+  }
+
+  /**
+   * Whether an event of time {@code timeMs}, within the grace period, is older than an event this
+   * entity sealed early because it held more than {@code maxEventsInGrace} events.
+   */
+  boolean isBehindEarlySeal(EntityState state, long timeMs) {
+    return state != null && timeMs >= state.maxTime - graceMs && timeMs < state.sealedUpTo;
   }
 
   /** How far behind the entity's latest event time {@code timeMs} is (0 when not behind). */
@@ -173,16 +193,43 @@ final class FeatureEngine {
 
   /**
    * Folds the recent events no acceptable event can precede any more (older than the latest event
-   * time minus the grace period) into their tiles, and drops tiles no window can reach.
+   * time minus the grace period) into their tiles, and drops tiles no window can reach. When more
+   * than {@code maxEventsInGrace} recent events remain, seals the oldest early: every one up to
+   * the time that leaves at most half of {@code maxEventsInGrace} (so that a hot entity sorts its
+   * events once per that many, not on each), and records that time as {@link
+   * EntityState#sealedUpTo}.
    */
   void seal(EntityState state) {
     long boundary = state.maxTime - graceMs;
-    Iterator<EntityState.Recent> it = state.recent.iterator();
-    while (it.hasNext()) {
-      EntityState.Recent r = it.next();
+    sealBefore(state, boundary);
+    if (state.recent.size() > maxRecent) {
+      long[] times = new long[state.recent.size()];
+      for (int i = 0; i < times.length; i++) {
+        times[i] = state.recent.get(i).timeMs();
+      }
+      Arrays.sort(times);
+      long upTo = times[times.length - 1 - maxRecent / 2];
+      state.sealedUpTo = Math.max(state.sealedUpTo, upTo);
+      sealBefore(state, upTo == Long.MAX_VALUE ? upTo : upTo + 1);
+    }
+    for (int c = 0; c < columns.size(); c++) {
+      Column col = columns.get(c);
+      if (col.tileMs() == Long.MAX_VALUE) {
+        continue;
+      }
+      long keepFrom = Math.floorDiv(boundary, col.tileMs()) - col.keepTiles() + 1;
+      state.tiles[c].dropBefore(keepFrom);
+    }
+  }
+
+  /** Folds the recent events older than {@code boundary} into their tiles, in arrival order. */
+  private void sealBefore(EntityState state, long boundary) {
+    boolean any = false;
+    for (EntityState.Recent r : state.recent) {
       if (r.timeMs() >= boundary) {
         continue;
       }
+      any = true;
       for (int c = 0; c < columns.size(); c++) {
         Column col = columns.get(c);
         if (!r.passes(col.filter())) {
@@ -195,15 +242,9 @@ final class FeatureEngine {
         long index = col.tileMs() == Long.MAX_VALUE ? 0 : Math.floorDiv(r.timeMs(), col.tileMs());
         state.tiles[c].getOrCreate(index).add(r.timeMs(), value, tilePlans[c], distinctBound);
       }
-      it.remove();
     }
-    for (int c = 0; c < columns.size(); c++) {
-      Column col = columns.get(c);
-      if (col.tileMs() == Long.MAX_VALUE) {
-        continue;
-      }
-      long keepFrom = Math.floorDiv(boundary, col.tileMs()) - col.keepTiles() + 1;
-      state.tiles[c].dropBefore(keepFrom);
+    if (any) {
+      state.recent.removeIf(r -> r.timeMs() < boundary);
     }
   }
 }

@@ -30,6 +30,7 @@ import java.util.Set;
  *     purgeAfter: 7d              # optional; default: the longest window (never with lifetime)
  *     distinctExactUpTo: 1000     # optional; distinct counts are exact up to this many values
  *     maxClockSkew: 1h            # optional; events stamped further after their record are refused
+ *     maxEventsInGrace: 1000      # optional; an entity's events held unsealed, see below
  *     features: [ ... ]           # see FeatureConfig
  *     defaults:                   # answered for entities the online store does not hold
  *       tx_count_24h: 0
@@ -48,10 +49,15 @@ import java.util.Set;
  * @param maxClockSkewMs how far an event time may be after its source record's Kafka timestamp;
  *     an event later than that (a producer's clock ahead, microseconds in a milliseconds field)
  *     or before 1970 goes to the dead-letter topic
+ * @param maxEventsInGrace how many of an entity's events within the grace period are held as they
+ *     arrived (what lets an out-of-order event be applied exactly); when an entity has more, its
+ *     oldest are folded into their tiles early and events older than those are refused as late,
+ *     so a hot entity's state and the cost of each of its events stay bounded
  */
 public record FeatureGroupConfig(String name, String source, String entityKey, String eventTime,
     String eventId, long graceMs, Long purgeAfterMs, int distinctExactUpTo,
-    List<FeatureConfig> features, Map<String, Object> defaults, long maxClockSkewMs) {
+    List<FeatureConfig> features, Map<String, Object> defaults, long maxClockSkewMs,
+    int maxEventsInGrace) {
 
   /** Grace period unless configured: 5 minutes. */
   public static final long DEFAULT_GRACE_MS = 5 * 60_000L;
@@ -65,6 +71,15 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
    */
   public static final long DEFAULT_MAX_CLOCK_SKEW_MS = 60 * 60_000L;
 
+  /**
+   * Events held within the grace period per entity unless configured: 1,000, which keeps a hot
+   * entity's held events to tens of KiB and the evaluation of one of its events to microseconds.
+   */
+  public static final int DEFAULT_MAX_EVENTS_IN_GRACE = 1000;
+
+  /** The most events within the grace period a group may hold per entity. */
+  public static final int MAX_EVENTS_IN_GRACE_LIMIT = 100_000;
+
   /** Parses the YAML form. */
   @JsonCreator
   static FeatureGroupConfig fromYaml(@JsonProperty("name") String name,
@@ -74,7 +89,8 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
       @JsonProperty("distinctExactUpTo") Integer distinctExactUpTo,
       @JsonProperty("features") List<FeatureConfig> features,
       @JsonProperty("defaults") Map<String, Object> defaults,
-      @JsonProperty("maxClockSkew") String maxClockSkew) {
+      @JsonProperty("maxClockSkew") String maxClockSkew,
+      @JsonProperty("maxEventsInGrace") Integer maxEventsInGrace) {
     String group = name == null ? "?" : name;
     try {
       return new FeatureGroupConfig(name, source, entityKey, eventTime, eventId,
@@ -83,7 +99,8 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
           distinctExactUpTo == null ? DEFAULT_DISTINCT_EXACT_UP_TO : distinctExactUpTo,
           features, defaults,
           maxClockSkew == null ? DEFAULT_MAX_CLOCK_SKEW_MS
-              : FeatureWindow.parseMillis(maxClockSkew, "maxClockSkew"));
+              : FeatureWindow.parseMillis(maxClockSkew, "maxClockSkew"),
+          maxEventsInGrace == null ? DEFAULT_MAX_EVENTS_IN_GRACE : maxEventsInGrace);
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().startsWith("feature group")) {
         throw e;
@@ -116,6 +133,10 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
     }
     if (maxClockSkewMs < 0) {
       problems.add("maxClockSkew must not be negative");
+    }
+    if (maxEventsInGrace < 1 || maxEventsInGrace > MAX_EVENTS_IN_GRACE_LIMIT) {
+      problems.add("maxEventsInGrace must be 1.." + MAX_EVENTS_IN_GRACE_LIMIT + ", got "
+          + maxEventsInGrace);
     }
     if (purgeAfterMs != null && purgeAfterMs <= 0) {
       problems.add("purgeAfter must be longer than 0");
@@ -260,10 +281,14 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
    * feature_group_version} on every vector so lineage records which definition produced it.
    */
   public String version() {
+    // as declared before the settings at the end existed when they keep their defaults, so that
+    // upgrading keeps every version
     String declaration = toString();
+    if (maxEventsInGrace == DEFAULT_MAX_EVENTS_IN_GRACE) {
+      declaration = declaration.substring(0, declaration.lastIndexOf(", maxEventsInGrace=")) + "]";
+    }
     if (maxClockSkewMs == DEFAULT_MAX_CLOCK_SKEW_MS) {
-      // as declared before maxClockSkew existed, so that upgrading keeps every version
-      declaration = declaration.substring(0, declaration.lastIndexOf(", maxClockSkewMs=")) + "]";
+      declaration = declaration.replace(", maxClockSkewMs=" + maxClockSkewMs, "");
     }
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256")

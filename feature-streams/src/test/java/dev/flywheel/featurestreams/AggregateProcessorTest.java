@@ -131,7 +131,7 @@ class AggregateProcessorTest {
     FeatureGroupConfig g = FeatureStreamsConfig.cardActivity().group(GROUP);
     FeatureGroupConfig changed = new FeatureGroupConfig(g.name(), g.source(), g.entityKey(),
         g.eventTime(), g.eventId(), 2 * g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(),
-        g.features(), g.defaults(), g.maxClockSkewMs());
+        g.features(), g.defaults(), g.maxClockSkewMs(), g.maxEventsInGrace());
     new Instance(plan(changed), online);
 
     // Then card-1's vector is computed again, with the new declaration's version

@@ -98,4 +98,51 @@ class EntityStateSerdeTest {
     assertThat(new EntityStateSerde(changed).read(bytes)).isNull();
     assertThat(new EntityStateSerde(changed).latestEventTime(bytes)).isEqualTo(Long.MIN_VALUE);
   }
+
+  @Test
+  void shouldKeepAnEarlySealAcrossARoundTripAndReadStateOfTheFormerFormat() {
+    // Given an entity of a group holding at most 8 events within its grace period, with 30
+    FeatureGroupPlan plan = plan(GROUP.replace("distinctExactUpTo: 20",
+        "distinctExactUpTo: 20\n    maxEventsInGrace: 8"));
+    FeatureEngine engine = new FeatureEngine(plan);
+    EntityStateSerde serde = new EntityStateSerde(plan);
+    Random random = new Random(5);
+    EntityState state = engine.newState();
+    long t = 1_790_000_000_000L;
+    for (int i = 0; i < 30; i++) {
+      engine.apply(state, event(plan, random, i, t + i * 1000L));
+    }
+    assertThat(state.sealedUpTo).isGreaterThan(t);
+
+    // When it is written and read back
+    EntityState copy = serde.read(serde.write(state));
+
+    // Then the early seal is still in effect
+    assertThat(copy.sealedUpTo).isEqualTo(state.sealedUpTo);
+    assertThat(engine.isLate(copy, state.sealedUpTo - 1)).isTrue();
+    assertThat(engine.isLate(copy, state.sealedUpTo)).isFalse();
+
+    // and state written in format 2, before early seals existed, still reads, without one
+    EntityState unsealed = engine.newState();
+    engine.apply(unsealed, event(plan, random, 99, t));
+    byte[] current = serde.write(unsealed);
+    Bytes.Writer prefix = new Bytes.Writer(64);
+    prefix.writeByte((byte) 3);
+    prefix.writeInt(plan.layout());
+    prefix.writeLong(unsealed.maxTime);
+    prefix.writeVarLong(unsealed.maxSeq);
+    prefix.writeString(unsealed.maxEventId);
+    prefix.writeVarLong(unsealed.nextSeq);
+    int at = prefix.toByteArray().length;
+    assertThat(current[at]).as("no early seal is written as 0").isZero();
+    byte[] former = new byte[current.length - 1];
+    System.arraycopy(current, 0, former, 0, at);
+    System.arraycopy(current, at + 1, former, at, current.length - at - 1);
+    former[0] = 2;
+    EntityState read = serde.read(former);
+    assertThat(read.sealedUpTo).isEqualTo(Long.MIN_VALUE);
+    assertThat(engine.evaluate(read, t, read.maxSeq))
+        .containsExactly(engine.evaluate(unsealed, t, unsealed.maxSeq));
+    assertThat(serde.latestEventTime(former)).isEqualTo(t);
+  }
 }
