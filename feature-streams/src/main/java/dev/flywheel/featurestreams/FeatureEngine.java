@@ -33,6 +33,8 @@ final class FeatureEngine {
   private final List<WindowedColumn> windowed;
   private final List<PlannedFeature> features;
   private final Tile.Plan[] tilePlans;
+  /** Per column, the distinct values its sealed tiles keep exactly. */
+  private final int[] tileDistinctBounds;
   private final long graceMs;
   private final int distinctBound;
   private final int maxRecent;
@@ -43,8 +45,11 @@ final class FeatureEngine {
     this.windowed = plan.windowed();
     this.features = plan.features();
     this.tilePlans = new Tile.Plan[columns.size()];
+    this.tileDistinctBounds = new int[columns.size()];
     for (int i = 0; i < columns.size(); i++) {
       tilePlans[i] = Tile.Plan.of(columns.get(i));
+      tileDistinctBounds[i] = columns.get(i).distinctExactPerTile(
+          plan.config().distinctExactUpTo());
     }
     this.graceMs = plan.config().graceMs();
     this.distinctBound = plan.config().distinctExactUpTo();
@@ -240,7 +245,8 @@ final class FeatureEngine {
           continue;
         }
         long index = col.tileMs() == Long.MAX_VALUE ? 0 : Math.floorDiv(r.timeMs(), col.tileMs());
-        state.tiles[c].getOrCreate(index).add(r.timeMs(), value, tilePlans[c], distinctBound);
+        state.tiles[c].getOrCreate(index)
+            .add(r.timeMs(), value, tilePlans[c], tileDistinctBounds[c]);
       }
     }
     if (any) {

@@ -39,7 +39,42 @@ public final class FeatureGroupPlan {
    * tileMs} ({@link Long#MAX_VALUE}: one lifetime tile), keeping at most {@code keepTiles} tiles.
    */
   record Column(int field, int filter, long tileMs, long keepTiles, boolean numeric,
-      boolean firstLast, boolean distinct) {}
+      boolean firstLast, boolean distinct) {
+
+    /**
+     * The most distinct values a tile of this column keeps exactly before it becomes a sketch:
+     * the group's {@code distinctExactUpTo}, but at most what keeps the column's exact values
+     * within {@link #DISTINCT_EXACT_BYTES_PER_COLUMN} over all its tiles, and never fewer than a
+     * sketch's size in values (below that, the exact form is the smaller one anyway).
+     */
+    int distinctExactPerTile(int distinctExactUpTo) {
+      long budget = DISTINCT_EXACT_BYTES_PER_COLUMN / (Long.BYTES * keepTiles);
+      return (int) Math.min(distinctExactUpTo, Math.max(Tile.HLL_BYTES / Long.BYTES, budget));
+    }
+
+    /**
+     * How many tiles of this column an entity may hold at most: those its longest window
+     * reaches back from the grace period's boundary, and those after it (early-sealed events).
+     */
+    long maxTiles(long graceMs) {
+      return tileMs == Long.MAX_VALUE ? 1 : keepTiles + graceMs / tileMs + 1;
+    }
+  }
+
+  /** The bytes of exact distinct values a column's tiles keep at most, together: 64 KiB. */
+  static final long DISTINCT_EXACT_BYTES_PER_COLUMN = 64 * 1024;
+
+  /**
+   * The most an entity's state may take, estimated for its worst case at start: 768 KiB, to keep
+   * it (with text values longer than estimated, the key and the record's overhead) within the
+   * 1 MiB that producers ({@code max.request.size}) and the changelog topic ({@code
+   * max.message.bytes}) accept by default. A state record refused there would fail its task on
+   * every retry, stalling its partitions.
+   */
+  static final long MAX_STATE_BYTES = 768 * 1024;
+
+  /** The bytes a text value is estimated at in the worst case of {@link #estimateMaxStateBytes}. */
+  static final int TEXT_ESTIMATE_BYTES = 24;
 
   /** A window over a column. */
   record WindowedColumn(int column, FeatureWindow window) {}
@@ -279,6 +314,15 @@ public final class FeatureGroupPlan {
       problems.add("it declares " + filters.size() + " different filters; a group takes at most "
           + Long.SIZE + " (split it into several groups)");
     }
+    if (problems.isEmpty()) {
+      long bytes = estimateMaxStateBytes(config, fields, columns);
+      if (bytes > MAX_STATE_BYTES) {
+        problems.add("an entity's state may take up to " + bytes / 1024 + " KiB, more than the "
+            + MAX_STATE_BYTES / 1024 + " KiB it may take (" + largestColumns(config, fields,
+                columns, planned, windowed) + "); shorten the longest windows of distinct_count,"
+            + " lower maxEventsInGrace, or move features into a group of their own");
+      }
+    }
     if (!problems.isEmpty()) {
       throw new InvalidFeatureGroupException(group, problems);
     }
@@ -286,6 +330,72 @@ public final class FeatureGroupPlan {
     return new FeatureGroupPlan(config, schemaDescription, config.entityKey(), timeField, micros,
         eventId, config.entityKey().equals(sourceKey), fields, filters, filterFields, columns,
         windowed, planned);
+  }
+
+  /**
+   * An entity's state in its worst case, in bytes, as {@link EntityStateSerde} writes it: every
+   * column holding all the tiles it may, each tile with every part at its largest (distinct values
+   * at the column's exact limit or a sketch, whichever is larger), plus {@code maxEventsInGrace}
+   * held events; text values count {@link #TEXT_ESTIMATE_BYTES} each.
+   */
+  static long estimateMaxStateBytes(FeatureGroupConfig config, List<FieldSlot> fields,
+      List<Column> columns) {
+    long bytes = 64 + TEXT_ESTIMATE_BYTES;
+    long event = 3 * 10;
+    for (FieldSlot f : fields) {
+      event += valueBytes(f.numeric());
+    }
+    bytes += (long) config.maxEventsInGrace() * event;
+    for (Column c : columns) {
+      bytes += c.maxTiles(config.graceMs()) * tileBytes(config, fields, c);
+    }
+    return bytes;
+  }
+
+  private static long tileBytes(FeatureGroupConfig config, List<FieldSlot> fields, Column c) {
+    long bytes = 10 + 10;
+    if (c.numeric()) {
+      bytes += 4 * Double.BYTES;
+    }
+    if (c.firstLast()) {
+      bytes += 2 * (10 + 1 + valueBytes(c.field() < 0 || fields.get(c.field()).numeric()));
+    }
+    if (c.distinct()) {
+      bytes += 1 + 5 + Math.max(Tile.HLL_BYTES,
+          (long) Long.BYTES * c.distinctExactPerTile(config.distinctExactUpTo()));
+    }
+    return bytes;
+  }
+
+  private static int valueBytes(boolean numeric) {
+    return numeric ? 1 + Double.BYTES : 1 + TEXT_ESTIMATE_BYTES;
+  }
+
+  /** The three columns taking the most, named by a feature over each, for the message. */
+  private static String largestColumns(FeatureGroupConfig config, List<FieldSlot> fields,
+      List<Column> columns, List<PlannedFeature> planned, List<WindowedColumn> windowed) {
+    List<String> parts = new ArrayList<>();
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < columns.size(); i++) {
+      order.add(i);
+    }
+    order.sort((a, b) -> Long.compare(
+        columns.get(b).maxTiles(config.graceMs()) * tileBytes(config, fields, columns.get(b)),
+        columns.get(a).maxTiles(config.graceMs()) * tileBytes(config, fields, columns.get(a))));
+    for (int i : order.subList(0, Math.min(3, order.size()))) {
+      Column c = columns.get(i);
+      String feature = "?";
+      for (PlannedFeature p : planned) {
+        if (p.windowed() >= 0 && windowed.get(p.windowed()).column() == i) {
+          feature = p.name();
+          break;
+        }
+      }
+      parts.add("'" + feature + "' and the features sharing its tiles: "
+          + c.maxTiles(config.graceMs()) * tileBytes(config, fields, c) / 1024 + " KiB in "
+          + c.maxTiles(config.graceMs()) + " tiles");
+    }
+    return String.join(", ", parts);
   }
 
   private static <T> int slot(List<T> list, T value) {

@@ -16,8 +16,11 @@ import java.util.Arrays;
  */
 final class Tile {
 
-  /** HyperLogLog precision: 2^11 registers, about 2.3% standard error, 2 KiB. */
+  /** HyperLogLog precision: 2^11 registers, about 2.3% standard error. */
   static final int HLL_PRECISION = 11;
+
+  /** Bytes of a sketch in the state: 2^11 registers of 6 bits, 1,536. */
+  static final int HLL_BYTES = HyperLogLog.create(HLL_PRECISION).getState().length;
 
   long count;
   double sum;

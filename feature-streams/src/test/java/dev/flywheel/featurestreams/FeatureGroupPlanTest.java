@@ -110,4 +110,46 @@ class FeatureGroupPlanTest {
             + "flywheel.data.transactions-value")
         .hasMessageContaining("flywheel sources add transactions");
   }
+
+  @Test
+  void shouldRefuseAGroupWhoseEntityStateCouldOutgrowWhatItsChangelogAccepts() {
+    // Given three distinct counts over 7 days, each of which may keep 169 one-hour sketches
+    String features = """
+        - {name: merchants_7d, agg: distinct_count, field: merchant, window: 7d}
+        - {name: countries_7d, agg: distinct_count, field: country, window: 7d}
+        - {name: categories_7d, agg: distinct_count, field: category, window: 7d}
+        """;
+
+    // Then the group is refused at start, naming what takes the room and what to change
+    assertThatThrownBy(() -> plan(features))
+        .isInstanceOf(InvalidFeatureGroupException.class)
+        .hasMessageContaining("an entity's state may take up to")
+        .hasMessageContaining("more than the 768 KiB it may take")
+        .hasMessageContaining("'merchants_7d' and the features sharing its tiles")
+        .hasMessageContaining("in 169 tiles")
+        .hasMessageContaining("shorten the longest windows of distinct_count");
+    // while two of them fit
+    assertThat(plan(features.lines().limit(2).reduce("", (a, b) -> a + b + "\n")))
+        .isNotNull();
+  }
+
+  @Test
+  void shouldEstimateEveryShippedGroupWithinTheStateLimit() {
+    // Given the demo group and the randomized test's groups, with their default limits
+    FeatureStreamsConfig config = RandomizedCorrectnessTest.config();
+
+    for (FeatureGroupConfig g : config.featureGroups()) {
+      // When each is compiled
+      FeatureGroupPlan plan = FeatureGroupPlan.of(g, TransactionSource.schema(), SCHEMA);
+
+      // Then its worst case fits, and a distinct count over 24 one-hour tiles keeps 341 values
+      // per tile exactly (64 KiB over the column)
+      assertThat(FeatureGroupPlan.estimateMaxStateBytes(g, plan.fields(), plan.columns()))
+          .as(g.name()).isLessThanOrEqualTo(FeatureGroupPlan.MAX_STATE_BYTES);
+    }
+    FeatureGroupPlan card = FeatureGroupPlan.of(config.group("card_activity"),
+        TransactionSource.schema(), SCHEMA);
+    assertThat(card.columns()).filteredOn(FeatureGroupPlan.Column::distinct)
+        .allSatisfy(c -> assertThat(c.distinctExactPerTile(1000)).isEqualTo(341));
+  }
 }

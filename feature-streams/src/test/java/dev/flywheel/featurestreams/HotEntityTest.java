@@ -1,6 +1,7 @@
 package dev.flywheel.featurestreams;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.topics.DeadLetterHeaders;
@@ -173,6 +174,37 @@ class HotEntityTest {
     // Then it holds at most 1,000 events, and its state stays far below 1 MiB
     assertThat(held).isBetween(500, 1000);
     assertThat(stateBytes).isLessThan(64 * 1024);
+  }
+
+  @Test
+  void shouldKeepAHighCardinalityDistinctCountWithinItsColumnsBudget() {
+    // Given a distinct count over 7 days, exact up to the default 1,000 values
+    FeatureGroupPlan plan = FeatureGroupPlan.of(FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: g
+            source: transactions
+            entityKey: card_id
+            features:
+              - {name: merchants_7d, agg: distinct_count, field: merchant, window: 7d}
+        """).group("g"), TransactionSource.schema(), "test");
+    FeatureEngine engine = new FeatureEngine(plan);
+    EntityState state = engine.newState();
+    long t0 = 1_790_000_000_000L;
+
+    // When one card pays 1,000 different merchants in each of 10 hours
+    Object[] values = null;
+    for (int i = 0; i < 10_000; i++) {
+      Object[] fields = new Object[plan.fields().size()];
+      fields[0] = "m-" + i;
+      values = engine.apply(state, new FeatureEvent("card-1", "e-" + i, t0 + i * 3_600L, fields,
+          0, "t", 0, i, null, null)).log();
+    }
+    int bytes = new EntityStateSerde(plan).write(state).length;
+
+    // Then each sealed hour is a 1.5 KiB sketch rather than 8 KB of exact values (a tile of a
+    // 7-day column keeps at most 192 exactly), and the count is the sketch's estimate
+    assertThat(bytes).isLessThan(24 * 1024);
+    assertThat((Double) values[0]).isCloseTo(10_000.0, withinPercentage(5));
   }
 
   /**
