@@ -22,8 +22,16 @@ import java.util.Map;
 public record RunContext(String runId, int attempt, ModelSpec model, Map<String, String> params,
     Dataset dataset, Path workDir, Instant startedAt) {
 
-  /** The artifact-store prefix of this attempt's outputs: {@code runs/<run id>/<attempt>/}. */
+  /**
+   * The artifact-store prefix of this attempt's outputs: {@code runs/<run id>/<attempt>/<started
+   * at, epoch ms>/}. The start time keeps an attempt of a run whose id came round again (the
+   * coordinator's state was reset, so run numbers started over) from reading, or overwriting, the
+   * outputs an earlier run of the same id left there; a restarted instance following the same
+   * attempt computes the same prefix from the same STARTED event. Without a start time (events of
+   * an older release) it is {@code runs/<run id>/<attempt>/}.
+   */
   public String outputPrefix() {
-    return "runs/" + runId + "/" + attempt + "/";
+    return "runs/" + runId + "/" + attempt + "/"
+        + (startedAt == null ? "" : startedAt.toEpochMilli() + "/");
   }
 }

@@ -146,7 +146,8 @@ class KubernetesExecutorTest {
         .containsEntry("FLYWHEEL_ATTEMPT", "2").containsEntry("EPOCHS", "10")
         .containsEntry("FLYWHEEL_DATASET_URI", dataset.lineage().getUri())
         .containsEntry("FLYWHEEL_DATASET_SHA256", dataset.lineage().getSha256())
-        .containsEntry("FLYWHEEL_OUTPUT_URI", store.uriOf("runs/fraud-7/2/"));
+        .containsEntry("FLYWHEEL_OUTPUT_URI",
+            store.uriOf("runs/fraud-7/2/" + STARTED.toEpochMilli() + "/"));
     assertThat(env.get("FLYWHEEL_PARAMS")).contains("\"device\":\"cuda\"");
   }
 
@@ -236,11 +237,16 @@ class KubernetesExecutorTest {
         .isEqualTo(Long.toString(STARTED.toEpochMilli())));
     assertThat(result).isNotDone();
     // And when it succeeds with its own model, that model is the output
+    writeOutputs(ctx);
     store.putNamed(ctx.outputPrefix() + "model.onnx", "new-onnx".getBytes(StandardCharsets.UTF_8));
     setStatus(client.batch().v1().jobs().inNamespace(NS).withName(name).get(), true,
         "Completed");
     TrainingOutput out = result.get(20, java.util.concurrent.TimeUnit.SECONDS);
     assertThat(Files.readString(out.artifact())).isEqualTo("new-onnx");
+    // And the earlier run's outputs are where it left them, not overwritten
+    assertThat(store.getNamed(earlier.outputPrefix() + "model.onnx"))
+        .hasValueSatisfying(b -> assertThat(new String(b, StandardCharsets.UTF_8))
+            .isEqualTo("onnx-bytes"));
   }
 
   @Test
