@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.flywheel.events.Label;
 import dev.flywheel.ingest.cdc.CdcIngest;
 import dev.flywheel.ingest.cdc.CdcTable;
 import dev.flywheel.ingest.cdc.DeleteMode;
@@ -20,19 +21,22 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 
 /**
  * The ingest parts of {@code flywheel.yaml}: the declared sources, the HTTP settings and change
- * data capture from PostgreSQL. Other top-level sections of the file belong to other services and
- * are ignored here.
+ * data capture from PostgreSQL, and the label target of each declared model. Other top-level
+ * sections of the file belong to other services and are ignored here.
  *
  * <pre>{@code
  * sources:
@@ -57,14 +61,19 @@ import org.apache.avro.SchemaParseException;
  *   tables:
  *     - table: public.orders
  *       source: orders
+ * models:                            # read for their label targets only (see {@link Model})
+ *   - name: fraud-detector
+ *     target: is_fraud               # POST /labels accepts targets the models learn
  * }</pre>
  *
  * @param sources the declared sources; never null, may be empty
  * @param ingest the HTTP settings; never null
  * @param cdc change data capture settings; null when the file has no {@code cdc} section
+ * @param models the declared models, as far as ingest reads them (their label targets); never
+ *     null, empty when the file has no {@code models} section
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
+public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc, List<Model> models) {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
@@ -72,15 +81,32 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
   /** Defaults filled in, lists copied. */
   @JsonCreator
   public IngestConfig(@JsonProperty("sources") List<SourceConfig> sources,
-      @JsonProperty("ingest") Http ingest, @JsonProperty("cdc") Cdc cdc) {
+      @JsonProperty("ingest") Http ingest, @JsonProperty("cdc") Cdc cdc,
+      @JsonProperty("models") List<Model> models) {
     this.sources = sources == null ? List.of() : List.copyOf(sources);
     this.ingest = ingest == null ? Http.defaults() : ingest;
     this.cdc = cdc;
+    this.models = models == null ? List.of() : List.copyOf(models);
+  }
+
+  /** Sources, HTTP settings and change data capture, without models. */
+  public IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
+    this(sources, ingest, cdc, null);
   }
 
   /** Sources and HTTP settings, without change data capture. */
   public IngestConfig(List<SourceConfig> sources, Http ingest) {
     this(sources, ingest, null);
+  }
+
+  /**
+   * The label targets the declared models learn, sorted: what {@code POST /labels} accepts as a
+   * label's {@code target}. Empty when no model is declared, and then every target is accepted.
+   */
+  public SortedSet<String> labelTargets() {
+    SortedSet<String> targets = new TreeSet<>();
+    models.forEach(m -> targets.add(m.target()));
+    return Collections.unmodifiableSortedSet(targets);
   }
 
   /** The change data capture settings, when the file has a {@code cdc} section. */
@@ -90,7 +116,31 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
 
   /** The same settings with other HTTP settings (e.g. a port from the environment). */
   public IngestConfig withIngest(Http ingest) {
-    return new IngestConfig(sources, ingest, cdc);
+    return new IngestConfig(sources, ingest, cdc, models);
+  }
+
+  /**
+   * A model of the {@code models} section, as far as ingest needs it: its name and the label
+   * target it learns. The section belongs to the registry and training-trigger, which check its
+   * other keys; here they are ignored.
+   *
+   * @param name the model name
+   * @param target the {@code Label.target} it learns; the {@code Label} schema's default
+   *     ({@code label}) when not given
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Model(String name, String target) {
+
+    /** The target of a model that does not name one: the default of {@code Label.target}. */
+    public static final String DEFAULT_TARGET =
+        String.valueOf(Label.getClassSchema().getField("target").defaultVal());
+
+    /** Fills in the default target. */
+    @JsonCreator
+    public Model(@JsonProperty("name") String name, @JsonProperty("target") String target) {
+      this.name = name;
+      this.target = target == null || target.isBlank() ? DEFAULT_TARGET : target.trim();
+    }
   }
 
   /**
@@ -447,7 +497,7 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc) {
   public static IngestConfig parse(String yaml) {
     try {
       IngestConfig config = YAML.readValue(yaml, IngestConfig.class);
-      return config == null ? new IngestConfig(null, null, null) : config;
+      return config == null ? new IngestConfig(null, null, null, null) : config;
     } catch (UnrecognizedPropertyException e) {
       throw new IllegalArgumentException("unknown setting '" + e.getPropertyName() + "' ("
           + path(e) + "); known: " + e.getKnownPropertyIds(), e);

@@ -94,6 +94,28 @@ class IngestConfigTest {
   }
 
   @Test
+  void shouldReadTheLabelTargetsOfTheDeclaredModels() {
+    // Given models with a target, without one (the Label default) and with other services' keys
+    String yaml = """
+        models:
+          - name: fraud-detector
+            featureGroup: card_activity
+            target: is_fraud
+            triggers: {newLabels: 100}
+          - name: churn
+          - name: fraud-shadow
+            target: is_fraud
+        """;
+
+    // When ingest reads the file
+    IngestConfig config = IngestConfig.parse(yaml);
+
+    // Then it knows each target once, sorted
+    assertThat(config.labelTargets()).containsExactly("is_fraud", "label");
+    assertThat(IngestConfig.parse("other: 1\n").labelTargets()).isEmpty();
+  }
+
+  @Test
   void shouldRefuseAnOutOfRangePort() {
     assertThatThrownBy(() -> IngestConfig.parse("ingest: {port: 70000}\n"))
         .hasMessageContaining("ingest.port must be 0..65535, got 70000");

@@ -38,7 +38,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.BiConsumer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -46,6 +49,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.apache.avro.generic.GenericData;
@@ -67,7 +71,8 @@ import org.slf4j.LoggerFactory;
  * checked: 404 unknown source, 401 missing or wrong bearer token, 415 content type other than
  * {@code application/json} or {@code application/x-ndjson}, 413 body over the limit, 400 malformed
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
- * written; a record too large for the producer's {@code max.request.size} is invalid too), 503
+ * written; a record too large for the producer's {@code max.request.size} is invalid too, and so
+ * is a label whose {@code target} no declared model learns, when models are declared), 503
  * Kafka or the schema registry unavailable (the batch's transaction is aborted, so nothing of it
  * is visible to {@code read_committed} consumers), 202 written and committed. Every error body is
  * JSON with an {@code error} message that says what to fix.
@@ -102,6 +107,8 @@ public final class IngestHttpApi {
   private final Supplier<IngestHealth> health;
   private final IngestMetrics metrics;
   private final SourceDefinition labels;
+  /** The targets labels may name; empty when no model is declared, and then any target goes. */
+  private final SortedSet<String> labelTargets;
   private final int maxRequestSize;
   /** One writer per source schema, for the size check; a writer is thread-safe once built. */
   private final Map<Schema, GenericDatumWriter<GenericRecord>> sizeWriters =
@@ -134,6 +141,21 @@ public final class IngestHttpApi {
   public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
       Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize) {
+    this(catalog, writer, deadLetters, http, produceTimeout, health, metrics, maxRequestSize,
+        Set.of());
+  }
+
+  /**
+   * As the eight-argument constructor, accepting only labels whose {@code target} is one of
+   * {@code labelTargets} (the targets of the models in {@code flywheel.yaml}, see {@link
+   * IngestConfig#labelTargets()}): a label of another target is invalid (422), as no model would
+   * ever learn from it. An empty set accepts every target.
+   */
+  public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
+      DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
+      Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize,
+      Set<String> labelTargets) {
+    this.labelTargets = new TreeSet<>(Objects.requireNonNull(labelTargets, "labelTargets"));
     this.maxRequestSize = maxRequestSize;
     this.catalog = Objects.requireNonNull(catalog, "catalog");
     this.writer = Objects.requireNonNull(writer, "writer");
@@ -296,6 +318,7 @@ public final class IngestHttpApi {
     List<ProducerRecord<String, GenericRecord>> records = new ArrayList<>(items.size());
     ArrayNode errors = JSON.createArrayNode();
     List<DeadLetter> rejected = new ArrayList<>();
+    SortedSet<String> unknownTargets = new TreeSet<>();
     int invalid = 0;
     for (JsonBatch.Item item : items) {
       JsonNode json = item.json();
@@ -312,6 +335,15 @@ public final class IngestHttpApi {
         } catch (IllegalArgumentException e) {
           problems.add(new FieldError(source.timeField(), e.getMessage()));
         }
+      }
+      if (problems.isEmpty() && labelSource != null) {
+        unknownTarget(record.value()).ifPresent(target -> {
+          unknownTargets.add(target);
+          problems.add(new FieldError(LabelSource.TARGET_FIELD, "no model learns target '"
+              + target + "': the models in flywheel.yaml learn " + known(labelTargets)
+              + "; correct the label's target, or declare a model with target " + target
+              + " in flywheel.yaml and restart ingest"));
+        });
       }
       if (problems.isEmpty()) {
         tooLarge(record).ifPresent(problems::add);
@@ -340,8 +372,12 @@ public final class IngestHttpApi {
       }
     }
     if (invalid > 0) {
-      ObjectNode out = errorBody(invalid + " of " + items.size() + " records do not match schema "
-          + schema.getFullName() + " of '" + source.name() + "'; nothing was written");
+      ObjectNode out = errorBody(unknownTargets.isEmpty()
+          ? invalid + " of " + items.size() + " records do not match schema "
+              + schema.getFullName() + " of '" + source.name() + "'; nothing was written"
+          : invalid + " of " + items.size() + " labels are invalid: unknown target(s) "
+              + known(unknownTargets) + ", while the models in flywheel.yaml learn "
+              + known(labelTargets) + "; nothing was written");
       out.put("invalid", invalid);
       out.set("errors", errors);
       metrics.rejected(metricSource(source, labelSource), IngestMetrics.HTTP).increment(invalid);
@@ -378,6 +414,17 @@ public final class IngestHttpApi {
         + " (max.request.size): split it into smaller records, or raise max.request.size for"
         + " ingest (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and max.message.bytes of topic "
         + record.topic()));
+  }
+
+  /** The target of a label, when targets are declared and it is not one of them. */
+  private Optional<String> unknownTarget(GenericRecord label) {
+    String target = String.valueOf(label.get(LabelSource.TARGET_FIELD));
+    return labelTargets.isEmpty() || labelTargets.contains(target)
+        ? Optional.empty() : Optional.of(target);
+  }
+
+  private static String known(Set<String> targets) {
+    return targets.stream().map(t -> "'" + t + "'").collect(Collectors.joining(", "));
   }
 
   private static String metricSource(SourceDefinition source, String labelSource) {

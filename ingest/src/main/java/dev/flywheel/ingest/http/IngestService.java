@@ -166,7 +166,8 @@ public final class IngestService implements AutoCloseable {
           new DeadLetterWriter(dlqProducer, topics, PROCESSOR,
               RecordSize.maxRequestSize(dlqProps)),
           config.ingest(), produceTimeout, this::health, metrics,
-          RecordSize.maxRequestSize(transactionalProps(transactionalIdPrefix())));
+          RecordSize.maxRequestSize(transactionalProps(transactionalIdPrefix())),
+          config.labelTargets());
       if (ownHttpServer) {
         Javalin app = Javalin.create(c -> {
           c.jetty.host = host;

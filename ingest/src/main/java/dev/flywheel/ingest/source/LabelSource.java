@@ -16,6 +16,9 @@ public final class LabelSource {
   /** The event-time field: when the outcome became known. */
   public static final String TIME_FIELD = "event_time";
 
+  /** The {@code target} field: which outcome the label is of, and so which models learn it. */
+  public static final String TARGET_FIELD = "target";
+
   /** The {@code source} field of the {@link Label} schema, filled in when a label does not say. */
   public static final String SOURCE_FIELD = "source";
 

@@ -548,6 +548,51 @@ class IngestHttpIT {
   }
 
   @Test
+  void shouldAnswer422NamingTheTargetWhenALabelNamesATargetNoModelLearns(UniqueNames names)
+      throws Exception {
+    // Given an ingest whose flywheel.yaml declares models learning is_fraud and label
+    Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-models").build();
+    try (IngestService second = IngestService.builder()
+        .config(IngestConfig.parse("""
+            ingest: {port: 0, producers: 1}
+            models:
+              - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
+              - {name: churn}
+            """))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+        .serdes(serdes)
+        .topics(declared)
+        .host("127.0.0.1")
+        .build()
+        .start()) {
+
+      // When a batch holds a label of a known target and one whose target is misspelt
+      String body = "[{\"event_id\": \"e-1\", \"event_time\": 1, \"target\": \"is_fraud\","
+          + " \"value\": 1}, {\"event_id\": \"e-2\", \"event_time\": 1, \"target\":"
+          + " \"is_frad\", \"value\": 1}]";
+      HttpResponse<String> response = postTo(second, "/labels", body);
+
+      // Then the batch is refused, naming the unknown target and the known ones
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(422);
+      JsonNode answer = json(response);
+      assertThat(answer.get("error").asText()).contains("'is_frad'")
+          .contains("'is_fraud', 'label'");
+      assertThat(answer.get("errors")).singleElement().satisfies(error -> {
+        assertThat(error.get("index").asInt()).isEqualTo(1);
+        assertThat(error.get("field").asText()).isEqualTo("target");
+        assertThat(error.get("reason").asText()).contains("'is_frad'")
+            .contains("'is_fraud', 'label'");
+      });
+      // and nothing is written, the refused label is kept on the dead-letter topic
+      assertThat(endOffsets(declared.labels().name())).isZero();
+      List<ConsumerRecord<String, String>> kept = readAll(declared.dlq(declared.labels()).name(),
+          new StringDeserializer(), 1);
+      assertThat(kept).singleElement().satisfies(letter -> assertThat(
+          header(letter, DeadLetterHeaders.ERROR)).contains("'is_frad'"));
+    }
+  }
+
+  @Test
   void shouldRequireTheEndpointTokensWhenConfigured(UniqueNames names) throws Exception {
     // Given a second ingest whose /sources and /labels need tokens
     Topics guarded = Topics.builder(serdes).prefix(names.prefix() + "-guarded").build();
