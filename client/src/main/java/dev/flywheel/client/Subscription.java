@@ -10,6 +10,8 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -28,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * read_committed}). Without a consumer group it is assigned every partition of the topic and is
  * positioned before {@link FlywheelClient#onPromoted} (and the others) return, so every event
  * written after that is delivered. With a group ({@link FlywheelClient.Builder#groupId}) it resumes
- * where the group left off and commits after each handled batch.
+ * where the group left off and commits after each handled batch; a commit that fails (the group
+ * coordinator away, or a rebalance) is tried again after the next poll, whether or not that poll
+ * brought events.
  *
  * <p>Events that cannot be decoded are logged and skipped; a handler that throws is logged and
  * the next event is delivered. An event that cannot be decoded because the schema registry does
@@ -43,9 +47,17 @@ public final class Subscription implements AutoCloseable {
   private static final long CLOSE_WAIT_SECONDS = 10;
   /** How long an event waits before it is decoded again while the schema registry is away. */
   private static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
+  /**
+   * How long one commit of the group's position may take. The thread that commits also delivers
+   * the events: with the client's default.api.timeout.ms (60 s) a group coordinator that is away
+   * would hold every following event back a minute per attempt. A reachable coordinator answers
+   * in milliseconds, and a commit that times out loses nothing: it is tried again after the next
+   * poll.
+   */
+  static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(5);
 
   private final String topic;
-  private final KafkaConsumer<String, byte[]> consumer;
+  private final Consumer<String, byte[]> consumer;
   private final Deserializer<?> values;
   private final EventHandler<Object> handler;
   private final boolean grouped;
@@ -54,9 +66,17 @@ public final class Subscription implements AutoCloseable {
   private final AtomicLong delivered = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
 
-  @SuppressWarnings("unchecked")
   Subscription(String topic, Map<String, Object> kafka, String groupId, StartPosition start,
       Deserializer<?> values, EventHandler<?> handler) {
+    this(topic, kafka, groupId, start, values, handler,
+        props -> new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer()));
+  }
+
+  /** As above, with the consumer {@code consumers} makes from the consumer properties. */
+  @SuppressWarnings("unchecked")
+  Subscription(String topic, Map<String, Object> kafka, String groupId, StartPosition start,
+      Deserializer<?> values, EventHandler<?> handler,
+      Function<Map<String, Object>, Consumer<String, byte[]>> consumers) {
     this.topic = topic;
     this.values = values;
     this.handler = (EventHandler<Object>) Objects.requireNonNull(handler, "handler");
@@ -69,8 +89,7 @@ public final class Subscription implements AutoCloseable {
     if (grouped) {
       props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
     }
-    this.consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-        new ByteArrayDeserializer());
+    this.consumer = consumers.apply(props);
     try {
       if (grouped) {
         consumer.subscribe(List.of(topic));
@@ -117,6 +136,7 @@ public final class Subscription implements AutoCloseable {
   }
 
   private void run() {
+    boolean commitPending = false;
     try {
       while (!closed.get()) {
         ConsumerRecords<String, byte[]> records;
@@ -142,12 +162,18 @@ public final class Subscription implements AutoCloseable {
           break; // closed: nothing past the undelivered event is committed
         }
         if (grouped && !records.isEmpty()) {
+          commitPending = true;
+        }
+        if (commitPending) {
           try {
-            consumer.commitSync();
+            consumer.commitSync(COMMIT_TIMEOUT);
+            commitPending = false;
           } catch (WakeupException e) {
             break;
           } catch (RuntimeException e) {
-            warn("committing the position on " + topic + " failed", e);
+            // as a failed poll: carry on, and commit the position after the next poll
+            warn("committing the position on " + topic + " failed; committing it again after"
+                + " the next poll", e);
           }
         }
       }

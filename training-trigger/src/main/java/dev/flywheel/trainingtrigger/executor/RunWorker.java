@@ -90,6 +90,16 @@ public final class RunWorker implements AutoCloseable {
   /** The back-off after a consumer error: 1 s, doubling up to 30 s, ±20%. */
   private static final ExponentialBackoff FAILURE_BACKOFF =
       new ExponentialBackoff(1_000, 2, 30_000, 0.2);
+  /**
+   * How long one offset commit may take. A reachable group coordinator answers a commit in
+   * milliseconds; one that has not answered in 5 s is away, and the loop should back off and
+   * report it ({@link #healthy()}) rather than block for the client's default.api.timeout.ms (60 s)
+   * while finished attempts wait to be recorded and waiting ones to be launched. It also keeps
+   * the last commit on {@link #close()} well within close's 10 s wait. A commit that times out
+   * throws a {@code TimeoutException}, handled as every retriable error: its offsets are not
+   * marked committed, so the next iteration commits them again.
+   */
+  static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(5);
   /** In {@code catchUpEnd}: a partition whose end offset could not be read at assignment yet. */
   private static final long END_UNKNOWN = -1L;
 
@@ -483,7 +493,7 @@ public final class RunWorker implements AutoCloseable {
       }
     }
     if (!offsets.isEmpty()) {
-      consumer.commitSync(offsets);
+      consumer.commitSync(offsets, COMMIT_TIMEOUT);
       offsets.forEach((tp, om) -> committed.put(tp, om.offset()));
     }
   }

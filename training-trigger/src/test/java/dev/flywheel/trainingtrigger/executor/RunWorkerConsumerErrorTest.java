@@ -23,6 +23,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
@@ -53,6 +54,8 @@ class RunWorkerConsumerErrorTest {
   private TopicPartition tp;
   private MockProducer<String, TrainingRun> producer;
   private final Deque<MockConsumer<String, byte[]>> consumers = new ArrayDeque<>();
+  /** The timeout of each commit the worker made with one; a commit without one adds nothing. */
+  private final List<Duration> commitTimeouts = new CopyOnWriteArrayList<>();
   private RunWorker worker;
 
   @BeforeEach
@@ -92,6 +95,25 @@ class RunWorkerConsumerErrorTest {
     });
     assertThat(coordinatorAway).as("the commit failed once").isFalse();
     assertThat(worker.healthy()).isTrue();
+  }
+
+  @Test
+  void shouldBoundEveryCommitByTheCommitTimeout() {
+    // Given a consumer on which a STARTED run arrives
+    MockConsumer<String, byte[]> consumer = consumer(new AtomicBoolean(), false);
+    consumer.schedulePollTask(() -> {
+      consumer.rebalance(List.of(tp));
+      consumer.addRecord(started("fraud-1", 0));
+    });
+
+    // When the worker runs it and commits its offset
+    start();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+        consumer.committed(Set.of(tp))).extractingByKey(tp)
+        .extracting(OffsetAndMetadata::offset).isEqualTo(1L));
+
+    // Then every commit was bounded by COMMIT_TIMEOUT, not by the client's 60 s default
+    assertThat(commitTimeouts).isNotEmpty().containsOnly(RunWorker.COMMIT_TIMEOUT);
   }
 
   @Test
@@ -188,10 +210,16 @@ class RunWorkerConsumerErrorTest {
       @Override
       public synchronized void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
         if (once ? away.getAndSet(false) : away.get()) {
-          throw new TimeoutException("Timeout of 60000ms expired before successfully committing"
+          throw new TimeoutException("Timeout of 5000ms expired before successfully committing"
               + " offsets " + offsets);
         }
         super.commitSync(offsets);
+      }
+
+      @Override
+      public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        commitTimeouts.add(timeout);
+        super.commitSync(offsets, timeout); // MockConsumer: the commitSync above
       }
 
       @Override
