@@ -1,6 +1,7 @@
 package dev.flywheel.topics;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Objects;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -74,6 +75,10 @@ public final class DeadLetterHeaders {
 
   /** The size in bytes of a truncated dead letter's original value. */
   public static final String VALUE_SIZE = "flywheel.value.size";
+
+  /** Every header above, in that order: for tools that show a dead letter's headers. */
+  public static final List<String> ALL = List.of(ERROR, ERROR_CLASS, SOURCE, ORIGIN, PROCESSOR,
+      TOPIC, PARTITION, OFFSET, TIMESTAMP, FILE, LINE, LSN, FAILED_AT, VALUE_TRUNCATED, VALUE_SIZE);
 
   private DeadLetterHeaders() {}
 

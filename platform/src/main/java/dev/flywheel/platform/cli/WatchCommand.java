@@ -3,6 +3,7 @@ package dev.flywheel.platform.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.topics.ClusterOptions;
+import dev.flywheel.topics.DeadLetterHeaders;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +36,10 @@ import picocli.CommandLine.Spec;
  * (Confluent-framed Avro decoded with its writer schema from the registry, by id; no generated
  * classes needed) and {@code value_schema_id}. A tombstone has {@code "value": null, "tombstone":
  * true}; bytes that are not Avro are printed as {@code value_base64} with a {@code value_note}
- * saying why. Nothing a record holds stops the command.
+ * saying why. A record carrying dead-letter headers (on a {@code <topic>.dlq}) has them in {@code
+ * dead_letter}, by their {@link DeadLetterHeaders} names: {@code {"flywheel.error": "...",
+ * "flywheel.origin": "flywheel.data.tx/0/42", ...}}, only those it carries. Nothing a record holds
+ * stops the command.
  *
  * <p>Exit status: 0 when done ({@code --max} reached, or the end reached with {@code
  * --no-follow}); {@value #EXIT_NO_TOPIC} when the topic does not exist; 1 when Kafka cannot be
@@ -172,6 +177,17 @@ public final class WatchCommand implements Callable<Integer> {
       json.put("tombstone", true);
     } else {
       decoder.put(json, "value", record.value(), false);
+    }
+    ObjectNode deadLetter = null;
+    for (String name : DeadLetterHeaders.ALL) {
+      Header header = record.headers().lastHeader(name);
+      if (header != null) {
+        if (deadLetter == null) {
+          deadLetter = json.putObject("dead_letter");
+        }
+        deadLetter.put(name, header.value() == null ? null
+            : new String(header.value(), StandardCharsets.UTF_8));
+      }
     }
     return json.toString();
   }

@@ -11,6 +11,7 @@ import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.Label;
 import dev.flywheel.platform.FlywheelCli;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
@@ -28,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,13 +43,14 @@ class WatchCommandIT {
 
   private Devstack devstack;
   private UniqueNames names;
+  private Topics topics;
   private Topic<String, Label> labels;
 
   @BeforeEach
   void setUp(Devstack devstack, UniqueNames names) throws Exception {
     this.devstack = devstack;
     this.names = names;
-    Topics topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
+    topics = Topics.builder(AvroSerdes.fromConfig(Map.of("schema.registry.url",
         devstack.schemaRegistryUrl()))).prefix(names.prefix()).build();
     labels = topics.labels();
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
@@ -117,6 +120,46 @@ class WatchCommandIT {
       assertThat(json.get("key").asText()).isEqualTo("e-7");
       assertThat(json.get("value").get("value").asDouble()).isEqualTo(1.0);
     }
+  }
+
+  @Test
+  void shouldShowTheDeadLetterHeadersOfTheRecordsThatCarryThem() throws Exception {
+    // Given on the labels' dead-letter topic a rejected label with its headers, and a record
+    // without any
+    String dlq = topics.dlq(labels).name();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      new TopicBootstrap(admin).ensure(List.of(topics.dlq(labels)));
+    }
+    Headers headers = DeadLetterHeaders.ofRecord("field value: missing", null, "flywheel-ingest",
+        "labels", labels.name(), 0, 42L, 1_000L);
+    headers.add(DeadLetterHeaders.LINE, "7".getBytes(StandardCharsets.UTF_8));
+    byte[] text = "{\"event_id\": \"e-1\"}".getBytes(StandardCharsets.UTF_8);
+    produce(List.of(
+        new ProducerRecord<>(dlq, 0, null, "e-1".getBytes(StandardCharsets.UTF_8), text, headers),
+        new ProducerRecord<>(dlq, 0, "e-2".getBytes(StandardCharsets.UTF_8), text)));
+
+    // When the dead-letter topic is watched
+    Result result = watch("labels.dlq", "--from-beginning", "--no-follow");
+
+    // Then the first line shows the dead-letter headers, the second none
+    assertThat(result.exit()).as(result.err()).isZero();
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : result.out().lines().toList()) {
+      lines.add(JSON.readTree(line));
+    }
+    assertThat(lines).hasSize(2);
+    JsonNode deadLetter = lines.get(0).get("dead_letter");
+    assertThat(deadLetter).as(lines.get(0).toString()).isNotNull();
+    assertThat(deadLetter.get(DeadLetterHeaders.ERROR).asText()).isEqualTo("field value: missing");
+    assertThat(deadLetter.get(DeadLetterHeaders.ORIGIN).asText())
+        .isEqualTo(labels.name() + "/0/42");
+    assertThat(deadLetter.get(DeadLetterHeaders.TOPIC).asText()).isEqualTo(labels.name());
+    assertThat(deadLetter.get(DeadLetterHeaders.PARTITION).asText()).isEqualTo("0");
+    assertThat(deadLetter.get(DeadLetterHeaders.OFFSET).asText()).isEqualTo("42");
+    assertThat(deadLetter.get(DeadLetterHeaders.SOURCE).asText()).isEqualTo("labels");
+    assertThat(deadLetter.get(DeadLetterHeaders.LINE).asText()).isEqualTo("7");
+    assertThat(deadLetter.has(DeadLetterHeaders.ERROR_CLASS)).isFalse();
+    assertThat(lines.get(1).has("dead_letter")).isFalse();
   }
 
   @Test
