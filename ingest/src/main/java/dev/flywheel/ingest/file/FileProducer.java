@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -258,8 +259,9 @@ public final class FileProducer {
         "flywheel-produce-read-" + source.name());
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
+      int maxRequestSize = RecordSize.maxRequestSize(producerConfig());
       DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR,
-          RecordSize.maxRequestSize(producerConfig()));
+          maxRequestSize);
       try {
         List<Prepared> batch;
         reading:
@@ -269,8 +271,16 @@ public final class FileProducer {
             SourceLine line = prepared.line();
             lastLine = line.lineNumber();
             if (prepared.errors().isEmpty()) {
-              send(prepared, topic, keySerializer, valueSerializer, producer, onData);
-            } else {
+              ProducerRecord<byte[], byte[]> record =
+                  serialize(prepared, topic, keySerializer, valueSerializer);
+              Optional<FieldError> tooLarge = tooLarge(record, maxRequestSize);
+              if (tooLarge.isPresent()) {
+                prepared = Prepared.invalid(line, List.of(tooLarge.get()));
+              } else {
+                producer.send(record, onData);
+              }
+            }
+            if (!prepared.errors().isEmpty()) {
               invalid++;
               rejectedMeter.increment();
               InvalidLine bad = new InvalidLine(line.lineNumber(), prepared.errors());
@@ -346,15 +356,29 @@ public final class FileProducer {
     }
   }
 
-  /** Serializes and sends a valid {@code prepared} record to {@code topic}. */
-  private static void send(Prepared prepared, String topic,
-      Serializer<String> keySerializer, Serializer<GenericRecord> valueSerializer,
-      Producer<byte[], byte[]> producer, Callback callback) {
+  /** The Kafka record of a valid {@code prepared} line for {@code topic}, serialized. */
+  private static ProducerRecord<byte[], byte[]> serialize(Prepared prepared, String topic,
+      Serializer<String> keySerializer, Serializer<GenericRecord> valueSerializer) {
     RecordHeaders headers = new RecordHeaders();
     byte[] keyBytes = keySerializer.serialize(topic, headers, prepared.key());
     byte[] valueBytes = valueSerializer.serialize(topic, headers, prepared.record());
-    producer.send(new ProducerRecord<>(topic, null, prepared.timestamp(), keyBytes,
-        valueBytes, headers), callback);
+    return new ProducerRecord<>(topic, null, prepared.timestamp(), keyBytes, valueBytes, headers);
+  }
+
+  /**
+   * Why the producer would refuse {@code record} as too large, if it would: an invalid line like
+   * any other (dead-lettered, cut to fit, and counted), not a send failure that stops the run.
+   */
+  private static Optional<FieldError> tooLarge(ProducerRecord<byte[], byte[]> record,
+      int maxRequestSize) {
+    int size = RecordSize.upperBound(record.key(), record.value(), record.headers().toArray());
+    if (size <= maxRequestSize) {
+      return Optional.empty();
+    }
+    return Optional.of(new FieldError(FieldError.ROOT, "the record is " + size + " bytes as a"
+        + " Kafka record, over the " + maxRequestSize + " bytes the producer accepts"
+        + " (max.request.size): split it into smaller records, or raise max.request.size"
+        + " (and max.message.bytes of topic " + record.topic() + ")"));
   }
 
   /**

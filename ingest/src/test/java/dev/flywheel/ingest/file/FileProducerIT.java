@@ -180,6 +180,34 @@ class FileProducerIT {
   }
 
   @Test
+  void shouldDeadLetterARecordTooLargeForTheProducerAndProduceTheRest() throws IOException {
+    // Given a file whose second line becomes a 20 KB record, and a producer taking at most 10 KB
+    String big = "x".repeat(20_000);
+    Path file = write("big.jsonl", """
+        {"event_id":"e1","card_id":"c1","amount":1,"event_time":1700000000001}
+        {"event_id":"e2","card_id":"c2","amount":2,"note":"%s","event_time":1700000000002}
+        {"event_id":"e3","card_id":"c3","amount":3,"event_time":1700000000003}
+        """.formatted(big));
+
+    // When it is produced
+    FileProducerSummary summary = builder()
+        .producerConfig(Map.of("max.request.size", 10_000)).build().produce(file);
+
+    // Then the run goes on past it: the others are produced, and it is an invalid line whose
+    // dead letter says why and what to change, cut to fit
+    assertThat(summary.failed()).isZero();
+    assertThat(summary.failure()).isNull();
+    assertThat(summary.produced()).isEqualTo(2);
+    assertThat(summary.invalidLines()).extracting(InvalidLine::lineNumber).containsExactly(2L);
+    assertThat(readAll(topics.data("card-tx"))).hasSize(2);
+    List<ConsumerRecord<byte[], byte[]>> letters = readAll(topics.dlq(topics.data("card-tx")));
+    assertThat(letters).hasSize(1);
+    assertThat(header(letters.get(0), DeadLetterHeaders.ERROR))
+        .contains("over the 10000 bytes the producer accepts (max.request.size)");
+    assertThat(header(letters.get(0), DeadLetterHeaders.VALUE_TRUNCATED)).isEqualTo("true");
+  }
+
+  @Test
   void shouldProduceCsvRowsTypedByTheSchema() throws IOException {
     Path file = write("events.csv", """
         event_id,card_id,amount,note,event_time
