@@ -41,6 +41,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
 
   private static final Logger LOG = LoggerFactory.getLogger(AggregateProcessor.class);
 
+  /** Late events, by {@code group} and {@code reason}: {@code grace} or {@code early_seal}. */
+  static final String LATE_EVENTS = "flywheel.features.late.events";
+
   private final FeatureEngine engine;
   private final FeatureGroupPlan plan;
   private final String stateStoreName;
@@ -59,6 +62,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private KeyValueStore<String, byte[]> state;
   private KeyValueStore<String, FeatureVector> online;
   private Counter late;
+  private Counter lateBehindSeal;
   private Counter purged;
   /** The group's purge time, {@link Long#MAX_VALUE} when it is never purged. */
   private final long purgeAfterMs;
@@ -106,10 +110,14 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
     watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE
         : ByteBuffer.wrap(stored).getLong();
-    late = Counter.builder("flywheel.features.late.events")
+    late = Counter.builder(LATE_EVENTS)
         .description("Events more than the grace period behind their entity's latest event time,"
-            + " or older than its events sealed early, sent to the dead-letter topic")
-        .tag("group", plan.name()).register(meters);
+            + " sent to the dead-letter topic")
+        .tag("group", plan.name()).tag("reason", "grace").register(meters);
+    lateBehindSeal = Counter.builder(LATE_EVENTS)
+        .description("Events within the grace period but older than events their entity sealed"
+            + " early for holding more than maxEventsInGrace, sent to the dead-letter topic")
+        .tag("group", plan.name()).tag("reason", "early_seal").register(meters);
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
         .tag("group", plan.name()).register(meters);
@@ -125,9 +133,10 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
       s = stored == null ? null : stateSerde.read(stored);
     }
     if (engine.isLate(s, e.timeMs())) {
-      late.increment();
+      boolean behindSeal = engine.isBehindEarlySeal(s, e.timeMs());
+      (behindSeal ? lateBehindSeal : late).increment();
       long lag = engine.lagMs(s, e.timeMs());
-      String error = engine.isBehindEarlySeal(s, e.timeMs())
+      String error = behindSeal
           ? "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
               + "' is within the grace period but before " + Instant.ofEpochMilli(s.sealedUpTo)
               + ", up to which the entity's events were sealed early: it held more than"

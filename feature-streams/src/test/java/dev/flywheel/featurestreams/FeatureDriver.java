@@ -90,8 +90,15 @@ final class FeatureDriver implements AutoCloseable {
     return driver.getKeyValueStore(FeatureTopology.onlineStoreName(group));
   }
 
+  /** The sum of the counters {@code name} of {@code group}, whatever their other tags. */
   double counter(String name, String group) {
-    var c = meters.find(name).tag("group", group).counter();
+    return meters.find(name).tag("group", group).counters().stream()
+        .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+  }
+
+  /** The counter {@code name} of {@code group} with {@code reason}; 0 when there is none. */
+  double counter(String name, String group, String reason) {
+    var c = meters.find(name).tag("group", group).tag("reason", reason).counter();
     return c == null ? 0 : c.count();
   }
 

@@ -89,6 +89,10 @@ class HotEntityTest {
         refusedByGroup.computeIfAbsent(group, g -> new HashSet<>())
             .add(tx.get("event_id").toString());
       }
+      assertThat(driver.counter(AggregateProcessor.LATE_EVENTS, "card_activity", "early_seal"))
+          .isEqualTo(refusedByGroup.get("card_activity").size());
+      assertThat(driver.counter(AggregateProcessor.LATE_EVENTS, "card_activity", "grace"))
+          .isZero();
       for (FeatureGroupConfig g : config.featureGroups()) {
         EntityStateSerde serde = new EntityStateSerde(FeatureGroupPlan.of(g,
             TransactionSource.schema(), "flywheel.data.transactions-value v1"));
