@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.flywheel.events.ModelArtifact;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ServingCheck;
+import dev.flywheel.servingsink.http.OnlineFeatures;
 import dev.flywheel.servingsink.model.FeatureGroups;
 import dev.flywheel.servingsink.model.ModelLoader;
 import dev.flywheel.servingsink.model.ModelSpec;
@@ -101,6 +102,42 @@ class ModelLoaderTest {
         .isInstanceOfSatisfying(Refusal.class, r ->
             assertThat(r.check()).isEqualTo(ServingCheck.SIGNATURE_MISMATCH))
         .hasMessageContaining("takes 4 input(s) but its signature names 3");
+  }
+
+  @Test
+  void shouldRefuseAVersionWhoseGroupTheLookupRejects() {
+    // Given a feature lookup that answers the group with an error asking again will not change
+    ModelLoader rejected = new ModelLoader(group -> {
+      throw new OnlineFeatures.LookupRejectedException(
+          "the feature lookup at http://lookup answered 422: entity ids must be card numbers");
+    });
+    Path file = TestModels.writeOnnx(dir);
+
+    // Then the version is refused for good, naming the answer and what to fix
+    assertThatThrownBy(() -> rejected.load(spec(TestModels.artifact(file, ModelFormat.ONNX),
+        TestModels.FEATURES)))
+        .isInstanceOfSatisfying(Refusal.class, r -> {
+          assertThat(r.retriable()).isFalse();
+          assertThat(r.check()).isEqualTo(ServingCheck.SIGNATURE_MISMATCH);
+        })
+        .hasMessageContaining("fraud@champion v2").hasMessageContaining("answered 422")
+        .hasMessageContaining("servingSink.featureGroups");
+  }
+
+  @Test
+  void shouldOnlyDeferAVersionWhileTheLookupCannotAnswer() {
+    // Given a feature lookup that does not answer now
+    ModelLoader waiting = new ModelLoader(group -> {
+      throw new OnlineFeatures.FeaturesUnavailableException(
+          "the feature lookup at http://lookup answered 503: restoring", null);
+    });
+    Path file = TestModels.writeOnnx(dir);
+
+    // Then the version is not refused: the check could not be made yet
+    assertThatThrownBy(() -> waiting.load(spec(TestModels.artifact(file, ModelFormat.ONNX),
+        TestModels.FEATURES)))
+        .isInstanceOfSatisfying(Refusal.class, r -> assertThat(r.retriable()).isTrue())
+        .hasMessageContaining("trying again");
   }
 
   @Test

@@ -9,8 +9,11 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.ModelFormat;
+import dev.flywheel.events.ModelSignature;
 import dev.flywheel.events.Prediction;
+import dev.flywheel.events.ReportServingFailure;
 import dev.flywheel.events.ScoringMode;
+import dev.flywheel.events.ServingCheck;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
@@ -41,11 +44,19 @@ class PredictHttpIT {
 
   private final HttpClient http = HttpClient.newHttpClient();
 
+  /** A feature group the lookup below answers with 422, an error asking again will not change. */
+  private static final String REJECTED_GROUP = "Merchant-Activity";
+
   /** A lookup on {@code port} (0: any) answering feature-streams' API for card-7. */
   private static Javalin lookup(int port) {
     return Javalin.create(c -> {
       c.startup.showJavalinBanner = false;
       c.routes.get("/features/{group}/{entity}", ctx -> {
+        if (ctx.pathParam("group").equals(REJECTED_GROUP)) {
+          ctx.status(422).contentType("application/json")
+              .result("{\"error\":\"group names must be lowercase words\"}");
+          return;
+        }
         boolean known = ctx.pathParam("entity").equals("card-7")
             && ctx.pathParam("group").equals(TestModels.GROUP);
         ctx.contentType("application/json").result(known
@@ -105,6 +116,51 @@ class PredictHttpIT {
       }
       // And no refusal went to the registry's audit history
       assertThat(Kafka.readAll(devstack, topics.registryCommands())).isEmpty();
+    }
+  }
+
+  @Test
+  void shouldRefuseAVersionWhoseGroupTheLookupRejectsAndKeepThePreviousServing(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given v3 served, its group's features learnt from the feature lookup
+    Javalin lookup = lookup(0);
+    Topics topics = promoteV3(devstack, names);
+    ServingSinkConfig config = ServingSinkConfig.defaults()
+        .withIds(names.applicationId("serving"), "it")
+        .withFeatureLookupUrl("http://127.0.0.1:" + lookup.port());
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (ServingSinkService serving = ServingSinkService.builder().config(config)
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(topics)
+        .meters(meters).build().start()) {
+      assertThat(serving.served().values()).singleElement()
+          .satisfies(m -> assertThat(m.version()).isEqualTo(3));
+
+      // When v4 is promoted reading a group the lookup answers with 422, not "unavailable"
+      ModelSignature signature = TestModels.signature(TestModels.FEATURES);
+      signature.setFeatureGroup(REJECTED_GROUP);
+      Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
+          "champion", 4, TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX),
+          signature));
+
+      // Then v4 is refused for good and reported to the registry, naming the lookup's answer
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          !Kafka.readAll(devstack, topics.registryCommands()).isEmpty());
+      assertThat(Kafka.readAll(devstack, topics.registryCommands())).singleElement()
+          .satisfies(c -> {
+            ReportServingFailure failure = (ReportServingFailure) c.getCommand();
+            assertThat(failure.getVersion()).isEqualTo(4);
+            assertThat(failure.getCheck()).isEqualTo(ServingCheck.SIGNATURE_MISMATCH);
+            assertThat(failure.getMessage()).contains(REJECTED_GROUP, "422",
+                "group names must be lowercase words", "servingSink.featureLookupUrl");
+          });
+      assertThat(meters.counter("flywheel.serving.refusals", "model", "fraud", "alias",
+          "champion", "check", "SIGNATURE_MISMATCH").count()).isEqualTo(1.0);
+      // And v3 keeps serving, with nothing waited for
+      assertThat(serving.served().values()).singleElement()
+          .satisfies(m -> assertThat(m.version()).isEqualTo(3));
+      assertThat(serving.healthProblem()).isEmpty();
+    } finally {
+      lookup.stop();
     }
   }
 

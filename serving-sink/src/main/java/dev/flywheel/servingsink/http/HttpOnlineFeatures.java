@@ -36,8 +36,10 @@ import org.apache.hc.core5.util.Timeout;
  * {@link OnlineFeatures} over feature-streams' lookup API: {@code GET /features/{group}/{entity}}
  * for one entity, {@code POST /features/{group}/batch} with {@code {"entities": [...]}} for
  * several. Answers are {@code {"found": .., "eventId": .., "asOfMillis": .., "features": {..},
- * "categoricalFeatures": {..}}}; a 404 means the group is unknown; any other failure, a 503
- * included, is {@link FeaturesUnavailableException}.
+ * "categoricalFeatures": {..}}}; a 404 means the group is unknown. No answer, 408, 429 and 5xx
+ * (503 while rebalancing or restoring) are {@link FeaturesUnavailableException}: asking again
+ * may succeed. Any other answer (e.g. 400, 401, 422, a redirect, a 200 that is not a JSON
+ * object) is {@link LookupRejectedException}: asking again will not change it.
  *
  * <p>Requests run on the calling thread over a pool of keep-alive HTTP/1.1 connections (Apache
  * HttpClient's classic, blocking client, Nagle off): a {@code /predict} request thread writes the
@@ -155,8 +157,20 @@ public final class HttpOnlineFeatures implements OnlineFeatures, AutoCloseable {
       throw new UnknownGroupException("the feature store has no group '" + group + "': "
           + message);
     }
-    throw new FeaturesUnavailableException("the feature lookup at " + url + " answered "
-        + answer.status() + ": " + message, null);
+    if (unavailable(answer.status())) {
+      throw new FeaturesUnavailableException("the feature lookup at " + url + " answered "
+          + answer.status() + ": " + message, null);
+    }
+    throw new LookupRejectedException("the feature lookup at " + url + " answered "
+        + answer.status() + (answer.status() == 200 ? " without a JSON object" : ": " + message)
+        + " to " + request.getMethod() + " " + request.getRequestUri() + "; check that"
+        + " servingSink.featureLookupUrl is feature-streams' HTTP API and that this serving"
+        + " version speaks its lookup API");
+  }
+
+  /** Whether an answer with this status may differ if asked again. */
+  private static boolean unavailable(int status) {
+    return status == 408 || status == 429 || status >= 500;
   }
 
   private record Answer(int status, byte[] body) {}

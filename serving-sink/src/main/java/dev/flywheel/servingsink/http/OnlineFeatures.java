@@ -1,5 +1,6 @@
 package dev.flywheel.servingsink.http;
 
+import dev.flywheel.servingsink.model.FeatureGroups;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,6 +27,8 @@ public interface OnlineFeatures {
    *
    * @throws UnknownGroupException when the store has no such group
    * @throws FeaturesUnavailableException when the store cannot answer now
+   * @throws LookupRejectedException when the store answered with an error asking again will not
+   *     change
    */
   List<Row> fetch(String group, List<String> entities);
 
@@ -33,6 +36,8 @@ public interface OnlineFeatures {
    * The names of the group's features, or empty when the store has no such group.
    *
    * @throws FeaturesUnavailableException when the store cannot answer now
+   * @throws LookupRejectedException when the store answered with an error asking again will not
+   *     change
    */
   Optional<Set<String>> featureNames(String group);
 
@@ -43,10 +48,24 @@ public interface OnlineFeatures {
     }
   }
 
-  /** The store could not answer (unreachable, rebalancing, an error). */
-  final class FeaturesUnavailableException extends RuntimeException {
+  /**
+   * The store could not answer now (unreachable, timed out, busy, rebalancing, a server error);
+   * asking again later may succeed.
+   */
+  final class FeaturesUnavailableException extends FeatureGroups.UnavailableException {
     public FeaturesUnavailableException(String message, Throwable cause) {
       super(message, cause);
+    }
+  }
+
+  /**
+   * The store answered with an error that asking again will not change (over HTTP a 4xx other
+   * than 404, 408 and 429, or an answer that is not the lookup's): it is misconfigured, or not
+   * feature-streams' lookup.
+   */
+  final class LookupRejectedException extends RuntimeException {
+    public LookupRejectedException(String message) {
+      super(message);
     }
   }
 }

@@ -175,7 +175,7 @@ public final class PredictHttpApi {
     } catch (OnlineFeatures.FeaturesUnavailableException e) {
       ctx.header("Retry-After", "1");
       error(ctx, 503, e.getMessage());
-    } catch (OnlineFeatures.UnknownGroupException e) {
+    } catch (OnlineFeatures.UnknownGroupException | OnlineFeatures.LookupRejectedException e) {
       error(ctx, 502, model + " reads feature group '" + model.featureGroup() + "', but "
           + e.getMessage());
     } catch (IOException | RuntimeException e) {

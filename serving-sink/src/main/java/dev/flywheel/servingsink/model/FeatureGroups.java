@@ -15,9 +15,19 @@ public interface FeatureGroups {
   /**
    * The names the group provides, numeric and categorical, or empty when the group is unknown.
    *
-   * @throws RuntimeException when the source of the answer cannot be reached
+   * @throws UnavailableException when the source cannot answer now (no answer, busy, failing):
+   *     asking again later may succeed
+   * @throws RuntimeException any other when the source answered with an error that asking again
+   *     will not change (e.g. it rejects the request)
    */
   Optional<Set<String>> features(String group);
+
+  /** The source of the answer cannot answer now; asking again later may succeed. */
+  class UnavailableException extends RuntimeException {
+    public UnavailableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
 
   /** The groups of a fixed map (e.g. {@code servingSink.featureGroups} of flywheel.yaml). */
   static FeatureGroups of(Map<String, ? extends java.util.Collection<String>> groups) {

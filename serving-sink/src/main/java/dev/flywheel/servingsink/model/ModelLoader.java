@@ -152,10 +152,16 @@ public final class ModelLoader {
     Optional<Set<String>> provided;
     try {
       provided = groups.features(group);
-    } catch (RuntimeException e) {
+    } catch (FeatureGroups.UnavailableException e) {
       throw Refusal.notYet(ServingCheck.SIGNATURE_MISMATCH, spec.describe()
           + ": cannot learn the features of group '" + group + "' now (" + e.getMessage()
           + "); trying again", e);
+    } catch (RuntimeException e) {
+      throw new Refusal(ServingCheck.SIGNATURE_MISMATCH, spec.describe()
+          + ": cannot learn the features of group '" + group + "': " + e.getMessage()
+          + "; asking again will not change that. Fix the feature lookup (or declare the group"
+          + " under servingSink.featureGroups in flywheel.yaml); serving tries the version again"
+          + " when it restarts or the version is promoted again", e);
     }
     if (provided.isEmpty()) {
       throw new Refusal(ServingCheck.SIGNATURE_MISMATCH, spec.describe() + ": feature group '"

@@ -35,6 +35,11 @@ class HttpOnlineFeaturesTest {
               .result(answer(ctx.pathParam("entity")));
           case "restoring" -> ctx.status(503).contentType("application/json")
               .result("{\"error\":\"partition 2 of store 'feature-online-restoring' is restoring\"}");
+          case "throttled" -> ctx.status(429).contentType("application/json")
+              .result("{\"error\":\"too many requests\"}");
+          case "unprocessable" -> ctx.status(422).contentType("application/json")
+              .result("{\"error\":\"entity ids must be card numbers\"}");
+          case "malformed" -> ctx.status(400).result("Bad Request");
           default -> ctx.status(404).contentType("application/json")
               .result("{\"error\":\"no feature group '" + ctx.pathParam("group") + "'\"}");
         }
@@ -111,6 +116,25 @@ class HttpOnlineFeaturesTest {
     assertThatThrownBy(() -> features.fetch("restoring", List.of("card-1")))
         .isInstanceOf(OnlineFeatures.FeaturesUnavailableException.class)
         .hasMessageContaining("503").hasMessageContaining("restoring");
+  }
+
+  @Test
+  void shouldTellALookupThatRejectsTheRequestFromOneThatCannotAnswerNow() {
+    // When the lookup answers 400 or 422: asking again will not change it
+    assertThatThrownBy(() -> features.featureNames("unprocessable"))
+        .isInstanceOf(OnlineFeatures.LookupRejectedException.class)
+        .hasMessageContaining("422").hasMessageContaining("entity ids must be card numbers")
+        .hasMessageContaining("servingSink.featureLookupUrl");
+    assertThatThrownBy(() -> features.fetch("malformed", List.of("card-1")))
+        .isInstanceOf(OnlineFeatures.LookupRejectedException.class)
+        .hasMessageContaining("400");
+    // When it answers 429 or 503: it may answer if asked again
+    assertThatThrownBy(() -> features.featureNames("throttled"))
+        .isInstanceOf(OnlineFeatures.FeaturesUnavailableException.class)
+        .hasMessageContaining("429");
+    assertThatThrownBy(() -> features.featureNames("restoring"))
+        .isInstanceOf(OnlineFeatures.FeaturesUnavailableException.class)
+        .hasMessageContaining("503");
   }
 
   @Test
