@@ -39,8 +39,12 @@ import org.slf4j.LoggerFactory;
  * no state, the last promotion), falling back to earlier promoted versions of the alias if that
  * one is refused — so after a start, the current champion serves before anything is scored.
  * {@link #start()} then follows both on a background thread: each {@code ModelPromoted} of a
- * served alias goes through {@link ModelSwapper}; a registry state without a served challenger
- * alias stops its shadow scoring.
+ * served alias goes through {@link ModelSwapper}, and so does each registry state that moved a
+ * served alias — a move that emits no promotion (e.g. {@code SetAlias challenger}, an alias
+ * outside the model's promotion aliases) or whose promotion was read before catch-up's snapshot
+ * of the state topic; a registry state without a served challenger alias stops its shadow
+ * scoring. Of a promotion and a state move of the same alias, only the later move is served
+ * (by event time; the two topics are not read in step).
  *
  * <p>The consumer has no group: every instance reads every partition and serves every model.
  */
@@ -66,6 +70,13 @@ public final class PromotionFollower implements AutoCloseable {
    */
   private final Map<ServedModels.Key, List<ModelSpec>> deferred = new LinkedHashMap<>();
   private long nextRetryNanos;
+  /** The last registry state read per model; only the follower thread (and catchUp) touch it. */
+  private final Map<String, ModelRegistryState> states = new HashMap<>();
+  /** The last alias move served (or tried) per key, from a promotion or a state; ditto. */
+  private final Map<ServedModels.Key, Move> moves = new HashMap<>();
+
+  /** An alias moved to {@code version} at {@code atMillis} (the registry event's time). */
+  private record Move(int version, long atMillis) {}
 
   /** How often a version whose load was deferred is tried again. */
   static final Duration RETRY_DEFERRED = Duration.ofSeconds(2);
@@ -137,6 +148,7 @@ public final class PromotionFollower implements AutoCloseable {
     }
     // follow() starts at the snapshot, so that what was read past it is applied in order there
     end.forEach(consumer::seek);
+    this.states.putAll(states);
     for (Map.Entry<ServedModels.Key, List<ModelSpec>> target : targets(history, states)
         .entrySet()) {
       serveFirstOf(target.getKey(), target.getValue());
@@ -260,11 +272,10 @@ public final class PromotionFollower implements AutoCloseable {
         for (ConsumerRecord<String, Object> r : poll()) {
           if (r.value() instanceof ModelPromoted p) {
             if (aliases.contains(p.getAlias()) && models.test(p.getModel())) {
-              // a newer promotion replaces whatever of the key waited
-              serveFirstOf(new ServedModels.Key(p.getModel(), p.getAlias()),
-                  List.of(ModelSpec.of(p)));
+              follow(p);
             }
           } else if (r.value() instanceof ModelRegistryState s && models.test(s.getModel())) {
+            follow(s);
             boolean hasShadow = s.getAliases().stream()
                 .anyMatch(a -> a.getAlias().equals(shadowAlias));
             if (!hasShadow) {
@@ -294,6 +305,57 @@ public final class PromotionFollower implements AutoCloseable {
         }
         sleepQuietly();
       }
+    }
+  }
+
+  /** Serves a promotion unless a later move of its alias was read on the state topic. */
+  private void follow(ModelPromoted p) {
+    ServedModels.Key key = new ServedModels.Key(p.getModel(), p.getAlias());
+    Move move = new Move(p.getVersion(), p.getEventTime().toEpochMilli());
+    Move last = moves.get(key);
+    if (move.equals(last)) {
+      return; // its registry state was read first and served it
+    }
+    if (last != null && last.atMillis() > move.atMillis()) {
+      log.debug("not serving {}: the registry moved {} to v{} after it", ModelSpec.of(p)
+          .describe(), key, last.version());
+      return;
+    }
+    moves.put(key, move);
+    // a newer promotion replaces whatever of the key waited
+    serveFirstOf(key, List.of(ModelSpec.of(p)));
+  }
+
+  /**
+   * Serves each served alias the state moved since the model's previous state, unless a
+   * promotion of that alias as late or later was read (its own state is still to come).
+   */
+  private void follow(ModelRegistryState s) {
+    ModelRegistryState previous = states.put(s.getModel(), s);
+    for (AliasState alias : s.getAliases()) {
+      if (!aliases.contains(alias.getAlias())) {
+        continue;
+      }
+      Move move = new Move(alias.getVersion(), alias.getAssignedAt().toEpochMilli());
+      if (previous != null && previous.getAliases().stream().anyMatch(a ->
+          a.getAlias().equals(alias.getAlias()) && a.getVersion() == move.version()
+              && a.getAssignedAt().toEpochMilli() == move.atMillis())) {
+        continue; // the alias did not move (e.g. a refusal report or a tag changed the state)
+      }
+      ServedModels.Key key = new ServedModels.Key(s.getModel(), alias.getAlias());
+      Move last = moves.get(key);
+      if (last != null && last.atMillis() >= move.atMillis()) {
+        continue;
+      }
+      Optional<ModelVersion> version = s.getVersions().stream()
+          .filter(v -> v.getVersion() == move.version()).findFirst();
+      if (version.isEmpty()) {
+        log.warn("registry state {} moves {} to v{}, which it does not list; not serving it",
+            s.getEventId(), key, move.version());
+        continue;
+      }
+      moves.put(key, move);
+      serveFirstOf(key, List.of(fromState(key, version.get(), s)));
     }
   }
 
