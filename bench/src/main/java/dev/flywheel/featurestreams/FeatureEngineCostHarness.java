@@ -23,12 +23,15 @@ import org.apache.kafka.common.serialization.Serializer;
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar dev.flywheel.featurestreams.FeatureEngineCostHarness \
- *     [events] [cards] [rounds]
+ *     [events] [cards] [rounds] [spacing ms] [maxEventsInGrace]
  * </pre>
  *
  * <p>Events as {@code FeatureThroughputBenchmark} produces them: {@code events} (default
- * 300,000) transactions of {@code cards} (default 10,000) random cards, 2 s apart in event time;
- * a fresh engine and state per round (default 4; the last rounds are the warm ones).
+ * 300,000) transactions of {@code cards} (default 10,000) random cards, {@code spacing} (default
+ * 2,000) ms apart in event time; a fresh engine and state per round (default 4; the last rounds
+ * are the warm ones). One card with a spacing of a few milliseconds is a hot entity, with
+ * thousands of events within the grace period; {@code maxEventsInGrace} (default the group's,
+ * 1,000) bounds how many it holds.
  */
 public final class FeatureEngineCostHarness {
 
@@ -41,17 +44,24 @@ public final class FeatureEngineCostHarness {
     int events = args.length > 0 ? Integer.parseInt(args[0]) : 300_000;
     int cards = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+    long spacingMs = args.length > 3 ? Long.parseLong(args[3]) : 2_000;
+    FeatureGroupConfig g = FeatureStreamsConfig.cardActivity().featureGroups().get(0);
+    if (args.length > 4) {
+      g = new FeatureGroupConfig(g.name(), g.source(), g.entityKey(), g.eventTime(), g.eventId(),
+          g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(), g.features(), g.defaults(),
+          g.maxClockSkewMs(), Integer.parseInt(args[4]));
+    }
     Schema source = new Schema.Parser().parse(Transaction.getClassSchema().toString());
     source.addProp(FeatureGroupPlan.SOURCE_KEY_PROPERTY, "card_id");
     source.addProp(FeatureGroupPlan.SOURCE_TIME_PROPERTY, "event_time");
-    FeatureGroupPlan plan = FeatureGroupPlan.of(
-        FeatureStreamsConfig.cardActivity().featureGroups().get(0), source, "bench");
+    FeatureGroupPlan plan = FeatureGroupPlan.of(g, source, "bench");
     Serializer<FeatureVector> vectors = Topics.builder(
             new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of())).build()
         .features().valueSerde().serializer();
     System.out.printf(Locale.ROOT, "card_activity: %d features over %d windowed columns, %d"
-        + " columns of tiles; %,d events of %,d cards%n", plan.features().size(),
-        plan.windowed().size(), plan.columns().size(), events, cards);
+        + " columns of tiles; %,d events of %,d cards, %d ms apart; maxEventsInGrace %,d%n",
+        plan.features().size(), plan.windowed().size(), plan.columns().size(), events, cards,
+        spacingMs, g.maxEventsInGrace());
     for (int round = 1; round <= rounds; round++) {
       FeatureEngine engine = new FeatureEngine(plan);
       EntityStateSerde serde = new EntityStateSerde(plan);
@@ -65,7 +75,7 @@ public final class FeatureEngineCostHarness {
       long vectorBytes = 0;
       for (int i = 0; i < events; i++) {
         String card = "card-" + random.nextInt(cards);
-        FeatureEvent e = new FeatureEvent(card, "e-" + i, T0 + 2_000L * i,
+        FeatureEvent e = new FeatureEvent(card, "e-" + i, T0 + spacingMs * i,
             values(plan, random), 0, "bench", 0, i, null, null);
         long t0 = System.nanoTime();
         EntityState s = states.computeIfAbsent(card, k -> engine.newState());

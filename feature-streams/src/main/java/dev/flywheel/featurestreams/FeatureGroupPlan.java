@@ -318,7 +318,7 @@ public final class FeatureGroupPlan {
       long bytes = estimateMaxStateBytes(config, fields, columns);
       if (bytes > MAX_STATE_BYTES) {
         problems.add("an entity's state may take up to " + bytes / 1024 + " KiB, more than the "
-            + MAX_STATE_BYTES / 1024 + " KiB it may take (" + largestColumns(config, fields,
+            + MAX_STATE_BYTES / 1024 + " KiB it may take (" + largestParts(config, fields,
                 columns, planned, windowed) + "); shorten the longest windows of distinct_count,"
             + " lower maxEventsInGrace, or move features into a group of their own");
       }
@@ -340,16 +340,20 @@ public final class FeatureGroupPlan {
    */
   static long estimateMaxStateBytes(FeatureGroupConfig config, List<FieldSlot> fields,
       List<Column> columns) {
-    long bytes = 64 + TEXT_ESTIMATE_BYTES;
-    long event = 3 * 10;
-    for (FieldSlot f : fields) {
-      event += valueBytes(f.numeric());
-    }
-    bytes += (long) config.maxEventsInGrace() * event;
+    long bytes = 64 + TEXT_ESTIMATE_BYTES + heldEventsBytes(config, fields);
     for (Column c : columns) {
       bytes += c.maxTiles(config.graceMs()) * tileBytes(config, fields, c);
     }
     return bytes;
+  }
+
+  /** The {@code maxEventsInGrace} events an entity may hold, at their largest. */
+  private static long heldEventsBytes(FeatureGroupConfig config, List<FieldSlot> fields) {
+    long event = 3 * 10;
+    for (FieldSlot f : fields) {
+      event += valueBytes(f.numeric());
+    }
+    return config.maxEventsInGrace() * event;
   }
 
   private static long tileBytes(FeatureGroupConfig config, List<FieldSlot> fields, Column c) {
@@ -371,18 +375,16 @@ public final class FeatureGroupPlan {
     return numeric ? 1 + Double.BYTES : 1 + TEXT_ESTIMATE_BYTES;
   }
 
-  /** The three columns taking the most, named by a feature over each, for the message. */
-  private static String largestColumns(FeatureGroupConfig config, List<FieldSlot> fields,
+  /**
+   * The three parts of the state taking the most, for the message: columns, named by a feature
+   * over each, and the events held within the grace period.
+   */
+  private static String largestParts(FeatureGroupConfig config, List<FieldSlot> fields,
       List<Column> columns, List<PlannedFeature> planned, List<WindowedColumn> windowed) {
-    List<String> parts = new ArrayList<>();
-    List<Integer> order = new ArrayList<>();
+    Map<String, Long> parts = new LinkedHashMap<>();
+    parts.put("maxEventsInGrace " + config.maxEventsInGrace() + " held events: "
+        + heldEventsBytes(config, fields) / 1024 + " KiB", heldEventsBytes(config, fields));
     for (int i = 0; i < columns.size(); i++) {
-      order.add(i);
-    }
-    order.sort((a, b) -> Long.compare(
-        columns.get(b).maxTiles(config.graceMs()) * tileBytes(config, fields, columns.get(b)),
-        columns.get(a).maxTiles(config.graceMs()) * tileBytes(config, fields, columns.get(a))));
-    for (int i : order.subList(0, Math.min(3, order.size()))) {
       Column c = columns.get(i);
       String feature = "?";
       for (PlannedFeature p : planned) {
@@ -391,11 +393,13 @@ public final class FeatureGroupPlan {
           break;
         }
       }
-      parts.add("'" + feature + "' and the features sharing its tiles: "
-          + c.maxTiles(config.graceMs()) * tileBytes(config, fields, c) / 1024 + " KiB in "
-          + c.maxTiles(config.graceMs()) + " tiles");
+      long bytes = c.maxTiles(config.graceMs()) * tileBytes(config, fields, c);
+      parts.put("'" + feature + "' and the features sharing its tiles: " + bytes / 1024
+          + " KiB in " + c.maxTiles(config.graceMs()) + " tiles", bytes);
     }
-    return String.join(", ", parts);
+    return String.join(", ", parts.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(3).map(Map.Entry::getKey).toList());
   }
 
   private static <T> int slot(List<T> list, T value) {

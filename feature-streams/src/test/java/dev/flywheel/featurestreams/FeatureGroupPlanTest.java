@@ -134,6 +134,20 @@ class FeatureGroupPlanTest {
   }
 
   @Test
+  void shouldNameTheHeldEventsWhenTheyTakeTheRoom() {
+    // Given the demo group holding up to 20,000 events per entity within its grace period
+    FeatureGroupConfig g = FeatureStreamsConfig.cardActivity().group("card_activity");
+    FeatureGroupConfig hot = new FeatureGroupConfig(g.name(), g.source(), g.entityKey(),
+        g.eventTime(), g.eventId(), g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(),
+        g.features(), g.defaults(), g.maxClockSkewMs(), 20_000);
+
+    // Then it is refused, naming that setting first
+    assertThatThrownBy(() -> FeatureGroupPlan.of(hot, TransactionSource.schema(), SCHEMA))
+        .isInstanceOf(InvalidFeatureGroupException.class)
+        .hasMessageContaining("(maxEventsInGrace 20000 held events: ");
+  }
+
+  @Test
   void shouldEstimateEveryShippedGroupWithinTheStateLimit() {
     // Given the demo group and the randomized test's groups, with their default limits
     FeatureStreamsConfig config = RandomizedCorrectnessTest.config();
