@@ -227,14 +227,19 @@ final class FeatureEngine {
     }
   }
 
-  /** Folds the recent events older than {@code boundary} into their tiles, in arrival order. */
+  /**
+   * Folds the recent events older than {@code boundary} into their tiles, in arrival order, and
+   * keeps the others in place (compacting the list without allocating: this runs on every event).
+   */
   private void sealBefore(EntityState state, long boundary) {
-    boolean any = false;
-    for (EntityState.Recent r : state.recent) {
+    List<EntityState.Recent> recent = state.recent;
+    int kept = 0;
+    for (int i = 0; i < recent.size(); i++) {
+      EntityState.Recent r = recent.get(i);
       if (r.timeMs() >= boundary) {
+        recent.set(kept++, r);
         continue;
       }
-      any = true;
       for (int c = 0; c < columns.size(); c++) {
         Column col = columns.get(c);
         if (!r.passes(col.filter())) {
@@ -249,8 +254,8 @@ final class FeatureEngine {
             .add(r.timeMs(), value, tilePlans[c], tileDistinctBounds[c]);
       }
     }
-    if (any) {
-      state.recent.removeIf(r -> r.timeMs() < boundary);
+    for (int i = recent.size() - 1; i >= kept; i--) {
+      recent.remove(i);
     }
   }
 }
