@@ -26,6 +26,12 @@ import org.apache.kafka.streams.StreamsConfig;
  */
 public final class StreamsProps {
 
+  /**
+   * The consumer setting, internal to Kafka's clients but read by its consumers, that says whether
+   * a closing consumer leaves its group; Kafka Streams sets it to false for its main consumers.
+   */
+  static final String LEAVE_GROUP_ON_CLOSE = "internal.leave.group.on.close";
+
   /** Default bound on the off-heap memory of all RocksDB stores of the JVM. */
   public static final long DEFAULT_ROCKSDB_MEMORY_BYTES =
       BoundedMemoryRocksDBConfig.DEFAULT_MEMORY_BYTES;
@@ -162,6 +168,14 @@ public final class StreamsProps {
       p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
       // Read what upstream processors committed, never their aborted writes.
       p.put(StreamsConfig.consumerPrefix(ConsumerConfig.ISOLATION_LEVEL_CONFIG), "read_committed");
+      // A stream thread's consumer leaves the group when it closes: on a clean shutdown, and when
+      // a failed thread is replaced (ReplaceFailedThreads). Kafka Streams keeps it in the group by
+      // default, which only pays with static membership (group.instance.id), where a restarted
+      // instance takes its member back. Flywheel's members are dynamic: a restart joins as a new
+      // member, and the old one held its partitions, processed by nobody, until its session timed
+      // out (session.timeout.ms, 45 s) -- after every restart, and for every replaced thread.
+      // (KafkaStreams.close(CloseOptions.leaveGroup(true)) leaves only static members in 4.1.)
+      p.put(StreamsConfig.mainConsumerPrefix(LEAVE_GROUP_ON_CLOSE), true);
       if (stateDir != null) {
         p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
       }
