@@ -99,7 +99,7 @@ public final class DriftDetectorService implements AutoCloseable {
     try {
       ensureTopics();
       Topology topology = DriftTopology.build(config, topics, serdes, new DriftMetrics(meters));
-      LOG.info("drift-detector topology:\n{}", topology.describe());
+      LOG.debug("drift-detector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
       streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("drift-detector"));
       streams.start();

@@ -386,11 +386,17 @@ public final class FeatureGroupPlan {
         + heldEventsBytes(config, fields) / 1024 + " KiB", heldEventsBytes(config, fields));
     for (int i = 0; i < columns.size(); i++) {
       Column c = columns.get(i);
+      // name the feature that makes the column large: a distinct count, over the longest window
       String feature = "?";
+      long weight = -1;
       for (PlannedFeature p : planned) {
         if (p.windowed() >= 0 && windowed.get(p.windowed()).column() == i) {
-          feature = p.name();
-          break;
+          long w = windowed.get(p.windowed()).window().tiles()
+              + (p.aggregation() == Aggregation.DISTINCT_COUNT ? Integer.MAX_VALUE : 0);
+          if (w > weight) {
+            weight = w;
+            feature = p.name();
+          }
         }
       }
       long bytes = c.maxTiles(config.graceMs()) * tileBytes(config, fields, c);

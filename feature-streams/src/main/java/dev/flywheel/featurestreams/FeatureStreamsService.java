@@ -105,11 +105,21 @@ public final class FeatureStreamsService implements AutoCloseable {
           + " one (see FeatureStreamsConfig) or do not start feature-streams");
     }
     plans = FeatureTopology.plans(b.config, topics, serdes.client());
+    for (FeatureGroupPlan plan : plans) {
+      if (plan.eventIdField() == null) {
+        LOG.warn("feature group '{}': source '{}' has no {} field and the group sets no eventId,"
+            + " so its vectors carry '<topic>/<partition>/<offset>' as their event id. Labels"
+            + " (training datasets) and lineage join on event ids: set eventId: <the source's id"
+            + " field> on the group in flywheel.yaml", plan.name(), plan.config().source(),
+            FeatureGroupPlan.DEFAULT_EVENT_ID_FIELD);
+      }
+    }
     ensureTopics();
     Properties properties = streamsProperties();
     Topology topology = FeatureTopology.build(plans, topics, serdes, b.meters);
-    LOG.info("feature-streams {} groups {}: {}", b.applicationId,
-        plans.stream().map(FeatureGroupPlan::describe).toList(), topology.describe());
+    LOG.info("feature-streams {} groups {}", b.applicationId,
+        plans.stream().map(FeatureGroupPlan::describe).toList());
+    LOG.debug("feature-streams {} topology: {}", b.applicationId, topology.describe());
     streams = new KafkaStreams(topology, properties);
     streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("feature-streams"));
     streams.setStateListener((now, before) ->

@@ -100,7 +100,7 @@ public final class RegistryProjectorService implements AutoCloseable {
     try {
       ensureTopics();
       Topology topology = RegistryTopology.build(config, topics, serdes);
-      log.info("registry projector topology:\n{}", topology.describe());
+      log.debug("registry projector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
       streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("registry-projector"));
       streams.setStateListener((now, before) ->

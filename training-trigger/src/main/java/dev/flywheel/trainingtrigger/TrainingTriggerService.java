@@ -131,7 +131,7 @@ public final class TrainingTriggerService implements AutoCloseable {
     try {
       ensureTopics();
       Topology topology = TrainingTriggerTopology.build(config, topics);
-      log.info("training-trigger topology:\n{}", topology.describe());
+      log.debug("training-trigger topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
       streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("training-trigger"));
       streams.start();
