@@ -276,8 +276,10 @@ public final class RegistryHttpApi {
   }
 
   private static BadRequest unknownModel(String model) {
-    return new BadRequest(404, "model '" + model + "' is not in the registry; register a version"
-        + " of it first (GET /models lists the models)");
+    return new BadRequest(404, "model '" + model + "' is not in the registry: no version of it"
+        + " has been registered yet. A model declared in flywheel.yaml gets its first version"
+        + " when a training run completes (flywheel watch training.runs shows each run"
+        + " and why one failed); otherwise register one. GET /models lists the models");
   }
 
   private static BadRequest unknownModelAt(String model, Instant asOf) {
