@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -74,7 +75,19 @@ public final class TrainCommand implements Callable<Integer> {
       + " ${DEFAULT-VALUE}).")
   String url = "http://127.0.0.1:8080";
 
+  @Option(names = "--wait", description = "Wait for the run that takes this request and print"
+      + " its outcome: exit 0 when it completed, 1 when it failed or none came within"
+      + " --wait-timeout.")
+  boolean await;
+
+  @Option(names = "--wait-timeout", paramLabel = "<minutes>", description = "How long --wait"
+      + " waits, in minutes (default: ${DEFAULT-VALUE}).")
+  long waitMinutes = 60;
+
   @Mixin ClusterOptions cluster;
+
+  /** The id of the request written, by either path; null until one is. */
+  private String requestId;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -83,6 +96,7 @@ public final class TrainCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     boolean checked = false;
+    int maxAttempts = 1; // unknown without the config: the first failure is reported as final
     if (config != null && Files.exists(config)) {
       try {
         TrainingTriggerConfig c = TrainingTriggerConfig.load(config);
@@ -91,12 +105,29 @@ public final class TrainCommand implements Callable<Integer> {
               + "; declared: " + c.models().keySet());
           return 2;
         }
+        maxAttempts = c.model(model).get().triggers().maxAttempts();
       } catch (InvalidConfigException e) {
         err.println(e.getMessage());
         return 2;
       }
       checked = true;
     }
+    try (RunWaiter waiter = await ? RunWaiter.open(cluster) : null) {
+      int status = request(checked, out, err);
+      if (status != 0 || waiter == null) {
+        return status;
+      }
+      return waiter.await(requestId, maxAttempts, Duration.ofMinutes(waitMinutes), out, err);
+    } catch (KafkaException e) {
+      err.println("cannot follow " + cluster.topics(cluster.serdes()).trainingRuns().name()
+          + " at " + cluster.bootstrapServers() + " to wait for the run: " + e.getMessage()
+          + " (is the platform running? check --bootstrap-servers)");
+      return 1;
+    }
+  }
+
+  /** Writes the request, through the platform or to Kafka; the exit status. */
+  private int request(boolean checked, PrintWriter out, PrintWriter err) {
     if (!checked) {
       Integer status = throughPlatform(out, err);
       if (status != null) {
@@ -119,6 +150,7 @@ public final class TrainCommand implements Callable<Integer> {
           + " check --bootstrap-servers and --schema-registry-url)");
       return 1;
     }
+    requestId = request.getEventId();
     out.println("requested training of " + model + " (request " + request.getEventId() + ")");
     if (!checked) {
       err.println("note: '" + model + "' was not checked: there is no " + config + " here and no"
@@ -167,8 +199,9 @@ public final class TrainCommand implements Callable<Integer> {
       json = null;
     }
     if (answer.statusCode() == 202 && json != null && json.hasNonNull("requestId")) {
-      out.println("requested training of " + model + " (request "
-          + json.get("requestId").asText() + ", through " + url + ")");
+      requestId = json.get("requestId").asText();
+      out.println("requested training of " + model + " (request " + requestId + ", through "
+          + url + ")");
       return 0;
     }
     if (answer.statusCode() == 404 && json != null && json.hasNonNull("error")) {
