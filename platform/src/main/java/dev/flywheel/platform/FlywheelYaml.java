@@ -1,5 +1,6 @@
 package dev.flywheel.platform;
 
+import dev.flywheel.platform.runtime.ConfigKeys;
 import dev.flywheel.platform.runtime.PlatformConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +26,8 @@ record FlywheelYaml(String name, String text, Path dir, PlatformConfig config) {
    * Reads {@code --config}, or {@code flywheel.yaml} in the working directory when given none
    * (defaults when that does not exist either).
    *
-   * @throws IllegalArgumentException saying what to fix when the file is missing or wrong
+   * @throws IllegalArgumentException saying what to fix when the file is missing or wrong, or has
+   *     a key no service reads ({@link ConfigKeys#check})
    */
   static FlywheelYaml load(Path option, Map<String, String> env) {
     Path file = option != null ? option : DEFAULT;
@@ -49,6 +51,8 @@ record FlywheelYaml(String name, String text, Path dir, PlatformConfig config) {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
     }
+    // before anything starts (flywheel up's embedded broker): a key no service reads
+    ConfigKeys.check(text, file.toString());
     Path dir = file.toAbsolutePath().getParent();
     return new FlywheelYaml(file.toString(), text, dir, config);
   }

@@ -3,6 +3,7 @@ package dev.flywheel.registryprojector;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,6 +52,18 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
 
   /** HTTP port unless configured. */
   public static final int DEFAULT_PORT = 8080;
+
+  /**
+   * The top-level sections this service reads; {@link #parse} sees no other, so a key read must be
+   * listed here.
+   */
+  public static final Set<String> SECTIONS = Set.of("registry", "models");
+
+  /**
+   * The keys of a {@code models:} entry this service reads; {@link #parse} sees no other (the keys
+   * inside {@code policy} it checks itself).
+   */
+  public static final Set<String> MODEL_KEYS = Set.of("name", "policy");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Set<String> REGISTRY_KEYS = Set.of("promotionAliases", "applicationId",
@@ -125,6 +138,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
     if (!root.isObject()) {
       throw new IllegalArgumentException("the top level must be a mapping of sections");
     }
+    root = ((ObjectNode) root).deepCopy().retain(SECTIONS);
     JsonNode registry = root.path("registry");
     List<String> aliases = ModelPolicy.DEFAULT_PROMOTION_ALIASES;
     String applicationId = DEFAULT_APPLICATION_ID;
@@ -157,9 +171,10 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
         throw new IllegalArgumentException("models must be a list of {name, policy} entries");
       }
       int index = 0;
-      for (JsonNode entry : models) {
+      for (JsonNode raw : models) {
         String where = "models[" + index++ + "]";
-        requireObject(entry, where);
+        requireObject(raw, where);
+        JsonNode entry = ((ObjectNode) raw).deepCopy().retain(MODEL_KEYS);
         String name = text(entry.get("name"), where + ".name");
         where = "models[" + name + "]";
         if (policies.containsKey(name)) {

@@ -49,6 +49,9 @@ public record ServingSinkConfig(String applicationId, String instanceId, String 
   /** Micro-batch bound unless configured. */
   public static final int DEFAULT_MAX_BATCH = 500;
 
+  /** The top-level section of {@code flywheel.yaml} this service reads. */
+  public static final String SECTION = "servingSink";
+
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -160,7 +163,7 @@ public record ServingSinkConfig(String applicationId, String instanceId, String 
 
   /** The file's top level: only {@code servingSink} is read. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  record Root(@JsonProperty("servingSink") ServingSinkConfig servingSink) {}
+  record Root(@JsonProperty(SECTION) ServingSinkConfig servingSink) {}
 
   private static boolean blank(String s) {
     return s == null || s.isBlank();

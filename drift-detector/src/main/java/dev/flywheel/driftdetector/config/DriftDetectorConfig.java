@@ -3,6 +3,7 @@ package dev.flywheel.driftdetector.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.flywheel.events.DriftMethod;
 import java.io.IOException;
@@ -54,6 +55,18 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
   public static final Duration DEFAULT_LABEL_WINDOW = Duration.ofHours(24);
   /** Predictions held per model until their version's promotion, unless configured. */
   public static final long DEFAULT_MAX_HELD_PREDICTIONS = 10_000;
+
+  /**
+   * The top-level sections this service reads; {@link #parse} sees no other, so a key read must be
+   * listed here.
+   */
+  public static final Set<String> SECTIONS = Set.of("driftDetector", "models");
+
+  /**
+   * The keys of a {@code models:} entry this service reads; {@link #parse} sees no other (the keys
+   * inside {@code drift} it checks itself).
+   */
+  public static final Set<String> MODEL_KEYS = Set.of("name", "drift");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Set<String> SERVICE_KEYS = Set.of("applicationId", "labelWindow",
@@ -138,6 +151,9 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
     if (root == null || root.isMissingNode() || root.isNull()) {
       return defaults();
     }
+    if (root instanceof ObjectNode all) {
+      root = all.deepCopy().retain(SECTIONS);
+    }
     JsonNode service = root.path("driftDetector");
     String applicationId = null;
     Duration labelWindow = null;
@@ -162,6 +178,9 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
       }
       for (int i = 0; i < models.size(); i++) {
         JsonNode entry = models.get(i);
+        if (entry instanceof ObjectNode all) {
+          entry = all.deepCopy().retain(MODEL_KEYS);
+        }
         String name = text(entry, "name");
         if (name == null || name.isBlank()) {
           throw new InvalidConfigException(where + ": models[" + i + "] has no name");

@@ -85,8 +85,10 @@ public final class HttpSecurity {
   /** Tokens shorter than this are refused. */
   public static final int MIN_TOKEN_LENGTH = 16;
 
+  /** The top-level section of {@code flywheel.yaml} it reads. */
+  public static final String SECTION = "security";
+
   private static final Set<String> MUTATING = Set.of("POST", "PUT", "PATCH", "DELETE");
-  private static final String SECTION = "security";
   private static final Logger log = LoggerFactory.getLogger(HttpSecurity.class);
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);

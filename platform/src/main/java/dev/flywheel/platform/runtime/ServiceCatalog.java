@@ -76,7 +76,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each service parses its own sections when the catalogue is built, so a wrong setting fails
  * before anything starts, naming the file, the service and the setting; a misspelt key is named
  * with its section and the keys that section knows ({@code bad.yaml: serving: unknown key
- * 'startFrm' at servingSink.startFrm; known keys: [applicationId, ...]}).
+ * 'startFrm' at servingSink.startFrm; known keys: [applicationId, ...]}). A top-level section or a
+ * key of a {@code models:} entry that no service reads fails first ({@link ConfigKeys#check}), so
+ * a misspelt section does not merely skip its service and a misspelt model key is not ignored.
  */
 public final class ServiceCatalog {
 
@@ -249,6 +251,7 @@ public final class ServiceCatalog {
       throw new IllegalArgumentException(configName + " is not valid YAML: "
           + e.getOriginalMessage(), e);
     }
+    ConfigKeys.check(yaml, configName);
     Map<String, Object> sections = root == null ? Map.of() : root;
     List<?> models = sections.get("models") instanceof List<?> list ? list : List.of();
     if (sections.containsKey("registry") || sections.containsKey("models")) {

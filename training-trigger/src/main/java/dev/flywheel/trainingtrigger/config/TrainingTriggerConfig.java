@@ -44,6 +44,15 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+  /** The top-level sections this service reads ({@code models}, {@code trainingTrigger}). */
+  public static final Set<String> SECTIONS = keysOf(FileYaml.class);
+
+  /**
+   * The keys of a {@code models:} entry this service reads; the keys inside {@code training} and
+   * {@code triggers} are checked by the parser itself.
+   */
+  public static final Set<String> MODEL_KEYS = keysOf(ModelYaml.class);
+
   /** Copies. */
   public TrainingTriggerConfig {
     models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
@@ -143,6 +152,15 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
     return of(models).withService(service);
   }
 
+  /** The keys Jackson binds a record of this file to: its component names. */
+  private static Set<String> keysOf(Class<? extends Record> type) {
+    Set<String> keys = new java.util.TreeSet<>();
+    for (java.lang.reflect.RecordComponent c : type.getRecordComponents()) {
+      keys.add(c.getName());
+    }
+    return java.util.Collections.unmodifiableSet(keys);
+  }
+
   private static String path(JsonProcessingException e) {
     if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m) {
       StringBuilder b = new StringBuilder();
@@ -189,6 +207,7 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
     }
   }
 
+  // the platform checks the keys no service reads (SECTIONS, MODEL_KEYS), so these ignore them
   @JsonIgnoreProperties(ignoreUnknown = true)
   record FileYaml(List<ModelYaml> models, ServiceYaml trainingTrigger) {}
 
