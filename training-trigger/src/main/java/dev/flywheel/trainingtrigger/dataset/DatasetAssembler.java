@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Joins labels and feature vectors by event id and splits the result by event time. Feed it every
@@ -22,6 +23,12 @@ import java.util.Objects;
  * own event, and only labels known by the cutoff are used.
  */
 public final class DatasetAssembler {
+
+  /**
+   * The event id feature-streams gives an event whose source record has no event id: {@code
+   * <topic>/<partition>/<offset>} (topic names cannot hold a '/').
+   */
+  private static final Pattern OFFSET_EVENT_ID = Pattern.compile("[A-Za-z0-9._-]+/\\d+/\\d+");
 
   private final String model;
   private final String featureGroup;
@@ -41,6 +48,9 @@ public final class DatasetAssembler {
   private String featureGroupVersion;
   private long vectorsSeen;
   private long vectorsOfGroup;
+  /** The first event id read on each side, shown when nothing joins; null if none. */
+  private String exampleLabelEventId;
+  private String exampleVectorEventId;
 
   private record Row(long timeMs, float[] values, String[] categorical) {}
 
@@ -78,6 +88,9 @@ public final class DatasetAssembler {
         || label.getEventTime().toEpochMilli() > labelCutoffMs) {
       return;
     }
+    if (exampleLabelEventId == null) {
+      exampleLabelEventId = label.getEventId();
+    }
     double value = label.getValue();
     // labels are stored as float: 1e39 is finite as a double and infinite as a float
     boolean usable = task == ModelTask.REGRESSION ? Float.isFinite((float) value)
@@ -111,6 +124,9 @@ public final class DatasetAssembler {
       return;
     }
     vectorsOfGroup++;
+    if (exampleVectorEventId == null) {
+      exampleVectorEventId = v.getEventId();
+    }
     if (!labels.containsKey(v.getEventId())) {
       return;
     }
@@ -163,6 +179,7 @@ public final class DatasetAssembler {
           + " group '" + featureGroup + "' (" + vectorsSeen + " in all) and found no event id in"
           + " both; check the model's target and featureGroup in flywheel.yaml, and that labels"
           + " carry the event ids of the feature log"
+          + eventIdHint()
           + (unusable.isEmpty() ? "" : "; " + unusable.size() + " more label(s) were left out"
               + " as not " + usableLabels()));
     }
@@ -206,6 +223,22 @@ public final class DatasetAssembler {
     catOrder.sort(Comparator.naturalOrder());
     return new Assembled(numOrder, catOrder, split(ids.subList(0, cut), numOrder, catOrder),
         split(ids.subList(cut, n), numOrder, catOrder));
+  }
+
+  /** Examples of the event ids on both sides, and what to set when vectors got offset ids. */
+  private String eventIdHint() {
+    if (exampleVectorEventId == null || exampleLabelEventId == null) {
+      return "";
+    }
+    String hint = "; feature vectors have event ids like '" + exampleVectorEventId + "', labels"
+        + " like '" + exampleLabelEventId + "'";
+    if (OFFSET_EVENT_ID.matcher(exampleVectorEventId).matches()) {
+      hint += ". The vectors' ids are <topic>/<partition>/<offset>, given when the source record"
+          + " has no event id: the source of feature group '" + featureGroup + "' has no"
+          + " 'event_id' field. Set 'eventId: <the source's id field>' on feature group '"
+          + featureGroup + "' in flywheel.yaml; new events will then carry that id";
+    }
+    return hint;
   }
 
   private Split split(List<String> ids, List<String> numOrder, List<String> catOrder) {

@@ -190,6 +190,35 @@ class DatasetAssemblerTest {
   }
 
   @Test
+  void shouldShowAnEventIdOfEachSideWhenNoEventIdJoins() {
+    // Given labels and vectors of the model whose event ids differ
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    a.addLabel(label("tx-1", 1, t));
+    a.addVector(vector("evt-1", t, Map.of("x", 1.0)));
+    // Then the message shows both, and says nothing of the eventId setting
+    assertThatThrownBy(() -> a.assemble(0.2)).isInstanceOf(DatasetException.class)
+        .hasMessageContaining("feature vectors have event ids like 'evt-1', labels like 'tx-1'")
+        .hasMessageNotContaining("eventId:");
+  }
+
+  @Test
+  void shouldSayToSetTheFeatureGroupsEventIdWhenVectorsCarryTopicPartitionOffsetIds() {
+    // Given vectors whose source had no event_id, so they carry <topic>/<partition>/<offset>
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    a.addLabel(label("r-0", 1, t));
+    a.addVector(vector("flywheel.data.rides/1/1474", t, Map.of("x", 1.0)));
+    // Then the message shows both ids and says to set eventId on the feature group
+    assertThatThrownBy(() -> a.assemble(0.2)).isInstanceOf(DatasetException.class)
+        .hasMessageContaining("feature vectors have event ids like 'flywheel.data.rides/1/1474',"
+            + " labels like 'r-0'")
+        .hasMessageContaining("has no 'event_id' field")
+        .hasMessageContaining("Set 'eventId: <the source's id field>' on feature group '"
+            + SyntheticData.GROUP + "' in flywheel.yaml");
+  }
+
+  @Test
   void shouldWriteTheSameBytesForTheSameRows() throws Exception {
     // Given the same data assembled twice
     SyntheticData data = new SyntheticData(300, 4, true, 7);
