@@ -319,6 +319,7 @@ public final class IngestHttpApi {
     ArrayNode errors = JSON.createArrayNode();
     List<DeadLetter> rejected = new ArrayList<>();
     SortedSet<String> unknownTargets = new TreeSet<>();
+    int untargeted = 0;
     int invalid = 0;
     for (JsonBatch.Item item : items) {
       JsonNode json = item.json();
@@ -337,13 +338,20 @@ public final class IngestHttpApi {
         }
       }
       if (problems.isEmpty() && labelSource != null) {
-        unknownTarget(record.value()).ifPresent(target -> {
-          unknownTargets.add(target);
+        Optional<String> unknown = unknownTarget(record.value());
+        if (unknown.isPresent() && !json.has(LabelSource.TARGET_FIELD)) {
+          untargeted++;
+          problems.add(new FieldError(LabelSource.TARGET_FIELD, "the label gives no target, so"
+              + " it defaults to '" + unknown.get() + "', which no model learns: the models in"
+              + " flywheel.yaml learn " + known(labelTargets) + "; add \""
+              + LabelSource.TARGET_FIELD + "\": <one of those> to the label"));
+        } else if (unknown.isPresent()) {
+          unknownTargets.add(unknown.get());
           problems.add(new FieldError(LabelSource.TARGET_FIELD, "no model learns target '"
-              + target + "': the models in flywheel.yaml learn " + known(labelTargets)
-              + "; correct the label's target, or declare a model with target " + target
+              + unknown.get() + "': the models in flywheel.yaml learn " + known(labelTargets)
+              + "; correct the label's target, or declare a model with target " + unknown.get()
               + " in flywheel.yaml and restart ingest"));
-        });
+        }
       }
       if (problems.isEmpty()) {
         tooLarge(record).ifPresent(problems::add);
@@ -372,12 +380,20 @@ public final class IngestHttpApi {
       }
     }
     if (invalid > 0) {
-      ObjectNode out = errorBody(unknownTargets.isEmpty()
+      List<String> targetProblems = new ArrayList<>();
+      if (!unknownTargets.isEmpty()) {
+        targetProblems.add("unknown target(s) " + known(unknownTargets));
+      }
+      if (untargeted > 0) {
+        targetProblems.add(untargeted + " give no target, which defaults to '"
+            + defaultTarget(schema) + "'");
+      }
+      ObjectNode out = errorBody(targetProblems.isEmpty()
           ? invalid + " of " + items.size() + " records do not match schema "
               + schema.getFullName() + " of '" + source.name() + "'; nothing was written"
-          : invalid + " of " + items.size() + " labels are invalid: unknown target(s) "
-              + known(unknownTargets) + ", while the models in flywheel.yaml learn "
-              + known(labelTargets) + "; nothing was written");
+          : invalid + " of " + items.size() + " labels are invalid: "
+              + String.join(", and ", targetProblems) + ", while the models in flywheel.yaml"
+              + " learn " + known(labelTargets) + "; nothing was written");
       out.put("invalid", invalid);
       out.set("errors", errors);
       metrics.rejected(metricSource(source, labelSource), IngestMetrics.HTTP).increment(invalid);
@@ -421,6 +437,11 @@ public final class IngestHttpApi {
     String target = String.valueOf(label.get(LabelSource.TARGET_FIELD));
     return labelTargets.isEmpty() || labelTargets.contains(target)
         ? Optional.empty() : Optional.of(target);
+  }
+
+  /** The target a label without one gets: the default of the Label schema's target field. */
+  private static String defaultTarget(Schema labelSchema) {
+    return String.valueOf(labelSchema.getField(LabelSource.TARGET_FIELD).defaultVal());
   }
 
   private static String known(Set<String> targets) {

@@ -593,6 +593,45 @@ class IngestHttpIT {
   }
 
   @Test
+  void shouldAnswer422SayingNoTargetWasGivenWhenALabelLacksOneAndNoModelLearnsTheDefault(
+      UniqueNames names) throws Exception {
+    // Given an ingest whose flywheel.yaml declares only a model learning is_fraud
+    Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-untargeted").build();
+    try (IngestService second = IngestService.builder()
+        .config(IngestConfig.parse("""
+            ingest: {port: 0, producers: 1}
+            models:
+              - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
+            """))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+        .serdes(serdes)
+        .topics(declared)
+        .host("127.0.0.1")
+        .build()
+        .start()) {
+
+      // When a label without a target field is posted
+      HttpResponse<String> response = postTo(second, "/labels",
+          "[{\"event_id\": \"e-1\", \"event_time\": 1, \"value\": 1}]");
+
+      // Then the batch is refused saying no target was given, its default, and the known targets
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(422);
+      JsonNode answer = json(response);
+      assertThat(answer.get("error").asText()).contains("give no target")
+          .contains("defaults to 'label'").contains("learn 'is_fraud'")
+          .doesNotContain("unknown target");
+      assertThat(answer.get("errors")).singleElement().satisfies(error -> {
+        assertThat(error.get("field").asText()).isEqualTo("target");
+        assertThat(error.get("reason").asText()).contains("gives no target")
+            .contains("defaults to 'label'").contains("learn 'is_fraud'")
+            .contains("add \"target\"");
+      });
+      // and nothing is written
+      assertThat(endOffsets(declared.labels().name())).isZero();
+    }
+  }
+
+  @Test
   void shouldRequireTheEndpointTokensWhenConfigured(UniqueNames names) throws Exception {
     // Given a second ingest whose /sources and /labels need tokens
     Topics guarded = Topics.builder(serdes).prefix(names.prefix() + "-guarded").build();
