@@ -332,9 +332,13 @@ public final class ProduceCommand implements Callable<Integer> {
       return EXIT_STOPPED;
     }
     if (summary.invalid() > 0 && !allowInvalid) {
+      String dlq = topics.dlq(summary.topic()).name();
       err().println("flywheel produce: " + summary.invalid() + " invalid "
-          + (summary.invalid() == 1 ? "line" : "lines") + "; fix and produce them again from "
-          + topics.dlq(summary.topic()).name() + ", or pass --allow-invalid to accept this");
+          + (summary.invalid() == 1 ? "line" : "lines") + " (listed above; see them all with"
+          + " 'flywheel watch " + dlq + " --from-beginning --no-follow'). The valid lines were"
+          + " produced, so fix the invalid ones in " + file + " and produce just those lines"
+          + " again (from a file of their own: producing all of " + file.getFileName()
+          + " again would repeat the valid ones), or pass --allow-invalid to accept this");
       return EXIT_INVALID;
     }
     return 0;

@@ -99,7 +99,9 @@ class ProduceCommandIT {
         .contains("1 invalid line, sent to " + names.prefix() + ".flywheel.data.clicks.dlq")
         .contains("line 2: count: ")
         .contains("read 3, produced 2 to " + names.prefix() + ".flywheel.data.clicks, invalid 1");
-    assertThat(err.toString()).contains("--allow-invalid");
+    assertThat(err.toString()).contains("--allow-invalid")
+        .contains("flywheel watch " + names.prefix() + ".flywheel.data.clicks.dlq")
+        .contains("produce just those lines again").doesNotContain("produce them again from");
     assertThat(recordsOn(topics.data("clicks").name())).isEqualTo(2);
     assertThat(recordsOn(topics.dlq(topics.data("clicks")).name())).isEqualTo(1);
   }

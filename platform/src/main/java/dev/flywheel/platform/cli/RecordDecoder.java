@@ -25,8 +25,9 @@ import org.apache.avro.io.DecoderFactory;
 /**
  * Turns any record's key or value bytes into JSON: Confluent-framed Avro (magic byte 0, 4-byte
  * schema id, Avro binary) is decoded with the writer schema fetched from the registry by id, so
- * no generated classes are needed; UTF-8 text stays text; anything else is shown as base64 with a
- * note saying why it was not decoded. Never throws on bad bytes.
+ * no generated classes are needed; UTF-8 text stays text (a key as is, a value as {@code
+ * value_text}); anything else is shown as base64 with a note saying why it was not decoded.
+ * Never throws on bad bytes.
  */
 final class RecordDecoder {
 
@@ -45,7 +46,10 @@ final class RecordDecoder {
 
   /**
    * Adds {@code <field>} (and {@code <field>_schema_id}, or {@code <field>_base64} and {@code
-   * <field>_note}) to {@code out} for {@code bytes}; a null {@code bytes} gives JSON null.
+   * <field>_note}) to {@code out} for {@code bytes}; a null {@code bytes} gives JSON null. Bytes
+   * that are not Avro but UTF-8 text are {@code <field>} itself when {@code textAllowed}, else
+   * {@code <field>_text} (with a null {@code <field>} and a {@code <field>_note}), so a dead
+   * letter's JSON is readable; only binary is base64.
    */
   void put(ObjectNode out, String field, byte[] bytes, boolean textAllowed) {
     if (bytes == null) {
@@ -73,14 +77,18 @@ final class RecordDecoder {
         return;
       }
     }
-    if (textAllowed) {
-      String text = utf8(bytes);
-      if (text != null) {
-        out.put(field, text);
-        return;
-      }
+    String text = utf8(bytes);
+    if (text != null && textAllowed) {
+      out.put(field, text);
+      return;
     }
     out.putNull(field);
+    if (text != null) {
+      out.put(field + "_text", text);
+      out.put(field + "_note", "not Confluent-framed Avro but UTF-8 text, shown as "
+          + field + "_text");
+      return;
+    }
     out.put(field + "_base64", Base64.getEncoder().encodeToString(bytes));
     out.put(field + "_note", bytes.length < HEADER
         ? "not Confluent-framed Avro: " + bytes.length + " bytes, shorter than the 5-byte header"

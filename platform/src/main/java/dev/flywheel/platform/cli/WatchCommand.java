@@ -35,8 +35,9 @@ import picocli.CommandLine.Spec;
  * {@code topic}, {@code partition}, {@code offset}, {@code timestamp}, {@code key}, {@code value}
  * (Confluent-framed Avro decoded with its writer schema from the registry, by id; no generated
  * classes needed) and {@code value_schema_id}. A tombstone has {@code "value": null, "tombstone":
- * true}; bytes that are not Avro are printed as {@code value_base64} with a {@code value_note}
- * saying why. A record carrying dead-letter headers (on a {@code <topic>.dlq}) has them in {@code
+ * true}; a value that is not Avro is printed as {@code value_text} when it is UTF-8 text (as a
+ * dead letter's JSON line is), else as {@code value_base64}, with a {@code value_note} saying
+ * why. A record carrying dead-letter headers (on a {@code <topic>.dlq}) has them in {@code
  * dead_letter}, by their {@link DeadLetterHeaders} names: {@code {"flywheel.error": "...",
  * "flywheel.origin": "flywheel.data.tx/0/42", ...}}, only those it carries. Nothing a record holds
  * stops the command.

@@ -60,15 +60,18 @@ class WatchCommandIT {
 
   @Test
   void shouldPrintTombstonesAndBytesThatAreNotAvroWithoutStopping() throws Exception {
-    // Given a label, a tombstone, plain text, bytes framed with an unknown schema id, and a label
+    // Given a label, a tombstone, plain text, bytes framed with an unknown schema id, binary that
+    // is neither Avro nor UTF-8, and a label
     byte[] unknownId = ByteBuffer.allocate(7).put((byte) 0).putInt(987_654).put((byte) 2)
         .put((byte) 4).array();
     byte[] text = "not avro".getBytes(StandardCharsets.UTF_8);
+    byte[] binary = {1, 2, 3, (byte) 0xfe, (byte) 0xff, 4};
     produce(List.of(
         record("e-1", label("e-1", 1.0)),
         record("e-2", null),
         record("e-3", text),
         record("e-4", unknownId),
+        record("e-6", binary),
         record("e-5", label("e-5", 0.0))));
 
     // When
@@ -80,21 +83,25 @@ class WatchCommandIT {
     for (String line : result.out().lines().toList()) {
       lines.add(JSON.readTree(line));
     }
-    assertThat(lines).hasSize(5);
+    assertThat(lines).hasSize(6);
     assertThat(lines.get(0).get("value").get("event_id").asText()).isEqualTo("e-1");
     assertThat(lines.get(0).get("value").get("value").asDouble()).isEqualTo(1.0);
     assertThat(lines.get(1).get("value").isNull()).isTrue();
     assertThat(lines.get(1).get("tombstone").asBoolean()).isTrue();
     assertThat(lines.get(2).get("value").isNull()).isTrue();
-    assertThat(lines.get(2).get("value_base64").asText())
-        .isEqualTo(Base64.getEncoder().encodeToString(text));
-    assertThat(lines.get(2).get("value_note").asText())
-        .isEqualTo("not Confluent-framed Avro: magic byte is 110, not 0");
+    assertThat(lines.get(2).get("value_text").asText()).isEqualTo("not avro");
+    assertThat(lines.get(2).has("value_base64")).isFalse();
     assertThat(lines.get(3).get("value_base64").asText())
         .isEqualTo(Base64.getEncoder().encodeToString(unknownId));
     assertThat(lines.get(3).get("value_note").asText())
         .startsWith("schema id 987654 could not be fetched from the registry");
-    assertThat(lines.get(4).get("value").get("event_id").asText()).isEqualTo("e-5");
+    assertThat(lines.get(4).get("value").isNull()).isTrue();
+    assertThat(lines.get(4).get("value_base64").asText())
+        .isEqualTo(Base64.getEncoder().encodeToString(binary));
+    assertThat(lines.get(4).get("value_note").asText())
+        .isEqualTo("not Confluent-framed Avro: magic byte is 1, not 0");
+    assertThat(lines.get(4).has("value_text")).isFalse();
+    assertThat(lines.get(5).get("value").get("event_id").asText()).isEqualTo("e-5");
   }
 
   @Test
@@ -141,13 +148,18 @@ class WatchCommandIT {
     // When the dead-letter topic is watched
     Result result = watch("labels.dlq", "--from-beginning", "--no-follow");
 
-    // Then the first line shows the dead-letter headers, the second none
+    // Then the first line shows the dead-letter headers, the second none, and both show the
+    // rejected JSON as text
     assertThat(result.exit()).as(result.err()).isZero();
     List<JsonNode> lines = new ArrayList<>();
     for (String line : result.out().lines().toList()) {
       lines.add(JSON.readTree(line));
     }
     assertThat(lines).hasSize(2);
+    assertThat(lines).allSatisfy(line -> {
+      assertThat(line.get("value_text").asText()).isEqualTo("{\"event_id\": \"e-1\"}");
+      assertThat(line.has("value_base64")).as(line.toString()).isFalse();
+    });
     JsonNode deadLetter = lines.get(0).get("dead_letter");
     assertThat(deadLetter).as(lines.get(0).toString()).isNotNull();
     assertThat(deadLetter.get(DeadLetterHeaders.ERROR).asText()).isEqualTo("field value: missing");
