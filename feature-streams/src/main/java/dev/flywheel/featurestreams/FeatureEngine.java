@@ -217,12 +217,15 @@ final class FeatureEngine {
       state.sealedUpTo = Math.max(state.sealedUpTo, upTo);
       sealBefore(state, upTo == Long.MAX_VALUE ? upTo : upTo + 1);
     }
+    // No event before the acceptance floor can be applied any more, so no window reaches a tile
+    // more than its length before it; and no sealed event is after it
+    long floor = Math.max(boundary, state.sealedUpTo);
     for (int c = 0; c < columns.size(); c++) {
       Column col = columns.get(c);
       if (col.tileMs() == Long.MAX_VALUE) {
         continue;
       }
-      long keepFrom = Math.floorDiv(boundary, col.tileMs()) - col.keepTiles() + 1;
+      long keepFrom = Math.floorDiv(floor, col.tileMs()) - col.keepTiles() + 1;
       state.tiles[c].dropBefore(keepFrom);
     }
   }

@@ -53,11 +53,12 @@ public final class FeatureGroupPlan {
     }
 
     /**
-     * How many tiles of this column an entity may hold at most: those its longest window
-     * reaches back from the grace period's boundary, and those after it (early-sealed events).
+     * How many tiles of this column an entity may hold at most: those its longest window reaches
+     * back from the acceptance floor (the grace period's boundary, or the early seal if later),
+     * which no sealed event is after.
      */
-    long maxTiles(long graceMs) {
-      return tileMs == Long.MAX_VALUE ? 1 : keepTiles + graceMs / tileMs + 1;
+    long maxTiles() {
+      return tileMs == Long.MAX_VALUE ? 1 : keepTiles;
     }
   }
 
@@ -342,7 +343,7 @@ public final class FeatureGroupPlan {
       List<Column> columns) {
     long bytes = 64 + TEXT_ESTIMATE_BYTES + heldEventsBytes(config, fields);
     for (Column c : columns) {
-      bytes += c.maxTiles(config.graceMs()) * tileBytes(config, fields, c);
+      bytes += c.maxTiles() * tileBytes(config, fields, c);
     }
     return bytes;
   }
@@ -399,9 +400,9 @@ public final class FeatureGroupPlan {
           }
         }
       }
-      long bytes = c.maxTiles(config.graceMs()) * tileBytes(config, fields, c);
+      long bytes = c.maxTiles() * tileBytes(config, fields, c);
       parts.put("'" + feature + "' and the features sharing its tiles: " + bytes / 1024
-          + " KiB in " + c.maxTiles(config.graceMs()) + " tiles", bytes);
+          + " KiB in " + c.maxTiles() + " tiles", bytes);
     }
     return String.join(", ", parts.entrySet().stream()
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed())

@@ -113,7 +113,7 @@ class FeatureGroupPlanTest {
 
   @Test
   void shouldRefuseAGroupWhoseEntityStateCouldOutgrowWhatItsChangelogAccepts() {
-    // Given three distinct counts over 7 days, each of which may keep 169 one-hour sketches, the
+    // Given three distinct counts over 7 days, each of which may keep 168 one-hour sketches, the
     // first sharing its tiles with a feature declared before it
     String features = """
         - {name: last_merchant_24h, agg: last, field: merchant, window: 24h}
@@ -128,11 +128,26 @@ class FeatureGroupPlanTest {
         .hasMessageContaining("an entity's state may take up to")
         .hasMessageContaining("more than the 768 KiB it may take")
         .hasMessageContaining("'merchants_7d' and the features sharing its tiles")
-        .hasMessageContaining("in 169 tiles")
+        .hasMessageContaining("in 168 tiles")
         .hasMessageContaining("shorten the longest windows of distinct_count");
     // while two of them fit
     assertThat(plan(features.lines().limit(3).reduce("", (a, b) -> a + b + "\n")))
         .isNotNull();
+  }
+
+  @Test
+  void shouldAcceptDistinctCountsOverSecondTilesWithTheDefaultGrace() {
+    // Given distinct counts over 1-second tiles, with the default 5-minute grace period (their
+    // tiles are bounded by the window, not by the grace period)
+    FeatureGroupPlan plan = plan("""
+        - {name: merchants_30s, agg: distinct_count, field: merchant, window: 30s}
+        - {name: countries_20s, agg: distinct_count, field: country, window: 20s}
+        - {name: cards_10s, agg: distinct_count, field: card_id, window: 10s}
+        """);
+
+    // Then the group is accepted, each column holding at most its window's tiles
+    assertThat(plan.columns()).extracting(FeatureGroupPlan.Column::maxTiles)
+        .containsExactlyInAnyOrder(30L, 20L, 10L);
   }
 
   @Test
