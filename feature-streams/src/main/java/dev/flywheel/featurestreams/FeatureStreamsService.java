@@ -276,10 +276,9 @@ public final class FeatureStreamsService implements AutoCloseable {
     }
     closed = true;
     if (streams != null) {
-      // Leave the group so that the partitions move to the other instances at once, rather than
-      // after the session timeout.
-      streams.close(new KafkaStreams.CloseOptions().timeout(Duration.ofSeconds(30))
-          .leaveGroup(true));
+      // The stream threads' consumers leave the group as they close (StreamsProps), so the
+      // partitions move to the other instances at once, rather than after the session timeout.
+      streams.close(Duration.ofSeconds(30));
     }
   }
 

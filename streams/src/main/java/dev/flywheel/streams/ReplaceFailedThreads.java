@@ -14,12 +14,16 @@ import org.slf4j.LoggerFactory;
  * transient failure (see {@link DeadLetterProcessingHandler}) never stops a processor. Set with
  * {@code streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("feature-streams"))}.
  *
- * <p>Failures in a row are replaced after a growing pause: 1 s, doubling up to 30 s (±20%), the
- * count starting again after {@link #QUIET} without one. The failing thread waits in this
- * handler, so its partitions wait with it: a cause that persists (the schema registry away, a
- * broker unreachable) costs a restore and a rebalance every 30 s at most, not in a tight loop.
- * (The failed thread's consumer leaves the group when it closes, see {@link StreamsProps}, so
- * nothing else paces the replacements.)
+ * <p>Failures in a row are replaced after a growing pause: 1 s, doubling up to 5 s (±20%), the
+ * count starting again after {@link #QUIET} without one. A cause that persists (the schema
+ * registry away, a broker unreachable) so costs a restore and a rebalance every 5 s or so, not a
+ * tight loop. (The failed thread's consumer leaves the group when it closes, see {@link
+ * StreamsProps}, so nothing else paces the replacements.) The pause is short on purpose: the
+ * failing thread waits in this handler before Kafka Streams closes its tasks, so for its length
+ * the thread still holds its partitions and, under exactly-once, its open transaction, which holds
+ * back what {@code read_committed} readers of its output topics see. At 6 s at most it stays
+ * below the producers' transaction timeout (10 s in Kafka Streams), and a {@code close()} waits
+ * for it within its own timeout.
  */
 public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandler {
 
@@ -28,7 +32,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   /** How long without a failure before the pause starts again from 1 s. */
   static final Duration QUIET = Duration.ofMinutes(5);
 
-  private static final ExponentialBackoff BACKOFF = new ExponentialBackoff(1_000, 2, 30_000, 0.2);
+  private static final ExponentialBackoff BACKOFF = new ExponentialBackoff(1_000, 2, 5_000, 0.2);
 
   /** Waits the given milliseconds. */
   interface Sleeper {
@@ -59,7 +63,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     try {
       sleeper.sleep(pause);
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt(); // closing: replace at once, Streams stops it anyway
+      Thread.currentThread().interrupt(); // keep the flag; replace at once
     }
     return StreamThreadExceptionResponse.REPLACE_THREAD;
   }
