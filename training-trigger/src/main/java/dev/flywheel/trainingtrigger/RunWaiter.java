@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger;
 import dev.flywheel.events.RunStatus;
 import dev.flywheel.events.TrainingReason;
 import dev.flywheel.events.TrainingRun;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topic;
 import java.io.PrintWriter;
@@ -11,11 +12,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 
 /**
  * {@code flywheel train --wait}: follows {@code flywheel.training.runs} from where it ended before
@@ -25,6 +27,8 @@ import org.apache.kafka.common.errors.SerializationException;
 final class RunWaiter implements AutoCloseable {
 
   private static final Duration POLL = Duration.ofMillis(500);
+  /** How long to wait before reading a record again that failed as the registry did not answer. */
+  private static final Duration REGISTRY_RETRY = Duration.ofSeconds(1);
 
   private final KafkaConsumer<String, TrainingRun> consumer;
   private final String topic;
@@ -71,12 +75,34 @@ final class RunWaiter implements AutoCloseable {
     out.flush();
     long deadline = System.nanoTime() + timeout.toNanos();
     Set<String> startedAttempts = new HashSet<>();
+    boolean registryAwayReported = false;
     while (System.nanoTime() < deadline) {
       Iterable<ConsumerRecord<String, TrainingRun>> records;
       try {
         records = consumer.poll(POLL);
-      } catch (SerializationException e) {
-        err.println("skipping a record of " + topic + " that cannot be read: " + e.getMessage());
+        registryAwayReported = false;
+      } catch (RecordDeserializationException e) {
+        String where = topic + "-" + e.topicPartition().partition() + "@" + e.offset();
+        if (SchemaRegistryException.isRetriableCause(e)) {
+          // the record is probably fine: read it again (the position is still on it) once the
+          // registry answers
+          if (!registryAwayReported) {
+            err.println("cannot read " + where + " while the schema registry does not answer;"
+                + " trying again every " + REGISTRY_RETRY.toSeconds() + " s (check"
+                + " --schema-registry-url and that the registry is up): " + e.getMessage());
+            err.flush();
+            registryAwayReported = true;
+          }
+          if (!sleep(REGISTRY_RETRY, deadline)) {
+            err.println("interrupted while waiting for the run that takes request " + requestId);
+            return 1;
+          }
+          continue;
+        }
+        registryAwayReported = false;
+        err.println("skipping " + where + ": it cannot be read: " + e.getMessage());
+        err.flush();
+        consumer.seek(e.topicPartition(), e.offset() + 1);
         continue;
       }
       for (ConsumerRecord<String, TrainingRun> record : records) {
@@ -113,6 +139,21 @@ final class RunWaiter implements AutoCloseable {
     err.println("no run took request " + requestId + " to an end within " + timeout.toMinutes()
         + " min; it may still run: flywheel watch training.runs");
     return 1;
+  }
+
+  /** Sleeps {@code d}, or until the deadline if sooner; false when interrupted. */
+  private static boolean sleep(Duration d, long deadline) {
+    long nanos = Math.min(d.toNanos(), deadline - System.nanoTime());
+    if (nanos <= 0) {
+      return true;
+    }
+    try {
+      TimeUnit.NANOSECONDS.sleep(nanos);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   private static boolean takes(TrainingRun run, String requestId) {

@@ -18,6 +18,7 @@ import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +28,11 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -99,8 +105,9 @@ class TrainCommandIT {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
 
-    // When the command waits, and the runs topic then shows another request's run completing,
-    // then this request's first attempt failing and its second completing
+    // When the command waits, and the runs topic then shows a record that cannot be read, another
+    // request's run completing, then this request's first attempt failing and its second
+    // completing
     CompletableFuture<Integer> status = CompletableFuture.supplyAsync(() ->
         new CommandLine(new TrainCommand()).setOut(new PrintWriter(out, true))
             .setErr(new PrintWriter(err, true)).execute("fraud-detector", "--wait",
@@ -117,6 +124,13 @@ class TrainCommandIT {
     TrainingRun completed = TrainingRun.newBuilder(run("fraud-detector-2", 2,
         RunStatus.COMPLETED, requestId)).setMetrics(Map.of("auc", 0.91)).setDurationMs(1500L)
         .build();
+    try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers()),
+        new StringSerializer(), new ByteArraySerializer())) {
+      // a record that cannot be read, ahead of this request's runs in their partition
+      raw.send(new ProducerRecord<>(runs.name(), "fraud-detector-2",
+          "not an avro record".getBytes(StandardCharsets.UTF_8))).get();
+    }
     for (TrainingRun r : List.of(other, run("fraud-detector-2", 1, RunStatus.STARTED, requestId),
         failed, run("fraud-detector-2", 2, RunStatus.STARTED, requestId), completed)) {
       ItSupport.send(devstack, runs, r.getRunId(), r);
@@ -132,6 +146,10 @@ class TrainCommandIT {
     assertThat(err.toString())
         .contains("run fraud-detector-2 attempt 1 of fraud-detector failed: trainer crashed")
         .contains("waiting for attempt 2 of 2");
+    // And it skipped the unreadable record once, instead of stopping at it
+    assertThat(err.toString().lines().filter(l -> l.startsWith("skipping ")))
+        .as("lines of stderr about skipping the unreadable record:%n%s", err)
+        .singleElement().asString().contains(runs.name()).contains("it cannot be read");
   }
 
   private static TrainingRun run(String runId, int attempt, RunStatus status, String requestId) {

@@ -6,6 +6,7 @@ import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
 import dev.flywheel.trainingtrigger.config.ExecutorSpec;
 import dev.flywheel.trainingtrigger.training.TrainingException;
 import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -19,6 +20,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientTimeoutException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,6 +71,8 @@ public final class KubernetesExecutor implements TrainingExecutor {
   public static final int TTL_AFTER_FINISHED_SECONDS = 86_400;
   /** The training container's name. */
   public static final String CONTAINER = "train";
+  /** The env variable with the URI of the prefix the pod writes its outputs under. */
+  static final String OUTPUT_URI_ENV = "FLYWHEEL_OUTPUT_URI";
 
   private static final Logger log = LoggerFactory.getLogger(KubernetesExecutor.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -131,14 +135,17 @@ public final class KubernetesExecutor implements TrainingExecutor {
       resource.waitUntilCondition(Objects::isNull, 60, TimeUnit.SECONDS);
       existing = null;
     }
+    String prefix;
     if (existing == null) {
       client.batch().v1().jobs().inNamespace(namespace).resource(job(run, spec, name, namespace))
           .create();
       log.info("run {} attempt {}: created Job {}/{}", run.runId(), run.attempt(), namespace,
           name);
+      prefix = run.outputPrefix();
     } else {
-      log.info("run {} attempt {}: following the existing Job {}/{}", run.runId(), run.attempt(),
-          namespace, name);
+      prefix = outputPrefixOf(existing, run);
+      log.info("run {} attempt {}: following the existing Job {}/{}, which writes to {}",
+          run.runId(), run.attempt(), namespace, name, store.uriOf(prefix));
     }
     Job finished;
     try {
@@ -158,18 +165,101 @@ public final class KubernetesExecutor implements TrainingExecutor {
       throw new TrainingException("Job " + namespace + "/" + name + " failed: "
           + failure(status) + " (kubectl logs -n " + namespace + " job/" + name + ")");
     }
-    String manifestKey = run.outputPrefix() + ResultManifest.FILE;
+    String manifestKey = prefix + ResultManifest.FILE;
     byte[] manifestBytes = store.getNamed(manifestKey).orElseThrow(() -> new TrainingException(
         "Job " + namespace + "/" + name + " succeeded but wrote no " + ResultManifest.FILE
             + " at " + store.uriOf(manifestKey)));
     ResultManifest m = ResultManifest.parse(manifestBytes, store.uriOf(manifestKey));
-    byte[] artifact = store.getNamed(run.outputPrefix() + m.artifact()).orElseThrow(() ->
+    byte[] artifact = store.getNamed(prefix + m.artifact()).orElseThrow(() ->
         new TrainingException(store.uriOf(manifestKey) + " names artifact " + m.artifact()
-            + ", which is not at " + store.uriOf(run.outputPrefix() + m.artifact())));
+            + ", which is not at " + store.uriOf(prefix + m.artifact())));
     Path out = Files.createDirectories(run.workDir().resolve("out"));
     Path file = out.resolve(Path.of(m.artifact()).getFileName().toString());
     Files.write(file, artifact);
     return m.toOutput(file, run);
+  }
+
+  /**
+   * The artifact-store prefix an existing Job of this attempt writes to: the one it was given in
+   * {@code FLYWHEEL_OUTPUT_URI}, mapped back to a key through {@link ArtifactStore#uriOf}. A Job
+   * created by an earlier release was given another prefix than {@link RunContext#outputPrefix()}
+   * (e.g. {@code runs/<run id>/<attempt>/}, without the start time), and its pod writes there. When
+   * the variable is missing or not a URI under the store, it is {@link RunContext#outputPrefix()}.
+   */
+  String outputPrefixOf(Job job, RunContext run) {
+    String uri = outputUriOf(job);
+    if (uri == null) {
+      log.warn("run {} attempt {}: Job {} has no {}; reading its outputs from {}", run.runId(),
+          run.attempt(), job.getMetadata().getName(), OUTPUT_URI_ENV,
+          store.uriOf(run.outputPrefix()));
+      return run.outputPrefix();
+    }
+    String key = keyOf(uri);
+    if (key == null) {
+      log.warn("run {} attempt {}: the {} of Job {}, {}, is not in the artifact store (under {});"
+              + " reading its outputs from {}", run.runId(), run.attempt(), OUTPUT_URI_ENV,
+          job.getMetadata().getName(), uri, store.uriOf(""), store.uriOf(run.outputPrefix()));
+      return run.outputPrefix();
+    }
+    return key;
+  }
+
+  private static String outputUriOf(Job job) {
+    if (job.getSpec() == null || job.getSpec().getTemplate() == null
+        || job.getSpec().getTemplate().getSpec() == null
+        || job.getSpec().getTemplate().getSpec().getContainers() == null) {
+      return null;
+    }
+    List<Container> containers = job.getSpec().getTemplate().getSpec().getContainers();
+    // the training container first; any other only if it is not there
+    List<Container> ordered = new ArrayList<>(containers.stream()
+        .filter(c -> CONTAINER.equals(c.getName())).toList());
+    containers.stream().filter(c -> !CONTAINER.equals(c.getName())).forEach(ordered::add);
+    for (Container c : ordered) {
+      if (c.getEnv() == null) {
+        continue;
+      }
+      for (EnvVar e : c.getEnv()) {
+        if (OUTPUT_URI_ENV.equals(e.getName()) && e.getValue() != null
+            && !e.getValue().isBlank()) {
+          return e.getValue();
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The named-entry prefix (ending in {@code /}) whose {@link ArtifactStore#uriOf} is {@code uri},
+   * or null when {@code uri} is not under the store's named entries.
+   */
+  private String keyOf(String uri) {
+    String base = store.uriOf("");
+    if (!base.endsWith("/")) {
+      base = base + "/";
+    }
+    if (!uri.startsWith(base) || uri.length() == base.length()) {
+      return null;
+    }
+    String key;
+    try {
+      key = URI.create("/" + uri.substring(base.length())).getPath().substring(1);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    if (!key.endsWith("/")) {
+      key = key + "/";
+    }
+    try {
+      // the store's own convention must give the same URI back (trailing "/" aside)
+      return stripSlash(store.uriOf(key)).equals(stripSlash(uri)) ? key : null;
+    } catch (IllegalArgumentException e) { // e.g. a key that leaves the store
+      return null;
+    }
+  }
+
+  private static String stripSlash(String s) {
+    return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
   }
 
   /** Whether a Job was created for this attempt: same owner, same STARTED time. */
@@ -225,7 +315,7 @@ public final class KubernetesExecutor implements TrainingExecutor {
     env.put("FLYWHEEL_FEATURES", String.join(",", run.dataset().featureNames()));
     env.put("FLYWHEEL_TASK", run.model().task().name());
     env.put("FLYWHEEL_PARAMS", JSON.writeValueAsString(run.params()));
-    env.put("FLYWHEEL_OUTPUT_URI", store.uriOf(run.outputPrefix()));
+    env.put(OUTPUT_URI_ENV, store.uriOf(run.outputPrefix()));
     List<EnvVar> envVars = new ArrayList<>();
     env.forEach((k, v) -> envVars.add(new EnvVar(k, v, null)));
     List<Toleration> tolerations = new ArrayList<>();

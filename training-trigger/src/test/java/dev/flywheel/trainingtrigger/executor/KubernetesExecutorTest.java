@@ -214,6 +214,65 @@ class KubernetesExecutorTest {
     assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(1);
   }
 
+  /** The Job of {@code ctx} as this release creates it, with FLYWHEEL_OUTPUT_URI set or removed. */
+  private Job jobWithOutputUri(RunContext ctx, String outputUri) throws Exception {
+    Job job = new KubernetesExecutor(client, store, OWNER).job(ctx, ctx.model().training()
+        .executor(), KubernetesExecutor.jobName("fraud-7", 2), NS);
+    Container c = job.getSpec().getTemplate().getSpec().getContainers().get(0);
+    c.getEnv().removeIf(e -> e.getName().equals("FLYWHEEL_OUTPUT_URI"));
+    if (outputUri != null) {
+      c.getEnv().add(new EnvVar("FLYWHEEL_OUTPUT_URI", outputUri, null));
+    }
+    return job;
+  }
+
+  private void writeOutputsAt(String prefix, String model) throws Exception {
+    store.putNamed(prefix + "model.onnx", model.getBytes(StandardCharsets.UTF_8));
+    store.putNamed(prefix + "manifest.json", """
+        {"artifact": "model.onnx", "format": "ONNX", "metrics": {"auc": 0.88},
+         "trainer": "torch-mlp", "trainerVersion": "2.3.0", "runtimeVersion": "17"}
+        """.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void shouldReadTheOutputsOfAnExistingJobFromThePrefixItWasGivenByAnEarlierRelease()
+      throws Exception {
+    // Given a succeeded Job of this attempt created by the previous release, which gave it the
+    // legacy prefix runs/fraud-7/2/ (no start time) and whose pod wrote its outputs there
+    RunContext ctx = run(model(Duration.ofMinutes(5)));
+    Job legacy = jobWithOutputUri(ctx, store.uriOf("runs/fraud-7/2/"));
+    client.batch().v1().jobs().inNamespace(NS).resource(legacy).create();
+    setStatus(legacy, true, "Completed");
+    writeOutputsAt("runs/fraud-7/2/", "legacy-onnx");
+    assertThat(store.getNamed(ctx.outputPrefix() + "manifest.json")).isEmpty();
+    // When this release executes the attempt (after the upgrade)
+    TrainingOutput out = new KubernetesExecutor(client, store, OWNER).execute(ctx);
+    // Then it reads the manifest and model the Job wrote under the legacy prefix
+    assertThat(out.metrics()).containsEntry("auc", 0.88);
+    assertThat(out.trainerVersion()).isEqualTo("2.3.0");
+    assertThat(Files.readString(out.artifact())).isEqualTo("legacy-onnx");
+    assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(1);
+  }
+
+  @Test
+  void shouldReadTheOutputsOfAnExistingJobWithoutAnOutputUriFromTheAttemptsPrefix()
+      throws Exception {
+    // Given a succeeded Job of this attempt without FLYWHEEL_OUTPUT_URI, and one whose URI is
+    // outside the store, with outputs under the attempt's prefix
+    RunContext ctx = run(model(Duration.ofMinutes(5)));
+    writeOutputs(ctx);
+    for (String uri : new String[] {null, "s3://elsewhere/runs/fraud-7/2/"}) {
+      Job job = jobWithOutputUri(ctx, uri);
+      client.batch().v1().jobs().inNamespace(NS).withName(job.getMetadata().getName()).delete();
+      client.batch().v1().jobs().inNamespace(NS).resource(job).create();
+      setStatus(job, true, "Completed");
+      // When executed
+      TrainingOutput out = new KubernetesExecutor(client, store, OWNER).execute(ctx);
+      // Then it falls back to the attempt's own prefix
+      assertThat(out.metrics()).as("FLYWHEEL_OUTPUT_URI %s", uri).containsEntry("auc", 0.91);
+    }
+  }
+
   @Test
   void shouldRunItsOwnJobInsteadOfFollowingAFinishedJobOfAnEarlierRunWithTheSameId()
       throws Exception {
