@@ -64,6 +64,10 @@ import org.apache.avro.SchemaParseException;
  * models:                            # read for their label targets only (see {@link Model})
  *   - name: fraud-detector
  *     target: is_fraud               # POST /labels accepts targets the models learn
+ *   - name: churn
+ *     training: {...}                # trained by Flywheel without a target: learns 'label'
+ *   - name: vendor-model             # neither target nor training: target unknown, so
+ *     policy: {...}                  #   POST /labels accepts every target
  * }</pre>
  *
  * @param sources the declared sources; never null, may be empty
@@ -101,12 +105,26 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc, Lis
 
   /**
    * The label targets the declared models learn, sorted: what {@code POST /labels} accepts as a
-   * label's {@code target}. Empty when no model is declared, and then every target is accepted.
+   * label's {@code target}. Empty, and then every target is accepted, when no model is declared
+   * or when any declared model's target is unknown (see {@link #modelsOfUnknownTarget()}).
    */
   public SortedSet<String> labelTargets() {
+    if (!modelsOfUnknownTarget().isEmpty()) {
+      return Collections.emptySortedSet();
+    }
     SortedSet<String> targets = new TreeSet<>();
-    models.forEach(m -> targets.add(m.target()));
+    models.forEach(m -> m.labelTarget().ifPresent(targets::add));
     return Collections.unmodifiableSortedSet(targets);
+  }
+
+  /**
+   * The names of the declared models whose label target ingest cannot know, in declaration
+   * order: those declared with neither {@code target:} nor {@code training:} (e.g. trained and
+   * registered outside Flywheel; drift detection matches their labels by the target their
+   * registered version's signature names). When there is one, every label target is accepted.
+   */
+  public List<String> modelsOfUnknownTarget() {
+    return models.stream().filter(m -> m.labelTarget().isEmpty()).map(Model::name).toList();
   }
 
   /** The change data capture settings, when the file has a {@code cdc} section. */
@@ -121,12 +139,14 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc, Lis
 
   /**
    * A model of the {@code models} section, as far as ingest needs it: its name and the label
-   * target it learns. The section belongs to the registry and training-trigger, which check its
-   * other keys; here they are ignored.
+   * target it learns, when the entry says. The section belongs to the registry and
+   * training-trigger, which check its other keys; here they are ignored.
    *
    * @param name the model name
-   * @param target the {@code Label.target} it learns; the {@code Label} schema's default
-   *     ({@code label}) when not given
+   * @param target the {@code Label.target} it learns: the {@code target:} given, else the {@code
+   *     Label} schema's default ({@code label}) when the entry declares {@code training:} (as
+   *     training-trigger trains it on that target); null when the entry declares neither, as a
+   *     model trained outside Flywheel learns whatever target its registered signature names
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Model(String name, String target) {
@@ -135,11 +155,19 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc, Lis
     public static final String DEFAULT_TARGET =
         String.valueOf(Label.getClassSchema().getField("target").defaultVal());
 
-    /** Fills in the default target. */
+    /**
+     * Reads an entry. The target is taken as written, as training-trigger takes it (its {@code
+     * ModelSpec}): not trimmed, and only a missing one defaults.
+     */
     @JsonCreator
-    public Model(@JsonProperty("name") String name, @JsonProperty("target") String target) {
-      this.name = name;
-      this.target = target == null || target.isBlank() ? DEFAULT_TARGET : target.trim();
+    public static Model of(@JsonProperty("name") String name,
+        @JsonProperty("target") String target, @JsonProperty("training") JsonNode training) {
+      return new Model(name, target != null ? target : training != null ? DEFAULT_TARGET : null);
+    }
+
+    /** The label target it learns; empty when the entry does not say (see {@link #target}). */
+    public Optional<String> labelTarget() {
+      return Optional.ofNullable(target);
     }
   }
 

@@ -95,7 +95,8 @@ class IngestConfigTest {
 
   @Test
   void shouldReadTheLabelTargetsOfTheDeclaredModels() {
-    // Given models with a target, without one (the Label default) and with other services' keys
+    // Given models with a target, trained by Flywheel without one (the Label default) and with
+    // other services' keys
     String yaml = """
         models:
           - name: fraud-detector
@@ -103,6 +104,8 @@ class IngestConfigTest {
             target: is_fraud
             triggers: {newLabels: 100}
           - name: churn
+            featureGroup: card_activity
+            training: {trainer: xgboost}
           - name: fraud-shadow
             target: is_fraud
         """;
@@ -112,7 +115,54 @@ class IngestConfigTest {
 
     // Then it knows each target once, sorted
     assertThat(config.labelTargets()).containsExactly("is_fraud", "label");
+    assertThat(config.modelsOfUnknownTarget()).isEmpty();
     assertThat(IngestConfig.parse("other: 1\n").labelTargets()).isEmpty();
+  }
+
+  @Test
+  void shouldAcceptEveryTargetWhenAModelDeclaresNeitherTargetNorTraining() {
+    // Given a model trained by Flywheel on is_fraud, and one trained and registered outside
+    // Flywheel, declared for its policy and drift only: the target it learns is the one its
+    // registered signature names, which flywheel.yaml does not say
+    String yaml = """
+        models:
+          - name: fraud-detector
+            featureGroup: card_activity
+            target: is_fraud
+          - name: vendor-score
+            policy: {metric: auc}
+            drift: {window: PT1H}
+        """;
+
+    // When ingest reads the file
+    IngestConfig config = IngestConfig.parse(yaml);
+
+    // Then it cannot know every target, so it accepts every one, and names the model why
+    assertThat(config.labelTargets())
+        .as("an empty set makes POST /labels accept every target")
+        .isEmpty();
+    assertThat(config.modelsOfUnknownTarget()).containsExactly("vendor-score");
+    assertThat(config.models()).extracting(IngestConfig.Model::labelTarget)
+        .containsExactly(java.util.Optional.of("is_fraud"), java.util.Optional.empty());
+  }
+
+  @Test
+  void shouldTakeTheTargetAsWrittenAsTrainingTriggerDoes() {
+    // Given targets training-trigger trains on as written: padded (quoted) and empty, not the
+    // default 'label'
+    String yaml = """
+        models:
+          - name: padded
+            target: " is_fraud "
+          - name: empty
+            target: ""
+        """;
+
+    // When ingest reads the file
+    IngestConfig config = IngestConfig.parse(yaml);
+
+    // Then ingest accepts exactly those targets, so it refuses no label that model learns from
+    assertThat(config.labelTargets()).containsExactly("", " is_fraud ");
   }
 
   @Test

@@ -550,14 +550,15 @@ class IngestHttpIT {
   @Test
   void shouldAnswer422NamingTheTargetWhenALabelNamesATargetNoModelLearns(UniqueNames names)
       throws Exception {
-    // Given an ingest whose flywheel.yaml declares models learning is_fraud and label
+    // Given an ingest whose flywheel.yaml declares models learning is_fraud and (trained by
+    // Flywheel without a target) label
     Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-models").build();
     try (IngestService second = IngestService.builder()
         .config(IngestConfig.parse("""
             ingest: {port: 0, producers: 1}
             models:
               - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
-              - {name: churn}
+              - {name: churn, featureGroup: card_activity, training: {trainer: xgboost}}
             """))
         .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
         .serdes(serdes)
@@ -628,6 +629,38 @@ class IngestHttpIT {
       });
       // and nothing is written
       assertThat(endOffsets(declared.labels().name())).isZero();
+    }
+  }
+
+  @Test
+  void shouldAcceptEveryTargetWhenAModelIsDeclaredWithoutTargetOrTraining(UniqueNames names)
+      throws Exception {
+    // Given an ingest whose flywheel.yaml declares a model learning is_fraud and one trained and
+    // registered outside Flywheel (policy only), whose target ingest cannot know
+    Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-external").build();
+    try (IngestService second = IngestService.builder()
+        .config(IngestConfig.parse("""
+            ingest: {port: 0, producers: 1}
+            models:
+              - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
+              - {name: vendor-score, policy: {metric: auc}}
+            """))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+        .serdes(serdes)
+        .topics(declared)
+        .host("127.0.0.1")
+        .build()
+        .start()) {
+
+      // When a label of a target no flywheel.yaml entry names is posted
+      HttpResponse<String> response = postTo(second, "/labels",
+          "[{\"event_id\": \"e-1\", \"event_time\": 1, \"target\": \"chargeback\","
+              + " \"value\": 1}]");
+
+      // Then it is accepted and written: the external model may learn it
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+      assertThat(json(response).get("count").asInt()).isEqualTo(1);
+      assertThat(endOffsets(declared.labels().name())).isPositive();
     }
   }
 
