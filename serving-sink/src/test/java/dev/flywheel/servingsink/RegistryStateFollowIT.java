@@ -150,4 +150,39 @@ class RegistryStateFollowIT {
       await().atMost(Duration.ofSeconds(30)).until(() -> version(serving, "champion") == 2);
     }
   }
+
+  @Test
+  void shouldServeTheLaterOfTwoChallengerMovesInTheSameMillisecond(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given v1 the champion and serving started
+    Topics topics = topics(devstack, names);
+    ModelVersion v1 = registered(1, TestModels.artifact(
+        TestModels.writeXgboost(artifacts, 1, 0.5), ModelFormat.XGBOOST));
+    ModelVersion v2 = registered(2, TestModels.artifact(
+        TestModels.writeOnnx(artifacts), ModelFormat.ONNX));
+    ModelVersion v3 = registered(3, TestModels.artifact(
+        TestModels.writeXgboost(artifacts, 3, 0.7), ModelFormat.XGBOOST));
+    Kafka.send(devstack, topics.modelPromoted(), "fraud",
+        promoted(1, v1.getArtifact(), T0.plusSeconds(2)));
+    Kafka.send(devstack, topics.registryState(), "fraud", state(2, List.of(v1, v2, v3),
+        alias("champion", 1, T0.plusSeconds(2))));
+    try (ServingSinkService serving = start(devstack, names, topics)) {
+      assertThat(version(serving, "challenger")).isZero();
+
+      // When the registry sets challenger to v2 and then to v3 within one millisecond: two
+      // states whose alias moves have the same event time, the later one read later
+      Instant sameMillis = T0.plusSeconds(3);
+      Kafka.send(devstack, topics.registryState(), "fraud", state(3, List.of(v1, v2, v3),
+          alias("challenger", 2, sameMillis), alias("champion", 1, T0.plusSeconds(2))));
+      Kafka.send(devstack, topics.registryState(), "fraud", state(4, List.of(v1, v2, v3),
+          alias("challenger", 3, sameMillis), alias("champion", 1, T0.plusSeconds(2))));
+
+      // Then v3, the challenger the newest state names, is served (not v2 until a restart)
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+          assertThat(version(serving, "challenger"))
+              .as("challenger served after two moves in the same millisecond")
+              .isEqualTo(3));
+      assertThat(version(serving, "champion")).isEqualTo(1);
+    }
+  }
 }

@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * outside the model's promotion aliases) or whose promotion was read before catch-up's snapshot
  * of the state topic; a registry state without a served challenger alias stops its shadow
  * scoring. Of a promotion and a state move of the same alias, only the later move is served
- * (by event time; the two topics are not read in step).
+ * (by event time; the two topics are not read in step); of two states, the one read later (the
+ * state topic is read in order per model, and two decisions may share an event time).
  *
  * <p>The consumer has no group: every instance reads every partition and serves every model.
  */
@@ -75,8 +76,18 @@ public final class PromotionFollower implements AutoCloseable {
   /** The last alias move served (or tried) per key, from a promotion or a state; ditto. */
   private final Map<ServedModels.Key, Move> moves = new HashMap<>();
 
-  /** An alias moved to {@code version} at {@code atMillis} (the registry event's time). */
-  private record Move(int version, long atMillis) {}
+  /**
+   * An alias moved to {@code version} at {@code atMillis} (the registry event's time), read from
+   * a registry state ({@code fromState}) or a promotion. Event times are milliseconds, so two
+   * decisions of one model can share one; only the reading order of states tells them apart.
+   */
+  private record Move(int version, long atMillis, boolean fromState) {
+
+    /** Whether both are the same registry decision, whichever topic each was read from. */
+    boolean sameDecision(Move other) {
+      return other != null && version == other.version && atMillis == other.atMillis;
+    }
+  }
 
   /** How often a version whose load was deferred is tried again. */
   static final Duration RETRY_DEFERRED = Duration.ofSeconds(2);
@@ -311,10 +322,10 @@ public final class PromotionFollower implements AutoCloseable {
   /** Serves a promotion unless a later move of its alias was read on the state topic. */
   private void follow(ModelPromoted p) {
     ServedModels.Key key = new ServedModels.Key(p.getModel(), p.getAlias());
-    Move move = new Move(p.getVersion(), p.getEventTime().toEpochMilli());
+    Move move = new Move(p.getVersion(), p.getEventTime().toEpochMilli(), false);
     Move last = moves.get(key);
-    if (move.equals(last)) {
-      return; // its registry state was read first and served it
+    if (move.sameDecision(last)) {
+      return; // its registry state (or this promotion, again) was read first and served it
     }
     if (last != null && last.atMillis() > move.atMillis()) {
       log.debug("not serving {}: the registry moved {} to v{} after it", ModelSpec.of(p)
@@ -327,8 +338,10 @@ public final class PromotionFollower implements AutoCloseable {
   }
 
   /**
-   * Serves each served alias the state moved since the model's previous state, unless a
-   * promotion of that alias as late or later was read (its own state is still to come).
+   * Serves each served alias the state moved since the model's previous state, unless the last
+   * move of that alias read was a promotion later than this move, or the same decision (its own
+   * state is still to come, or this is it). Between two states, the one read later wins even at
+   * the same event time: the state topic is read in order per model, so it is the newer.
    */
   private void follow(ModelRegistryState s) {
     ModelRegistryState previous = states.put(s.getModel(), s);
@@ -336,7 +349,7 @@ public final class PromotionFollower implements AutoCloseable {
       if (!aliases.contains(alias.getAlias())) {
         continue;
       }
-      Move move = new Move(alias.getVersion(), alias.getAssignedAt().toEpochMilli());
+      Move move = new Move(alias.getVersion(), alias.getAssignedAt().toEpochMilli(), true);
       if (previous != null && previous.getAliases().stream().anyMatch(a ->
           a.getAlias().equals(alias.getAlias()) && a.getVersion() == move.version()
               && a.getAssignedAt().toEpochMilli() == move.atMillis())) {
@@ -344,8 +357,9 @@ public final class PromotionFollower implements AutoCloseable {
       }
       ServedModels.Key key = new ServedModels.Key(s.getModel(), alias.getAlias());
       Move last = moves.get(key);
-      if (last != null && last.atMillis() >= move.atMillis()) {
-        continue;
+      if (last != null && !last.fromState()
+          && (last.atMillis() > move.atMillis() || move.sameDecision(last))) {
+        continue; // a later promotion of the alias, or this same one, was read first
       }
       Optional<ModelVersion> version = s.getVersions().stream()
           .filter(v -> v.getVersion() == move.version()).findFirst();
