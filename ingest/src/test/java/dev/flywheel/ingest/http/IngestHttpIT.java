@@ -553,19 +553,10 @@ class IngestHttpIT {
     // Given an ingest whose flywheel.yaml declares models learning is_fraud and (trained by
     // Flywheel without a target) label
     Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-models").build();
-    try (IngestService second = IngestService.builder()
-        .config(IngestConfig.parse("""
-            ingest: {port: 0, producers: 1}
-            models:
-              - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
-              - {name: churn, featureGroup: card_activity, training: {trainer: xgboost}}
-            """))
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
-        .serdes(serdes)
-        .topics(declared)
-        .host("127.0.0.1")
-        .build()
-        .start()) {
+    try (IngestService second = ingestDeclaring(declared, """
+        - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
+        - {name: churn, featureGroup: card_activity, training: {trainer: xgboost}}
+        """)) {
 
       // When a batch holds a label of a known target and one whose target is misspelt
       String body = "[{\"event_id\": \"e-1\", \"event_time\": 1, \"target\": \"is_fraud\","
@@ -598,18 +589,9 @@ class IngestHttpIT {
       UniqueNames names) throws Exception {
     // Given an ingest whose flywheel.yaml declares only a model learning is_fraud
     Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-untargeted").build();
-    try (IngestService second = IngestService.builder()
-        .config(IngestConfig.parse("""
-            ingest: {port: 0, producers: 1}
-            models:
-              - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
-            """))
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
-        .serdes(serdes)
-        .topics(declared)
-        .host("127.0.0.1")
-        .build()
-        .start()) {
+    try (IngestService second = ingestDeclaring(declared, """
+        - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
+        """)) {
 
       // When a label without a target field is posted
       HttpResponse<String> response = postTo(second, "/labels",
@@ -638,19 +620,10 @@ class IngestHttpIT {
     // Given an ingest whose flywheel.yaml declares a model learning is_fraud and one trained and
     // registered outside Flywheel (policy only), whose target ingest cannot know
     Topics declared = Topics.builder(serdes).prefix(names.prefix() + "-external").build();
-    try (IngestService second = IngestService.builder()
-        .config(IngestConfig.parse("""
-            ingest: {port: 0, producers: 1}
-            models:
-              - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
-              - {name: vendor-score, policy: {metric: auc}}
-            """))
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
-        .serdes(serdes)
-        .topics(declared)
-        .host("127.0.0.1")
-        .build()
-        .start()) {
+    try (IngestService second = ingestDeclaring(declared, """
+        - {name: fraud-detector, target: is_fraud, featureGroup: card_activity}
+        - {name: vendor-score, policy: {metric: auc}}
+        """)) {
 
       // When a label of a target no flywheel.yaml entry names is posted
       HttpResponse<String> response = postTo(second, "/labels",
@@ -715,5 +688,21 @@ class IngestHttpIT {
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(json(response).get("status").asText()).isEqualTo("UP");
+  }
+
+  /**
+   * A second ingest on {@code topics} whose flywheel.yaml declares {@code models} (the entries of
+   * its {@code models:} list, one per line), started.
+   */
+  private IngestService ingestDeclaring(Topics topics, String models) throws Exception {
+    return IngestService.builder()
+        .config(IngestConfig.parse("ingest: {port: 0, producers: 1}\nmodels:\n"
+            + models.indent(2)))
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+        .serdes(serdes)
+        .topics(topics)
+        .host("127.0.0.1")
+        .build()
+        .start();
   }
 }
