@@ -65,9 +65,9 @@ import org.apache.avro.SchemaParseException;
  *   - name: fraud-detector
  *     target: is_fraud               # POST /labels accepts targets the models learn
  *   - name: churn
- *     training: {...}                # trained by Flywheel without a target: learns 'label'
- *   - name: vendor-model             # neither target nor training: target unknown, so
- *     policy: {...}                  #   POST /labels accepts every target
+ *     featureGroup: card_activity    # trained by Flywheel without a target: learns 'label'
+ *   - name: vendor-model             # no target, feature group or training: target unknown,
+ *     policy: {...}                  #   so POST /labels accepts every target
  * }</pre>
  *
  * @param sources the declared sources; never null, may be empty
@@ -144,9 +144,10 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc, Lis
    *
    * @param name the model name
    * @param target the {@code Label.target} it learns: the {@code target:} given, else the {@code
-   *     Label} schema's default ({@code label}) when the entry declares {@code training:} (as
-   *     training-trigger trains it on that target); null when the entry declares neither, as a
-   *     model trained outside Flywheel learns whatever target its registered signature names
+   *     Label} schema's default ({@code label}) when the entry declares {@code featureGroup:} or
+   *     {@code training:} (training-trigger trains it, on that target); null when it declares
+   *     none of them, as a model trained outside Flywheel learns whatever target its registered
+   *     signature names
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Model(String name, String target) {
@@ -161,8 +162,13 @@ public record IngestConfig(List<SourceConfig> sources, Http ingest, Cdc cdc, Lis
      */
     @JsonCreator
     public static Model of(@JsonProperty("name") String name,
-        @JsonProperty("target") String target, @JsonProperty("training") JsonNode training) {
-      return new Model(name, target != null ? target : training != null ? DEFAULT_TARGET : null);
+        @JsonProperty("target") String target,
+        @JsonProperty("featureGroup") String featureGroup,
+        @JsonProperty("training") JsonNode training) {
+      // training-trigger trains every entry with a feature group, on the default target unless
+      // one is given; an entry with neither is not trained by Flywheel
+      boolean trainedHere = featureGroup != null || training != null;
+      return new Model(name, target != null ? target : trainedHere ? DEFAULT_TARGET : null);
     }
 
     /** The label target it learns; empty when the entry does not say (see {@link #target}). */

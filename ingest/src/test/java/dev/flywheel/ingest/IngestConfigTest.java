@@ -147,6 +147,21 @@ class IngestConfigTest {
   }
 
   @Test
+  void shouldTakeTheDefaultTargetOfAModelTrainedWithDefaultTraining() {
+    // Given a model with a feature group and neither target nor training: training-trigger trains
+    // it, with its default training, on the default target
+    IngestConfig config = IngestConfig.parse("""
+        models:
+          - {name: fraud-detector, featureGroup: card_activity, target: is_fraud}
+          - {name: churn, featureGroup: card_activity}
+        """);
+
+    // Then its target is known, label, and the check stays on
+    assertThat(config.modelsOfUnknownTarget()).isEmpty();
+    assertThat(config.labelTargets()).containsExactly("is_fraud", "label");
+  }
+
+  @Test
   void shouldTakeTheTargetAsWrittenAsTrainingTriggerDoes() {
     // Given targets training-trigger trains on as written: padded (quoted) and empty, not the
     // default 'label'

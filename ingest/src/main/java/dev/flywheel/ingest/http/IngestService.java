@@ -165,8 +165,9 @@ public final class IngestService implements AutoCloseable {
       List<String> unknownTarget = config.modelsOfUnknownTarget();
       if (!unknownTarget.isEmpty()) {
         log.info("POST /labels accepts every label target: model(s) {} in flywheel.yaml declare"
-            + " neither 'target' nor 'training', so ingest cannot know the targets they learn;"
-            + " give each its 'target' to have labels of unknown targets refused", unknownTarget);
+            + " no 'target', 'featureGroup' or 'training', so ingest cannot know the targets"
+            + " they learn; give each its 'target' to have labels of unknown targets refused",
+            unknownTarget);
       }
       api = new IngestHttpApi(catalog, writer,
           new DeadLetterWriter(dlqProducer, topics, PROCESSOR,
