@@ -47,9 +47,7 @@ public final class FeatureEngineCostHarness {
     long spacingMs = args.length > 3 ? Long.parseLong(args[3]) : 2_000;
     FeatureGroupConfig g = FeatureStreamsConfig.cardActivity().featureGroups().get(0);
     if (args.length > 4) {
-      g = new FeatureGroupConfig(g.name(), g.source(), g.entityKey(), g.eventTime(), g.eventId(),
-          g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(), g.features(), g.defaults(),
-          g.maxClockSkewMs(), Integer.parseInt(args[4]));
+      g = g.withMaxEventsInGrace(Integer.parseInt(args[4]));
     }
     Schema source = new Schema.Parser().parse(Transaction.getClassSchema().toString());
     source.addProp(FeatureGroupPlan.SOURCE_KEY_PROPERTY, "card_id");

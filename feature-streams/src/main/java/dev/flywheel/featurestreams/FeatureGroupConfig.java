@@ -195,6 +195,12 @@ public record FeatureGroupConfig(String name, String source, String entityKey, S
     }
   }
 
+  /** The same group holding at most {@code maxEventsInGrace} events per entity. */
+  public FeatureGroupConfig withMaxEventsInGrace(int maxEventsInGrace) {
+    return new FeatureGroupConfig(name, source, entityKey, eventTime, eventId, graceMs,
+        purgeAfterMs, distinctExactUpTo, features, defaults, maxClockSkewMs, maxEventsInGrace);
+  }
+
   /** The feature names, in declared order. */
   public List<String> featureNames() {
     return features.stream().map(FeatureConfig::name).toList();

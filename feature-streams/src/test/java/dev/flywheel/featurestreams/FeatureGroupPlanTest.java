@@ -154,9 +154,7 @@ class FeatureGroupPlanTest {
   void shouldNameTheHeldEventsWhenTheyTakeTheRoom() {
     // Given the demo group holding up to 20,000 events per entity within its grace period
     FeatureGroupConfig g = FeatureStreamsConfig.cardActivity().group("card_activity");
-    FeatureGroupConfig hot = new FeatureGroupConfig(g.name(), g.source(), g.entityKey(),
-        g.eventTime(), g.eventId(), g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(),
-        g.features(), g.defaults(), g.maxClockSkewMs(), 20_000);
+    FeatureGroupConfig hot = g.withMaxEventsInGrace(20_000);
 
     // Then it is refused, naming that setting first
     assertThatThrownBy(() -> FeatureGroupPlan.of(hot, TransactionSource.schema(), SCHEMA))

@@ -35,9 +35,7 @@ class HotEntityTest {
   private static FeatureStreamsConfig config(FeatureStreamsConfig declared, int maxEventsInGrace) {
     List<FeatureGroupConfig> groups = new ArrayList<>();
     for (FeatureGroupConfig g : declared.featureGroups()) {
-      groups.add(new FeatureGroupConfig(g.name(), g.source(), g.entityKey(), g.eventTime(),
-          g.eventId(), g.graceMs(), g.purgeAfterMs(), g.distinctExactUpTo(), g.features(),
-          g.defaults(), g.maxClockSkewMs(), maxEventsInGrace));
+      groups.add(g.withMaxEventsInGrace(maxEventsInGrace));
     }
     return new FeatureStreamsConfig(groups);
   }

@@ -8,17 +8,20 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.flywheel.events.ModelTask;
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The parts of {@code flywheel.yaml} training-trigger reads: the {@code models:} list (name,
@@ -55,7 +58,7 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
 
   /** Copies. */
   public TrainingTriggerConfig {
-    models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
+    models = Collections.unmodifiableMap(new LinkedHashMap<>(models));
     service = service == null ? Service.defaults() : service;
   }
 
@@ -154,11 +157,11 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
 
   /** The keys Jackson binds a record of this file to: its component names. */
   private static Set<String> keysOf(Class<? extends Record> type) {
-    Set<String> keys = new java.util.TreeSet<>();
-    for (java.lang.reflect.RecordComponent c : type.getRecordComponents()) {
+    Set<String> keys = new TreeSet<>();
+    for (RecordComponent c : type.getRecordComponents()) {
       keys.add(c.getName());
     }
-    return java.util.Collections.unmodifiableSet(keys);
+    return Collections.unmodifiableSet(keys);
   }
 
   private static String path(JsonProcessingException e) {
