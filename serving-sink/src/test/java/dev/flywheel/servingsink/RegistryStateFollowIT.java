@@ -98,14 +98,9 @@ class RegistryStateFollowIT {
       throws Exception {
     // Given v1 the champion (promoted, and in the registry state) and serving started
     Topics topics = topics(devstack, names);
-    ModelVersion v1 = registered(1, TestModels.artifact(
-        TestModels.writeXgboost(artifacts, 1, 0.5), ModelFormat.XGBOOST));
-    ModelVersion v2 = registered(2, TestModels.artifact(
-        TestModels.writeOnnx(artifacts), ModelFormat.ONNX));
-    Kafka.send(devstack, topics.modelPromoted(), "fraud",
-        promoted(1, v1.getArtifact(), T0.plusSeconds(2)));
-    Kafka.send(devstack, topics.registryState(), "fraud", state(2, List.of(v1, v2),
-        alias("champion", 1, T0.plusSeconds(2))));
+    ModelVersion v1 = xgboostVersion(1, 0.5);
+    ModelVersion v2 = onnxVersion(2);
+    championV1(devstack, topics, List.of(v1, v2));
     try (ServingSinkService serving = start(devstack, names, topics)) {
       assertThat(version(serving, "champion")).isEqualTo(1);
       assertThat(version(serving, "challenger")).isZero();
@@ -129,14 +124,9 @@ class RegistryStateFollowIT {
     // not yet (the two topics' ends are taken while its transaction's markers are written): the
     // state catch-up reads still names v1, so v1 serves
     Topics topics = topics(devstack, names);
-    ModelVersion v1 = registered(1, TestModels.artifact(
-        TestModels.writeXgboost(artifacts, 1, 0.5), ModelFormat.XGBOOST));
-    ModelVersion v2 = registered(2, TestModels.artifact(
-        TestModels.writeOnnx(artifacts), ModelFormat.ONNX));
-    Kafka.send(devstack, topics.modelPromoted(), "fraud",
-        promoted(1, v1.getArtifact(), T0.plusSeconds(2)));
-    Kafka.send(devstack, topics.registryState(), "fraud", state(2, List.of(v1, v2),
-        alias("champion", 1, T0.plusSeconds(2))));
+    ModelVersion v1 = xgboostVersion(1, 0.5);
+    ModelVersion v2 = onnxVersion(2);
+    championV1(devstack, topics, List.of(v1, v2));
     Kafka.send(devstack, topics.modelPromoted(), "fraud",
         promoted(2, v2.getArtifact(), T0.plusSeconds(3)));
     try (ServingSinkService serving = start(devstack, names, topics)) {
@@ -156,16 +146,10 @@ class RegistryStateFollowIT {
       UniqueNames names) throws Exception {
     // Given v1 the champion and serving started
     Topics topics = topics(devstack, names);
-    ModelVersion v1 = registered(1, TestModels.artifact(
-        TestModels.writeXgboost(artifacts, 1, 0.5), ModelFormat.XGBOOST));
-    ModelVersion v2 = registered(2, TestModels.artifact(
-        TestModels.writeOnnx(artifacts), ModelFormat.ONNX));
-    ModelVersion v3 = registered(3, TestModels.artifact(
-        TestModels.writeXgboost(artifacts, 3, 0.7), ModelFormat.XGBOOST));
-    Kafka.send(devstack, topics.modelPromoted(), "fraud",
-        promoted(1, v1.getArtifact(), T0.plusSeconds(2)));
-    Kafka.send(devstack, topics.registryState(), "fraud", state(2, List.of(v1, v2, v3),
-        alias("champion", 1, T0.plusSeconds(2))));
+    ModelVersion v1 = xgboostVersion(1, 0.5);
+    ModelVersion v2 = onnxVersion(2);
+    ModelVersion v3 = xgboostVersion(3, 0.7);
+    championV1(devstack, topics, List.of(v1, v2, v3));
     try (ServingSinkService serving = start(devstack, names, topics)) {
       assertThat(version(serving, "challenger")).isZero();
 
@@ -184,5 +168,23 @@ class RegistryStateFollowIT {
               .isEqualTo(3));
       assertThat(version(serving, "champion")).isEqualTo(1);
     }
+  }
+
+  private ModelVersion xgboostVersion(int version, double weight) throws Exception {
+    return registered(version, TestModels.artifact(
+        TestModels.writeXgboost(artifacts, version, weight), ModelFormat.XGBOOST));
+  }
+
+  private ModelVersion onnxVersion(int version) throws Exception {
+    return registered(version, TestModels.artifact(TestModels.writeOnnx(artifacts),
+        ModelFormat.ONNX));
+  }
+
+  /** v1 (the first of {@code versions}) the champion: its promotion, and the state listing all. */
+  private static void championV1(Devstack devstack, Topics topics, List<ModelVersion> versions) {
+    Kafka.send(devstack, topics.modelPromoted(), "fraud",
+        promoted(1, versions.get(0).getArtifact(), T0.plusSeconds(2)));
+    Kafka.send(devstack, topics.registryState(), "fraud", state(2, versions,
+        alias("champion", 1, T0.plusSeconds(2))));
   }
 }
