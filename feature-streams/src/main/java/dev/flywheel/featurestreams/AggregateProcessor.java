@@ -4,6 +4,8 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,8 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -44,6 +48,22 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   /** Late events, by {@code group} and {@code reason}: {@code grace} or {@code early_seal}. */
   static final String LATE_EVENTS = "flywheel.features.late.events";
 
+  /**
+   * Events refused, by {@code group}, because a record they lead to would be larger than a
+   * Kafka record may be: their vector, or their entity's state even with every held event folded
+   * into its tiles.
+   */
+  static final String OVERSIZED_EVENTS = "flywheel.features.oversized.events";
+
+  /** Kafka's default {@code max.request.size}. */
+  private static final int DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
+
+  /** A record's size in a batch beyond its key and value, with room for Streams' headers. */
+  private static final int RECORD_OVERHEAD_BYTES = 512;
+
+  /** The Confluent wire format's magic byte and schema id. */
+  private static final int WIRE_HEADER_BYTES = 5;
+
   private final FeatureEngine engine;
   private final FeatureGroupPlan plan;
   private final String stateStoreName;
@@ -59,11 +79,22 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * restored to an older state.
    */
   private final StateCache cache = new StateCache(CACHED_ENTITIES);
+  /**
+   * The most a record of the feature log or of the state changelog may take: the producer's
+   * {@code max.request.size}, read from the application's configuration at init.
+   */
+  private int maxRecordBytes;
+  /**
+   * A vector's encoded size without its ids and categorical values, at most: the group's feature
+   * names (each in both maps) and numeric values, the group's name and version, times, origin.
+   */
+  private final long vectorFixedBytes;
   private KeyValueStore<String, byte[]> state;
   private KeyValueStore<String, FeatureVector> online;
   private Counter late;
   private Counter lateBehindSeal;
   private Counter purged;
+  private Counter oversized;
   /** The group's purge time, {@link Long#MAX_VALUE} when it is never purged. */
   private final long purgeAfterMs;
   /** Distance of the purge boundaries in event time (at its multiples); 0 when never purged. */
@@ -88,6 +119,24 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     this.stateSerde = new EntityStateSerde(plan);
     this.purgeAfterMs = plan.config().effectivePurgeAfterMs();
     this.purgeEveryMs = purgeAfterMs == Long.MAX_VALUE ? 0 : purgeEveryMs(purgeAfterMs);
+    long fixed = 1024 + 3L * (plan.name().length() + version.length());
+    for (FeatureGroupPlan.PlannedFeature f : plan.features()) {
+      fixed += 3L * f.name().length() + 16;
+    }
+    this.vectorFixedBytes = fixed;
+  }
+
+  /**
+   * The producer's {@code max.request.size} in the application's configuration ({@code
+   * producer.}-prefixed or not), else Kafka's default.
+   */
+  static int maxRequestSize(Map<String, Object> appConfigs) {
+    Object value = appConfigs.get(
+        StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
+    if (value == null) {
+      value = appConfigs.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    }
+    return value == null ? DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.toString().trim());
   }
 
   /**
@@ -106,6 +155,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     state = context.getStateStore(stateStoreName);
     online = context.getStateStore(onlineStoreName);
     cache.clear();
+    maxRecordBytes = maxRequestSize(context.appConfigs());
     rebuildOnlineStoreIfStale();
     byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
     watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE
@@ -118,6 +168,10 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         .description("Events within the grace period but older than events their entity sealed"
             + " early for holding more than maxEventsInGrace, sent to the dead-letter topic")
         .tag("group", plan.name()).tag("reason", "early_seal").register(meters);
+    oversized = Counter.builder(OVERSIZED_EVENTS)
+        .description("Events whose feature vector, or whose entity's state after them, would"
+            + " be larger than a Kafka record may be, sent to the dead-letter topic")
+        .tag("group", plan.name()).register(meters);
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
         .tag("group", plan.name()).register(meters);
@@ -141,7 +195,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
               + "' is within the grace period but before " + Instant.ofEpochMilli(s.sealedUpTo)
               + ", up to which the entity's events were sealed early: it held more than"
               + " maxEventsInGrace " + plan.config().maxEventsInGrace() + " events within the"
-              + " grace period of feature group '" + plan.name() + "'; raise maxEventsInGrace"
+              + " grace period of feature group '" + plan.name() + "' (or held more text than"
+              + " its state may take: see the group's oversized events); raise maxEventsInGrace"
               + " to apply such events"
           : "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
               + "' is " + Duration.ofMillis(lag) + " behind its latest event time "
@@ -159,16 +214,104 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
     cache.remove(entity); // until the update below is in the store
     FeatureEngine.Result result = engine.apply(s, e);
-    state.put(entity, stateSerde.write(s));
-    cache.put(entity, s);
     Instant now = Instant.now();
     FeatureVector log = vector(entity, e.eventId(), e.timeMs(), result.log(), now,
         new RecordOrigin(e.topic(), e.partition(), e.offset()));
+    String tooLarge = vectorTooLarge(log);
+    byte[] encoded = null;
+    if (tooLarge == null) {
+      encoded = stateSerde.write(s);
+      int limit = maxRecordBytes - Bytes.utf8Length(entity) - RECORD_OVERHEAD_BYTES;
+      if (encoded.length > limit) {
+        int before = encoded.length;
+        engine.sealAll(s);
+        encoded = stateSerde.write(s);
+        if (encoded.length > limit) {
+          tooLarge = stateTooLarge(entity, e, before, encoded.length, limit);
+        }
+      }
+    }
+    if (tooLarge != null) {
+      // the store keeps the entity's state as it was before this event, and so does the cache:
+      // the entity's next event reads it back from the store
+      oversized.increment();
+      context().forward(record.withKey((String) null)
+          .withValue(new DeadLetter(e.rawKey(), e.rawValue()))
+          .withHeaders(DeadLetter.headers(tooLarge, null, context().applicationId(),
+              plan.config().source(), e.topic(), e.partition(), e.offset(), record.timestamp())));
+      return;
+    }
+    state.put(entity, encoded);
+    cache.put(entity, s);
     FeatureVector latest = result.online() == result.log() ? log
         : vector(entity, s.maxEventId, s.maxTime, result.online(), now, null);
     online.put(entity, latest);
     context().forward(new Record<String, Object>(entity, log, e.timeMs(), new RecordHeaders()));
     advanceWatermark(e.timeMs());
+  }
+
+  /**
+   * Why the feature-log record of {@code vector} would be refused by the producer ({@code
+   * max.request.size}), or null when it fits: only long categorical values (the first or last
+   * text of a field) can make it so large, so they are all the cheap bound counts; the vector is
+   * encoded to measure it only when that bound passes the limit.
+   */
+  private String vectorTooLarge(FeatureVector vector) {
+    long bound = vectorFixedBytes + 3L * (vector.getEntityId().length()
+        + vector.getEventId().length());
+    for (String value : vector.getCategoricalFeatures().values()) {
+      bound += value == null ? 0 : 3L * value.length();
+    }
+    if (bound <= maxRecordBytes) {
+      return null;
+    }
+    int bytes;
+    try {
+      bytes = vector.toByteBuffer().remaining() + WIRE_HEADER_BYTES
+          + Bytes.utf8Length(vector.getEntityId()) + RECORD_OVERHEAD_BYTES;
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex);
+    }
+    if (bytes <= maxRecordBytes) {
+      return null;
+    }
+    String longest = null;
+    int longestBytes = 0;
+    for (Map.Entry<String, String> f : vector.getCategoricalFeatures().entrySet()) {
+      int b = f.getValue() == null ? 0 : Bytes.utf8Length(f.getValue());
+      if (b > longestBytes) {
+        longest = f.getKey();
+        longestBytes = b;
+      }
+    }
+    return "the feature vector of event '" + vector.getEventId() + "' of entity '"
+        + vector.getEntityId() + "' would take " + bytes + " bytes, more than the "
+        + maxRecordBytes + " a record of the feature log may take (the producer's"
+        + " max.request.size); categorical feature '" + longest + "' of feature group '"
+        + plan.name() + "' alone holds " + longestBytes + " bytes of text. Shorten that field's"
+        + " values at the source, or drop first/last features of long text fields";
+  }
+
+  /** The dead-letter reason of an event after which its entity's state would be too large. */
+  private String stateTooLarge(String entity, FeatureEvent e, int bytes, int sealedBytes,
+      int limit) {
+    String field = null;
+    int fieldBytes = 0;
+    for (int i = 0; i < e.values().length; i++) {
+      if (e.values()[i] instanceof String text && Bytes.utf8Length(text) > fieldBytes) {
+        field = plan.fields().get(i).name();
+        fieldBytes = Bytes.utf8Length(text);
+      }
+    }
+    return "the state of entity '" + entity + "' in feature group '" + plan.name() + "' would"
+        + " take " + bytes + " bytes with this event (" + sealedBytes + " with every held event"
+        + " folded into its tiles), more than the " + limit + " a record of its changelog may take"
+        + " (the producer's max.request.size, less the key and the record's overhead)"
+        + (field == null ? "" : "; this event's text field '" + field + "' alone holds "
+            + fieldBytes + " bytes")
+        + ". Text values are kept whole for distinct counts within the grace period and for"
+        + " first/last per tile: shorten them at the source, or drop those features of long"
+        + " text fields";
   }
 
   /**

@@ -214,12 +214,36 @@ final class FeatureEngine {
       }
       Arrays.sort(times);
       long upTo = times[times.length - 1 - maxRecent / 2];
-      state.sealedUpTo = Math.max(state.sealedUpTo, upTo);
-      sealBefore(state, upTo == Long.MAX_VALUE ? upTo : upTo + 1);
+      sealEarly(state, upTo);
     }
-    // No event before the acceptance floor can be applied any more, so no window reaches a tile
-    // more than its length before it; and no sealed event is after it
-    long floor = Math.max(boundary, state.sealedUpTo);
+    dropUnreachableTiles(state);
+  }
+
+  /**
+   * Seals every event the entity holds, early, as {@link #seal} does for a hot entity: events
+   * older than the latest one are late from then on. For an entity whose held events would make
+   * its state too large for a record of the state changelog (long text values).
+   */
+  void sealAll(EntityState state) {
+    if (!state.recent.isEmpty()) {
+      sealEarly(state, state.maxTime);
+      dropUnreachableTiles(state);
+    }
+  }
+
+  /** Seals every held event up to {@code upTo}, inclusive, and records it as sealed early. */
+  private void sealEarly(EntityState state, long upTo) {
+    state.sealedUpTo = Math.max(state.sealedUpTo, upTo);
+    sealBefore(state, upTo == Long.MAX_VALUE ? upTo : upTo + 1);
+  }
+
+  /**
+   * Drops the tiles no window can reach any more: no event before the acceptance floor (the grace
+   * boundary or the early seal, whichever is later) can be applied, so no window reaches a tile
+   * more than its length before it; and no sealed event is after it.
+   */
+  private void dropUnreachableTiles(EntityState state) {
+    long floor = Math.max(state.maxTime - graceMs, state.sealedUpTo);
     for (int c = 0; c < columns.size(); c++) {
       Column col = columns.get(c);
       if (col.tileMs() == Long.MAX_VALUE) {
