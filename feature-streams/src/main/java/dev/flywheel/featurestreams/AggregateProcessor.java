@@ -2,6 +2,7 @@ package dev.flywheel.featurestreams;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
+import dev.flywheel.streams.StreamsProps;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -15,10 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -54,9 +53,6 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * into its tiles.
    */
   static final String OVERSIZED_EVENTS = "flywheel.features.oversized.events";
-
-  /** Kafka's default {@code max.request.size}. */
-  private static final int DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
 
   /** A record's size in a batch beyond its key and value, with room for Streams' headers. */
   private static final int RECORD_OVERHEAD_BYTES = 512;
@@ -125,17 +121,6 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
     this.vectorFixedBytes = fixed;
   }
-
-  /**
-   * The producer's {@code max.request.size} in the application's configuration ({@code
-   * producer.}-prefixed or not), else Kafka's default.
-   */
-  static int maxRequestSize(Map<String, Object> appConfigs) {
-    Object value = appConfigs.get(
-        StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
-    if (value == null) {
-      value = appConfigs.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-    }
     return value == null ? DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.toString().trim());
   }
 
@@ -155,7 +140,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     state = context.getStateStore(stateStoreName);
     online = context.getStateStore(onlineStoreName);
     cache.clear();
-    maxRecordBytes = maxRequestSize(context.appConfigs());
+    maxRecordBytes = StreamsProps.maxRequestSize(context.appConfigs());
     rebuildOnlineStoreIfStale();
     byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
     watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE

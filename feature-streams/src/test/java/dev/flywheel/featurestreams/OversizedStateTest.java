@@ -153,13 +153,4 @@ class OversizedStateTest {
     assertThat(vectors.get(0).value().getCategoricalFeatures().get("first_merchant_10m"))
         .isEqualTo(next.merchant());
   }
-
-  @Test
-  void shouldTakeTheRecordLimitFromTheProducersMaxRequestSize() {
-    assertThat(AggregateProcessor.maxRequestSize(Map.of())).isEqualTo(MAX_RECORD_BYTES);
-    assertThat(AggregateProcessor.maxRequestSize(Map.of("max.request.size", "2097152")))
-        .isEqualTo(2 * MAX_RECORD_BYTES);
-    assertThat(AggregateProcessor.maxRequestSize(Map.of("max.request.size", 1000,
-        "producer.max.request.size", 3000))).isEqualTo(3000);
-  }
 }

@@ -119,6 +119,20 @@ public final class RegistryDecider {
     return new Decision(ctx.events, ctx.promotions, state);
   }
 
+  /**
+   * Rejects {@code command} with {@code reason} whatever it asks, as {@link #decide} rejects an
+   * invalid one: for a command the registry cannot take for a reason outside the model's rules
+   * (its state would be too large to store).
+   */
+  public Decision refuse(ModelRegistryState state, RegistryCommand command, Instant now,
+      String reason) {
+    Instant time = now.isBefore(state.getEventTime()) ? state.getEventTime() : now;
+    Ctx ctx = new Ctx(state, command, time, version -> null,
+        config.policy(command.getModel()));
+    ctx.reject(null, null, null, reason);
+    return new Decision(ctx.events, ctx.promotions, state);
+  }
+
   /** The deterministic id of the {@code sequence}-th event of {@code model}. */
   public static String eventId(String model, long sequence) {
     return UUID.nameUUIDFromBytes(("model-event\n" + model + "\n" + sequence)

@@ -7,12 +7,18 @@ import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.RegisterVersion;
 import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.streams.StreamsProps;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Objects;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The projection: decides each {@link RegistryCommand} against the model's state in the {@link
@@ -35,7 +41,17 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class RegistryProcessor implements Processor<String, RegistryCommand, String, Object> {
 
+  private static final Logger LOG = LoggerFactory.getLogger(RegistryProcessor.class);
+
+  /** A record's size in a batch beyond its key and value, with room for Streams' headers. */
+  private static final int RECORD_OVERHEAD_BYTES = 512;
+
+  /** The Confluent wire format's magic byte and schema id. */
+  private static final int WIRE_HEADER_BYTES = 5;
+
   private final RegistryDecider decider;
+  /** The producer's {@code max.request.size}, read at init. */
+  private int maxRecordBytes;
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, ModelRegistryState> states;
   private KeyValueStore<String, ModelRegistryState> positions;
@@ -49,6 +65,7 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   @Override
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
+    this.maxRecordBytes = StreamsProps.maxRequestSize(context.appConfigs());
     this.states = context.getStateStore(RegistryTopology.STATE_STORE);
     this.positions = context.getStateStore(RegistryTopology.POSITIONS_STORE);
     this.commandIds = context.getStateStore(RegistryTopology.COMMAND_IDS_STORE);
@@ -63,6 +80,34 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   /** The key of a version's baseline in the baseline store. */
   static String baselineKey(String model, int version) {
     return model + '\u0000' + version;
+  }
+
+  /**
+   * Why {@code state} is too large to store, or null when it fits: a record of the state store's
+   * changelog and of {@code flywheel.registry.state} may take at most the producer's {@code
+   * max.request.size}, and one the producer refuses would fail the task on every retry, stopping
+   * the registry for every model. A model's state holds every version it registered.
+   */
+  private String tooLarge(String model, ModelRegistryState state) {
+    int bytes;
+    try {
+      bytes = state.toByteBuffer().remaining() + WIRE_HEADER_BYTES;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int limit = maxRecordBytes - model.getBytes(StandardCharsets.UTF_8).length
+        - RECORD_OVERHEAD_BYTES;
+    if (bytes <= limit) {
+      return null;
+    }
+    int versions = state.getVersions().size();
+    return "model '" + model + "' would take " + bytes + " bytes with this command, more than the "
+        + limit + " a record of its state may take (the producer's max.request.size, less the"
+        + " key and the record's overhead): it would hold " + versions + " versions, about "
+        + bytes / Math.max(1, versions) + " bytes each. Register new versions under a new model"
+        + " name, or raise max.request.size (kafka.properties in flywheel.yaml) together with"
+        + " max.message.bytes of its topics " + context.applicationId() + "-"
+        + RegistryTopology.STATE_STORE + "-changelog and flywheel.registry.state";
   }
 
   @Override
@@ -94,8 +139,17 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
     ModelRegistryState position = stored == null ? positions.get(model) : null;
     ModelRegistryState state = stored != null ? stored
         : position != null ? position : RegistryFold.empty(model);
-    Decision decision = decider.decide(state, command, Instant.ofEpochMilli(record.timestamp()),
+    Instant now = Instant.ofEpochMilli(record.timestamp());
+    Decision decision = decider.decide(state, command, now,
         version -> baselines.get(baselineKey(model, version)));
+    String tooLarge = tooLarge(model, decision.state());
+    if (tooLarge != null) {
+      // decide() folded its events into the state it was given: decide again on a fresh copy
+      ModelRegistryState before = stored != null ? states.get(model)
+          : position != null ? positions.get(model) : RegistryFold.empty(model);
+      decision = decider.refuse(before, command, now, tooLarge);
+      LOG.warn("registry: {}", tooLarge);
+    }
     ModelEvent first = decision.events().get(0);
     if (first.getOutcome() == CommandOutcome.ACCEPTED
         && first.getCommand() instanceof RegisterVersion r && r.getBaseline() != null) {

@@ -36,6 +36,11 @@ final class RegistryDriver implements AutoCloseable {
   final List<ModelEvent> allEvents = new java.util.ArrayList<>();
 
   RegistryDriver(RegistryConfig config, Path stateDir) {
+    this(config, stateDir, Map.of());
+  }
+
+  /** The driver with these Kafka properties too (a smaller {@code max.request.size}, say). */
+  RegistryDriver(RegistryConfig config, Path stateDir, Map<String, Object> kafka) {
     serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", "mock://" + UUID.randomUUID()));
     topics = Topics.builder(serdes).build();
     Properties props = StreamsProps.builder(config.applicationId())
@@ -47,6 +52,7 @@ final class RegistryDriver implements AutoCloseable {
             LogAndFailProcessingExceptionHandler.class,
             StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
             LogAndFailExceptionHandler.class))
+        .overrides(kafka)
         .build();
     driver = new TopologyTestDriver(RegistryTopology.build(config, topics, serdes), props);
     commands = driver.createInputTopic(topics.registryCommands().name(),

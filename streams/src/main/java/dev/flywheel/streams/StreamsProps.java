@@ -39,7 +39,25 @@ public final class StreamsProps {
   /** Commit interval unless set: 100 ms, Kafka Streams' own default under exactly-once. */
   public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
 
+  /** Kafka's default {@code max.request.size}: 1 MiB. */
+  public static final int DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024;
+
   private StreamsProps() {}
+
+  /**
+   * The most a record a processor writes may take, its producer's {@code max.request.size}, in a
+   * processor's {@code appConfigs()} ({@code producer.}-prefixed or not; the prefixed one wins,
+   * as in Kafka Streams), else Kafka's default. A record over it is refused on every retry, so a
+   * processor whose records grow with its input (a state kept per key) checks against it.
+   */
+  public static int maxRequestSize(Map<String, Object> appConfigs) {
+    Object value = appConfigs.get(
+        StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
+    if (value == null) {
+      value = appConfigs.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    }
+    return value == null ? DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.toString().trim());
+  }
 
   /**
    * Starts the properties of the processor with this application id (also the consumer group and

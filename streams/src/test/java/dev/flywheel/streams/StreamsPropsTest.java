@@ -81,4 +81,13 @@ class StreamsPropsTest {
         Map.of(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG, 10)))
         .hasMessageContaining("at least 1048576");
   }
+
+  @Test
+  void shouldReadTheRecordLimitFromTheProducersMaxRequestSize() {
+    assertThat(StreamsProps.maxRequestSize(Map.of())).isEqualTo(1024 * 1024);
+    assertThat(StreamsProps.maxRequestSize(Map.of("max.request.size", "2097152")))
+        .isEqualTo(2 * 1024 * 1024);
+    assertThat(StreamsProps.maxRequestSize(Map.of("max.request.size", 1000,
+        "producer.max.request.size", 3000))).isEqualTo(3000);
+  }
 }

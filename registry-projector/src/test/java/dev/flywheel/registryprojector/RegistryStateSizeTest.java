@@ -1,0 +1,149 @@
+package dev.flywheel.registryprojector;
+
+import static dev.flywheel.registryprojector.Fixtures.MODEL;
+import static dev.flywheel.registryprojector.Fixtures.T0;
+import static dev.flywheel.registryprojector.Fixtures.command;
+import static dev.flywheel.registryprojector.Fixtures.promote;
+import static dev.flywheel.registryprojector.Fixtures.setAlias;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flywheel.events.CommandOutcome;
+import dev.flywheel.events.DatasetLineage;
+import dev.flywheel.events.ExecutorKind;
+import dev.flywheel.events.ModelEvent;
+import dev.flywheel.events.ModelLineage;
+import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.ModelSignature;
+import dev.flywheel.events.ModelTask;
+import dev.flywheel.events.OffsetRange;
+import dev.flywheel.events.RegisterVersion;
+import dev.flywheel.events.TrainingReason;
+import dev.flywheel.events.TriggerKind;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A model's state holds every version it registered, and is one record of the state store's
+ * changelog and of {@code flywheel.registry.state}. A model retrained by the loop for long enough
+ * would outgrow what the producer accepts ({@code max.request.size}); the record would then fail
+ * the registry's task on every retry, stopping it for every model. The registry instead rejects
+ * the command that would make the state too large, saying why and what to do, and goes on.
+ */
+class RegistryStateSizeTest {
+
+  /** A smaller limit than Kafka's 1 MiB, so that a few dozen versions reach it. */
+  private static final int MAX_REQUEST_SIZE = 64 * 1024;
+
+  @TempDir Path stateDir;
+  private RegistryDriver driver;
+
+  @AfterEach
+  void close() {
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  /** A registration as a training run of the demo model makes it: 21 features, its lineage. */
+  static RegisterVersion realistic(int n) {
+    List<String> features = new ArrayList<>();
+    for (String agg : List.of("tx_count", "amount_sum", "amount_mean", "amount_max")) {
+      for (String window : List.of("10m", "1h", "24h", "7d")) {
+        features.add(agg + "_" + window);
+      }
+    }
+    features.addAll(List.of("distinct_merchants_24h", "distinct_countries_24h",
+        "seconds_since_last_tx", "amount_vs_mean_7d", "country"));
+    Map<String, Double> metrics = new TreeMap<>(Map.of("auc", 0.91, "logloss", 0.21,
+        "precision", 0.8, "recall", 0.7, "f1", 0.75, "pr_auc", 0.6, "train_rows", 80_000.0,
+        "holdout_rows", 20_000.0));
+    Map<String, String> params = new TreeMap<>(Map.of("max_depth", "6", "eta", "0.1",
+        "num_round", "200", "objective", "binary:logistic", "eval_metric", "auc",
+        "subsample", "0.8", "colsample_bytree", "0.8", "min_child_weight", "1",
+        "tree_method", "hist", "seed", "42"));
+    List<OffsetRange> ranges = new ArrayList<>();
+    for (String topic : List.of("flywheel.features", "flywheel.labels")) {
+      for (int p = 0; p < 3; p++) {
+        ranges.add(OffsetRange.newBuilder().setTopic(topic).setPartition(p)
+            .setStartOffset(0).setEndOffset(100_000L * n).build());
+      }
+    }
+    return RegisterVersion.newBuilder()
+        .setArtifact(Fixtures.artifact("v" + n))
+        .setSignature(ModelSignature.newBuilder().setFeatureNames(features)
+            .setCategoricalFeatures(List.of("country")).setFeatureGroup("card_activity")
+            .setTask(ModelTask.BINARY_CLASSIFICATION).setDecisionThreshold(0.5).build())
+        .setMetrics(metrics).setParams(params)
+        .setLineage(ModelLineage.newBuilder().setRunId("run-" + n)
+            .setReasons(List.of(TrainingReason.newBuilder().setKind(TriggerKind.DRIFT_ALERT)
+                .setDetail("amount_mean_7d drifted: PSI 0.31 over 5,000 predictions")
+                .setTriggeredAt(T0).setAlertId("alert-" + n).build()))
+            .setDataset(DatasetLineage.newBuilder().setUri("file:///data/runs/run-" + n
+                    + "/dataset.parquet").setSha256(Fixtures.sha256("d" + n)).setRanges(ranges)
+                .setFeatureGroup("card_activity").setFeatureGroupVersion("3")
+                .setLabelTarget("is_fraud").setTrainRows(80_000).setHoldoutRows(20_000)
+                .setTrainStart(T0).setTrainEnd(T0).setHoldoutStart(T0).setHoldoutEnd(T0)
+                .build())
+            .setTrainer("xgboost").setTrainerVersion("3.1.0").setExecutor(ExecutorKind.LOCAL)
+            .build())
+        .setDescription("Scores card payments for fraud")
+        .build();
+  }
+
+  @Test
+  void shouldRejectTheRegistrationThatWouldOutgrowARecordAndKeepDecidingAfterIt() {
+    // Given a registry whose producer takes records of at most 64 KiB, and a model with a champion
+    driver = new RegistryDriver(RegistryConfig.defaults(), stateDir,
+        Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE));
+    driver.decide(command(realistic(1)));
+    driver.decide(promote("champion", 1));
+
+    // When the loop registers a version after another until one is rejected
+    ModelEvent rejected = null;
+    int registered = 1;
+    for (int n = 2; n < 200 && rejected == null; n++) {
+      ModelEvent e = driver.decide(command(realistic(n)));
+      if (e.getOutcome() == CommandOutcome.REJECTED) {
+        rejected = e;
+      } else {
+        registered++;
+      }
+    }
+    ModelRegistryState state = driver.state(MODEL);
+    List<ModelRegistryState> published = driver.states.readValuesToList();
+
+    // Then the one that would pass the limit is rejected, saying why and what to do
+    assertThat(rejected).as("a rejected registration").isNotNull();
+    assertThat(rejected.getReason()).contains("model '" + MODEL + "' would take",
+        "it would hold " + (registered + 1) + " versions", "max.request.size",
+        "Register new versions under a new model name");
+    // and the state kept every accepted version and fits, on the store and on the state topic
+    assertThat(state.getVersions()).hasSize(registered);
+    assertThat(state.getSequence()).isEqualTo(rejected.getSequence());
+    assertThat(published).allSatisfy(s -> assertThat(encodedBytes(s))
+        .isLessThan(MAX_REQUEST_SIZE));
+    assertThat(published.get(published.size() - 1).getVersions()).hasSize(registered);
+    // and commands that do not grow it are still decided: an alias moves to the latest
+    assertThat(driver.decide(setAlias("challenger", registered)).getOutcome())
+        .isEqualTo(CommandOutcome.ACCEPTED);
+    System.out.printf("%d realistic versions fit in %d bytes: %d bytes per version%n",
+        registered, MAX_REQUEST_SIZE, encodedBytes(state) / registered);
+  }
+
+  private static int encodedBytes(ModelRegistryState state) {
+    try {
+      return state.toByteBuffer().remaining();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
