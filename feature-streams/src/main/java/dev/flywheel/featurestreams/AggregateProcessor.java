@@ -2,11 +2,10 @@ package dev.flywheel.featurestreams;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
+import dev.flywheel.serde.AvroSize;
 import dev.flywheel.streams.StreamsProps;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -206,7 +205,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     byte[] encoded = null;
     if (tooLarge == null) {
       encoded = stateSerde.write(s);
-      int limit = maxRecordBytes - Bytes.utf8Length(entity) - RECORD_OVERHEAD_BYTES;
+      int limit = maxRecordBytes - AvroSize.utf8Length(entity) - RECORD_OVERHEAD_BYTES;
       if (encoded.length > limit) {
         int before = encoded.length;
         engine.sealAll(s);
@@ -250,20 +249,15 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     if (bound <= maxRecordBytes) {
       return null;
     }
-    int bytes;
-    try {
-      bytes = vector.toByteBuffer().remaining() + WIRE_HEADER_BYTES
-          + Bytes.utf8Length(vector.getEntityId()) + RECORD_OVERHEAD_BYTES;
-    } catch (IOException ex) {
-      throw new UncheckedIOException(ex);
-    }
+    long bytes = AvroSize.of(vector) + WIRE_HEADER_BYTES
+        + AvroSize.utf8Length(vector.getEntityId()) + RECORD_OVERHEAD_BYTES;
     if (bytes <= maxRecordBytes) {
       return null;
     }
     String longest = null;
     int longestBytes = 0;
     for (Map.Entry<String, String> f : vector.getCategoricalFeatures().entrySet()) {
-      int b = f.getValue() == null ? 0 : Bytes.utf8Length(f.getValue());
+      int b = f.getValue() == null ? 0 : AvroSize.utf8Length(f.getValue());
       if (b > longestBytes) {
         longest = f.getKey();
         longestBytes = b;
@@ -283,9 +277,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     String field = null;
     int fieldBytes = 0;
     for (int i = 0; i < e.values().length; i++) {
-      if (e.values()[i] instanceof String text && Bytes.utf8Length(text) > fieldBytes) {
+      if (e.values()[i] instanceof String text && AvroSize.utf8Length(text) > fieldBytes) {
         field = plan.fields().get(i).name();
-        fieldBytes = Bytes.utf8Length(text);
+        fieldBytes = AvroSize.utf8Length(text);
       }
     }
     return "the state of entity '" + entity + "' in feature group '" + plan.name() + "' would"

@@ -18,26 +18,6 @@ final class Bytes {
 
   private Bytes() {}
 
-  /** The length of {@code text} in UTF-8, without encoding it. */
-  static int utf8Length(String text) {
-    int bytes = 0;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c < 0x80) {
-        bytes++;
-      } else if (c < 0x800) {
-        bytes += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < text.length()
-          && Character.isLowSurrogate(text.charAt(i + 1))) {
-        bytes += 4;
-        i++;
-      } else {
-        bytes += 3;
-      }
-    }
-    return bytes;
-  }
-
   /** Appends to a growing array. */
   static final class Writer {
     private byte[] buf;

@@ -7,9 +7,8 @@ import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.RegisterVersion;
 import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.serde.AvroSize;
 import dev.flywheel.streams.StreamsProps;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Objects;
@@ -89,12 +88,7 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
    * the registry for every model. A model's state holds every version it registered.
    */
   private String tooLarge(String model, ModelRegistryState state) {
-    int bytes;
-    try {
-      bytes = state.toByteBuffer().remaining() + WIRE_HEADER_BYTES;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    long bytes = AvroSize.of(state) + WIRE_HEADER_BYTES;
     int limit = maxRecordBytes - model.getBytes(StandardCharsets.UTF_8).length
         - RECORD_OVERHEAD_BYTES;
     if (bytes <= limit) {
