@@ -6,6 +6,7 @@ import dev.flywheel.servingsink.follow.ModelSwapper;
 import dev.flywheel.servingsink.follow.PromotionFollower;
 import dev.flywheel.servingsink.follow.RefusalReporter;
 import dev.flywheel.servingsink.follow.RegistryCommandReporter;
+import dev.flywheel.servingsink.follow.ServingStatus;
 import dev.flywheel.servingsink.http.HttpOnlineFeatures;
 import dev.flywheel.servingsink.http.OnlineFeatures;
 import dev.flywheel.servingsink.http.PredictHttpApi;
@@ -24,12 +25,16 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -81,6 +86,7 @@ public final class ServingSinkService implements AutoCloseable {
   private final HttpOnlineFeatures ownLookup;
   private final FeatureGroups featureGroups;
   private final ServedModels served = new ServedModels();
+  private final ServingStatus status = new ServingStatus();
 
   private Producer<String, RegistryCommand> commandProducer;
   private Producer<String, Prediction> httpProducer;
@@ -145,10 +151,11 @@ public final class ServingSinkService implements AutoCloseable {
       RefusalReporter reporter = new RegistryCommandReporter(commandProducer,
           topics.registryCommands(), config.instanceId());
       ModelSwapper swapper = new ModelSwapper(new ModelLoader(featureGroups, config.warmupRows()),
-          served, reporter, metrics);
+          served, reporter, metrics, status);
       follower = new PromotionFollower(kafka, topics.modelPromoted(), topics.registryState(),
           ALIASES, Predictions.CHALLENGER,
-          model -> config.models().isEmpty() || config.models().contains(model), swapper, served);
+          model -> config.models().isEmpty() || config.models().contains(model), swapper, served,
+          status);
       follower.catchUp(config.catchUpTimeout());
       follower.start();
       scorer = new StreamScorer(kafka, config.applicationId(),
@@ -214,6 +221,65 @@ public final class ServingSinkService implements AutoCloseable {
       return follower.problem();
     }
     return Optional.of("not started");
+  }
+
+  /**
+   * What serves, per model and alias, with what did not take, for {@code /health}; none of it is
+   * a problem ({@link #healthProblem()} says when serving is unhealthy):
+   *
+   * <pre>{@code
+   * {"models": {"fraud": {"champion": {
+   *     "version": 3,                       // served now; null when nothing serves
+   *     "refused": {"version": 4, "check": "SIGNATURE_MISMATCH", "reason": "...",
+   *                 "at": "2026-11-20T10:00:05Z"},  // the latest refused since start
+   *     "waiting": {"version": 5, "reason": "...", "since": "..."},  // to load, retried
+   *     "aliasRemoved": {"at": "2026-11-20T10:07:00Z", "stillServing": 3}}}}}
+   * }</pre>
+   *
+   * <p>{@code refused}, {@code waiting} and {@code aliasRemoved} appear only when there is one.
+   */
+  public Map<String, Object> healthDetails() {
+    Map<ServedModels.Key, ServedModel> now = served.peekAll();
+    Map<ServedModels.Key, ServingStatus.Entry> notes = status.snapshot();
+    Set<ServedModels.Key> keys = new TreeSet<>(Comparator.comparing(ServedModels.Key::model)
+        .thenComparing(ServedModels.Key::alias));
+    keys.addAll(now.keySet());
+    keys.addAll(notes.keySet());
+    Map<String, Map<String, Object>> models = new TreeMap<>();
+    for (ServedModels.Key key : keys) {
+      ServedModel model = now.get(key);
+      Integer version = model == null ? null : model.version();
+      Map<String, Object> alias = new LinkedHashMap<>();
+      alias.put("version", version);
+      ServingStatus.Entry note = notes.get(key);
+      if (note != null && note.refused() != null) {
+        ServingStatus.Refused r = note.refused();
+        alias.put("refused", ordered("version", r.version(), "check", r.check().name(),
+            "reason", r.reason(), "at", r.at().toString()));
+      }
+      if (note != null && note.waiting() != null) {
+        ServingStatus.Waiting w = note.waiting();
+        alias.put("waiting", ordered("version", w.version(), "reason", w.reason(),
+            "since", w.since().toString()));
+      }
+      if (note != null && note.aliasRemovedAt() != null) {
+        alias.put("aliasRemoved", ordered("at", note.aliasRemovedAt().toString(),
+            "stillServing", version));
+      }
+      models.computeIfAbsent(key.model(), m -> new TreeMap<>()).put(key.alias(), alias);
+    }
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("models", models);
+    return details;
+  }
+
+  /** A map of {@code key, value, ...} in that order; values may be null. */
+  private static Map<String, Object> ordered(Object... keysAndValues) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return map;
   }
 
   /** Stops scoring, following and HTTP emission, and releases the models. Idempotent. */

@@ -102,6 +102,13 @@ class PredictHttpIT {
       assertThat(serving.served()).isEmpty();
       assertThat(serving.healthProblem()).hasValueSatisfying(problem -> assertThat(problem)
           .contains("waiting to serve", "fraud", "v3", "feature lookup does not answer"));
+      // And its health details show v3 waiting, with nothing served for fraud@champion
+      JsonNode champion = JSON.valueToTree(serving.healthDetails()).at("/models/fraud/champion");
+      assertThat(champion.get("version").isNull()).as(champion.toString()).isTrue();
+      assertThat(champion.at("/waiting/version").asInt()).as(champion.toString()).isEqualTo(3);
+      assertThat(champion.at("/waiting/reason").asText())
+          .contains("cannot learn the features of group '" + TestModels.GROUP + "'");
+      assertThat(champion.has("refused")).isFalse();
 
       // When the lookup answers
       Javalin lookup = lookup(port);
@@ -111,6 +118,9 @@ class PredictHttpIT {
         assertThat(serving.served().values()).singleElement()
             .satisfies(m -> assertThat(m.version()).isEqualTo(3));
         await().atMost(Duration.ofSeconds(10)).until(() -> serving.healthProblem().isEmpty());
+        JsonNode served = JSON.valueToTree(serving.healthDetails()).at("/models/fraud/champion");
+        assertThat(served.get("version").asInt()).as(served.toString()).isEqualTo(3);
+        assertThat(served.has("waiting")).as(served.toString()).isFalse();
       } finally {
         lookup.stop();
       }
@@ -168,6 +178,78 @@ class PredictHttpIT {
     return http.send(HttpRequest.newBuilder(URI.create(url)).POST(
         HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json")
         .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void shouldRefuseAnUnknownBodyKeyNamingItTheClosestAcceptedKeyAndTheAcceptedKeys(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given a feature lookup that knows card-7 and the ONNX model serving as v3
+    Javalin lookup = lookup(0);
+    Topics topics = promoteV3(devstack, names);
+    ServingSinkConfig config = ServingSinkConfig.defaults()
+        .withIds(names.applicationId("serving"), "it")
+        .withFeatureLookupUrl("http://127.0.0.1:" + lookup.port());
+    try (ServingSinkService serving = ServingSinkService.builder().config(config)
+        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(topics)
+        .meters(new SimpleMeterRegistry()).build().start()) {
+      Javalin app = Javalin.create(c -> {
+        c.startup.showJavalinBanner = false;
+        serving.routes(c.routes);
+      }).start(0);
+      String url = "http://127.0.0.1:" + app.port() + "/predict/fraud";
+      String features = "{\"amount\": 1.0, \"count_10m\": 2.0, \"mean_7d\": 3.0,"
+          + " \"velocity\": 0.5}";
+      try {
+        // When the entity key is misspelt
+        HttpResponse<String> entitiy = post(url, "{\"entitiy\": \"card-7\"}");
+        // Then it is a 400 naming the key, the key meant and the accepted ones
+        assertThat(entitiy.statusCode()).as(entitiy.body()).isEqualTo(400);
+        assertThat(JSON.readTree(entitiy.body()).get("error").asText()).contains(
+            "unknown key 'entitiy'", "did you mean 'entity'?",
+            "\"entity\", \"eventId\" and \"features\"", "\"instances\" for a batch");
+
+        // When "features" is misspelt next to an entity the lookup knows
+        HttpResponse<String> feature = post(url, "{\"entity\": \"card-7\", \"feature\": "
+            + features + "}");
+        // Then it is refused, not scored on the looked-up features
+        assertThat(feature.statusCode()).as(feature.body()).isEqualTo(400);
+        assertThat(JSON.readTree(feature.body()).get("error").asText()).contains(
+            "unknown key 'feature'", "did you mean 'features'?");
+
+        // When an instance of a batch has a misspelt key
+        HttpResponse<String> eventid = post(url, "{\"instances\": [{\"entity\": \"card-7\"},"
+            + " {\"features\": " + features + ", \"eventid\": \"ev-2\"}]}");
+        // Then the 400 says which instance, the key meant and an instance's keys
+        assertThat(eventid.statusCode()).as(eventid.body()).isEqualTo(400);
+        assertThat(JSON.readTree(eventid.body()).get("error").asText()).contains(
+            "instance 1: unknown key 'eventid'", "did you mean 'eventId'?",
+            "an instance accepts \"entity\", \"eventId\" and \"features\"");
+
+        // When a batch has a key beside "instances", or "instances" is misspelt
+        HttpResponse<String> beside = post(url, "{\"instances\": [{\"entity\": \"card-7\"}],"
+            + " \"alias\": \"challenger\"}");
+        HttpResponse<String> instance = post(url, "{\"instance\": [{\"entity\": \"card-7\"}]}");
+        // Then each is a 400 naming the key
+        assertThat(beside.statusCode()).as(beside.body()).isEqualTo(400);
+        assertThat(JSON.readTree(beside.body()).get("error").asText()).contains(
+            "unknown key 'alias'", "a batch accepts only \"instances\" at the top level");
+        assertThat(instance.statusCode()).as(instance.body()).isEqualTo(400);
+        assertThat(JSON.readTree(instance.body()).get("error").asText()).contains(
+            "unknown key 'instance'", "did you mean 'instances'?");
+
+        // And nothing refused was scored or written
+        HttpResponse<String> fixed = post(url, "{\"entity\": \"card-7\", \"eventId\": \"ev-1\"}");
+        assertThat(fixed.statusCode()).as(fixed.body()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+            !Kafka.readAll(devstack, topics.predictions()).isEmpty());
+        assertThat(Kafka.readAll(devstack, topics.predictions()))
+            .extracting(Prediction::getEventId).containsExactly("ev-1");
+      } finally {
+        app.stop();
+      }
+    } finally {
+      lookup.stop();
+    }
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.flywheel.servingsink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
@@ -16,6 +17,7 @@ import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.ModelVersion;
 import dev.flywheel.events.VersionStatus;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.servingsink.follow.PromotionFollower;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.Topics;
@@ -26,13 +28,14 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * After catch-up, serving follows {@code flywheel.registry.state} as well as {@code
  * flywheel.model.promoted}: an alias the registry moves without a promotion read after catch-up
- * is served too.
+ * is served too, and a champion whose alias the registry removes keeps serving, visibly.
  */
 @WithDevstack
 class RegistryStateFollowIT {
@@ -168,6 +171,76 @@ class RegistryStateFollowIT {
               .isEqualTo(3));
       assertThat(version(serving, "champion")).isEqualTo(1);
     }
+  }
+
+  @Test
+  void shouldKeepServingAChampionTheRegistryRemovesAndSayOnceThatItsAliasIsGone(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given v1 the champion and serving started
+    Topics topics = topics(devstack, names);
+    ModelVersion v1 = xgboostVersion(1, 0.5);
+    ModelVersion v2 = onnxVersion(2);
+    championV1(devstack, topics, List.of(v1, v2));
+    try (LogLines followerLog = LogLines.of(PromotionFollower.class);
+        ServingSinkService serving = start(devstack, names, topics)) {
+      assertThat(version(serving, "champion")).isEqualTo(1);
+
+      // When the registry removes the champion alias (RemoveAlias champion: a state without it,
+      // no promotion), and then changes something else, the alias still unset
+      Kafka.send(devstack, topics.registryState(), "fraud", state(3, List.of(v1, v2)));
+      Kafka.send(devstack, topics.registryState(), "fraud", state(4, List.of(v1, v2)));
+
+      // Then v1 keeps serving, and health says the alias was removed and v1 serves meanwhile
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          champion(serving).containsKey("aliasRemoved"));
+      assertThat(version(serving, "champion")).isEqualTo(1);
+      assertThat(champion(serving)).containsEntry("version", 1);
+      assertThat(champion(serving).get("aliasRemoved")).asInstanceOf(InstanceOfAssertFactories.MAP)
+          .containsEntry("at", T0.plusSeconds(3).toString())
+          .containsEntry("stillServing", 1);
+      assertThat(serving.healthProblem()).isEmpty();
+
+      // When the registry sets a new champion
+      Kafka.send(devstack, topics.registryState(), "fraud", state(5, List.of(v1, v2),
+          alias("champion", 2, T0.plusSeconds(5))));
+
+      // Then it serves, and the removal is no longer shown
+      await().atMost(Duration.ofSeconds(30)).until(() -> version(serving, "champion") == 2);
+      assertThat(champion(serving)).doesNotContainKey("aliasRemoved");
+      // And the removal was logged once, as a warning naming the version that kept serving
+      assertThat(followerLog.count(Level.WARN, "the registry removed alias champion of fraud"))
+          .isEqualTo(1);
+      assertThat(followerLog.count(Level.WARN, "fraud@champion v1 keeps serving")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldServeTheLastChampionAfterARestartWhenTheRegistryRemovedTheAlias(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given v1 was the champion, and the registry removed the alias while serving was down
+    Topics topics = topics(devstack, names);
+    ModelVersion v1 = xgboostVersion(1, 0.5);
+    ModelVersion v2 = onnxVersion(2);
+    championV1(devstack, topics, List.of(v1, v2));
+    Kafka.send(devstack, topics.registryState(), "fraud", state(3, List.of(v1, v2)));
+
+    // When serving starts
+    try (ServingSinkService serving = start(devstack, names, topics)) {
+      // Then v1 serves, and health says the alias was removed
+      assertThat(version(serving, "champion")).isEqualTo(1);
+      assertThat(champion(serving).get("aliasRemoved")).asInstanceOf(InstanceOfAssertFactories.MAP)
+          .containsEntry("at", T0.plusSeconds(3).toString())
+          .containsEntry("stillServing", 1);
+      assertThat(serving.healthProblem()).isEmpty();
+    }
+  }
+
+  /** fraud@champion in {@link ServingSinkService#healthDetails()}, empty when absent. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> champion(ServingSinkService serving) {
+    Map<String, Object> models = (Map<String, Object>) serving.healthDetails().get("models");
+    Map<String, Object> fraud = (Map<String, Object>) models.getOrDefault("fraud", Map.of());
+    return (Map<String, Object>) fraud.getOrDefault("champion", Map.of());
   }
 
   private ModelVersion xgboostVersion(int version, double weight) throws Exception {

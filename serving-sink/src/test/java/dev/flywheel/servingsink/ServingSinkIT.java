@@ -21,6 +21,7 @@ import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -199,6 +201,50 @@ class ServingSinkIT {
       assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(20)
           .allSatisfy(p -> assertThat(p.getVersion()).isEqualTo(1));
     }
+  }
+
+  @Test
+  void shouldShowARefusedVersionWithItsReasonOnHealthWhileThePreviousServes(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given v1 serving
+    Topics topics = topics(devstack, names);
+    ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
+        ModelFormat.XGBOOST);
+    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
+        "champion", 1, v1, TestModels.signature(TestModels.FEATURES)));
+    try (ServingSinkService serving = start(devstack, names, topics, new SimpleMeterRegistry())) {
+      assertThat(championVersion(serving)).isEqualTo(1);
+
+      // When v2 is promoted needing a feature the group lacks
+      ModelArtifact v2 = TestModels.artifact(TestModels.writeXgboost(artifacts, 2, 1.0),
+          ModelFormat.XGBOOST);
+      Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
+          "champion", 2, v2, TestModels.signature(
+              List.of("amount", "count_10m", "mean_7d", "chargebacks_30d"))));
+
+      // Then health shows v2 refused, with its check, its reason and when, beside v1 serving
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          champion(serving.healthDetails()).containsKey("refused"));
+      Map<String, Object> champion = champion(serving.healthDetails());
+      assertThat(champion).containsEntry("version", 1);
+      assertThat(champion.get("refused")).asInstanceOf(InstanceOfAssertFactories.MAP)
+          .containsEntry("version", 2)
+          .containsEntry("check", ServingCheck.SIGNATURE_MISMATCH.name())
+          .hasEntrySatisfying("reason", reason -> assertThat((String) reason)
+              .contains("fraud@champion v2", "lacks input(s) [chargebacks_30d]"))
+          .hasEntrySatisfying("at", at -> assertThat(Instant.parse((String) at)).isNotNull());
+      // And serving is still healthy, scoring with v1
+      assertThat(serving.healthProblem()).isEmpty();
+      assertThat(championVersion(serving)).isEqualTo(1);
+    }
+  }
+
+  /** fraud@champion in {@link ServingSinkService#healthDetails()}, empty when absent. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> champion(Map<String, Object> health) {
+    Map<String, Object> models = (Map<String, Object>) health.get("models");
+    Map<String, Object> fraud = (Map<String, Object>) models.getOrDefault("fraud", Map.of());
+    return (Map<String, Object>) fraud.getOrDefault("champion", Map.of());
   }
 
   @Test

@@ -177,7 +177,10 @@ public final class FlywheelRuntime implements AutoCloseable {
         .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
   }
 
-  /** {@code status} UP or DOWN, and each service's status with its problem when DOWN. */
+  /**
+   * {@code status} UP or DOWN, and each service's status with its problem when DOWN, followed by
+   * its {@linkplain PlatformService#healthDetails() details} (which never change the status).
+   */
   public synchronized Map<String, Object> health() {
     Map<String, Object> services = new LinkedHashMap<>();
     boolean up = true;
@@ -189,8 +192,15 @@ public final class FlywheelRuntime implements AutoCloseable {
         problem = Optional.of("health check failed: " + e);
       }
       up &= problem.isEmpty();
-      services.put(service.name(), problem.<Map<String, Object>>map(
-          p -> Map.of("status", "DOWN", "problem", p)).orElse(Map.of("status", "UP")));
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("status", problem.isEmpty() ? "UP" : "DOWN");
+      problem.ifPresent(p -> entry.put("problem", p));
+      try {
+        service.healthDetails().forEach(entry::putIfAbsent);
+      } catch (RuntimeException e) {
+        log.debug("{} could not give its health details", service.name(), e);
+      }
+      services.put(service.name(), entry);
     }
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("status", up ? "UP" : "DOWN");

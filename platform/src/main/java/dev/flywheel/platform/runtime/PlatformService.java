@@ -1,6 +1,7 @@
 package dev.flywheel.platform.runtime;
 
 import io.javalin.config.RoutesConfig;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -22,6 +23,14 @@ public interface PlatformService extends AutoCloseable {
   /** Why the service is not healthy, or empty when it is. */
   default Optional<String> healthProblem() {
     return Optional.empty();
+  }
+
+  /**
+   * What the service adds to its entry in the health report besides {@code status} and {@code
+   * problem} (e.g. serving's {@code models}), whether healthy or not; values Jackson can write.
+   */
+  default Map<String, Object> healthDetails() {
+    return Map.of();
   }
 
   /** Stops the service and releases everything; idempotent. */

@@ -4,6 +4,7 @@ import dev.flywheel.servingsink.ServingSinkConfig;
 import dev.flywheel.servingsink.ServingSinkService;
 import io.javalin.config.RoutesConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -67,6 +68,12 @@ final class ServingPlatformService implements PlatformService {
   public synchronized Optional<String> healthProblem() {
     return service == null ? Optional.of("the serving sink is not started")
         : service.healthProblem();
+  }
+
+  /** Per model and alias: the version served, the latest refused, one waiting, a removed alias. */
+  @Override
+  public synchronized Map<String, Object> healthDetails() {
+    return service == null ? Map.of() : service.healthDetails();
   }
 
   @Override

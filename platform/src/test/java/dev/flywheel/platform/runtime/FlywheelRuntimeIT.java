@@ -61,6 +61,11 @@ class FlywheelRuntimeIT {
     }
 
     @Override
+    public Map<String, Object> healthDetails() {
+      return Map.of("words", Map.of("hello", echoes.count() > 0));
+    }
+
+    @Override
     public void close() {
       closed = true;
     }
@@ -99,6 +104,9 @@ class FlywheelRuntimeIT {
       // Then health is UP and the metrics hold the service's counter and the JVM's meters
       assertThat(healthy.statusCode()).isEqualTo(200);
       assertThat(healthy.body()).contains("\"status\":\"UP\"", "\"echo\"");
+      // and the service's details are in its entry, without changing its status
+      assertThat(healthy.body()).contains(
+          "\"echo\":{\"status\":\"UP\",\"words\":{\"hello\":true}}");
       assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(
           t -> assertThat(t).startsWith("text/plain"));
       assertThat(metrics.body()).contains("echo_requests_total 1.0", "jvm_memory_used_bytes");
@@ -108,7 +116,7 @@ class FlywheelRuntimeIT {
       HttpResponse<String> unhealthy = get(base + "/health");
       assertThat(unhealthy.statusCode()).isEqualTo(503);
       assertThat(unhealthy.body()).contains("\"status\":\"DOWN\"",
-          "table public.orders stopped: column amount is NOT NULL");
+          "table public.orders stopped: column amount is NOT NULL", "\"words\"");
     }
     // And closing the runtime closed the service
     assertThat(echo.get().closed).isTrue();

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies one announced version: loads, verifies and warms it up off to the side, then swaps it
  * in atomically; or refuses it — the version served before keeps serving, and the refusal is
- * logged, counted and reported to the audit history.
+ * logged, counted, reported to the audit history and kept in {@link ServingStatus} for {@code
+ * /health}.
  */
 public final class ModelSwapper {
 
@@ -32,15 +33,18 @@ public final class ModelSwapper {
   private final ServedModels served;
   private final RefusalReporter reporter;
   private final ServingMetrics metrics;
+  private final ServingStatus status;
   /** Versions whose deferral was logged loudly once; only the follower thread touches it. */
   private final Set<String> deferredBefore = new HashSet<>();
 
+  /** @param status where refusals and versions waiting to load are kept for {@code /health} */
   public ModelSwapper(ModelLoader loader, ServedModels served, RefusalReporter reporter,
-      ServingMetrics metrics) {
+      ServingMetrics metrics, ServingStatus status) {
     this.loader = Objects.requireNonNull(loader, "loader");
     this.served = Objects.requireNonNull(served, "served");
     this.reporter = Objects.requireNonNull(reporter, "reporter");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.status = Objects.requireNonNull(status, "status");
   }
 
   /** Serves the version unless it is served already or fails a check. */
@@ -48,6 +52,7 @@ public final class ModelSwapper {
     Optional<ServedModel> now = served.peek(spec.model(), spec.alias());
     if (now.isPresent() && now.get().version() == spec.version() && now.get().spec().artifact()
         .getSha256().equalsIgnoreCase(spec.artifact().getSha256())) {
+      status.notWaiting(new ServedModels.Key(spec.model(), spec.alias()));
       return Outcome.ALREADY_SERVED;
     }
     long begin = System.nanoTime();
@@ -61,12 +66,14 @@ public final class ModelSwapper {
         } else {
           log.debug("still not serving {}: {}", spec.describe(), refusal.getMessage());
         }
+        status.waiting(spec, refusal.getMessage());
         return Outcome.DEFERRED;
       }
       refuse(spec, refusal, now);
       return Outcome.REFUSED;
     }
     Optional<ServedModel> previous = served.install(loaded);
+    status.notWaiting(new ServedModels.Key(spec.model(), spec.alias()));
     metrics.swapped(loaded, served);
     log.info("serving {} (was {}); loaded, verified and warmed up in {} ms", spec.describe(),
         previous.map(p -> "v" + p.version()).orElse("nothing"),
@@ -76,6 +83,7 @@ public final class ModelSwapper {
 
   private void refuse(ModelSpec spec, Refusal refusal, Optional<ServedModel> now) {
     metrics.refused(spec.model(), spec.alias(), refusal.check());
+    status.refused(spec, refusal);
     log.warn("refused {} ({}): {}; {}", spec.describe(), refusal.check(), refusal.getMessage(),
         now.map(m -> "v" + m.version() + " keeps serving").orElse("nothing is served for "
             + spec.model() + "@" + spec.alias() + " yet"));

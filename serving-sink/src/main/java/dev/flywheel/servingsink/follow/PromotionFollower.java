@@ -6,9 +6,11 @@ import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.ModelVersion;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.servingsink.model.ModelSpec;
+import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.Topic;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -47,6 +49,12 @@ import org.slf4j.LoggerFactory;
  * (by event time; the two topics are not read in step); of two states, the one read later (the
  * state topic is read in order per model, and two decisions may share an event time).
  *
+ * <p>A registry state that drops a served alias other than the shadow alias (after {@code
+ * RemoveAlias champion}) does not take prediction traffic down: the version the alias named keeps
+ * serving, after a restart too, until the registry sets the alias again. The removal is logged
+ * once (WARN) and kept in {@link ServingStatus} for {@code /health}, with the version that still
+ * serves.
+ *
  * <p>The consumer has no group: every instance reads every partition and serves every model.
  */
 public final class PromotionFollower implements AutoCloseable {
@@ -61,6 +69,7 @@ public final class PromotionFollower implements AutoCloseable {
   private final Predicate<String> models;
   private final ModelSwapper swapper;
   private final ServedModels served;
+  private final ServingStatus status;
   private Thread thread;
   private volatile boolean stopping;
   private volatile String problem;
@@ -78,10 +87,14 @@ public final class PromotionFollower implements AutoCloseable {
 
   /**
    * An alias moved to {@code version} at {@code atMillis} (the registry event's time), read from
-   * a registry state ({@code fromState}) or a promotion. Event times are milliseconds, so two
-   * decisions of one model can share one; only the reading order of states tells them apart.
+   * a registry state ({@code fromState}) or a promotion; version {@link #REMOVED} when a state
+   * removed the alias. Event times are milliseconds, so two decisions of one model can share one;
+   * only the reading order of states tells them apart.
    */
   private record Move(int version, long atMillis, boolean fromState) {
+
+    /** The version of a move that removed the alias (versions start at 1). */
+    static final int REMOVED = 0;
 
     /** Whether both are the same registry decision, whichever topic each was read from. */
     boolean sameDecision(Move other) {
@@ -95,12 +108,15 @@ public final class PromotionFollower implements AutoCloseable {
   /**
    * @param kafka consumer properties (bootstrap servers, security)
    * @param aliases the aliases to serve, e.g. champion and challenger
-   * @param shadowAlias the alias whose removal from the registry state stops it being served
+   * @param shadowAlias the alias whose removal from the registry state stops it being served; the
+   *     removal of another alias keeps its version serving
    * @param models which models to serve
+   * @param status where removed aliases are kept for {@code /health}
    */
   public PromotionFollower(Map<String, Object> kafka, Topic<String, ModelPromoted> promoted,
       Topic<String, ModelRegistryState> state, Set<String> aliases, String shadowAlias,
-      Predicate<String> models, ModelSwapper swapper, ServedModels served) {
+      Predicate<String> models, ModelSwapper swapper, ServedModels served,
+      ServingStatus status) {
     this.promotedTopic = promoted.name();
     this.stateTopic = state.name();
     this.aliases = Set.copyOf(aliases);
@@ -108,6 +124,7 @@ public final class PromotionFollower implements AutoCloseable {
     this.models = Objects.requireNonNull(models, "models");
     this.swapper = Objects.requireNonNull(swapper, "swapper");
     this.served = Objects.requireNonNull(served, "served");
+    this.status = Objects.requireNonNull(status, "status");
     Map<String, Object> props = new HashMap<>(kafka);
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -136,6 +153,9 @@ public final class PromotionFollower implements AutoCloseable {
     Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
     Map<ServedModels.Key, List<ModelSpec>> history = new LinkedHashMap<>();
     Map<String, ModelRegistryState> states = new LinkedHashMap<>();
+    // per served key, the last state that named its alias, and when a later state removed it
+    Map<ServedModels.Key, ModelRegistryState> named = new HashMap<>();
+    Map<ServedModels.Key, Instant> removed = new HashMap<>();
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!reached(end)) {
       if (System.nanoTime() > deadline) {
@@ -154,15 +174,33 @@ public final class PromotionFollower implements AutoCloseable {
               k -> new ArrayList<>()).add(ModelSpec.of(p));
         } else if (r.value() instanceof ModelRegistryState s) {
           states.put(s.getModel(), s);
+          for (String alias : aliases) {
+            ServedModels.Key key = new ServedModels.Key(s.getModel(), alias);
+            if (s.getAliases().stream().anyMatch(a -> a.getAlias().equals(alias))) {
+              named.put(key, s);
+              removed.remove(key);
+            } else if (named.containsKey(key)) {
+              removed.putIfAbsent(key, s.getEventTime());
+            }
+          }
         }
       }
     }
     // follow() starts at the snapshot, so that what was read past it is applied in order there
     end.forEach(consumer::seek);
     this.states.putAll(states);
-    for (Map.Entry<ServedModels.Key, List<ModelSpec>> target : targets(history, states)
+    for (Map.Entry<ServedModels.Key, List<ModelSpec>> target : targets(history, states, named)
         .entrySet()) {
-      serveFirstOf(target.getKey(), target.getValue());
+      ServedModels.Key key = target.getKey();
+      ModelRegistryState state = states.get(key.model());
+      boolean aliasRemoved = state != null && state.getAliases().stream()
+          .noneMatch(a -> a.getAlias().equals(key.alias()));
+      serveFirstOf(key, target.getValue());
+      if (aliasRemoved) {
+        Instant at = removed.getOrDefault(key, state.getEventTime());
+        moves.put(key, new Move(Move.REMOVED, at.toEpochMilli(), true));
+        aliasRemoved(key, at);
+      }
     }
     nextRetryNanos = System.nanoTime() + RETRY_DEFERRED.toNanos();
     problem = waiting();
@@ -210,13 +248,19 @@ public final class PromotionFollower implements AutoCloseable {
         + RETRY_DEFERRED.toSeconds() + " s";
   }
 
-  /** The candidates of each served key, the one to serve first. */
+  /**
+   * The candidates of each served key, the one to serve first. Of an alias the registry removed,
+   * the shadow alias has none; another alias first the version the last state naming it named
+   * ({@code named}), then its promotions.
+   */
   private Map<ServedModels.Key, List<ModelSpec>> targets(
-      Map<ServedModels.Key, List<ModelSpec>> history, Map<String, ModelRegistryState> states) {
+      Map<ServedModels.Key, List<ModelSpec>> history, Map<String, ModelRegistryState> states,
+      Map<ServedModels.Key, ModelRegistryState> named) {
     Map<ServedModels.Key, List<ModelSpec>> targets = new LinkedHashMap<>();
     Set<ServedModels.Key> keys = new LinkedHashSet<>(history.keySet());
     states.values().forEach(s -> s.getAliases().forEach(a ->
         keys.add(new ServedModels.Key(s.getModel(), a.getAlias()))));
+    keys.addAll(named.keySet());
     for (ServedModels.Key key : keys) {
       if (!aliases.contains(key.alias()) || !models.test(key.model())) {
         continue;
@@ -227,17 +271,27 @@ public final class PromotionFollower implements AutoCloseable {
       if (state != null) {
         Optional<AliasState> alias = state.getAliases().stream()
             .filter(a -> a.getAlias().equals(key.alias())).findFirst();
+        ModelRegistryState naming = state;
         if (alias.isEmpty()) {
-          continue; // the registry removed the alias since it was promoted
+          if (key.alias().equals(shadowAlias)) {
+            continue; // the registry removed the alias since it was promoted: no shadow scoring
+          }
+          // removed too, but prediction traffic goes on with the version it named last
+          naming = named.get(key);
+          alias = naming == null ? Optional.empty() : naming.getAliases().stream()
+              .filter(a -> a.getAlias().equals(key.alias())).findFirst();
         }
-        int version = alias.get().getVersion();
-        Optional<ModelSpec> announced = newestFirst(promotions).stream()
-            .filter(p -> p.version() == version).findFirst();
-        if (announced.isPresent()) {
-          candidates.add(announced.get());
-        } else {
-          state.getVersions().stream().filter(v -> v.getVersion() == version).findFirst()
-              .map(v -> fromState(key, v, state)).ifPresent(candidates::add);
+        if (alias.isPresent()) {
+          int version = alias.get().getVersion();
+          ModelRegistryState from = naming;
+          Optional<ModelSpec> announced = newestFirst(promotions).stream()
+              .filter(p -> p.version() == version).findFirst();
+          if (announced.isPresent()) {
+            candidates.add(announced.get());
+          } else {
+            from.getVersions().stream().filter(v -> v.getVersion() == version).findFirst()
+                .map(v -> fromState(key, v, from)).ifPresent(candidates::add);
+          }
         }
       }
       Set<Integer> seen = new LinkedHashSet<>();
@@ -292,6 +346,7 @@ public final class PromotionFollower implements AutoCloseable {
             if (!hasShadow) {
               // a challenger still waiting to load must not come back either
               deferred.remove(new ServedModels.Key(s.getModel(), shadowAlias));
+              status.notWaiting(new ServedModels.Key(s.getModel(), shadowAlias));
               served.remove(s.getModel(), shadowAlias).ifPresent(m ->
                   log.info("stopped shadow scoring with {}: the registry removed alias {}", m,
                       shadowAlias));
@@ -333,6 +388,7 @@ public final class PromotionFollower implements AutoCloseable {
       return;
     }
     moves.put(key, move);
+    aliasSetAgain(key, move.version());
     // a newer promotion replaces whatever of the key waited
     serveFirstOf(key, List.of(ModelSpec.of(p)));
   }
@@ -345,10 +401,17 @@ public final class PromotionFollower implements AutoCloseable {
    */
   private void follow(ModelRegistryState s) {
     ModelRegistryState previous = states.put(s.getModel(), s);
+    for (String alias : aliases) {
+      if (!alias.equals(shadowAlias)
+          && s.getAliases().stream().noneMatch(a -> a.getAlias().equals(alias))) {
+        removed(new ServedModels.Key(s.getModel(), alias), s);
+      }
+    }
     for (AliasState alias : s.getAliases()) {
       if (!aliases.contains(alias.getAlias())) {
         continue;
       }
+      aliasSetAgain(new ServedModels.Key(s.getModel(), alias.getAlias()), alias.getVersion());
       Move move = new Move(alias.getVersion(), alias.getAssignedAt().toEpochMilli(), true);
       if (previous != null && previous.getAliases().stream().anyMatch(a ->
           a.getAlias().equals(alias.getAlias()) && a.getVersion() == move.version()
@@ -370,6 +433,43 @@ public final class PromotionFollower implements AutoCloseable {
       }
       moves.put(key, move);
       serveFirstOf(key, List.of(fromState(key, version.get(), s)));
+    }
+  }
+
+  /**
+   * The state {@code s} lacks the alias of {@code key}, which is not the shadow alias: unless it
+   * is older than the last promotion of the alias read, or the removal is known already, the
+   * version served keeps serving and the removal is recorded and logged.
+   */
+  private void removed(ServedModels.Key key, ModelRegistryState s) {
+    if (status.aliasRemovedAt(key).isPresent()
+        || served.peek(key.model(), key.alias()).isEmpty() && !deferred.containsKey(key)) {
+      return; // said once already, or nothing of the alias is served here
+    }
+    long at = s.getEventTime().toEpochMilli();
+    Move last = moves.get(key);
+    if (last != null && !last.fromState() && last.atMillis() >= at) {
+      return; // a promotion of the alias at or after this state was read first
+    }
+    moves.put(key, new Move(Move.REMOVED, at, true));
+    aliasRemoved(key, s.getEventTime());
+  }
+
+  /** Records, and logs once (WARN), that the registry removed the alias of {@code key}. */
+  private void aliasRemoved(ServedModels.Key key, Instant at) {
+    status.aliasRemoved(key, at);
+    Optional<ServedModel> serving = served.peek(key.model(), key.alias());
+    log.warn("the registry removed alias {} of {} at {}; {} until the registry sets {} again",
+        key.alias(), key.model(), at, serving.map(m -> m + " keeps serving")
+            .orElse("nothing serves " + key), key.alias());
+  }
+
+  /** The registry (or a promotion) set the alias of {@code key} again after removing it. */
+  private void aliasSetAgain(ServedModels.Key key, int version) {
+    if (status.aliasRemovedAt(key).isPresent()) {
+      status.aliasSet(key);
+      log.info("the registry set alias {} of {} again, to v{}", key.alias(), key.model(),
+          version);
     }
   }
 

@@ -16,12 +16,15 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -36,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * online store, for the model's feature group — or {@code {"features": {"amount": 12.5, ...}}}
  * with every input of the model (null for undefined), optionally with {@code "entity"} and
  * {@code "eventId"}. A request is one instance, or {@code {"instances": [...]}} (at most
- * {@value #MAX_BATCH}). One version scores the whole request, even across a swap.
+ * {@value #MAX_BATCH}). One version scores the whole request, even across a swap. Any other key,
+ * at the top level or in an instance, is refused with a 400 naming it, the accepted key it is
+ * closest to and the accepted keys: a misspelt {@code "feature"} must not quietly score by entity.
  *
  * <pre>{@code
  * POST /predict/fraud {"entity": "card-7"}
@@ -57,6 +62,16 @@ public final class PredictHttpApi {
 
   /** Most instances in one request. */
   public static final int MAX_BATCH = 1_000;
+
+  /** The keys of one instance, alone or in {@code "instances"}. */
+  private static final Set<String> INSTANCE_KEYS = sortedSet("entity", "eventId", "features");
+
+  /** The keys of a request of one instance: an instance's, or {@code "instances"}. */
+  private static final Set<String> REQUEST_KEYS =
+      sortedSet("entity", "eventId", "features", "instances");
+
+  /** The keys of a batch: {@code "instances"} alone. */
+  private static final Set<String> BATCH_KEYS = sortedSet("instances");
 
   private static final Logger log = LoggerFactory.getLogger(PredictHttpApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -124,6 +139,13 @@ public final class PredictHttpApi {
             + " {...}} or {\"instances\": [...]}");
       }
       boolean batch = body.has("instances");
+      if (batch) {
+        refuseUnknownKeys(body, BATCH_KEYS, "", "a batch accepts only \"instances\" at the top"
+            + " level; each instance accepts " + quoted(INSTANCE_KEYS));
+      } else {
+        refuseUnknownKeys(body, REQUEST_KEYS, "", "a request accepts " + quoted(INSTANCE_KEYS)
+            + ", or \"instances\" for a batch");
+      }
       List<JsonNode> nodes = new ArrayList<>();
       if (batch) {
         if (!body.get("instances").isArray()) {
@@ -137,7 +159,7 @@ public final class PredictHttpApi {
       } else {
         nodes.add(body);
       }
-      List<Instance> instances = resolve(model, nodes);
+      List<Instance> instances = resolve(model, nodes, batch);
       List<Map<String, Double>> rows = new ArrayList<>(instances.size());
       instances.forEach(i -> rows.add(i.features()));
       long begin = System.nanoTime();
@@ -187,15 +209,20 @@ public final class PredictHttpApi {
     }
   }
 
-  private List<Instance> resolve(ServedModel model, List<JsonNode> nodes) throws BadRequest {
+  private List<Instance> resolve(ServedModel model, List<JsonNode> nodes, boolean batch)
+      throws BadRequest {
     List<Instance> out = new ArrayList<>(nodes.size());
     List<Integer> lookups = new ArrayList<>();
     List<String> entities = new ArrayList<>();
     for (int i = 0; i < nodes.size(); i++) {
       JsonNode n = nodes.get(i);
-      String where = nodes.size() > 1 ? "instance " + i + ": " : "";
+      String where = batch ? "instance " + i + ": " : "";
       if (!n.isObject()) {
         throw new BadRequest(400, where + "each instance must be a JSON object");
+      }
+      if (batch) {
+        refuseUnknownKeys(n, INSTANCE_KEYS, where, "an instance accepts "
+            + quoted(INSTANCE_KEYS));
       }
       String entity = n.hasNonNull("entity") ? n.get("entity").asText() : null;
       String eventId = n.hasNonNull("eventId") ? n.get("eventId").asText()
@@ -278,6 +305,72 @@ public final class PredictHttpApi {
     } catch (RuntimeException e) {
       log.debug("shadow {} failed to score an HTTP request", challenger, e);
     }
+  }
+
+  /**
+   * Refuses the first key of {@code node} that is not in {@code accepted}: {@code unknown key
+   * 'feature'; did you mean 'features'? a request accepts ...}.
+   */
+  private static void refuseUnknownKeys(JsonNode node, Set<String> accepted, String where,
+      String acceptedKeys) throws BadRequest {
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (!accepted.contains(key)) {
+        throw new BadRequest(400, where + "unknown key '" + key + "'"
+            + closest(key, accepted).map(k -> "; did you mean '" + k + "'?").orElse("")
+            + "; " + acceptedKeys);
+      }
+    }
+  }
+
+  /**
+   * The accepted key closest to {@code key} (ignoring case), when it is at most 2 edits away, or a
+   * third of the key's length for longer keys.
+   */
+  private static Optional<String> closest(String key, Set<String> accepted) {
+    String lower = key.toLowerCase(Locale.ROOT);
+    int limit = Math.max(2, key.length() / 3);
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String candidate : accepted) {
+      int d = editDistance(lower, candidate.toLowerCase(Locale.ROOT));
+      if (d < bestDistance) {
+        best = candidate;
+        bestDistance = d;
+      }
+    }
+    return bestDistance <= limit ? Optional.ofNullable(best) : Optional.empty();
+  }
+
+  /** Levenshtein distance: insertions, deletions and substitutions. */
+  private static int editDistance(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    int[] current = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      previous[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
+      }
+      int[] swap = previous;
+      previous = current;
+      current = swap;
+    }
+    return previous[b.length()];
+  }
+
+  /** {@code "entity", "eventId" and "features"}. */
+  private static String quoted(Set<String> keys) {
+    List<String> q = keys.stream().map(k -> "\"" + k + "\"").toList();
+    return q.size() == 1 ? q.get(0) : String.join(", ", q.subList(0, q.size() - 1)) + " and "
+        + q.get(q.size() - 1);
+  }
+
+  private static Set<String> sortedSet(String... keys) {
+    return Collections.unmodifiableSet(new TreeSet<>(List.of(keys)));
   }
 
   private static ObjectNode answer(Prediction p, Boolean found) {
