@@ -7,6 +7,7 @@ import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.trainingtrigger.config.InvalidConfigException;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.config.XGBoostParams;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -38,14 +40,15 @@ import picocli.CommandLine.Spec;
 /**
  * {@code flywheel train <model> --reason "..."}: writes a MANUAL {@code TrainingRequested} for the
  * model to {@code flywheel.training.requests}; the running training-trigger coalesces it into the
- * model's next run. Exit status 0 when the broker acknowledged it, 2 for an unknown model, 1 when
- * the broker could not be reached.
+ * model's next run. Exit status 0 when the broker acknowledged it, 2 for a model Flywheel does not
+ * train (undeclared, or declared without featureGroup: trained outside Flywheel) or a parameter
+ * its XGBoost trainer does not know, 1 when the broker could not be reached.
  *
  * <p>The model is checked against {@code --config} when that file exists. Without it, the request
  * goes through the running platform's training route ({@code POST <url>/models/{model}/train}),
- * which refuses an undeclared model (exit 2, listing the declared ones); when no training route
- * answers there, it is written to Kafka unchecked, and the command says so and where a refusal
- * would show up.
+ * which refuses an undeclared model (exit 2, listing the declared ones) and a model trained outside
+ * Flywheel (exit 2); when no training route answers there, it is written to Kafka unchecked, and
+ * the command says so and where a refusal would show up.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Request a training run of a model; the training-trigger service runs it.")
@@ -100,9 +103,20 @@ public final class TrainCommand implements Callable<Integer> {
     if (config != null && Files.exists(config)) {
       try {
         TrainingTriggerConfig c = TrainingTriggerConfig.load(config);
+        if (c.isExternal(model)) {
+          err.println(TrainingTriggerConfig.externalRefusal(model));
+          return 2;
+        }
         if (c.model(model).isEmpty()) {
           err.println("no model '" + model + "' is declared under models: in " + config
               + "; declared: " + c.models().keySet());
+          return 2;
+        }
+        List<String> unknown = c.model(model).get().training().unknownParams(params);
+        if (!unknown.isEmpty()) {
+          err.println(XGBoostParams.problem("-p", unknown) + "; models[" + model
+              + "].training.allowUnknownParams: true in " + config + " passes such a parameter"
+              + " on");
           return 2;
         }
         maxAttempts = c.model(model).get().triggers().maxAttempts();
@@ -155,8 +169,9 @@ public final class TrainCommand implements Callable<Integer> {
     if (!checked) {
       err.println("note: '" + model + "' was not checked: there is no " + config + " here and no"
           + " training route answered at " + url + " (pass -c <flywheel.yaml> or --url). If no"
-          + " such model is declared, the training service refuses the request and puts it on "
-          + cluster.topics(cluster.serdes()).dlq(topic).name() + ".");
+          + " such model is declared, or it is declared without featureGroup (trained outside"
+          + " Flywheel), the training service refuses the request and puts it on "
+          + cluster.topics(cluster.serdes()).dlq(topic).name() + " with the reason.");
     }
     return 0;
   }
@@ -204,7 +219,8 @@ public final class TrainCommand implements Callable<Integer> {
           + url + ")");
       return 0;
     }
-    if (answer.statusCode() == 404 && json != null && json.hasNonNull("error")) {
+    if ((answer.statusCode() == 404 || answer.statusCode() == 409) && json != null
+        && json.hasNonNull("error")) {
       err.println(json.get("error").asText());
       return 2;
     }

@@ -130,7 +130,11 @@ public final class TrainingTriggerService implements AutoCloseable {
     started = true;
     try {
       ensureTopics();
-      Topology topology = TrainingTriggerTopology.build(config, topics);
+      for (String external : config.externalModels()) {
+        log.info("model '{}' names no featureGroup: trained outside Flywheel; training-trigger"
+            + " will not train it", external);
+      }
+      Topology topology = TrainingTriggerTopology.build(config, topics, meters);
       log.debug("training-trigger topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
       streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("training-trigger"));
@@ -410,8 +414,8 @@ public final class TrainingTriggerService implements AutoCloseable {
 
     /**
      * Where the training meters go ({@code flywheel.training.runs}, {@code
-     * flywheel.training.duration}, {@code flywheel.training.running}); default Micrometer's global
-     * registry.
+     * flywheel.training.duration}, {@code flywheel.training.running}, {@code
+     * flywheel.training.alerts.skipped}); default Micrometer's global registry.
      */
     public Builder meterRegistry(MeterRegistry meters) {
       this.meters = Objects.requireNonNull(meters, "meters");

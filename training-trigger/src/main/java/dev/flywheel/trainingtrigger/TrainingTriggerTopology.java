@@ -15,6 +15,9 @@ import dev.flywheel.trainingtrigger.coordination.Emit;
 import dev.flywheel.trainingtrigger.coordination.JsonSerde;
 import dev.flywheel.trainingtrigger.coordination.ModelState;
 import dev.flywheel.trainingtrigger.coordination.Signal;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
@@ -28,13 +31,17 @@ import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The trigger and coordination topology, wiring only:
  *
  * <ol>
  *   <li>drift alerts of models with the drift trigger on become {@code DRIFT_ALERT} requests on
- *       {@code flywheel.training.requests};
+ *       {@code flywheel.training.requests}; an alert of a model trained outside Flywheel
+ *       (declared without featureGroup) is skipped with a log line and counted in {@value
+ *       #SKIPPED_ALERTS}, an alert of an undeclared model skipped silently;
  *   <li>labels of each model's target are re-keyed by model ({@value #LABELS_BY_MODEL}), finished
  *       runs by model ({@value #RUNS_BY_MODEL});
  *   <li>requests, labels and finished runs meet in {@link CoordinatorProcessor} ({@value
@@ -53,6 +60,15 @@ public final class TrainingTriggerTopology {
   public static final String RUNS_BY_MODEL = "training-runs-by-model";
   /** The coordinator processor. */
   public static final String COORDINATOR = "training-coordinator";
+  /**
+   * The counter of drift alerts not turned into requests as their model is trained outside
+   * Flywheel, tagged {@code model} and {@code reason} ({@value #TRAINED_OUTSIDE}).
+   */
+  public static final String SKIPPED_ALERTS = "flywheel.training.alerts.skipped";
+  /** The {@code reason} of an alert skipped as its model is trained outside Flywheel. */
+  public static final String TRAINED_OUTSIDE = "trained_outside_flywheel";
+
+  private static final Logger log = LoggerFactory.getLogger(TrainingTriggerTopology.class);
 
   static final String DRIFT_SOURCE = "training-drift-alerts-source";
   static final String DRIFT_TO_REQUEST = "training-drift-alert-to-request";
@@ -76,12 +92,23 @@ public final class TrainingTriggerTopology {
   private TrainingTriggerTopology() {}
 
   /**
-   * The topology for these models and topics.
+   * The topology for these models and topics, counting in Micrometer's global registry.
    *
    * @param config the declared models and the tick
    * @param topics the topic catalogue (its serdes and partition count)
    */
   public static Topology build(TrainingTriggerConfig config, Topics topics) {
+    return build(config, topics, Metrics.globalRegistry);
+  }
+
+  /**
+   * The topology for these models and topics.
+   *
+   * @param config the declared models and the tick
+   * @param topics the topic catalogue (its serdes and partition count)
+   * @param meters where {@value #SKIPPED_ALERTS} is counted
+   */
+  public static Topology build(TrainingTriggerConfig config, Topics topics, MeterRegistry meters) {
     StreamsBuilder b = new StreamsBuilder();
     Topic<String, DriftAlert> alerts = topics.driftAlerts();
     Topic<String, Label> labels = topics.labels();
@@ -90,8 +117,10 @@ public final class TrainingTriggerTopology {
 
     b.stream(alerts.name(), Consumed.with(alerts.keySerde(), alerts.valueSerde())
             .withName(DRIFT_SOURCE))
-        .filter((model, alert) -> alert != null && config.model(alert.getModel())
-            .map(m -> m.triggers().drift()).orElse(false), Named.as(DRIFT_TO_REQUEST + "-filter"))
+        .filter((model, alert) -> alert != null && (config.isExternal(alert.getModel())
+                ? skipExternal(alert, meters)
+                : config.model(alert.getModel()).map(m -> m.triggers().drift()).orElse(false)),
+            Named.as(DRIFT_TO_REQUEST + "-filter"))
         .map((model, alert) -> KeyValue.pair(alert.getModel(), driftRequest(alert)),
             Named.as(DRIFT_TO_REQUEST))
         .to(requests.name(), Produced.with(requests.keySerde(), requests.valueSerde())
@@ -145,6 +174,21 @@ public final class TrainingTriggerTopology {
         .mapValues(Emit::run, Named.as(RUNS_SINK + "-value"))
         .to(runs.name(), Produced.with(runs.keySerde(), runs.valueSerde()).withName(RUNS_SINK));
     return b.build();
+  }
+
+  /**
+   * Logs and counts a drift alert of a model trained outside Flywheel, which training-trigger
+   * does not turn into a request (the coordinator would refuse it); always false.
+   */
+  private static boolean skipExternal(DriftAlert alert, MeterRegistry meters) {
+    log.info("drift alert {} of model '{}' skipped: the model is declared without featureGroup, so"
+        + " it is trained outside Flywheel and training-trigger does not retrain it; {}",
+        alert.getEventId(), alert.getModel(), TrainingTriggerConfig.EXTERNAL_HINT);
+    Counter.builder(SKIPPED_ALERTS)
+        .description("Drift alerts not turned into training requests")
+        .tags("model", alert.getModel(), "reason", TRAINED_OUTSIDE)
+        .register(meters).increment();
+    return false;
   }
 
   /** The request a drift alert becomes; its id derives from the alert's, so replays dedupe. */

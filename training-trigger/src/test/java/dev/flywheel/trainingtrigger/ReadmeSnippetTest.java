@@ -55,6 +55,8 @@ class ReadmeSnippetTest {
     assertThat(m.triggers().newLabels()).isEqualTo(5000L);
     assertThat(m.triggers().schedule()).isEqualTo(Duration.ofDays(1));
     assertThat(m.triggers().backoffAfter(2)).isEqualTo(Duration.ofMinutes(10));
+    assertThat(m.training().allowUnknownParams()).isFalse();
+    assertThat(config.externalModels()).containsExactly("vendor-scorer");
     assertThat(config.service().tick()).isEqualTo(Duration.ofSeconds(5));
   }
 }

@@ -12,9 +12,11 @@ import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.events.TrainingRun;
 import dev.flywheel.events.TriggerKind;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import io.javalin.Javalin;
@@ -22,6 +24,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -226,5 +229,41 @@ class TrainingTriggerIT {
     HttpResponse<String> broken = post("/models/fraud-detector/train", "{\"reason\": }");
     assertThat(broken.statusCode()).isEqualTo(400);
     assertThat(broken.body()).contains("not JSON", "line 1, column").doesNotContain("Source");
+  }
+  @Test
+  void shouldStartWithAModelTrainedOutsideFlywheelAndRefuseEveryRequestToTrainIt()
+      throws Exception {
+    // Given a model trained elsewhere, declared for the registry and drift only
+    try (LogLines log = LogLines.of(TrainingTriggerService.class)) {
+      startService(config("""
+          - name: fraud-detector
+            featureGroup: card_activity
+          - name: vendor-scorer
+            policy: {minAuc: 0.8}
+          """));
+      // Then the service starts, and says once that it will not train it
+      assertThat(log.contain("model 'vendor-scorer' names no featureGroup: trained outside"
+          + " Flywheel; training-trigger will not train it")).isTrue();
+    }
+    // When its training is asked for over HTTP
+    HttpResponse<String> answer = post("/models/vendor-scorer/train", "{}");
+    // Then it is refused, saying what to add
+    assertThat(answer.statusCode()).isEqualTo(409);
+    assertThat(answer.body()).contains("without featureGroup").contains("add featureGroup:");
+    // When a request for it reaches the requests topic all the same (flywheel train unchecked)
+    TrainingRequested request = ManualRequests.of("vendor-scorer", "retrain", "alice", Map.of(),
+        java.time.Instant.now());
+    assertThat(service.sendRequest(request)).isNull();
+    // Then the coordinator puts it on the dead-letter topic with the reason, and starts nothing
+    String dlq = topics.dlq(topics.trainingRequests()).name();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      List<ConsumerRecord<String, byte[]>> dead = ItSupport.readAll(devstack, dlq,
+          new ByteArrayDeserializer());
+      assertThat(dead).singleElement().satisfies(r -> assertThat(new String(
+              r.headers().lastHeader(DeadLetterHeaders.ERROR).value(), StandardCharsets.UTF_8))
+          .contains("model 'vendor-scorer' is declared in flywheel.yaml without featureGroup")
+          .contains("add featureGroup:"));
+    });
+    assertThat(ItSupport.runs(devstack, topics)).isEmpty();
   }
 }

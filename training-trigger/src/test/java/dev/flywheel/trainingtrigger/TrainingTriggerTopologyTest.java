@@ -21,15 +21,23 @@ import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import dev.flywheel.trainingtrigger.coordination.ModelState;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.ProcessingExceptionHandler;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,6 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainingTriggerTopologyTest {
 
   private static final String MODEL = "fraud-detector";
+  /** Declared without featureGroup: trained outside Flywheel. */
+  private static final String EXTERNAL = "vendor-scorer";
   private static final Instant T0 = Instant.parse("2026-11-23T10:00:00Z");
 
   @TempDir Path stateDir;
@@ -48,18 +58,26 @@ class TrainingTriggerTopologyTest {
   private TestInputTopic<String, TrainingRun> runsIn;
   private TestOutputTopic<String, TrainingRequested> requestsOut;
   private TestOutputTopic<String, TrainingRun> runsOut;
+  private final MeterRegistry meters = new SimpleMeterRegistry();
 
   private void start(TriggerSpec triggers) {
     ModelSpec model = ModelSpec.of(MODEL, "card_activity").withTarget("is_fraud")
         .withTriggers(triggers);
     TrainingTriggerConfig config = TrainingTriggerConfig.of(List.of(model,
-        ModelSpec.of("other-model", "card_activity")));
+        ModelSpec.of("other-model", "card_activity"))).withExternalModels(List.of(EXTERNAL));
     // One partition: the driver runs one task, which owns every model's schedule tick.
     Topics topics = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
         .partitions(1).build();
+    // No broker under the test driver: what the coordinator refuses is recorded where the
+    // service's DeadLetterProcessingHandler would put it on <topic>.dlq with the reason
+    DeadLetterRecorder.refused.clear();
     Properties props = StreamsProps.builder("training-trigger-test")
-        .bootstrapServers("127.0.0.1:1").stateDir(stateDir).build();
-    driver = new TopologyTestDriver(TrainingTriggerTopology.build(config, topics), props, T0);
+        .bootstrapServers("127.0.0.1:1").stateDir(stateDir)
+        .overrides(Map.of(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
+            DeadLetterRecorder.class))
+        .build();
+    driver = new TopologyTestDriver(TrainingTriggerTopology.build(config, topics, meters), props,
+        T0);
     requestsIn = input(topics.trainingRequests());
     alertsIn = input(topics.driftAlerts());
     labelsIn = input(topics.labels());
@@ -296,6 +314,113 @@ class TrainingTriggerTopologyTest {
     runsIn.pipeInput("fraud-detector-99", stray, T0.plusSeconds(5));
     // Then the run in flight still blocks the next
     assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldRefuseARequestForAnUndeclaredModelToTheDeadLetterTopicAndCarryOn() {
+    // Given
+    start(TriggerSpec.defaults());
+    // When a request names a model flywheel.yaml does not declare
+    TrainingRequested request = manual("m1", "typo", T0);
+    request.setModel("fraud-detecter");
+    requestsIn.pipeInput("fraud-detecter", request, T0);
+    // Then it is refused with the declared models, for flywheel.training.requests.dlq
+    assertThat(DeadLetterRecorder.refused).singleElement().satisfies(r -> {
+      assertThat(r).startsWith("flywheel.training.requests: ");
+      assertThat(r).contains("no model 'fraud-detecter' is declared")
+          .contains("[fraud-detector, other-model]");
+    });
+    assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldRefuseARequestForAModelTrainedOutsideFlywheelSayingWhatToAddAndCarryOn() {
+    // Given a model declared without featureGroup, and training under way for another
+    start(TriggerSpec.defaults());
+    // When a manual request for it arrives (flywheel train without a config, or an old request)
+    TrainingRequested request = manual("m1", "retrain the vendor model", T0);
+    request.setModel(EXTERNAL);
+    requestsIn.pipeInput(EXTERNAL, request, T0);
+    // Then the coordinator refuses it, saying why and what to add, for the dead-letter topic
+    assertThat(DeadLetterRecorder.refused).singleElement().satisfies(r -> {
+      assertThat(r).startsWith("flywheel.training.requests: ");
+      assertThat(r).contains("model 'vendor-scorer' is declared in flywheel.yaml without"
+          + " featureGroup").contains("trained outside Flywheel").contains("add featureGroup:");
+    });
+    // And nothing starts, and no state is kept for it
+    assertThat(runsOut.isEmpty()).isTrue();
+    assertThat(requestsOut.isEmpty()).isTrue();
+    KeyValueStore<String, ModelState> store =
+        driver.getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE);
+    assertThat(store.get(EXTERNAL)).isNull();
+    // And the coordinator carries on: the next request of a model Flywheel trains starts a run
+    requestsIn.pipeInput(MODEL, manual("m2", "new features", T0.plusSeconds(1)),
+        T0.plusSeconds(1));
+    assertThat(runsOut.readValuesToList()).extracting(TrainingRun::getRunId)
+        .containsExactly("fraud-detector-1");
+  }
+
+  @Test
+  void shouldSkipADriftAlertOfAModelTrainedOutsideFlywheelWithALogLineAndACount() {
+    // Given
+    start(TriggerSpec.defaults());
+    try (LogLines log = LogLines.of(TrainingTriggerTopology.class)) {
+      // When drift-detector raises alerts for the model it watches, and for an undeclared one
+      DriftAlert external = alert("alert-9", T0);
+      external.setModel(EXTERNAL);
+      alertsIn.pipeInput(EXTERNAL, external, T0);
+      DriftAlert external2 = alert("alert-10", T0.plusSeconds(60));
+      external2.setModel(EXTERNAL);
+      alertsIn.pipeInput(EXTERNAL, external2, T0.plusSeconds(60));
+      DriftAlert undeclared = alert("alert-11", T0);
+      undeclared.setModel("nosuch");
+      alertsIn.pipeInput("nosuch", undeclared, T0);
+      // Then no request and no run, nothing refused, and each skip is logged and counted
+      assertThat(requestsOut.isEmpty()).isTrue();
+      assertThat(runsOut.isEmpty()).isTrue();
+      assertThat(DeadLetterRecorder.refused).isEmpty();
+      assertThat(log.contain("drift alert alert-9 of model 'vendor-scorer' skipped: the model is"
+          + " declared without featureGroup")).isTrue();
+      assertThat(log.contain("add featureGroup:")).isTrue();
+      assertThat(meters.get(TrainingTriggerTopology.SKIPPED_ALERTS).tag("model", EXTERNAL)
+          .tag("reason", TrainingTriggerTopology.TRAINED_OUTSIDE).counter().count())
+          .isEqualTo(2.0);
+      assertThat(meters.find(TrainingTriggerTopology.SKIPPED_ALERTS).tag("model", "nosuch")
+          .counter()).isNull();
+    }
+    // And the alerts of models Flywheel trains still become requests
+    alertsIn.pipeInput(MODEL, alert("alert-12", T0.plusSeconds(120)), T0.plusSeconds(120));
+    assertThat(requestsOut.readValue().getReason().getAlertId()).isEqualTo("alert-12");
+  }
+
+  @Test
+  void shouldLeaveLabelsToTheModelsFlywheelTrains() {
+    // Given a label trigger, and a model trained outside Flywheel
+    start(new TriggerSpec(false, 1L, null, Duration.ZERO, 3, Duration.ofMinutes(1)));
+    // When labels of another target arrive (the external model's, say)
+    labelsIn.pipeInput("e1", label("e1", "vendor_target", T0), T0);
+    // Then nothing is requested or refused
+    assertThat(requestsOut.isEmpty()).isTrue();
+    assertThat(DeadLetterRecorder.refused).isEmpty();
+  }
+
+  /**
+   * Records what a processor threw on, as {@code <source topic>: <message>}, and carries on, as
+   * the service's DeadLetterProcessingHandler does after writing the record to the topic's DLQ.
+   */
+  public static final class DeadLetterRecorder implements ProcessingExceptionHandler {
+
+    static final List<String> refused = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void configure(Map<String, ?> configs) {}
+
+    @Override
+    public ProcessingHandlerResponse handle(ErrorHandlerContext context,
+        org.apache.kafka.streams.processor.api.Record<?, ?> record, Exception exception) {
+      refused.add(context.topic() + ": " + exception.getMessage());
+      return ProcessingHandlerResponse.CONTINUE;
+    }
   }
 
   static TrainingRequested manual(String id, String why, Instant at) {

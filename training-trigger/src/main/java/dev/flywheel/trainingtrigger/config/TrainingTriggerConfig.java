@@ -14,9 +14,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,6 +31,14 @@ import java.util.TreeSet;
  * entry, such as the registry's {@code policy}, are ignored) and its own {@code trainingTrigger:}
  * section. Every other top-level section belongs to another service and is ignored.
  *
+ * <p>A model entry without {@code featureGroup} that names nothing else about training either (no
+ * {@code training}, {@code triggers}, {@code features} or {@code task}) is a model trained outside
+ * Flywheel, declared for the registry and drift detection only (as ingest reads it: an entry with
+ * neither {@code featureGroup} nor {@code training} is not trained by Flywheel; it may name its
+ * {@code target}, which ingest uses to check labels). It is one of {@link #externalModels}, never
+ * trained: requests for it are refused (see {@link #EXTERNAL_HINT}). An entry that names any of
+ * those keys without {@code featureGroup} is an error.
+ *
  * <pre>{@code
  * trainingTrigger:
  *   applicationId: flywheel-training-trigger   # Kafka Streams application id and group prefix
@@ -39,10 +49,13 @@ import java.util.TreeSet;
  *   tick: PT5S                                 # how often schedules and cooldowns are checked
  * }</pre>
  *
- * @param models the declared models, by name in declaration order; never null
+ * @param models the models Flywheel trains, by name in declaration order; never null
+ * @param externalModels the names of the models declared without {@code featureGroup}, trained
+ *     outside Flywheel, in declaration order; never null
  * @param service this service's settings; never null
  */
-public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service service) {
+public record TrainingTriggerConfig(Map<String, ModelSpec> models, Set<String> externalModels,
+    Service service) {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
@@ -56,10 +69,33 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
    */
   public static final Set<String> MODEL_KEYS = keysOf(ModelYaml.class);
 
-  /** Copies. */
+  /**
+   * The keys of a model entry that only a model Flywheel trains uses; one of them without {@code
+   * featureGroup} is an error, none of them makes the entry a model trained outside Flywheel.
+   */
+  public static final List<String> TRAINING_KEYS = List.of("training", "triggers", "features",
+      "task");
+
+  /** What to do to have a model trained outside Flywheel trained by it. */
+  public static final String EXTERNAL_HINT = "to have Flywheel train it, add featureGroup: <the"
+      + " feature group whose vectors train it> to its entry under models: in flywheel.yaml";
+
+  /** Copies. @throws InvalidConfigException when a name is both trained and external */
   public TrainingTriggerConfig {
     models = Collections.unmodifiableMap(new LinkedHashMap<>(models));
+    externalModels = externalModels == null ? Set.of()
+        : Collections.unmodifiableSet(new LinkedHashSet<>(externalModels));
     service = service == null ? Service.defaults() : service;
+    for (String name : externalModels) {
+      if (models.containsKey(name)) {
+        throw new InvalidConfigException("model '" + name + "' is declared twice");
+      }
+    }
+  }
+
+  /** These models, none external. */
+  public TrainingTriggerConfig(Map<String, ModelSpec> models, Service service) {
+    this(models, Set.of(), service);
   }
 
   /** These models with the default service settings. */
@@ -75,12 +111,31 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
 
   /** This config with other service settings. */
   public TrainingTriggerConfig withService(Service s) {
-    return new TrainingTriggerConfig(models, s);
+    return new TrainingTriggerConfig(models, externalModels, s);
   }
 
-  /** The model of this name, if declared. */
+  /** This config with these models trained outside Flywheel (declared without featureGroup). */
+  public TrainingTriggerConfig withExternalModels(Collection<String> names) {
+    return new TrainingTriggerConfig(models, new LinkedHashSet<>(names), service);
+  }
+
+  /** The model of this name, if declared for Flywheel to train (with a feature group). */
   public Optional<ModelSpec> model(String name) {
     return Optional.ofNullable(models.get(name));
+  }
+
+  /** Whether a model of this name is declared without featureGroup: trained outside Flywheel. */
+  public boolean isExternal(String name) {
+    return externalModels.contains(name);
+  }
+
+  /**
+   * Why a request to train {@code name}, declared without featureGroup, is refused, and what to
+   * do instead.
+   */
+  public static String externalRefusal(String name) {
+    return "model '" + name + "' is declared in flywheel.yaml without featureGroup, so it is"
+        + " trained outside Flywheel and training-trigger does not train it; " + EXTERNAL_HINT;
   }
 
   /**
@@ -119,6 +174,7 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
       return of(List.of());
     }
     List<ModelSpec> models = new ArrayList<>();
+    List<String> external = new ArrayList<>();
     Set<String> names = new HashSet<>();
     List<ModelYaml> entries = f.models() == null ? List.of() : f.models();
     for (int i = 0; i < entries.size(); i++) {
@@ -131,8 +187,19 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
         throw new InvalidConfigException(where + ": model '" + m.name() + "' is declared twice");
       }
       if (m.featureGroup() == null || m.featureGroup().isBlank()) {
-        throw new InvalidConfigException(where + ": " + at + ".featureGroup is missing: name the"
-            + " feature group whose vectors train the model, e.g. featureGroup: card_activity");
+        List<String> trainingKeys = m.trainingKeys();
+        if (m.featureGroup() == null && trainingKeys.isEmpty()) {
+          external.add(m.name()); // trained outside Flywheel: for the registry and drift only
+          continue;
+        }
+        throw new InvalidConfigException(where + ": " + at + ".featureGroup is "
+            + (m.featureGroup() == null ? "missing" : "blank") + ": name the feature group whose"
+            + " vectors train the model, e.g. featureGroup: card_activity"
+            + (trainingKeys.isEmpty() ? ""
+                : " (the entry names " + String.join(", ", trainingKeys) + ", which only a model"
+                    + " Flywheel trains uses; for a model trained outside Flywheel, declared for"
+                    + " the registry and drift detection only, remove "
+                    + (trainingKeys.size() == 1 ? "it" : "them") + " instead)"));
       }
       ModelTask task = null;
       if (m.task() != null) {
@@ -152,7 +219,7 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
     }
     Service service = f.trainingTrigger() == null ? Service.defaults()
         : f.trainingTrigger().toService();
-    return of(models).withService(service);
+    return of(models).withExternalModels(external).withService(service);
   }
 
   /** The keys Jackson binds a record of this file to: its component names. */
@@ -216,7 +283,20 @@ public record TrainingTriggerConfig(Map<String, ModelSpec> models, Service servi
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   record ModelYaml(String name, String featureGroup, String target, String task,
-      List<String> features, TrainingSpec.Yaml training, TriggerSpec.Yaml triggers) {}
+      List<String> features, TrainingSpec.Yaml training, TriggerSpec.Yaml triggers) {
+
+    /** The {@link #TRAINING_KEYS} this entry names, in that order. */
+    List<String> trainingKeys() {
+      List<String> named = new ArrayList<>();
+      Object[] values = {training, triggers, features, task};
+      for (int i = 0; i < values.length; i++) {
+        if (values[i] != null) {
+          named.add(TRAINING_KEYS.get(i));
+        }
+      }
+      return named;
+    }
+  }
 
   record ServiceYaml(String applicationId, String stateDir, String artifactDir, String workDir,
       Integer concurrency, String tick) {

@@ -40,6 +40,11 @@ import org.slf4j.LoggerFactory;
  * <p>Run ids are {@code <model>-<n>}, n counting the model's runs in the store, so a run is
  * identified the same way after a crash: Streams' exactly-once commits the store, the STARTED event
  * and the input offsets together.
+ *
+ * <p>A request for a model that is not declared, or that is declared without featureGroup (trained
+ * outside Flywheel), is refused by throwing before any state changes: the processing exception
+ * handler of {@code StreamsProps} puts it on {@code flywheel.training.requests.dlq} with the reason
+ * and the coordinator carries on with the next record.
  */
 public final class CoordinatorProcessor implements Processor<String, Signal, String, Emit> {
 
@@ -82,6 +87,11 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
   @Override
   public void process(Record<String, Signal> record) {
     String model = record.key();
+    // thrown before the state is touched: the record goes to <topic>.dlq with the reason
+    // (DeadLetterProcessingHandler) and the model's state is as it was
+    if (config.isExternal(model)) {
+      throw new IllegalArgumentException(TrainingTriggerConfig.externalRefusal(model));
+    }
     ModelSpec spec = config.model(model).orElseThrow(() -> new IllegalArgumentException(
         "no model '" + model + "' is declared under models: in flywheel.yaml; declared: "
             + config.models().keySet()));

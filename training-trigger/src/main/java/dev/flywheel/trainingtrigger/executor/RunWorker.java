@@ -537,6 +537,11 @@ public final class RunWorker implements AutoCloseable {
     Dataset dataset = null;
     ExecutorKind kind = started.getLineage().getExecutor();
     try {
+      if (spec == null && config.isExternal(started.getModel())) {
+        // started before the model's featureGroup was removed from flywheel.yaml
+        throw new IllegalStateException(TrainingTriggerConfig.externalRefusal(
+            started.getModel()));
+      }
       if (spec == null) {
         throw new IllegalStateException("model '" + started.getModel() + "' is no longer declared"
             + " under models: in flywheel.yaml");

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.trainingtrigger.ManualRequests;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.config.XGBoostParams;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -21,8 +22,10 @@ import java.util.function.Function;
  * The HTTP route of training-trigger: {@code POST /models/{model}/train} with an optional JSON
  * body {@code {"reason": "...", "actor": "alice", "params": {"max_depth": 8}}} writes a MANUAL
  * {@code TrainingRequested} and answers 202 {@code {"requestId", "model"}} once the broker has it.
- * An unknown model answers 404 listing the declared ones; a malformed body 400 saying what to fix;
- * a broker that does not acknowledge in time 503.
+ * An unknown model answers 404 listing the declared ones; a model declared without featureGroup
+ * (trained outside Flywheel) 409 saying so and what to add to have it trained; a malformed body,
+ * or a parameter override the model's XGBoost trainer does not know, 400 saying what to fix; a
+ * broker that does not acknowledge in time 503.
  */
 public final class TrainingHttpApi {
 
@@ -61,6 +64,10 @@ public final class TrainingHttpApi {
 
   private void train(Context ctx) {
     String model = ctx.pathParam("model");
+    if (config.isExternal(model)) {
+      reply(ctx, 409, Map.of("error", TrainingTriggerConfig.externalRefusal(model)));
+      return;
+    }
     if (config.model(model).isEmpty()) {
       reply(ctx, 404, Map.of("error", "no model '" + model + "' is declared under models:"
           + " in flywheel.yaml; declared: " + config.models().keySet()));
@@ -116,6 +123,14 @@ public final class TrainingHttpApi {
         p.fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().isTextual()
             ? e.getValue().asText() : e.getValue().toString()));
       }
+    }
+    List<String> unknownParams = config.model(model).orElseThrow().training()
+        .unknownParams(params);
+    if (!unknownParams.isEmpty()) {
+      reply(ctx, 400, Map.of("error", XGBoostParams.problem("\"params\"", unknownParams)
+          + "; models[" + model + "].training.allowUnknownParams: true in flywheel.yaml passes"
+          + " such a parameter on"));
+      return;
     }
     TrainingRequested request = ManualRequests.of(model, reason, actor, params, clock.instant());
     String error = send.apply(request);

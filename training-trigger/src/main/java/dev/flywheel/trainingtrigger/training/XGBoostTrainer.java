@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger.training;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ModelTask;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.XGBoostParams;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
 import dev.flywheel.trainingtrigger.dataset.Split;
 import java.io.IOException;
@@ -26,8 +27,9 @@ import ml.dmlc.xgboost4j.java.XGBoostError;
  *
  * <p>Parameters come from the model spec and the run's overrides, as strings, and are passed to
  * XGBoost unchanged, so every XGBoost parameter works — including {@code device} ({@code cuda}
- * trains on a GPU with a CUDA build of XGBoost4J). Flywheel's own: {@code num_round} (boosting
- * rounds, default {@value #DEFAULT_ROUNDS}). Defaults set unless given: {@code objective} by task,
+ * trains on a GPU with a CUDA build of XGBoost4J). The config refuses a key XGBoost does not
+ * document ({@link XGBoostParams}), as XGBoost would ignore it. Flywheel's own: {@code num_round}
+ * (boosting rounds, default {@value #DEFAULT_ROUNDS}). Defaults set unless given: {@code objective} by task,
  * {@code tree_method=hist}, {@code nthread} = available processors, {@code seed=0}, {@code
  * verbosity=0}. The model is written in XGBoost's JSON format.
  */
@@ -38,7 +40,7 @@ public final class XGBoostTrainer {
   /** Boosting rounds unless {@code num_round} is given. */
   public static final int DEFAULT_ROUNDS = 100;
   /** The parameter naming the rounds. */
-  public static final String ROUNDS = "num_round";
+  public static final String ROUNDS = XGBoostParams.NUM_ROUND;
 
   /** The XGBoost4J version on the class path. */
   public static final String VERSION = xgboostVersion();

@@ -69,10 +69,74 @@ class TrainingTriggerConfigTest {
   }
 
   @Test
-  void shouldRequireAFeatureGroup() {
-    assertThatThrownBy(() -> TrainingTriggerConfig.parse("models: [{name: fraud}]", "f.yaml"))
+  void shouldAcceptAModelWithoutFeatureGroupOrTrainingKeysAsTrainedOutsideFlywheel() {
+    // Given a model trained elsewhere, declared for the registry and drift only (with the target
+    // ingest checks labels against), beside one Flywheel trains
+    String yaml = """
+        models:
+          - name: fraud
+            featureGroup: card_activity
+          - name: vendor-scorer
+            target: is_fraud
+            policy: {gates: ["auc >= 0.7"]}
+            drift: {numeric: {method: psi}}
+          - name: bare
+        """;
+    // When
+    TrainingTriggerConfig c = TrainingTriggerConfig.parse(yaml, "flywheel.yaml");
+    // Then the config loads, the two are external and not among the models Flywheel trains
+    assertThat(c.models().keySet()).containsExactly("fraud");
+    assertThat(c.externalModels()).containsExactly("vendor-scorer", "bare");
+    assertThat(c.isExternal("vendor-scorer")).isTrue();
+    assertThat(c.isExternal("fraud")).isFalse();
+    assertThat(c.model("vendor-scorer")).isEmpty();
+    // And a new service section keeps them
+    assertThat(c.withService(TrainingTriggerConfig.Service.defaults()).externalModels())
+        .containsExactly("vendor-scorer", "bare");
+  }
+
+  @Test
+  void shouldStillRequireAFeatureGroupOfAModelThatNamesAnythingAboutTraining() {
+    // Given entries with training settings but no feature group
+    String training = """
+        models:
+          - name: fraud
+            training: {params: {max_depth: 4}}
+        """;
+    String several = """
+        models:
+          - name: churn
+            task: regression
+            triggers: {newLabels: 10}
+        """;
+    // Then each is refused, naming the key to add and the keys that make it a trained model
+    assertThatThrownBy(() -> TrainingTriggerConfig.parse(training, "f.yaml"))
         .isInstanceOf(InvalidConfigException.class)
-        .hasMessageContaining("models[fraud].featureGroup is missing");
+        .hasMessageContaining("f.yaml: models[fraud].featureGroup is missing")
+        .hasMessageContaining("featureGroup: card_activity")
+        .hasMessageContaining("the entry names training");
+    assertThatThrownBy(() -> TrainingTriggerConfig.parse(several, "f.yaml"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("models[churn].featureGroup is missing")
+        .hasMessageContaining("the entry names triggers, task")
+        .hasMessageContaining("remove them instead");
+    // And so is a blank feature group, even alone
+    assertThatThrownBy(() -> TrainingTriggerConfig.parse(
+            "models: [{name: fraud, featureGroup: ' '}]", "f.yaml"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("models[fraud].featureGroup is blank");
+  }
+
+  @Test
+  void shouldRefuseAModelDeclaredTwiceEvenWhenOneEntryIsExternal() {
+    assertThatThrownBy(() -> TrainingTriggerConfig.parse("""
+            models:
+              - name: fraud
+                featureGroup: card_activity
+              - name: fraud
+            """, "f.yaml"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("model 'fraud' is declared twice");
   }
 
   @Test
