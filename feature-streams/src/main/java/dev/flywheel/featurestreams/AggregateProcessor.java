@@ -120,8 +120,6 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
     this.vectorFixedBytes = fixed;
   }
-    return value == null ? DEFAULT_MAX_REQUEST_SIZE : Integer.parseInt(value.toString().trim());
-  }
 
   /**
    * The distance of purge boundaries in event time for a purge time of {@code purgeAfterMs}: a
