@@ -31,6 +31,7 @@ import java.util.Set;
  *   port: 8080                                 # RegistryProjectorMain's own HTTP port; 0 = free
  * models:
  *   - name: fraud-detector
+ *     description: Scores card payments for fraud before authorisation
  *     policy:
  *       gates: ["auc >= 0.75", "log_loss <= 0.45"]
  *       beatChampion: {metric: auc, margin: 0.01}   # lowerIsBetter: false, alias: champion
@@ -43,9 +44,11 @@ import java.util.Set;
  * @param applicationId the Kafka Streams application id
  * @param port the HTTP port {@link RegistryProjectorMain} listens on
  * @param policies each configured model's policy, by model name
+ * @param descriptions each configured model's {@code description} (what it is for, the "Purpose"
+ *     of its model cards), by model name; training runs register their versions with it
  */
 public record RegistryConfig(List<String> promotionAliases, String applicationId, int port,
-    Map<String, ModelPolicy> policies) {
+    Map<String, ModelPolicy> policies, Map<String, String> descriptions) {
 
   /** Kafka Streams application id unless configured. */
   public static final String DEFAULT_APPLICATION_ID = "flywheel-registry-projector";
@@ -63,7 +66,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
    * The keys of a {@code models:} entry this service reads; {@link #parse} sees no other (the keys
    * inside {@code policy} it checks itself).
    */
-  public static final Set<String> MODEL_KEYS = Set.of("name", "policy");
+  public static final Set<String> MODEL_KEYS = Set.of("name", "policy", "description");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Set<String> REGISTRY_KEYS = Set.of("promotionAliases", "applicationId",
@@ -78,6 +81,18 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
     promotionAliases = List.copyOf(promotionAliases);
     Objects.requireNonNull(applicationId, "applicationId");
     policies = Map.copyOf(policies);
+    descriptions = Map.copyOf(descriptions);
+  }
+
+  /** These settings, with no model descriptions. */
+  public RegistryConfig(List<String> promotionAliases, String applicationId, int port,
+      Map<String, ModelPolicy> policies) {
+    this(promotionAliases, applicationId, port, policies, Map.of());
+  }
+
+  /** The {@code description} configured for {@code model}, or null. */
+  public String description(String model) {
+    return descriptions.get(model);
   }
 
   /** No models configured, default aliases and application id. */
@@ -96,7 +111,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
   public RegistryConfig withPolicy(String model, ModelPolicy policy) {
     Map<String, ModelPolicy> copy = new LinkedHashMap<>(policies);
     copy.put(model, policy);
-    return new RegistryConfig(promotionAliases, applicationId, port, copy);
+    return new RegistryConfig(promotionAliases, applicationId, port, copy, descriptions);
   }
 
   /**
@@ -165,6 +180,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
       }
     }
     Map<String, ModelPolicy> policies = new LinkedHashMap<>();
+    Map<String, String> descriptions = new LinkedHashMap<>();
     JsonNode models = root.path("models");
     if (!models.isMissingNode() && !models.isNull()) {
       if (!models.isArray()) {
@@ -180,6 +196,14 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
         if (policies.containsKey(name)) {
           throw new IllegalArgumentException(where + " is declared twice; merge the entries");
         }
+        JsonNode description = entry.get("description");
+        if (description != null && !description.isNull()) {
+          if (!description.isTextual() || description.asText().isBlank()) {
+            throw new IllegalArgumentException(where + ".description must be text: what the model"
+                + " is for, shown as the Purpose of its model cards");
+          }
+          descriptions.put(name, description.asText().strip());
+        }
         JsonNode policy = entry.get("policy");
         if (policy == null || policy.isNull()) {
           policies.put(name, ModelPolicy.open(aliases));
@@ -188,7 +212,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
         }
       }
     }
-    return new RegistryConfig(aliases, applicationId, port, policies);
+    return new RegistryConfig(aliases, applicationId, port, policies, descriptions);
   }
 
   private static ModelPolicy policy(JsonNode node, String where, List<String> defaultAliases) {

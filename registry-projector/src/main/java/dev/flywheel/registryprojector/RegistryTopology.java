@@ -83,7 +83,8 @@ public final class RegistryTopology {
     Topology topology = new Topology();
     topology.addSource(TRAINING_RUNS_SOURCE, runs.keySerde().deserializer(),
         runs.valueSerde().deserializer(), runs.name());
-    topology.addProcessor(RUN_REGISTRAR, TrainingRunRegistrar::new, TRAINING_RUNS_SOURCE);
+    topology.addProcessor(RUN_REGISTRAR, () -> new TrainingRunRegistrar(config::description),
+        TRAINING_RUNS_SOURCE);
     topology.addSink(RUN_COMMANDS_SINK, commands.name(), commands.keySerde().serializer(),
         commands.valueSerde().serializer(), RUN_REGISTRAR);
 

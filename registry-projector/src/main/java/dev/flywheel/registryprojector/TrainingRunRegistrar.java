@@ -8,6 +8,8 @@ import dev.flywheel.events.RunStatus;
 import dev.flywheel.events.TrainingRun;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.Function;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -15,8 +17,9 @@ import org.apache.kafka.streams.processor.api.Record;
 /**
  * Turns each {@code COMPLETED} {@link TrainingRun} into a {@link RegisterVersion} command with the
  * id {@code run:<run_id>} (so a run reported twice registers once), keyed by model name, for the
- * command topic; other statuses are ignored. A completed run without artifact or signature cannot
- * be registered and goes to the dead-letter topic.
+ * command topic; other statuses are ignored. The version's description is the model's {@code
+ * description} in {@code flywheel.yaml}, if any (the "Purpose" of its model card). A completed run
+ * without artifact or signature cannot be registered and goes to the dead-letter topic.
  */
 public final class TrainingRunRegistrar
     implements Processor<String, TrainingRun, String, RegistryCommand> {
@@ -24,7 +27,18 @@ public final class TrainingRunRegistrar
   /** Prefix of the command id of a run's registration. */
   public static final String COMMAND_ID_PREFIX = "run:";
 
+  private final Function<String, String> descriptions;
   private ProcessorContext<String, RegistryCommand> context;
+
+  /** Registers versions with no description. */
+  public TrainingRunRegistrar() {
+    this(model -> null);
+  }
+
+  /** @param descriptions the description of a model's versions, by model name (null: none) */
+  public TrainingRunRegistrar(Function<String, String> descriptions) {
+    this.descriptions = Objects.requireNonNull(descriptions, "descriptions");
+  }
 
   @Override
   public void init(ProcessorContext<String, RegistryCommand> context) {
@@ -46,11 +60,17 @@ public final class TrainingRunRegistrar
           + run.getModel() + " has no " + (run.getArtifact() == null ? "artifact" : "signature")
           + "; a COMPLETED run must carry the stored artifact and the signature to be registered");
     }
-    context.forward(record.withKey(run.getModel()).withValue(command(run)));
+    context.forward(record.withKey(run.getModel())
+        .withValue(command(run, descriptions.apply(run.getModel()))));
   }
 
-  /** The registration a completed run asks for. */
+  /** The registration a completed run asks for, with no description. */
   public static RegistryCommand command(TrainingRun run) {
+    return command(run, null);
+  }
+
+  /** The registration a completed run asks for; {@code description} may be null. */
+  public static RegistryCommand command(TrainingRun run, String description) {
     RegisterVersion register = RegisterVersion.newBuilder()
         .setArtifact(run.getArtifact())
         .setSignature(run.getSignature())
@@ -59,7 +79,7 @@ public final class TrainingRunRegistrar
         .setBaseline(run.getBaseline())
         .setLineage(run.getLineage())
         .setTags(new HashMap<>())
-        .setDescription(null)
+        .setDescription(description)
         .build();
     return RegistryCommand.newBuilder()
         .setEventId(COMMAND_ID_PREFIX + run.getRunId())

@@ -112,4 +112,22 @@ class RegistryConfigTest {
     assertThat(gate.beats(9.4, 10.0)).isTrue();
     assertThat(gate.beats(9.6, 10.0)).isFalse();
   }
+
+  @Test
+  void shouldReadAModelsDescriptionAndRefuseOneThatIsNotText() {
+    RegistryConfig config = RegistryConfig.parse("""
+        models:
+          - name: fraud
+            description: "  Scores card payments for fraud  "
+          - name: churn
+        """);
+    assertThat(config.description("fraud")).isEqualTo("Scores card payments for fraud");
+    assertThat(config.description("churn")).isNull();
+    assertThatThrownBy(() -> RegistryConfig.parse("""
+        models:
+          - name: fraud
+            description: {text: nope}
+        """)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("models[fraud].description must be text");
+  }
 }

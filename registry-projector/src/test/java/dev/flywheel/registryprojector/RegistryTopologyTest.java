@@ -26,6 +26,7 @@ import dev.flywheel.events.CommandOutcome;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.ModelVersion;
 import dev.flywheel.events.PromoteVersion;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.events.VersionStatus;
@@ -527,6 +528,29 @@ class RegistryTopologyTest {
       assertThat(e.getVersion()).isEqualTo(1);
     });
     assertThat(d.state(MODEL).getVersions().get(0).getLineage().getRunId()).isEqualTo("run-7");
+  }
+
+  @Test
+  void shouldRegisterARunWithItsModelsDescriptionAsThePurposeOfItsCard() {
+    // Given a model whose entry in flywheel.yaml says what it is for
+    RegistryDriver d = open(RegistryConfig.parse("""
+        models:
+          - name: %s
+            description: Scores card payments for fraud before authorisation
+        """.formatted(MODEL)));
+
+    // When a training run of it completes, and one of another model
+    d.runs.pipeInput("run-8", completedRun("run-8", MODEL, 0.9), T0);
+    d.runs.pipeInput("run-9", completedRun("run-9", "churn", 0.8), T0);
+
+    // Then its version carries the description, which its card shows as the purpose
+    ModelVersion v = d.state(MODEL).getVersions().get(0);
+    assertThat(v.getDescription())
+        .isEqualTo("Scores card payments for fraud before authorisation");
+    assertThat(ModelCard.json(d.state(MODEL), v, List.of(), RegistryConfig.defaults().policy(MODEL))
+        .get("purpose").asText()).isEqualTo("Scores card payments for fraud before authorisation");
+    // and the other model's version has none
+    assertThat(d.state("churn").getVersions().get(0).getDescription()).isNull();
   }
 
   @Test

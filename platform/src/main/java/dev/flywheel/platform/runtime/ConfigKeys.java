@@ -11,6 +11,7 @@ import dev.flywheel.featurestreams.FeatureStreamsConfig;
 import dev.flywheel.ingest.IngestConfig;
 import dev.flywheel.registryprojector.RegistryConfig;
 import dev.flywheel.servingsink.ServingSinkConfig;
+import dev.flywheel.text.KeyHints;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import java.lang.reflect.Executable;
 import java.lang.reflect.Modifier;
@@ -20,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
@@ -127,48 +127,9 @@ public final class ConfigKeys {
     }
   }
 
-  /** {@code ": did you mean 'policy'?"} when a known key is close to {@code key}, else empty. */
+  /** {@code "; did you mean 'policy'?"} when a known key is close to {@code key}, else empty. */
   private static String hint(String key, Set<String> known) {
-    return closest(key, known).map(k -> "; did you mean '" + k + "'?").orElse("");
-  }
-
-  /**
-   * The known key closest to {@code key} (ignoring case), when it is at most 2 edits away, or a
-   * third of the key's length for longer keys.
-   */
-  static Optional<String> closest(String key, Set<String> known) {
-    String lower = key.toLowerCase(Locale.ROOT);
-    int limit = Math.max(2, key.length() / 3);
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (String candidate : known) {
-      int d = editDistance(lower, candidate.toLowerCase(Locale.ROOT));
-      if (d < bestDistance) {
-        best = candidate;
-        bestDistance = d;
-      }
-    }
-    return bestDistance <= limit ? Optional.ofNullable(best) : Optional.empty();
-  }
-
-  /** Levenshtein distance: insertions, deletions and substitutions. */
-  static int editDistance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
+    return KeyHints.didYouMean(key, known);
   }
 
   /**

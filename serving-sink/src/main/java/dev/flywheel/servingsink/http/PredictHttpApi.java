@@ -11,6 +11,7 @@ import dev.flywheel.servingsink.Predictions;
 import dev.flywheel.servingsink.ServingMetrics;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
+import dev.flywheel.text.KeyHints;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -20,7 +21,6 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -317,49 +317,10 @@ public final class PredictHttpApi {
       String key = it.next();
       if (!accepted.contains(key)) {
         throw new BadRequest(400, where + "unknown key '" + key + "'"
-            + closest(key, accepted).map(k -> "; did you mean '" + k + "'?").orElse("")
+            + KeyHints.didYouMean(key, accepted)
             + "; " + acceptedKeys);
       }
     }
-  }
-
-  /**
-   * The accepted key closest to {@code key} (ignoring case), when it is at most 2 edits away, or a
-   * third of the key's length for longer keys.
-   */
-  private static Optional<String> closest(String key, Set<String> accepted) {
-    String lower = key.toLowerCase(Locale.ROOT);
-    int limit = Math.max(2, key.length() / 3);
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (String candidate : accepted) {
-      int d = editDistance(lower, candidate.toLowerCase(Locale.ROOT));
-      if (d < bestDistance) {
-        best = candidate;
-        bestDistance = d;
-      }
-    }
-    return bestDistance <= limit ? Optional.ofNullable(best) : Optional.empty();
-  }
-
-  /** Levenshtein distance: insertions, deletions and substitutions. */
-  private static int editDistance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
   }
 
   /** {@code "entity", "eventId" and "features"}. */

@@ -1,5 +1,6 @@
 package dev.flywheel.trainingtrigger.config;
 
+import dev.flywheel.text.KeyHints;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
