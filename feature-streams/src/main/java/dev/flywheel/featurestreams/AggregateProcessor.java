@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
@@ -47,9 +48,10 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   static final String LATE_EVENTS = "flywheel.features.late.events";
 
   /**
-   * Events refused, by {@code group}, because a record they lead to would be larger than a
-   * Kafka record may be: their vector, or their entity's state even with every held event folded
-   * into its tiles.
+   * Events after which a record would be larger than a Kafka record may be, by {@code group} and
+   * {@code outcome}: {@code sealed} when folding the entity's held events into their tiles made its
+   * state fit (its older events are late from then on), {@code dead_lettered} when the event was
+   * refused (its vector, or its entity's state even so, would not fit).
    */
   static final String OVERSIZED_EVENTS = "flywheel.features.oversized.events";
 
@@ -80,8 +82,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    */
   private int maxRecordBytes;
   /**
-   * A vector's encoded size without its ids and categorical values, at most: the group's feature
-   * names (each in both maps) and numeric values, the group's name and version, times, origin.
+   * A record of the feature log without its ids, origin topic and categorical values, at most: the
+   * group's feature names and values, its name and version, times, the origin's partition and
+   * offset, the wire format's header and the record's overhead in a batch.
    */
   private final long vectorFixedBytes;
   private KeyValueStore<String, byte[]> state;
@@ -89,7 +92,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private Counter late;
   private Counter lateBehindSeal;
   private Counter purged;
-  private Counter oversized;
+  private Counter oversizedSealed;
+  private Counter oversizedRefused;
   /** The group's purge time, {@link Long#MAX_VALUE} when it is never purged. */
   private final long purgeAfterMs;
   /** Distance of the purge boundaries in event time (at its multiples); 0 when never purged. */
@@ -150,10 +154,14 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         .description("Events within the grace period but older than events their entity sealed"
             + " early for holding more than maxEventsInGrace, sent to the dead-letter topic")
         .tag("group", plan.name()).tag("reason", "early_seal").register(meters);
-    oversized = Counter.builder(OVERSIZED_EVENTS)
+    oversizedSealed = Counter.builder(OVERSIZED_EVENTS)
+        .description("Events after which their entity's state fitted a Kafka record only once"
+            + " its held events were folded into their tiles")
+        .tag("group", plan.name()).tag("outcome", "sealed").register(meters);
+    oversizedRefused = Counter.builder(OVERSIZED_EVENTS)
         .description("Events whose feature vector, or whose entity's state after them, would"
             + " be larger than a Kafka record may be, sent to the dead-letter topic")
-        .tag("group", plan.name()).register(meters);
+        .tag("group", plan.name()).tag("outcome", "dead_lettered").register(meters);
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
         .tag("group", plan.name()).register(meters);
@@ -177,18 +185,16 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
               + "' is within the grace period but before " + Instant.ofEpochMilli(s.sealedUpTo)
               + ", up to which the entity's events were sealed early: it held more than"
               + " maxEventsInGrace " + plan.config().maxEventsInGrace() + " events within the"
-              + " grace period of feature group '" + plan.name() + "' (or held more text than"
-              + " its state may take: see the group's oversized events); raise maxEventsInGrace"
-              + " to apply such events"
+              + " grace period of feature group '" + plan.name() + "', or text values too long"
+              + " for its state to hold them (then counted in " + OVERSIZED_EVENTS
+              + "{outcome=sealed}); raise maxEventsInGrace, or shorten the text, to apply such"
+              + " events"
           : "event time " + Instant.ofEpochMilli(e.timeMs()) + " of entity '" + entity
               + "' is " + Duration.ofMillis(lag) + " behind its latest event time "
               + Instant.ofEpochMilli(s.maxTime) + ", beyond the grace period "
               + Duration.ofMillis(plan.config().graceMs()) + " of feature group '" + plan.name()
               + "'; raise its grace to apply such events";
-      context().forward(record.withKey((String) null)
-          .withValue(new DeadLetter(e.rawKey(), e.rawValue()))
-          .withHeaders(DeadLetter.headers(error, null, context().applicationId(),
-              plan.config().source(), e.topic(), e.partition(), e.offset(), record.timestamp())));
+      deadLetter(record, error);
       return;
     }
     if (s == null) {
@@ -210,17 +216,21 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         encoded = stateSerde.write(s);
         if (encoded.length > limit) {
           tooLarge = stateTooLarge(entity, e, before, encoded.length, limit);
+        } else {
+          oversizedSealed.increment();
+          LOG.info("feature group {}: entity '{}' would take {} bytes with event '{}', more than"
+              + " the {} a state record may take; its held events were folded into their tiles"
+              + " ({} bytes), so its events older than {} are late from now on", plan.name(),
+              entity, before, e.eventId(), limit, encoded.length,
+              Instant.ofEpochMilli(s.sealedUpTo));
         }
       }
     }
     if (tooLarge != null) {
       // the store keeps the entity's state as it was before this event, and so does the cache:
       // the entity's next event reads it back from the store
-      oversized.increment();
-      context().forward(record.withKey((String) null)
-          .withValue(new DeadLetter(e.rawKey(), e.rawValue()))
-          .withHeaders(DeadLetter.headers(tooLarge, null, context().applicationId(),
-              plan.config().source(), e.topic(), e.partition(), e.offset(), record.timestamp())));
+      oversizedRefused.increment();
+      deadLetter(record, tooLarge);
       return;
     }
     state.put(entity, encoded);
@@ -232,6 +242,16 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     advanceWatermark(e.timeMs());
   }
 
+  /** Sends the event of {@code record} to the dead-letter topic, saying {@code error}. */
+  private void deadLetter(Record<String, FeatureEvent> record, String error) {
+    FeatureEvent e = record.value();
+    Headers headers = DeadLetter.headers(error, null, context().applicationId(),
+        plan.config().source(), e.topic(), e.partition(), e.offset(), record.timestamp());
+    context().forward(record.withKey((String) null)
+        .withValue(DeadLetter.fitted(e.rawKey(), e.rawValue(), headers, context().appConfigs()))
+        .withHeaders(headers));
+  }
+
   /**
    * Why the feature-log record of {@code vector} would be refused by the producer ({@code
    * max.request.size}), or null when it fits: only long categorical values (the first or last
@@ -239,8 +259,10 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * encoded to measure it only when that bound passes the limit.
    */
   private String vectorTooLarge(FeatureVector vector) {
-    long bound = vectorFixedBytes + 3L * (vector.getEntityId().length()
-        + vector.getEventId().length());
+    // the entity id twice (in the vector and as the record's key), the event id, the origin topic
+    long bound = vectorFixedBytes + 3L * (2L * vector.getEntityId().length()
+        + vector.getEventId().length()
+        + (vector.getSource() == null ? 0 : vector.getSource().getTopic().length()));
     for (String value : vector.getCategoricalFeatures().values()) {
       bound += value == null ? 0 : 3L * value.length();
     }

@@ -1,6 +1,8 @@
 package dev.flywheel.featurestreams;
 
+import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.DeadLetterHeaders;
+import java.util.Map;
 import org.apache.kafka.common.header.Headers;
 
 /**
@@ -12,6 +14,18 @@ import org.apache.kafka.common.header.Headers;
  * @param value the original value bytes; may be null
  */
 record DeadLetter(byte[] key, byte[] value) {
+
+  /**
+   * The dead letter of these original bytes, its value cut to fit the producer's {@code
+   * max.request.size} in {@code appConfigs} together with {@code headers}, which then say so
+   * ({@link DeadLetterHeaders#fit}): a dead letter the producer refused would fail the task on
+   * every retry.
+   */
+  static DeadLetter fitted(byte[] key, byte[] value, Headers headers,
+      Map<String, Object> appConfigs) {
+    return new DeadLetter(key, DeadLetterHeaders.fit(key, value, headers,
+        StreamsProps.maxRequestSize(appConfigs)));
+  }
 
   /** The dead-letter headers of a record read at {@code topic/partition/offset}. */
   static Headers headers(String error, String errorClass, String processor, String source,

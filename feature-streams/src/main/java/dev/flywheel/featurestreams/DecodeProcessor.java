@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -67,9 +68,10 @@ final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], 
       }
     }
     unreadable.increment();
+    Headers headers = DeadLetter.headers(error, errorClass, context().applicationId(), source,
+        topic, meta.partition(), meta.offset(), record.timestamp());
     context().forward(record
-        .withValue(new DeadLetter(record.key(), record.value()))
-        .withHeaders(DeadLetter.headers(error, errorClass, context().applicationId(), source, topic,
-            meta.partition(), meta.offset(), record.timestamp())));
+        .withValue(DeadLetter.fitted(record.key(), record.value(), headers, context().appConfigs()))
+        .withHeaders(headers));
   }
 }

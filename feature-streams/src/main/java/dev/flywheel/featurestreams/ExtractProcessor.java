@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -145,10 +146,11 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
 
   private void deadLetter(Record<byte[], Decoded> record, String error) {
     Decoded d = record.value();
+    Headers headers = DeadLetter.headers(error, null, context().applicationId(),
+        plan.config().source(), d.topic(), d.partition(), d.offset(), d.timestamp());
     context().forward(record.withKey((String) null)
-        .withValue(new DeadLetter(d.rawKey(), d.rawValue()))
-        .withHeaders(DeadLetter.headers(error, null, context().applicationId(),
-            plan.config().source(), d.topic(), d.partition(), d.offset(), d.timestamp())));
+        .withValue(DeadLetter.fitted(d.rawKey(), d.rawValue(), headers, context().appConfigs()))
+        .withHeaders(headers));
   }
 
   private static Object get(GenericRecord r, String field) {

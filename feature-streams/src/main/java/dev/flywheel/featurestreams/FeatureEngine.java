@@ -220,9 +220,10 @@ final class FeatureEngine {
   }
 
   /**
-   * Seals every event the entity holds, early, as {@link #seal} does for a hot entity: events
-   * older than the latest one are late from then on. For an entity whose held events would make
-   * its state too large for a record of the state changelog (long text values).
+   * Seals early, as {@link #seal} does for a hot entity, every event the entity holds but those
+   * of its latest event time: events older than that are late from then on. For an entity whose
+   * held events would make its state too large for a record of the state changelog (long text
+   * values).
    */
   void sealAll(EntityState state) {
     if (!state.recent.isEmpty()) {
@@ -231,10 +232,19 @@ final class FeatureEngine {
     }
   }
 
-  /** Seals every held event up to {@code upTo}, inclusive, and records it as sealed early. */
+  /**
+   * Seals every held event up to {@code upTo}, inclusive, but never one of the latest event time
+   * (so never the latest event, which the online vector leaves out of time since last when it is
+   * computed again from the state: only a held event can be left out), and records it as sealed
+   * early.
+   */
   private void sealEarly(EntityState state, long upTo) {
-    state.sealedUpTo = Math.max(state.sealedUpTo, upTo);
-    sealBefore(state, upTo == Long.MAX_VALUE ? upTo : upTo + 1);
+    long capped = Math.min(upTo, state.maxTime - 1);
+    if (capped < state.sealedUpTo) {
+      return;
+    }
+    state.sealedUpTo = capped;
+    sealBefore(state, capped + 1);
   }
 
   /**

@@ -214,7 +214,7 @@ class HotEntityTest {
    * an event is late when it is more than the grace period behind the entity's latest event time
    * or older than the latest early-sealed one; after each applied event, the held events older
    * than the grace period are sealed, and when more than {@code maxEventsInGrace} remain, every
-   * one up to the time that leaves half of {@code maxEventsInGrace}.
+   * one up to the time that leaves half of {@code maxEventsInGrace}, but none of the latest time.
    */
   private static Set<String> refusedByRule(FeatureGroupConfig g,
       List<TransactionSource.Tx> txs) {
@@ -239,7 +239,9 @@ class HotEntityTest {
       if (times.size() > g.maxEventsInGrace()) {
         List<Long> sorted = new ArrayList<>(times);
         sorted.sort(null);
-        long upTo = sorted.get(sorted.size() - 1 - g.maxEventsInGrace() / 2);
+        // never the events of the latest time: the latest event stays held
+        long upTo = Math.min(sorted.get(sorted.size() - 1 - g.maxEventsInGrace() / 2),
+            newMax - 1);
         sealedUpTo.put(entity, Math.max(sealed, upTo));
         times.removeIf(x -> x <= upTo);
       }

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.RecordSize;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
@@ -66,6 +68,7 @@ class OversizedStateTest {
     List<String> refused = new ArrayList<>();
     List<String> errors = new ArrayList<>();
     double counted;
+    double sealed;
     try (FeatureDriver driver = new FeatureDriver(config)) {
       KeyValueStore<String, byte[]> state =
           driver.driver.getKeyValueStore(FeatureTopology.stateStoreName("g"));
@@ -81,14 +84,15 @@ class OversizedStateTest {
         GenericRecord tx = data.valueSerde().deserializer().deserialize(data.name(), dead.value());
         refused.add(tx.get("event_id").toString());
       }
-      counted = driver.counter(AggregateProcessor.OVERSIZED_EVENTS, "g");
+      counted = outcome(driver, "dead_lettered");
+      sealed = outcome(driver, "sealed");
     }
 
     // Then no state ever written is larger than a record may be, though 4 held events would be
     assertThat(stateSizes).allSatisfy(size -> assertThat(size).isLessThan(MAX_RECORD_BYTES));
-    // and the 4th event fitted by folding the held ones into their tile, so it was applied
-    assertThat(refused).doesNotContain("e-3").isNotEmpty();
-    // and the refused events are those of the 2nd minute once its tile and the 1st cannot fit
+    // and from the 4th event on, each fitted by folding the held ones but the latest into their
+    // tile, until the 2nd minute's tile and the 1st could not fit together
+    assertThat(sealed).isEqualTo(4);
     assertThat(refused).containsExactly("e-7", "e-8", "e-9", "e-10", "e-11");
     assertThat(counted).isEqualTo(refused.size());
     assertThat(errors).allSatisfy(error -> assertThat(error)
@@ -152,5 +156,65 @@ class OversizedStateTest {
     assertThat(mismatches).isEmpty();
     assertThat(vectors.get(0).value().getCategoricalFeatures().get("first_merchant_10m"))
         .isEqualTo(next.merchant());
+  }
+
+  @Test
+  void shouldKeepTheLatestEventHeldSoThatTheOnlineVectorComputedAgainLeavesItOut() {
+    // Given a group with the time since the previous event, and an entity with two events
+    FeatureGroupPlan plan = FeatureGroupPlan.of(config("""
+              - {name: since_last, agg: time_since_last}
+              - {name: last_merchant_10m, agg: last, field: merchant, window: 10m}
+        """).group("g"), TransactionSource.schema(), "test");
+    FeatureEngine engine = new FeatureEngine(plan);
+    EntityState state = engine.newState();
+    FeatureEngine.Result result = null;
+    for (int i = 0; i < 2; i++) {
+      Object[] fields = new Object[plan.fields().size()];
+      fields[0] = "m-" + i;
+      result = engine.apply(state, new FeatureEvent("card-1", "e-" + i, T0 + i * 30_000L, fields,
+          0, "t", 0, i, null, null));
+    }
+
+    // When every held event is folded into its tile, as for a state too large for a record
+    engine.sealAll(state);
+
+    // Then the latest event is still held, and the online vector computed again from the state
+    // (as a task does when it rebuilds its online store) is the one of the latest event: 30 s
+    assertThat(state.recent).hasSize(1);
+    assertThat(engine.evaluate(state, state.maxTime, state.maxSeq)).containsExactly(
+        result.online());
+    assertThat(result.online()[0]).isEqualTo(30.0);
+  }
+
+  @Test
+  void shouldCutADeadLettersValueToFitARecordWithItsHeaders() {
+    // Given a source record as large as a producer may send, which is not Avro
+    byte[] large = new byte[1_048_200];
+    Arrays.fill(large, (byte) 7);
+    List<TestRecord<byte[], byte[]>> dead;
+    try (FeatureDriver driver = new FeatureDriver(FeatureStreamsConfig.cardActivity())) {
+
+      // When feature-streams reads it
+      driver.rawTransactions.pipeInput("card-1", large);
+      dead = driver.deadLetters.readRecordsToList();
+    }
+
+    // Then its dead letter (the value and the headers saying what was wrong) fits a record: the
+    // value is cut, and the headers say so and how large it was
+    assertThat(dead).singleElement().satisfies(d -> {
+      assertThat(new String(d.headers().lastHeader(DeadLetterHeaders.VALUE_TRUNCATED).value(),
+          StandardCharsets.UTF_8)).isEqualTo("true");
+      assertThat(new String(d.headers().lastHeader(DeadLetterHeaders.VALUE_SIZE).value(),
+          StandardCharsets.UTF_8)).isEqualTo("1048200");
+      assertThat(RecordSize.upperBound(d.key(), d.value(), d.headers().toArray()))
+          .isLessThanOrEqualTo(MAX_RECORD_BYTES);
+      assertThat(d.value()).hasSizeGreaterThan(1_040_000).containsOnly((byte) 7);
+    });
+  }
+
+  private static double outcome(FeatureDriver driver, String outcome) {
+    var c = driver.meters.find(AggregateProcessor.OVERSIZED_EVENTS).tag("group", "g")
+        .tag("outcome", outcome).counter();
+    return c == null ? 0 : c.count();
   }
 }

@@ -1,6 +1,7 @@
 package dev.flywheel.topics;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import org.apache.kafka.common.header.Headers;
@@ -107,6 +108,29 @@ public final class DeadLetterHeaders {
     add(h, OFFSET, Long.toString(offset));
     add(h, TIMESTAMP, Long.toString(timestamp));
     return h;
+  }
+
+  /**
+   * The value a dead letter of {@code key}, {@code value} and {@code headers} can be sent with by a
+   * producer whose {@code max.request.size} is {@code maxRequestSize}: {@code value} itself when the
+   * record fits, else its first bytes, as many as fit, with {@link #VALUE_TRUNCATED} {@code = true}
+   * and {@link #VALUE_SIZE} (the original size) added to {@code headers}. The key and the other
+   * headers are kept whole. A dead letter the producer refused would fail its writer on every
+   * retry, so every writer of dead letters fits them.
+   */
+  public static byte[] fit(byte[] key, byte[] value, Headers headers, int maxRequestSize) {
+    int excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
+    if (excess <= 0 || value == null) {
+      return value;
+    }
+    if (headers.lastHeader(VALUE_TRUNCATED) == null) {
+      add(headers, VALUE_TRUNCATED, "true");
+      add(headers, VALUE_SIZE, Integer.toString(value.length));
+    }
+    // cut by the excess and by what the two headers add; a shorter value never takes more bytes
+    // of length prefix, so the record then fits
+    excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
+    return Arrays.copyOf(value, Math.max(0, value.length - excess));
   }
 
   private static void add(Headers headers, String name, String value) {

@@ -2,6 +2,7 @@ package dev.flywheel.streams;
 
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.ProducerSettings;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -30,7 +31,8 @@ import org.apache.kafka.streams.StreamsConfig;
 /**
  * Writes records a Kafka Streams processor cannot take to {@code <source topic>.dlq}, keeping the
  * original key and value bytes and saying in {@link DeadLetterHeaders} what was wrong and where
- * the record came from.
+ * the record came from. A value too large for the producer's {@code max.request.size} with the
+ * headers is cut to fit ({@link DeadLetterHeaders#fit}).
  *
  * <p>Dead letters are written by an idempotent {@code acks=all} producer outside the processor's
  * transaction and acknowledged before the processor moves on, so none is lost; a crash between
@@ -55,10 +57,13 @@ final class DeadLetters {
 
   private final Map<String, Object> producerConfig;
   private final String processor;
+  /** The producer's {@code max.request.size}: a larger dead letter has its value cut to fit. */
+  private final int maxRequestSize;
 
   private DeadLetters(Map<String, Object> producerConfig, String processor) {
     this.producerConfig = producerConfig;
     this.processor = processor;
+    this.maxRequestSize = RecordSize.maxRequestSize(producerConfig);
   }
 
   /** Reads the cluster and security settings from a processor's streams properties. */
@@ -106,8 +111,9 @@ final class DeadLetters {
     put(headers, DeadLetterHeaders.ORIGIN, DeadLetterHeaders.origin(topic, partition, offset));
     put(headers, DeadLetterHeaders.TIMESTAMP, Long.toString(timestamp));
     put(headers, DeadLetterHeaders.FAILED_AT, Long.toString(System.currentTimeMillis()));
+    byte[] fitted = DeadLetterHeaders.fit(key, value, headers, maxRequestSize);
     ProducerRecord<byte[], byte[]> record =
-        new ProducerRecord<>(dlq, null, timestamp < 0 ? null : timestamp, key, value, headers);
+        new ProducerRecord<>(dlq, null, timestamp < 0 ? null : timestamp, key, fitted, headers);
     try {
       ensureExists(dlq);
       producer().send(record).get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);

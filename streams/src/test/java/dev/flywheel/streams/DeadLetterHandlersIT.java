@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -69,10 +70,14 @@ class DeadLetterHandlersIT {
         .bootstrapServers(devstack.bootstrapServers()).stateDir(Files.createDirectories(state))
         .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")).build();
 
-    // When good longs, a 3-byte value and a negative long arrive, in that order
+    // When good longs, a 3-byte value, a value as large as a producer may send (too large to be
+    // sent again with the dead letter's headers) and a negative long arrive, in that order
+    byte[] large = new byte[1_048_200];
+    Arrays.fill(large, (byte) 7);
     try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
       producer.send(new ProducerRecord<>(in, bytes("a"), Serdes.Long().serializer().serialize(in, 1L)));
       producer.send(new ProducerRecord<>(in, bytes("b"), new byte[] {1, 2, 3}));
+      producer.send(new ProducerRecord<>(in, bytes("large"), large));
       producer.send(new ProducerRecord<>(in, bytes("c"), Serdes.Long().serializer().serialize(in, -5L)));
       producer.send(new ProducerRecord<>(in, bytes("d"), Serdes.Long().serializer().serialize(in, 4L)));
     }
@@ -85,14 +90,21 @@ class DeadLetterHandlersIT {
           .containsExactly(2L, 8L);
 
       // And each bad one is on <topic>.dlq with its original bytes, its origin and the reason
-      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, in + ".dlq", 2);
+      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, in + ".dlq", 3);
       assertThat(dead.get(0).key()).isEqualTo(bytes("b"));
       assertThat(dead.get(0).value()).containsExactly(1, 2, 3);
       assertThat(header(dead.get(0), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/1");
       assertThat(header(dead.get(0), DeadLetterHeaders.ERROR)).containsIgnoringCase("size");
+      assertThat(dead.get(0).headers().lastHeader(DeadLetterHeaders.VALUE_TRUNCATED)).isNull();
+      // the large one's value cut to fit, saying so and how large it was
       assertThat(header(dead.get(1), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/2");
-      assertThat(header(dead.get(1), DeadLetterHeaders.ERROR)).contains("negative: -5");
-      assertThat(header(dead.get(1), DeadLetterHeaders.PROCESSOR))
+      assertThat(header(dead.get(1), DeadLetterHeaders.VALUE_TRUNCATED)).isEqualTo("true");
+      assertThat(header(dead.get(1), DeadLetterHeaders.VALUE_SIZE)).isEqualTo("1048200");
+      assertThat(dead.get(1).value()).hasSizeBetween(1_040_000, 1_048_199)
+          .containsOnly((byte) 7);
+      assertThat(header(dead.get(2), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/3");
+      assertThat(header(dead.get(2), DeadLetterHeaders.ERROR)).contains("negative: -5");
+      assertThat(header(dead.get(2), DeadLetterHeaders.PROCESSOR))
           .isEqualTo(names.applicationId("dlq"));
       assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
     }

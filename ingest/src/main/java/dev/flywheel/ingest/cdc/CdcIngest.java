@@ -1,10 +1,10 @@
 package dev.flywheel.ingest.cdc;
 
-import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.topics.ProducerSettings;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;

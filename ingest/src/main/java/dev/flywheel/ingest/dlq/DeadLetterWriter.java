@@ -1,12 +1,11 @@
 package dev.flywheel.ingest.dlq;
 
-import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -151,16 +150,7 @@ public final class DeadLetterWriter {
       headers.remove(extra.getKey());
       add(headers, extra.getKey(), extra.getValue());
     }
-    byte[] value = letter.value();
-    int excess = RecordSize.upperBound(letter.key(), value, headers.toArray()) - maxRequestSize;
-    if (excess > 0 && value != null) {
-      add(headers, DeadLetterHeaders.VALUE_TRUNCATED, "true");
-      add(headers, DeadLetterHeaders.VALUE_SIZE, Integer.toString(value.length));
-      // cut by the excess and by what the two headers add; a shorter value never takes more
-      // bytes of length prefix, so the record then fits
-      excess = RecordSize.upperBound(letter.key(), value, headers.toArray()) - maxRequestSize;
-      value = Arrays.copyOf(value, Math.max(0, value.length - excess));
-    }
+    byte[] value = DeadLetterHeaders.fit(letter.key(), letter.value(), headers, maxRequestSize);
     return new ProducerRecord<>(dlq.name(), null, null, letter.key(), value, headers);
   }
 

@@ -1,6 +1,5 @@
 package dev.flywheel.ingest.file;
 
-import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.dlq.DeadLetter;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.ingest.json.Conversion;
@@ -10,6 +9,7 @@ import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.ingest.source.LabelSource;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -28,9 +28,9 @@ import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;

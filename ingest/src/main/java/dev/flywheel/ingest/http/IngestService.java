@@ -1,7 +1,6 @@
 package dev.flywheel.ingest.http;
 
 import dev.flywheel.ingest.IngestConfig;
-import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.ingest.cdc.CdcIngest;
 import dev.flywheel.ingest.cdc.CdcTableStatus;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
@@ -10,6 +9,7 @@ import dev.flywheel.ingest.source.SourceCatalog;
 import dev.flywheel.ingest.source.SourceDefinition;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.ProducerSettings;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;

@@ -3,10 +3,10 @@ package dev.flywheel.ingest.dlq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.flywheel.ingest.RecordSize;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;

@@ -1,4 +1,4 @@
-package dev.flywheel.ingest;
+package dev.flywheel.topics;
 
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerConfig;
