@@ -13,6 +13,8 @@ import dev.flywheel.events.DriftWindow;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.WindowKind;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.DeadLetterHeaders;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
@@ -22,6 +24,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -189,9 +192,12 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
           + "' (flywheel.model.promoted), or raise driftDetector.maxHeldPredictions, then"
           + " replay this record to " + predictionsTopic;
       byte[] key = predictionKeys.serializer().serialize(predictionsTopic, old.getEntityId());
-      context.forward(new Record<String, Object>(model, new DeadLetter(key, h.value()),
-          h.timestamp(), DeadLetter.headers(error, config.applicationId(), h.topic(),
-              h.partition(), h.offset(), h.timestamp())));
+      Headers headers = DeadLetter.headers(error, config.applicationId(), h.topic(),
+          h.partition(), h.offset(), h.timestamp());
+      byte[] value = DeadLetterHeaders.fit(key, h.value(), headers,
+          StreamsProps.maxRequestSize(context.appConfigs()));
+      context.forward(new Record<String, Object>(model, new DeadLetter(key, value),
+          h.timestamp(), headers));
       metrics.prediction(model, "held_overflow");
       if (overflowWarned.add(model)) {
         LOG.warn("drift: {} (warned once per model; the rest are counted in"
