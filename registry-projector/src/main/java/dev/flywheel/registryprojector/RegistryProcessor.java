@@ -101,7 +101,9 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
         + bytes / Math.max(1, versions) + " bytes each. Register new versions under a new model"
         + " name, or raise max.request.size (kafka.properties in flywheel.yaml) together with"
         + " max.message.bytes of its topics " + context.applicationId() + "-"
-        + RegistryTopology.STATE_STORE + "-changelog and flywheel.registry.state";
+        + RegistryTopology.STATE_STORE + "-changelog and flywheel.registry.state, then send the"
+        + " command again with the same id (a training run's registration: report the run again,"
+        + " or train again)";
   }
 
   @Override
@@ -149,7 +151,11 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
         && first.getCommand() instanceof RegisterVersion r && r.getBaseline() != null) {
       baselines.put(baselineKey(model, first.getVersion()), r.getBaseline());
     }
-    commandIds.put(idKey, first.getSequence());
+    if (tooLarge == null) {
+      // a command refused for its size is not remembered: sent again once the limit is raised,
+      // it is decided again
+      commandIds.put(idKey, first.getSequence());
+    }
     ModelRegistryState after = decision.state();
     boolean listed = !RegistryFold.isEmpty(after);
     if (listed) {

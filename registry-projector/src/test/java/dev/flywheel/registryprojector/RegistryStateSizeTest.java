@@ -17,6 +17,7 @@ import dev.flywheel.events.ModelSignature;
 import dev.flywheel.events.ModelTask;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.RegisterVersion;
+import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.events.TrainingReason;
 import dev.flywheel.events.TriggerKind;
 import java.io.IOException;
@@ -109,11 +110,14 @@ class RegistryStateSizeTest {
 
     // When the loop registers a version after another until one is rejected
     ModelEvent rejected = null;
+    RegistryCommand refused = null;
     int registered = 1;
     for (int n = 2; n < 200 && rejected == null; n++) {
-      ModelEvent e = driver.decide(command(realistic(n)));
+      RegistryCommand c = command(realistic(n));
+      ModelEvent e = driver.decide(c);
       if (e.getOutcome() == CommandOutcome.REJECTED) {
         rejected = e;
+        refused = c;
       } else {
         registered++;
       }
@@ -125,13 +129,15 @@ class RegistryStateSizeTest {
     assertThat(rejected).as("a rejected registration").isNotNull();
     assertThat(rejected.getReason()).contains("model '" + MODEL + "' would take",
         "it would hold " + (registered + 1) + " versions", "max.request.size",
-        "Register new versions under a new model name");
+        "Register new versions under a new model name", "send the command again with the same id");
     // and the state kept every accepted version and fits, on the store and on the state topic
     assertThat(state.getVersions()).hasSize(registered);
     assertThat(state.getSequence()).isEqualTo(rejected.getSequence());
     assertThat(published).allSatisfy(s -> assertThat(encodedBytes(s))
         .isLessThan(MAX_REQUEST_SIZE));
     assertThat(published.get(published.size() - 1).getVersions()).hasSize(registered);
+    // and the refused command is decided again when sent again with its id, not skipped as done
+    assertThat(driver.decide(refused).getCommandId()).isEqualTo(refused.getEventId());
     // and commands that do not grow it are still decided: an alias moves to the latest
     assertThat(driver.decide(setAlias("challenger", registered)).getOutcome())
         .isEqualTo(CommandOutcome.ACCEPTED);
