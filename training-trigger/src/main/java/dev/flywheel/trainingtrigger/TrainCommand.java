@@ -219,8 +219,9 @@ public final class TrainCommand implements Callable<Integer> {
           + url + ")");
       return 0;
     }
-    if ((answer.statusCode() == 404 || answer.statusCode() == 409) && json != null
-        && json.hasNonNull("error")) {
+    if ((answer.statusCode() == 400 || answer.statusCode() == 404 || answer.statusCode() == 409)
+        && json != null && json.hasNonNull("error")) {
+      // the request is wrong (an unknown -p key, a model not declared or not trained here)
       err.println(json.get("error").asText());
       return 2;
     }
@@ -230,7 +231,7 @@ public final class TrainCommand implements Callable<Integer> {
           + " write the request to Kafka instead");
       return 1;
     }
-    if (answer.statusCode() == 400 || answer.statusCode() == 503) {
+    if (answer.statusCode() == 400 || answer.statusCode() == 503) { // 400 without an error
       err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
           + (json != null && json.hasNonNull("error") ? json.get("error").asText()
               : answer.body()));

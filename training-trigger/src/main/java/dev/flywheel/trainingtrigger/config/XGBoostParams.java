@@ -34,8 +34,9 @@ public final class XGBoostParams {
    * <p>Source: XGBoost's {@code doc/parameter.rst} (github.com/dmlc/xgboost), as published for
    * XGBoost 3.x at {@link #DOCS} (the 3.2+ text, which documents {@code use_cuda_async_pool}; the
    * XGBoost4J in use is 3.4, whose release notes add no parameter). It lists, by section: global
-   * configuration; general parameters; tree booster (with {@code max_cached_hist_node} of the
-   * non-exact tree methods and the categorical {@code max_cat_to_onehot}, {@code
+   * configuration; general parameters; tree booster (with {@code max_cached_hist_node} and {@code
+   * extmem_single_page} of the hist tree method, declared together in 3.0's {@code
+   * tree/hist/param.h}, and the categorical {@code max_cat_to_onehot}, {@code
    * max_cat_threshold}); DART booster; linear booster; learning task and the objective-specific
    * parameters (Tweedie, pseudo-Huber, quantile, AFT, learning to rank). Aliases are listed beside
    * their parameter: {@code eta}/{@code learning_rate}, {@code gamma}/{@code min_split_loss},
@@ -58,6 +59,7 @@ public final class XGBoostParams {
       "disable_default_eval_metric",
       "eta",
       "eval_metric",
+      "extmem_single_page",
       "feature_selector",
       "gamma",
       "grow_policy",

@@ -122,6 +122,17 @@ class TrainingHttpApiTest {
   }
 
   @Test
+  void shouldExitWithTwoWhenTheRouteRefusesAnOverride() {
+    // When 'flywheel train fraud -p max_dept=8' runs where there is no flywheel.yaml
+    int status = train("fraud", "-c", dir.resolve("flywheel.yaml").toString(),
+        "--url", "http://127.0.0.1:" + http.port(), "-p", "max_dept=8");
+    // Then the route's refusal is shown, as a usage error
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString()).contains("'max_dept' (did you mean 'max_depth'?)");
+    assertThat(sent).isEmpty();
+  }
+
+  @Test
   void shouldExitWithTwoWhenTheConfigDeclaresTheModelWithoutFeatureGroupOrAnOverrideIsUnknown()
       throws Exception {
     // Given the flywheel.yaml here
