@@ -2,6 +2,7 @@ package dev.flywheel.trainingtrigger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flywheel.devstack.junit.LogLines;
 import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.DriftAlert;

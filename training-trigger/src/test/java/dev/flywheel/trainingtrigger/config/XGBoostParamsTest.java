@@ -3,7 +3,7 @@ package dev.flywheel.trainingtrigger.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.flywheel.trainingtrigger.LogLines;
+import dev.flywheel.devstack.junit.LogLines;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.flywheel.devstack.junit.LogLines;
 import dev.flywheel.events.ModelFormat;
-import dev.flywheel.trainingtrigger.LogLines;
 import dev.flywheel.trainingtrigger.SyntheticData;
 import dev.flywheel.trainingtrigger.TestDatasets;
 import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
