@@ -184,71 +184,55 @@ class PredictHttpIT {
   void shouldRefuseAnUnknownBodyKeyNamingItTheClosestAcceptedKeyAndTheAcceptedKeys(
       Devstack devstack, UniqueNames names) throws Exception {
     // Given a feature lookup that knows card-7 and the ONNX model serving as v3
-    Javalin lookup = lookup(0);
-    Topics topics = promoteV3(devstack, names);
-    ServingSinkConfig config = ServingSinkConfig.defaults()
-        .withIds(names.applicationId("serving"), "it")
-        .withFeatureLookupUrl("http://127.0.0.1:" + lookup.port());
-    try (ServingSinkService serving = ServingSinkService.builder().config(config)
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(topics)
-        .meters(new SimpleMeterRegistry()).build().start()) {
-      Javalin app = Javalin.create(c -> {
-        c.startup.showJavalinBanner = false;
-        serving.routes(c.routes);
-      }).start(0);
-      String url = "http://127.0.0.1:" + app.port() + "/predict/fraud";
+    try (ServingV3 served = servingV3(devstack, names)) {
+      Topics topics = served.topics();
+      String url = served.url() + "/predict/fraud";
       String features = "{\"amount\": 1.0, \"count_10m\": 2.0, \"mean_7d\": 3.0,"
           + " \"velocity\": 0.5}";
-      try {
-        // When the entity key is misspelt
-        HttpResponse<String> entitiy = post(url, "{\"entitiy\": \"card-7\"}");
-        // Then it is a 400 naming the key, the key meant and the accepted ones
-        assertThat(entitiy.statusCode()).as(entitiy.body()).isEqualTo(400);
-        assertThat(JSON.readTree(entitiy.body()).get("error").asText()).contains(
-            "unknown key 'entitiy'", "did you mean 'entity'?",
-            "\"entity\", \"eventId\" and \"features\"", "\"instances\" for a batch");
+      // When the entity key is misspelt
+      HttpResponse<String> entitiy = post(url, "{\"entitiy\": \"card-7\"}");
+      // Then it is a 400 naming the key, the key meant and the accepted ones
+      assertThat(entitiy.statusCode()).as(entitiy.body()).isEqualTo(400);
+      assertThat(JSON.readTree(entitiy.body()).get("error").asText()).contains(
+          "unknown key 'entitiy'", "did you mean 'entity'?",
+          "\"entity\", \"eventId\" and \"features\"", "\"instances\" for a batch");
 
-        // When "features" is misspelt next to an entity the lookup knows
-        HttpResponse<String> feature = post(url, "{\"entity\": \"card-7\", \"feature\": "
-            + features + "}");
-        // Then it is refused, not scored on the looked-up features
-        assertThat(feature.statusCode()).as(feature.body()).isEqualTo(400);
-        assertThat(JSON.readTree(feature.body()).get("error").asText()).contains(
-            "unknown key 'feature'", "did you mean 'features'?");
+      // When "features" is misspelt next to an entity the lookup knows
+      HttpResponse<String> feature = post(url, "{\"entity\": \"card-7\", \"feature\": "
+          + features + "}");
+      // Then it is refused, not scored on the looked-up features
+      assertThat(feature.statusCode()).as(feature.body()).isEqualTo(400);
+      assertThat(JSON.readTree(feature.body()).get("error").asText()).contains(
+          "unknown key 'feature'", "did you mean 'features'?");
 
-        // When an instance of a batch has a misspelt key
-        HttpResponse<String> eventid = post(url, "{\"instances\": [{\"entity\": \"card-7\"},"
-            + " {\"features\": " + features + ", \"eventid\": \"ev-2\"}]}");
-        // Then the 400 says which instance, the key meant and an instance's keys
-        assertThat(eventid.statusCode()).as(eventid.body()).isEqualTo(400);
-        assertThat(JSON.readTree(eventid.body()).get("error").asText()).contains(
-            "instance 1: unknown key 'eventid'", "did you mean 'eventId'?",
-            "an instance accepts \"entity\", \"eventId\" and \"features\"");
+      // When an instance of a batch has a misspelt key
+      HttpResponse<String> eventid = post(url, "{\"instances\": [{\"entity\": \"card-7\"},"
+          + " {\"features\": " + features + ", \"eventid\": \"ev-2\"}]}");
+      // Then the 400 says which instance, the key meant and an instance's keys
+      assertThat(eventid.statusCode()).as(eventid.body()).isEqualTo(400);
+      assertThat(JSON.readTree(eventid.body()).get("error").asText()).contains(
+          "instance 1: unknown key 'eventid'", "did you mean 'eventId'?",
+          "an instance accepts \"entity\", \"eventId\" and \"features\"");
 
-        // When a batch has a key beside "instances", or "instances" is misspelt
-        HttpResponse<String> beside = post(url, "{\"instances\": [{\"entity\": \"card-7\"}],"
-            + " \"alias\": \"challenger\"}");
-        HttpResponse<String> instance = post(url, "{\"instance\": [{\"entity\": \"card-7\"}]}");
-        // Then each is a 400 naming the key
-        assertThat(beside.statusCode()).as(beside.body()).isEqualTo(400);
-        assertThat(JSON.readTree(beside.body()).get("error").asText()).contains(
-            "unknown key 'alias'", "a batch accepts only \"instances\" at the top level");
-        assertThat(instance.statusCode()).as(instance.body()).isEqualTo(400);
-        assertThat(JSON.readTree(instance.body()).get("error").asText()).contains(
-            "unknown key 'instance'", "did you mean 'instances'?");
+      // When a batch has a key beside "instances", or "instances" is misspelt
+      HttpResponse<String> beside = post(url, "{\"instances\": [{\"entity\": \"card-7\"}],"
+          + " \"alias\": \"challenger\"}");
+      HttpResponse<String> instance = post(url, "{\"instance\": [{\"entity\": \"card-7\"}]}");
+      // Then each is a 400 naming the key
+      assertThat(beside.statusCode()).as(beside.body()).isEqualTo(400);
+      assertThat(JSON.readTree(beside.body()).get("error").asText()).contains(
+          "unknown key 'alias'", "a batch accepts only \"instances\" at the top level");
+      assertThat(instance.statusCode()).as(instance.body()).isEqualTo(400);
+      assertThat(JSON.readTree(instance.body()).get("error").asText()).contains(
+          "unknown key 'instance'", "did you mean 'instances'?");
 
-        // And nothing refused was scored or written
-        HttpResponse<String> fixed = post(url, "{\"entity\": \"card-7\", \"eventId\": \"ev-1\"}");
-        assertThat(fixed.statusCode()).as(fixed.body()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(30)).until(() ->
-            !Kafka.readAll(devstack, topics.predictions()).isEmpty());
-        assertThat(Kafka.readAll(devstack, topics.predictions()))
-            .extracting(Prediction::getEventId).containsExactly("ev-1");
-      } finally {
-        app.stop();
-      }
-    } finally {
-      lookup.stop();
+      // And nothing refused was scored or written
+      HttpResponse<String> fixed = post(url, "{\"entity\": \"card-7\", \"eventId\": \"ev-1\"}");
+      assertThat(fixed.statusCode()).as(fixed.body()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          !Kafka.readAll(devstack, topics.predictions()).isEmpty());
+      assertThat(Kafka.readAll(devstack, topics.predictions()))
+          .extracting(Prediction::getEventId).containsExactly("ev-1");
     }
   }
 
@@ -256,75 +240,95 @@ class PredictHttpIT {
   void shouldPredictByEntityAndByFeaturesNamingTheVersion(Devstack devstack, UniqueNames names)
       throws Exception {
     // Given a feature lookup that knows card-7 and the ONNX model serving as v3
+    try (ServingV3 served = servingV3(devstack, names)) {
+      Topics topics = served.topics();
+      String url = served.url() + "/predict/fraud";
+      // When card-7 is scored by entity (features from the lookup; the group's names came
+      // from it too, as servingSink.featureGroups is not set)
+      HttpResponse<String> byEntity = post(url, "{\"entity\": \"card-7\"}");
+      // Then the answer names v3 and is the fixture's score of those features
+      assertThat(byEntity.statusCode()).as(byEntity.body()).isEqualTo(200);
+      JsonNode one = JSON.readTree(byEntity.body());
+      assertThat(one.get("version").asInt()).isEqualTo(3);
+      assertThat(one.get("alias").asText()).isEqualTo("champion");
+      assertThat(one.get("featuresFound").asBoolean()).isTrue();
+      assertThat(one.get("score").asDouble()).isBetween(0.41580, 0.41582);
+      assertThat(one.get("decision").asBoolean()).isFalse();
+
+      // When a batch gives features explicitly
+      HttpResponse<String> batch = post(url, "{\"instances\": ["
+          + "{\"features\": {\"amount\": 1.0, \"count_10m\": 2.0, \"mean_7d\": 3.0,"
+          + " \"velocity\": 0.5}, \"entity\": \"card-7\", \"eventId\": \"ev-1\"},"
+          + "{\"features\": {\"amount\": 12.5, \"count_10m\": 1.0, \"mean_7d\": 40.0,"
+          + " \"velocity\": -0.25}}]}");
+      // Then each row is scored by v3, in order
+      assertThat(batch.statusCode()).as(batch.body()).isEqualTo(200);
+      JsonNode many = JSON.readTree(batch.body());
+      assertThat(many.get("version").asInt()).isEqualTo(3);
+      assertThat(many.get("predictions")).hasSize(2);
+      assertThat(many.get("predictions").get(0).get("score").asDouble())
+          .isEqualTo(one.get("score").asDouble());
+      assertThat(many.get("predictions").get(1).get("score").asDouble())
+          .isBetween(0.99985, 0.99986);
+      assertThat(many.get("predictions").get(1).get("entity").isNull()).isTrue();
+
+      // And requests to fix are told what to fix
+      HttpResponse<String> lacking = post(url, "{\"features\": {\"amount\": 1.0,"
+          + " \"amount_last\": 2.0}}");
+      assertThat(lacking.statusCode()).isEqualTo(400);
+      assertThat(lacking.body()).contains("count_10m", "mean_7d", "velocity",
+          "[amount_last] is not an input");
+      HttpResponse<String> unknown = post(served.url() + "/predict/churn",
+          "{\"entity\": \"card-7\"}");
+      assertThat(unknown.statusCode()).isEqualTo(404);
+      assertThat(unknown.body()).contains("churn", "fraud@champion v3");
+      assertThat(post(url, "not json").statusCode()).isEqualTo(400);
+
+      // And the three predictions answered are on the prediction log, marked HTTP
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          Kafka.readAll(devstack, topics.predictions()).size() >= 3);
+      List<Prediction> logged = Kafka.readAll(devstack, topics.predictions());
+      assertThat(logged).hasSize(3).allSatisfy(p -> {
+        assertThat(p.getScoringMode()).isEqualTo(ScoringMode.HTTP);
+        assertThat(p.getVersion()).isEqualTo(3);
+      });
+      assertThat(logged).extracting(Prediction::getEventId).contains("ev-1");
+    }
+  }
+
+  /**
+   * Serving with the ONNX model as v3 of fraud@champion, its routes on a port of their own, and a
+   * feature lookup that knows card-7; closing it stops all three.
+   */
+  private record ServingV3(Javalin lookup, ServingSinkService serving, Javalin app, Topics topics)
+      implements AutoCloseable {
+
+    /** {@code http://127.0.0.1:<port>} of the routes. */
+    String url() {
+      return "http://127.0.0.1:" + app.port();
+    }
+
+    @Override
+    public void close() {
+      app.stop();
+      serving.close();
+      lookup.stop();
+    }
+  }
+
+  private ServingV3 servingV3(Devstack devstack, UniqueNames names) throws Exception {
     Javalin lookup = lookup(0);
     Topics topics = promoteV3(devstack, names);
     ServingSinkConfig config = ServingSinkConfig.defaults()
         .withIds(names.applicationId("serving"), "it")
         .withFeatureLookupUrl("http://127.0.0.1:" + lookup.port());
-    try (ServingSinkService serving = ServingSinkService.builder().config(config)
+    ServingSinkService serving = ServingSinkService.builder().config(config)
         .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers())).topics(topics)
-        .meters(new SimpleMeterRegistry()).build().start()) {
-      Javalin app = Javalin.create(c -> {
-        c.startup.showJavalinBanner = false;
-        serving.routes(c.routes);
-      }).start(0);
-      String url = "http://127.0.0.1:" + app.port() + "/predict/fraud";
-      try {
-        // When card-7 is scored by entity (features from the lookup; the group's names came
-        // from it too, as servingSink.featureGroups is not set)
-        HttpResponse<String> byEntity = post(url, "{\"entity\": \"card-7\"}");
-        // Then the answer names v3 and is the fixture's score of those features
-        assertThat(byEntity.statusCode()).as(byEntity.body()).isEqualTo(200);
-        JsonNode one = JSON.readTree(byEntity.body());
-        assertThat(one.get("version").asInt()).isEqualTo(3);
-        assertThat(one.get("alias").asText()).isEqualTo("champion");
-        assertThat(one.get("featuresFound").asBoolean()).isTrue();
-        assertThat(one.get("score").asDouble()).isBetween(0.41580, 0.41582);
-        assertThat(one.get("decision").asBoolean()).isFalse();
-
-        // When a batch gives features explicitly
-        HttpResponse<String> batch = post(url, "{\"instances\": ["
-            + "{\"features\": {\"amount\": 1.0, \"count_10m\": 2.0, \"mean_7d\": 3.0,"
-            + " \"velocity\": 0.5}, \"entity\": \"card-7\", \"eventId\": \"ev-1\"},"
-            + "{\"features\": {\"amount\": 12.5, \"count_10m\": 1.0, \"mean_7d\": 40.0,"
-            + " \"velocity\": -0.25}}]}");
-        // Then each row is scored by v3, in order
-        assertThat(batch.statusCode()).as(batch.body()).isEqualTo(200);
-        JsonNode many = JSON.readTree(batch.body());
-        assertThat(many.get("version").asInt()).isEqualTo(3);
-        assertThat(many.get("predictions")).hasSize(2);
-        assertThat(many.get("predictions").get(0).get("score").asDouble())
-            .isEqualTo(one.get("score").asDouble());
-        assertThat(many.get("predictions").get(1).get("score").asDouble())
-            .isBetween(0.99985, 0.99986);
-        assertThat(many.get("predictions").get(1).get("entity").isNull()).isTrue();
-
-        // And requests to fix are told what to fix
-        HttpResponse<String> lacking = post(url, "{\"features\": {\"amount\": 1.0,"
-            + " \"amount_last\": 2.0}}");
-        assertThat(lacking.statusCode()).isEqualTo(400);
-        assertThat(lacking.body()).contains("count_10m", "mean_7d", "velocity",
-            "[amount_last] is not an input");
-        HttpResponse<String> unknown = post("http://127.0.0.1:" + app.port()
-            + "/predict/churn", "{\"entity\": \"card-7\"}");
-        assertThat(unknown.statusCode()).isEqualTo(404);
-        assertThat(unknown.body()).contains("churn", "fraud@champion v3");
-        assertThat(post(url, "not json").statusCode()).isEqualTo(400);
-
-        // And the three predictions answered are on the prediction log, marked HTTP
-        await().atMost(Duration.ofSeconds(30)).until(() ->
-            Kafka.readAll(devstack, topics.predictions()).size() >= 3);
-        List<Prediction> logged = Kafka.readAll(devstack, topics.predictions());
-        assertThat(logged).hasSize(3).allSatisfy(p -> {
-          assertThat(p.getScoringMode()).isEqualTo(ScoringMode.HTTP);
-          assertThat(p.getVersion()).isEqualTo(3);
-        });
-        assertThat(logged).extracting(Prediction::getEventId).contains("ev-1");
-      } finally {
-        app.stop();
-      }
-    } finally {
-      lookup.stop();
-    }
+        .meters(new SimpleMeterRegistry()).build().start();
+    Javalin app = Javalin.create(c -> {
+      c.startup.showJavalinBanner = false;
+      serving.routes(c.routes);
+    }).start(0);
+    return new ServingV3(lookup, serving, app, topics);
   }
 }
