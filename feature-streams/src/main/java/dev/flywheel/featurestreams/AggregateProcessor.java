@@ -146,25 +146,26 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
     watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE
         : ByteBuffer.wrap(stored).getLong();
-    late = Counter.builder(LATE_EVENTS)
-        .description("Events more than the grace period behind their entity's latest event time,"
-            + " sent to the dead-letter topic")
-        .tag("group", plan.name()).tag("reason", "grace").register(meters);
-    lateBehindSeal = Counter.builder(LATE_EVENTS)
-        .description("Events within the grace period but older than events their entity sealed"
-            + " early for holding more than maxEventsInGrace, sent to the dead-letter topic")
-        .tag("group", plan.name()).tag("reason", "early_seal").register(meters);
-    oversizedSealed = Counter.builder(OVERSIZED_EVENTS)
-        .description("Events after which their entity's state fitted a Kafka record only once"
-            + " its held events were folded into their tiles")
-        .tag("group", plan.name()).tag("outcome", "sealed").register(meters);
-    oversizedRefused = Counter.builder(OVERSIZED_EVENTS)
-        .description("Events whose feature vector, or whose entity's state after them, would"
-            + " be larger than a Kafka record may be, sent to the dead-letter topic")
-        .tag("group", plan.name()).tag("outcome", "dead_lettered").register(meters);
+    late = counter(LATE_EVENTS, "reason", "grace", "Events more than the grace period behind"
+        + " their entity's latest event time, sent to the dead-letter topic");
+    lateBehindSeal = counter(LATE_EVENTS, "reason", "early_seal", "Events within the grace"
+        + " period but older than events their entity sealed early for holding more than"
+        + " maxEventsInGrace, sent to the dead-letter topic");
+    oversizedSealed = counter(OVERSIZED_EVENTS, "outcome", "sealed", "Events after which their"
+        + " entity's state fitted a Kafka record only once its held events were folded into their"
+        + " tiles");
+    oversizedRefused = counter(OVERSIZED_EVENTS, "outcome", "dead_lettered", "Events whose"
+        + " feature vector, or whose entity's state after them, would be larger than a Kafka"
+        + " record may be, sent to the dead-letter topic");
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
         .tag("group", plan.name()).register(meters);
+  }
+
+  /** The counter {@code name} of this group with one more tag. */
+  private Counter counter(String name, String tag, String value, String description) {
+    return Counter.builder(name).description(description).tag("group", plan.name())
+        .tag(tag, value).register(meters);
   }
 
   @Override
