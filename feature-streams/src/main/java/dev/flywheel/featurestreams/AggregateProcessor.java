@@ -218,8 +218,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         if (encoded.length > limit) {
           tooLarge = stateTooLarge(entity, e, before, encoded.length, limit);
         } else {
-          oversizedSealed.increment();
-          LOG.info("feature group {}: entity '{}' would take {} bytes with event '{}', more than"
+          oversizedSealed.increment(); // may recur on each event of a long-text entity: DEBUG
+          LOG.debug("feature group {}: entity '{}' would take {} bytes with event '{}', more than"
               + " the {} a state record may take; its held events were folded into their tiles"
               + " ({} bytes), so its events older than {} are late from now on", plan.name(),
               entity, before, e.eventId(), limit, encoded.length,
@@ -304,8 +304,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
       }
     }
     return "the state of entity '" + entity + "' in feature group '" + plan.name() + "' would"
-        + " take " + bytes + " bytes with this event (" + sealedBytes + " with every held event"
-        + " folded into its tiles), more than the " + limit + " a record of its changelog may take"
+        + " take " + bytes + " bytes with this event (" + sealedBytes + " with its held events"
+        + " folded into their tiles), more than the " + limit + " a record of its changelog may take"
         + " (the producer's max.request.size, less the key and the record's overhead)"
         + (field == null ? "" : "; this event's text field '" + field + "' alone holds "
             + fieldBytes + " bytes")
