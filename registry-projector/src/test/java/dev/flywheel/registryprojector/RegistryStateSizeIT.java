@@ -1,0 +1,94 @@
+package dev.flywheel.registryprojector;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
+import dev.flywheel.devstack.junit.WithDevstack;
+import dev.flywheel.events.CommandOutcome;
+import dev.flywheel.events.ModelEvent;
+import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * On a real broker, whose producers refuse a record over {@code max.request.size}: a model whose
+ * state would outgrow a record no longer fails the registry's task on every retry (which stopped
+ * the registry for every model); the registration that would is rejected, and the registry goes on
+ * deciding.
+ */
+@WithDevstack
+class RegistryStateSizeIT {
+
+  /** A small limit, so that a few dozen realistic versions reach it. */
+  private static final int MAX_REQUEST_SIZE = 64 * 1024;
+
+  @TempDir Path stateDir;
+
+  @Test
+  void shouldRejectTheRegistrationThatWouldOutgrowARecordAndGoOnDeciding(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a registry whose producers take records of at most 64 KiB
+    String bootstrap = devstack.bootstrapServers();
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    RegistryConfig config = RegistryConfig.parse("""
+        registry:
+          applicationId: %s
+        """.formatted(names.applicationId("registry")));
+    try (RegistryProjectorService service = RegistryProjectorService.builder().config(config)
+        .kafka(Map.of("bootstrap.servers", bootstrap,
+            ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))
+        .serdes(serdes).topics(topics).stateDir(stateDir).build().start()) {
+
+      // When 60 realistic versions of one model are registered, then an alias set on another
+      Topic<String, RegistryCommand> commands = topics.registryCommands();
+      try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), commands.keySerde().serializer(),
+          commands.valueSerde().serializer())) {
+        for (int n = 1; n <= 60; n++) {
+          producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
+              Fixtures.command(RegistryStateSizeTest.realistic(n))));
+        }
+        RegistryCommand other = Fixtures.forModel("churn",
+            Fixtures.command(Fixtures.registration("churn-1", 0.8)));
+        producer.send(new ProducerRecord<>(commands.name(), "churn", other)).get();
+      }
+
+      // Then every command is decided: the registrations past the limit are rejected, saying
+      // why, and the other model's registration after them is accepted
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+        List<ModelEvent> events = KafkaSupport.readAll(bootstrap, topics.modelEvents()).stream()
+            .map(ConsumerRecord::value).toList();
+        assertThat(events).hasSize(61);
+        assertThat(events).filteredOn(e -> e.getModel().equals("churn")).singleElement()
+            .satisfies(e -> assertThat(e.getOutcome()).isEqualTo(CommandOutcome.ACCEPTED));
+        assertThat(events).filteredOn(e -> e.getOutcome() == CommandOutcome.REJECTED)
+            .isNotEmpty().allSatisfy(e -> assertThat(e.getReason())
+                .contains("model '" + Fixtures.MODEL + "' would take", "max.request.size"));
+      });
+      // and the registry is running, and its state topic holds the versions that fit
+      assertThat(service.kafkaStreams().orElseThrow().state())
+          .isEqualTo(KafkaStreams.State.RUNNING);
+      List<ModelRegistryState> states = KafkaSupport.readAll(bootstrap, topics.registryState())
+          .stream().map(ConsumerRecord::value)
+          .filter(s -> s != null && s.getModel().equals(Fixtures.MODEL)).toList();
+      assertThat(states.get(states.size() - 1).getVersions()).hasSizeBetween(40, 59);
+    }
+  }
+}
