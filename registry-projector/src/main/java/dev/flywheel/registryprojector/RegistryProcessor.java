@@ -11,7 +11,9 @@ import dev.flywheel.serde.AvroSize;
 import dev.flywheel.streams.StreamsProps;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -51,6 +53,8 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   private final RegistryDecider decider;
   /** The producer's {@code max.request.size}, read at init. */
   private int maxRecordBytes;
+  /** Models whose state passed half of what it may take, warned about once by this processor. */
+  private final Set<String> halfFullWarned = new HashSet<>();
   private ProcessorContext<String, Object> context;
   private KeyValueStore<String, ModelRegistryState> states;
   private KeyValueStore<String, ModelRegistryState> positions;
@@ -91,10 +95,20 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
     long bytes = AvroSize.of(state) + WIRE_HEADER_BYTES;
     int limit = maxRecordBytes - model.getBytes(StandardCharsets.UTF_8).length
         - RECORD_OVERHEAD_BYTES;
+    int versions = state.getVersions().size();
     if (bytes <= limit) {
+      if (bytes > limit / 2 && halfFullWarned.add(model)) {
+        long perVersion = bytes / Math.max(1, versions);
+        LOG.warn("registry: model '{}' takes {} bytes of the {} its state may take, with {}"
+            + " versions of about {} bytes each: about {} more versions fit. Plan to register new"
+            + " versions under a new model name, or raise max.request.size (kafka.properties in"
+            + " flywheel.yaml) together with max.message.bytes of its topics {}-{}-changelog and"
+            + " flywheel.registry.state", model, bytes, limit, versions, perVersion,
+            (limit - bytes) / Math.max(1, perVersion), context.applicationId(),
+            RegistryTopology.STATE_STORE);
+      }
       return null;
     }
-    int versions = state.getVersions().size();
     return "model '" + model + "' would take " + bytes + " bytes with this command, more than the "
         + limit + " a record of its state may take (the producer's max.request.size, less the"
         + " key and the record's overhead): it would hold " + versions + " versions, about "

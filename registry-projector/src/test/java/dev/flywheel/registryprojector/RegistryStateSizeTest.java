@@ -7,6 +7,8 @@ import static dev.flywheel.registryprojector.Fixtures.promote;
 import static dev.flywheel.registryprojector.Fixtures.setAlias;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import dev.flywheel.devstack.junit.LogLines;
 import dev.flywheel.events.CommandOutcome;
 import dev.flywheel.events.DatasetLineage;
 import dev.flywheel.events.ExecutorKind;
@@ -112,20 +114,29 @@ class RegistryStateSizeTest {
     ModelEvent rejected = null;
     RegistryCommand refused = null;
     int registered = 1;
-    for (int n = 2; n < 200 && rejected == null; n++) {
-      RegistryCommand c = command(realistic(n));
-      ModelEvent e = driver.decide(c);
-      if (e.getOutcome() == CommandOutcome.REJECTED) {
-        rejected = e;
-        refused = c;
-      } else {
-        registered++;
+    int registeredAtWarning = -1;
+    try (LogLines log = LogLines.of(RegistryProcessor.class)) {
+      for (int n = 2; n < 200 && rejected == null; n++) {
+        RegistryCommand c = command(realistic(n));
+        ModelEvent e = driver.decide(c);
+        if (e.getOutcome() == CommandOutcome.REJECTED) {
+          rejected = e;
+          refused = c;
+        } else {
+          registered++;
+        }
+        if (registeredAtWarning < 0 && log.count(Level.WARN, "more versions fit") > 0) {
+          registeredAtWarning = registered;
+        }
       }
+      // Then the operator was warned once, when the state passed half of the limit
+      assertThat(log.count(Level.WARN, "model '" + MODEL + "' takes")).isEqualTo(1);
     }
+    assertThat(registeredAtWarning).isBetween(registered / 2 - 2, registered / 2 + 2);
     ModelRegistryState state = driver.state(MODEL);
     List<ModelRegistryState> published = driver.states.readValuesToList();
 
-    // Then the one that would pass the limit is rejected, saying why and what to do
+    // And the one that would pass the limit is rejected, saying why and what to do
     assertThat(rejected).as("a rejected registration").isNotNull();
     assertThat(rejected.getReason()).contains("model '" + MODEL + "' would take",
         "it would hold " + (registered + 1) + " versions", "max.request.size",
