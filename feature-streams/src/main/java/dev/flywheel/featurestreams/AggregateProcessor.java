@@ -4,6 +4,7 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
 import dev.flywheel.serde.AvroSize;
 import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.RecordSize;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
@@ -54,12 +55,6 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * refused (its vector, or its entity's state even so, would not fit).
    */
   static final String OVERSIZED_EVENTS = "flywheel.features.oversized.events";
-
-  /** A record's size in a batch beyond its key and value, with room for Streams' headers. */
-  private static final int RECORD_OVERHEAD_BYTES = 512;
-
-  /** The Confluent wire format's magic byte and schema id. */
-  private static final int WIRE_HEADER_BYTES = 5;
 
   private final FeatureEngine engine;
   private final FeatureGroupPlan plan;
@@ -210,7 +205,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     byte[] encoded = null;
     if (tooLarge == null) {
       encoded = stateSerde.write(s);
-      int limit = maxRecordBytes - AvroSize.utf8Length(entity) - RECORD_OVERHEAD_BYTES;
+      int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(entity), maxRecordBytes);
       if (encoded.length > limit) {
         int before = encoded.length;
         engine.sealAll(s);
@@ -270,9 +265,9 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     if (bound <= maxRecordBytes) {
       return null;
     }
-    long bytes = AvroSize.of(vector) + WIRE_HEADER_BYTES
-        + AvroSize.utf8Length(vector.getEntityId()) + RECORD_OVERHEAD_BYTES;
-    if (bytes <= maxRecordBytes) {
+    long bytes = AvroSize.ofWireFormat(vector);
+    int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(vector.getEntityId()), maxRecordBytes);
+    if (bytes <= limit) {
       return null;
     }
     String longest = null;
@@ -286,10 +281,11 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
     return "the feature vector of event '" + vector.getEventId() + "' of entity '"
         + vector.getEntityId() + "' would take " + bytes + " bytes, more than the "
-        + maxRecordBytes + " a record of the feature log may take (the producer's"
-        + " max.request.size); categorical feature '" + longest + "' of feature group '"
-        + plan.name() + "' alone holds " + longestBytes + " bytes of text. Shorten that field's"
-        + " values at the source, or drop first/last features of long text fields";
+        + limit + " a record of the feature log may take (the producer's max.request.size, less"
+        + " the key and the record's overhead); categorical feature '" + longest
+        + "' of feature group '" + plan.name() + "' alone holds " + longestBytes + " bytes of"
+        + " text. Shorten that field's values at the source, or drop first/last features of long"
+        + " text fields";
   }
 
   /** The dead-letter reason of an event after which its entity's state would be too large. */
@@ -305,7 +301,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
     return "the state of entity '" + entity + "' in feature group '" + plan.name() + "' would"
         + " take " + bytes + " bytes with this event (" + sealedBytes + " with its held events"
-        + " folded into their tiles), more than the " + limit + " a record of its changelog may take"
+        + " folded into their tiles), more than the " + limit + " a record of its changelog may"
+        + " take"
         + " (the producer's max.request.size, less the key and the record's overhead)"
         + (field == null ? "" : "; this event's text field '" + field + "' alone holds "
             + fieldBytes + " bytes")

@@ -9,7 +9,7 @@ import dev.flywheel.events.RegisterVersion;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.serde.AvroSize;
 import dev.flywheel.streams.StreamsProps;
-import java.nio.charset.StandardCharsets;
+import dev.flywheel.topics.RecordSize;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.Objects;
@@ -43,12 +43,6 @@ import org.slf4j.LoggerFactory;
 final class RegistryProcessor implements Processor<String, RegistryCommand, String, Object> {
 
   private static final Logger LOG = LoggerFactory.getLogger(RegistryProcessor.class);
-
-  /** A record's size in a batch beyond its key and value, with room for Streams' headers. */
-  private static final int RECORD_OVERHEAD_BYTES = 512;
-
-  /** The Confluent wire format's magic byte and schema id. */
-  private static final int WIRE_HEADER_BYTES = 5;
 
   private final RegistryDecider decider;
   /** The producer's {@code max.request.size}, read at init. */
@@ -92,9 +86,8 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
    * the registry for every model. A model's state holds every version it registered.
    */
   private String tooLarge(String model, ModelRegistryState state) {
-    long bytes = AvroSize.of(state) + WIRE_HEADER_BYTES;
-    int limit = maxRecordBytes - model.getBytes(StandardCharsets.UTF_8).length
-        - RECORD_OVERHEAD_BYTES;
+    long bytes = AvroSize.ofWireFormat(state);
+    int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(model), maxRecordBytes);
     int versions = state.getVersions().size();
     if (bytes <= limit) {
       if (bytes > limit / 2 && halfFullWarned.add(model)) {

@@ -30,11 +30,6 @@ public final class TrainingRunRegistrar
   private final Function<String, String> descriptions;
   private ProcessorContext<String, RegistryCommand> context;
 
-  /** Registers versions with no description. */
-  public TrainingRunRegistrar() {
-    this(model -> null);
-  }
-
   /** @param descriptions the description of a model's versions, by model name (null: none) */
   public TrainingRunRegistrar(Function<String, String> descriptions) {
     this.descriptions = Objects.requireNonNull(descriptions, "descriptions");
@@ -62,11 +57,6 @@ public final class TrainingRunRegistrar
     }
     context.forward(record.withKey(run.getModel())
         .withValue(command(run, descriptions.apply(run.getModel()))));
-  }
-
-  /** The registration a completed run asks for, with no description. */
-  public static RegistryCommand command(TrainingRun run) {
-    return command(run, null);
   }
 
   /** The registration a completed run asks for; {@code description} may be null. */

@@ -19,7 +19,7 @@ import org.apache.avro.util.Utf8;
  * of encoding it: no buffer, no UTF-8 conversion, no allocation beyond logical-type conversions.
  * For a check that runs on every record against a size limit (a state kept per key that grows with
  * its input must stay within what a Kafka record may take), at a fraction of an encoding's cost.
- * Add {@link WireEncoder}'s 5-byte header for the Confluent wire format.
+ * {@link #ofWireFormat} adds the Confluent wire format's 5-byte header.
  */
 public final class AvroSize {
 
@@ -28,6 +28,11 @@ public final class AvroSize {
   /** The binary length of a generated record, with its class's logical-type conversions. */
   public static long of(SpecificRecordBase record) {
     return of(record, record.getSchema(), record.getSpecificData());
+  }
+
+  /** A generated record's length in the Confluent wire format: binary length and header. */
+  public static long ofWireFormat(SpecificRecordBase record) {
+    return of(record) + WireEncoder.HEADER_SIZE;
   }
 
   /**

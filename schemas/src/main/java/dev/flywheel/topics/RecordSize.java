@@ -34,6 +34,22 @@ public final class RecordSize {
   }
 
   /**
+   * What a record of a Kafka Streams processor takes beyond its key and value, at most: the
+   * batch's and the record's headers, with room for the headers Streams adds to changelog records.
+   */
+  private static final int STREAMS_RECORD_OVERHEAD = 512;
+
+  /**
+   * The most a value may take in a record a Kafka Streams processor writes with a key of {@code
+   * keyBytes} bytes, for a producer whose {@code max.request.size} is {@code maxRequestSize}: a
+   * processor whose records grow with its input (a state kept per key) checks against it, as a
+   * record the producer refuses would fail its task on every retry.
+   */
+  public static int maxValueBytes(int keyBytes, int maxRequestSize) {
+    return maxRequestSize - keyBytes - STREAMS_RECORD_OVERHEAD;
+  }
+
+  /**
    * The size the producer checks against {@code max.request.size} for a record of these key,
    * value and headers (each may be null), as {@code KafkaProducer.send} computes it.
    */

@@ -91,7 +91,7 @@ public final class ConfigKeys {
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String key = it.next();
       if (!SECTIONS.contains(key)) {
-        problems.add("unknown top-level section '" + key + "'" + hint(key, SECTIONS)
+        problems.add("unknown top-level section '" + key + "'" + KeyHints.didYouMean(key, SECTIONS)
             + (MODEL_KEYS.contains(key) ? " ('" + key + "' is a key of a models: entry; indent"
                 + " it under one)" : "")
             + "; the sections are " + SECTIONS);
@@ -110,7 +110,7 @@ public final class ConfigKeys {
           String key = it.next();
           if (!MODEL_KEYS.contains(key)) {
             problems.add("unknown key '" + key + "' at " + MODELS + "[" + i + "]." + key + name
-                + hint(key, MODEL_KEYS)
+                + KeyHints.didYouMean(key, MODEL_KEYS)
                 + (SECTIONS.contains(key) ? " ('" + key + "' is a top-level section; move it out"
                     + " of the models: entry)" : "")
                 + "; the keys of a model entry are " + MODEL_KEYS);
@@ -125,11 +125,6 @@ public final class ConfigKeys {
       throw new IllegalArgumentException(configName + " has " + problems.size()
           + " unknown keys:\n  " + String.join("\n  ", problems));
     }
-  }
-
-  /** {@code "; did you mean 'policy'?"} when a known key is close to {@code key}, else empty. */
-  private static String hint(String key, Set<String> known) {
-    return KeyHints.didYouMean(key, known);
   }
 
   /**
