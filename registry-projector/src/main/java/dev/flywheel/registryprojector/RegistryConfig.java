@@ -29,6 +29,7 @@ import java.util.Set;
  *   promotionAliases: [champion, production]   # default; moving one emits ModelPromoted
  *   applicationId: flywheel-registry-projector # default; the Kafka Streams application id
  *   port: 8080                                 # RegistryProjectorMain's own HTTP port; 0 = free
+ *   stateVersions: 100                         # default; newest versions a state holds in full
  * models:
  *   - name: fraud-detector
  *     description: Scores card payments for fraud before authorisation
@@ -46,15 +47,25 @@ import java.util.Set;
  * @param policies each configured model's policy, by model name
  * @param descriptions each configured model's {@code description} (what it is for, the "Purpose"
  *     of its model cards), by model name; training runs register their versions with it
+ * @param stateVersions how many of a model's newest versions its state holds in full, besides
+ *     those an alias points at or can roll back to; the others are listed by number and stage
+ *     only ({@link VersionSpill}), so that a model's state record stays small however many
+ *     versions it registers
  */
 public record RegistryConfig(List<String> promotionAliases, String applicationId, int port,
-    Map<String, ModelPolicy> policies, Map<String, String> descriptions) {
+    Map<String, ModelPolicy> policies, Map<String, String> descriptions, int stateVersions) {
 
   /** Kafka Streams application id unless configured. */
   public static final String DEFAULT_APPLICATION_ID = "flywheel-registry-projector";
 
   /** HTTP port unless configured. */
   public static final int DEFAULT_PORT = 8080;
+
+  /**
+   * Newest versions a model's state holds in full unless configured: at about 1.2 KB each (21
+   * inputs, 8 metrics, 10 params and lineage), about 120 KB, an eighth of a record's 1 MiB.
+   */
+  public static final int DEFAULT_STATE_VERSIONS = 100;
 
   /**
    * The top-level sections this service reads; {@link #parse} sees no other, so a key read must be
@@ -70,7 +81,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Set<String> REGISTRY_KEYS = Set.of("promotionAliases", "applicationId",
-      "port");
+      "port", "stateVersions");
   private static final Set<String> POLICY_KEYS = Set.of("gates", "beatChampion", "approvals",
       "autoPromote", "promotionAliases");
   private static final Set<String> CHAMPION_KEYS = Set.of("metric", "margin", "lowerIsBetter",
@@ -82,12 +93,28 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
     Objects.requireNonNull(applicationId, "applicationId");
     policies = Map.copyOf(policies);
     descriptions = Map.copyOf(descriptions);
+    if (stateVersions < 1) {
+      throw new IllegalArgumentException("registry.stateVersions must be at least 1, got "
+          + stateVersions);
+    }
   }
 
-  /** These settings, with no model descriptions. */
+  /** These settings, with no model descriptions and the default {@code stateVersions}. */
   public RegistryConfig(List<String> promotionAliases, String applicationId, int port,
       Map<String, ModelPolicy> policies) {
-    this(promotionAliases, applicationId, port, policies, Map.of());
+    this(promotionAliases, applicationId, port, policies, Map.of(), DEFAULT_STATE_VERSIONS);
+  }
+
+  /** This config with another application id. */
+  public RegistryConfig withApplicationId(String applicationId) {
+    return new RegistryConfig(promotionAliases, applicationId, port, policies, descriptions,
+        stateVersions);
+  }
+
+  /** This config with another {@code stateVersions}. */
+  public RegistryConfig withStateVersions(int stateVersions) {
+    return new RegistryConfig(promotionAliases, applicationId, port, policies, descriptions,
+        stateVersions);
   }
 
   /** The {@code description} configured for {@code model}, or null. */
@@ -111,7 +138,8 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
   public RegistryConfig withPolicy(String model, ModelPolicy policy) {
     Map<String, ModelPolicy> copy = new LinkedHashMap<>(policies);
     copy.put(model, policy);
-    return new RegistryConfig(promotionAliases, applicationId, port, copy, descriptions);
+    return new RegistryConfig(promotionAliases, applicationId, port, copy, descriptions,
+        stateVersions);
   }
 
   /**
@@ -158,6 +186,7 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
     List<String> aliases = ModelPolicy.DEFAULT_PROMOTION_ALIASES;
     String applicationId = DEFAULT_APPLICATION_ID;
     int port = DEFAULT_PORT;
+    int stateVersions = DEFAULT_STATE_VERSIONS;
     if (!registry.isMissingNode() && !registry.isNull()) {
       requireObject(registry, "registry");
       refuseUnknown(registry, REGISTRY_KEYS, "registry");
@@ -177,6 +206,14 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
           throw new IllegalArgumentException("registry.port must be 0..65535, got " + p);
         }
         port = p.asInt();
+      }
+      if (registry.has("stateVersions")) {
+        JsonNode n = registry.get("stateVersions");
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 1) {
+          throw new IllegalArgumentException("registry.stateVersions must be a whole number of at"
+              + " least 1 (default " + DEFAULT_STATE_VERSIONS + "), got " + n);
+        }
+        stateVersions = n.asInt();
       }
     }
     Map<String, ModelPolicy> policies = new LinkedHashMap<>();
@@ -212,7 +249,8 @@ public record RegistryConfig(List<String> promotionAliases, String applicationId
         }
       }
     }
-    return new RegistryConfig(aliases, applicationId, port, policies, descriptions);
+    return new RegistryConfig(aliases, applicationId, port, policies, descriptions,
+        stateVersions);
   }
 
   private static ModelPolicy policy(JsonNode node, String where, List<String> defaultAliases) {

@@ -100,7 +100,7 @@ public final class RegistryJson {
     o.put("model", state.getModel());
     o.put("sequence", state.getSequence());
     o.put("updated_at", state.getEventTime().toString());
-    o.put("versions", state.getVersions().size());
+    o.put("versions", VersionSpill.count(state));
     o.put("latest_version", RegistryFold.latestVersion(state));
     ObjectNode aliases = o.putObject("aliases");
     for (AliasState a : state.getAliases()) {

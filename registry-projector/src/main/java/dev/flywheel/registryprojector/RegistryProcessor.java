@@ -5,6 +5,7 @@ import dev.flywheel.events.CommandOutcome;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.ModelVersion;
 import dev.flywheel.events.RegisterVersion;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.serde.AvroSize;
@@ -14,6 +15,7 @@ import java.time.Instant;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.IntFunction;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -28,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * decided for the model (in {@link RegistryTopology#COMMAND_IDS_STORE}) is skipped: it changes
  * nothing and emits nothing. Baselines of registered versions are kept in {@link
  * RegistryTopology#BASELINES_STORE} for the {@code ModelPromoted} of a later promotion.
+ *
+ * <p>A model's state holds in full only its newest versions and those an alias points at; the
+ * others are summarised, their entries in {@link RegistryTopology#VERSIONS_STORE} ({@link
+ * VersionSpill}). The version a command acts on is restored before the decision and the state
+ * spilled again after it, so the decider always sees the versions it needs in full.
  *
  * <p>A model whose state is {@link RegistryFold#isEmpty empty} after the decision (a command
  * against a model that does not exist, rejected) gets no state: nothing in {@link
@@ -45,6 +52,8 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   private static final Logger LOG = LoggerFactory.getLogger(RegistryProcessor.class);
 
   private final RegistryDecider decider;
+  /** How many of a model's newest versions its state holds in full. */
+  private final int stateVersions;
   /** The producer's {@code max.request.size}, read at init. */
   private int maxRecordBytes;
   /** Models whose state passed half of what it may take, warned about once by this processor. */
@@ -54,9 +63,12 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   private KeyValueStore<String, ModelRegistryState> positions;
   private KeyValueStore<String, Long> commandIds;
   private KeyValueStore<String, BaselineProfile> baselines;
+  private KeyValueStore<String, ModelVersion> olderVersions;
+  private KeyValueStore<String, Integer> artifacts;
 
-  RegistryProcessor(RegistryDecider decider) {
+  RegistryProcessor(RegistryDecider decider, int stateVersions) {
     this.decider = Objects.requireNonNull(decider, "decider");
+    this.stateVersions = stateVersions;
   }
 
   @Override
@@ -67,6 +79,8 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
     this.positions = context.getStateStore(RegistryTopology.POSITIONS_STORE);
     this.commandIds = context.getStateStore(RegistryTopology.COMMAND_IDS_STORE);
     this.baselines = context.getStateStore(RegistryTopology.BASELINES_STORE);
+    this.olderVersions = context.getStateStore(RegistryTopology.VERSIONS_STORE);
+    this.artifacts = context.getStateStore(RegistryTopology.ARTIFACTS_STORE);
   }
 
   /** The key of a command id in the command-id store. */
@@ -74,9 +88,41 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
     return model + '\u0000' + commandId;
   }
 
-  /** The key of a version's baseline in the baseline store. */
+  /** The key of a version in the baseline and version stores. */
   static String baselineKey(String model, int version) {
     return model + '\u0000' + version;
+  }
+
+  /** The key of an artifact in the artifact store. */
+  static String artifactKey(String model, String sha256) {
+    return model + '\u0000' + sha256;
+  }
+
+  /**
+   * {@code state} with the versions {@code command} needs in full: the one it acts on, and for a
+   * registration a summarised version with the same artifact (so the duplicate is refused).
+   */
+  private ModelRegistryState withTargets(ModelRegistryState state, RegistryCommand command) {
+    String model = state.getModel();
+    IntFunction<ModelVersion> load = v -> olderVersions.get(baselineKey(model, v));
+    VersionSpill.target(state, command).ifPresent(v -> VersionSpill.restore(state, v, load));
+    if (command.getCommand() instanceof RegisterVersion r && r.getArtifact() != null
+        && r.getArtifact().getSha256() != null) {
+      Integer same = artifacts.get(artifactKey(model, r.getArtifact().getSha256()));
+      if (same != null) {
+        VersionSpill.restore(state, same, load);
+      }
+    }
+    return state;
+  }
+
+  /** Moves the versions {@code state} need not hold in full to the version store. */
+  private void spill(ModelRegistryState state) {
+    String model = state.getModel();
+    VersionSpill.spill(state, stateVersions, v -> {
+      olderVersions.put(baselineKey(model, v.getVersion()), v);
+      artifacts.put(artifactKey(model, v.getArtifact().getSha256()), v.getVersion());
+    });
   }
 
   /**
@@ -88,25 +134,27 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
   private String tooLarge(String model, ModelRegistryState state) {
     long bytes = AvroSize.ofWireFormat(state);
     int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(model), maxRecordBytes);
-    int versions = state.getVersions().size();
+    int versions = VersionSpill.count(state);
     if (bytes <= limit) {
       if (bytes > limit / 2 && halfFullWarned.add(model)) {
-        long perVersion = bytes / Math.max(1, versions);
+        long perVersion = bytes / Math.max(1, state.getVersions().size());
         LOG.warn("registry: model '{}' takes {} bytes of the {} its state may take, with {}"
-            + " versions of about {} bytes each: about {} more versions fit. Plan to register new"
-            + " versions under a new model name, or raise max.request.size (kafka.properties in"
+            + " versions ({} in full, of about {} bytes each). Lower registry.stateVersions"
+            + " (now {}) in flywheel.yaml, or raise max.request.size (kafka.properties in"
             + " flywheel.yaml) together with max.message.bytes of its topics {}-{}-changelog and"
-            + " flywheel.registry.state", model, bytes, limit, versions, perVersion,
-            (limit - bytes) / Math.max(1, perVersion), context.applicationId(),
+            + " flywheel.registry.state", model, bytes, limit, versions,
+            state.getVersions().size(), perVersion, stateVersions, context.applicationId(),
             RegistryTopology.STATE_STORE);
       }
       return null;
     }
     return "model '" + model + "' would take " + bytes + " bytes with this command, more than the "
         + limit + " a record of its state may take (the producer's max.request.size, less the"
-        + " key and the record's overhead): it would hold " + versions + " versions, about "
-        + bytes / Math.max(1, versions) + " bytes each. Register new versions under a new model"
-        + " name, or raise max.request.size (kafka.properties in flywheel.yaml) together with"
+        + " key and the record's overhead): it would hold " + versions + " versions, "
+        + state.getVersions().size() + " of them in full (about " + bytes
+        / Math.max(1, state.getVersions().size()) + " bytes each). Lower registry.stateVersions"
+        + " (now " + stateVersions + ") in flywheel.yaml, so that fewer versions are held in"
+        + " full, or raise max.request.size (kafka.properties in flywheel.yaml) together with"
         + " max.message.bytes of its topics " + context.applicationId() + "-"
         + RegistryTopology.STATE_STORE + "-changelog and flywheel.registry.state, then send the"
         + " command again with the same id (a training run's registration: report the run again,"
@@ -140,14 +188,17 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
     }
     ModelRegistryState stored = states.get(model);
     ModelRegistryState position = stored == null ? positions.get(model) : null;
-    ModelRegistryState state = stored != null ? stored
-        : position != null ? position : RegistryFold.empty(model);
+    ModelRegistryState state = withTargets(stored != null ? stored
+        : position != null ? position : RegistryFold.empty(model), command);
     Instant now = Instant.ofEpochMilli(record.timestamp());
     Decision decision = decider.decide(state, command, now,
         version -> baselines.get(baselineKey(model, version)));
+    spill(decision.state());
     String tooLarge = tooLarge(model, decision.state());
     if (tooLarge != null) {
-      // decide() folded its events into the state it was given: decide again on a fresh copy
+      // decide() folded its events into the state it was given: decide again on a fresh copy.
+      // The versions spilled above are in the version store either way, as the state moves
+      // none back without a command that needs it.
       ModelRegistryState before = stored != null ? states.get(model)
           : position != null ? positions.get(model) : RegistryFold.empty(model);
       decision = decider.refuse(before, command, now, tooLarge);

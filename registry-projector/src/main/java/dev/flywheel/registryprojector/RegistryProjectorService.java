@@ -1,6 +1,7 @@
 package dev.flywheel.registryprojector;
 
 import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.ModelVersion;
 import dev.flywheel.registryprojector.http.RegistryHttpApi;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.streams.ReplaceFailedThreads;
@@ -215,9 +216,13 @@ public final class RegistryProjectorService implements AutoCloseable {
   private final class StoreStates implements CurrentStates {
 
     private ReadOnlyKeyValueStore<String, ModelRegistryState> store() {
+      return store(RegistryTopology.STATE_STORE);
+    }
+
+    private <V> ReadOnlyKeyValueStore<String, V> store(String name) {
       KafkaStreams s = streams;
       try {
-        return s.store(StoreQueryParameters.fromNameAndType(RegistryTopology.STATE_STORE,
+        return s.store(StoreQueryParameters.fromNameAndType(name,
             QueryableStoreTypes.keyValueStore()));
       } catch (InvalidStateStoreException e) {
         throw new RegistryUnavailableException("the registry state is not readable now (Kafka"
@@ -231,7 +236,16 @@ public final class RegistryProjectorService implements AutoCloseable {
         // an empty state is one stored by an earlier release for a rejected command against a
         // model that did not exist; it is not a model (the projection removes it on the
         // model's next command)
-        return Optional.ofNullable(store().get(model)).filter(s -> !RegistryFold.isEmpty(s));
+        Optional<ModelRegistryState> state = Optional.ofNullable(store().get(model))
+            .filter(s -> !RegistryFold.isEmpty(s));
+        if (state.isPresent() && !state.get().getOlderVersions().isEmpty()) {
+          // the versions the state lists by number only, in full, for the API
+          ReadOnlyKeyValueStore<String, ModelVersion> versions =
+              store(RegistryTopology.VERSIONS_STORE);
+          VersionSpill.restoreAll(state.get(),
+              v -> versions.get(RegistryProcessor.baselineKey(model, v)));
+        }
+        return state;
       } catch (InvalidStateStoreException e) {
         throw new RegistryUnavailableException("the registry state is not readable now; retry"
             + " in a few seconds", e);

@@ -4,6 +4,7 @@ import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.ModelVersion;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.events.TrainingRun;
 import dev.flywheel.topics.AvroSerdeFactory;
@@ -21,7 +22,8 @@ import org.apache.kafka.streams.state.Stores;
  * <pre>
  * flywheel.training.runs ── training-run-registrar ──▶ flywheel.registry.commands
  * flywheel.registry.commands ── registry-decider [registry-state, registry-positions,
- *                                                  registry-command-ids, registry-baselines]
+ *                                                  registry-command-ids, registry-baselines,
+ *                                                  registry-versions, registry-artifacts]
  *     ├─▶ flywheel.model.events      (the audit log)
  *     ├─▶ flywheel.model.promoted    (promotion aliases that moved)
  *     └─▶ flywheel.registry.state    (compacted current state)
@@ -61,6 +63,16 @@ public final class RegistryTopology {
   public static final String COMMAND_IDS_STORE = "registry-command-ids";
   /** Store: model name + NUL + version → the version's {@link BaselineProfile}. */
   public static final String BASELINES_STORE = "registry-baselines";
+  /**
+   * Store: model name + NUL + version → the full {@link ModelVersion} of a version its model's
+   * state lists only in {@code older_versions} ({@link VersionSpill}).
+   */
+  public static final String VERSIONS_STORE = "registry-versions";
+  /**
+   * Store: model name + NUL + artifact sha256 → the version registered with it, for versions
+   * moved to {@link #VERSIONS_STORE}, so that registering the same file again is still refused.
+   */
+  public static final String ARTIFACTS_STORE = "registry-artifacts";
 
   private RegistryTopology() {}
 
@@ -78,6 +90,7 @@ public final class RegistryTopology {
     Topic<String, ModelPromoted> promoted = topics.modelPromoted();
     Topic<String, ModelRegistryState> state = topics.registryState();
     Serde<BaselineProfile> baselineSerde = serdes.specific(BaselineProfile.class, false);
+    Serde<ModelVersion> versionSerde = serdes.specific(ModelVersion.class, false);
     RegistryDecider decider = new RegistryDecider(config);
 
     Topology topology = new Topology();
@@ -90,7 +103,7 @@ public final class RegistryTopology {
 
     topology.addSource(COMMANDS_SOURCE, commands.keySerde().deserializer(),
         commands.valueSerde().deserializer(), commands.name());
-    topology.addProcessor(DECIDER, () -> new RegistryProcessor(decider), COMMANDS_SOURCE);
+    topology.addProcessor(DECIDER, () -> new RegistryProcessor(decider, config.stateVersions()), COMMANDS_SOURCE);
     topology.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), state.valueSerde()),
         DECIDER);
@@ -102,6 +115,12 @@ public final class RegistryTopology {
         DECIDER);
     topology.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(BASELINES_STORE), Serdes.String(), baselineSerde),
+        DECIDER);
+    topology.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(VERSIONS_STORE), Serdes.String(), versionSerde),
+        DECIDER);
+    topology.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(ARTIFACTS_STORE), Serdes.String(), Serdes.Integer()),
         DECIDER);
     topology.addSink(MODEL_EVENTS_SINK, events.name(), events.keySerde().serializer(),
         cast(events.valueSerde().serializer()), DECIDER);

@@ -35,11 +35,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A model's state holds every version it registered, and is one record of the state store's
- * changelog and of {@code flywheel.registry.state}. A model retrained by the loop for long enough
- * would outgrow what the producer accepts ({@code max.request.size}); the record would then fail
- * the registry's task on every retry, stopping it for every model. The registry instead rejects
- * the command that would make the state too large, saying why and what to do, and goes on.
+ * A model's state is one record of the state store's changelog and of {@code
+ * flywheel.registry.state}, holding its newest versions in full ({@code registry.stateVersions})
+ * and the others as summaries ({@link VersionSpillTest}). Should the versions it holds in full
+ * outgrow what the producer accepts ({@code max.request.size}), the record would fail the
+ * registry's task on every retry, stopping it for every model. The registry instead rejects the
+ * command that would make the state too large, saying why and what to do, and goes on.
  */
 class RegistryStateSizeTest {
 
@@ -104,7 +105,8 @@ class RegistryStateSizeTest {
 
   @Test
   void shouldRejectTheRegistrationThatWouldOutgrowARecordAndKeepDecidingAfterIt() {
-    // Given a registry whose producer takes records of at most 64 KiB, and a model with a champion
+    // Given a registry whose producer takes records of at most 64 KiB, which holds 100 versions in
+    // full (the default: more than fit), and a model with a champion
     driver = new RegistryDriver(RegistryConfig.defaults(), stateDir,
         Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE));
     driver.decide(command(realistic(1)));
@@ -125,7 +127,8 @@ class RegistryStateSizeTest {
         } else {
           registered++;
         }
-        if (registeredAtWarning < 0 && log.count(Level.WARN, "more versions fit") > 0) {
+        if (registeredAtWarning < 0
+            && log.count(Level.WARN, "Lower registry.stateVersions (now 100)") > 0) {
           registeredAtWarning = registered;
         }
       }
@@ -140,7 +143,7 @@ class RegistryStateSizeTest {
     assertThat(rejected).as("a rejected registration").isNotNull();
     assertThat(rejected.getReason()).contains("model '" + MODEL + "' would take",
         "it would hold " + (registered + 1) + " versions", "max.request.size",
-        "Register new versions under a new model name", "send the command again with the same id");
+        "Lower registry.stateVersions (now 100)", "send the command again with the same id");
     // and the state kept every accepted version and fits, on the store and on the state topic
     assertThat(state.getVersions()).hasSize(registered);
     assertThat(state.getSequence()).isEqualTo(rejected.getSequence());

@@ -20,9 +20,8 @@ final class RegistryPlatformService implements PlatformService {
 
   RegistryPlatformService(ServiceContext context, RegistryConfig config, MeterRegistry meters) {
     this.meters = meters;
-    RegistryConfig own = new RegistryConfig(config.promotionAliases(),
-        context.applicationId(config.applicationId(), RegistryConfig.DEFAULT_APPLICATION_ID),
-        config.port(), config.policies());
+    RegistryConfig own = config.withApplicationId(
+        context.applicationId(config.applicationId(), RegistryConfig.DEFAULT_APPLICATION_ID));
     this.service = RegistryProjectorService.builder()
         .config(own)
         .kafka(context.kafka())
