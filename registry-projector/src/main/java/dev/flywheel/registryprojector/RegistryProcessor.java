@@ -129,7 +129,8 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
    * Why {@code state} is too large to store, or null when it fits: a record of the state store's
    * changelog and of {@code flywheel.registry.state} may take at most the producer's {@code
    * max.request.size}, and one the producer refuses would fail the task on every retry, stopping
-   * the registry for every model. A model's state holds every version it registered.
+   * the registry for every model. A model's state holds its newest versions in full ({@link
+   * VersionSpill}).
    */
   private String tooLarge(String model, ModelRegistryState state) {
     long bytes = AvroSize.ofWireFormat(state);
