@@ -50,6 +50,35 @@ class RegistryConfigTest {
   }
 
   @Test
+  void shouldReadStateVersionsAndKeepEverySettingUnderAnotherApplicationId() {
+    // Given a registry section with stateVersions, and a described model
+    RegistryConfig config = RegistryConfig.parse("""
+        registry: {stateVersions: 20}
+        models:
+          - name: fraud-detector
+            description: Scores card payments for fraud
+        """);
+
+    // When the platform runs it under its own application id
+    RegistryConfig own = config.withApplicationId("flywheel-dev-registry");
+
+    // Then the description and stateVersions are kept
+    assertThat(config.stateVersions()).isEqualTo(20);
+    assertThat(own.applicationId()).isEqualTo("flywheel-dev-registry");
+    assertThat(own.description("fraud-detector")).isEqualTo("Scores card payments for fraud");
+    assertThat(own.stateVersions()).isEqualTo(20);
+    assertThat(RegistryConfig.defaults().stateVersions()).isEqualTo(100);
+  }
+
+  @Test
+  void shouldRefuseAStateVersionsBelowOne() {
+    assertThatThrownBy(() -> RegistryConfig.parse("registry: {stateVersions: 0}"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("registry.stateVersions must be a whole number of at least 1 (default 100),"
+            + " got 0");
+  }
+
+  @Test
   void shouldRefuseAMisspeltPolicyKeyNamingTheKnownOnes() {
     assertThatThrownBy(() -> RegistryConfig.parse("""
         models:
