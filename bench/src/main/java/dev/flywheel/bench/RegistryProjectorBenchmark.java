@@ -63,7 +63,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * counts the audit events on {@code flywheel.model.events} until every command is decided.
  * Commands/s = commands / (time of the last decision − time of the first). Then the query API
  * on a local Javalin server, one client thread, after 2,000 warm-up requests: {@code queries}
- * (default 20,000) requests of each kind at random models, versions and times.
+ * (default 20,000) requests of each kind at random models, versions and times. A fourth
+ * argument sets {@code registry.stateVersions} (default 100).
  */
 public final class RegistryProjectorBenchmark {
 
@@ -75,6 +76,8 @@ public final class RegistryProjectorBenchmark {
     int models = args.length > 0 ? Integer.parseInt(args[0]) : 1_000;
     int versions = args.length > 1 ? Integer.parseInt(args[1]) : 100;
     int queries = args.length > 2 ? Integer.parseInt(args[2]) : 20_000;
+    int stateVersions = args.length > 3 ? Integer.parseInt(args[3])
+        : RegistryConfig.DEFAULT_STATE_VERSIONS;
     Path dir = Files.createTempDirectory("flywheel-registry-bench");
     try (Devstack devstack = Devstack.builder().build().start()) {
       String bootstrap = devstack.bootstrapServers();
@@ -86,12 +89,13 @@ public final class RegistryProjectorBenchmark {
             topics.modelEvents()));
       }
       long commands = produce(bootstrap, topics.registryCommands(), models, versions);
-      System.out.printf(Locale.ROOT, "wrote %,d commands (%d models x %d versions + promotions)%n",
-          commands, models, versions);
+      System.out.printf(Locale.ROOT, "wrote %,d commands (%d models x %d versions + promotions),"
+          + " registry.stateVersions %d%n", commands, models, versions, stateVersions);
 
       long started = System.nanoTime();
       try (RegistryProjectorService service = RegistryProjectorService.builder()
-          .config(RegistryConfig.parse("registry: {applicationId: bench-registry}"))
+          .config(RegistryConfig.parse("registry: {applicationId: bench-registry}")
+              .withStateVersions(stateVersions))
           .kafka(Map.of("bootstrap.servers", bootstrap)).serdes(serdes).topics(topics)
           .stateDir(dir.resolve("state")).build().start()) {
         long[] firstLast = awaitDecisions(bootstrap, topics.modelEvents().name(), commands);

@@ -80,6 +80,18 @@ class DemoIT {
   }
 
   @Test
+  void shouldRegisterEveryVersionWithTheModelsConfiguredDescription() {
+    List<String> descriptions = readAll(demo.topics().registryState()).stream()
+        .filter(s -> s != null && s.getModel().equals(Demo.MODEL))
+        .flatMap(s -> s.getVersions().stream())
+        .map(v -> "v" + v.getVersion() + ": " + v.getDescription()).distinct().toList();
+
+    assertThat(descriptions).as("versions of the registry state; view:%n%s", view)
+        .contains("v1: Scores card payments for fraud before authorisation",
+            "v2: Scores card payments for fraud before authorisation");
+  }
+
+  @Test
   void shouldFindV2PromotedToChampionFromTheRetrainingRun() {
     List<String> promoted = readAll(demo.topics().modelPromoted()).stream()
         .map(p -> p.getModel() + " " + p.getAlias() + " v" + p.getVersion() + " after v"
