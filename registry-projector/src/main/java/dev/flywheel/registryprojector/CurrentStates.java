@@ -15,6 +15,17 @@ public interface CurrentStates {
   Optional<ModelRegistryState> get(String model);
 
   /**
+   * The current state of {@code model} for a question about one version: like {@link #get}, but
+   * of the versions the state lists only by number ({@code older_versions}) just {@code version}
+   * need be in full, which spares reading the others.
+   *
+   * @throws RegistryUnavailableException while the state cannot be read
+   */
+  default Optional<ModelRegistryState> get(String model, int version) {
+    return get(model);
+  }
+
+  /**
    * Every model's current state, sorted by model name.
    *
    * @throws RegistryUnavailableException while the state cannot be read

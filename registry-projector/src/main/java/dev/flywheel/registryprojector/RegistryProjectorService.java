@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -232,6 +233,16 @@ public final class RegistryProjectorService implements AutoCloseable {
 
     @Override
     public Optional<ModelRegistryState> get(String model) {
+      return read(model, null);
+    }
+
+    @Override
+    public Optional<ModelRegistryState> get(String model, int version) {
+      return read(model, version);
+    }
+
+    /** The model's state with every version in full, or only {@code version} (when not null). */
+    private Optional<ModelRegistryState> read(String model, Integer version) {
       try {
         // an empty state is one stored by an earlier release for a rejected command against a
         // model that did not exist; it is not a model (the projection removes it on the
@@ -242,8 +253,13 @@ public final class RegistryProjectorService implements AutoCloseable {
           // the versions the state lists by number only, in full, for the API
           ReadOnlyKeyValueStore<String, ModelVersion> versions =
               store(RegistryTopology.VERSIONS_STORE);
-          VersionSpill.restoreAll(state.get(),
-              v -> versions.get(RegistryProcessor.baselineKey(model, v)));
+          IntFunction<ModelVersion> load =
+              v -> versions.get(RegistryProcessor.baselineKey(model, v));
+          if (version == null) {
+            VersionSpill.restoreAll(state.get(), load);
+          } else {
+            VersionSpill.restore(state.get(), version, load);
+          }
         }
         return state;
       } catch (InvalidStateStoreException e) {

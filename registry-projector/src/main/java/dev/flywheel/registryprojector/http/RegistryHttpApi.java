@@ -154,7 +154,7 @@ public final class RegistryHttpApi {
   }
 
   private void version(Context ctx) {
-    ModelRegistryState s = state(ctx);
+    ModelRegistryState s = state(ctx, versionNumber(ctx));
     json(ctx, RegistryJson.version(s, version(ctx, s)));
   }
 
@@ -197,7 +197,8 @@ public final class RegistryHttpApi {
     String model = ctx.pathParam("model");
     Instant asOf = asOf(ctx);
     requireHistory();
-    ModelRegistryState s = asOf == null ? current.get(model).orElseThrow(() -> unknownModel(model))
+    ModelRegistryState s = asOf == null
+        ? current.get(model, versionNumber(ctx)).orElseThrow(() -> unknownModel(model))
         : history.stateAt(model, asOf).orElseThrow(() -> unknownModelAt(model, asOf));
     ModelVersion v = version(ctx, s);
     List<ModelEvent> events = history.history(model, asOf == null ? s.getEventTime() : asOf);
@@ -219,10 +220,16 @@ public final class RegistryHttpApi {
   // ----------------------------------------------------------------------------------- helpers
 
   private ModelRegistryState state(Context ctx) {
+    return state(ctx, null);
+  }
+
+  /** The state, with {@code version} in full (every version when null). */
+  private ModelRegistryState state(Context ctx, Integer version) {
     String model = ctx.pathParam("model");
     Instant asOf = asOf(ctx);
     if (asOf == null) {
-      return current.get(model).orElseThrow(() -> unknownModel(model));
+      return (version == null ? current.get(model) : current.get(model, version))
+          .orElseThrow(() -> unknownModel(model));
     }
     requireHistory();
     return history.stateAt(model, asOf).orElseThrow(() -> unknownModelAt(model, asOf));
@@ -235,15 +242,18 @@ public final class RegistryHttpApi {
     }
   }
 
-  private static ModelVersion version(Context ctx, ModelRegistryState s) {
+  private static int versionNumber(Context ctx) {
     String raw = ctx.pathParam("version");
-    int number;
     try {
-      number = Integer.parseInt(raw);
+      return Integer.parseInt(raw);
     } catch (NumberFormatException e) {
       throw new BadRequest(400, "version '" + raw + "' is not a number; use a version number"
           + " such as 3");
     }
+  }
+
+  private static ModelVersion version(Context ctx, ModelRegistryState s) {
+    int number = versionNumber(ctx);
     return RegistryFold.version(s, number).orElseThrow(() -> new BadRequest(404, "version "
         + number + " of " + s.getModel() + " does not exist"
         + (s.getVersions().isEmpty() ? " (no version is registered)"
