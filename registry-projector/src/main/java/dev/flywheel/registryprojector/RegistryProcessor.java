@@ -90,7 +90,12 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
 
   /** The key of a version in the baseline and version stores. */
   static String baselineKey(String model, int version) {
-    return model + '\u0000' + version;
+    return modelPrefix(model) + version;
+  }
+
+  /** What the keys of a model's entries in the baseline and version stores start with. */
+  static String modelPrefix(String model) {
+    return model + '\u0000';
   }
 
   /** The key of an artifact in the artifact store. */

@@ -19,10 +19,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.function.IntFunction;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -253,12 +253,18 @@ public final class RegistryProjectorService implements AutoCloseable {
           // the versions the state lists by number only, in full, for the API
           ReadOnlyKeyValueStore<String, ModelVersion> versions =
               store(RegistryTopology.VERSIONS_STORE);
-          IntFunction<ModelVersion> load =
-              v -> versions.get(RegistryProcessor.baselineKey(model, v));
           if (version == null) {
-            VersionSpill.restoreAll(state.get(), load);
+            // one range scan of the model's entries rather than a lookup per version
+            Map<Integer, ModelVersion> entries = new HashMap<>();
+            try (KeyValueIterator<String, ModelVersion> it = versions.prefixScan(
+                RegistryProcessor.modelPrefix(model),
+                new StringSerializer())) {
+              it.forEachRemaining(kv -> entries.put(kv.value.getVersion(), kv.value));
+            }
+            VersionSpill.restoreAll(state.get(), entries::get);
           } else {
-            VersionSpill.restore(state.get(), version, load);
+            VersionSpill.restore(state.get(), version,
+                v -> versions.get(RegistryProcessor.baselineKey(model, v)));
           }
         }
         return state;
