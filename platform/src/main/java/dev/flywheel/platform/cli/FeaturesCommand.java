@@ -115,7 +115,7 @@ public final class FeaturesCommand implements Runnable {
       }
       for (Map.Entry<String, Double> f : values.features().entrySet()) {
         out.printf("  %-" + width + "s  %s%n", f.getKey(),
-            f.getValue() == null ? "undefined" : f.getValue());
+            f.getValue() == null ? "undefined" : number(f.getValue()));
       }
       for (Map.Entry<String, String> f : values.categoricalFeatures().entrySet()) {
         out.printf("  %-" + width + "s  %s%n", f.getKey(),
@@ -124,5 +124,13 @@ public final class FeaturesCommand implements Runnable {
       out.flush();
       return 0;
     }
+  }
+
+  /** A feature value as people read it: a count as {@code 2}, an amount as {@code 12.5}. */
+  static String number(double value) {
+    if (value == Math.rint(value) && Math.abs(value) < 1e15) {
+      return Long.toString((long) value);
+    }
+    return Double.toString(value);
   }
 }
