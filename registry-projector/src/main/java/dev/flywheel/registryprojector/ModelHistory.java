@@ -85,6 +85,19 @@ public final class ModelHistory {
     return new ArrayList<>(names.keySet());
   }
 
+  /** Names of the models with a state now, sorted; cheaper than {@code models(null)}. */
+  public List<String> currentModels() {
+    TreeMap<String, Boolean> names = new TreeMap<>();
+    models.forEach((name, entry) -> {
+      synchronized (entry) {
+        if (!entry.events.isEmpty() && !RegistryFold.isEmpty(entry.current)) {
+          names.put(name, true);
+        }
+      }
+    });
+    return new ArrayList<>(names.keySet());
+  }
+
   /**
    * The state of {@code model} at {@code asOf} (inclusive), or its latest state when {@code asOf}
    * is null; empty when the model had no event by then, or its state then was {@link

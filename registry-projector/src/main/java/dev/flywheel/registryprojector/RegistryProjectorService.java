@@ -18,7 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.HashSet;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -26,6 +28,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.TaskMetadata;
+import org.apache.kafka.streams.ThreadMetadata;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -249,6 +253,9 @@ public final class RegistryProjectorService implements AutoCloseable {
         // model's next command)
         Optional<ModelRegistryState> state = Optional.ofNullable(store().get(model))
             .filter(s -> !RegistryFold.isEmpty(s));
+        if (state.isEmpty()) {
+          return elsewhere(model);
+        }
         if (state.isPresent() && !state.get().getOlderVersions().isEmpty()) {
           // the versions the state lists by number only, in full, for the API
           ReadOnlyKeyValueStore<String, ModelVersion> versions =
@@ -274,22 +281,65 @@ public final class RegistryProjectorService implements AutoCloseable {
       }
     }
 
+    /**
+     * The state of a model this instance's store does not hold: when several instances share
+     * the application id, another one decides it. Every instance's history reads the whole
+     * audit log, and its state of a model is the fold the deciding instance stored, as of the
+     * last committed command; so it answers for the other instances' models. Empty for a model
+     * that does not exist.
+     */
+    private Optional<ModelRegistryState> elsewhere(String model) {
+      requireHistory();
+      return history.stateAt(model, null);
+    }
+
+    private void requireHistory() {
+      if (!historyCaughtUp()) {
+        throw new RegistryUnavailableException("the registry is still replaying the audit log,"
+            + " which answers for models other instances decide; retry in a few seconds", null);
+      }
+    }
+
     @Override
     public List<ModelRegistryState> all() {
       List<ModelRegistryState> out = new ArrayList<>();
+      Set<String> local = new HashSet<>();
       try (KeyValueIterator<String, ModelRegistryState> it = store().all()) {
         while (it.hasNext()) {
           KeyValue<String, ModelRegistryState> kv = it.next();
           if (!RegistryFold.isEmpty(kv.value)) {
             out.add(kv.value);
+            local.add(kv.key);
           }
         }
       } catch (InvalidStateStoreException e) {
         throw new RegistryUnavailableException("the registry state is not readable now; retry"
             + " in a few seconds", e);
       }
+      if (!decidesEveryModel()) {
+        requireHistory();
+        for (String model : history.currentModels()) {
+          if (!local.contains(model)) {
+            history.stateAt(model, null).ifPresent(out::add);
+          }
+        }
+      }
       out.sort((a, b) -> a.getModel().compareTo(b.getModel()));
       return out;
+    }
+
+    /** Whether this instance's active tasks hold every partition of the command topic. */
+    private boolean decidesEveryModel() {
+      KafkaStreams s = streams;
+      String commands = topics.registryCommands().name();
+      Set<Integer> owned = new HashSet<>();
+      for (ThreadMetadata thread : s.metadataForLocalThreads()) {
+        for (TaskMetadata task : thread.activeTasks()) {
+          task.topicPartitions().stream().filter(tp -> tp.topic().equals(commands))
+              .forEach(tp -> owned.add(tp.partition()));
+        }
+      }
+      return owned.size() >= topics.registryCommands().partitions();
     }
   }
 

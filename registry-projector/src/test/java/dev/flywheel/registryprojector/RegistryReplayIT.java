@@ -18,12 +18,7 @@ import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
-import io.javalin.Javalin;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,7 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
 class RegistryReplayIT {
 
   private static final List<String> MODELS = List.of("fraud-detector", "churn");
-  private final HttpClient client = HttpClient.newHttpClient();
+  /** Quick failure detection, so a restart on the same application id rebalances quickly. */
+  private static final Map<String, Object> SESSION = Map.of("session.timeout.ms", 6000,
+      "heartbeat.interval.ms", 1500);
 
   @TempDir Path stateDir;
 
@@ -68,7 +65,8 @@ class RegistryReplayIT {
     String bootstrap = devstack.bootstrapServers();
 
     // Given a registry that decided a mixed history for two models
-    Running before = Running.start(config, serdes, topics, bootstrap, stateDir);
+    RunningRegistry before = RunningRegistry.start(config, serdes, topics, bootstrap,
+        stateDir, SESSION);
     int sent = 0;
     for (RegistryCommand c : scenario("fraud-detector")) {
       KafkaSupport.send(bootstrap, topics.registryCommands(), c.getModel(), c);
@@ -82,19 +80,20 @@ class RegistryReplayIT {
     await().atMost(Duration.ofSeconds(90)).until(() -> decided(bootstrap, topics) == commands);
     RegistryCommand last = command("churn",
         tags(null, Map.of("after", "restart"), List.of()).getCommand());
-    await().atMost(Duration.ofSeconds(60)).until(() -> before.service.historyCaughtUp()
-        && before.service.history().size() == eventCount(bootstrap, topics));
-    Map<String, String> answers = answers(before.port());
+    await().atMost(Duration.ofSeconds(60)).until(() -> before.service().historyCaughtUp()
+        && before.service().history().size() == eventCount(bootstrap, topics));
+    Map<String, String> answers = answers(before);
     assertThat(answers.get("/models")).contains("fraud-detector").contains("churn");
     before.close();
 
     // When the state directory is deleted and the registry restarts on the same application id
     deleteRecursively(stateDir);
-    Running after = Running.start(config, serdes, topics, bootstrap, stateDir);
+    RunningRegistry after = RunningRegistry.start(config, serdes, topics, bootstrap,
+        stateDir, SESSION);
     try {
       // Then every answer of the query API is the same, byte for byte
       await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
-          .untilAsserted(() -> assertThat(answers(after.port())).isEqualTo(answers));
+          .untilAsserted(() -> assertThat(answers(after)).isEqualTo(answers));
       // And it decides on from the restored state: an old command id changes nothing, a new
       // command continues the sequence
       long eventsBefore = eventCount(bootstrap, topics);
@@ -156,22 +155,17 @@ class RegistryReplayIT {
         .map(ConsumerRecord::value).filter(e -> e.getModel().equals(model)).toList();
   }
 
-  private Map<String, String> answers(int port) throws IOException, InterruptedException {
+  private static Map<String, String> answers(RunningRegistry registry)
+      throws IOException, InterruptedException {
     Map<String, String> out = new LinkedHashMap<>();
-    out.put("/models", get(port, "/models"));
+    out.put("/models", registry.get("/models"));
     for (String m : MODELS) {
       for (String path : List.of("", "/versions", "/versions/3", "/aliases", "/history",
           "/versions/3/card", "/versions/3/card?format=markdown", "/aliases/production")) {
-        out.put("/models/" + m + path, get(port, "/models/" + m + path));
+        out.put("/models/" + m + path, registry.get("/models/" + m + path));
       }
     }
     return out;
-  }
-
-  private String get(int port, String path) throws IOException, InterruptedException {
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + port + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
-    return r.statusCode() + " " + r.body();
   }
 
   private static void deleteRecursively(Path dir) throws IOException {
@@ -181,33 +175,6 @@ class RegistryReplayIT {
     }
     try (Stream<Path> left = Files.list(dir)) {
       assertThat(left).isEmpty();
-    }
-  }
-
-  /** A service with its query API on a free port. */
-  private record Running(RegistryProjectorService service, Javalin http) {
-    static Running start(RegistryConfig config, AvroSerdes serdes, Topics topics,
-        String bootstrap, Path stateDir) {
-      RegistryProjectorService s = RegistryProjectorService.builder().config(config)
-          .kafka(Map.of("bootstrap.servers", bootstrap, "session.timeout.ms", 6000,
-              "heartbeat.interval.ms", 1500)).serdes(serdes).topics(topics)
-          .stateDir(stateDir).build().start();
-      Javalin h = Javalin.create(c -> {
-        c.startup.showJavalinBanner = false;
-        c.jetty.host = "127.0.0.1";
-        c.jetty.port = 0;
-        s.routes(c.routes);
-      }).start();
-      return new Running(s, h);
-    }
-
-    int port() {
-      return http.port();
-    }
-
-    void close() {
-      http.stop();
-      service.close();
     }
   }
 }

@@ -14,11 +14,6 @@ import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import dev.flywheel.events.VersionStatus;
-import io.javalin.Javalin;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -112,59 +107,40 @@ class RegistryStateSizeIT {
           applicationId: %s
           stateVersions: 5
         """.formatted(names.applicationId("registry")));
-    try (RegistryProjectorService service = RegistryProjectorService.builder().config(config)
-        .kafka(Map.of("bootstrap.servers", bootstrap,
-            ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))
-        .serdes(serdes).topics(topics).stateDir(stateDir).build().start()) {
-      Javalin http = Javalin.create(c -> {
-        c.startup.showJavalinBanner = false;
-        c.jetty.host = "127.0.0.1";
-        c.jetty.port = 0;
-        service.routes(c.routes);
-      }).start();
-      try {
-        // When 60 realistic versions are registered, and the third is archived afterwards
-        Topic<String, RegistryCommand> commands = topics.registryCommands();
-        try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), commands.keySerde().serializer(),
-            commands.valueSerde().serializer())) {
-          for (int n = 1; n <= 60; n++) {
-            producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
-                Fixtures.command(RegistryStateSizeTest.realistic(n))));
-          }
+    try (RunningRegistry registry = RunningRegistry.start(config, serdes, topics, bootstrap,
+        stateDir, Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))) {
+      // When 60 realistic versions are registered, and the third is archived afterwards
+      Topic<String, RegistryCommand> commands = topics.registryCommands();
+      try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), commands.keySerde().serializer(),
+          commands.valueSerde().serializer())) {
+        for (int n = 1; n <= 60; n++) {
           producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
-              Fixtures.archive(3))).get();
+              Fixtures.command(RegistryStateSizeTest.realistic(n))));
         }
-
-        // Then every command is accepted
-        await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-            assertThat(KafkaSupport.readAll(bootstrap, topics.modelEvents()))
-                .hasSize(61).allSatisfy(r -> assertThat(r.value().getOutcome())
-                    .isEqualTo(CommandOutcome.ACCEPTED)));
-        // and the state topic's record holds 5 versions in full and lists the other 55
-        List<ModelRegistryState> states = KafkaSupport.readAll(bootstrap, topics.registryState())
-            .stream().map(ConsumerRecord::value).toList();
-        ModelRegistryState last = states.get(states.size() - 1);
-        assertThat(last.getVersions()).hasSize(5);
-        assertThat(last.getOlderVersions()).hasSize(55);
-        assertThat(last.getOlderVersions().get(2).getStatus()).isEqualTo(VersionStatus.ARCHIVED);
-        // and the API serves a listed version in full, and counts them all
-        HttpClient client = HttpClient.newHttpClient();
-        String v3 = get(client, http.port(), "/models/" + Fixtures.MODEL + "/versions/3");
-        assertThat(v3).startsWith("200 ").contains("\"status\":\"ARCHIVED\"", "run-3",
-            "max_depth", "amount_mean_7d");
-        assertThat(get(client, http.port(), "/models")).contains("\"versions\":60");
-        assertThat(get(client, http.port(), "/models/" + Fixtures.MODEL + "/versions"))
-            .contains("run-1\"", "run-60\"");
-      } finally {
-        http.stop();
+        producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
+            Fixtures.archive(3))).get();
       }
-    }
-  }
 
-  private static String get(HttpClient client, int port, String path) throws Exception {
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + port + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
-    return r.statusCode() + " " + r.body();
+      // Then every command is accepted
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+          assertThat(KafkaSupport.readAll(bootstrap, topics.modelEvents()))
+              .hasSize(61).allSatisfy(r -> assertThat(r.value().getOutcome())
+                  .isEqualTo(CommandOutcome.ACCEPTED)));
+      // and the state topic's record holds 5 versions in full and lists the other 55
+      List<ModelRegistryState> states = KafkaSupport.readAll(bootstrap, topics.registryState())
+          .stream().map(ConsumerRecord::value).toList();
+      ModelRegistryState last = states.get(states.size() - 1);
+      assertThat(last.getVersions()).hasSize(5);
+      assertThat(last.getOlderVersions()).hasSize(55);
+      assertThat(last.getOlderVersions().get(2).getStatus()).isEqualTo(VersionStatus.ARCHIVED);
+      // and the API serves a listed version in full, and counts them all
+      String v3 = registry.get("/models/" + Fixtures.MODEL + "/versions/3");
+      assertThat(v3).startsWith("200 ").contains("\"status\":\"ARCHIVED\"", "run-3",
+          "max_depth", "amount_mean_7d");
+      assertThat(registry.get("/models")).contains("\"versions\":60");
+      assertThat(registry.get("/models/" + Fixtures.MODEL + "/versions"))
+          .contains("run-1\"", "run-60\"");
+    }
   }
 }
