@@ -7,7 +7,6 @@ import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.RegistryCommand;
-import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,14 +41,10 @@ class RegistryScaleOutIT {
   void shouldAnswerForEveryModelOnEitherInstanceAndGoOnAloneWhenOneStops(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given two registry instances with one application id, each owning some command partitions
-    String bootstrap = devstack.bootstrapServers();
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    RegistryConfig config = RegistryConfig.parse("registry: {applicationId: %s}"
-        .formatted(names.applicationId("registry")));
-    RunningRegistry a = RunningRegistry.start(config, serdes, topics, bootstrap, dirA, SESSION);
-    RunningRegistry b = RunningRegistry.start(config, serdes, topics, bootstrap, dirB, SESSION);
+    RunningRegistry a = RunningRegistry.onDevstack(devstack, names, "", dirA, SESSION);
+    RunningRegistry b = RunningRegistry.onDevstack(devstack, names, "", dirB, SESSION);
+    String bootstrap = a.bootstrap();
+    Topics topics = a.topics();
     try {
       await().atMost(Duration.ofSeconds(60)).until(() -> !owned(a, topics).isEmpty()
           && !owned(b, topics).isEmpty());

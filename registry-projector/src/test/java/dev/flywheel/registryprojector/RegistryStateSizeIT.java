@@ -10,10 +10,9 @@ import dev.flywheel.events.CommandOutcome;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.RegistryCommand;
-import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.events.VersionStatus;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
-import dev.flywheel.events.VersionStatus;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -44,18 +43,10 @@ class RegistryStateSizeIT {
   void shouldRejectTheRegistrationThatWouldOutgrowARecordAndGoOnDeciding(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given a registry whose producers take records of at most 64 KiB
-    String bootstrap = devstack.bootstrapServers();
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    RegistryConfig config = RegistryConfig.parse("""
-        registry:
-          applicationId: %s
-        """.formatted(names.applicationId("registry")));
-    try (RegistryProjectorService service = RegistryProjectorService.builder().config(config)
-        .kafka(Map.of("bootstrap.servers", bootstrap,
-            ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))
-        .serdes(serdes).topics(topics).stateDir(stateDir).build().start()) {
+    try (RunningRegistry registry = RunningRegistry.onDevstack(devstack, names, "", stateDir,
+        Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))) {
+      String bootstrap = registry.bootstrap();
+      Topics topics = registry.topics();
 
       // When 60 realistic versions of one model are registered, then an alias set on another
       Topic<String, RegistryCommand> commands = topics.registryCommands();
@@ -84,7 +75,7 @@ class RegistryStateSizeIT {
                 .contains("model '" + Fixtures.MODEL + "' would take", "max.request.size"));
       });
       // and the registry is running, and its state topic holds the versions that fit
-      assertThat(service.kafkaStreams().orElseThrow().state())
+      assertThat(registry.service().kafkaStreams().orElseThrow().state())
           .isEqualTo(KafkaStreams.State.RUNNING);
       List<ModelRegistryState> states = KafkaSupport.readAll(bootstrap, topics.registryState())
           .stream().map(ConsumerRecord::value)
@@ -98,17 +89,11 @@ class RegistryStateSizeIT {
       Devstack devstack, UniqueNames names) throws Exception {
     // Given the same 64 KiB limit, and a registry that holds a model's 5 newest versions in full,
     // with its query API
-    String bootstrap = devstack.bootstrapServers();
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    RegistryConfig config = RegistryConfig.parse("""
-        registry:
-          applicationId: %s
-          stateVersions: 5
-        """.formatted(names.applicationId("registry")));
-    try (RunningRegistry registry = RunningRegistry.start(config, serdes, topics, bootstrap,
-        stateDir, Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))) {
+    try (RunningRegistry registry = RunningRegistry.onDevstack(devstack, names,
+        "stateVersions: 5", stateDir,
+        Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE))) {
+      String bootstrap = registry.bootstrap();
+      Topics topics = registry.topics();
       // When 60 realistic versions are registered, and the third is archived afterwards
       Topic<String, RegistryCommand> commands = topics.registryCommands();
       try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(

@@ -1,5 +1,7 @@
 package dev.flywheel.registryprojector;
 
+import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
 import io.javalin.Javalin;
@@ -13,7 +15,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** A registry projector on the devstack with its query API on a free port, for ITs. */
-record RunningRegistry(RegistryProjectorService service, Javalin http) implements AutoCloseable {
+record RunningRegistry(RegistryProjectorService service, Javalin http, Topics topics,
+    String bootstrap) implements AutoCloseable {
 
   private static final HttpClient CLIENT = HttpClient.newHttpClient();
 
@@ -30,7 +33,21 @@ record RunningRegistry(RegistryProjectorService service, Javalin http) implement
       c.jetty.port = 0;
       s.routes(c.routes);
     }).start();
-    return new RunningRegistry(s, h);
+    return new RunningRegistry(s, h, topics, bootstrap);
+  }
+
+  /**
+   * Starts one on the devstack, on topics prefixed for the test and with an application id of
+   * its own, configured by {@code registryYaml} (the lines under {@code registry:} besides it).
+   */
+  static RunningRegistry onDevstack(Devstack devstack, UniqueNames names, String registryYaml,
+      Path stateDir, Map<String, Object> kafka) {
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    RegistryConfig config = RegistryConfig.parse("registry:\n  applicationId: "
+        + names.applicationId("registry") + "\n" + registryYaml.indent(2));
+    return start(config, serdes, topics, devstack.bootstrapServers(), stateDir, kafka);
   }
 
   int port() {
