@@ -1,7 +1,10 @@
 package dev.flywheel.registryprojector;
 
+import dev.flywheel.events.BaselineProfile;
+import dev.flywheel.events.FeatureProfile;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelRegistryState;
+import dev.flywheel.events.RegisterVersion;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,8 +43,39 @@ public final class ModelHistory {
     }
   }
 
-  /** Adds the next event of its model; returns false when it was already held or out of order. */
+  /**
+   * Adds the next event of its model; returns false when it was already held or out of order. A
+   * registration's baseline profile is held as its summary only ({@link #summary}): its
+   * histograms and category counts are most of a registration's size, and nothing the history
+   * answers shows them.
+   */
   public boolean add(ModelEvent event) {
+    if (event.getCommand() instanceof RegisterVersion r && r.getBaseline() != null) {
+      event = ModelEvent.newBuilder(event).setCommand(RegisterVersion.newBuilder(r)
+          .setBaseline(summary(r.getBaseline())).build()).build();
+    }
+    return append(event);
+  }
+
+  /**
+   * {@code baseline} without its distributions: the sample count, the time, and each profile's
+   * name, kind and counts; what {@link RegistryJson} shows of a baseline.
+   */
+  static BaselineProfile summary(BaselineProfile baseline) {
+    List<FeatureProfile> features = new ArrayList<>(baseline.getFeatures().size());
+    baseline.getFeatures().forEach(f -> features.add(summary(f)));
+    return BaselineProfile.newBuilder().setSampleCount(baseline.getSampleCount())
+        .setComputedAt(baseline.getComputedAt()).setFeatures(features)
+        .setScore(baseline.getScore() == null ? null : summary(baseline.getScore())).build();
+  }
+
+  private static FeatureProfile summary(FeatureProfile f) {
+    return FeatureProfile.newBuilder().setName(f.getName()).setKind(f.getKind())
+        .setCount(f.getCount()).setMissingCount(f.getMissingCount())
+        .setOtherCount(f.getOtherCount()).build();
+  }
+
+  private boolean append(ModelEvent event) {
     Entry entry = models.computeIfAbsent(event.getModel(), Entry::new);
     synchronized (entry) {
       long last = entry.current.getSequence();
