@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.CommittedValues;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
@@ -17,8 +18,10 @@ import dev.flywheel.events.ServingCheck;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
+import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,7 +32,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
@@ -52,12 +57,19 @@ class ServingSinkIT {
 
   private ServingSinkService start(Devstack devstack, UniqueNames names, Topics topics,
       SimpleMeterRegistry meters) {
+    return start(devstack, names, topics, meters, Map.of());
+  }
+
+  /** The service with these Kafka properties too (a smaller {@code max.request.size}, say). */
+  private ServingSinkService start(Devstack devstack, UniqueNames names, Topics topics,
+      SimpleMeterRegistry meters, Map<String, Object> kafka) {
+    Map<String, Object> props = new HashMap<>(kafka);
+    props.put("bootstrap.servers", devstack.bootstrapServers());
     ServingSinkConfig config = ServingSinkConfig.defaults()
         .withIds(names.applicationId("serving"), "it")
         .withStartFrom("earliest")
         .withFeatureGroups(Map.of(TestModels.GROUP, TestModels.FEATURES));
-    return ServingSinkService.builder().config(config)
-        .kafka(Map.of("bootstrap.servers", devstack.bootstrapServers()))
+    return ServingSinkService.builder().config(config).kafka(props)
         .topics(topics).meters(meters).build().start();
   }
 
@@ -137,6 +149,52 @@ class ServingSinkIT {
     assertThat(p.getDecision()).isEqualTo(p.getScore() >= 0.5);
     assertThat(p.getFeatures()).containsOnlyKeys(TestModels.FEATURES);
     assertThat(p.getEntityId()).isEqualTo(Kafka.vector(total - 1).getEntityId());
+  }
+
+  @Test
+  void shouldDeadLetterAVectorWhosePredictionIsTooLargeAndGoOnScoring(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given v1 serving, with a producer that takes records of at most 4 KiB
+    Topics topics = topics(devstack, names);
+    ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
+        ModelFormat.XGBOOST);
+    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
+        "champion", 1, v1, TestModels.signature(TestModels.FEATURES)));
+    int maxRequestSize = 4096;
+    try (ServingSinkService serving = start(devstack, names, topics, new SimpleMeterRegistry(),
+            Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize));
+        KafkaProducer<String, FeatureVector> producer = Kafka.producer(devstack,
+            topics.features())) {
+      // When 20 vectors are scored, the 11th of an entity whose id takes 3,000 characters: the
+      // prediction repeats the id as its key and in its value
+      for (int i = 0; i < 21; i++) {
+        FeatureVector v = Kafka.vector(i);
+        if (i == 10) {
+          v.setEntityId("card-" + "x".repeat(3_000));
+        }
+        producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
+      }
+      producer.flush();
+
+      // Then the other 20 are scored
+      await().atMost(Duration.ofSeconds(60)).until(() ->
+          Kafka.readAll(devstack, topics.predictions()).size() >= 20);
+      assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(20)
+          .extracting(Prediction::getEventId).doesNotContain("e-10");
+      // and the 11th is on the dead-letter topic, saying why and what to do, cut to fit
+      await().atMost(Duration.ofSeconds(30)).until(() -> !CommittedValues.bytes(
+          devstack.bootstrapServers(), topics.dlq(topics.features()).name()).isEmpty());
+      List<ConsumerRecord<byte[], byte[]>> dead = CommittedValues.bytes(
+          devstack.bootstrapServers(), topics.dlq(topics.features()).name());
+      assertThat(dead).singleElement().satisfies(r -> {
+        assertThat(new String(r.headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+            StandardCharsets.UTF_8)).contains("the prediction of fraud v1",
+                "max.request.size of 4096");
+        assertThat(r.headers().lastHeader(DeadLetterHeaders.VALUE_TRUNCATED)).isNotNull();
+      });
+      // and scoring is healthy
+      assertThat(serving.healthProblem()).isEmpty();
+    }
   }
 
   @Test

@@ -10,6 +10,7 @@ import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.ProducerSettings;
+import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.Tag;
@@ -37,8 +38,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -83,6 +86,8 @@ public final class StreamScorer implements AutoCloseable {
   private final StringSerializer keys = new StringSerializer();
   private final ServedModels served;
   private final ServingMetrics metrics;
+  /** The producer's {@code max.request.size}: no record sent here may be larger. */
+  private final int maxRequestSize;
   private final Thread thread;
   private volatile boolean stopping;
   private volatile String problem;
@@ -122,6 +127,7 @@ public final class StreamScorer implements AutoCloseable {
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-producer");
+    this.maxRequestSize = RecordSize.maxRequestSize(p);
     this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     this.thread = new Thread(this::run, "flywheel-serving-sink-scorer");
     this.thread.setDaemon(true);
@@ -310,14 +316,52 @@ public final class StreamScorer implements AutoCloseable {
       if (out[i] == null) {
         continue;
       }
+      List<ProducerRecord<byte[], byte[]>> writes = new ArrayList<>(out[i].length);
+      String tooLarge = null;
       for (Prediction p : out[i]) {
-        if (p != null) {
-          producer.send(new ProducerRecord<>(predictionsTopic, null,
-              inputs.get(i).record().timestamp(), keys.serialize(predictionsTopic,
-                  p.getEntityId()), predictions.serialize(predictionsTopic, p)));
+        if (p == null) {
+          continue;
         }
+        byte[] key = keys.serialize(predictionsTopic, p.getEntityId());
+        byte[] value = predictions.serialize(predictionsTopic, p);
+        int bytes = RecordSize.upperBound(key, value, new Header[0]);
+        if (bytes > maxRequestSize) {
+          tooLarge = tooLarge(p, bytes);
+          break;
+        }
+        writes.add(new ProducerRecord<>(predictionsTopic, null,
+            inputs.get(i).record().timestamp(), key, value));
+      }
+      if (tooLarge != null) {
+        // a record the producer refuses would fail every transaction that carries it, and so
+        // stop scoring for good: the vector goes to the dead-letter topic instead, with none of
+        // its predictions, so that its champion and shadow predictions stay all or nothing
+        deadLetter(inputs.get(i).record(), tooLarge,
+            new RecordTooLargeException(tooLarge), "prediction_too_large");
+        continue;
+      }
+      writes.forEach(producer::send);
+    }
+  }
+
+  /** Why prediction {@code p} of {@code bytes} cannot be written, and what to do. */
+  private String tooLarge(Prediction p, int bytes) {
+    String longest = null;
+    int longestLength = 0;
+    for (Map.Entry<String, String> c : p.getCategoricalFeatures().entrySet()) {
+      if (c.getValue() != null && c.getValue().length() > longestLength) {
+        longest = c.getKey();
+        longestLength = c.getValue().length();
       }
     }
+    return "the prediction of " + p.getModel() + " v" + p.getVersion() + " for entity of "
+        + p.getEntityId().length() + " characters would take up to " + bytes + " bytes, more"
+        + " than the producer's max.request.size of " + maxRequestSize
+        + (longest == null ? "" : "; its longest categorical feature is '" + longest + "' of "
+            + longestLength + " characters")
+        + ". Shorten the entity id or the text features upstream, or raise max.request.size"
+        + " (kafka.properties in flywheel.yaml) together with max.message.bytes of "
+        + predictionsTopic;
   }
 
   /**
@@ -409,9 +453,11 @@ public final class StreamScorer implements AutoCloseable {
         r.offset()));
     put(headers, DeadLetterHeaders.TIMESTAMP, Long.toString(r.timestamp()));
     put(headers, DeadLetterHeaders.FAILED_AT, Long.toString(System.currentTimeMillis()));
+    // cut to fit: a dead letter the producer refused would fail the batch on every retry
+    byte[] value = DeadLetterHeaders.fit(r.key(), r.value(), headers, maxRequestSize);
     // in the batch's transaction: the dead letter is written exactly when the batch commits
     producer.send(new ProducerRecord<>(dlqTopic, null, r.timestamp() < 0 ? null : r.timestamp(),
-        r.key(), r.value(), headers));
+        r.key(), value, headers));
     metrics.deadLetter(reason);
   }
 
