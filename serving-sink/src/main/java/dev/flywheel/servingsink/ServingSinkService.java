@@ -165,8 +165,8 @@ public final class ServingSinkService implements AutoCloseable {
       Tags tags = Tags.of("service", "serving");
       clientMetrics.add(new KafkaClientMetrics(commandProducer, tags));
       clientMetrics.add(new KafkaClientMetrics(httpProducer, tags));
-      clientMetrics.addAll(scorer.clientMetrics(tags));
       clientMetrics.forEach(m -> m.bindTo(meters));
+      scorer.bindClientMetrics(meters, tags);
       api = new PredictHttpApi(served, online, this::emitHttp, metrics);
       log.info("serving sink started: serving {}, scoring {} into {}", served.peekAll().values(),
           topics.features().name(), topics.predictions().name());

@@ -13,6 +13,7 @@ import dev.flywheel.topics.ProducerSettings;
 import dev.flywheel.topics.RecordSize;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +78,19 @@ public final class StreamScorer implements AutoCloseable {
   public static final String PROCESSOR = "flywheel-serving-sink";
 
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final KafkaProducer<byte[], byte[]> producer;
+  /** Replaced, only by the scoring thread, when the broker aborted a timed-out transaction. */
+  private volatile KafkaProducer<byte[], byte[]> producer;
+  private final Map<String, Object> producerProps;
+  /** The producer's {@code transaction.timeout.ms}. */
+  private final long transactionTimeoutMs;
+  /** When the batch's transaction began (System.nanoTime). */
+  private long transactionBegan;
+  /** Guards the metric binders, which the scoring thread rebinds when it renews the producer. */
+  private final Object metricsLock = new Object();
+  private MeterRegistry metricsRegistry;
+  private Iterable<Tag> metricsTags;
+  private KafkaClientMetrics consumerMetrics;
+  private KafkaClientMetrics producerMetrics;
   private final String featuresTopic;
   private final String predictionsTopic;
   private final String dlqTopic;
@@ -128,6 +141,10 @@ public final class StreamScorer implements AutoCloseable {
     p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-producer");
     this.maxRequestSize = RecordSize.maxRequestSize(p);
+    this.transactionTimeoutMs = p.containsKey(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)
+        ? Long.parseLong(String.valueOf(p.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)))
+        : 60_000L; // the producer's default
+    this.producerProps = p;
     this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     this.thread = new Thread(this::run, "flywheel-serving-sink-scorer");
     this.thread.setDaemon(true);
@@ -174,6 +191,7 @@ public final class StreamScorer implements AutoCloseable {
       }
       try {
         producer.beginTransaction();
+        transactionBegan = System.nanoTime();
         process(records);
         producer.sendOffsetsToTransaction(next, consumer.groupMetadata());
         commit();
@@ -183,6 +201,30 @@ public final class StreamScorer implements AutoCloseable {
         }
         problem = null;
       } catch (ProducerFencedException | FencedInstanceIdException | AuthorizationException e) {
+        if (e instanceof ProducerFencedException && timedOut()) {
+          // The broker aborted the transaction after transaction.timeout.ms (a long pause in
+          // it) and bumped the producer's epoch; under transactions v2 the producer reports
+          // that as fenced. No other instance took over: a new producer scores the batch again.
+          problem = "the transaction of a batch outlived transaction.timeout.ms ("
+              + transactionTimeoutMs + " ms) and the broker aborted it; scoring it again";
+          log.warn("a transaction of {} was open {} ms, longer than transaction.timeout.ms ({}"
+              + " ms), and the broker aborted it; starting a new producer and scoring the"
+              + " batch again", featuresTopic, (System.nanoTime() - transactionBegan) / 1_000_000,
+              transactionTimeoutMs);
+          failing = true;
+          try {
+            renewProducer();
+          } catch (RuntimeException renewal) {
+            fenced = true;
+            problem = "stopped scoring: no new producer could start after the broker aborted a"
+                + " timed-out transaction: " + renewal.getMessage();
+            log.error("stream scoring stopped", renewal);
+            leaveGroup();
+            break;
+          }
+          rewind(first);
+          continue;
+        }
         fenced = true;
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
             + " servingSink.instanceId took over, or the principal lacks rights)";
@@ -218,6 +260,36 @@ public final class StreamScorer implements AutoCloseable {
     callAgainWhileTimingOut(producer::commitTransaction, "committing a batch of " + featuresTopic);
   }
 
+  /** Whether the batch's transaction has been open longer than the transaction timeout. */
+  private boolean timedOut() {
+    return System.nanoTime() - transactionBegan >= transactionTimeoutMs * 1_000_000L;
+  }
+
+  /**
+   * Closes the producer, whose epoch the broker bumped, and starts another with the same
+   * transactional id; its {@code initTransactions} fences nothing but the closed one. Its metrics
+   * replace the old one's.
+   */
+  private void renewProducer() {
+    try {
+      producer.close(Duration.ZERO);
+    } catch (RuntimeException e) {
+      log.warn("closing the aborted producer failed", e);
+    }
+    KafkaProducer<byte[], byte[]> next = new KafkaProducer<>(producerProps,
+        new ByteArraySerializer(), new ByteArraySerializer());
+    producer = next; // closed by close() should initTransactions fail
+    callAgainWhileTimingOut(next::initTransactions, "starting a new producer for "
+        + featuresTopic);
+    synchronized (metricsLock) {
+      if (producerMetrics != null && !stopping) {
+        producerMetrics.close();
+        producerMetrics = new KafkaClientMetrics(next, metricsTags);
+        producerMetrics.bindTo(metricsRegistry);
+      }
+    }
+  }
+
   private void abortAndRewind(Map<TopicPartition, Long> first) {
     try {
       callAgainWhileTimingOut(producer::abortTransaction,
@@ -225,6 +297,11 @@ public final class StreamScorer implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("aborting the transaction failed", e);
     }
+    rewind(first);
+  }
+
+  /** Reads the batch again from its first offsets, after a pause. */
+  private void rewind(Map<TopicPartition, Long> first) {
     Set<TopicPartition> assigned = consumer.assignment();
     first.forEach((tp, offset) -> {
       if (assigned.contains(tp)) {
@@ -483,12 +560,19 @@ public final class StreamScorer implements AutoCloseable {
   }
 
   /**
-   * Micrometer's binders of this scorer's consumer and producer ({@code kafka.consumer.*}, {@code
-   * kafka.producer.*}, with {@code tags}); bind them to a registry and close them before {@link
-   * #close()}.
+   * Binds this scorer's consumer and producer metrics ({@code kafka.consumer.*}, {@code
+   * kafka.producer.*}, with {@code tags}) to {@code registry}, the producer's again whenever it
+   * is replaced; {@link #close()} unbinds them.
    */
-  public List<KafkaClientMetrics> clientMetrics(Iterable<Tag> tags) {
-    return List.of(new KafkaClientMetrics(consumer, tags), new KafkaClientMetrics(producer, tags));
+  public void bindClientMetrics(MeterRegistry registry, Iterable<Tag> tags) {
+    synchronized (metricsLock) {
+      metricsRegistry = registry;
+      metricsTags = tags;
+      consumerMetrics = new KafkaClientMetrics(consumer, tags);
+      consumerMetrics.bindTo(registry);
+      producerMetrics = new KafkaClientMetrics(producer, tags);
+      producerMetrics.bindTo(registry);
+    }
   }
 
   /** Whether another incarnation fenced this one; it then scores no more. */
@@ -503,6 +587,12 @@ public final class StreamScorer implements AutoCloseable {
       return;
     }
     stopping = true;
+    synchronized (metricsLock) {
+      if (consumerMetrics != null) {
+        consumerMetrics.close();
+        producerMetrics.close();
+      }
+    }
     consumer.wakeup();
     if (thread.isAlive()) {
       try {
