@@ -48,19 +48,9 @@ class RegistryStateSizeIT {
       String bootstrap = registry.bootstrap();
       Topics topics = registry.topics();
 
-      // When 60 realistic versions of one model are registered, then an alias set on another
-      Topic<String, RegistryCommand> commands = topics.registryCommands();
-      try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
-          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), commands.keySerde().serializer(),
-          commands.valueSerde().serializer())) {
-        for (int n = 1; n <= 60; n++) {
-          producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
-              Fixtures.command(RegistryStateSizeTest.realistic(n))));
-        }
-        RegistryCommand other = Fixtures.forModel("churn",
-            Fixtures.command(Fixtures.registration("churn-1", 0.8)));
-        producer.send(new ProducerRecord<>(commands.name(), "churn", other)).get();
-      }
+      // When 60 realistic versions of one model are registered, then a version of another
+      register60(registry, Fixtures.forModel("churn",
+          Fixtures.command(Fixtures.registration("churn-1", 0.8))));
 
       // Then every command is decided: the registrations past the limit are rejected, saying
       // why, and the other model's registration after them is accepted
@@ -95,17 +85,7 @@ class RegistryStateSizeIT {
       String bootstrap = registry.bootstrap();
       Topics topics = registry.topics();
       // When 60 realistic versions are registered, and the third is archived afterwards
-      Topic<String, RegistryCommand> commands = topics.registryCommands();
-      try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
-          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), commands.keySerde().serializer(),
-          commands.valueSerde().serializer())) {
-        for (int n = 1; n <= 60; n++) {
-          producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
-              Fixtures.command(RegistryStateSizeTest.realistic(n))));
-        }
-        producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
-            Fixtures.archive(3))).get();
-      }
+      register60(registry, Fixtures.archive(3));
 
       // Then every command is accepted
       await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
@@ -126,6 +106,21 @@ class RegistryStateSizeIT {
       assertThat(registry.get("/models")).contains("\"versions\":60");
       assertThat(registry.get("/models/" + Fixtures.MODEL + "/versions"))
           .contains("run-1\"", "run-60\"");
+    }
+  }
+
+  /** Sends 60 realistic registrations of {@link Fixtures#MODEL}, then {@code then}. */
+  private static void register60(RunningRegistry registry, RegistryCommand then)
+      throws Exception {
+    Topic<String, RegistryCommand> commands = registry.topics().registryCommands();
+    try (KafkaProducer<String, RegistryCommand> producer = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, registry.bootstrap()),
+        commands.keySerde().serializer(), commands.valueSerde().serializer())) {
+      for (int n = 1; n <= 60; n++) {
+        producer.send(new ProducerRecord<>(commands.name(), Fixtures.MODEL,
+            Fixtures.command(RegistryStateSizeTest.realistic(n))));
+      }
+      producer.send(new ProducerRecord<>(commands.name(), then.getModel(), then)).get();
     }
   }
 }

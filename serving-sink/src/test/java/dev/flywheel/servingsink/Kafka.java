@@ -2,7 +2,9 @@ package dev.flywheel.servingsink;
 
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
+import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.events.FeatureVector;
+import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +19,16 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 final class Kafka {
 
   private Kafka() {}
+
+  /** The catalogue on the devstack's registry, prefixed for the test, its topics created. */
+  static dev.flywheel.topics.Topics topics(Devstack devstack, UniqueNames names) {
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    dev.flywheel.topics.Topics topics = dev.flywheel.topics.Topics.builder(serdes)
+        .prefix(names.prefix()).build();
+    createTopics(devstack, topics);
+    return topics;
+  }
 
   /** Creates every topic of the catalogue (the broker creates none by itself). */
   static void createTopics(Devstack devstack, dev.flywheel.topics.Topics topics) {

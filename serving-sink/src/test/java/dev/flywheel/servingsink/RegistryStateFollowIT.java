@@ -17,7 +17,6 @@ import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.ModelRegistryState;
 import dev.flywheel.events.ModelVersion;
 import dev.flywheel.events.VersionStatus;
-import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.servingsink.follow.PromotionFollower;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
@@ -47,14 +46,6 @@ class RegistryStateFollowIT {
 
   @TempDir
   Path artifacts;
-
-  private Topics topics(Devstack devstack, UniqueNames names) {
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    Kafka.createTopics(devstack, topics);
-    return topics;
-  }
 
   private ServingSinkService start(Devstack devstack, UniqueNames names, Topics topics) {
     ServingSinkConfig config = ServingSinkConfig.defaults()
@@ -101,7 +92,7 @@ class RegistryStateFollowIT {
   void shouldServeAChallengerTheRegistryStateSetsAfterStart(Devstack devstack, UniqueNames names)
       throws Exception {
     // Given v1 the champion (promoted, and in the registry state) and serving started
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelVersion v1 = xgboostVersion(1, 0.5);
     ModelVersion v2 = onnxVersion(2);
     championV1(devstack, topics, List.of(v1, v2));
@@ -127,7 +118,7 @@ class RegistryStateFollowIT {
     // Given the promotion of v2 read by catch-up, but the state of that same registry decision
     // not yet (the two topics' ends are taken while its transaction's markers are written): the
     // state catch-up reads still names v1, so v1 serves
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelVersion v1 = xgboostVersion(1, 0.5);
     ModelVersion v2 = onnxVersion(2);
     championV1(devstack, topics, List.of(v1, v2));
@@ -149,7 +140,7 @@ class RegistryStateFollowIT {
   void shouldServeTheLaterOfTwoChallengerMovesInTheSameMillisecond(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given v1 the champion and serving started
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelVersion v1 = xgboostVersion(1, 0.5);
     ModelVersion v2 = onnxVersion(2);
     ModelVersion v3 = xgboostVersion(3, 0.7);
@@ -178,7 +169,7 @@ class RegistryStateFollowIT {
   void shouldKeepServingAChampionTheRegistryRemovesAndSayOnceThatItsAliasIsGone(
       Devstack devstack, UniqueNames names) throws Exception {
     // Given v1 the champion and serving started
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelVersion v1 = xgboostVersion(1, 0.5);
     ModelVersion v2 = onnxVersion(2);
     championV1(devstack, topics, List.of(v1, v2));
@@ -219,7 +210,7 @@ class RegistryStateFollowIT {
   void shouldServeTheLastChampionAfterARestartWhenTheRegistryRemovedTheAlias(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given v1 was the champion, and the registry removed the alias while serving was down
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelVersion v1 = xgboostVersion(1, 0.5);
     ModelVersion v2 = onnxVersion(2);
     championV1(devstack, topics, List.of(v1, v2));

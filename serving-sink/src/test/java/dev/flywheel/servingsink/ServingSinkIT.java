@@ -15,7 +15,6 @@ import dev.flywheel.events.Prediction;
 import dev.flywheel.events.RegistryCommand;
 import dev.flywheel.events.ReportServingFailure;
 import dev.flywheel.events.ServingCheck;
-import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.DeadLetterHeaders;
@@ -47,14 +46,6 @@ class ServingSinkIT {
   @TempDir
   Path artifacts;
 
-  private Topics topics(Devstack devstack, UniqueNames names) {
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    Kafka.createTopics(devstack, topics);
-    return topics;
-  }
-
   private ServingSinkService start(Devstack devstack, UniqueNames names, Topics topics,
       SimpleMeterRegistry meters) {
     return start(devstack, names, topics, meters, Map.of());
@@ -71,6 +62,14 @@ class ServingSinkIT {
         .withFeatureGroups(Map.of(TestModels.GROUP, TestModels.FEATURES));
     return ServingSinkService.builder().config(config).kafka(props)
         .topics(topics).meters(meters).build().start();
+  }
+
+  /** Writes an XGBoost v1 and promotes it to fraud's champion. */
+  private void promoteXgboostV1(Devstack devstack, Topics topics) {
+    ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
+        ModelFormat.XGBOOST);
+    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
+        "champion", 1, v1, TestModels.signature(TestModels.FEATURES)));
   }
 
   private static int championVersion(ServingSinkService s) {
@@ -97,7 +96,7 @@ class ServingSinkIT {
   void shouldSwapToV2UnderTrafficWithNoFailedOrMissingPrediction(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given v1 promoted and the service serving it
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
         ModelFormat.XGBOOST);
     ModelArtifact v2 = TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX);
@@ -155,11 +154,8 @@ class ServingSinkIT {
   void shouldDeadLetterAVectorWhosePredictionIsTooLargeAndGoOnScoring(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given v1 serving, with a producer that takes records of at most 4 KiB
-    Topics topics = topics(devstack, names);
-    ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
-        ModelFormat.XGBOOST);
-    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
-        "champion", 1, v1, TestModels.signature(TestModels.FEATURES)));
+    Topics topics = Kafka.topics(devstack, names);
+    promoteXgboostV1(devstack, topics);
     int maxRequestSize = 4096;
     try (ServingSinkService serving = start(devstack, names, topics, new SimpleMeterRegistry(),
             Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize));
@@ -201,12 +197,9 @@ class ServingSinkIT {
   void shouldRefuseBadVersionsKeepV1ServingAndReportEachToTheRegistry(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given v1 serving
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
-        ModelFormat.XGBOOST);
-    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
-        "champion", 1, v1, TestModels.signature(TestModels.FEATURES)));
+    promoteXgboostV1(devstack, topics);
     try (ServingSinkService serving = start(devstack, names, topics, meters)) {
       // When v2 has a digest that does not match its file, v3 is a corrupt file, and v4's
       // signature needs a feature the group lacks
@@ -265,11 +258,8 @@ class ServingSinkIT {
   void shouldShowARefusedVersionWithItsReasonOnHealthWhileThePreviousServes(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given v1 serving
-    Topics topics = topics(devstack, names);
-    ModelArtifact v1 = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
-        ModelFormat.XGBOOST);
-    Kafka.send(devstack, topics.modelPromoted(), "fraud", TestModels.promoted("fraud",
-        "champion", 1, v1, TestModels.signature(TestModels.FEATURES)));
+    Topics topics = Kafka.topics(devstack, names);
+    promoteXgboostV1(devstack, topics);
     try (ServingSinkService serving = start(devstack, names, topics, new SimpleMeterRegistry())) {
       assertThat(championVersion(serving)).isEqualTo(1);
 
@@ -309,7 +299,7 @@ class ServingSinkIT {
   void shouldScoreTheChallengerInShadowOnTheSameTraffic(Devstack devstack, UniqueNames names)
       throws Exception {
     // Given an XGBoost champion and an ONNX challenger
-    Topics topics = topics(devstack, names);
+    Topics topics = Kafka.topics(devstack, names);
     ModelArtifact xgb = TestModels.artifact(TestModels.writeXgboost(artifacts, 1, 0.5),
         ModelFormat.XGBOOST);
     ModelArtifact onnx = TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX);

@@ -10,7 +10,6 @@ import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.Prediction;
-import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.servingsink.model.ModelSpec;
 import dev.flywheel.servingsink.model.Scorer;
 import dev.flywheel.servingsink.model.ScoringException;
@@ -46,10 +45,7 @@ class SharedGroupScoringIT {
       UniqueNames names) throws Exception {
     // Given two models of one feature group: fraud's champion fails vectors with an amount below
     // -1.5 (4 of 20), risk's below -1.9 (2 of those 4), and fraud has a challenger
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    Kafka.createTopics(devstack, topics);
+    Topics topics = Kafka.topics(devstack, names);
     ServedModels served = new ServedModels();
     served.install(model("fraud", "champion", -1.5));
     served.install(model("fraud", "challenger", -10));

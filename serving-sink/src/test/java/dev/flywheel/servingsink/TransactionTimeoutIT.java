@@ -11,7 +11,6 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ModelSignature;
 import dev.flywheel.events.Prediction;
-import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.servingsink.model.ModelSpec;
 import dev.flywheel.servingsink.model.Scorer;
 import dev.flywheel.servingsink.model.ScoringException;
@@ -54,10 +53,7 @@ class TransactionTimeoutIT {
     // dead letter opens the transaction on the broker), the second's pauses 13 s the first time
     // it scores; and a producer whose transactions time out after 2 s (the broker looks for
     // timed-out transactions every 10 s)
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    Kafka.createTopics(devstack, topics);
+    Topics topics = Kafka.topics(devstack, names);
     AtomicBoolean paused = new AtomicBoolean();
     ServedModels served = new ServedModels();
     served.install(model("fraud", TestModels.GROUP, rows -> {
@@ -110,10 +106,7 @@ class TransactionTimeoutIT {
   void shouldStopScoringWhenAnotherInstanceWithItsIdTakesOver(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given an instance scoring with a quick model
-    AvroSerdes serdes = AvroSerdes.fromConfig(
-        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
-    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
-    Kafka.createTopics(devstack, topics);
+    Topics topics = Kafka.topics(devstack, names);
     ServedModels served = new ServedModels();
     served.install(model("fraud", TestModels.GROUP, rows -> { }));
     Map<String, Object> kafka = Map.of("bootstrap.servers", devstack.bootstrapServers());
