@@ -48,7 +48,7 @@ import java.util.Set;
  * @param descriptions each configured model's {@code description} (what it is for, the "Purpose"
  *     of its model cards), by model name; training runs register their versions with it
  * @param stateVersions how many of a model's newest versions its state holds in full, besides
- *     those an alias points at or can roll back to; the others are listed by number and stage
+ *     those an alias points at now; the others are listed by number and stage
  *     only ({@link VersionSpill}), so that a model's state record stays small however many
  *     versions it registers
  */

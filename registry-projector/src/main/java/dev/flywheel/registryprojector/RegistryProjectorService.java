@@ -289,6 +289,9 @@ public final class RegistryProjectorService implements AutoCloseable {
      * that does not exist.
      */
     private Optional<ModelRegistryState> elsewhere(String model) {
+      if (decidesEveryModel()) {
+        return Optional.empty(); // the store holds every model: this one does not exist
+      }
       requireHistory();
       return history.stateAt(model, null);
     }

@@ -32,8 +32,8 @@ import java.util.function.IntFunction;
  *
  * <p>The decider and the fold never see the split: before a command is decided, the version it
  * names is {@link #restore restored} into the state's full entries, and after it the state is
- * {@link #spill spilled} again. A version entry is 1 to 2 KB and a summary about 12 bytes, so a
- * model of 100,000 versions still fits a 1 MiB record.
+ * {@link #spill spilled} again. A version entry is 1 to 2 KB and a summary about 11 bytes, so
+ * a model of about 80,000 versions still fits a 1 MiB record with 100 held in full.
  */
 final class VersionSpill {
 
@@ -108,11 +108,30 @@ final class VersionSpill {
     state.setVersions(versions);
   }
 
-  /** Every version of the state restored in full: for readers that show them all. */
+  /**
+   * Every version of the state restored in full, in one pass: for readers that show them all.
+   *
+   * @throws IllegalStateException as {@link #restore} does
+   */
   static void restoreAll(ModelRegistryState state, IntFunction<ModelVersion> load) {
-    for (VersionSummary s : List.copyOf(state.getOlderVersions())) {
-      restore(state, s.getVersion(), load);
+    if (state.getOlderVersions().isEmpty()) {
+      return;
     }
+    List<ModelVersion> versions = new ArrayList<>(
+        state.getVersions().size() + state.getOlderVersions().size());
+    versions.addAll(state.getVersions());
+    for (VersionSummary s : state.getOlderVersions()) {
+      ModelVersion full = load.apply(s.getVersion());
+      if (full == null) {
+        throw new IllegalStateException("model '" + state.getModel() + "' lists version "
+            + s.getVersion() + " among its older versions, but the registry holds no entry"
+            + " for it");
+      }
+      versions.add(full);
+    }
+    versions.sort(Comparator.comparingInt(ModelVersion::getVersion));
+    state.setVersions(versions);
+    state.setOlderVersions(new ArrayList<>());
   }
 
   /**

@@ -67,8 +67,6 @@ class RegistryScaleOutIT {
               .map(m -> "\"model\":\"" + m + "\"").toArray(String[]::new));
         }
       });
-      // and the models are decided on both instances, not one
-      assertThat(owned(a, topics)).doesNotContainAnyElementsOf(owned(b, topics));
       // and a model the instance does not know is still a 404 on either
       assertThat(a.get("/models/no-such-model")).startsWith("404 ");
       assertThat(b.get("/models/no-such-model")).startsWith("404 ");

@@ -91,12 +91,13 @@ class VersionSpillTest {
   void shouldDecideEveryCommandAsARegistryHoldingEveryVersionInFullDoes() {
     // Given two registries with gates, approvals and auto-promotion: one holds 2 versions in
     // full, the other all of them
-    RegistryConfig config = Fixtures.gatedConfig(List.of("champion"));
+    RegistryConfig config = Fixtures.gatedConfig(List.of("champion", "production"));
     RegistryDriver spilled = open(config.withStateVersions(2), spilledDir, Map.of());
     RegistryDriver full = open(config.withStateVersions(100_000), fullDir, Map.of());
 
     // When both decide the same 600 random commands: registrations (some of a file registered
-    // before), aliases set, promoted, rolled back, approvals, archiving, tags, serving failures
+    // before), aliases set, promoted, rolled back and removed, approvals (which auto-promote to
+    // production), archiving, tags, serving failures
     Random random = new Random(20261124);
     int registered = 0;
     for (int i = 0; i < 600; i++) {
@@ -167,7 +168,9 @@ class VersionSpillTest {
           List.of());
       case 8 -> command(ReportServingFailure.newBuilder().setVersion(v).setAlias("champion")
           .setCheck(ServingCheck.DIGEST_MISMATCH).setMessage("sha256 mismatch").setInstance("serving-1").build());
-      default -> promote("production", v);
+      case 9 -> random.nextInt(3) == 0 ? Fixtures.removeAlias(
+          random.nextBoolean() ? "champion" : "challenger") : promote("production", v);
+      default -> throw new IllegalStateException();
     };
   }
 

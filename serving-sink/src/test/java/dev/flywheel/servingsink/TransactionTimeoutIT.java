@@ -3,8 +3,10 @@ package dev.flywheel.servingsink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
+import dev.flywheel.devstack.junit.LogLines;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
@@ -50,9 +52,9 @@ class TransactionTimeoutIT {
   void shouldScoreABatchAgainAfterTheBrokerAbortedItsTimedOutTransaction(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given two feature groups in one batch: the first group's model fails one vector (so its
-    // dead letter opens the transaction on the broker), the second's pauses 13 s the first time
+    // dead letter opens the transaction on the broker), the second's pauses 18 s the first time
     // it scores; and a producer whose transactions time out after 2 s (the broker looks for
-    // timed-out transactions every 10 s)
+    // timed-out transactions every 10 s, so it aborts this one 2 to 12 s in)
     Topics topics = Kafka.topics(devstack, names);
     AtomicBoolean paused = new AtomicBoolean();
     ServedModels served = new ServedModels();
@@ -63,7 +65,7 @@ class TransactionTimeoutIT {
     }));
     served.install(model("risk", "other_group", rows -> {
       if (paused.compareAndSet(false, true)) {
-        LockSupport.parkNanos(Duration.ofSeconds(13).toNanos());
+        LockSupport.parkNanos(Duration.ofSeconds(18).toNanos());
       }
     }));
     try (KafkaProducer<String, FeatureVector> producer =
@@ -79,7 +81,8 @@ class TransactionTimeoutIT {
     }
 
     // When they are scored
-    try (StreamScorer scorer = new StreamScorer(
+    try (LogLines log = LogLines.of(StreamScorer.class);
+        StreamScorer scorer = new StreamScorer(
         Map.of("bootstrap.servers", devstack.bootstrapServers(),
             ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 2_000),
         names.applicationId("timeout"), names.applicationId("timeout") + "-1", "earliest", 500,
@@ -91,6 +94,8 @@ class TransactionTimeoutIT {
       await().atMost(Duration.ofSeconds(60)).until(() ->
           Kafka.readAll(devstack, topics.predictions()).size() >= VECTORS - 1);
       assertThat(paused).isTrue();
+      // by a new producer, the broker having aborted the first transaction
+      assertThat(log.count(Level.WARN, "Starting a new producer")).isEqualTo(1);
       assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(VECTORS - 1)
           .extracting(Prediction::getEventId).doesNotHaveDuplicates().doesNotContain("e-0");
       // and the refused one is on the dead-letter topic once

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -74,6 +75,12 @@ public final class StreamScorer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(StreamScorer.class);
 
+  /**
+   * A scorer fenced again within this time of starting a new producer stops: another instance
+   * with its transactional id is running.
+   */
+  static final Duration RENEWAL_WINDOW = Duration.ofSeconds(60);
+
   /** The {@code flywheel.processor} header of the dead letters written here. */
   public static final String PROCESSOR = "flywheel-serving-sink";
 
@@ -85,6 +92,8 @@ public final class StreamScorer implements AutoCloseable {
   private final long transactionTimeoutMs;
   /** When the batch's transaction began (System.nanoTime). */
   private long transactionBegan;
+  /** When the scorer last started a new producer after being fenced (System.nanoTime), or 0. */
+  private long renewedAt;
   /** Guards the metric binders, which the scoring thread rebinds when it renews the producer. */
   private final Object metricsLock = new Object();
   private MeterRegistry metricsRegistry;
@@ -132,6 +141,10 @@ public final class StreamScorer implements AutoCloseable {
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startFrom);
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxBatch);
     c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-consumer");
+    // Static membership under the transactional id: an instance started with this one's id
+    // takes its place in the group, and this one's consumer is fenced
+    // (FencedInstanceIdException), so a takeover stops the old instance for certain.
+    c.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, transactionalId);
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
     // one request in flight, as in every Streams processor (StreamsProps)
@@ -164,6 +177,12 @@ public final class StreamScorer implements AutoCloseable {
       try {
         records = consumer.poll(Duration.ofMillis(100));
       } catch (WakeupException e) {
+        break;
+      } catch (FencedInstanceIdException e) {
+        fenced = true;
+        problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
+            + " servingSink.instanceId took over)";
+        log.error("stream scoring stopped", e);
         break;
       } catch (KafkaException e) {
         problem = "polling " + featuresTopic + " failed: " + e.getMessage();
@@ -201,23 +220,32 @@ public final class StreamScorer implements AutoCloseable {
         }
         problem = null;
       } catch (ProducerFencedException | FencedInstanceIdException | AuthorizationException e) {
-        if (e instanceof ProducerFencedException && timedOut()) {
-          // The broker aborted the transaction after transaction.timeout.ms (a long pause in
-          // it) and bumped the producer's epoch; under transactions v2 the producer reports
-          // that as fenced. No other instance took over: a new producer scores the batch again.
-          problem = "the transaction of a batch outlived transaction.timeout.ms ("
-              + transactionTimeoutMs + " ms) and the broker aborted it; scoring it again";
-          log.warn("a transaction of {} was open {} ms, longer than transaction.timeout.ms ({}"
-              + " ms), and the broker aborted it; starting a new producer and scoring the"
-              + " batch again", featuresTopic, (System.nanoTime() - transactionBegan) / 1_000_000,
-              transactionTimeoutMs);
+        if (stopping) {
+          break;
+        }
+        if (e instanceof ProducerFencedException && !renewedRecently()) {
+          // Either the broker aborted a transaction that outlived transaction.timeout.ms (a
+          // long pause in it) and bumped the producer's epoch, which transactions v2 report as
+          // fenced; or another instance with the same transactional id started, whose consumer
+          // fences this one's (static membership) so that it stops on FencedInstanceIdException
+          // soon. A new producer scores the batch again; fenced again within RENEWAL_WINDOW,
+          // the scorer stops below, so two instances never take turns for long.
+          problem = "the producer was fenced; scoring the batch again with a new one";
+          log.warn("the producer of {} was fenced after its transaction was open {} ms"
+              + " (transaction.timeout.ms {} ms): the broker aborted a transaction that outlived"
+              + " it, or another instance with the same servingSink.instanceId started. Starting"
+              + " a new producer and scoring the batch again", featuresTopic,
+              (System.nanoTime() - transactionBegan) / 1_000_000, transactionTimeoutMs);
           failing = true;
           try {
             renewProducer();
           } catch (RuntimeException renewal) {
+            if (stopping) {
+              break;
+            }
             fenced = true;
-            problem = "stopped scoring: no new producer could start after the broker aborted a"
-                + " timed-out transaction: " + renewal.getMessage();
+            problem = "stopped scoring: no new producer could start after the producer was"
+                + " fenced: " + renewal.getMessage();
             log.error("stream scoring stopped", renewal);
             leaveGroup();
             break;
@@ -227,7 +255,9 @@ public final class StreamScorer implements AutoCloseable {
         }
         fenced = true;
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
-            + " servingSink.instanceId took over, or the principal lacks rights)";
+            + " servingSink.instanceId took over: fenced again within "
+            + RENEWAL_WINDOW.toSeconds() + " s of a new producer; or the principal lacks"
+            + " rights)";
         log.error("stream scoring stopped", e);
         leaveGroup();
         break;
@@ -260,15 +290,14 @@ public final class StreamScorer implements AutoCloseable {
     callAgainWhileTimingOut(producer::commitTransaction, "committing a batch of " + featuresTopic);
   }
 
-  /** Whether the batch's transaction has been open longer than the transaction timeout. */
-  private boolean timedOut() {
-    return System.nanoTime() - transactionBegan >= transactionTimeoutMs * 1_000_000L;
+  /** Whether this scorer started a new producer less than {@link #RENEWAL_WINDOW} ago. */
+  private boolean renewedRecently() {
+    return renewedAt != 0 && System.nanoTime() - renewedAt < RENEWAL_WINDOW.toNanos();
   }
 
   /**
-   * Closes the producer, whose epoch the broker bumped, and starts another with the same
-   * transactional id; its {@code initTransactions} fences nothing but the closed one. Its metrics
-   * replace the old one's.
+   * Closes the fenced producer and starts another with the same transactional id, whose {@code
+   * initTransactions} fences any other producer with that id. Its metrics replace the old one's.
    */
   private void renewProducer() {
     try {
@@ -276,6 +305,7 @@ public final class StreamScorer implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("closing the aborted producer failed", e);
     }
+    renewedAt = System.nanoTime();
     KafkaProducer<byte[], byte[]> next = new KafkaProducer<>(producerProps,
         new ByteArraySerializer(), new ByteArraySerializer());
     producer = next; // closed by close() should initTransactions fail
@@ -413,8 +443,11 @@ public final class StreamScorer implements AutoCloseable {
         // a record the producer refuses would fail every transaction that carries it, and so
         // stop scoring for good: the vector goes to the dead-letter topic instead, with none of
         // its predictions, so that its champion and shadow predictions stay all or nothing
-        deadLetter(inputs.get(i).record(), tooLarge,
-            new RecordTooLargeException(tooLarge), "prediction_too_large");
+        if (!deadLettered[i]) { // once, even if a champion already failed it
+          deadLettered[i] = true;
+          deadLetter(inputs.get(i).record(), tooLarge,
+              new RecordTooLargeException(tooLarge), "prediction_too_large");
+        }
         continue;
       }
       writes.forEach(producer::send);
@@ -602,7 +635,9 @@ public final class StreamScorer implements AutoCloseable {
       }
     }
     try {
-      consumer.close(Duration.ofSeconds(5));
+      // a static member leaves the group only when asked: its partitions move at once
+      consumer.close(CloseOptions.groupMembershipOperation(
+          CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(5)));
     } catch (RuntimeException e) {
       log.warn("closing the feature consumer failed", e);
     }
