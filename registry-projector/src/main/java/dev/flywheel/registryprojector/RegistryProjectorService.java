@@ -72,6 +72,8 @@ public final class RegistryProjectorService implements AutoCloseable {
   private final Path stateDir;
   private final Map<String, Object> streamsOverrides;
   private final ModelHistory history = new ModelHistory();
+  /** Partitions of the command topic as the broker has it (which may differ from the catalogue). */
+  private volatile int commandPartitions = Integer.MAX_VALUE;
 
   private KafkaStreams streams;
   private HistoryIndexer indexer;
@@ -201,6 +203,15 @@ public final class RegistryProjectorService implements AutoCloseable {
       if (!result.consistent()) {
         log.warn("registry topics differ from the catalogue: {}", result.describe());
       }
+      String name = topics.registryCommands().name();
+      commandPartitions = admin.describeTopics(List.of(name)).allTopicNames().get()
+          .get(name).partitions().size();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while describing the registry topics", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("cannot describe " + topics.registryCommands().name()
+          + ": " + e.getCause().getMessage(), e.getCause());
     }
   }
 
@@ -342,7 +353,7 @@ public final class RegistryProjectorService implements AutoCloseable {
               .forEach(tp -> owned.add(tp.partition()));
         }
       }
-      return owned.size() >= topics.registryCommands().partitions();
+      return owned.size() >= commandPartitions;
     }
   }
 
