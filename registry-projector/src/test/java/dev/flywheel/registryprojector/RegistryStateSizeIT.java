@@ -64,9 +64,10 @@ class RegistryStateSizeIT {
             .isNotEmpty().allSatisfy(e -> assertThat(e.getReason())
                 .contains("model '" + Fixtures.MODEL + "' would take", "max.request.size"));
       });
-      // and the registry is running, and its state topic holds the versions that fit
-      assertThat(registry.service().kafkaStreams().orElseThrow().state())
-          .isEqualTo(KafkaStreams.State.RUNNING);
+      // and the registry is running (its client state may lag the thread that decided), and its
+      // state topic holds the versions that fit
+      await().atMost(Duration.ofSeconds(30)).until(() -> registry.service().kafkaStreams()
+          .orElseThrow().state() == KafkaStreams.State.RUNNING);
       List<ModelRegistryState> states = KafkaSupport.readAll(bootstrap, topics.registryState())
           .stream().map(ConsumerRecord::value)
           .filter(s -> s != null && s.getModel().equals(Fixtures.MODEL)).toList();
