@@ -277,7 +277,11 @@ public final class StreamScorer implements AutoCloseable {
     }
   }
 
-  /** Gives the partitions back to the group at once, not after {@code max.poll.interval.ms}. */
+  /**
+   * Stops taking part in the group. The consumer is a static member, which sends the group no
+   * leave request on unsubscribing: its partitions move to the instance that fenced it, which
+   * took its place, or else once the group's session timeout passes.
+   */
   private void leaveGroup() {
     try {
       consumer.unsubscribe();
