@@ -11,7 +11,6 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.servingsink.model.ModelSpec;
-import dev.flywheel.servingsink.model.Scorer;
 import dev.flywheel.servingsink.model.ScoringException;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.servingsink.model.TestServedModels;
@@ -98,27 +97,16 @@ class SharedGroupScoringIT {
         TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX),
         TestModels.signature(TestModels.FEATURES)));
     int amount = TestModels.FEATURES.indexOf("amount");
-    return TestServedModels.of(spec, new Scorer() {
-      @Override
-      public int inputCount() {
-        return TestModels.FEATURES.size();
-      }
-
-      @Override
-      public double[] score(float[] values, int rows, int columns) {
-        double[] scores = new double[rows];
-        for (int r = 0; r < rows; r++) {
-          float a = values[r * columns + amount];
-          if (a < floor) {
-            throw new ScoringException("amount " + a + " below " + floor);
-          }
-          scores[r] = 0.5;
+    return TestServedModels.of(spec, (values, rows, columns) -> {
+      double[] scores = new double[rows];
+      for (int r = 0; r < rows; r++) {
+        float a = values[r * columns + amount];
+        if (a < floor) {
+          throw new ScoringException("amount " + a + " below " + floor);
         }
-        return scores;
+        scores[r] = 0.5;
       }
-
-      @Override
-      public void close() {}
+      return scores;
     });
   }
 

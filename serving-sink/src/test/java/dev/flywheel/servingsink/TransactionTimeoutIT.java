@@ -14,7 +14,6 @@ import dev.flywheel.events.ModelFormat;
 import dev.flywheel.events.ModelSignature;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.servingsink.model.ModelSpec;
-import dev.flywheel.servingsink.model.Scorer;
 import dev.flywheel.servingsink.model.ScoringException;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
@@ -160,27 +159,16 @@ class TransactionTimeoutIT {
         TestModels.signature(TestModels.FEATURES)).setFeatureGroup(group).build();
     ModelSpec spec = ModelSpec.of(TestModels.promoted(name, "champion", 1,
         TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX), signature));
-    return TestServedModels.of(spec, new Scorer() {
-      @Override
-      public int inputCount() {
-        return TestModels.FEATURES.size();
+    int mean = TestModels.FEATURES.indexOf("mean_7d");
+    return TestServedModels.of(spec, (values, rowCount, columns) -> {
+      float[] first = new float[rowCount];
+      for (int r = 0; r < rowCount; r++) {
+        first[r] = values[r * columns + mean];
       }
-
-      @Override
-      public double[] score(float[] values, int rowCount, int columns) {
-        float[] first = new float[rowCount];
-        int mean = TestModels.FEATURES.indexOf("mean_7d");
-        for (int r = 0; r < rowCount; r++) {
-          first[r] = values[r * columns + mean];
-        }
-        rows.check(first);
-        double[] scores = new double[rowCount];
-        Arrays.fill(scores, 0.5);
-        return scores;
-      }
-
-      @Override
-      public void close() {}
+      rows.check(first);
+      double[] scores = new double[rowCount];
+      Arrays.fill(scores, 0.5);
+      return scores;
     });
   }
 }

@@ -7,7 +7,6 @@ import dev.flywheel.events.Prediction;
 import dev.flywheel.servingsink.ServingMetrics;
 import dev.flywheel.servingsink.TestModels;
 import dev.flywheel.servingsink.model.ModelSpec;
-import dev.flywheel.servingsink.model.Scorer;
 import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.servingsink.model.TestServedModels;
@@ -71,19 +70,6 @@ class ShadowScoringTest {
     ModelSpec spec = ModelSpec.of(TestModels.promoted("fraud", alias, alias.equals("champion")
         ? 1 : 2, TestModels.artifact(TestModels.writeOnnx(artifacts), ModelFormat.ONNX),
         TestModels.signature(inputs)));
-    return TestServedModels.of(spec, new Scorer() {
-      @Override
-      public int inputCount() {
-        return inputs.size();
-      }
-
-      @Override
-      public double[] score(float[] values, int rows, int columns) {
-        return new double[rows];
-      }
-
-      @Override
-      public void close() {}
-    });
+    return TestServedModels.of(spec, (values, rows, columns) -> new double[rows]);
   }
 }
