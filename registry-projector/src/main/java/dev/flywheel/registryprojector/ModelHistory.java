@@ -111,20 +111,9 @@ public final class ModelHistory {
     TreeMap<String, Boolean> names = new TreeMap<>();
     models.forEach((name, entry) -> {
       synchronized (entry) {
-        if (foldAt(entry, name, asOf) != null) {
-          names.put(name, true);
-        }
-      }
-    });
-    return new ArrayList<>(names.keySet());
-  }
-
-  /** Names of the models with a state now, sorted; cheaper than {@code models(null)}. */
-  public List<String> currentModels() {
-    TreeMap<String, Boolean> names = new TreeMap<>();
-    models.forEach((name, entry) -> {
-      synchronized (entry) {
-        if (!entry.events.isEmpty() && !RegistryFold.isEmpty(entry.current)) {
+        // now: the current fold says, without the copy foldAt makes
+        if (asOf == null ? !entry.events.isEmpty() && !RegistryFold.isEmpty(entry.current)
+            : foldAt(entry, name, asOf) != null) {
           names.put(name, true);
         }
       }

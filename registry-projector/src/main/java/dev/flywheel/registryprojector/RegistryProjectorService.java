@@ -267,7 +267,7 @@ public final class RegistryProjectorService implements AutoCloseable {
         if (state.isEmpty()) {
           return elsewhere(model);
         }
-        if (state.isPresent() && !state.get().getOlderVersions().isEmpty()) {
+        if (!state.get().getOlderVersions().isEmpty()) {
           // the versions the state lists by number only, in full, for the API
           ReadOnlyKeyValueStore<String, ModelVersion> versions =
               store(RegistryTopology.VERSIONS_STORE);
@@ -332,7 +332,7 @@ public final class RegistryProjectorService implements AutoCloseable {
       }
       if (!decidesEveryModel()) {
         requireHistory();
-        for (String model : history.currentModels()) {
+        for (String model : history.models(null)) {
           if (!local.contains(model)) {
             history.stateAt(model, null).ifPresent(out::add);
           }

@@ -37,6 +37,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -80,6 +81,8 @@ public final class StreamScorer implements AutoCloseable {
    * with its transactional id is running.
    */
   static final Duration RENEWAL_WINDOW = Duration.ofSeconds(60);
+
+  private static final Header[] NO_HEADERS = new Header[0];
 
   /** The {@code flywheel.processor} header of the dead letters written here. */
   public static final String PROCESSOR = "flywheel-serving-sink";
@@ -154,9 +157,10 @@ public final class StreamScorer implements AutoCloseable {
     p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-producer");
     this.maxRequestSize = RecordSize.maxRequestSize(p);
-    this.transactionTimeoutMs = p.containsKey(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)
-        ? Long.parseLong(String.valueOf(p.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)))
-        : 60_000L; // the producer's default
+    this.transactionTimeoutMs = (Integer) ConfigDef.parseType(
+        ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, p.getOrDefault(
+            ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, ProducerConfig.configDef().defaultValues()
+                .get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)), ConfigDef.Type.INT);
     this.producerProps = p;
     this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     this.thread = new Thread(this::run, "flywheel-serving-sink-scorer");
@@ -435,7 +439,7 @@ public final class StreamScorer implements AutoCloseable {
         }
         byte[] key = keys.serialize(predictionsTopic, p.getEntityId());
         byte[] value = predictions.serialize(predictionsTopic, p);
-        int bytes = RecordSize.upperBound(key, value, new Header[0]);
+        int bytes = RecordSize.upperBound(key, value, NO_HEADERS);
         if (bytes > maxRequestSize) {
           tooLarge = tooLarge(p, bytes);
           break;
