@@ -49,6 +49,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -173,13 +174,25 @@ class BrokerRestartIT {
       // Then every transaction is sent, and has one vector and one prediction, without anyone
       // restarting a processor
       producing.get(3, TimeUnit.MINUTES);
+      // (each part named, so that a wait that runs out says which processor fell behind)
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-          .until(() -> loop.readCommitted(loop.topics.predictions()).size() >= TRANSACTIONS
-              && loop.readCommitted(loop.topics.driftReports()).size()
-                  >= TRANSACTIONS / DRIFT_WINDOW
-              && (!runsCounted || loop.completedRuns() >= TRAINED.size())
-              && loop.readCommitted(loop.topics.modelEvents()).size()
-                  >= COMMANDS + loop.completedRuns());
+          .untilAsserted(() -> {
+            long completedRuns = loop.completedRuns();
+            SoftAssertions progress = new SoftAssertions();
+            progress.assertThat(loop.readCommitted(loop.topics.predictions()).size())
+                .as("predictions (serving)").isGreaterThanOrEqualTo(TRANSACTIONS);
+            progress.assertThat(loop.readCommitted(loop.topics.driftReports()).size())
+                .as("drift reports (drift-detector)")
+                .isGreaterThanOrEqualTo(TRANSACTIONS / DRIFT_WINDOW);
+            if (runsCounted) {
+              progress.assertThat(completedRuns).as("completed runs (training-trigger)")
+                  .isGreaterThanOrEqualTo(TRAINED.size());
+            }
+            progress.assertThat((long) loop.readCommitted(loop.topics.modelEvents()).size())
+                .as("model events (registry-projector)")
+                .isGreaterThanOrEqualTo(COMMANDS + completedRuns);
+            progress.assertAll();
+          });
     }
     Set<String> truth = IntStream.range(0, TRANSACTIONS).mapToObj(Loop::eventId)
         .collect(Collectors.toSet());
