@@ -42,11 +42,16 @@ public final class ServingMetrics {
 
   /** Counts {@code n} predictions of one model version. */
   public void predictions(ServedModel model, String mode, boolean shadow, int n) {
-    String key = "p|" + model.model() + "|" + model.version() + "|" + model.alias() + "|" + mode
-        + "|" + shadow;
+    predictions(model.model(), model.version(), model.alias(), mode, shadow, n);
+  }
+
+  /** Counts {@code n} predictions of {@code model} version {@code version} under {@code alias}. */
+  public void predictions(String model, int version, String alias, String mode, boolean shadow,
+      int n) {
+    String key = "p|" + model + "|" + version + "|" + alias + "|" + mode + "|" + shadow;
     counters.computeIfAbsent(key, k -> Counter.builder("flywheel.serving.predictions")
-        .description("Predictions emitted").tag("model", model.model())
-        .tag("version", Integer.toString(model.version())).tag("alias", model.alias())
+        .description("Predictions emitted").tag("model", model)
+        .tag("version", Integer.toString(version)).tag("alias", alias)
         .tag("mode", mode).tag("shadow", Boolean.toString(shadow)).register(registry))
         .increment(n);
   }
@@ -93,8 +98,13 @@ public final class ServingMetrics {
 
   /** Counts a dead letter. */
   public void deadLetter(String reason) {
+    deadLetters(reason, 1);
+  }
+
+  /** Counts {@code n} dead letters. */
+  public void deadLetters(String reason, int n) {
     counter("flywheel.serving.dead.letters", "Records sent to a dead-letter topic", "reason",
-        reason).increment();
+        reason).increment(n);
   }
 
   /** The swaps counted so far for a model and alias (for health and tests). */

@@ -157,7 +157,8 @@ class ServingSinkIT {
     Topics topics = Kafka.topics(devstack, names);
     promoteXgboostV1(devstack, topics);
     int maxRequestSize = 4096;
-    try (ServingSinkService serving = start(devstack, names, topics, new SimpleMeterRegistry(),
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (ServingSinkService serving = start(devstack, names, topics, meters,
             Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestSize));
         KafkaProducer<String, FeatureVector> producer = Kafka.producer(devstack,
             topics.features())) {
@@ -188,6 +189,13 @@ class ServingSinkIT {
                 "max.request.size of 4096");
         assertThat(r.headers().lastHeader(DeadLetterHeaders.VALUE_TRUNCATED)).isNotNull();
       });
+      // and the metrics count the 20 predictions written, not the one dropped (a batch's counts
+      // are added just after it commits: the count must settle at 20)
+      await().atMost(Duration.ofSeconds(10)).during(Duration.ofSeconds(2)).until(() ->
+          meters.get("flywheel.serving.predictions").tag("mode", "stream").counter().count()
+              == 20.0);
+      assertThat(meters.get("flywheel.serving.dead.letters").tag("reason", "prediction_too_large")
+          .counter().count()).isEqualTo(1.0);
       // and scoring is healthy
       assertThat(serving.healthProblem()).isEmpty();
     }

@@ -80,13 +80,14 @@ class TransactionTimeoutIT {
     }
 
     // When they are scored
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
     try (LogLines log = LogLines.of(StreamScorer.class);
         StreamScorer scorer = new StreamScorer(
         Map.of("bootstrap.servers", devstack.bootstrapServers(),
             ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 2_000),
         names.applicationId("timeout"), names.applicationId("timeout") + "-1", "earliest", 500,
         topics.features(), topics.predictions(), topics, served,
-        new ServingMetrics(new SimpleMeterRegistry()))) {
+        new ServingMetrics(meters))) {
       scorer.start();
 
       // Then, after the pause, every vector but the refused one has exactly one prediction
@@ -100,6 +101,13 @@ class TransactionTimeoutIT {
       // and the refused one is on the dead-letter topic once
       assertThat(CommittedValues.bytes(devstack.bootstrapServers(),
           topics.dlq(topics.features()).name())).hasSize(1);
+      // and the metrics count what was committed, not the aborted batch as well (a committed
+      // batch's counts are added together, its dead letters last)
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+          meters.find("flywheel.serving.dead.letters").counter() != null);
+      assertThat(meters.get("flywheel.serving.dead.letters").counter().count()).isEqualTo(1.0);
+      assertThat(meters.find("flywheel.serving.predictions").counters())
+          .extracting(c -> c.count()).containsExactlyInAnyOrder(4.0, 5.0);
       // and the scorer goes on, not stopped as if another instance had fenced it
       assertThat(scorer.fenced()).as("stopped as fenced").isFalse();
       assertThat(scorer.problem()).as("the scorer's problem").isEmpty();
@@ -124,23 +132,34 @@ class TransactionTimeoutIT {
       first.start();
 
       // When a second instance with the same transactional id starts (a misconfigured copy, or
-      // a restart while the old process still runs), and vectors arrive
+      // a restart while the old process still runs), and vectors go on arriving
       second.start();
+      int sent = 0;
       try (KafkaProducer<String, FeatureVector> producer =
           Kafka.producer(devstack, topics.features())) {
-        for (int i = 0; i < VECTORS; i++) {
-          FeatureVector v = Kafka.vector(i);
-          producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!first.fenced() && System.nanoTime() < until) {
+          for (int i = sent; i < sent + VECTORS; i++) {
+            FeatureVector v = Kafka.vector(i);
+            producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
+          }
+          producer.flush();
+          sent += VECTORS;
+          LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
         }
       }
 
-      // Then the second scores every vector once, and the first, fenced, stops and says so
-      await().atMost(Duration.ofSeconds(60)).until(() ->
-          Kafka.readAll(devstack, topics.predictions()).size() >= VECTORS && first.fenced());
-      assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(VECTORS)
-          .extracting(Prediction::getEventId).doesNotHaveDuplicates();
+      // Then the first, fenced again by the second after each had fenced the other once, stops,
+      // says so and leaves the group; and every vector has exactly one prediction, by one of the
+      // two, while the second goes on
+      assertThat(first.fenced()).as("the first instance stopped as fenced").isTrue();
       assertThat(first.problem()).hasValueSatisfying(p -> assertThat(p)
           .contains("stopped scoring"));
+      int vectors = sent;
+      await().atMost(Duration.ofSeconds(60)).until(() ->
+          Kafka.readAll(devstack, topics.predictions()).size() >= vectors);
+      assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(vectors)
+          .extracting(Prediction::getEventId).doesNotHaveDuplicates();
       assertThat(second.fenced()).isFalse();
     }
   }

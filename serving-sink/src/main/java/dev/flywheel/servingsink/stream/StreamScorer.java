@@ -111,6 +111,8 @@ public final class StreamScorer implements AutoCloseable {
   private final StringSerializer keys = new StringSerializer();
   private final ServedModels served;
   private final ServingMetrics metrics;
+  /** What the batch in flight counts, added to {@link #metrics} once its transaction commits. */
+  private final BatchCounts counts = new BatchCounts();
   /** The producer's {@code max.request.size}: no record sent here may be larger. */
   private final int maxRequestSize;
   private final Thread thread;
@@ -144,10 +146,10 @@ public final class StreamScorer implements AutoCloseable {
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, startFrom);
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxBatch);
     c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-consumer");
-    // Static membership under the transactional id: an instance started with this one's id
-    // takes its place in the group, and this one's consumer is fenced
-    // (FencedInstanceIdException), so a takeover stops the old instance for certain.
-    c.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, transactionalId);
+    // A dynamic member of the group, not a static one (group.instance.id): a lone static
+    // member whose rejoin is cut short by a stalled coordinator (a broker restart) can be fenced
+    // by its own second join, which stops it for good (KAFKA-20985). A takeover by another
+    // instance with this transactional id is told by the producer's fencing instead (see run).
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
     // one request in flight, as in every Streams processor (StreamsProps)
@@ -183,6 +185,8 @@ public final class StreamScorer implements AutoCloseable {
       } catch (WakeupException e) {
         break;
       } catch (FencedInstanceIdException e) {
+        // only with a group.instance.id set in the scorer's Kafka properties: another consumer
+        // with that id took this one's place in the group
         fenced = true;
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
             + " servingSink.instanceId took over)";
@@ -218,22 +222,25 @@ public final class StreamScorer implements AutoCloseable {
         process(records);
         producer.sendOffsetsToTransaction(next, consumer.groupMetadata());
         commit();
+        counts.addTo(metrics);
         if (failing) {
           log.info("scoring {} again", featuresTopic);
           failing = false;
         }
         problem = null;
-      } catch (ProducerFencedException | FencedInstanceIdException | AuthorizationException e) {
+      } catch (ProducerFencedException | AuthorizationException e) {
         if (stopping) {
           break;
         }
         if (e instanceof ProducerFencedException && !renewedRecently()) {
           // Either the broker aborted a transaction that outlived transaction.timeout.ms (a
           // long pause in it) and bumped the producer's epoch, which transactions v2 report as
-          // fenced; or another instance with the same transactional id started, whose consumer
-          // fences this one's (static membership) so that it stops on FencedInstanceIdException
-          // soon. A new producer scores the batch again; fenced again within RENEWAL_WINDOW,
-          // the scorer stops below, so two instances never take turns for long.
+          // fenced; or another instance with the same transactional id started. A new producer
+          // scores the batch again. After a takeover that new producer fences the other
+          // instance's, which does the same once, and the first of the two fenced again within
+          // RENEWAL_WINDOW of its renewal stops below and leaves the group: one of them goes on
+          // with every partition. Their offsets commit with their own group generation, so
+          // neither can commit a batch of a partition it no longer owns.
           problem = "the producer was fenced; scoring the batch again with a new one";
           log.warn("the producer of {} was fenced after its transaction was open {} ms"
               + " (transaction.timeout.ms {} ms): the broker aborted a transaction that outlived"
@@ -266,6 +273,9 @@ public final class StreamScorer implements AutoCloseable {
         leaveGroup();
         break;
       } catch (RuntimeException e) {
+        // With a group.instance.id set, FencedInstanceIdException from the offsets lands here:
+        // the producer makes it abortable, and whether another consumer took this one's place is
+        // for the consumer's next poll to say (which stops the scorer if so).
         // InvalidProducerEpochException lands here too: the coordinator aborted a transaction
         // that outlived transaction.timeout.ms (a long pause) and bumped the epoch. Unlike
         // fencing it is abortable (KIP-588): the abort below bumps the epoch again and the batch
@@ -281,11 +291,7 @@ public final class StreamScorer implements AutoCloseable {
     }
   }
 
-  /**
-   * Stops taking part in the group. The consumer is a static member, which sends the group no
-   * leave request on unsubscribing: its partitions move to the instance that fenced it, which
-   * took its place, or else once the group's session timeout passes.
-   */
+  /** Leaves the group, so that the scorer's partitions move to the other instances at once. */
   private void leaveGroup() {
     try {
       consumer.unsubscribe();
@@ -382,6 +388,7 @@ public final class StreamScorer implements AutoCloseable {
   private record Input(ConsumerRecord<byte[], byte[]> record, FeatureVector vector) {}
 
   private void process(ConsumerRecords<byte[], byte[]> records) {
+    counts.clear(); // an aborted batch's counts: it is scored again
     List<Input> inputs = new ArrayList<>(records.count());
     Map<String, List<Integer>> byGroup = new LinkedHashMap<>();
     for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -415,7 +422,7 @@ public final class StreamScorer implements AutoCloseable {
                 !Predictions.CHAMPION.equals(b.alias())))
             .toList();
         if (groupModels.isEmpty()) {
-          metrics.unscored("no_model", group.getValue().size());
+          counts.unscored("no_model", group.getValue().size());
           continue;
         }
         for (ServedModel model : groupModels) {
@@ -459,6 +466,11 @@ public final class StreamScorer implements AutoCloseable {
         continue;
       }
       writes.forEach(producer::send);
+      for (Prediction p : out[i]) {
+        if (p != null) {
+          counts.prediction(p);
+        }
+      }
     }
   }
 
@@ -503,7 +515,6 @@ public final class StreamScorer implements AutoCloseable {
     }
     long nanos = System.nanoTime() - begin;
     boolean champion = Predictions.CHAMPION.equals(model.alias());
-    int emitted = 0;
     for (int k = 0; k < rows.size(); k++) {
       int i = rows.get(k);
       double score;
@@ -542,9 +553,7 @@ public final class StreamScorer implements AutoCloseable {
           v.getFeatureGroup(), v.getFeatures(), v.getCategoricalFeatures(), score, micros,
           ScoringMode.STREAM, v.getSource());
       out[i] = append(out[i], p);
-      emitted++;
     }
-    metrics.predictions(model, "stream", !champion, emitted);
     metrics.latency(model, "stream", nanos, rows.size());
   }
 
@@ -576,7 +585,7 @@ public final class StreamScorer implements AutoCloseable {
     // in the batch's transaction: the dead letter is written exactly when the batch commits
     producer.send(new ProducerRecord<>(dlqTopic, null, r.timestamp() < 0 ? null : r.timestamp(),
         r.key(), value, headers));
-    metrics.deadLetter(reason);
+    counts.deadLetter(reason);
   }
 
   private static void put(Headers headers, String name, String value) {
@@ -643,7 +652,7 @@ public final class StreamScorer implements AutoCloseable {
       }
     }
     try {
-      // a static member leaves the group only when asked: its partitions move at once
+      // leave the group even with a group.instance.id set: the partitions move at once
       consumer.close(CloseOptions.groupMembershipOperation(
           CloseOptions.GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(5)));
     } catch (RuntimeException e) {
@@ -653,6 +662,47 @@ public final class StreamScorer implements AutoCloseable {
       producer.close(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       log.warn("closing the prediction producer failed", e);
+    }
+  }
+
+  /**
+   * The predictions, unscored vectors and dead letters of the batch in flight. They reach the
+   * metrics only once its transaction commits: an aborted batch is scored again, and a vector
+   * whose prediction is too large to write is dead-lettered instead, so counting them as they are
+   * made would count some twice and some never written.
+   */
+  private static final class BatchCounts {
+    private record Made(String model, int version, String alias, boolean shadow) {}
+
+    private final Map<Made, Integer> predictions = new HashMap<>();
+    private final Map<String, Integer> unscored = new HashMap<>();
+    private final Map<String, Integer> deadLetters = new HashMap<>();
+
+    void prediction(Prediction p) {
+      predictions.merge(new Made(p.getModel(), p.getVersion(), p.getAlias(), p.getShadow()), 1,
+          Integer::sum);
+    }
+
+    void unscored(String reason, int n) {
+      unscored.merge(reason, n, Integer::sum);
+    }
+
+    void deadLetter(String reason) {
+      deadLetters.merge(reason, 1, Integer::sum);
+    }
+
+    void addTo(ServingMetrics metrics) {
+      predictions.forEach((m, n) ->
+          metrics.predictions(m.model(), m.version(), m.alias(), "stream", m.shadow(), n));
+      unscored.forEach(metrics::unscored);
+      deadLetters.forEach(metrics::deadLetters);
+      clear();
+    }
+
+    void clear() {
+      predictions.clear();
+      unscored.clear();
+      deadLetters.clear();
     }
   }
 }
