@@ -132,7 +132,8 @@ class TransactionTimeoutIT {
       first.start();
 
       // When a second instance with the same transactional id starts (a misconfigured copy, or
-      // a restart while the old process still runs), and vectors go on arriving
+      // a restart while the old process still runs), and vectors go on arriving on the three
+      // partitions, some of which each instance owns
       second.start();
       int sent = 0;
       try (KafkaProducer<String, FeatureVector> producer =
