@@ -128,7 +128,10 @@ public final class FeatureTopology {
    * Checks every group against the latest schema registered for its source ({@code
    * flywheel.data.<source>-value}).
    *
-   * @throws InvalidFeatureGroupException for the first group that does not fit
+   * @throws InvalidFeatureGroupException for the first group that does not fit, or whose source
+   *     has no schema
+   * @throws IllegalStateException when the registry does not answer, or refuses the call (a
+   *     wrong URL or credentials): it says nothing then about the groups
    */
   public static List<FeatureGroupPlan> plans(FeatureStreamsConfig config, Topics topics,
       SchemaRegistryClient registry) {
@@ -139,6 +142,14 @@ public final class FeatureTopology {
       try {
         latest = registry.getLatest(subject);
       } catch (SchemaRegistryException e) {
+        if (!e.isNotFound()) {
+          throw new IllegalStateException("cannot check feature group '" + group.name()
+              + "' against the schema of its source (subject " + subject + "): "
+              + e.getMessage() + ". feature-streams reads its sources' schemas when it starts; "
+              + (e.isRetriable() ? "start it again once the schema registry answers"
+                  : "check the schema registry's URL and credentials (schemaRegistry in"
+                      + " flywheel.yaml)"), e);
+        }
         throw new InvalidFeatureGroupException(group.name(), List.of("source '" + group.source()
             + "' has no schema under subject " + subject + " (" + e.getMessage() + "); add the"
             + " source first (flywheel sources add " + group.source() + " ...)"));

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.registry.RestSchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
+import java.net.ServerSocket;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -109,6 +112,26 @@ class FeatureGroupPlanTest {
         .hasMessageContaining("source 'transactions' has no schema under subject "
             + "flywheel.data.transactions-value")
         .hasMessageContaining("flywheel sources add transactions");
+  }
+
+  @Test
+  void shouldSayTheRegistryDidNotAnswerRatherThanThatTheSourceHasNoSchema() throws Exception {
+    // Given a registry that does not answer (a port nothing listens on)
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    SchemaRegistryClient registry = RestSchemaRegistryClient.builder()
+        .url("http://127.0.0.1:" + port).maxRetries(0).build();
+    Topics topics = Topics.builder(new AvroSerdes(registry, Map.of())).build();
+
+    // When the groups are checked at start, Then the error names the registry, not the source
+    assertThatThrownBy(() -> FeatureTopology.plans(FeatureStreamsConfig.cardActivity(), topics,
+        registry))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cannot check feature group 'card_activity'")
+        .hasMessageContaining("start it again once the schema registry answers")
+        .hasMessageNotContaining("flywheel sources add");
   }
 
   @Test
