@@ -174,22 +174,29 @@ class BrokerRestartIT {
       // Then every transaction is sent, and has one vector and one prediction, without anyone
       // restarting a processor
       producing.get(3, TimeUnit.MINUTES);
-      // (each part named, so that a wait that runs out says which processor fell behind)
+      // (each part named, with its processor's health, so that a wait that runs out says which
+      // processor fell behind and why)
       await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
           .untilAsserted(() -> {
             long completedRuns = loop.completedRuns();
             SoftAssertions progress = new SoftAssertions();
+            progress.assertThat(loop.readCommitted(loop.topics.features()).size())
+                .as("feature vectors (feature-streams: %s)",
+                    features.healthProblem().orElse("healthy"))
+                .isGreaterThanOrEqualTo(TRANSACTIONS);
             progress.assertThat(loop.readCommitted(loop.topics.predictions()).size())
-                .as("predictions (serving)").isGreaterThanOrEqualTo(TRANSACTIONS);
+                .as("predictions (serving: %s)", serving.healthProblem().orElse("healthy"))
+                .isGreaterThanOrEqualTo(TRANSACTIONS);
             progress.assertThat(loop.readCommitted(loop.topics.driftReports()).size())
-                .as("drift reports (drift-detector)")
+                .as("drift reports (drift-detector: %s)", drift.healthProblem().orElse("healthy"))
                 .isGreaterThanOrEqualTo(TRANSACTIONS / DRIFT_WINDOW);
             if (runsCounted) {
               progress.assertThat(completedRuns).as("completed runs (training-trigger)")
                   .isGreaterThanOrEqualTo(TRAINED.size());
             }
             progress.assertThat((long) loop.readCommitted(loop.topics.modelEvents()).size())
-                .as("model events (registry-projector)")
+                .as("model events (registry-projector: %s)",
+                    registry.healthProblem().orElse("healthy"))
                 .isGreaterThanOrEqualTo(COMMANDS + completedRuns);
             progress.assertAll();
           });
