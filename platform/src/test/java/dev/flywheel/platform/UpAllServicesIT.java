@@ -61,9 +61,10 @@ class UpAllServicesIT {
       String base = "http://127.0.0.1:" + running.runtime().httpPort();
 
       // Then /health is 200 with every service listed and up
-      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250))
-          .until(() -> get(base + "/health").statusCode() == 200);
-      JsonNode health = JSON.readTree(get(base + "/health").body());
+      HttpResponse<String> healthy = await().atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> get(base + "/health"), r -> r.statusCode() == 200);
+      JsonNode health = JSON.readTree(healthy.body());
       assertThat(health.path("status").asText()).isEqualTo("UP");
       for (String service : ServiceCatalog.START_ORDER) {
         assertThat(health.path("services").path(service).path("status").asText())

@@ -100,7 +100,10 @@ class RegistryStateSizeIT {
       assertThat(last.getVersions()).hasSize(5);
       assertThat(last.getOlderVersions()).hasSize(55);
       assertThat(last.getOlderVersions().get(2).getStatus()).isEqualTo(VersionStatus.ARCHIVED);
-      // and the API serves a listed version in full, and counts them all
+      // and the API serves a listed version in full, and counts them all (once the registry is
+      // running: its store answers queries only then)
+      await().atMost(Duration.ofSeconds(30)).until(() -> registry.service().kafkaStreams()
+          .orElseThrow().state() == KafkaStreams.State.RUNNING);
       String v3 = registry.get("/models/" + Fixtures.MODEL + "/versions/3");
       assertThat(v3).startsWith("200 ").contains("\"status\":\"ARCHIVED\"", "run-3",
           "max_depth", "amount_mean_7d");

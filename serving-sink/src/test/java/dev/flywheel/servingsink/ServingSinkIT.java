@@ -19,6 +19,7 @@ import dev.flywheel.servingsink.model.ServedModel;
 import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topics;
+import io.micrometer.core.instrument.search.MeterNotFoundException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -191,7 +192,8 @@ class ServingSinkIT {
       });
       // and the metrics count the 20 predictions written, not the one dropped (a batch's counts
       // are added just after it commits: the count must settle at 20)
-      await().atMost(Duration.ofSeconds(10)).during(Duration.ofSeconds(2)).until(() ->
+      await().atMost(Duration.ofSeconds(10)).during(Duration.ofSeconds(2))
+          .ignoreExceptionsInstanceOf(MeterNotFoundException.class).until(() ->
           meters.get("flywheel.serving.predictions").tag("mode", "stream").counter().count()
               == 20.0);
       assertThat(meters.get("flywheel.serving.dead.letters").tag("reason", "prediction_too_large")

@@ -24,9 +24,12 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -51,10 +54,12 @@ class TransactionTimeoutIT {
   void shouldScoreABatchAgainAfterTheBrokerAbortedItsTimedOutTransaction(Devstack devstack,
       UniqueNames names) throws Exception {
     // Given two feature groups in one batch: the first group's model fails one vector (so its
-    // dead letter opens the transaction on the broker), the second's pauses 18 s the first time
-    // it scores; and a producer whose transactions time out after 2 s (the broker looks for
-    // timed-out transactions every 10 s, so it aborts this one 2 to 12 s in)
+    // dead letter opens the transaction on the broker), the second's pauses the first time it
+    // scores until the broker has aborted that transaction; and a producer whose transactions
+    // time out after 2 s (the broker looks for timed-out transactions every 10 s, so it aborts
+    // this one 2 to 12 s in)
     Topics topics = Kafka.topics(devstack, names);
+    String transactionalId = names.applicationId("timeout") + "-1";
     AtomicBoolean paused = new AtomicBoolean();
     ServedModels served = new ServedModels();
     served.install(model("fraud", TestModels.GROUP, rows -> {
@@ -64,7 +69,7 @@ class TransactionTimeoutIT {
     }));
     served.install(model("risk", "other_group", rows -> {
       if (paused.compareAndSet(false, true)) {
-        LockSupport.parkNanos(Duration.ofSeconds(18).toNanos());
+        awaitAbortedByTheBroker(devstack, transactionalId);
       }
     }));
     try (KafkaProducer<String, FeatureVector> producer =
@@ -85,7 +90,7 @@ class TransactionTimeoutIT {
         StreamScorer scorer = new StreamScorer(
         Map.of("bootstrap.servers", devstack.bootstrapServers(),
             ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 2_000),
-        names.applicationId("timeout"), names.applicationId("timeout") + "-1", "earliest", 500,
+        names.applicationId("timeout"), transactionalId, "earliest", 500,
         topics.features(), topics.predictions(), topics, served,
         new ServingMetrics(meters))) {
       scorer.start();
@@ -162,6 +167,25 @@ class TransactionTimeoutIT {
       assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(vectors)
           .extracting(Prediction::getEventId).doesNotHaveDuplicates();
       assertThat(second.fenced()).isFalse();
+    }
+  }
+
+  /**
+   * Blocks, as a stalled model would, until the broker has aborted the open transaction of {@code
+   * transactionalId}: seen open, then no longer.
+   */
+  private static void awaitAbortedByTheBroker(Devstack devstack, String transactionalId) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      AtomicBoolean seenOpen = new AtomicBoolean();
+      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
+        TransactionState state = admin.describeTransactions(List.of(transactionalId))
+            .description(transactionalId).get().state();
+        if (state == TransactionState.ONGOING) {
+          seenOpen.set(true);
+          return false;
+        }
+        return seenOpen.get();
+      });
     }
   }
 

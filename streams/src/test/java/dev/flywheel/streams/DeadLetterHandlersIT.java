@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -106,7 +107,7 @@ class DeadLetterHandlersIT {
       assertThat(header(dead.get(2), DeadLetterHeaders.ERROR)).contains("negative: -5");
       assertThat(header(dead.get(2), DeadLetterHeaders.PROCESSOR))
           .isEqualTo(names.applicationId("dlq"));
-      assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+      awaitRunning(streams);
     }
   }
 
@@ -155,7 +156,7 @@ class DeadLetterHandlersIT {
       List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, repartition + ".dlq", 1);
       assertThat(header(dead.get(0), DeadLetterHeaders.TOPIC)).isEqualTo(repartition);
       assertThat(header(dead.get(0), DeadLetterHeaders.ERROR)).contains("negative: -1");
-      assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+      awaitRunning(streams);
     }
   }
 
@@ -221,7 +222,7 @@ class DeadLetterHandlersIT {
             .extracting(r -> Serdes.Double().deserializer().deserialize(out, r.value()))
             .containsExactly(0.0, 1.0, 2.0, 3.0, 4.0);
         assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
-        assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+        awaitRunning(streams);
       }
     }
   }
@@ -251,5 +252,17 @@ class DeadLetterHandlersIT {
 
   private static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Waits for RUNNING, failing at once on an error: Kafka Streams 4.x processes restored tasks
+   * while the client still reports REBALANCING, so output may be read before RUNNING.
+   */
+  private static void awaitRunning(KafkaStreams streams) {
+    await().atMost(Duration.ofSeconds(60))
+        .failFast("the application stopped", () -> EnumSet.of(KafkaStreams.State.ERROR,
+            KafkaStreams.State.PENDING_ERROR, KafkaStreams.State.PENDING_SHUTDOWN,
+            KafkaStreams.State.NOT_RUNNING).contains(streams.state()))
+        .until(() -> streams.state() == KafkaStreams.State.RUNNING);
   }
 }

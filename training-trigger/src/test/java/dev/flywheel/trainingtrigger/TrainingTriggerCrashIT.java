@@ -213,7 +213,7 @@ class TrainingTriggerCrashIT {
               .containsExactlyInAnyOrder("DRIFT_ALERT", "NEW_LABELS");
         }));
     Files.writeString(dir.resolve("release"), "go");
-    await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+    await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
         assertThat(ItSupport.modelState(devstack, app, MODEL)).satisfies(s -> {
           assertThat(s.runSeq).isEqualTo(2);
           assertThat(s.inFlightRunId).isNull();
@@ -293,7 +293,7 @@ class TrainingTriggerCrashIT {
     // And once the interrupted run completes, the second run starts for what is pending; the
     // service is killed while it executes, so nothing follows it
     Files.writeString(dir.resolve("release-fraud-detector-1"), "go");
-    await().atMost(Duration.ofSeconds(30)).until(() -> launches().size() == 3);
+    await().atMost(Duration.ofSeconds(90)).until(() -> launches().size() == 3);
     killServiceAndItsCommand();
     assertThat(launches()).containsExactly("fraud-detector-1 1", "fraud-detector-1 1",
         "fraud-detector-2 1");

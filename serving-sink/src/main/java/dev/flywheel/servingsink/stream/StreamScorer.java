@@ -187,9 +187,9 @@ public final class StreamScorer implements AutoCloseable {
       } catch (FencedInstanceIdException e) {
         // only with a group.instance.id set in the scorer's Kafka properties: another consumer
         // with that id took this one's place in the group
-        fenced = true;
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
             + " servingSink.instanceId took over)";
+        fenced = true; // after the problem: whoever sees fenced reads why
         log.error("stream scoring stopped", e);
         break;
       } catch (KafkaException e) {
@@ -254,9 +254,9 @@ public final class StreamScorer implements AutoCloseable {
             if (stopping) {
               break;
             }
-            fenced = true;
             problem = "stopped scoring: no new producer could start after the producer was"
                 + " fenced: " + renewal.getMessage();
+            fenced = true; // after the problem: whoever sees fenced reads why
             log.error("stream scoring stopped", renewal);
             leaveGroup();
             break;
@@ -264,11 +264,11 @@ public final class StreamScorer implements AutoCloseable {
           rewind(first);
           continue;
         }
-        fenced = true;
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
             + " servingSink.instanceId took over: fenced again within "
             + RENEWAL_WINDOW.toSeconds() + " s of a new producer; or the principal lacks"
             + " rights)";
+        fenced = true; // after the problem: whoever sees fenced reads why
         log.error("stream scoring stopped", e);
         leaveGroup();
         break;
