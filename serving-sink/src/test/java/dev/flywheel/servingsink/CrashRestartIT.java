@@ -20,11 +20,14 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -86,6 +89,15 @@ class CrashRestartIT {
     await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
         .until(() -> Kafka.readAll(devstack, topics.predictions()).size() >= BEFORE_KILL / 4);
     child.destroyForcibly().waitFor();
+    // (once a commit the child asked for just before it died has its markers written: what it
+    // committed is then all visible)
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      String transactionalId = applicationId + "-instance-a";
+      await().atMost(Duration.ofSeconds(30)).until(() -> !EnumSet.of(
+          TransactionState.PREPARE_COMMIT, TransactionState.PREPARE_ABORT).contains(
+              admin.describeTransactions(List.of(transactionalId)).description(transactionalId)
+                  .get().state()));
+    }
     List<Prediction> beforeRestart = Kafka.readAll(devstack, topics.predictions());
     System.out.println("killed with " + beforeRestart.size() + " of " + BEFORE_KILL
         + " vectors scored (committed)");

@@ -280,6 +280,11 @@ public final class StreamScorer implements AutoCloseable {
         // that outlived transaction.timeout.ms (a long pause) and bumped the epoch. Unlike
         // fencing it is abortable (KIP-588): the abort below bumps the epoch again and the batch
         // is scored in a new transaction.
+        if (stopping) {
+          // close() may already be closing the consumer, which rewinding would use; closing
+          // the producer aborts the open transaction
+          break;
+        }
         problem = "scoring a batch failed: " + e.getMessage();
         if (!failing) {
           log.error("scoring a batch of {} failed; it is aborted and read again", featuresTopic,
