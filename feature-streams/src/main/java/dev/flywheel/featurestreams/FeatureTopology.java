@@ -142,7 +142,8 @@ public final class FeatureTopology {
       try {
         latest = registry.getLatest(subject);
       } catch (SchemaRegistryException e) {
-        if (!e.isNotFound()) {
+        if (e.errorCode() != SchemaRegistryException.SUBJECT_NOT_FOUND) {
+          // (a 404 without the registry's "subject not found": a URL that is not a registry)
           throw new IllegalStateException("cannot check feature group '" + group.name()
               + "' against the schema of its source (subject " + subject + "): "
               + e.getMessage() + ". feature-streams reads its sources' schemas when it starts; "

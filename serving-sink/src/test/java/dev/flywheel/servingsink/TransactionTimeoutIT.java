@@ -27,7 +27,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -140,28 +140,28 @@ class TransactionTimeoutIT {
       // a restart while the old process still runs), and vectors go on arriving on the three
       // partitions, some of which each instance owns
       second.start();
-      int sent = 0;
+      AtomicInteger sent = new AtomicInteger();
       try (KafkaProducer<String, FeatureVector> producer =
           Kafka.producer(devstack, topics.features())) {
-        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!first.fenced() && System.nanoTime() < until) {
-          for (int i = sent; i < sent + VECTORS; i++) {
+        // (until the first stops as fenced, which the Then below relies on)
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+          int from = sent.get();
+          for (int i = from; i < from + VECTORS; i++) {
             FeatureVector v = Kafka.vector(i);
             producer.send(new ProducerRecord<>(topics.features().name(), v.getEntityId(), v));
           }
           producer.flush();
-          sent += VECTORS;
-          LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
-        }
+          sent.addAndGet(VECTORS);
+          return first.fenced();
+        });
       }
 
       // Then the first, fenced again by the second after each had fenced the other once, stops,
       // says so and leaves the group; and every vector has exactly one prediction, by one of the
       // two, while the second goes on
-      assertThat(first.fenced()).as("the first instance stopped as fenced").isTrue();
       assertThat(first.problem()).hasValueSatisfying(p -> assertThat(p)
           .contains("stopped scoring"));
-      int vectors = sent;
+      int vectors = sent.get();
       await().atMost(Duration.ofSeconds(60)).until(() ->
           Kafka.readAll(devstack, topics.predictions()).size() >= vectors);
       assertThat(Kafka.readAll(devstack, topics.predictions())).hasSize(vectors)

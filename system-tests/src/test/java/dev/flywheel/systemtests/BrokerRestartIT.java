@@ -176,7 +176,7 @@ class BrokerRestartIT {
       producing.get(3, TimeUnit.MINUTES);
       // (each part named, with its processor's health, so that a wait that runs out says which
       // processor fell behind and why)
-      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
           .untilAsserted(() -> {
             long completedRuns = loop.completedRuns();
             SoftAssertions progress = new SoftAssertions();

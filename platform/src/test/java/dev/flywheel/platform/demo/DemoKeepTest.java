@@ -1,8 +1,8 @@
 package dev.flywheel.platform.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.IOException;
 import java.math.BigInteger;
@@ -25,9 +25,9 @@ class DemoKeepTest {
   @ParameterizedTest
   @ValueSource(ints = {0, 1})
   void shouldExitWithTheLoopsStatusWhenCtrlCStopsTheKeptDemo(int loopStatus) throws Exception {
-    assumeFalse(sigintIgnored(), "SIGINT is ignored in this JVM (the build was started in the"
+    assumeThat(sigintIgnored()).as("SIGINT is ignored in this JVM (the build was started in the"
         + " background of a shell without job control), and so in the child it starts: Ctrl-C"
-        + " cannot reach the demo here");
+        + " cannot reach the demo here").isFalse();
     // Given a kept demo whose loop ended with loopStatus, running in its own JVM
     Path output = dir.resolve("keep-" + loopStatus + ".log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

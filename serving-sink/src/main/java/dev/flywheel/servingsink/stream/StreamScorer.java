@@ -76,12 +76,6 @@ public final class StreamScorer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(StreamScorer.class);
 
-  /**
-   * A scorer fenced again within this time of starting a new producer stops: another instance
-   * with its transactional id is running.
-   */
-  static final Duration RENEWAL_WINDOW = Duration.ofSeconds(60);
-
   private static final Header[] NO_HEADERS = new Header[0];
 
   /** The {@code flywheel.processor} header of the dead letters written here. */
@@ -95,8 +89,8 @@ public final class StreamScorer implements AutoCloseable {
   private final long transactionTimeoutMs;
   /** When the batch's transaction began (System.nanoTime). */
   private long transactionBegan;
-  /** When the scorer last started a new producer after being fenced (System.nanoTime), or 0. */
-  private long renewedAt;
+  /** Whether a fenced producer is renewed or the scorer stops. */
+  private final FenceJudge fences;
   /** Guards the metric binders, which the scoring thread rebinds when it renews the producer. */
   private final Object metricsLock = new Object();
   private MeterRegistry metricsRegistry;
@@ -163,6 +157,7 @@ public final class StreamScorer implements AutoCloseable {
         ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, p.getOrDefault(
             ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, ProducerConfig.configDef().defaultValues()
                 .get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)), ConfigDef.Type.INT);
+    this.fences = new FenceJudge(transactionTimeoutMs);
     this.producerProps = p;
     this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     this.thread = new Thread(this::run, "flywheel-serving-sink-scorer");
@@ -232,21 +227,24 @@ public final class StreamScorer implements AutoCloseable {
         if (stopping) {
           break;
         }
-        if (e instanceof ProducerFencedException && !renewedRecently()) {
+        long open = System.nanoTime() - transactionBegan;
+        if (e instanceof ProducerFencedException
+            && !fences.stopOnFence(System.nanoTime(), open)) {
           // Either the broker aborted a transaction that outlived transaction.timeout.ms (a
           // long pause in it) and bumped the producer's epoch, which transactions v2 report as
           // fenced; or another instance with the same transactional id started. A new producer
-          // scores the batch again. After a takeover that new producer fences the other
-          // instance's, which does the same once, and the first of the two fenced again within
-          // RENEWAL_WINDOW of its renewal stops below and leaves the group: one of them goes on
-          // with every partition. Their offsets commit with their own group generation, so
-          // neither can commit a batch of a partition it no longer owns.
+          // scores the batch again. After a takeover the two renew in turn, each fencing the
+          // other, until the older is fenced twice and stops below (FenceJudge), leaving the
+          // group. Their offsets commit with their own group generation, so neither can commit a
+          // batch of a partition it no longer owns.
           problem = "the producer was fenced; scoring the batch again with a new one";
           log.warn("the producer of {} was fenced after its transaction was open {} ms"
-              + " (transaction.timeout.ms {} ms): the broker aborted a transaction that outlived"
-              + " it, or another instance with the same servingSink.instanceId started. Starting"
-              + " a new producer and scoring the batch again", featuresTopic,
-              (System.nanoTime() - transactionBegan) / 1_000_000, transactionTimeoutMs);
+              + " (transaction.timeout.ms {} ms): {}. Starting a new producer and scoring the"
+              + " batch again", featuresTopic, open / 1_000_000, transactionTimeoutMs,
+              fences.certain(open)
+                  ? "another instance with the same servingSink.instanceId started"
+                  : "the broker aborted a transaction that outlived it, or another instance with"
+                      + " the same servingSink.instanceId started");
           failing = true;
           try {
             renewProducer();
@@ -265,9 +263,9 @@ public final class StreamScorer implements AutoCloseable {
           continue;
         }
         problem = "stopped scoring: " + e.getMessage() + " (another instance with the same"
-            + " servingSink.instanceId took over: fenced again within "
-            + RENEWAL_WINDOW.toSeconds() + " s of a new producer; or the principal lacks"
-            + " rights)";
+            + " servingSink.instanceId is running: fenced again within "
+            + FenceJudge.WINDOW.toMinutes() + " min, once while a transaction was younger than"
+            + " transaction.timeout.ms; or the principal lacks rights)";
         fenced = true; // after the problem: whoever sees fenced reads why
         log.error("stream scoring stopped", e);
         leaveGroup();
@@ -309,11 +307,6 @@ public final class StreamScorer implements AutoCloseable {
     callAgainWhileTimingOut(producer::commitTransaction, "committing a batch of " + featuresTopic);
   }
 
-  /** Whether this scorer started a new producer less than {@link #RENEWAL_WINDOW} ago. */
-  private boolean renewedRecently() {
-    return renewedAt != 0 && System.nanoTime() - renewedAt < RENEWAL_WINDOW.toNanos();
-  }
-
   /**
    * Closes the fenced producer and starts another with the same transactional id, whose {@code
    * initTransactions} fences any other producer with that id. Its metrics replace the old one's.
@@ -324,7 +317,6 @@ public final class StreamScorer implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("closing the aborted producer failed", e);
     }
-    renewedAt = System.nanoTime();
     KafkaProducer<byte[], byte[]> next = new KafkaProducer<>(producerProps,
         new ByteArraySerializer(), new ByteArraySerializer());
     producer = next; // closed by close() should initTransactions fail
