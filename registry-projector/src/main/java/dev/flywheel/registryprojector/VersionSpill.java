@@ -94,11 +94,7 @@ final class VersionSpill {
     if (summary.isEmpty()) {
       return;
     }
-    ModelVersion full = load.apply(version);
-    if (full == null) {
-      throw new IllegalStateException("model '" + state.getModel() + "' lists version " + version
-          + " among its older versions, but the registry holds no entry for it");
-    }
+    ModelVersion full = loadListed(state, version, load);
     List<VersionSummary> older = new ArrayList<>(state.getOlderVersions());
     older.remove(summary.get());
     state.setOlderVersions(older);
@@ -106,6 +102,17 @@ final class VersionSpill {
     versions.add(full);
     versions.sort(Comparator.comparingInt(ModelVersion::getVersion));
     state.setVersions(versions);
+  }
+
+  /** The full entry of a version {@code state} lists, which {@code load} must have. */
+  private static ModelVersion loadListed(ModelRegistryState state, int version,
+      IntFunction<ModelVersion> load) {
+    ModelVersion full = load.apply(version);
+    if (full == null) {
+      throw new IllegalStateException("model '" + state.getModel() + "' lists version " + version
+          + " among its older versions, but the registry holds no entry for it");
+    }
+    return full;
   }
 
   /**
@@ -121,13 +128,7 @@ final class VersionSpill {
         state.getVersions().size() + state.getOlderVersions().size());
     versions.addAll(state.getVersions());
     for (VersionSummary s : state.getOlderVersions()) {
-      ModelVersion full = load.apply(s.getVersion());
-      if (full == null) {
-        throw new IllegalStateException("model '" + state.getModel() + "' lists version "
-            + s.getVersion() + " among its older versions, but the registry holds no entry"
-            + " for it");
-      }
-      versions.add(full);
+      versions.add(loadListed(state, s.getVersion(), load));
     }
     versions.sort(Comparator.comparingInt(ModelVersion::getVersion));
     state.setVersions(versions);

@@ -95,8 +95,7 @@ class CrashRestartIT {
       String transactionalId = applicationId + "-instance-a";
       await().atMost(Duration.ofSeconds(30)).until(() -> !EnumSet.of(
           TransactionState.PREPARE_COMMIT, TransactionState.PREPARE_ABORT).contains(
-              admin.describeTransactions(List.of(transactionalId)).description(transactionalId)
-                  .get().state()));
+              Kafka.transactionState(admin, transactionalId)));
     }
     List<Prediction> beforeRestart = Kafka.readAll(devstack, topics.predictions());
     System.out.println("killed with " + beforeRestart.size() + " of " + BEFORE_KILL

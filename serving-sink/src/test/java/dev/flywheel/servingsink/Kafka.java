@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -73,5 +75,12 @@ final class Kafka {
   /** Every value a read_committed reader sees on the topic now. */
   static <V> List<V> readAll(Devstack devstack, Topic<String, V> topic) {
     return CommittedValues.of(devstack.bootstrapServers(), topic);
+  }
+
+  /** The broker's state of the transaction of {@code transactionalId}. */
+  static TransactionState transactionState(Admin admin, String transactionalId)
+      throws Exception {
+    return admin.describeTransactions(List.of(transactionalId)).description(transactionalId)
+        .get().state();
   }
 }

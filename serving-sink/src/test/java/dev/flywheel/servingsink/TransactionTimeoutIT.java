@@ -24,7 +24,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -178,8 +177,7 @@ class TransactionTimeoutIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
       AtomicBoolean seenOpen = new AtomicBoolean();
       await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-        TransactionState state = admin.describeTransactions(List.of(transactionalId))
-            .description(transactionalId).get().state();
+        TransactionState state = Kafka.transactionState(admin, transactionalId);
         if (state == TransactionState.ONGOING) {
           seenOpen.set(true);
           return false;

@@ -227,9 +227,9 @@ public final class StreamScorer implements AutoCloseable {
         if (stopping) {
           break;
         }
-        long open = System.nanoTime() - transactionBegan;
-        if (e instanceof ProducerFencedException
-            && !fences.stopOnFence(System.nanoTime(), open)) {
+        long now = System.nanoTime();
+        long open = now - transactionBegan;
+        if (e instanceof ProducerFencedException && !fences.stopOnFence(now, open)) {
           // Either the broker aborted a transaction that outlived transaction.timeout.ms (a
           // long pause in it) and bumped the producer's epoch, which transactions v2 report as
           // fenced; or another instance with the same transactional id started. A new producer
