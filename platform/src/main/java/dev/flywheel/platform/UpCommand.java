@@ -214,8 +214,8 @@ public final class UpCommand implements Callable<Integer> {
     try {
       Path stateDir = config.stateDir();
       if (temporary) {
-        running.temporaryState = Files.createTempDirectory("flywheel-state");
-        stateDir = running.temporaryState;
+        running.temporaryState = Files.createTempDirectory("flywheel-up");
+        stateDir = running.temporaryState.resolve("state");
       }
       Map<String, Object> kafka = new HashMap<>(config.kafka().properties());
       kafka.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -237,13 +237,16 @@ public final class UpCommand implements Callable<Integer> {
           .security(HttpSecurity.parse(yaml.text(), System.getenv(), yaml.dir()));
       ServiceCatalog catalog;
       try {
-        catalog = ServiceCatalog.builder()
+        ServiceCatalog.Builder catalogBuilder = ServiceCatalog.builder()
             .yaml(yaml.text())
             .configName(yaml.name())
             .configDir(yaml.dir())
             .config(config.withCluster(bootstrap, registryUrl).withHttpPort(port))
-            .stateDir(stateDir)
-            .build();
+            .stateDir(stateDir);
+        if (temporary) {
+          catalogBuilder.scratchDir(running.temporaryState);
+        }
+        catalog = catalogBuilder.build();
       } catch (IllegalArgumentException e) {
         throw new StartupException(e.getMessage(), e);
       }

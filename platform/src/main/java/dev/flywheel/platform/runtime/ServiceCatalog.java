@@ -129,7 +129,7 @@ public final class ServiceCatalog {
     this.context = new ServiceContext(b.yaml, b.configDir, kafka,
         config.kafka().bootstrapServers(), config.kafka().schemaRegistryUrl(), serdes,
         topics.build(), b.stateDir != null ? b.stateDir : config.stateDir(),
-        config.kafka().topicPrefix(), b.advertisedHost + ":" + httpPort);
+        config.kafka().topicPrefix(), b.advertisedHost + ":" + httpPort, b.scratchDir);
     parseSections(b.yaml);
   }
 
@@ -356,6 +356,7 @@ public final class ServiceCatalog {
     private Path configDir = Path.of(".");
     private PlatformConfig config;
     private Path stateDir;
+    private Path scratchDir;
     private String advertisedHost = LOCALHOST;
 
     private Builder() {}
@@ -390,6 +391,17 @@ public final class ServiceCatalog {
     /** The root of the services' state; default the config's {@code stateDir}. */
     public Builder stateDir(Path stateDir) {
       this.stateDir = Objects.requireNonNull(stateDir, "stateDir");
+      return this;
+    }
+
+    /**
+     * Where training keeps its artifacts ({@code <scratchDir>/artifacts}) and work files ({@code
+     * <scratchDir>/training}) when {@code trainingTrigger.artifactDir} and {@code workDir} are left
+     * at their defaults; by default those stay under {@code .flywheel/} in the working directory.
+     * {@code flywheel up --temporary} points it at its temporary folder.
+     */
+    public Builder scratchDir(Path scratchDir) {
+      this.scratchDir = Objects.requireNonNull(scratchDir, "scratchDir");
       return this;
     }
 

@@ -23,10 +23,13 @@ import java.util.Map;
  *     <prefix>.<application id>} so tenants on one cluster do not share consumer groups
  * @param applicationServer {@code host:port} of this process's HTTP server as other instances
  *     reach it (the feature lookup routes to it)
+ * @param scratchRoot where files that the YAML leaves at their defaults under {@code .flywheel/}
+ *     in the working directory go instead (training's artifacts and work files), or null to keep
+ *     those defaults; {@code flywheel up --temporary} sets it so that nothing outlives the run
  */
 record ServiceContext(String yaml, Path configDir, Map<String, Object> kafka,
     String bootstrapServers, String schemaRegistryUrl, AvroSerdes serdes, Topics topics,
-    Path stateRoot, String topicPrefix, String applicationServer) {
+    Path stateRoot, String topicPrefix, String applicationServer, Path scratchRoot) {
 
   ServiceContext {
     kafka = Map.copyOf(kafka);

@@ -3,6 +3,7 @@ package dev.flywheel.platform.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -135,7 +136,7 @@ class ServiceCatalogTest {
   void shouldPrefixDefaultApplicationIdsWithTheTopicPrefixButKeepConfiguredOnes() {
     // Given services on prefixed topics
     ServiceContext context = new ServiceContext("", Path.of("."), Map.of(), "b:1", "http://r",
-        null, null, Path.of("state"), "acme", "127.0.0.1:8080");
+        null, null, Path.of("state"), "acme", "127.0.0.1:8080", null);
 
     // Then a default application id gets the prefix, a configured one is kept
     assertThat(context.applicationId("flywheel-drift-detector", "flywheel-drift-detector"))
@@ -143,5 +144,42 @@ class ServiceCatalogTest {
     assertThat(context.applicationId("my-drift", "flywheel-drift-detector"))
         .isEqualTo("my-drift");
     assertThat(context.stateDir("drift")).isEqualTo(Path.of("state", "drift"));
+  }
+
+  @Test
+  void shouldKeepTrainingFilesLeftAtTheirDefaultsInTheScratchFolderWhenThereIsOne() {
+    // Given the platform run with a scratch folder (flywheel up --temporary)
+    Path scratch = Path.of("/tmp/flywheel-up-1");
+    ServiceContext context = new ServiceContext("", Path.of("."), Map.of(), "b:1", "http://r",
+        null, null, scratch.resolve("state"), null, "127.0.0.1:8080", scratch);
+    TrainingTriggerConfig.Service defaults = TrainingTriggerConfig.Service.defaults();
+
+    // When training's settings are left at their defaults, or name their own artifact folder
+    TrainingTriggerConfig.Service defaulted = TrainingPlatformService.service(defaults, context);
+    TrainingTriggerConfig.Service ownArtifacts = TrainingPlatformService.service(
+        new TrainingTriggerConfig.Service(defaults.applicationId(), defaults.stateDir(),
+            Path.of("/models"), defaults.workDir(), 1, defaults.tick()), context);
+
+    // Then the defaults move into the scratch folder, and a configured folder is kept
+    assertThat(defaulted.stateDir()).isEqualTo(scratch.resolve("state").resolve("training"));
+    assertThat(defaulted.artifactDir()).isEqualTo(scratch.resolve("artifacts"));
+    assertThat(defaulted.workDir()).isEqualTo(scratch.resolve("training"));
+    assertThat(ownArtifacts.artifactDir()).isEqualTo(Path.of("/models"));
+    assertThat(ownArtifacts.workDir()).isEqualTo(scratch.resolve("training"));
+  }
+
+  @Test
+  void shouldKeepTrainingFilesUnderTheWorkingDirectoryWithoutAScratchFolder() {
+    // Given the platform run without a scratch folder (flywheel up, flywheel run)
+    ServiceContext context = new ServiceContext("", Path.of("."), Map.of(), "b:1", "http://r",
+        null, null, Path.of("state"), null, "127.0.0.1:8080", null);
+    TrainingTriggerConfig.Service defaults = TrainingTriggerConfig.Service.defaults();
+
+    // When training's settings are left at their defaults
+    TrainingTriggerConfig.Service service = TrainingPlatformService.service(defaults, context);
+
+    // Then its artifacts and work files stay where the defaults say
+    assertThat(service.artifactDir()).isEqualTo(defaults.artifactDir());
+    assertThat(service.workDir()).isEqualTo(defaults.workDir());
   }
 }
