@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ReadmeSnippet;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.events.FeatureVector;
@@ -26,7 +27,10 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The "Running it" snippet of the README, run against the devstack. */
+/**
+ * The "Running it" snippet of the README, run against the devstack; fails when the README no longer
+ * shows it as compiled here.
+ */
 @WithDevstack
 class ReadmeSnippetIT {
 
@@ -57,13 +61,18 @@ class ReadmeSnippetIT {
     Path stateDir = dir.resolve("state");
     FeatureVector[] seen = new FeatureVector[1];
 
+    String applicationId = names.applicationId("flywheel-feature-streams");
+    String prefix = names.prefix();
+
     // When the snippet runs (with this test's topic prefix and application id)
+    // README:BEGIN
     try (FeatureStreamsService features = FeatureStreamsService.builder()
         .config(FeatureStreamsConfig.load(yaml))           // yaml = Path.of("flywheel.yaml")
         .bootstrapServers(bootstrap)
         .schemaRegistryUrl(registryUrl)
-        .applicationId(names.applicationId("flywheel-feature-streams"))
-        .topicPrefix(names.prefix())
+        .applicationId(applicationId)                      // the consumer group; default
+                                                           // "flywheel-feature-streams"
+        .topicPrefix(prefix)                               // null unless topics are prefixed
         .stateDir(stateDir)                                // where RocksDB keeps the stores
         .standbyReplicas(1)                                // warm copies on other instances
         .applicationServer("127.0.0.1:8080")               // this instance's lookup address
@@ -73,11 +82,18 @@ class ReadmeSnippetIT {
       ReadOnlyKeyValueStore<String, FeatureVector> online = features.kafkaStreams().store(
           StoreQueryParameters.fromNameAndType(FeatureTopology.onlineStoreName("card_activity"),
               QueryableStoreTypes.keyValueStore()));
-      System.out.println(online.get("card-42"));
-
-      // Then card-42's features appear in the online store
+      // README:END
+      // (once card-42's transaction, sent above, is processed)
       await().atMost(Duration.ofSeconds(60)).until(() -> (seen[0] = online.get("card-42")) != null);
+      // README:BEGIN
+      System.out.println(online.get("card-42"));         // card-42's latest vector, or null
     }
+    // README:END
+
+    // Then card-42's features are in the online store, and the README shows the snippet as run
+    assertThat(Files.readString(Path.of("README.md"))).contains(
+        "```java\n" + ReadmeSnippet.of(Path.of("src", "test", "java", "dev", "flywheel",
+            "featurestreams", "ReadmeSnippetIT.java")) + "```");
     assertThat(seen[0].getFeatures()).containsEntry("tx_count_10m", 1.0)
         .containsEntry("amount_max_24h", 120.0);
     assertThat(seen[0].getEventId()).isEqualTo("e-1");

@@ -3,6 +3,7 @@ package dev.flywheel.registryprojector;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.ReadmeSnippet;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.serde.AvroSerdes;
@@ -35,7 +36,7 @@ class ReadmeSnippetIT {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
     try {
-      // --- README snippet ---
+      // README:BEGIN
       AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url", registryUrl));
       Topics topics = Topics.builder(serdes).build();
       try (RegistryProjectorService registry = RegistryProjectorService.builder()
@@ -50,11 +51,14 @@ class ReadmeSnippetIT {
         System.out.println("registry at http://127.0.0.1:" + http.port() + "/models");
         http.stop();
       }
-      // --- end of snippet ---
+      // README:END
     } finally {
       System.setOut(original);
     }
     assertThat(printed.toString(StandardCharsets.UTF_8))
         .matches("(?s).*registry at http://127\\.0\\.0\\.1:\\d+/models.*");
+    assertThat(Files.readString(Path.of("README.md"))).contains("```java\n"
+        + ReadmeSnippet.of(Path.of("src", "test", "java", "dev", "flywheel", "registryprojector",
+            "ReadmeSnippetIT.java"), 6) + "```");
   }
 }
