@@ -34,7 +34,7 @@ public record TriggerSpec(boolean drift, Long newLabels, Duration schedule, Dura
   /** Wait before a retry unless configured. */
   public static final Duration DEFAULT_BACKOFF = Duration.ofMinutes(1);
 
-  /** Drift on, labels and schedule off, no cooldown, 3 attempts 1 minute apart. */
+  /** Drift on, labels and schedule off, no cooldown, 3 attempts: retried after 1 minute, then 2. */
   public static TriggerSpec defaults() {
     return new TriggerSpec(true, null, null, Duration.ZERO, DEFAULT_MAX_ATTEMPTS, DEFAULT_BACKOFF);
   }
