@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * RegistryTopology#STATE_STORE} store, and forwards the resulting {@link ModelEvent}s, {@link
  * ModelPromoted}s and the new {@link ModelRegistryState} to their sinks. A command id already
  * decided for the model (in {@link RegistryTopology#COMMAND_IDS_STORE}) is skipped: it changes
- * nothing and emits nothing. Baselines of registered versions are kept in {@link
- * RegistryTopology#BASELINES_STORE} for the {@code ModelPromoted} of a later promotion.
+ * nothing and emits nothing (logged at debug). So is a training run's registration that an
+ * earlier release made under the run's former command id ({@link #registeredUnderFormerId}).
+ * Baselines of registered versions are kept in {@link RegistryTopology#BASELINES_STORE} for the
+ * {@code ModelPromoted} of a later promotion.
  *
  * <p>A model's state holds in full only its newest versions and those an alias points at; the
  * others are summarised, their entries in {@link RegistryTopology#VERSIONS_STORE} ({@link
@@ -121,6 +123,38 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
     return state;
   }
 
+  /**
+   * The version a release before {@link TrainingRunRegistrar#commandId} registered from the run
+   * {@code command} registers, or null. Those releases gave a run's registration the id {@code
+   * run:<run_id>}, so when the runs topic is read again from the start (committed offsets
+   * expired, say) the registration of a run they registered arrives under an id never seen. It
+   * is that run when the former id was decided and a version of the model came from a run of the
+   * same id with the same artifact. A run that got the id after training-trigger's coordinator
+   * was reset trained again, so it has another artifact and is registered (with the same
+   * artifact it would be refused as that version's duplicate anyway). Needs {@code state}
+   * {@link #withTargets with the targets} of {@code command}, which restores a version with the
+   * same artifact.
+   */
+  private ModelVersion registeredUnderFormerId(RegistryCommand command,
+      ModelRegistryState state) {
+    if (!(command.getCommand() instanceof RegisterVersion r) || r.getArtifact() == null) {
+      return null;
+    }
+    String formerId = TrainingRunRegistrar.formerCommandId(command.getEventId()).orElse(null);
+    if (formerId == null
+        || commandIds.get(commandKey(state.getModel(), formerId)) == null) {
+      return null;
+    }
+    String runId = formerId.substring(TrainingRunRegistrar.COMMAND_ID_PREFIX.length());
+    for (ModelVersion v : state.getVersions()) {
+      if (v.getArtifact().getSha256().equals(r.getArtifact().getSha256())
+          && v.getLineage() != null && runId.equals(v.getLineage().getRunId())) {
+        return v;
+      }
+    }
+    return null;
+  }
+
   /** Moves the versions {@code state} need not hold in full to the version store. */
   private void spill(ModelRegistryState state) {
     String model = state.getModel();
@@ -189,13 +223,24 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
           + " empty event_id; give every command a unique id (reuse it only for retries)");
     }
     String idKey = commandKey(model, command.getEventId());
-    if (commandIds.get(idKey) != null) {
+    Long decided = commandIds.get(idKey);
+    if (decided != null) {
+      LOG.debug("registry: command '{}' of model '{}' was decided before (event {}); skipped",
+          command.getEventId(), model, decided);
       return;
     }
     ModelRegistryState stored = states.get(model);
     ModelRegistryState position = stored == null ? positions.get(model) : null;
     ModelRegistryState state = withTargets(stored != null ? stored
         : position != null ? position : RegistryFold.empty(model), command);
+    ModelVersion former = registeredUnderFormerId(command, state);
+    if (former != null) {
+      LOG.info("registry: training run {} of model '{}' was registered as version {} under the"
+          + " command id '{}' of an earlier release; its registration '{}' is skipped",
+          former.getLineage().getRunId(), model, former.getVersion(), TrainingRunRegistrar
+              .formerCommandId(command.getEventId()).orElseThrow(), command.getEventId());
+      return;
+    }
     Instant now = Instant.ofEpochMilli(record.timestamp());
     Decision decision = decider.decide(state, command, now,
         version -> baselines.get(baselineKey(model, version)));

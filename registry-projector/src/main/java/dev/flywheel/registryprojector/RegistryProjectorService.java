@@ -156,7 +156,14 @@ public final class RegistryProjectorService implements AutoCloseable {
     if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
       return Optional.of("the registry projection is " + state);
     }
-    if (i == null || !i.caughtUp()) {
+    if (i == null) {
+      return Optional.of("the registry history is still replaying the audit log");
+    }
+    Optional<String> history = i.problem();
+    if (history.isPresent()) {
+      return history;
+    }
+    if (!i.caughtUp()) {
       return Optional.of("the registry history is still replaying the audit log");
     }
     return Optional.empty();

@@ -522,7 +522,8 @@ class RegistryTopologyTest {
 
     List<ModelEvent> events = d.events.readValuesToList();
     assertThat(events).singleElement().satisfies(e -> {
-      assertThat(e.getCommandId()).isEqualTo("run:run-7");
+      assertThat(e.getCommandId())
+          .isEqualTo("run:run-7/1/" + T0.minusSeconds(60).toEpochMilli());
       assertThat(e.getOutcome()).isEqualTo(CommandOutcome.ACCEPTED);
       assertThat(e.getActor().getName()).isEqualTo(RegistryDecider.TRAINING);
       assertThat(e.getVersion()).isEqualTo(1);

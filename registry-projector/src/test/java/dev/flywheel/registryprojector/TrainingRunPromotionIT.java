@@ -11,6 +11,7 @@ import dev.flywheel.events.CommandOutcome;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.events.TrainingRun;
 import dev.flywheel.registryprojector.cli.ModelsCommand;
 import io.javalin.Javalin;
 import dev.flywheel.serde.AvroSerdes;
@@ -141,8 +142,9 @@ class TrainingRunPromotionIT {
   void shouldPromoteACompletedRunThatPassesThePolicy() {
     // Given a policy auc >= 0.75 with automatic promotion to champion
     // When a completed run with auc 0.91 arrives on the training-run topic
-    KafkaSupport.send(devstack.bootstrapServers(), topics.trainingRuns(), "run-good",
-        completedRun("run-good", "good-model", 0.91));
+    TrainingRun run = completedRun("run-good", "good-model", 0.91);
+    KafkaSupport.send(devstack.bootstrapServers(), topics.trainingRuns(), "run-good", run);
+    String registration = "run:run-good/1/" + run.getStartedAt().toEpochMilli();
     // Then ModelPromoted says champion is version 1, with the run's artifact and metrics
     List<ModelPromoted> promoted = await().atMost(Duration.ofSeconds(60)).until(() ->
         KafkaSupport.readAll(devstack.bootstrapServers(), topics.modelPromoted()).stream()
@@ -155,12 +157,12 @@ class TrainingRunPromotionIT {
       assertThat(p.getMetrics()).containsEntry("auc", 0.91);
       assertThat(p.getBaseline()).isEqualTo(Fixtures.baseline());
       assertThat(p.getLineage().getRunId()).isEqualTo("run-good");
-      assertThat(p.getCommandId()).isEqualTo("run:run-good/auto-promote/champion");
+      assertThat(p.getCommandId()).isEqualTo(registration + "/auto-promote/champion");
     });
     // And the registration is on the command log, the audit log and the state topic
     assertThat(KafkaSupport.readAll(devstack.bootstrapServers(), topics.registryCommands())
         .stream().map(ConsumerRecord::value).map(RegistryCommand::getEventId))
-        .contains("run:run-good");
+        .contains(registration);
     assertThat(KafkaSupport.readAll(devstack.bootstrapServers(), topics.registryState()).stream()
         .filter(r -> r.key().equals("good-model")).reduce((a, b) -> b).orElseThrow().value()
         .getAliases()).singleElement().satisfies(a -> assertThat(a.getVersion()).isEqualTo(1));

@@ -222,7 +222,7 @@ class BrokerRestartIT {
     // a run may complete after the projector stopped)
     Set<String> completed = loop.readCommitted(loop.topics.trainingRuns()).stream()
         .filter(r -> r.getStatus() == RunStatus.COMPLETED)
-        .map(r -> TrainingRunRegistrar.COMMAND_ID_PREFIX + r.getRunId())
+        .map(TrainingRunRegistrar::commandId)
         .collect(Collectors.toSet());
     List<String> decided = loop.readCommitted(loop.topics.modelEvents()).stream()
         .map(ModelEvent::getCommandId).toList();

@@ -12,6 +12,8 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.RegistryCommand;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingRun;
 import dev.flywheel.featurestreams.FeatureStreamsMain;
 import dev.flywheel.registryprojector.TrainingRunRegistrar;
 import java.nio.file.Files;
@@ -135,11 +137,13 @@ class ProcessKillIT {
     loop.assertTrainedOncePerRequest(requests);
     // and the audit log holds exactly one decision per command: the 200 sent, and the
     // registration of each completed run
+    List<TrainingRun> completed = loop.readCommitted(loop.topics.trainingRuns()).stream()
+        .filter(r -> r.getStatus() == RunStatus.COMPLETED).toList();
     List<ModelEvent> events = loop.readCommitted(loop.topics.modelEvents());
     assertThat(events).hasSize(COMMANDS + TRAINED.size());
     assertThat(events.stream().map(ModelEvent::getCommandId).collect(Collectors.toSet()))
         .isEqualTo(Stream.concat(commands.stream().map(RegistryCommand::getEventId),
-                TRAINED.stream().map(m -> TrainingRunRegistrar.COMMAND_ID_PREFIX + m + "-1"))
+                completed.stream().map(TrainingRunRegistrar::commandId))
             .collect(Collectors.toSet()));
   }
 
