@@ -77,7 +77,9 @@ import org.slf4j.LoggerFactory;
  * where ingest stopped. Changes Debezium delivers again after a crash are skipped: every record
  * carries its {@link CdcPosition} in a header, and on start the last position of every partition
  * of each source topic is read back. Snapshot reads ({@code cdc_op = r}) are not deduplicated: a
- * snapshot interrupted before it completed is taken again from the start.
+ * snapshot interrupted before it completed is taken again from the start. Nor are the changes of
+ * the first transaction Debezium streams without stored offsets, which carry no commit LSN to
+ * order them by (see {@link CdcPosition}): they are written, at least once.
  *
  * <p>{@link #start()} and {@link #close()} may each be called once; {@code close()} is idempotent.
  */
@@ -98,6 +100,9 @@ public final class CdcIngest implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CdcIngest.class);
   private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
   private static final Duration RECOVERY_TIMEOUT = Duration.ofSeconds(30);
+
+  /** How many offsets back from a partition's end the position of CDC's last record is sought. */
+  static final int MAX_READ_BACK = 1_000;
 
   private final Builder config;
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -327,7 +332,16 @@ public final class CdcIngest implements AutoCloseable {
     return props;
   }
 
-  /** The position of the last record of each partition of {@code topic}, null where unknown. */
+  /**
+   * The position of the last record CDC wrote to each partition of {@code topic}, null where
+   * unknown. Read back from the end of each partition, in windows each twice as long as the one
+   * after it, since the last offsets need not be CDC's records: the commit markers of HTTP
+   * batches (which are transactions) and records of HTTP or the file producer when they feed the
+   * same source, or snapshot reads, which carry no position. The last record with a known commit
+   * LSN wins over later ones without (see {@link ChangeWriter}). At most {@value #MAX_READ_BACK}
+   * offsets are read back per partition; beyond that the position is unknown, so changes Debezium
+   * delivers again to that partition are written again (at least once).
+   */
   private CdcPosition[] lastWrittenPositions(String topic) {
     List<PartitionInfo> partitions = producer.partitionsFor(topic);
     CdcPosition[] positions = new CdcPosition[partitions.size()];
@@ -336,14 +350,17 @@ public final class CdcIngest implements AutoCloseable {
       List<TopicPartition> assigned = partitions.stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
       consumer.assign(assigned);
+      // read_committed: the last stable offset, below which every record can be read
       Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, RECOVERY_TIMEOUT);
       Map<TopicPartition, Long> begins = consumer.beginningOffsets(assigned, RECOVERY_TIMEOUT);
-      Map<TopicPartition, Long> wanted = new HashMap<>();
+      Map<TopicPartition, ReadBack> wanted = new HashMap<>();
       for (TopicPartition partition : assigned) {
         long end = ends.get(partition);
-        if (end > begins.get(partition)) {
-          wanted.put(partition, end - 1);
-          consumer.seek(partition, end - 1);
+        long begin = begins.get(partition);
+        if (end > begin) {
+          ReadBack window = new ReadBack(begin, end);
+          wanted.put(partition, window);
+          consumer.seek(partition, window.from);
         }
       }
       consumer.assign(wanted.keySet());
@@ -355,20 +372,100 @@ public final class CdcIngest implements AutoCloseable {
               + " to find where CDC stopped");
         }
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-          Long last = wanted.get(partition);
-          if (last != null && record.offset() >= last) {
-            Header header = record.headers().lastHeader(CdcPosition.HEADER);
-            positions[record.partition()] = header == null ? null
-                : CdcPosition.parse(new String(header.value(), StandardCharsets.UTF_8));
-            wanted.remove(partition);
-            consumer.assign(wanted.keySet());
+          ReadBack window = wanted.get(new TopicPartition(record.topic(), record.partition()));
+          if (window != null) {
+            window.offer(record);
           }
+        }
+        boolean resolved = false;
+        for (var it = wanted.entrySet().iterator(); it.hasNext(); ) {
+          Map.Entry<TopicPartition, ReadBack> entry = it.next();
+          ReadBack window = entry.getValue();
+          // the position passes commit markers and aborted records, which poll does not return
+          if (consumer.position(entry.getKey()) < window.to) {
+            continue;
+          }
+          if (window.done()) {
+            positions[entry.getKey().partition()] = window.position();
+            if (window.position() == null && window.exhausted()) {
+              log.warn("CDC found no position in the last {} offsets of {}: changes Debezium"
+                  + " delivers again to it are written again", window.end - window.from,
+                  entry.getKey());
+            }
+            it.remove();
+            resolved = true;
+          } else {
+            window.widen();
+            consumer.seek(entry.getKey(), window.from);
+          }
+        }
+        if (resolved) {
+          consumer.assign(wanted.keySet());
         }
       }
     }
     log.info("CDC resumes {} after positions {}", topic, java.util.Arrays.toString(positions));
     return positions;
+  }
+
+  /** The offsets of one partition being read back, {@code [from, to)}, and what was found. */
+  private static final class ReadBack {
+    final long begin;
+    final long end;
+    long from;
+    long to;
+    private CdcPosition lastKnown;
+    private long lastKnownOffset = -1;
+    private CdcPosition last;
+    private long lastOffset = -1;
+
+    ReadBack(long begin, long end) {
+      this.begin = begin;
+      this.end = end;
+      this.to = end;
+      this.from = Math.max(begin, end - 1);
+    }
+
+    void offer(ConsumerRecord<byte[], byte[]> record) {
+      if (record.offset() < from || record.offset() >= to) {
+        return;
+      }
+      Header header = record.headers().lastHeader(CdcPosition.HEADER);
+      if (header == null) {
+        return;
+      }
+      CdcPosition position = CdcPosition.parse(new String(header.value(), StandardCharsets.UTF_8));
+      if (record.offset() > lastOffset) {
+        last = position;
+        lastOffset = record.offset();
+      }
+      if (position.commitKnown() && record.offset() > lastKnownOffset) {
+        lastKnown = position;
+        lastKnownOffset = record.offset();
+      }
+    }
+
+    /** Whether the windows read so far tell the position, or nothing further back can. */
+    boolean done() {
+      return lastKnown != null || exhausted();
+    }
+
+    /** Whether the partition's start, or the bound, was reached. */
+    boolean exhausted() {
+      return from <= begin || end - from >= MAX_READ_BACK;
+    }
+
+    /** The last position with a known commit LSN, else the last one. */
+    CdcPosition position() {
+      return lastKnown != null ? lastKnown : last;
+    }
+
+    /** The window before the one read, twice as long, within the partition and the bound. */
+    void widen() {
+      long length = to - from;
+      to = from;
+      from = Math.max(Math.max(begin, end - MAX_READ_BACK), from - 2 * length);
+    }
   }
 
   /**

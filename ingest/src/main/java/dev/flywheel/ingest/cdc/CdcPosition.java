@@ -9,6 +9,12 @@ import java.util.Objects;
  * it grows strictly along the stream even when concurrent transactions interleave in the WAL, which
  * the change LSN alone does not.
  *
+ * <p>The commit LSN is unknown ({@code null} in the sequence) for the changes of the first
+ * transaction Debezium streams without stored offsets (its offset context is new: a new engine
+ * name, a recreated offsets topic or replication slot), until that transaction's commit. 0 stands
+ * for it: PostgreSQL never gives an LSN of 0 ({@code InvalidXLogRecPtr}). Such a position cannot be
+ * ordered against one whose commit LSN is known (see {@link #comparableTo}).
+ *
  * <p>Written as {@code <commitLsn>/<lsn>} in the {@value #HEADER} header of every record CDC
  * produces, so that a restarted ingest can tell which redelivered changes it already wrote.
  */
@@ -59,6 +65,27 @@ record CdcPosition(long commitLsn, long lsn) implements Comparable<CdcPosition> 
     }
   }
 
+  /** Whether the commit LSN is known (Debezium gave one); see the class documentation. */
+  boolean commitKnown() {
+    return commitLsn != 0;
+  }
+
+  /**
+   * Whether {@link #compareTo} may say if this position is at or before {@code other} along the
+   * stream: when both commit LSNs are known, when both are unknown (then the change LSNs decide,
+   * which grow within the one transaction that has no commit LSN), and when only this one's is
+   * known (it then sorts after: the change is taken as new, at worst written twice). Not when only
+   * {@code other}'s is known: the change LSN alone cannot order interleaved transactions, and an
+   * unknown commit LSN is not "before" every known one.
+   */
+  boolean comparableTo(CdcPosition other) {
+    return commitKnown() == other.commitKnown() || commitKnown();
+  }
+
+  /**
+   * Orders by commit LSN, then change LSN; meaningful only where {@link #comparableTo} holds (an
+   * unknown commit LSN sorts first).
+   */
   @Override
   public int compareTo(CdcPosition other) {
     int byCommit = Long.compare(commitLsn, other.commitLsn);

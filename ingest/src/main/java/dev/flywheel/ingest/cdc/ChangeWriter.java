@@ -54,7 +54,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Per table it keeps the source schema registered last and, per partition of the source topic,
  * the {@link CdcPosition} of the last record written there; a redelivered change at or before that
- * position is skipped. A change that cannot be converted goes to the dead-letter topic; a row schema
+ * position is skipped. A change without a commit LSN (the first transaction Debezium streams
+ * without stored offsets) cannot be ordered against a position with one, and is written rather
+ * than skipped, with a warning: at least once, never lost; the known position stays the one
+ * later changes are compared with. A change that cannot be converted goes to the dead-letter topic; a row schema
  * the registry refuses stops the table's capture (its later changes go to the dead-letter topic
  * too) and leaves the other tables alone. A change Kafka refuses on its own ({@code
  * RecordTooLargeException}, {@code RecordBatchTooLargeException}, {@code InvalidRecordException})
@@ -257,11 +260,20 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     CdcPosition position = CdcPosition.fromSequence(source.getString("sequence"), lsn);
     int partition = Utils.toPositive(Utils.murmur2(keyBytes)) % state.partitions;
     CdcPosition written = state.lastWritten[partition];
-    if (!snapshot && written != null && position.compareTo(written) <= 0) {
-      duplicatesSkipped.incrementAndGet();
-      log.debug("skipping change at {} of {}: {} was already written to partition {}", position,
-          state.table.qualifiedName(), written, partition);
-      return null;
+    if (!snapshot && written != null) {
+      if (!position.comparableTo(written)) {
+        // no stored offsets, so no commit LSN yet: whether the change was written cannot be told,
+        // and skipping it could lose it
+        warnUnordered(state, position, written, partition);
+      } else if (position.compareTo(written) <= 0) {
+        duplicatesSkipped.incrementAndGet();
+        log.debug("skipping change at {} of {}: {} was already written to partition {}", position,
+            state.table.qualifiedName(), written, partition);
+        return null;
+      }
+    }
+    if (!snapshot && position.commitKnown()) {
+      state.unorderedWarned = false;
     }
 
     Converted converted;
@@ -298,7 +310,9 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         commitTimeMs > 0 ? commitTimeMs : null, keyBytes, value, headers);
     Future<RecordMetadata> future = producer.send(out);
     Written sent = new Written(state, record, keyBytes, lsn, commitTimeMs, future);
-    if (!snapshot) {
+    if (!snapshot && (written == null || position.comparableTo(written))) {
+      // a position without a commit LSN does not replace one with: the known one still orders
+      // the changes that follow, once Debezium reports commit LSNs again
       state.lastWritten[partition] = position;
     }
     if (future.isDone()) {
@@ -316,6 +330,25 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     }
     batchWritten.add(sent);
     return future;
+  }
+
+  /**
+   * Logs, once per run of changes without a commit LSN, that such a change is written although a
+   * known position is already on its partition.
+   */
+  private static void warnUnordered(TableState state, CdcPosition position, CdcPosition written,
+      int partition) {
+    if (state.unorderedWarned) {
+      return;
+    }
+    state.unorderedWarned = true;
+    log.warn("table {}: change at LSN {} has no commit LSN (Debezium is streaming without stored"
+        + " offsets: a new cdc name, or a recreated offsets topic or replication slot), so it"
+        + " cannot be ordered against position {} already written to partition {} of {}."
+        + " Writing it and the rest of its transaction rather than risk losing them: records"
+        + " already written before may be written again (at least once) until Debezium reports"
+        + " a commit LSN", state.table.qualifiedName(), position.lsn(), written, partition,
+        state.topic.name());
   }
 
   /** The serialized Avro record of {@code image}, or the dead-letter write that replaced it. */
@@ -475,6 +508,8 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     private Schema registered;
     volatile String error;
     volatile long lagMs;
+    /** Whether the current run of changes without a commit LSN has been warned about. */
+    boolean unorderedWarned;
     Counter accepted;
     Counter rejected;
     Counter deadLettered;

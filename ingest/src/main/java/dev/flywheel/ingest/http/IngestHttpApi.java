@@ -33,11 +33,13 @@ import java.io.InputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
@@ -48,6 +50,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
@@ -57,8 +60,10 @@ import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,11 +78,15 @@ import org.slf4j.LoggerFactory;
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
  * written; a record too large for the producer's {@code max.request.size} is invalid too, and so
  * is a label whose {@code target} no declared model learns, when models are declared), 503
- * Kafka or the schema registry unavailable (the batch's transaction is aborted, so nothing of it
- * is visible to {@code read_committed} consumers), 202 written and committed. Every error body is
- * JSON with an {@code error} message that says what to fix.
+ * Kafka or the schema registry unavailable, or ingest shutting down (the batch's transaction is
+ * aborted, so nothing of it is visible to {@code read_committed} consumers), 202 written and
+ * committed. A batch whose record the broker refuses as too large (over the topic's {@code
+ * max.message.bytes}, which ingest cannot check beforehand) is aborted and answered 422 too,
+ * naming the record, its size and the topic's limit, since sending it again cannot succeed. Every
+ * error body is JSON with an {@code error} message that says what to fix.
  *
- * <p>Rejected input is kept: each invalid record of a 422 (its JSON text) and the body of a 400 go
+ * <p>Rejected input is kept: each invalid or too large record of a 422 (its JSON text) and the
+ * body of a 400 go
  * to the dead-letter topic of the topic they were meant for ({@code <topic>.dlq}) with the headers
  * {@code flywheel.error}, {@code flywheel.source}, {@code flywheel.origin} ({@code
  * http:<path>#<index>}) and, for NDJSON, {@code flywheel.line}. The answer says how many were
@@ -110,6 +119,8 @@ public final class IngestHttpApi {
   /** The targets labels may name; empty when no model is declared, and then any target goes. */
   private final SortedSet<String> labelTargets;
   private final int maxRequestSize;
+  /** A topic's {@code max.message.bytes}, when known. */
+  private final Function<String, OptionalInt> maxMessageBytes;
   /** One writer per source schema, for the size check; a writer is thread-safe once built. */
   private final Map<Schema, GenericDatumWriter<GenericRecord>> sizeWriters =
       new ConcurrentHashMap<>();
@@ -155,6 +166,20 @@ public final class IngestHttpApi {
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
       Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize,
       Set<String> labelTargets) {
+    this(catalog, writer, deadLetters, http, produceTimeout, health, metrics, maxRequestSize,
+        labelTargets, topic -> OptionalInt.empty());
+  }
+
+  /**
+   * As the nine-argument constructor, with {@code maxMessageBytes} telling a topic's {@code
+   * max.message.bytes} (empty when it cannot tell), which the 422 of a record the broker refused
+   * as too large names.
+   */
+  public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
+      DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
+      Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize,
+      Set<String> labelTargets, Function<String, OptionalInt> maxMessageBytes) {
+    this.maxMessageBytes = Objects.requireNonNull(maxMessageBytes, "maxMessageBytes");
     this.labelTargets = new TreeSet<>(Objects.requireNonNull(labelTargets, "labelTargets"));
     this.maxRequestSize = maxRequestSize;
     this.catalog = Objects.requireNonNull(catalog, "catalog");
@@ -401,7 +426,7 @@ public final class IngestHttpApi {
       send(ctx, 422, out);
       return;
     }
-    produce(ctx, records, metricSource(source, labelSource));
+    produce(ctx, source, topic, items, records, labelSource);
   }
 
   /**
@@ -409,6 +434,23 @@ public final class IngestHttpApi {
    * (which would fail the whole batch with a 503 a retry cannot fix), if it is that large.
    */
   private Optional<FieldError> tooLarge(ProducerRecord<String, GenericRecord> record) {
+    OptionalInt measured = recordSize(record);
+    if (measured.isEmpty() || measured.getAsInt() <= maxRequestSize) {
+      return Optional.empty(); // small enough, or not measurable here: the serializer decides
+    }
+    int size = measured.getAsInt();
+    return Optional.of(new FieldError(FieldError.ROOT, "the record is " + size + " bytes as a"
+        + " Kafka record, over the " + maxRequestSize + " bytes ingest's producer accepts"
+        + " (max.request.size): split it into smaller records, or raise max.request.size for"
+        + " ingest (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and max.message.bytes of topic "
+        + record.topic()));
+  }
+
+  /**
+   * The size of {@code record} as a Kafka record, uncompressed, as the producer measures it
+   * against {@code max.request.size}; empty when it cannot be measured here.
+   */
+  private OptionalInt recordSize(ProducerRecord<String, GenericRecord> record) {
     GenericRecord value = record.value();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     bytes.write(new byte[WIRE_HEADER_BYTES], 0, WIRE_HEADER_BYTES);
@@ -418,18 +460,37 @@ public final class IngestHttpApi {
           schema -> new GenericDatumWriter<>(schema, GenericData.get())).write(value, encoder);
       encoder.flush();
     } catch (IOException | RuntimeException e) {
-      return Optional.empty(); // not measurable here; the producer's serializer decides
+      return OptionalInt.empty();
     }
-    int size = RecordSize.upperBound(
-        record.key() == null ? null : record.key().getBytes(UTF_8), bytes.toByteArray(), null);
-    if (size <= maxRequestSize) {
-      return Optional.empty();
+    return OptionalInt.of(RecordSize.upperBound(
+        record.key() == null ? null : record.key().getBytes(UTF_8), bytes.toByteArray(), null));
+  }
+
+  /**
+   * The reason given for a record Kafka refused as too large although it passed the check against
+   * the producer's {@code max.request.size}: in practice the broker, over the topic's {@code
+   * max.message.bytes} ({@code limit}, when known).
+   */
+  private static String refusedReason(String topic, OptionalInt size, OptionalInt limit,
+      RecordTooLargeException cause) {
+    String sizeText = size.isPresent() ? " of " + size.getAsInt() + " bytes (as a Kafka record,"
+        + " before compression)" : "";
+    String limitText = limit.isPresent() ? " (now " + limit.getAsInt() + " bytes)" : "";
+    String message = String.valueOf(cause.getMessage());
+    StringBuilder reason = new StringBuilder("Kafka refused the record" + sizeText
+        + " as too large for topic " + topic + " (RecordTooLargeException: " + message + "): ");
+    if (message.contains(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
+      // the producer itself, although the record passed the check against its limit
+      reason.append("raise max.request.size for ingest (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and");
+    } else {
+      reason.append("raise");
     }
-    return Optional.of(new FieldError(FieldError.ROOT, "the record is " + size + " bytes as a"
-        + " Kafka record, over the " + maxRequestSize + " bytes ingest's producer accepts"
-        + " (max.request.size): split it into smaller records, or raise max.request.size for"
-        + " ingest (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and max.message.bytes of topic "
-        + record.topic()));
+    reason.append(" max.message.bytes of topic ").append(topic).append(limitText);
+    if (size.isPresent()) {
+      reason.append(" to at least ").append(size.getAsInt());
+    }
+    reason.append(", or split the record into smaller ones");
+    return reason.toString();
   }
 
   /** The target of a label, when targets are declared and it is not one of them. */
@@ -452,8 +513,14 @@ public final class IngestHttpApi {
     return labelSource == null ? source.name() : LabelSource.NAME;
   }
 
-  private void produce(Context ctx, List<ProducerRecord<String, GenericRecord>> records,
-      String metricSource) {
+  /**
+   * Writes the batch ({@code records}, converted from {@code items} in the same order) in one
+   * transaction and answers 202, 503, or 422 when Kafka refused records of it as too large.
+   */
+  private void produce(Context ctx, SourceDefinition source, String topic,
+      List<JsonBatch.Item> items, List<ProducerRecord<String, GenericRecord>> records,
+      String labelSource) {
+    String metricSource = metricSource(source, labelSource);
     List<RecordMetadata> written;
     try {
       written = writer.write(records);
@@ -462,6 +529,15 @@ public final class IngestHttpApi {
       error(ctx, 503, "interrupted while writing; retry the batch");
       return;
     } catch (TransactionalBatchWriter.BatchFailedException e) {
+      if (e.aborted() && !e.tooLarge().isEmpty()) {
+        refusedAsTooLarge(ctx, source, topic, items, records, labelSource, e.tooLarge());
+        return;
+      }
+      if (e.shuttingDown()) {
+        error(ctx, 503, "ingest is shutting down; none of the batch was written: retry it (on"
+            + " another ingest instance, or once this one is back)");
+        return;
+      }
       log.warn("{} {}: writing a batch of {} failed (aborted: {})", ctx.method(), ctx.path(),
           records.size(), e.aborted(), e.getCause() == null ? e : e.getCause());
       error(ctx, 503, "Kafka did not accept the batch (" + e.getMessage() + "); "
@@ -486,6 +562,78 @@ public final class IngestHttpApi {
       p.put("lastOffset", range[1]);
     });
     send(ctx, 202, out);
+  }
+
+  /**
+   * Answers 422 for a batch that was not written because Kafka refused a record of it as too
+   * large (a retry of the same batch could never succeed), keeping the records too large on the
+   * dead-letter topic as the 422 of invalid records does.
+   *
+   * <p>Which records are too large is decided by size: once the broker refuses one, the producer
+   * fails the sends of the transaction it had not yet made with the same error, so {@code refused}
+   * may hold records that are not too large themselves. Named are those of {@code refused} over
+   * the topic's {@code max.message.bytes}; when none is over it by this measure (before
+   * compression) or the limit cannot be read, the largest of them.
+   */
+  private void refusedAsTooLarge(Context ctx, SourceDefinition source, String topic,
+      List<JsonBatch.Item> items, List<ProducerRecord<String, GenericRecord>> records,
+      String labelSource, List<TransactionalBatchWriter.RefusedRecord> refused) {
+    OptionalInt limit = OptionalInt.empty();
+    try {
+      limit = maxMessageBytes.apply(topic);
+    } catch (RuntimeException e) {
+      log.debug("cannot tell max.message.bytes of {}", topic, e);
+    }
+    Map<Integer, OptionalInt> sizes = new TreeMap<>();
+    for (TransactionalBatchWriter.RefusedRecord record : refused) {
+      sizes.put(record.index(), recordSize(records.get(record.index())));
+    }
+    List<TransactionalBatchWriter.RefusedRecord> named = new ArrayList<>();
+    if (limit.isPresent()) {
+      int max = limit.getAsInt();
+      refused.stream().filter(r -> sizes.get(r.index()).orElse(0) > max).forEach(named::add);
+    }
+    if (named.isEmpty()) {
+      refused.stream().max(Comparator.comparingInt(
+          (TransactionalBatchWriter.RefusedRecord r) -> sizes.get(r.index()).orElse(0)))
+          .ifPresent(named::add);
+    }
+    ArrayNode errors = JSON.createArrayNode();
+    List<DeadLetter> rejected = new ArrayList<>();
+    for (TransactionalBatchWriter.RefusedRecord record : named) {
+      JsonBatch.Item item = items.get(record.index());
+      String reason = refusedReason(topic, sizes.get(record.index()), limit, record.cause());
+      DeadLetter.Builder letter = DeadLetter.of(topic, item.text())
+          .error(new FieldError(FieldError.ROOT, reason).toString())
+          .origin(origin(ctx, item))
+          .source(labelSource == null ? source.name() : null)
+          .cause(record.cause());
+      if (item.line() > 0) {
+        letter.header(DeadLetterHeaders.LINE, Long.toString(item.line()));
+      }
+      rejected.add(letter.build());
+      ObjectNode entry = errors.addObject();
+      entry.put("index", item.index());
+      if (item.line() > 0) {
+        entry.put("line", item.line());
+      }
+      entry.put("field", FieldError.ROOT);
+      entry.put("reason", reason);
+    }
+    log.warn("{} {}: Kafka refused record(s) {} of a batch of {} as too large for topic {}; the"
+        + " batch was aborted", ctx.method(), ctx.path(),
+        named.stream().map(r -> Integer.toString(r.index())).collect(Collectors.joining(", ")),
+        items.size(), topic);
+    ObjectNode out = errorBody("Kafka refused " + named.size() + " of " + items.size()
+        + " records as too large for topic " + topic + "; nothing was written, and sending the"
+        + " same batch again cannot succeed: raise the limit the errors name (the topic's"
+        + " max.message.bytes) or split those records");
+    out.put("invalid", named.size());
+    out.set("errors", errors);
+    String metricSource = metricSource(source, labelSource);
+    metrics.rejected(metricSource, IngestMetrics.HTTP).increment(named.size());
+    keep(ctx, out, rejected, metricSource);
+    send(ctx, 422, out);
   }
 
   // ---------------------------------------------------------------- POST /sources

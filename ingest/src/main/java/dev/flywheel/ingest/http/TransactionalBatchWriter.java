@@ -15,6 +15,7 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,11 @@ import org.slf4j.LoggerFactory;
  *       closed, fenced), or is still pending after that: the commit may have been asked for.
  *       Aborted only if the abort completes; otherwise the outcome is unknown.
  * </ul>
+ *
+ * <p>An aborted batch whose sends failed as too large says which ({@link
+ * BatchFailedException#tooLarge()}): sending it again cannot succeed. Once {@link #close()} is
+ * called, no producer is created any more: a batch still waiting for one fails as {@link
+ * BatchFailedException#shuttingDown()}.
  */
 public final class TransactionalBatchWriter implements AutoCloseable {
 
@@ -60,6 +66,12 @@ public final class TransactionalBatchWriter implements AutoCloseable {
   private final List<Slot> slots = new ArrayList<>();
   private final Duration timeout;
   private volatile boolean closed;
+
+  /** How long a failed batch waits for the outcome of its sends when one was too large. */
+  private static final Duration TOO_LARGE_WAIT = Duration.ofSeconds(5);
+
+  /** Why a batch fails once {@link #close()} was called. */
+  static final String SHUTTING_DOWN = "ingest is shutting down";
 
   /**
    * Creates the pool and initializes every producer's transactions, attaching nothing to them.
@@ -120,7 +132,7 @@ public final class TransactionalBatchWriter implements AutoCloseable {
   public List<RecordMetadata> write(List<ProducerRecord<String, GenericRecord>> records)
       throws BatchFailedException, InterruptedException {
     if (closed) {
-      throw new BatchFailedException("ingest is closing", true, null);
+      throw shuttingDown();
     }
     Slot slot = free.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
     if (slot == null) {
@@ -140,6 +152,10 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     try {
       producer = slot.producer();
     } catch (RuntimeException e) {
+      if (closed) {
+        // the pool closed while this batch waited for a producer: none is created any more
+        throw shuttingDown();
+      }
       throw new BatchFailedException("cannot start a Kafka producer: " + e.getMessage(), true, e);
     }
     boolean committing = false;
@@ -148,12 +164,12 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       producer.beginTransaction();
       for (ProducerRecord<String, GenericRecord> record : records) {
         Future<RecordMetadata> future = producer.send(record);
+        sent.add(future);
         if (future.isDone()) {
           // refused at once (e.g. no metadata within max.block.ms while the broker is away): fail
           // the batch now rather than wait as long again for each record left
           future.get();
         }
-        sent.add(future);
       }
       committing = true;
       commit(slot, producer);
@@ -175,9 +191,57 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       }
       boolean neverAskedToCommit = !committing || anyFailed(sent);
       boolean aborted = abort(slot, producer) || neverAskedToCommit;
-      throw new BatchFailedException(describe(cause), aborted, cause);
+      throw new BatchFailedException(describe(cause), aborted, cause, false,
+          aborted ? refusedAsTooLarge(sent, cause) : List.of());
     }
   }
+
+  /**
+   * The records of a failed batch whose sends failed with {@code RecordTooLargeException} (of the
+   * broker, over the topic's {@code max.message.bytes}, or of the producer, over its {@code
+   * max.request.size}), and those the producer failed with that same error after the broker
+   * refused one (see {@link BatchFailedException#tooLarge()}). When the batch failed for that
+   * reason but no such send is complete yet (a send completes just after the producer enters its
+   * error state), waits for the sends a short while.
+   */
+  private List<RefusedRecord> refusedAsTooLarge(List<Future<RecordMetadata>> sent,
+      Throwable cause) {
+    boolean becauseTooLarge = causedBy(cause, RecordTooLargeException.class);
+    long deadline = System.nanoTime() + Math.min(timeout.toNanos(), TOO_LARGE_WAIT.toNanos());
+    List<RefusedRecord> refused = new ArrayList<>();
+    for (int i = 0; i < sent.size(); i++) {
+      Future<RecordMetadata> future = sent.get(i);
+      try {
+        if (future.isDone()) {
+          future.get();
+        } else if (becauseTooLarge && refused.isEmpty()) {
+          future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RecordTooLargeException tooLarge) {
+          refused.add(new RefusedRecord(i, tooLarge));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (CancellationException | java.util.concurrent.TimeoutException e) {
+        // not complete: not known to be refused
+      }
+    }
+    return List.copyOf(refused);
+  }
+
+  private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A record of a batch whose send failed as too large: its index in the batch, and the error. */
+  public record RefusedRecord(int index, RecordTooLargeException cause) {}
 
   /** Whether a send of the batch has already failed. */
   private static boolean anyFailed(List<Future<RecordMetadata>> sent) {
@@ -237,9 +301,17 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     return cause.getClass().getSimpleName() + ": " + cause.getMessage();
   }
 
-  /** Closes every producer; batches being written fail. Idempotent. */
+  private static BatchFailedException shuttingDown() {
+    return new BatchFailedException(SHUTTING_DOWN, true, null, true);
+  }
+
+  /**
+   * Closes every producer; batches being written fail, and batches still waiting for a producer
+   * fail without one being created ({@link BatchFailedException#shuttingDown()}). Idempotent.
+   */
   @Override
   public void close() {
+    // before any slot is discarded: a slot discarded now creates no producer again
     closed = true;
     for (Slot slot : slots) {
       slot.discard();
@@ -257,8 +329,12 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       this.id = id;
     }
 
+    /** @throws IllegalStateException when the pool is closed and the producer discarded */
     synchronized Producer<String, GenericRecord> producer() {
       if (producer == null) {
+        if (closed) {
+          throw new IllegalStateException(SHUTTING_DOWN);
+        }
         Producer<String, GenericRecord> created = factory.apply(id);
         AutoCloseable attached;
         try {
@@ -296,10 +372,44 @@ public final class TransactionalBatchWriter implements AutoCloseable {
   /** A batch that was not written. */
   public static final class BatchFailedException extends Exception {
     private final boolean aborted;
+    private final boolean shuttingDown;
+    private final List<RefusedRecord> tooLarge;
 
     BatchFailedException(String message, boolean aborted, Throwable cause) {
+      this(message, aborted, cause, false);
+    }
+
+    BatchFailedException(String message, boolean aborted, Throwable cause,
+        boolean shuttingDown) {
+      this(message, aborted, cause, shuttingDown, List.of());
+    }
+
+    BatchFailedException(String message, boolean aborted, Throwable cause,
+        boolean shuttingDown, List<RefusedRecord> tooLarge) {
       super(message, cause);
       this.aborted = aborted;
+      this.shuttingDown = shuttingDown;
+      this.tooLarge = List.copyOf(tooLarge);
+    }
+
+    /**
+     * The records of an aborted batch whose sends failed with {@code RecordTooLargeException}, by
+     * index in the batch (in order): one of them at least is too large for Kafka, so sending the
+     * batch again cannot succeed. Once the broker refuses a record, the producer fails the sends
+     * of the transaction it had not made yet with that same error, so records that are not too
+     * large themselves may be among them: tell them apart by size. Empty when no send failed so,
+     * and always when the outcome is unknown.
+     */
+    public List<RefusedRecord> tooLarge() {
+      return tooLarge;
+    }
+
+    /**
+     * True when the batch was refused because the writer is closed (ingest is shutting down):
+     * nothing of it was sent, and another instance, or this one once restarted, can take it.
+     */
+    public boolean shuttingDown() {
+      return shuttingDown;
     }
 
     /**

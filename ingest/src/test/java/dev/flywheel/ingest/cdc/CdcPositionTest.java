@@ -34,6 +34,18 @@ class CdcPositionTest {
   }
 
   @Test
+  void shouldNotOrderAPositionWithoutACommitLsnAgainstOneWith() {
+    // a change of the first transaction streamed without stored offsets has no commit LSN
+    CdcPosition unknown = CdcPosition.fromSequence("[null,\"300\"]", 300);
+    CdcPosition known = new CdcPosition(100, 210);
+    assertThat(unknown.commitKnown()).isFalse();
+    assertThat(unknown.comparableTo(known)).isFalse();
+    assertThat(known.comparableTo(unknown)).isTrue();
+    assertThat(unknown.comparableTo(CdcPosition.parse("0/290"))).isTrue();
+    assertThat(known.comparableTo(new CdcPosition(90, 500))).isTrue();
+  }
+
+  @Test
   void shouldRoundTripThroughItsHeaderForm() {
     CdcPosition position = new CdcPosition(24023928, 24023984);
     assertThat(position.toString()).isEqualTo("24023928/24023984");

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import dev.flywheel.devstack.junit.LogLines;
 import dev.flywheel.ingest.dlq.DeadLetterWriter;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
@@ -101,6 +103,60 @@ class ChangeWriterTest {
     assertThat(writer.duplicatesSkipped()).isEqualTo(2);
     assertThat(committer.processed).hasSize(3);
     assertThat(committer.batchesFinished.get()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldWriteChangesWithoutACommitLsnRatherThanSkipThemBehindAKnownPosition()
+      throws InterruptedException {
+    // Given key 1's partition last received the change at 315/320 (the third of three
+    // transactions, each changing key 1 at LSN 300, 310 and 320 and committed at 305, 315 and
+    // 325), and another key's partition a change at 100/220
+    CdcPosition[] lastWritten = new CdcPosition[PARTITIONS];
+    lastWritten[partitionOf("1")] = new CdcPosition(315, 320);
+    String other = otherPartitionKey("1");
+    lastWritten[partitionOf(other)] = new CdcPosition(100, 220);
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, lastWritten, true);
+
+    try (LogLines log = LogLines.of(ChangeWriter.class)) {
+      // When Debezium, streaming without stored offsets (a new cdc name, a recreated offsets
+      // topic or slot), delivers the three transactions again, the first without a commit LSN
+      // and also changing the other key, and then a new transaction
+      writer.handleBatch(List.of(
+          change("u", 1, "paid", "[null,\"300\"]", 300),
+          change("u", Integer.parseInt(other), "new", "[null,\"302\"]", 302),
+          change("u", 1, "shipped", "[\"305\",\"310\"]", 310),
+          change("u", 1, "returned", "[\"315\",\"320\"]", 320),
+          change("u", 1, "refunded", "[\"325\",\"330\"]", 330)), committer);
+
+      // Then the changes without a commit LSN are written (whether they were before cannot be
+      // told), and the known position still tells the changes written before from the new one
+      assertThat(producer.history()).extracting(r -> key(r) + ":" + status(r))
+          .containsExactly("1:paid", other + ":new", "1:refunded");
+      assertThat(writer.duplicatesSkipped()).isEqualTo(2);
+      assertThat(committer.processed).hasSize(5);
+      // and a warning says why, once for the transaction without a commit LSN
+      assertThat(log.count(Level.WARN, "has no commit LSN")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void shouldSkipARedeliveredChangeWithoutACommitLsnBehindOneWithout()
+      throws InterruptedException {
+    // Given key 1's partition last received a change of a transaction without a commit LSN
+    CdcPosition[] lastWritten = new CdcPosition[PARTITIONS];
+    lastWritten[partitionOf("1")] = CdcPosition.fromSequence("[null,\"300\"]", 300);
+    ChangeWriter writer = writer(DeleteMode.TOMBSTONE, lastWritten, true);
+
+    // When Debezium, again without stored offsets, delivers that transaction again
+    writer.handleBatch(List.of(
+        change("u", 1, "paid", "[null,\"290\"]", 290),
+        change("u", 1, "shipped", "[null,\"300\"]", 300),
+        change("u", 1, "returned", "[null,\"310\"]", 310)), committer);
+
+    // Then the changes up to the written one are skipped, by their LSN
+    assertThat(producer.history()).extracting(r -> key(r) + ":" + status(r))
+        .containsExactly("1:returned");
+    assertThat(writer.duplicatesSkipped()).isEqualTo(2);
   }
 
   @Test

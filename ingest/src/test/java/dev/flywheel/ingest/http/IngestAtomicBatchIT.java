@@ -3,6 +3,7 @@ package dev.flywheel.ingest.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.devstack.Devstack;
 import dev.flywheel.devstack.junit.CommittedValues;
@@ -11,12 +12,14 @@ import dev.flywheel.devstack.junit.WithDevstack;
 import dev.flywheel.ingest.IngestConfig;
 import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -102,10 +105,14 @@ class IngestAtomicBatchIT {
     }
     HttpResponse<String> response = post("[" + String.join(",", records) + "]");
 
-    // Then the answer is 503 and says that none of the batch was written
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(503);
+    // Then the answer is a 422 (a retry of the batch could never succeed) that says none of the
+    // batch was written
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(422);
     assertThat(JSON.readTree(response.body()).get("error").asText())
-        .contains("none of it was written");
+        .contains("nothing was written");
+    // naming only the record too large, not those the producer failed with it
+    assertThat(JSON.readTree(response.body()).get("errors"))
+        .extracting(error -> error.get("index").asInt()).containsExactly(13);
 
     // and records of the batch did reach the log, so the batch failed part way
     assertThat(readUncommitted(topic)).isNotEmpty();
@@ -122,6 +129,45 @@ class IngestAtomicBatchIT {
     assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(readCommitted(topic))
         .extracting(ConsumerRecord::key).containsExactlyInAnyOrder("ok-1", "ok-2"));
+  }
+
+  @Test
+  void shouldAnswer422NamingARecordTheBrokerRefusesAsTooLargeAndKeepIt() throws Exception {
+    // Given a source topic whose max.message.bytes (2 KiB) is below the 1 MiB max.request.size of
+    // ingest's producers, so a larger record passes ingest's own size check
+    String topic = topics.data("blobs").name();
+    limitMessageBytes(topic);
+
+    // When a batch holds one record of about 8 KiB between two small ones
+    String large = blob("big", incompressible(4 * MAX_MESSAGE_BYTES));
+    HttpResponse<String> response = post("[" + blob("a", "small") + "," + large + ","
+        + blob("b", "small") + "]");
+
+    // Then it is a 422, not a 503 that the caller would retry for ever, naming the record, its
+    // size, the topic and the topic's limit to raise
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(422);
+    JsonNode answer = JSON.readTree(response.body());
+    assertThat(answer.get("error").asText()).contains("1 of 3").contains(topic)
+        .contains("nothing was written");
+    assertThat(answer.get("errors")).hasSize(1);
+    JsonNode error = answer.get("errors").get(0);
+    assertThat(error.get("index").asInt()).isEqualTo(1);
+    assertThat(error.get("field").asText()).isEqualTo("$");
+    assertThat(error.get("reason").asText()).containsPattern("record of 8\\d{3} bytes")
+        .contains("max.message.bytes of topic " + topic + " (now " + MAX_MESSAGE_BYTES + " bytes)");
+
+    // and the refused record is kept on the dead-letter topic with that reason, and nothing of
+    // the batch is visible
+    assertThat(answer.get("deadLettered").asInt()).isEqualTo(1);
+    String dlq = topics.dlq(topics.data("blobs")).name();
+    assertThat(answer.get("deadLetterTopic").asText()).isEqualTo(dlq);
+    List<ConsumerRecord<String, byte[]>> kept = readCommitted(dlq);
+    assertThat(kept).singleElement().satisfies(r -> {
+      assertThat(JSON.readTree(r.value()).get("id").asText()).isEqualTo("big");
+      assertThat(header(r, DeadLetterHeaders.ORIGIN)).endsWith("#1");
+      assertThat(header(r, DeadLetterHeaders.ERROR)).contains("max.message.bytes");
+    });
+    assertThat(readCommitted(topic)).isEmpty();
   }
 
   @Test
@@ -209,6 +255,11 @@ class IngestAtomicBatchIT {
           .all().get().get(resource).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG).value()
           .equals(Integer.toString(MAX_MESSAGE_BYTES)));
     }
+  }
+
+  private static String header(ConsumerRecord<?, ?> record, String name) {
+    var header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
   }
 
   private HttpResponse<String> post(String body) throws Exception {

@@ -2,6 +2,7 @@ package dev.flywheel.ingest.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.events.Label;
 import io.micrometer.core.instrument.Meter;
@@ -12,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.apache.avro.generic.GenericData;
@@ -25,6 +28,7 @@ import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -38,6 +42,8 @@ class TransactionalBatchWriterTest {
   /** When set, every send fails at once with it, as a send that found no metadata does. */
   private RuntimeException refuseSends;
   private int sends;
+  /** The number of the send (counting from 1) that fails at once as too large; 0 for none. */
+  private int refuseSendNumber;
   /** When set, sends stay pending until the commit, which fails them with it, then fails. */
   private TimeoutException expireAtCommit;
   private final List<CompletableFuture<RecordMetadata>> pending = new ArrayList<>();
@@ -45,6 +51,9 @@ class TransactionalBatchWriterTest {
   private RuntimeException refuseInit;
   /** When set, the commit and abort of every producer created from now on fail with it. */
   private ProducerFencedException fenceNew;
+  /** When set, every send waits until it is opened, after counting down {@link #sendEntered}. */
+  private volatile CountDownLatch sendGate;
+  private final CountDownLatch sendEntered = new CountDownLatch(1);
 
   private TransactionalBatchWriter writer(int size) {
     return new TransactionalBatchWriter(this::producer, "ingest-a", size, Duration.ofSeconds(1));
@@ -83,10 +92,24 @@ class TransactionalBatchWriterTest {
       @Override
       public synchronized Future<RecordMetadata> send(ProducerRecord<String, GenericRecord> r) {
         sends++;
+        CountDownLatch gate = sendGate;
+        if (gate != null) {
+          sendEntered.countDown();
+          try {
+            gate.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         if (expireAtCommit != null) {
           CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
           pending.add(future);
           return future;
+        }
+        if (sends == refuseSendNumber) {
+          return CompletableFuture.failedFuture(new RecordTooLargeException("The message is 9000"
+              + " bytes when serialized which is larger than 4096, which is the value of the"
+              + " max.request.size configuration."));
         }
         return refuseSends == null ? super.send(r)
             : CompletableFuture.failedFuture(refuseSends);
@@ -323,6 +346,71 @@ class TransactionalBatchWriterTest {
           .hasMessageContaining("not present in metadata");
       assertThat(sends).isEqualTo(1);
     }
+  }
+
+  @Test
+  void shouldNameTheRecordsWhoseSendsFailedAsTooLarge() {
+    try (TransactionalBatchWriter writer = writer(1)) {
+      // Given a producer that refuses the third record of a batch as too large
+      MockProducer<String, GenericRecord> producer = created.get(0);
+      refuseSendNumber = 3;
+
+      // When the batch is written, Then it fails as aborted, naming that record, and not as
+      // shutting down
+      assertThatThrownBy(() -> writer.write(batch(5)))
+          .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class, e -> {
+            assertThat(e.aborted()).isTrue();
+            assertThat(e.shuttingDown()).isFalse();
+            assertThat(e.tooLarge()).extracting(TransactionalBatchWriter.RefusedRecord::index)
+                .containsExactly(2);
+          });
+      assertThat(producer.transactionAborted()).isTrue();
+    }
+  }
+
+  @Test
+  void shouldCreateNoProducerForABatchStillWaitingWhenThePoolCloses() {
+    // Given a pool of one whose producer is busy sending a batch, and a second batch waiting for
+    // that producer
+    TransactionalBatchWriter writer = new TransactionalBatchWriter(this::producer, "ingest-a", 1,
+        Duration.ofSeconds(30));
+    sendGate = new CountDownLatch(1);
+    FutureTask<List<RecordMetadata>> busy = new FutureTask<>(() -> writer.write(batch(1)));
+    new Thread(busy, "busy-batch").start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> sendEntered.getCount() == 0);
+    FutureTask<List<RecordMetadata>> waiting = new FutureTask<>(() -> writer.write(batch(1)));
+    Thread waiter = new Thread(waiting, "waiting-batch");
+    waiter.start();
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> waiter.getState() == Thread.State.TIMED_WAITING);
+
+    // When the pool closes, and then the busy batch's send returns and frees the producer's slot
+    writer.close();
+    sendGate.countDown();
+
+    // Then the waiting batch fails as refused by a shutting-down ingest, none of it written
+    await().atMost(Duration.ofSeconds(30)).until(() -> busy.isDone() && waiting.isDone());
+    assertThatThrownBy(waiting::get).cause()
+        .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class, e -> {
+          assertThat(e.shuttingDown()).isTrue();
+          assertThat(e.aborted()).isTrue();
+        })
+        .hasMessageContaining("shutting down");
+    // and no producer was created for it: the pool's only producer is closed
+    assertThat(created).hasSize(1).allMatch(MockProducer::closed);
+  }
+
+  @Test
+  void shouldRefuseABatchAfterClosingWithoutCreatingAProducer() {
+    // Given a closed pool
+    TransactionalBatchWriter writer = writer(2);
+    writer.close();
+
+    // When a batch is written, Then it fails as shutting down, and no producer is created
+    assertThatThrownBy(() -> writer.write(batch(1)))
+        .isInstanceOfSatisfying(TransactionalBatchWriter.BatchFailedException.class,
+            e -> assertThat(e.shuttingDown()).isTrue());
+    assertThat(created).hasSize(2).allMatch(MockProducer::closed);
   }
 
   @Test
