@@ -3,6 +3,7 @@ package dev.flywheel.driftdetector;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.driftdetector.metrics.DriftMetrics;
 import dev.flywheel.driftdetector.topology.DriftTopology;
+import dev.flywheel.driftdetector.window.WindowBudget;
 import dev.flywheel.streams.ReplaceFailedThreads;
 import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.AvroSerdeFactory;
@@ -90,6 +91,9 @@ public final class DriftDetectorService implements AutoCloseable {
    * Creates missing topics and starts the topology.
    *
    * @throws IllegalStateException when started twice or after close
+   * @throws dev.flywheel.driftdetector.config.InvalidConfigException when a model's TIME windows
+   *     keep so many windows open at once that they could not fit a record of the windows store's
+   *     changelog even without features ({@link WindowBudget#requireFits})
    */
   public synchronized DriftDetectorService start() {
     if (started || closed) {
@@ -97,6 +101,7 @@ public final class DriftDetectorService implements AutoCloseable {
     }
     started = true;
     try {
+      WindowBudget.requireFits(config, StreamsProps.maxRequestSize(kafka));
       ensureTopics();
       Topology topology = DriftTopology.build(config, topics, serdes, new DriftMetrics(meters));
       LOG.debug("drift-detector topology:\n{}", topology.describe());

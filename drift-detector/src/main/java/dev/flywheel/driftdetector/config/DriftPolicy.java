@@ -86,6 +86,11 @@ public record DriftPolicy(String alias, long windowCount, Duration windowDuratio
     if (windowDuration != null && (windowDuration.isZero() || windowDuration.isNegative())) {
       throw new InvalidConfigException("drift.window.duration must be positive, e.g. PT1H");
     }
+    if (windowDuration != null && windowDuration.toMillis() < 1) {
+      throw new InvalidConfigException("drift.window.duration is " + windowDuration
+          + "; windows are cut in milliseconds of event time, so it must be at least PT0.001S,"
+          + " e.g. PT1H");
+    }
     if (!(share > 0 && share <= 1)) {
       throw new InvalidConfigException("drift.share is " + share + "; it must be in (0, 1], e.g."
           + " 0.5 for half of the features");
@@ -157,6 +162,21 @@ public record DriftPolicy(String alias, long windowCount, Duration windowDuratio
   /** Whether windows close at event-time boundaries. */
   public boolean timeWindows() {
     return windowDuration != null;
+  }
+
+  /**
+   * The most windows of a model open at once: 1 for COUNT windows; for TIME windows {@code 1 +
+   * ceil(grace / duration)}, since a window stays open until stream time passes its end by the
+   * grace and a new one starts every duration (PT1H with PT5M of grace: 2; PT15M with PT1H: 5;
+   * PT1M with PT1H: 61).
+   */
+  public long maxOpenWindows() {
+    if (!timeWindows()) {
+      return 1;
+    }
+    long duration = windowDuration.toMillis();
+    long graceMs = grace.toMillis();
+    return 1 + graceMs / duration + (graceMs % duration == 0 ? 0 : 1);
   }
 
   /** The policy in words, as an alert carries it. */

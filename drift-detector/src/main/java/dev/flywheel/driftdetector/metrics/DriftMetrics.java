@@ -29,11 +29,15 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>{@code flywheel.drift.performance{model,metric}}: gauge, live AUC, log loss, ...;
  *   <li>{@code flywheel.drift.predictions{model,outcome}}: counter of predictions by what became
  *       of them ({@code counted}, {@code no_baseline}, {@code other_version}, {@code late},
- *       {@code discarded_on_switch}); and on the way: {@code held} (a version not promoted yet:
- *       kept until its promotion), {@code released} (a held one taken out by its version's
+ *       {@code discarded_on_switch}, {@code state_too_large}: the version is not monitored
+ *       because the counts of the windows its policy keeps open at once would not fit a record
+ *       of the windows store's changelog); and on the way: {@code held} (a version not promoted
+ *       yet: kept until its promotion), {@code released} (a held one taken out by its version's
  *       promotion, then counted under one of the outcomes above), {@code held_overflow} (the
  *       oldest held one sent to {@code flywheel.predictions.dlq} because the model held the
  *       maximum);
+ *   <li>{@code flywheel.drift.labels{model,outcome}}: counter of labelled predictions ({@code
+ *       counted}, {@code window_closed}, {@code state_too_large});
  *   <li>{@code flywheel.drift.held_predictions{model}}: gauge, predictions held now (as of the
  *       last change this instance made);
  *   <li>{@code flywheel.drift.reports{model}}, {@code flywheel.drift.alerts{model}}: counters.

@@ -6,6 +6,7 @@ import dev.flywheel.driftdetector.metrics.DriftMetrics;
 import dev.flywheel.driftdetector.window.BaselineLayout;
 import dev.flywheel.driftdetector.window.DriftEvaluator;
 import dev.flywheel.driftdetector.window.ModelWindows;
+import dev.flywheel.driftdetector.window.WindowBudget;
 import dev.flywheel.driftdetector.window.WindowCounts;
 import dev.flywheel.events.DriftAlert;
 import dev.flywheel.events.DriftReport;
@@ -53,6 +54,14 @@ import org.slf4j.LoggerFactory;
  * compared again) is counted as {@code other_version}, as are held ones such a promotion leaves
  * behind. Beyond {@link DriftDetectorConfig#maxHeldPredictions()} held predictions of a model,
  * the oldest goes to the predictions topic's dead-letter topic ({@link DeadLetter}).
+ *
+ * <p>A model's open windows are one value of {@link DriftTopology#WINDOWS_STORE}, and so one
+ * record of its changelog, which must fit the producer's {@code max.request.size}. {@link
+ * WindowBudget} bounds it from the configuration and the baseline: each window keeps at most as
+ * many labelled predictions as fit its share of the budget, and when the counts of the most
+ * windows that can be open at once do not fit on their own, the version is not monitored (its
+ * predictions and labels are counted as {@code state_too_large}, and the error says what to
+ * change).
  */
 final class DriftProcessor implements Processor<String, DriftInput, String, Object> {
 
@@ -61,6 +70,8 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
   private final DriftDetectorConfig config;
   private final DriftMetrics metrics;
   private final Map<String, BaselineLayout> layouts = new HashMap<>();
+  /** The budget of each promotion's windows, by promotion event id. */
+  private final Map<String, WindowBudget> budgets = new HashMap<>();
   /**
    * Read-through copy of {@link DriftTopology#BASELINES_STORE}, which only this processor writes,
    * so a prediction does not decode its model's baseline profile again; emptied in {@link #init}
@@ -73,6 +84,8 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
   private final Serde<Prediction> predictionValues;
   private final String predictionsTopic;
   private ProcessorContext<String, Object> context;
+  /** The producer's {@code max.request.size}, read at init. */
+  private int maxRequestSize;
   private KeyValueStore<String, ModelWindows> windows;
   private KeyValueStore<String, ModelPromoted> baselines;
   private HeldPredictions held;
@@ -89,6 +102,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
   @Override
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
+    this.maxRequestSize = StreamsProps.maxRequestSize(context.appConfigs());
     this.windows = context.getStateStore(DriftTopology.WINDOWS_STORE);
     this.baselines = context.getStateStore(DriftTopology.BASELINES_STORE);
     this.held = new HeldPredictions(context.getStateStore(DriftTopology.HELD_STORE),
@@ -133,6 +147,9 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
     held.promoted(model, m.getVersion());
     LOG.info("drift: {} now compared with the baseline of version {} ({})", model,
         m.getVersion(), m.getBaseline() == null ? "none: not monitored" : "profiled");
+    if (m.getBaseline() != null) {
+      budget(model, m, policy, layout(m));
+    }
     release(model, m);
   }
 
@@ -220,6 +237,11 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
     }
     DriftPolicy policy = config.policyFor(model);
     BaselineLayout layout = layout(promoted);
+    WindowBudget budget = budget(model, promoted, policy, layout);
+    if (!budget.fits()) {
+      metrics.prediction(model, "state_too_large");
+      return;
+    }
     ModelWindows state = windows.get(model);
     long t = p.getEventTime().toEpochMilli();
     ModelWindows ws = state;
@@ -235,7 +257,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       ws.advance(t);
       if (ws.closedUpTo() != ModelWindows.NONE && t < ws.closedUpTo()) {
         metrics.prediction(model, "late");
-        windows.put(model, state);
+        store(model, state, budget);
         return;
       }
       long bucket = Math.floorDiv(t, duration) * duration;
@@ -253,6 +275,16 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       }
     }
     metrics.prediction(model, "counted");
+    store(model, state, budget);
+  }
+
+  /**
+   * Writes the model's windows, their labelled samples cut to what the budget gives each (a
+   * sample kept under a larger budget, by an earlier version or other window settings, is cut
+   * when its model's windows are next written).
+   */
+  private void store(String model, ModelWindows state, WindowBudget budget) {
+    state.keepLabelled(budget.labelCapacity(state.open().size()));
     windows.put(model, state);
   }
 
@@ -266,12 +298,18 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       return;
     }
     DriftPolicy policy = config.policyFor(model);
+    WindowBudget budget = budget(model, promoted, policy, layout(promoted));
+    if (!budget.fits()) {
+      metrics.label(model, "state_too_large");
+      return;
+    }
     long duration = policy.timeWindows() ? policy.windowDuration().toMillis() : 0;
     ModelWindows state = windows.get(model);
     for (WindowCounts w : state.open()) {
       if (w.covers(l.eventTimeMs(), duration)) {
-        w.label(l.predictionId(), l.score(), l.label());
-        windows.put(model, state);
+        w.label(l.predictionId(), l.score(), l.label(),
+            budget.labelCapacity(state.open().size()));
+        store(model, state, budget);
         metrics.label(model, "counted");
         return;
       }
@@ -332,6 +370,35 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       }
     }
     return m;
+  }
+
+  /**
+   * The budget of the windows of {@code promoted}'s baseline; the first time this processor sees
+   * it, logs an error when the windows' counts alone do not fit, or how many labelled predictions
+   * a window keeps when that is fewer than {@link WindowCounts#LABELLED_SAMPLE}.
+   */
+  private WindowBudget budget(String model, ModelPromoted promoted, DriftPolicy policy,
+      BaselineLayout layout) {
+    return budgets.computeIfAbsent(promoted.getEventId(), id -> {
+      WindowBudget b = WindowBudget.of(model, maxRequestSize, policy, layout, id);
+      if (!b.fits()) {
+        LOG.error("drift: {}; its predictions and labels are counted as state_too_large in"
+            + " flywheel.drift.predictions and flywheel.drift.labels",
+            b.problem(model, promoted.getVersion(), context.applicationId() + "-"
+                + DriftTopology.WINDOWS_STORE + "-changelog"));
+      } else if (b.labelCapacity() == 0) {
+        LOG.warn("drift: {} version {} keeps no labelled predictions: the counts of up to {}"
+            + " windows open at once fill the {} bytes its windows may take, so its reports carry"
+            + " no live performance. Keep fewer windows open at once (a longer window.duration or"
+            + " a shorter window.grace), or raise max.request.size", model,
+            promoted.getVersion(), b.maxOpenWindows(), b.bytes());
+      } else if (b.labelCapacity() < WindowCounts.LABELLED_SAMPLE) {
+        LOG.info("drift: {} version {} keeps at most {} labelled predictions per window (up to"
+            + " {} windows open at once share {} bytes)",
+            model, promoted.getVersion(), b.labelCapacity(), b.maxOpenWindows(), b.bytes());
+      }
+      return b;
+    });
   }
 
   private BaselineLayout layout(ModelPromoted promoted) {

@@ -25,8 +25,14 @@ public final class ModelWindows {
   /** Marks an absent time (no onset, no alert yet, nothing closed). */
   public static final long NONE = Long.MIN_VALUE;
 
-  /** Format 3 adds each window's count of labelled predictions beyond its sample. */
-  private static final byte FORMAT = 3;
+  /**
+   * Format 3 adds each window's count of labelled predictions beyond its sample; format 4 keeps a
+   * sampled prediction by a 64-bit key of its id rather than the id ({@link
+   * WindowCounts#labelKey}).
+   */
+  private static final byte FORMAT = 4;
+  /** The oldest format read. */
+  private static final byte FIRST_FORMAT = 2;
 
   int baselineVersion;
   String baselineEventId;
@@ -94,6 +100,21 @@ public final class ModelWindows {
   /** Drops a window that closed. */
   public void remove(WindowCounts w) {
     open.remove(w);
+  }
+
+  /**
+   * Cuts the labelled sample of every open window to at most {@code perWindow} ({@link
+   * WindowCounts#keepLabelled}).
+   */
+  public void keepLabelled(int perWindow) {
+    for (WindowCounts w : open) {
+      w.keepLabelled(perWindow);
+    }
+  }
+
+  /** Bytes of the stored value but its windows, for a baseline of promotion {@code eventId}. */
+  static int headerBytes(String eventId) {
+    return new ModelWindows(0, eventId).toBytes().length;
   }
 
   /** Moves stream time (the latest event time seen) forward to {@code t}. */
@@ -190,9 +211,9 @@ public final class ModelWindows {
   static ModelWindows fromBytes(byte[] bytes) {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
       byte format = in.readByte();
-      if (format != FORMAT && format != 2) {
+      if (format < FIRST_FORMAT || format > FORMAT) {
         throw new SerializationException("drift-windows state has format " + format
-            + ", this drift-detector reads formats 2 and " + FORMAT);
+            + ", this drift-detector reads formats " + FIRST_FORMAT + " to " + FORMAT);
       }
       ModelWindows m = new ModelWindows(in.readInt(), in.readUTF());
       m.nextSequence = in.readLong();

@@ -1,9 +1,15 @@
 package dev.flywheel.driftdetector.window;
 
 import dev.flywheel.events.Prediction;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -13,17 +19,26 @@ import java.util.SplittableRandom;
 /**
  * One open window of a model: how many predictions it holds, their event-time span, the counts of
  * every feature and of the score over the baseline's bins or categories, and the labelled
- * predictions: all of them up to {@link #LABELLED_SAMPLE}, then a uniform sample of that size
- * (reservoir sampling), so that a window's state stays bounded however many labels arrive.
- * Mutable; kept in the {@code drift-windows} store through {@link ModelWindows}.
+ * predictions: all of them up to the window's capacity, then a uniform sample of that size
+ * (reservoir sampling), so that a window's state stays bounded however many labels arrive. The
+ * capacity is at most {@link #LABELLED_SAMPLE}, and less when the model's windows would otherwise
+ * not fit the byte budget of their store value ({@link WindowBudget}); each labelled prediction
+ * takes {@link #LABEL_BYTES} in the store, whatever the length of its id. Mutable; kept in the
+ * {@code drift-windows} store through {@link ModelWindows}.
  */
 public final class WindowCounts {
 
   /** Bucket of a COUNT window, which has no event-time boundary. */
   public static final long NO_BUCKET = Long.MIN_VALUE;
 
-  /** Most labelled predictions a window keeps; beyond, a uniform sample of this many. */
+  /** Most labelled predictions a window keeps; beyond, a uniform sample of at most this many. */
   public static final int LABELLED_SAMPLE = 5_000;
+
+  /**
+   * Bytes one labelled prediction of the sample takes in the stored value: the key of its
+   * prediction id (64 bits of its SHA-256), its score and its label.
+   */
+  public static final int LABEL_BYTES = 3 * Long.BYTES;
 
   long bucket;
   long count;
@@ -31,10 +46,11 @@ public final class WindowCounts {
   long maxTime = Long.MIN_VALUE;
   final Counts[] features;
   final Counts score;
-  final List<String> labelIds = new ArrayList<>();
+  /** The {@link #labelKey} of each sampled prediction's id, in the order of {@link #labelled}. */
+  final List<Long> labelKeys = new ArrayList<>();
   final List<double[]> labelled = new ArrayList<>();
   /** Where each sampled prediction's label is in {@link #labelled}; rebuilt when read. */
-  private final Map<String, Integer> labelSlot = new HashMap<>();
+  private final Map<Long, Integer> labelSlot = new HashMap<>();
   /** Labelled predictions of the window, sampled or not. */
   long labelledTotal;
 
@@ -83,39 +99,94 @@ public final class WindowCounts {
   }
 
   /**
-   * Records the label of one of this window's predictions. A later label of a prediction in the
-   * sample replaces the earlier one; once the window holds more than {@link #LABELLED_SAMPLE}
-   * labelled predictions, the n-th replaces a random one of the sample with probability
-   * {@code LABELLED_SAMPLE / n} (Algorithm R). The draw is seeded by the prediction id and n, so
-   * that processing the same labels again keeps the same sample.
+   * Records the label of one of this window's predictions, the window keeping at most {@code
+   * capacity} labelled predictions (at most {@link #LABELLED_SAMPLE}; {@link
+   * WindowBudget#labelCapacity}). A later label of a prediction in the sample replaces the earlier
+   * one; once the window holds {@code capacity} labelled predictions, the n-th replaces a random
+   * one of the sample with probability {@code capacity / n} (Algorithm R). The draw is seeded by
+   * the prediction id and n, so that processing the same labels again keeps the same sample. A
+   * sample larger than {@code capacity} (kept under a larger budget) is cut to it ({@link
+   * #keepLabelled}).
    */
-  public void label(String predictionId, double score, double label) {
-    Integer i = labelSlot.get(predictionId);
+  public void label(String predictionId, double score, double label, int capacity) {
+    long key = labelKey(predictionId);
+    Integer i = labelSlot.get(key);
     if (i != null) {
       labelled.set(i, new double[] {score, label});
       return;
     }
     labelledTotal++;
-    if (labelIds.size() < LABELLED_SAMPLE) {
-      labelSlot.put(predictionId, labelIds.size());
-      labelIds.add(predictionId);
+    if (labelKeys.size() < capacity) {
+      labelSlot.put(key, labelKeys.size());
+      labelKeys.add(key);
       labelled.add(new double[] {score, label});
       return;
     }
-    long draw = new SplittableRandom(((long) predictionId.hashCode() << 32) ^ labelledTotal)
-        .nextLong(labelledTotal);
-    if (draw < LABELLED_SAMPLE) {
-      int slot = (int) draw;
-      labelSlot.remove(labelIds.get(slot));
-      labelSlot.put(predictionId, slot);
-      labelIds.set(slot, predictionId);
-      labelled.set(slot, new double[] {score, label});
+    if (!labelKeys.isEmpty()) {
+      long draw = new SplittableRandom(((long) predictionId.hashCode() << 32) ^ labelledTotal)
+          .nextLong(labelledTotal);
+      if (draw < labelKeys.size()) {
+        int slot = (int) draw;
+        labelSlot.remove(labelKeys.get(slot));
+        labelSlot.put(key, slot);
+        labelKeys.set(slot, key);
+        labelled.set(slot, new double[] {score, label});
+      }
+    }
+    keepLabelled(capacity);
+  }
+
+  /**
+   * Cuts the sample to at most {@code capacity} labelled predictions, dropping ones drawn at random
+   * (seeded by the window's state, so the same state keeps the same ones): a uniform sample of a
+   * uniform sample, so the rest is still a uniform sample of the window's labels. For a window
+   * kept under a larger budget (by an earlier version, or before a change of the window settings).
+   */
+  public void keepLabelled(int capacity) {
+    int size = labelKeys.size();
+    if (size <= Math.max(0, capacity)) {
+      return;
+    }
+    SplittableRandom random = new SplittableRandom(labelledTotal ^ ((long) size << 32) ^ bucket);
+    while (size > Math.max(0, capacity)) {
+      int drop = random.nextInt(size);
+      int last = size - 1;
+      labelSlot.remove(labelKeys.get(drop));
+      if (drop != last) {
+        labelKeys.set(drop, labelKeys.get(last));
+        labelled.set(drop, labelled.get(last));
+        labelSlot.put(labelKeys.get(drop), drop);
+      }
+      labelKeys.remove(last);
+      labelled.remove(last);
+      size = last;
     }
   }
 
   /**
-   * Labelled predictions of the window, including those not kept in the sample. Exact up to
-   * {@link #LABELLED_SAMPLE}; beyond it, a later label of a prediction that is not in the sample
+   * The key a prediction id is kept by in the sample: the first 64 bits of its SHA-256, so that a
+   * sampled prediction takes {@link #LABEL_BYTES} whatever the length of its id. Two ids of one
+   * window sharing a key (about one chance in 10^15 per label for a sample of 5,000) would make
+   * the second label replace the first as a correction would.
+   */
+  static long labelKey(String predictionId) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256")
+          .digest(predictionId.getBytes(StandardCharsets.UTF_8));
+      return ByteBuffer.wrap(digest).getLong();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+
+  /** Labelled predictions kept in the sample. */
+  public int sampledCount() {
+    return labelKeys.size();
+  }
+
+  /**
+   * Labelled predictions of the window, including those not kept in the sample. Exact while the
+   * sample holds every one; beyond, a later label of a prediction that is not in the sample
    * cannot be told from a first one and is counted again.
    */
   public long labelledCount() {
@@ -183,9 +254,9 @@ public final class WindowCounts {
     if (score != null) {
       score.write(out);
     }
-    out.writeInt(labelIds.size());
-    for (int i = 0; i < labelIds.size(); i++) {
-      out.writeUTF(labelIds.get(i));
+    out.writeInt(labelKeys.size());
+    for (int i = 0; i < labelKeys.size(); i++) {
+      out.writeLong(labelKeys.get(i));
       out.writeDouble(labelled.get(i)[0]);
       out.writeDouble(labelled.get(i)[1]);
     }
@@ -193,8 +264,32 @@ public final class WindowCounts {
   }
 
   /**
-   * A window written by {@link #write}; {@code format} 2 (before sampling) has no total, which is
-   * then the number of labels it holds.
+   * Bytes an empty window of {@code layout} takes in the stored value: its counts and the fixed
+   * fields; each labelled prediction adds {@link #LABEL_BYTES}.
+   */
+  static int emptyBytes(BaselineLayout layout) {
+    return bytes(empty(layout, NO_BUCKET));
+  }
+
+  /** Bytes of a window with no feature and no score profile, the least a window takes. */
+  static int leastBytes() {
+    return bytes(new WindowCounts(NO_BUCKET, new Counts[0], null));
+  }
+
+  private static int bytes(WindowCounts w) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      w.write(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.size();
+  }
+
+  /**
+   * A window written by {@link #write} in {@code format}: format 4 keeps the sampled predictions
+   * by {@link #labelKey}; formats 2 and 3 by their id, read as its key; format 2 (before sampling)
+   * has no total, which is then the number of labels it holds.
    */
   static WindowCounts read(DataInputStream in, byte format) throws IOException {
     long bucket = in.readLong();
@@ -212,9 +307,9 @@ public final class WindowCounts {
     w.maxTime = max;
     int n = in.readInt();
     for (int i = 0; i < n; i++) {
-      String id = in.readUTF();
-      w.labelSlot.put(id, i);
-      w.labelIds.add(id);
+      long key = format >= 4 ? in.readLong() : labelKey(in.readUTF());
+      w.labelSlot.put(key, i);
+      w.labelKeys.add(key);
       w.labelled.add(new double[] {in.readDouble(), in.readDouble()});
     }
     w.labelledTotal = format >= 3 ? in.readLong() : n;

@@ -80,6 +80,22 @@ class DriftDetectorConfigTest {
   }
 
   @Test
+  void shouldRefuseAWindowDurationShorterThanAMillisecond() {
+    // Given TIME windows of a tenth of a millisecond (windows are cut in milliseconds)
+    String yaml = """
+        models:
+          - name: fraud
+            drift:
+              window: {duration: PT0.0001S}
+        """;
+    // When the file is read, Then it is refused, naming the key and the least duration
+    assertThatThrownBy(() -> DriftDetectorConfig.parse(yaml, "flywheel.yaml"))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("models[fraud].drift.window.duration is PT0.0001S")
+        .hasMessageContaining("at least PT0.001S");
+  }
+
+  @Test
   void shouldHoldTenThousandPredictionsPerModelUnlessConfigured() {
     // Given one file without the setting and one with it
     DriftDetectorConfig defaults = DriftDetectorConfig.parse("models: []", "flywheel.yaml");

@@ -13,6 +13,7 @@ import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -47,18 +48,25 @@ final class DriftDriver implements AutoCloseable {
 
   /** The same with stores of {@code storeType} (RocksDB for the few tests that pipe little). */
   DriftDriver(DriftDetectorConfig config, Path stateDir, Materialized.StoreType storeType) {
+    this(config, stateDir, storeType, Map.of());
+  }
+
+  /** The same with these Streams or client properties (e.g. the producer's max.request.size). */
+  DriftDriver(DriftDetectorConfig config, Path stateDir, Materialized.StoreType storeType,
+      Map<String, Object> properties) {
     AvroSerdes serdes = AvroSerdes.fromConfig(
         Map.of("schema.registry.url", "mock://" + UUID.randomUUID()));
     topics = Topics.builder(serdes).build();
+    Map<String, Object> overrides = new HashMap<>(properties);
+    // No broker under the test driver: a bad record fails the test instead of going to a DLQ.
+    overrides.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
+        LogAndFailProcessingExceptionHandler.class);
+    overrides.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
+        LogAndFailExceptionHandler.class);
     Properties props = StreamsProps.builder(config.applicationId())
         .bootstrapServers("unused:9092")
         .stateDir(stateDir)
-        // No broker under the test driver: a bad record fails the test instead of going to a DLQ.
-        .overrides(Map.of(
-            StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
-            LogAndFailProcessingExceptionHandler.class,
-            StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
-            LogAndFailExceptionHandler.class))
+        .overrides(overrides)
         .build();
     driver = new TopologyTestDriver(
         // In-memory stores: the driver commits, flushing every store, after each record, and
