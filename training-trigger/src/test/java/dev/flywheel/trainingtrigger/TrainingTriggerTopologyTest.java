@@ -7,7 +7,9 @@ import dev.flywheel.events.Actor;
 import dev.flywheel.events.ActorKind;
 import dev.flywheel.events.DriftAlert;
 import dev.flywheel.events.DriftWindow;
+import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.events.Label;
+import dev.flywheel.events.ModelLineage;
 import dev.flywheel.events.RunStatus;
 import dev.flywheel.events.TrainingReason;
 import dev.flywheel.events.TrainingRequested;
@@ -22,12 +24,17 @@ import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import dev.flywheel.trainingtrigger.coordination.JsonSerde;
 import dev.flywheel.trainingtrigger.coordination.ModelState;
+import dev.flywheel.trainingtrigger.coordination.Reason;
+import dev.flywheel.trainingtrigger.coordination.Reasons;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -59,6 +66,7 @@ class TrainingTriggerTopologyTest {
   private TestInputTopic<String, TrainingRun> runsIn;
   private TestOutputTopic<String, TrainingRequested> requestsOut;
   private TestOutputTopic<String, TrainingRun> runsOut;
+  private Topics topics;
   private final MeterRegistry meters = new SimpleMeterRegistry();
 
   private void start(TriggerSpec triggers) {
@@ -67,7 +75,7 @@ class TrainingTriggerTopologyTest {
     TrainingTriggerConfig config = TrainingTriggerConfig.of(List.of(model,
         ModelSpec.of("other-model", "card_activity"))).withExternalModels(List.of(EXTERNAL));
     // One partition: the driver runs one task, which owns every model's schedule tick.
-    Topics topics = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
+    topics = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
         .partitions(1).build();
     // No broker under the test driver: what the coordinator refuses is recorded where the
     // service's DeadLetterProcessingHandler would put it on <topic>.dlq with the reason
@@ -264,6 +272,161 @@ class TrainingTriggerTopologyTest {
   }
 
   @Test
+  void shouldKeepTheStateAndTheNextRunSmallWhenHundredsOfRequestsArriveWhileARunIsInFlight() {
+    // Given a run in flight, and a label trigger at every label
+    start(new TriggerSpec(true, 1L, null, Duration.ZERO, 3, Duration.ofMinutes(1)));
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun first = runsOut.readValue();
+    // When 302 requests arrive meanwhile, in turn manual, drift and label ones
+    int n = 302;
+    List<String> ids = new ArrayList<>();
+    long labelTriggers = 0;
+    for (int i = 0; i < n; i++) {
+      Instant at = T0.plusSeconds(1 + i);
+      if (i % 3 == 0) {
+        requestsIn.pipeInput(MODEL, manual("m-" + i, "request " + i, at), at);
+        ids.add("m-" + i);
+      } else if (i % 3 == 1) {
+        alertsIn.pipeInput(MODEL, alert("alert-" + i, at), at);
+        ids.add(MODEL + "/drift/alert-" + i);
+      } else {
+        labelsIn.pipeInput("e" + i, label("e" + i, "is_fraud", at), at);
+        ids.add(MODEL + "/new-labels/" + ++labelTriggers);
+      }
+    }
+    // Then the model's state stays small: its pending reasons are bounded
+    ModelState state = driver.<String, ModelState>getKeyValueStore(
+        TrainingTriggerTopology.MODEL_STATE_STORE).get(MODEL);
+    assertThat(state.pending).hasSizeLessThanOrEqualTo(Reasons.MAX);
+    assertThat(JsonSerde.of(ModelState.class).serializer().serialize("changelog", state))
+        .as("the state's changelog record").hasSizeLessThan(16 * 1024);
+    assertThat(runsOut.isEmpty()).isTrue();
+
+    // When the run in flight completes
+    Instant done = T0.plusSeconds(n + 60);
+    runsIn.pipeInput(first.getRunId(), finished(first, RunStatus.COMPLETED, done), done);
+
+    // Then the next run lists the first ten requests and the latest one by one, and counts the
+    // others per trigger kind, in the order the kinds were first folded, all of them counted
+    TrainingRun next = runsOut.readValue();
+    assertThat(runsOut.isEmpty()).isTrue();
+    List<TrainingReason> reasons = next.getLineage().getReasons();
+    assertThat(reasons).hasSize(Reasons.FIRST + 3 + 1);
+    assertThat(reasons.subList(0, Reasons.FIRST)).extracting(TrainingReason::getRequestId)
+        .containsExactlyElementsOf(ids.subList(0, Reasons.FIRST));
+    assertThat(reasons.get(reasons.size() - 1).getRequestId()).isEqualTo(ids.get(n - 1));
+    List<TrainingReason> counted = reasons.subList(Reasons.FIRST, Reasons.FIRST + 3);
+    assertThat(counted).extracting(TrainingReason::getKind).containsExactly(
+        TriggerKind.DRIFT_ALERT, TriggerKind.NEW_LABELS, TriggerKind.MANUAL);
+    assertThat(counted).extracting(TrainingReason::getRequestId).containsOnlyNulls();
+    // the folded ones are requests 10 to 300 (request i fired at T0 + 1 + i s), i.e. 291:
+    // 97 drift (i % 3 == 1, from 10 to 298), 97 label (11 to 299), 97 manual (12 to 300)
+    assertThat(counted).extracting(TrainingReason::getDetail).containsExactly(
+        "97 more DRIFT_ALERT reason(s) coalesced into this run, triggered from "
+            + T0.plusSeconds(11) + " to " + T0.plusSeconds(299) + "; not listed one by one: a"
+            + " run lists its first 10 reasons and its latest, and counts the others by kind",
+        "97 more NEW_LABELS reason(s) coalesced into this run, triggered from "
+            + T0.plusSeconds(12) + " to " + T0.plusSeconds(300) + ", 97 new labels in all;"
+            + " not listed one by one: a run lists its first 10 reasons and its latest, and"
+            + " counts the others by kind",
+        "97 more MANUAL reason(s) coalesced into this run, triggered from "
+            + T0.plusSeconds(13) + " to " + T0.plusSeconds(301) + "; not listed one by one: a"
+            + " run lists its first 10 reasons and its latest, and counts the others by kind");
+    assertThat(counted).extracting(TrainingReason::getTriggeredAt).containsExactly(
+        T0.plusSeconds(299), T0.plusSeconds(300), T0.plusSeconds(301));
+    assertThat(counted.get(1).getLabelCount()).isEqualTo(97L);
+    Topic<String, TrainingRun> runs = topics.trainingRuns();
+    assertThat(runs.valueSerde().serializer().serialize(runs.name(), next))
+        .as("the STARTED event").hasSizeLessThan(16 * 1024);
+  }
+
+  @Test
+  void shouldRetryAFailedRunWhenManyRequestsArriveDuringItsBackoff() {
+    // Given run 1 from a manual request, with more manual requests arriving while it runs than a
+    // run lists
+    start(new TriggerSpec(true, null, null, Duration.ZERO, 3, Duration.ofMinutes(5)));
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun attempt1 = runsOut.readValue();
+    for (int i = 0; i < 5 * Reasons.MAX; i++) {
+      requestsIn.pipeInput(MODEL, manual("during-" + i, "during", T0), T0);
+    }
+    // When it fails, and many more arrive while its retry waits for the backoff
+    Instant failed = T0.plusSeconds(30);
+    runsIn.pipeInput(attempt1.getRunId(), finished(attempt1, RunStatus.FAILED, failed), failed);
+    int backoff = 10 * Reasons.MAX;
+    for (int i = 0; i < backoff; i++) {
+      requestsIn.pipeInput(MODEL, manual("backoff-" + i, "backoff", failed), failed);
+    }
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    // Then attempt 2 of run 1 starts all the same: the RETRY request it waits for is never folded
+    TrainingRun attempt2 = runsOut.readValue();
+    assertThat(attempt2.getRunId()).isEqualTo("fraud-detector-1");
+    assertThat(attempt2.getAttempt()).isEqualTo(2);
+    // And its reasons are bounded: attempt 1's first, the RETRY and the latest one by one
+    List<TrainingReason> reasons = attempt2.getLineage().getReasons();
+    assertThat(reasons).hasSizeLessThanOrEqualTo(Reasons.MAX);
+    assertThat(reasons.get(0).getRequestId()).isEqualTo("m1");
+    assertThat(reasons).filteredOn(r -> r.getKind() == TriggerKind.RETRY).singleElement()
+        .satisfies(r -> {
+          assertThat(r.getRetryOfRunId()).isEqualTo("fraud-detector-1");
+          assertThat(r.getRequestId()).isEqualTo(MODEL + "/retry/fraud-detector-1/2");
+        });
+    assertThat(reasons.get(reasons.size() - 1).getRequestId())
+        .isEqualTo("backoff-" + (backoff - 1));
+    assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldCutAReasonDetailLongerThanTheBoundSayingHowMuchWasLeftOut() {
+    // Given
+    start(TriggerSpec.defaults());
+    // When a request comes with a 5,000-character reason
+    String why = "x".repeat(5_000);
+    requestsIn.pipeInput(MODEL, manual("m1", why, T0), T0);
+    // Then its run keeps the first characters of it, saying how many were cut, within the bound
+    String detail = runsOut.readValue().getLineage().getReasons().get(0).getDetail();
+    assertThat(detail).hasSizeLessThanOrEqualTo(Reasons.MAX_DETAIL).startsWith("x".repeat(900));
+    int kept = detail.indexOf('…');
+    assertThat(detail).isEqualTo("x".repeat(kept) + "… (" + (5_000 - kept) + " more characters)");
+  }
+
+  @Test
+  void shouldBoundTheReasonsOfAStateWrittenBeforeTheyWereBounded() {
+    // Given a model's state as written before reasons were bounded (no summary fields), with run
+    // 1 in flight and 3,000 reasons pending
+    start(TriggerSpec.defaults());
+    StringBuilder json = new StringBuilder("{\"runSeq\":1,"
+        + "\"inFlightRunId\":\"fraud-detector-1\",\"inFlightAttempt\":1,"
+        + "\"inFlightStartedAtMs\":" + T0.toEpochMilli()
+        + ",\"inFlightReasons\":[],\"inFlightParams\":{},\"pending\":[");
+    for (int i = 0; i < 3_000; i++) {
+      json.append(i == 0 ? "" : ",").append("{\"kind\":\"MANUAL\",\"detail\":\"old\","
+          + "\"triggeredAtMs\":").append(T0.toEpochMilli()).append(",\"requestId\":\"old-")
+          .append(i).append("\",\"alertId\":null,\"labelCount\":null,\"retryOfRunId\":null}");
+    }
+    json.append("],\"pendingParams\":{},\"labelsSinceTrigger\":0,\"labelTriggers\":0}");
+    ModelState old = JsonSerde.of(ModelState.class).deserializer()
+        .deserialize("changelog", json.toString().getBytes(StandardCharsets.UTF_8));
+    assertThat(old.pending).hasSize(3_000).allSatisfy(r -> assertThat(r.folded()).isNull());
+    KeyValueStore<String, ModelState> store =
+        driver.getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE);
+    store.put(MODEL, old);
+    // When one more request arrives
+    requestsIn.pipeInput(MODEL, manual("new", "new", T0.plusSeconds(1)), T0.plusSeconds(1));
+    // Then the state written back is bounded
+    assertThat(store.get(MODEL).pending).hasSizeLessThanOrEqualTo(Reasons.MAX)
+        .extracting(Reason::requestId).startsWith("old-0", "old-1").endsWith("new");
+    // And once run 1 completes, run 2 counts what it does not list
+    Instant done = T0.plusSeconds(60);
+    runsIn.pipeInput("fraud-detector-1", finished(started("fraud-detector-1", T0),
+        RunStatus.COMPLETED, done), done);
+    TrainingRun next = runsOut.readValue();
+    assertThat(next.getLineage().getReasons()).hasSize(Reasons.FIRST + 2);
+    assertThat(next.getLineage().getReasons().get(Reasons.FIRST).getDetail())
+        .startsWith((3_000 + 1 - Reasons.FIRST - 1) + " more MANUAL reason(s)");
+  }
+
+  @Test
   void shouldRequestTrainingOnceNNewLabelsOfTheTargetArrived() {
     // Given a trigger at 3 new labels of target is_fraud
     start(new TriggerSpec(false, 3L, null, Duration.ZERO, 3, Duration.ofMinutes(1)));
@@ -444,6 +607,16 @@ class TrainingTriggerTopologyTest {
   static Label label(String eventId, String target, Instant at) {
     return Label.newBuilder().setEventId(eventId).setEventTime(at).setTarget(target).setValue(1.0)
         .build();
+  }
+
+  /** The STARTED event of attempt 1 of a run of {@link #MODEL}. */
+  static TrainingRun started(String runId, Instant at) {
+    return TrainingRun.newBuilder().setEventId(runId + "/1/started").setEventTime(at)
+        .setRunId(runId).setModel(MODEL).setStatus(RunStatus.STARTED).setAttempt(1)
+        .setStartedAt(at).setLineage(ModelLineage.newBuilder().setRunId(runId)
+            .setReasons(List.of()).setTrainer("xgboost")
+            .setExecutor(ExecutorKind.LOCAL).build())
+        .setParams(Map.of()).build();
   }
 
   static TrainingRun finished(TrainingRun started, RunStatus status, Instant at) {

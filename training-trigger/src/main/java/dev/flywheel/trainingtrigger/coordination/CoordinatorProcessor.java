@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides when each model's runs start. Per model, in one store: at most one run in flight; a
  * cooldown after each finished run; every request that arrives meanwhile is coalesced into the next
- * run with its reason kept; a failed run is retried under the same run id with exponential backoff;
- * label counts and schedules raise their own requests.
+ * run with its reason kept, within the bound of {@link Reasons} (the first reasons and the latest
+ * one by one, the others counted per trigger kind); a failed run is retried under the same run id
+ * with exponential backoff; label counts and schedules raise their own requests.
  *
  * <p>Time is the input record's timestamp (event time) when processing a record, and the
  * punctuation time of the wall-clock tick that checks schedules, cooldowns and backoffs.
@@ -99,7 +100,7 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
     ModelState state = load(model);
     Signal s = record.value();
     if (s.request() != null) {
-      onRequest(state, s.request());
+      onRequest(spec, state, s.request());
     } else if (s.label() != null) {
       onLabel(spec, state, now);
     } else if (s.run() != null) {
@@ -136,14 +137,36 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
 
   private ModelState load(String model) {
     ModelState s = store.get(model);
-    return s == null ? new ModelState() : s;
+    if (s == null) {
+      return new ModelState();
+    }
+    if (s.pending.size() > Reasons.MAX || s.inFlightReasons.size() > Reasons.MAX
+        || s.retryReasons.size() > Reasons.MAX) {
+      // written before reasons were bounded: bounded now, so that the state written back is small
+      s.pending = Reasons.bounded(s.pending, awaitedRetry(model, s));
+      s.inFlightReasons = Reasons.bounded(s.inFlightReasons, null);
+      s.retryReasons = Reasons.bounded(s.retryReasons, null);
+    }
+    return s;
   }
 
-  private void onRequest(ModelState state, TrainingRequested r) {
+  /** The request id of the RETRY request the model's pending retry waits for, or null. */
+  private static String awaitedRetry(String model, ModelState state) {
+    return state.retryRunId == null ? null
+        : model + "/" + retryId(state.retryRunId, state.retryAttempt);
+  }
+
+  /** What follows {@code <model>/} in the event id of the RETRY request of a run's attempt. */
+  private static String retryId(String runId, int attempt) {
+    return "retry/" + runId + "/" + attempt;
+  }
+
+  private void onRequest(ModelSpec spec, ModelState state, TrainingRequested r) {
     if (state.hasPending(r.getEventId())) {
       return;
     }
-    state.pending.add(Reason.of(r.getReason(), r.getEventId()));
+    Reasons.add(state.pending, Reason.of(r.getReason(), r.getEventId()),
+        awaitedRetry(spec.name(), state));
     state.pendingParams.putAll(r.getParams());
     if (r.getNotBefore() != null) {
       long nb = r.getNotBefore().toEpochMilli();
@@ -185,7 +208,7 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
       TrainingReason reason = reason(TriggerKind.RETRY, now, "attempt " + run.getAttempt()
           + " failed: " + run.getError());
       reason.setRetryOfRunId(run.getRunId());
-      raise(spec.name(), "retry/" + run.getRunId() + "/" + state.retryAttempt, reason,
+      raise(spec.name(), retryId(run.getRunId(), state.retryAttempt), reason,
           Instant.ofEpochMilli(notBefore), now);
     } else {
       state.lastFinishedAtMs = finished;
@@ -220,12 +243,14 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
     }
     String runId;
     int attempt;
-    List<Reason> reasons = new ArrayList<>();
+    List<Reason> all = new ArrayList<>();
     Map<String, String> overrides = new TreeMap<>();
+    String keep = null;
     if (retry) {
       runId = state.retryRunId;
       attempt = state.retryAttempt;
-      reasons.addAll(state.retryReasons);
+      keep = awaitedRetry(spec.name(), state);
+      all.addAll(state.retryReasons);
       overrides.putAll(state.retryParams);
       state.retryRunId = null;
       state.retryAttempt = 0;
@@ -236,7 +261,10 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
       runId = runId(spec.name(), state.runSeq);
       attempt = 1;
     }
-    reasons.addAll(state.pending);
+    all.addAll(state.pending);
+    // the failed attempt's reasons and those pending, within the bound (the attempt's own RETRY
+    // reason kept)
+    List<Reason> reasons = Reasons.bounded(all, keep);
     overrides.putAll(state.pendingParams);
     state.pending = new ArrayList<>();
     state.pendingParams = new TreeMap<>();

@@ -23,7 +23,7 @@ public final class ModelState {
   /** When it started, epoch ms. */
   public long inFlightStartedAtMs;
 
-  /** Its reasons. */
+  /** Its reasons, within the bound of {@link Reasons}. */
   public List<Reason> inFlightReasons = new ArrayList<>();
 
   /** Its parameter overrides. */
@@ -32,7 +32,10 @@ public final class ModelState {
   /** End of the last finished run (completed, or failed for good), epoch ms; null if none. */
   public Long lastFinishedAtMs;
 
-  /** Reasons waiting for the next run, oldest first. */
+  /**
+   * Reasons waiting for the next run, oldest first, within the bound of {@link Reasons}. A request
+   * whose id a reason here carries is not added again.
+   */
   public List<Reason> pending = new ArrayList<>();
 
   /** Parameter overrides of the pending requests, later ones winning. */

@@ -32,8 +32,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -53,6 +55,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -81,12 +86,25 @@ import org.slf4j.LoggerFactory;
  * back-off; offsets it left uncommitted are committed later (records read again are dropped as
  * known or finished). Any other error closes the consumer and subscribes a new one, which reads
  * again from the committed offsets. {@link #healthy()} is false until an iteration succeeds again.
+ *
+ * <p>An outcome event is written again after a transient error (the broker or the schema
+ * registry away, a timeout) until it is acknowledged. One that can never be written as it is
+ * (too large for {@code max.request.size} or the topic, not serializable, or refused by any other
+ * error that is not retriable) is replaced by a FAILED event of the same attempt, with the
+ * attempt's deterministic FAILED event id, whose error says what was refused and what to do: the
+ * coordinator then retries the run under the model's policy instead of waiting for an outcome that
+ * never comes.
+ * If that FAILED cannot be written either, the attempt is given up with an ERROR log and {@link
+ * #healthy()} stays false; its STARTED offset stays uncommitted, so the attempt runs again after a
+ * restart.
  */
 public final class RunWorker implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RunWorker.class);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration SEND_RETRY = Duration.ofSeconds(2);
+  /** The longest part of an error that a FAILED event written in place of an outcome quotes. */
+  private static final int QUOTED = 500;
   /** The back-off after a consumer error: 1 s, doubling up to 30 s, ±20%. */
   private static final ExponentialBackoff FAILURE_BACKOFF =
       new ExponentialBackoff(1_000, 2, 30_000, 0.2);
@@ -137,8 +155,19 @@ public final class RunWorker implements AutoCloseable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   /** The consumer error of the last loop iteration; null once an iteration succeeds. */
   private volatile Throwable loopFailure;
+  /** Attempts whose outcome could not be written at all, with why; kept until a restart. */
+  private final Map<String, String> unwritable = new ConcurrentHashMap<>();
 
   private record Pending(TopicPartition tp, long offset, String key, TrainingRun run) {}
+
+  /**
+   * What became of an outcome event: written; refused for good ({@code refused}, the error); or
+   * neither, as the worker stops.
+   */
+  private record Sent(boolean written, Throwable refused) {
+    static final Sent WRITTEN = new Sent(true, null);
+    static final Sent STOPPED = new Sent(false, null);
+  }
 
   /**
    * @param config the models and the concurrency
@@ -229,11 +258,13 @@ public final class RunWorker implements AutoCloseable {
   }
 
   /**
-   * Whether the consume loop is alive and its last iteration succeeded: false while a consumer
-   * error persists (the loop retries it, see the class comment).
+   * Whether the consume loop is alive and its last iteration succeeded, and every attempt's outcome
+   * could be written: false while a consumer error persists (the loop retries it, see the class
+   * comment), and for good once an attempt was given up as neither its outcome nor a FAILED event
+   * in its place could be written.
    */
   public boolean healthy() {
-    return loop.isAlive() && loopFailure == null;
+    return loop.isAlive() && loopFailure == null && unwritable.isEmpty();
   }
 
   private final class Rebalance implements ConsumerRebalanceListener {
@@ -436,10 +467,12 @@ public final class RunWorker implements AutoCloseable {
   }
 
   /**
-   * The run the record holds, or null when it cannot be read and is skipped. A record that cannot
-   * be read because the schema registry does not answer is not skipped: it is read again every
-   * second. If the worker stops meanwhile, the record's offset is held back like an outstanding
-   * run's, so that it is read again after the restart.
+   * The run the record holds, or null when it cannot be read and is skipped. The worker does not
+   * dead-letter a record it skips: the coordinator reads the same topic, and its deserialization
+   * handler ({@code DeadLetterDeserializationHandler}) puts the record on {@code <topic>.dlq} with
+   * the reason. A record that cannot be read because the schema registry does not answer is not
+   * skipped: it is read again every second. If the worker stops meanwhile, the record's offset is
+   * held back like an outstanding run's, so that it is read again after the restart.
    */
   private TrainingRun decode(ConsumerRecord<String, byte[]> r) {
     while (true) {
@@ -447,8 +480,8 @@ public final class RunWorker implements AutoCloseable {
         return values.deserialize(r.topic(), r.value());
       } catch (RuntimeException e) {
         if (!SchemaRegistryException.isRetriableCause(e)) {
-          log.warn("skipping unreadable record {}/{}/{}: {}", r.topic(), r.partition(),
-              r.offset(), e.getMessage());
+          log.warn("skipping unreadable record {}/{}/{} (the coordinator puts it on {}.dlq): {}",
+              r.topic(), r.partition(), r.offset(), r.topic(), e.getMessage());
           return null;
         }
         if (stopping || Thread.currentThread().isInterrupted()) {
@@ -514,14 +547,28 @@ public final class RunWorker implements AutoCloseable {
               outcome.getAttempt());
           return;
         }
-        String status = outcome.getStatus().name().toLowerCase(Locale.ROOT);
-        Timer.builder("flywheel.training.duration")
-            .description("Time from dataset build to the trained model, per attempt")
-            .tags("model", outcome.getModel(), "status", status).register(meters)
-            .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
-        Counter.builder("flywheel.training.runs").description("Training attempts by outcome")
-            .tags("model", outcome.getModel(), "status", status).register(meters).increment();
-        if (send(outcome)) {
+        Sent sent = send(outcome);
+        if (sent.refused() != null) {
+          TrainingRun instead = failedInstead(p.run(), outcome, sent.refused());
+          log.warn("run {} attempt {} of {}: its {} event cannot be written; writing FAILED in its"
+              + " place: {}", outcome.getRunId(), outcome.getAttempt(), outcome.getModel(),
+              outcome.getStatus(), instead.getError());
+          Sent replaced = send(instead);
+          if (replaced.refused() != null) {
+            giveUp(p, outcome, sent.refused(), replaced.refused());
+            return; // not finished: its STARTED offset stays uncommitted
+          }
+          outcome = instead;
+          sent = replaced;
+        }
+        if (sent.written()) {
+          String status = outcome.getStatus().name().toLowerCase(Locale.ROOT);
+          Timer.builder("flywheel.training.duration")
+              .description("Time from dataset build to the trained model, per attempt")
+              .tags("model", outcome.getModel(), "status", status).register(meters)
+              .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
+          Counter.builder("flywheel.training.runs").description("Training attempts by outcome")
+              .tags("model", outcome.getModel(), "status", status).register(meters).increment();
           removeWork(config.service().workDir(), outcome, lastAttempt(outcome));
         }
         finished.add(p);
@@ -581,32 +628,122 @@ public final class RunWorker implements AutoCloseable {
     }
   }
 
-  /** Writes an outcome, retrying until written or stopping; whether it was written. */
-  private boolean send(TrainingRun outcome) {
+  /**
+   * Writes an outcome, retrying a transient error ({@link #transientSendError}) until written or
+   * stopping; any other error is handed back at once, as sending the record again cannot succeed.
+   */
+  private Sent send(TrainingRun outcome) {
     while (true) {
       try {
         producer.send(new ProducerRecord<>(runs.name(), outcome.getRunId(), outcome))
             .get(30, TimeUnit.SECONDS);
-        return true;
+        return Sent.WRITTEN;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return false;
+        return Sent.STOPPED;
       } catch (Exception e) {
+        Throwable error = e instanceof ExecutionException && e.getCause() != null
+            ? e.getCause() : e;
         if (stopping) {
           log.warn("not writing {} of run {}: stopping; it runs again after restart",
               outcome.getStatus(), outcome.getRunId());
-          return false;
+          return Sent.STOPPED;
+        }
+        if (!transientSendError(error)) {
+          return new Sent(false, error);
         }
         log.warn("cannot write {} of run {} yet, retrying: {}", outcome.getStatus(),
-            outcome.getRunId(), e.toString());
+            outcome.getRunId(), error.toString());
         try {
           Thread.sleep(SEND_RETRY.toMillis());
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
-          return false;
+          return Sent.STOPPED;
         }
       }
     }
+  }
+
+  /**
+   * Whether writing an outcome failed for a while only, so that sending it again can succeed: a
+   * {@link RetriableException} (the broker away, a leader that moved, a timeout), no answer within
+   * the wait for the acknowledgement, a schema registry that did not answer ({@link
+   * SchemaRegistryException#isRetriableCause}), or no write access to the topic ({@link
+   * AuthorizationException}: an operator grants it while the worker waits, and a FAILED in the
+   * outcome's place would be refused alike). Any other error refuses the record for good: too
+   * large ({@code RecordTooLargeException}), invalid for the topic ({@code
+   * InvalidRecordException}), not serializable ({@code SerializationException}, the registry
+   * refusing the schema).
+   */
+  static boolean transientSendError(Throwable e) {
+    if (SchemaRegistryException.isRetriableCause(e)) {
+      return true;
+    }
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof RetriableException || t instanceof AuthorizationException
+          || t instanceof java.util.concurrent.TimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The FAILED event written in place of an outcome Kafka refused for good: the fields of the
+   * attempt's STARTED event (which was written, so it fits) and an error saying what was refused,
+   * why and what to do. Its event id is the attempt's FAILED one.
+   */
+  private TrainingRun failedInstead(TrainingRun started, TrainingRun refused, Throwable error) {
+    StringBuilder why = new StringBuilder("its ").append(refused.getStatus())
+        .append(" event could not be written to ").append(runs.name()).append(" (")
+        .append(quote(error.toString())).append(')');
+    if (error instanceof RecordTooLargeException
+        || error instanceof RecordBatchTooLargeException) {
+      int size = serializedSize(refused);
+      if (size >= 0) {
+        why.append("; the event is ").append(size).append(" bytes serialized");
+      }
+      why.append(". Raise max.request.size of training-trigger's Kafka clients"
+          + " (FLYWHEEL_KAFKA_MAX_REQUEST_SIZE) and max.message.bytes of ").append(runs.name())
+          .append(", or make the run's output smaller (fewer metrics, params or features in the"
+              + " trainer's result)");
+    }
+    if (refused.getStatus() == RunStatus.FAILED && refused.getError() != null) {
+      why.append("; its error began: ").append(quote(refused.getError()));
+    }
+    return RunReports.failed(started, null, refused.getLineage().getExecutor(), why.toString(),
+        clock.instant());
+  }
+
+  private static String quote(String s) {
+    return s.length() <= QUOTED ? s : s.substring(0, QUOTED) + "…";
+  }
+
+  /** The size of the outcome's value as serialized, or -1 when it cannot be serialized. */
+  private int serializedSize(TrainingRun outcome) {
+    try {
+      byte[] value = runs.valueSerde().serializer().serialize(runs.name(), outcome);
+      return value == null ? 0 : value.length;
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Gives up an attempt whose outcome and the FAILED event in its place were both refused: it is
+   * not marked finished (its STARTED offset stays uncommitted, so it runs again after a restart),
+   * and the worker reports itself unhealthy with an ERROR log saying so.
+   */
+  private void giveUp(Pending p, TrainingRun outcome, Throwable refused, Throwable failedRefused) {
+    String problem = "run " + outcome.getRunId() + " attempt " + outcome.getAttempt() + " of "
+        + outcome.getModel() + ": neither its " + outcome.getStatus() + " event (" + refused
+        + ") nor a FAILED event in its place (" + failedRefused + ") could be written to "
+        + runs.name() + ". The run stays in flight and the model does not train until this is"
+        + " fixed (the topic's ACLs, the schema registry's compatibility for its TrainingRun"
+        + " subject, max.request.size) and training-trigger restarted, which runs the attempt"
+        + " again";
+    unwritable.put(p.key(), problem);
+    log.error("{}", problem);
   }
 
   /**

@@ -1,0 +1,353 @@
+package dev.flywheel.trainingtrigger.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import dev.flywheel.devstack.junit.LogLines;
+import dev.flywheel.events.ExecutorKind;
+import dev.flywheel.events.ModelFormat;
+import dev.flywheel.events.ModelLineage;
+import dev.flywheel.events.RunStatus;
+import dev.flywheel.events.TrainingRun;
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryException;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.RecordSize;
+import dev.flywheel.topics.Topic;
+import dev.flywheel.topics.Topics;
+import dev.flywheel.trainingtrigger.SyntheticData;
+import dev.flywheel.trainingtrigger.TestDatasets;
+import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
+import dev.flywheel.trainingtrigger.config.ExecutorSpec;
+import dev.flywheel.trainingtrigger.config.ModelSpec;
+import dev.flywheel.trainingtrigger.config.TrainingSpec;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.coordination.CoordinatorProcessor;
+import dev.flywheel.trainingtrigger.dataset.Dataset;
+import dev.flywheel.trainingtrigger.dataset.DatasetBuilder;
+import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the worker does when an attempt's outcome event cannot be written, with Kafka's {@link
+ * MockConsumer} and a {@link MockProducer} that refuses, as {@code KafkaProducer} does, a record
+ * larger than its {@code max.request.size}: an outcome refused for good is replaced by a FAILED
+ * event, one that fails for a while is written again, and an attempt none of whose events can be
+ * written is given up and reported.
+ */
+class RunWorkerOutcomeTest {
+
+  private static final String RUN = "fraud-1";
+  private static final Instant STARTED_AT = Instant.parse("2026-11-24T01:00:00Z");
+
+  @TempDir Path dir;
+
+  private Topic<String, TrainingRun> runs;
+  private TopicPartition tp;
+  private LimitedProducer producer;
+  private MockConsumer<String, byte[]> consumer;
+  private final Deque<MockConsumer<String, byte[]>> consumers = new ArrayDeque<>();
+  private RunWorker worker;
+
+  @BeforeEach
+  void setUp() {
+    runs = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
+        .partitions(1).build().trainingRuns();
+    tp = new TopicPartition(runs.name(), 0);
+    producer = new LimitedProducer(RecordSize.maxRequestSize(Map.of()));
+    consumer = consumer();
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (worker != null) {
+      worker.close();
+    }
+  }
+
+  @Test
+  void shouldWriteAFailedOutcomeSayingWhatToDoWhenTheCompletedEventIsTooLarge() throws Exception {
+    // Given a trainer whose result names so many metrics that the COMPLETED event is over the
+    // producer's max.request.size (1 MiB), and its attempt STARTED
+    ModelSpec spec = model();
+    prepareDataset(spec);
+    TrainingExecutor trainer = trainer(60_000);
+
+    // When the worker executes the attempt
+    start(spec, trainer);
+    consumer.schedulePollTask(() -> {
+      consumer.rebalance(List.of(tp));
+      consumer.addRecord(record(0, started(spec.name())));
+    });
+
+    // Then the COMPLETED is refused, and a FAILED of the same attempt is written in its place,
+    // with the attempt's deterministic FAILED event id and an error saying what to do
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(producer.history())
+        .singleElement().satisfies(r -> {
+          TrainingRun failed = r.value();
+          assertThat(failed.getStatus()).isEqualTo(RunStatus.FAILED);
+          assertThat(failed.getEventId())
+              .isEqualTo(CoordinatorProcessor.eventId(RUN, 1, RunStatus.FAILED));
+          assertThat(failed.getAttempt()).isEqualTo(1);
+          assertThat(failed.getError())
+              .contains("its COMPLETED event could not be written to " + runs.name())
+              .contains("RecordTooLargeException").contains("bytes serialized")
+              .contains("max.request.size").contains("FLYWHEEL_KAFKA_MAX_REQUEST_SIZE")
+              .contains("fewer metrics");
+          assertThat(failed.getMetrics()).isEmpty();
+          assertThat(failed.getArtifact()).isNull();
+        }));
+    assertThat(producer.refused).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.COMPLETED);
+    // And the worker moves on: the attempt is finished, its offset committed, and it is healthy
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
+        consumer.committed(Set.of(tp))).extractingByKey(tp)
+        .extracting(OffsetAndMetadata::offset).isEqualTo(1L));
+    assertThat(worker.activeRuns()).isZero();
+    assertThat(worker.healthy()).isTrue();
+  }
+
+  @Test
+  void shouldGiveUpAndReportUnhealthyWhenNeitherTheOutcomeNorAFailedInItsPlaceCanBeWritten() {
+    // Given a producer whose serializer fails for good (the registry refuses the schema), and a
+    // STARTED attempt of a model no longer declared (its outcome is a FAILED at once)
+    producer.failAll = new SerializationException("registering the schema failed",
+        new SchemaRegistryException("incompatible", 409,
+            SchemaRegistryException.INCOMPATIBLE_SCHEMA, "incompatible", null));
+    try (LogLines log = LogLines.of(RunWorker.class)) {
+      // When the worker executes the attempt
+      start(null, null);
+      consumer.schedulePollTask(() -> {
+        consumer.rebalance(List.of(tp));
+        consumer.addRecord(record(0, started("fraud")));
+      });
+
+      // Then it tries the FAILED, then the FAILED in its place, and gives up: its pool thread is
+      // free, it reports itself unhealthy, and says why at ERROR
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        assertThat(worker.healthy()).isFalse();
+        assertThat(worker.activeRuns()).isZero();
+      });
+      assertThat(producer.refused).hasSize(2);
+      assertThat(producer.history()).isEmpty();
+      assertThat(log.count(Level.ERROR, "run fraud-1 attempt 1 of fraud: neither its FAILED"
+          + " event")).isEqualTo(1);
+      assertThat(log.contain("SerializationException")).isTrue();
+    }
+    // And the attempt's STARTED offset is not committed: it runs again after a restart
+    assertThat(consumer.committed(Set.of(tp)).get(tp)).satisfiesAnyOf(
+        c -> assertThat(c).isNull(), c -> assertThat(c.offset()).isZero());
+  }
+
+  @Test
+  void shouldWriteTheOutcomeAgainAfterATransientError() {
+    // Given a producer whose first send times out (the broker away)
+    producer.failNext.add(new TimeoutException("Expiring 1 record(s) for " + runs.name()));
+
+    // When the worker executes an attempt
+    start(null, null);
+    consumer.schedulePollTask(() -> {
+      consumer.rebalance(List.of(tp));
+      consumer.addRecord(record(0, started("fraud")));
+    });
+
+    // Then it writes the same outcome again, once, rather than one in its place
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(producer.history())
+        .extracting(r -> r.value().getEventId())
+        .containsExactly(CoordinatorProcessor.eventId(RUN, 1, RunStatus.FAILED)));
+    assertThat(producer.refused).hasSize(1);
+    assertThat(producer.history().get(0).value().getError()).contains("no longer declared");
+    assertThat(worker.healthy()).isTrue();
+  }
+
+  @Test
+  void shouldTellTransientSendErrorsFromErrorsThatRefuseTheRecordForGood() {
+    SchemaRegistryException registryAway = new SchemaRegistryException("no answer",
+        SchemaRegistryException.NO_RESPONSE, SchemaRegistryException.NO_RESPONSE, null, null);
+    SchemaRegistryException incompatible = new SchemaRegistryException("incompatible", 409,
+        SchemaRegistryException.INCOMPATIBLE_SCHEMA, "incompatible", null);
+
+    assertThat(RunWorker.transientSendError(new TimeoutException("expired"))).isTrue();
+    assertThat(RunWorker.transientSendError(new java.util.concurrent.TimeoutException())).isTrue();
+    assertThat(RunWorker.transientSendError(new SerializationException("registering failed",
+        registryAway))).isTrue();
+    assertThat(RunWorker.transientSendError(
+        new TopicAuthorizationException(Set.of("t")))).isTrue();
+
+    assertThat(RunWorker.transientSendError(new RecordTooLargeException("too large"))).isFalse();
+    assertThat(RunWorker.transientSendError(new InvalidRecordException("invalid"))).isFalse();
+    assertThat(RunWorker.transientSendError(new SerializationException("registering failed",
+        incompatible))).isFalse();
+  }
+
+  private void start(ModelSpec spec, TrainingExecutor trainer) {
+    TrainingTriggerConfig config = TrainingTriggerConfig.of(spec == null ? List.of()
+        : List.of(spec)).withService(new TrainingTriggerConfig.Service("worker-test",
+            dir.resolve("state"), dir.resolve("artifacts"), dir.resolve("work"), 1,
+            Duration.ofSeconds(5)));
+    LocalArtifactStore store = new LocalArtifactStore(dir.resolve("artifacts"));
+    DatasetBuilder datasets = DatasetBuilder.builder()
+        .kafka(Map.of("bootstrap.servers", "127.0.0.1:1"))
+        .topics(Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
+            .build())
+        .store(store).build();
+    Map<ExecutorSpec.Kind, TrainingExecutor> executors = trainer == null ? Map.of()
+        : Map.of(ExecutorSpec.Kind.COMMAND, trainer);
+    worker = new RunWorker(config, consumers::remove, producer, runs, executors, datasets,
+        store, Clock.systemUTC()).start();
+  }
+
+  private static ModelSpec model() {
+    ExecutorSpec exec = new ExecutorSpec(ExecutorSpec.Kind.COMMAND, Duration.ofMinutes(2),
+        List.of("train"), null, Map.of(), null, null, null, null, null, null, null);
+    return ModelSpec.of("fraud", SyntheticData.GROUP).withTarget(SyntheticData.TARGET)
+        .withTraining(new TrainingSpec("linear-script", Map.of(), 0.2, 0.5, exec));
+  }
+
+  /**
+   * The attempt's dataset in its work directory, as a build before a restart leaves it: the
+   * worker reuses it instead of reading Kafka.
+   */
+  private void prepareDataset(ModelSpec spec) throws Exception {
+    Path work = RunWorker.attemptDir(dir.resolve("work"), started(spec.name()));
+    Dataset dataset = TestDatasets.stored(new SyntheticData(400, 4, true, 5), spec,
+        new LocalArtifactStore(dir.resolve("artifacts")), work);
+    ByteBuffer lineage = dataset.lineage().toByteBuffer();
+    byte[] bytes = new byte[lineage.remaining()];
+    lineage.get(bytes);
+    Files.write(work.resolve("dataset.lineage"), bytes);
+  }
+
+  /** A trainer whose result holds {@code metrics} metrics. */
+  private static TrainingExecutor trainer(int metrics) {
+    return new TrainingExecutor() {
+      @Override
+      public ExecutorKind kind() {
+        return ExecutorKind.COMMAND;
+      }
+
+      @Override
+      public TrainingOutput execute(RunContext run) throws Exception {
+        Path model = Files.writeString(run.workDir().resolve("model.onnx"), "weights",
+            StandardCharsets.UTF_8);
+        Map<String, Double> values = new TreeMap<>();
+        for (int i = 0; i < metrics; i++) {
+          values.put(String.format("class_%05d_recall", i), 0.5);
+        }
+        return new TrainingOutput(model, ModelFormat.ONNX, null, "linear-script", null,
+            run.dataset().featureNames(), List.of(), values,
+            new float[run.dataset().holdout().rows()], Map.of());
+      }
+    };
+  }
+
+  /** The next consumer: partition 0 of the runs topic from offset 0, as in the worker's tests. */
+  private MockConsumer<String, byte[]> consumer() {
+    MockConsumer<String, byte[]> c = new MockConsumer<>("earliest") {
+      @Override
+      public ConsumerRecords<String, byte[]> poll(Duration timeout) {
+        ConsumerRecords<String, byte[]> records = super.poll(timeout);
+        if (records.isEmpty()) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        return records;
+      }
+    };
+    c.updateBeginningOffsets(Map.of(tp, 0L));
+    c.updateEndOffsets(Map.of(tp, 0L));
+    consumers.add(c);
+    return c;
+  }
+
+  private ConsumerRecord<String, byte[]> record(long offset, TrainingRun run) {
+    return new ConsumerRecord<>(runs.name(), 0, offset, run.getRunId(),
+        runs.valueSerde().serializer().serialize(runs.name(), run));
+  }
+
+  private static TrainingRun started(String model) {
+    return TrainingRun.newBuilder().setEventId(RUN + "/1/started").setEventTime(STARTED_AT)
+        .setRunId(RUN).setModel(model).setStatus(RunStatus.STARTED).setAttempt(1)
+        .setStartedAt(STARTED_AT).setLineage(ModelLineage.newBuilder().setRunId(RUN)
+            .setReasons(List.of()).setTrainer("linear-script").setExecutor(ExecutorKind.COMMAND)
+            .build())
+        .setParams(Map.of()).build();
+  }
+
+  /**
+   * A {@link MockProducer} that, as {@code KafkaProducer} does, fails the send of a record whose
+   * size is over its {@code max.request.size} with {@link RecordTooLargeException}; it also fails
+   * the sends {@link #failNext} lists, one each, and every send while {@link #failAll} is set.
+   * A failed record is in {@link #refused}, not in the history.
+   */
+  private final class LimitedProducer extends MockProducer<String, TrainingRun> {
+
+    final int maxRequestSize;
+    final Queue<RuntimeException> failNext = new ConcurrentLinkedQueue<>();
+    volatile RuntimeException failAll;
+    final List<ProducerRecord<String, TrainingRun>> refused = new CopyOnWriteArrayList<>();
+
+    LimitedProducer(int maxRequestSize) {
+      super(true, null, runs.keySerde().serializer(), runs.valueSerde().serializer());
+      this.maxRequestSize = maxRequestSize;
+    }
+
+    @Override
+    public synchronized Future<RecordMetadata> send(ProducerRecord<String, TrainingRun> record,
+        Callback callback) {
+      RuntimeException error = failAll != null ? failAll : failNext.poll();
+      if (error == null) {
+        byte[] key = runs.keySerde().serializer().serialize(record.topic(), record.key());
+        byte[] value = runs.valueSerde().serializer().serialize(record.topic(), record.value());
+        int size = RecordSize.upperBound(key, value, null);
+        if (size > maxRequestSize) {
+          error = new RecordTooLargeException("The message is " + size + " bytes when"
+              + " serialized which is larger than " + maxRequestSize + ", which is the value of"
+              + " the max.request.size configuration.");
+        }
+      }
+      if (error != null) {
+        refused.add(record);
+        return CompletableFuture.failedFuture(error);
+      }
+      return super.send(record, callback);
+    }
+  }
+}
