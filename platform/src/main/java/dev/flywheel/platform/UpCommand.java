@@ -243,7 +243,9 @@ public final class UpCommand implements Callable<Integer> {
             .configDir(yaml.dir())
             .config(config.withCluster(bootstrap, registryUrl).withHttpPort(port))
             .stateDir(stateDir);
-        if (temporary) {
+        if (temporary && devstack != null) {
+          // models and datasets of a throwaway stack go with it; a cluster that outlives this run
+          // keeps its registry, whose versions point at the artifacts: those stay
           catalogBuilder.scratchDir(running.temporaryState);
         }
         catalog = catalogBuilder.build();

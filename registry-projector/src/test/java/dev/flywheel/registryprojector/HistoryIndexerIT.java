@@ -7,7 +7,7 @@ import dev.flywheel.devstack.EmbeddedKafka;
 import dev.flywheel.events.ModelEvent;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topics;
-import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,8 +46,10 @@ class HistoryIndexerIT {
 
   @Test
   void shouldReportTheProblemAndCatchUpOnceKafkaAndTheTopicAreThere() throws Exception {
-    // Given a broker that is not started yet on a known port, and one decided event to index
-    int port = freePort();
+    // Given a broker that is not started yet, on a port held until then by a socket that never
+    // answers (so that no other process takes it meanwhile), and one decided event to index
+    ServerSocket holder = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    int port = holder.getLocalPort();
     kafka = EmbeddedKafka.builder().port(port).build();
     String bootstrap = "127.0.0.1:" + port;
     AvroSerdes serdes = AvroSerdes.fromConfig(
@@ -71,7 +73,8 @@ class HistoryIndexerIT {
         .endsWith("; retrying");
     assertThat(indexer.caughtUp()).isFalse();
 
-    // When the broker starts, without the topic
+    // When the broker starts in the socket's place, without the topic
+    holder.close();
     kafka.start();
     // Then it keeps trying, and now reports the missing topic
     await().atMost(Duration.ofSeconds(60)).until(() -> indexer.problem().orElse(""),
@@ -92,9 +95,4 @@ class HistoryIndexerIT {
     assertThat(indexer.problem()).isEqualTo(Optional.empty());
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
 }

@@ -57,8 +57,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -669,18 +669,20 @@ public final class RunWorker implements AutoCloseable {
    * {@link RetriableException} (the broker away, a leader that moved, a timeout), no answer within
    * the wait for the acknowledgement, a schema registry that did not answer ({@link
    * SchemaRegistryException#isRetriableCause}), or no write access to the topic ({@link
-   * AuthorizationException}: an operator grants it while the worker waits, and a FAILED in the
-   * outcome's place would be refused alike). Any other error refuses the record for good: too
+   * TopicAuthorizationException}: an operator grants it while the worker waits, and a FAILED in
+   * the outcome's place would be refused alike). Any other error refuses the record for good: too
    * large ({@code RecordTooLargeException}), invalid for the topic ({@code
    * InvalidRecordException}), not serializable ({@code SerializationException}, the registry
-   * refusing the schema).
+   * refusing the schema), or a producer Kafka refused for good (no access to the cluster or to a
+   * transactional id: every later send fails alike, so the attempt is given up and {@code
+   * /health} says so).
    */
   static boolean transientSendError(Throwable e) {
     if (SchemaRegistryException.isRetriableCause(e)) {
       return true;
     }
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof RetriableException || t instanceof AuthorizationException
+      if (t instanceof RetriableException || t instanceof TopicAuthorizationException
           || t instanceof java.util.concurrent.TimeoutException) {
         return true;
       }

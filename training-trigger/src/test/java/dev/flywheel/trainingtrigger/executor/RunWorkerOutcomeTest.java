@@ -60,6 +60,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -211,6 +212,8 @@ class RunWorkerOutcomeTest {
         registryAway))).isTrue();
     assertThat(RunWorker.transientSendError(
         new TopicAuthorizationException(Set.of("t")))).isTrue();
+    assertThat(RunWorker.transientSendError(
+        new ClusterAuthorizationException("no IdempotentWrite"))).isFalse();
 
     assertThat(RunWorker.transientSendError(new RecordTooLargeException("too large"))).isFalse();
     assertThat(RunWorker.transientSendError(new InvalidRecordException("invalid"))).isFalse();
