@@ -24,11 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.MockProducer;
@@ -206,7 +203,7 @@ class RunWorkerConsumerErrorTest {
    * little when they return nothing, as a real consumer's do.
    */
   private MockConsumer<String, byte[]> consumer(AtomicBoolean away, boolean once) {
-    MockConsumer<String, byte[]> c = new MockConsumer<>("earliest") {
+    MockConsumer<String, byte[]> c = new PacedMockConsumer<>() {
       @Override
       public synchronized void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
         if (once ? away.getAndSet(false) : away.get()) {
@@ -220,15 +217,6 @@ class RunWorkerConsumerErrorTest {
       public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
         commitTimeouts.add(timeout);
         super.commitSync(offsets, timeout); // MockConsumer: the commitSync above
-      }
-
-      @Override
-      public ConsumerRecords<String, byte[]> poll(Duration timeout) {
-        ConsumerRecords<String, byte[]> records = super.poll(timeout);
-        if (records.isEmpty()) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-        }
-        return records;
       }
     };
     c.updateBeginningOffsets(Map.of(tp, 0L));

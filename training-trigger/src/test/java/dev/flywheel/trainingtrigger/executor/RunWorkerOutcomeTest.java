@@ -45,10 +45,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
@@ -284,16 +281,7 @@ class RunWorkerOutcomeTest {
 
   /** The next consumer: partition 0 of the runs topic from offset 0, as in the worker's tests. */
   private MockConsumer<String, byte[]> consumer() {
-    MockConsumer<String, byte[]> c = new MockConsumer<>("earliest") {
-      @Override
-      public ConsumerRecords<String, byte[]> poll(Duration timeout) {
-        ConsumerRecords<String, byte[]> records = super.poll(timeout);
-        if (records.isEmpty()) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-        }
-        return records;
-      }
-    };
+    MockConsumer<String, byte[]> c = new PacedMockConsumer<>();
     c.updateBeginningOffsets(Map.of(tp, 0L));
     c.updateEndOffsets(Map.of(tp, 0L));
     consumers.add(c);
