@@ -385,23 +385,7 @@ public final class IngestHttpApi {
         records.add(record);
       } else {
         invalid++;
-        DeadLetter.Builder letter = DeadLetter.of(topic, item.text())
-            .error(String.join("; ", problems.stream().map(FieldError::toString).toList()))
-            .origin(origin(ctx, item))
-            .source(labelSource == null ? source.name() : null);
-        if (item.line() > 0) {
-          letter.header(DeadLetterHeaders.LINE, Long.toString(item.line()));
-        }
-        rejected.add(letter.build());
-        for (FieldError problem : problems) {
-          ObjectNode entry = errors.addObject();
-          entry.put("index", item.index());
-          if (item.line() > 0) {
-            entry.put("line", item.line());
-          }
-          entry.put("field", problem.field());
-          entry.put("reason", problem.reason());
-        }
+        reject(ctx, topic, item, source, labelSource, problems, null, errors, rejected);
       }
     }
     if (invalid > 0) {
@@ -419,11 +403,7 @@ public final class IngestHttpApi {
           : invalid + " of " + items.size() + " labels are invalid: "
               + String.join(", and ", targetProblems) + ", while the models in flywheel.yaml"
               + " learn " + known(labelTargets) + "; nothing was written");
-      out.put("invalid", invalid);
-      out.set("errors", errors);
-      metrics.rejected(metricSource(source, labelSource), IngestMetrics.HTTP).increment(invalid);
-      keep(ctx, out, rejected, metricSource(source, labelSource));
-      send(ctx, 422, out);
+      answerRejected(ctx, out, invalid, errors, rejected, metricSource(source, labelSource));
       return;
     }
     produce(ctx, source, topic, items, records, labelSource);
@@ -603,22 +583,8 @@ public final class IngestHttpApi {
     for (TransactionalBatchWriter.RefusedRecord record : named) {
       JsonBatch.Item item = items.get(record.index());
       String reason = refusedReason(topic, sizes.get(record.index()), limit, record.cause());
-      DeadLetter.Builder letter = DeadLetter.of(topic, item.text())
-          .error(new FieldError(FieldError.ROOT, reason).toString())
-          .origin(origin(ctx, item))
-          .source(labelSource == null ? source.name() : null)
-          .cause(record.cause());
-      if (item.line() > 0) {
-        letter.header(DeadLetterHeaders.LINE, Long.toString(item.line()));
-      }
-      rejected.add(letter.build());
-      ObjectNode entry = errors.addObject();
-      entry.put("index", item.index());
-      if (item.line() > 0) {
-        entry.put("line", item.line());
-      }
-      entry.put("field", FieldError.ROOT);
-      entry.put("reason", reason);
+      reject(ctx, topic, item, source, labelSource,
+          List.of(new FieldError(FieldError.ROOT, reason)), record.cause(), errors, rejected);
     }
     log.warn("{} {}: Kafka refused record(s) {} of a batch of {} as too large for topic {}; the"
         + " batch was aborted", ctx.method(), ctx.path(),
@@ -628,10 +594,45 @@ public final class IngestHttpApi {
         + " records as too large for topic " + topic + "; nothing was written, and sending the"
         + " same batch again cannot succeed: raise the limit the errors name (the topic's"
         + " max.message.bytes) or split those records");
-    out.put("invalid", named.size());
+    answerRejected(ctx, out, named.size(), errors, rejected, metricSource(source, labelSource));
+  }
+
+  /**
+   * Rejects one record of a batch for {@code problems}: its JSON text goes to {@code rejected},
+   * as the dead letter of {@code topic} (with {@code cause}, when there is one), and each problem
+   * to {@code errors} with the record's index (and line, for NDJSON).
+   */
+  private void reject(Context ctx, String topic, JsonBatch.Item item, SourceDefinition source,
+      String labelSource, List<FieldError> problems, Throwable cause, ArrayNode errors,
+      List<DeadLetter> rejected) {
+    DeadLetter.Builder letter = DeadLetter.of(topic, item.text())
+        .error(String.join("; ", problems.stream().map(FieldError::toString).toList()))
+        .origin(origin(ctx, item))
+        .source(labelSource == null ? source.name() : null);
+    if (cause != null) {
+      letter.cause(cause);
+    }
+    if (item.line() > 0) {
+      letter.header(DeadLetterHeaders.LINE, Long.toString(item.line()));
+    }
+    rejected.add(letter.build());
+    for (FieldError problem : problems) {
+      ObjectNode entry = errors.addObject();
+      entry.put("index", item.index());
+      if (item.line() > 0) {
+        entry.put("line", item.line());
+      }
+      entry.put("field", problem.field());
+      entry.put("reason", problem.reason());
+    }
+  }
+
+  /** Answers 422 {@code out} with the batch's {@code invalid} records, kept on their DLQ. */
+  private void answerRejected(Context ctx, ObjectNode out, int invalid, ArrayNode errors,
+      List<DeadLetter> rejected, String metricSource) {
+    out.put("invalid", invalid);
     out.set("errors", errors);
-    String metricSource = metricSource(source, labelSource);
-    metrics.rejected(metricSource, IngestMetrics.HTTP).increment(named.size());
+    metrics.rejected(metricSource, IngestMetrics.HTTP).increment(invalid);
     keep(ctx, out, rejected, metricSource);
     send(ctx, 422, out);
   }
