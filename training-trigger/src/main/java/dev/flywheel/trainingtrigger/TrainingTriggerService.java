@@ -31,6 +31,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -241,11 +242,26 @@ public final class TrainingTriggerService implements AutoCloseable {
     return p;
   }
 
-  /** Whether Streams runs and the worker follows the runs topic. */
+  /** Whether Streams runs and the worker follows the runs topic ({@link #healthProblem()}). */
   public synchronized boolean healthy() {
-    return streams != null && worker != null && worker.healthy()
-        && (streams.state() == KafkaStreams.State.RUNNING
-            || streams.state() == KafkaStreams.State.REBALANCING);
+    return healthProblem().isEmpty();
+  }
+
+  /**
+   * Why the service is not {@link #healthy()}, in words an operator can act on: not started, its
+   * Kafka Streams not running, or its run worker's problem ({@link RunWorker#problem()}); empty
+   * when healthy.
+   */
+  public synchronized Optional<String> healthProblem() {
+    if (streams == null || worker == null) {
+      return Optional.of("training-trigger has not started");
+    }
+    KafkaStreams.State state = streams.state();
+    if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
+      return Optional.of("training-trigger's Kafka Streams is " + state + "; see the log for"
+          + " why");
+    }
+    return worker.problem();
   }
 
   /** The Streams instance. @throws IllegalStateException before start */

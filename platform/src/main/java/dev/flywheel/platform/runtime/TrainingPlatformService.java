@@ -77,9 +77,7 @@ final class TrainingPlatformService implements PlatformService {
 
   @Override
   public Optional<String> healthProblem() {
-    return service.healthy() ? Optional.empty()
-        : Optional.of("training-trigger's Kafka Streams is not running or its run worker stopped;"
-            + " see the log for the cause");
+    return service.healthProblem();
   }
 
   @Override

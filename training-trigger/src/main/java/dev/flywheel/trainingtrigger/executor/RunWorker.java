@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
@@ -264,7 +265,31 @@ public final class RunWorker implements AutoCloseable {
    * in its place could be written.
    */
   public boolean healthy() {
-    return loop.isAlive() && loopFailure == null && unwritable.isEmpty();
+    return problem().isEmpty();
+  }
+
+  /**
+   * What keeps the worker from being {@link #healthy()}, in words an operator can act on; empty
+   * when it is. An attempt given up names its run, both errors and what to fix; with several, the
+   * first by run id is named and the others counted.
+   */
+  public Optional<String> problem() {
+    if (!unwritable.isEmpty()) {
+      List<String> given = unwritable.keySet().stream().sorted().toList();
+      String first = unwritable.get(given.get(0));
+      return Optional.of(given.size() == 1 ? first
+          : first + " (and " + (given.size() - 1) + " more attempt(s) given up alike)");
+    }
+    Throwable failure = loopFailure;
+    if (failure != null) {
+      return Optional.of("the training worker cannot follow " + runs.name() + ": " + failure
+          + "; retrying");
+    }
+    if (!loop.isAlive()) {
+      return Optional.of("the training worker's thread has stopped; see the log for why, and"
+          + " restart training-trigger");
+    }
+    return Optional.empty();
   }
 
   private final class Rebalance implements ConsumerRebalanceListener {

@@ -169,6 +169,11 @@ class RunWorkerOutcomeTest {
       assertThat(log.count(Level.ERROR, "run fraud-1 attempt 1 of fraud: neither its FAILED"
           + " event")).isEqualTo(1);
       assertThat(log.contain("SerializationException")).isTrue();
+      // and /health names the run, what was refused and what to fix
+      assertThat(worker.problem()).hasValueSatisfying(problem -> assertThat(problem)
+          .startsWith("run fraud-1 attempt 1 of fraud: neither its FAILED event")
+          .contains("SerializationException")
+          .contains("training-trigger restarted"));
     }
     // And the attempt's STARTED offset is not committed: it runs again after a restart
     assertThat(consumer.committed(Set.of(tp)).get(tp)).satisfiesAnyOf(
