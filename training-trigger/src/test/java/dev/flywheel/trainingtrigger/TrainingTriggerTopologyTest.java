@@ -240,6 +240,29 @@ class TrainingTriggerTopologyTest {
   }
 
   @Test
+  void shouldNotRetryAFailedRunMarkedNotRetriableAndStartTheNextRequestAfterIt() {
+    // Given up to 3 attempts, and attempt 1 in flight
+    start(new TriggerSpec(true, null, null, Duration.ZERO, 3, Duration.ofMinutes(5)));
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun attempt1 = runsOut.readValue();
+    // When attempt 1 fails as not retriable (its trained model could not be reported)
+    Instant failed = T0.plusSeconds(30);
+    TrainingRun notRetriable = TrainingRun.newBuilder(
+        finished(attempt1, RunStatus.FAILED, failed)).setRetriable(false).build();
+    runsIn.pipeInput(attempt1.getRunId(), notRetriable, failed);
+    // Then no retry is raised, and nothing starts, however long one waits
+    driver.advanceWallClockTime(Duration.ofHours(1));
+    assertThat(requestsOut.isEmpty()).isTrue();
+    assertThat(runsOut.isEmpty()).isTrue();
+    // When training is requested again
+    Instant again = T0.plus(Duration.ofHours(2));
+    requestsIn.pipeInput(MODEL, manual("m2", "after the fix", again), again);
+    // Then a new run starts at once: the model was free
+    assertThat(runsOut.readValue()).extracting(TrainingRun::getRunId, TrainingRun::getAttempt)
+        .containsExactly("fraud-detector-2", 1);
+  }
+
+  @Test
   void shouldRetryAFailedRunWithItsReasonsAndParamsBeforeStartingTheRequestsQueuedMeanwhile() {
     // Given run 1 from a manual request with max_depth=8, and a drift request queued behind it
     start(new TriggerSpec(true, null, null, Duration.ZERO, 3, Duration.ofMinutes(5)));

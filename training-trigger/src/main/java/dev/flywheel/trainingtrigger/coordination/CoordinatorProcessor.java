@@ -199,7 +199,8 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
     }
     long finished = run.getFinishedAt() == null ? now : run.getFinishedAt().toEpochMilli();
     TriggerSpec triggers = spec.triggers();
-    if (run.getStatus() == RunStatus.FAILED && run.getAttempt() < triggers.maxAttempts()) {
+    if (run.getStatus() == RunStatus.FAILED && run.getRetriable()
+        && run.getAttempt() < triggers.maxAttempts()) {
       long notBefore = finished + triggers.backoffAfter(run.getAttempt()).toMillis();
       state.retryRunId = run.getRunId();
       state.retryAttempt = run.getAttempt() + 1;

@@ -718,7 +718,9 @@ public final class RunWorker implements AutoCloseable {
   /**
    * The FAILED event written in place of an outcome Kafka refused for good: the fields of the
    * attempt's STARTED event (which was written, so it fits) and an error saying what was refused,
-   * why and what to do. Its event id is the attempt's FAILED one.
+   * why and what to do. Its event id is the attempt's FAILED one. In place of a COMPLETED it is
+   * not {@code retriable}: the model was trained, and another attempt would only train it again
+   * to a result refused alike.
    */
   private TrainingRun failedInstead(TrainingRun started, TrainingRun refused, Throwable error) {
     StringBuilder why = new StringBuilder("its ").append(refused.getStatus())
@@ -738,8 +740,15 @@ public final class RunWorker implements AutoCloseable {
     if (refused.getStatus() == RunStatus.FAILED && refused.getError() != null) {
       why.append("; its error began: ").append(quote(refused.getError()));
     }
-    return RunReports.failed(started, null, refused.getLineage().getExecutor(), why.toString(),
-        clock.instant());
+    if (refused.getStatus() == RunStatus.COMPLETED) {
+      why.append(". Not retried: training again would make a result refused alike; fix the cause,"
+          + " then request training again");
+    }
+    TrainingRun failed = RunReports.failed(started, null, refused.getLineage().getExecutor(),
+        why.toString(), clock.instant());
+    // a trained model that cannot be reported: another attempt would train it again for nothing
+    failed.setRetriable(refused.getStatus() != RunStatus.COMPLETED);
+    return failed;
   }
 
   private static String quote(String s) {

@@ -129,7 +129,8 @@ class RunWorkerOutcomeTest {
               .contains("its COMPLETED event could not be written to " + runs.name())
               .contains("RecordTooLargeException").contains("bytes serialized")
               .contains("max.request.size").contains("FLYWHEEL_KAFKA_MAX_REQUEST_SIZE")
-              .contains("fewer metrics");
+              .contains("fewer metrics").contains("Not retried");
+          assertThat(failed.getRetriable()).as("retriable").isFalse();
           assertThat(failed.getMetrics()).isEmpty();
           assertThat(failed.getArtifact()).isNull();
         }));
