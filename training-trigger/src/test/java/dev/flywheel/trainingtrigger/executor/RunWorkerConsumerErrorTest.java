@@ -11,11 +11,7 @@ import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.Topic;
 import dev.flywheel.topics.Topics;
-import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
-import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
-import dev.flywheel.trainingtrigger.dataset.DatasetBuilder;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -184,17 +180,7 @@ class RunWorkerConsumerErrorTest {
   }
 
   private void start() {
-    TrainingTriggerConfig config = TrainingTriggerConfig.of(List.of()).withService(
-        new TrainingTriggerConfig.Service("worker-test", dir.resolve("state"),
-            dir.resolve("artifacts"), dir.resolve("work"), 1, Duration.ofSeconds(5)));
-    LocalArtifactStore store = new LocalArtifactStore(dir.resolve("artifacts"));
-    DatasetBuilder datasets = DatasetBuilder.builder()
-        .kafka(Map.of("bootstrap.servers", "127.0.0.1:1"))
-        .topics(Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
-            .build())
-        .store(store).build();
-    worker = new RunWorker(config, consumers::remove, producer, runs, Map.of(), datasets, store,
-        Clock.systemUTC()).start();
+    worker = TestWorkers.start(dir, List.of(), consumers::remove, producer, runs, Map.of());
   }
 
   /**

@@ -22,16 +22,13 @@ import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
 import dev.flywheel.trainingtrigger.config.ExecutorSpec;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingSpec;
-import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.coordination.CoordinatorProcessor;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
-import dev.flywheel.trainingtrigger.dataset.DatasetBuilder;
 import dev.flywheel.trainingtrigger.training.TrainingOutput;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -225,20 +222,8 @@ class RunWorkerOutcomeTest {
   }
 
   private void start(ModelSpec spec, TrainingExecutor trainer) {
-    TrainingTriggerConfig config = TrainingTriggerConfig.of(spec == null ? List.of()
-        : List.of(spec)).withService(new TrainingTriggerConfig.Service("worker-test",
-            dir.resolve("state"), dir.resolve("artifacts"), dir.resolve("work"), 1,
-            Duration.ofSeconds(5)));
-    LocalArtifactStore store = new LocalArtifactStore(dir.resolve("artifacts"));
-    DatasetBuilder datasets = DatasetBuilder.builder()
-        .kafka(Map.of("bootstrap.servers", "127.0.0.1:1"))
-        .topics(Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(), Map.of()))
-            .build())
-        .store(store).build();
-    Map<ExecutorSpec.Kind, TrainingExecutor> executors = trainer == null ? Map.of()
-        : Map.of(ExecutorSpec.Kind.COMMAND, trainer);
-    worker = new RunWorker(config, consumers::remove, producer, runs, executors, datasets,
-        store, Clock.systemUTC()).start();
+    worker = TestWorkers.start(dir, spec == null ? List.of() : List.of(spec), consumers::remove,
+        producer, runs, trainer == null ? Map.of() : Map.of(ExecutorSpec.Kind.COMMAND, trainer));
   }
 
   private static ModelSpec model() {
