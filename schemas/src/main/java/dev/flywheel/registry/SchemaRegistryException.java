@@ -1,5 +1,7 @@
 package dev.flywheel.registry;
 
+import dev.flywheel.errors.Causes;
+
 /**
  * A schema-registry call failed: the registry answered with an error, or could not be reached.
  *
@@ -109,12 +111,8 @@ public class SchemaRegistryException extends RuntimeException {
    * dead-letter or skip it, as it would a record that is itself bad.
    */
   public static boolean isRetriableCause(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof SchemaRegistryException registry && registry.isRetriable()) {
-        return true;
-      }
-    }
-    return false;
+    return Causes.any(e, t -> t instanceof SchemaRegistryException registry
+        && registry.isRetriable());
   }
 
   static boolean isRetriableStatus(int status) {

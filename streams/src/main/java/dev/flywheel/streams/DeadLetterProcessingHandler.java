@@ -1,5 +1,6 @@
 package dev.flywheel.streams;
 
+import dev.flywheel.errors.Causes;
 import dev.flywheel.registry.SchemaRegistryException;
 import java.util.Map;
 import org.apache.kafka.common.KafkaException;
@@ -65,19 +66,13 @@ public final class DeadLetterProcessingHandler implements ProcessingExceptionHan
    * registry that did not answer ({@link SchemaRegistryException#isRetriableCause}).
    */
   static boolean fromTheClients(Throwable e) {
-    if (SchemaRegistryException.isRetriableCause(e)) {
-      return true;
-    }
-    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof RetriableException) {
-        return true;
-      }
-      StackTraceElement[] stack = t.getStackTrace();
-      if ((t instanceof IllegalStateException || t instanceof KafkaException) && stack.length > 0
-          && stack[0].getClassName().equals(TRANSACTION_MANAGER)) {
-        return true;
-      }
-    }
-    return false;
+    return SchemaRegistryException.isRetriableCause(e)
+        || Causes.any(e, t -> t instanceof RetriableException || fromTheTransactionManager(t));
+  }
+
+  private static boolean fromTheTransactionManager(Throwable t) {
+    StackTraceElement[] stack = t.getStackTrace();
+    return (t instanceof IllegalStateException || t instanceof KafkaException) && stack.length > 0
+        && stack[0].getClassName().equals(TRANSACTION_MANAGER);
   }
 }

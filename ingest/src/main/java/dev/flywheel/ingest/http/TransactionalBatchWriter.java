@@ -1,5 +1,6 @@
 package dev.flywheel.ingest.http;
 
+import dev.flywheel.errors.Causes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -206,7 +207,7 @@ public final class TransactionalBatchWriter implements AutoCloseable {
    */
   private List<RefusedRecord> refusedAsTooLarge(List<Future<RecordMetadata>> sent,
       Throwable cause) {
-    boolean becauseTooLarge = causedBy(cause, RecordTooLargeException.class);
+    boolean becauseTooLarge = Causes.anyOf(cause, RecordTooLargeException.class);
     long deadline = System.nanoTime() + Math.min(timeout.toNanos(), TOO_LARGE_WAIT.toNanos());
     List<RefusedRecord> refused = new ArrayList<>();
     for (int i = 0; i < sent.size(); i++) {
@@ -229,15 +230,6 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       }
     }
     return List.copyOf(refused);
-  }
-
-  private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
-    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (type.isInstance(t)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** A record of a batch whose send failed as too large: its index in the batch, and the error. */

@@ -1,5 +1,6 @@
 package dev.flywheel.trainingtrigger.executor;
 
+import dev.flywheel.errors.Causes;
 import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.events.RunStatus;
 import dev.flywheel.events.TrainingRun;
@@ -439,13 +440,8 @@ public final class RunWorker implements AutoCloseable {
    * reached (a {@link RetriableException} such as a timeout), or a rebalance failed a commit.
    */
   static boolean retriable(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof RetriableException || t instanceof CommitFailedException
-          || t instanceof RebalanceInProgressException) {
-        return true;
-      }
-    }
-    return false;
+    return Causes.anyOf(e, RetriableException.class, CommitFailedException.class,
+        RebalanceInProgressException.class);
   }
 
   /** Closes the consumer (its partitions revoked) and forgets what it read. */
@@ -703,16 +699,9 @@ public final class RunWorker implements AutoCloseable {
    * /health} says so).
    */
   static boolean transientSendError(Throwable e) {
-    if (SchemaRegistryException.isRetriableCause(e)) {
-      return true;
-    }
-    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof RetriableException || t instanceof TopicAuthorizationException
-          || t instanceof java.util.concurrent.TimeoutException) {
-        return true;
-      }
-    }
-    return false;
+    return SchemaRegistryException.isRetriableCause(e) || Causes.anyOf(e,
+        RetriableException.class, TopicAuthorizationException.class,
+        java.util.concurrent.TimeoutException.class);
   }
 
   /**
