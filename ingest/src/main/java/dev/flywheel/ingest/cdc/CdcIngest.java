@@ -277,13 +277,19 @@ public final class CdcIngest implements AutoCloseable {
 
   /**
    * The consumer that reads back the last written positions: the {@link Builder#kafkaProperty}s,
-   * but never committing and reading only committed records.
+   * but never committing, and {@code read_uncommitted}. CDC's own records are not transactional,
+   * so they are committed once written, and they alone carry a position. Under {@code
+   * read_committed} the read would stop at the first record of a transaction still open on the
+   * topic (an HTTP batch to the same source, left open by a crashed instance until its
+   * transaction timeout), and CDC would resume from a position before the changes it wrote after
+   * that record, writing them again. Records of open or aborted transactions carry no position
+   * and are passed over.
    */
   Map<String, Object> consumerConfig() {
     Map<String, Object> consumerConfig = new HashMap<>(config.kafkaProperties);
     consumerConfig.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers);
     consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
     return consumerConfig;
   }
 
@@ -350,7 +356,7 @@ public final class CdcIngest implements AutoCloseable {
       List<TopicPartition> assigned = partitions.stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
       consumer.assign(assigned);
-      // read_committed: the last stable offset, below which every record can be read
+      // read_uncommitted: the high watermark, past any transaction still open
       Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, RECOVERY_TIMEOUT);
       Map<TopicPartition, Long> begins = consumer.beginningOffsets(assigned, RECOVERY_TIMEOUT);
       Map<TopicPartition, ReadBack> wanted = new HashMap<>();
@@ -381,7 +387,7 @@ public final class CdcIngest implements AutoCloseable {
         for (var it = wanted.entrySet().iterator(); it.hasNext(); ) {
           Map.Entry<TopicPartition, ReadBack> entry = it.next();
           ReadBack window = entry.getValue();
-          // the position passes commit markers and aborted records, which poll does not return
+          // the position passes commit markers, which poll does not return
           if (consumer.position(entry.getKey()) < window.to) {
             continue;
           }
@@ -619,7 +625,7 @@ public final class CdcIngest implements AutoCloseable {
      * client that creates the topics, the producer, the consumer that reads back where CDC
      * stopped, and the producer, consumer and admin client of Debezium's Kafka offset store. The
      * bootstrap servers come from {@link #bootstrapServers}; the consumer always has auto-commit
-     * off and {@code read_committed}.
+     * off and {@code read_uncommitted} (see {@code consumerConfig()}).
      */
     public Builder kafkaProperty(String key, Object value) {
       kafkaProperties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value));

@@ -81,11 +81,11 @@ class CdcIngestBuilderTest {
 
   @Test
   void shouldKeepWhatTheDeliveryGuaranteeRestsOnOverKafkaProperties() {
-    // Given Kafka properties that would make the position reader commit or read aborted records,
-    // and the producer drop idempotence or acknowledge early
+    // Given Kafka properties that would make the position reader commit or stop at a transaction
+    // left open, and the producer drop idempotence or acknowledge early
     CdcIngest cdc = complete().table("orders", "orders")
         .kafkaProperty("enable.auto.commit", true)
-        .kafkaProperty("isolation.level", "read_uncommitted")
+        .kafkaProperty("isolation.level", "read_committed")
         .kafkaProperty("enable.idempotence", false)
         .kafkaProperty("acks", "1")
         .kafkaProperty("linger.ms", 20)
@@ -93,10 +93,10 @@ class CdcIngestBuilderTest {
         .build();
 
     // When the client settings are built
-    // Then the reader still neither commits nor reads uncommitted records, the producer stays
-    // idempotent with acks=all, and a producer property wins over both
+    // Then the reader still neither commits nor stops at the last stable offset, the producer
+    // stays idempotent with acks=all, and a producer property wins over both
     assertThat(cdc.consumerConfig()).containsEntry("enable.auto.commit", false)
-        .containsEntry("isolation.level", "read_committed");
+        .containsEntry("isolation.level", "read_uncommitted");
     assertThat(cdc.producerConfig()).containsEntry("enable.idempotence", true)
         .containsEntry("acks", "all").containsEntry("linger.ms", 50);
   }

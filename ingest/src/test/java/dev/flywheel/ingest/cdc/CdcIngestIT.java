@@ -39,6 +39,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -292,6 +293,76 @@ class CdcIngestIT {
         .mapToObj(Integer::toString).collect(Collectors.toSet()));
     assertThat(writes.values()).allMatch(count -> count <= 2);
     assertThat(writes.values().stream().filter(count -> count == 2)).hasSizeLessThanOrEqualTo(1);
+    assertThat(writes.get("51")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldSkipChangesDeliveredAgainThatItWroteAfterATransactionLeftOpen() throws SQLException {
+    // Given a captured table with a first row written
+    String table = slot + "_behind";
+    sql("CREATE TABLE " + table + " (id int PRIMARY KEY, payload text NOT NULL)");
+    CdcIngest first = start(table, "behind");
+    awaitStreaming();
+    sql("INSERT INTO " + table + " VALUES (0, 'first')");
+    Topic<String, GenericRecord> topic = topics.data("behind");
+    awaitRecords(topic, 1);
+    first.close();
+    String replaySlot = slot + "_replay";
+    sql("SELECT pg_copy_logical_replication_slot('" + slot + "', '" + replaySlot + "')");
+    // and a transaction on every partition of the source topic that stays open, as an HTTP batch
+    // to the same source does when its instance dies mid-batch, until its transaction timeout
+    try (KafkaProducer<byte[], byte[]> http = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, devstack.bootstrapServers(),
+        ProducerConfig.TRANSACTIONAL_ID_CONFIG, names.prefix() + "-http",
+        ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 300_000),
+        new ByteArraySerializer(), new ByteArraySerializer())) {
+      http.initTransactions();
+      http.beginTransaction();
+      for (int p = 0; p < topics.partitions(); p++) {
+        http.send(new ProducerRecord<>(topic.name(), p,
+            ("http-" + p).getBytes(StandardCharsets.UTF_8), null));
+      }
+      http.flush();
+      // and 50 rows captured and written after its records
+      CdcIngest second = start(table, "behind");
+      for (int id = 1; id <= 50; id++) {
+        sql("INSERT INTO " + table + " VALUES (" + id + ", 'row " + id + "')");
+      }
+      await().atMost(AT_MOST).until(() -> CommittedValues.includingUncommitted(
+          devstack.bootstrapServers(), topic.name(), new ByteArrayDeserializer(),
+          new ByteArrayDeserializer()).size() >= 1 + topics.partitions() + 50);
+      second.close();
+
+      // When an ingest without offsets streams from a copy of the slot taken before the 50, so
+      // Debezium delivers them again while the transaction is still open
+      CdcIngest replaying = track(CdcIngest.builder()
+          .bootstrapServers(devstack.bootstrapServers())
+          .topics(topics)
+          .registry(registry)
+          .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
+              postgres.password())
+          .table(table, "behind")
+          .name(names.prefix() + "-replay")
+          .slotName(replaySlot)
+          .publicationName(slot)
+          .snapshotMode("no_data")
+          .build()
+          .start());
+
+      // Then it found the positions of the 50 past the open transaction's records, and skips
+      // them (but the first change it streams, whose commit LSN it cannot know)
+      await().atMost(AT_MOST).until(() -> replaying.duplicatesSkipped() >= 49);
+      sql("INSERT INTO " + table + " VALUES (51, 'after the replay')");
+      http.abortTransaction();
+    }
+    // and once the transaction is gone, each row is on the topic once, the first change streamed
+    // at most twice
+    List<ConsumerRecord<String, GenericRecord>> records = awaitRecords(topic, 52);
+    Map<String, Long> writes = records.stream()
+        .collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
+    assertThat(writes.keySet()).isEqualTo(IntStream.rangeClosed(0, 51)
+        .mapToObj(Integer::toString).collect(Collectors.toSet()));
+    assertThat(writes.values().stream().filter(count -> count > 1)).hasSizeLessThanOrEqualTo(1);
     assertThat(writes.get("51")).isEqualTo(1);
   }
 
