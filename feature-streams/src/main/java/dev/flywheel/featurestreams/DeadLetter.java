@@ -16,15 +16,16 @@ import org.apache.kafka.common.header.Headers;
 record DeadLetter(byte[] key, byte[] value) {
 
   /**
-   * The dead letter of these original bytes, its value cut to fit the producer's {@code
+   * The dead letter of these original bytes, its value (and if need be its key) cut to fit the producer's {@code
    * max.request.size} in {@code appConfigs} together with {@code headers}, which then say so
    * ({@link DeadLetterHeaders#fit}): a dead letter the producer refused would fail the task on
    * every retry.
    */
   static DeadLetter fitted(byte[] key, byte[] value, Headers headers,
       Map<String, Object> appConfigs) {
-    return new DeadLetter(key, DeadLetterHeaders.fit(key, value, headers,
-        StreamsProps.maxRequestSize(appConfigs)));
+    DeadLetterHeaders.Fitted fitted = DeadLetterHeaders.fit(key, value, headers,
+        StreamsProps.maxRequestSize(appConfigs));
+    return new DeadLetter(fitted.key(), fitted.value());
   }
 
   /** The dead-letter headers of a record read at {@code topic/partition/offset}. */

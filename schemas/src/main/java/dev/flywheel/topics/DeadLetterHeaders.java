@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
@@ -77,9 +78,24 @@ public final class DeadLetterHeaders {
   /** The size in bytes of a truncated dead letter's original value. */
   public static final String VALUE_SIZE = "flywheel.value.size";
 
+  /**
+   * {@code true} on a dead letter whose key was cut as well as its value, to fit the producer's
+   * max.request.size: the original key took nearly all of it.
+   */
+  public static final String KEY_TRUNCATED = "flywheel.key.truncated";
+
+  /** The size in bytes of a truncated dead letter's original key. */
+  public static final String KEY_SIZE = "flywheel.key.size";
+
   /** Every header above, in that order: for tools that show a dead letter's headers. */
   public static final List<String> ALL = List.of(ERROR, ERROR_CLASS, SOURCE, ORIGIN, PROCESSOR,
-      TOPIC, PARTITION, OFFSET, TIMESTAMP, FILE, LINE, LSN, FAILED_AT, VALUE_TRUNCATED, VALUE_SIZE);
+      TOPIC, PARTITION, OFFSET, TIMESTAMP, FILE, LINE, LSN, FAILED_AT, VALUE_TRUNCATED, VALUE_SIZE,
+      KEY_TRUNCATED, KEY_SIZE);
+
+  /** The most bytes of {@link #ERROR} a dead letter carries; {@link #fit} cuts a longer one. */
+  public static final int MAX_ERROR_BYTES = 16 * 1024;
+
+  private static final byte[] ERROR_CUT_MARK = " [cut]".getBytes(StandardCharsets.UTF_8);
 
   private DeadLetterHeaders() {}
 
@@ -111,26 +127,62 @@ public final class DeadLetterHeaders {
   }
 
   /**
-   * The value a dead letter of {@code key}, {@code value} and {@code headers} can be sent with by a
-   * producer whose {@code max.request.size} is {@code maxRequestSize}: {@code value} itself when the
-   * record fits, else its first bytes, as many as fit, with {@link #VALUE_TRUNCATED} {@code = true}
-   * and {@link #VALUE_SIZE} (the original size) added to {@code headers}. The key and the other
-   * headers are kept whole. A dead letter the producer refused would fail its writer on every
-   * retry, so every writer of dead letters fits them.
+   * The key and value a dead letter of {@code key}, {@code value} and {@code headers} can be sent
+   * with by a producer whose {@code max.request.size} is {@code maxRequestSize}: both themselves
+   * when the record fits; else the value's first bytes, as many as fit, with {@link
+   * #VALUE_TRUNCATED} {@code = true} and {@link #VALUE_SIZE} (the original size) added to {@code
+   * headers}; and when even an empty value leaves it too large (a key near the limit, which the
+   * headers then push over), the key's first bytes as well, with {@link #KEY_TRUNCATED} and {@link
+   * #KEY_SIZE}. The {@link #ERROR} header is kept to its first {@value #MAX_ERROR_BYTES} bytes;
+   * the other headers are kept whole. A dead letter the producer refused would fail its writer on
+   * every retry, so every writer of dead letters fits them.
    */
-  public static byte[] fit(byte[] key, byte[] value, Headers headers, int maxRequestSize) {
+  public static Fitted fit(byte[] key, byte[] value, Headers headers, int maxRequestSize) {
+    capError(headers);
     int excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
-    if (excess <= 0 || value == null) {
-      return value;
+    if (excess <= 0) {
+      return new Fitted(key, value);
     }
-    if (headers.lastHeader(VALUE_TRUNCATED) == null) {
-      add(headers, VALUE_TRUNCATED, "true");
-      add(headers, VALUE_SIZE, Integer.toString(value.length));
+    if (value != null && value.length > 0) {
+      if (headers.lastHeader(VALUE_TRUNCATED) == null) {
+        add(headers, VALUE_TRUNCATED, "true");
+        add(headers, VALUE_SIZE, Integer.toString(value.length));
+      }
+      // cut by the excess and by what the two headers add; a shorter value never takes more
+      // bytes of length prefix, so the record then fits if an empty value does
+      excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
+      value = Arrays.copyOf(value, Math.max(0, value.length - excess));
+      excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
     }
-    // cut by the excess and by what the two headers add; a shorter value never takes more bytes
-    // of length prefix, so the record then fits
-    excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
-    return Arrays.copyOf(value, Math.max(0, value.length - excess));
+    if (excess > 0 && key != null && key.length > 0) {
+      if (headers.lastHeader(KEY_TRUNCATED) == null) {
+        add(headers, KEY_TRUNCATED, "true");
+        add(headers, KEY_SIZE, Integer.toString(key.length));
+      }
+      excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
+      key = Arrays.copyOf(key, Math.max(0, key.length - excess));
+    }
+    return new Fitted(key, value);
+  }
+
+  /** A dead letter's key and value as {@link #fit} leaves them; either may be null. */
+  public record Fitted(byte[] key, byte[] value) {}
+
+  /** Cuts the last {@link #ERROR} header to {@value #MAX_ERROR_BYTES} bytes, on a UTF-8 boundary. */
+  private static void capError(Headers headers) {
+    Header error = headers.lastHeader(ERROR);
+    if (error == null || error.value() == null || error.value().length <= MAX_ERROR_BYTES) {
+      return;
+    }
+    byte[] bytes = error.value();
+    int end = MAX_ERROR_BYTES - ERROR_CUT_MARK.length;
+    while (end > 0 && (bytes[end] & 0xC0) == 0x80) {
+      end--; // not inside a UTF-8 sequence
+    }
+    byte[] cut = Arrays.copyOf(bytes, end + ERROR_CUT_MARK.length);
+    System.arraycopy(ERROR_CUT_MARK, 0, cut, end, ERROR_CUT_MARK.length);
+    headers.remove(ERROR);
+    headers.add(ERROR, cut);
   }
 
   private static void add(Headers headers, String name, String value) {

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.kafka.common.header.Headers;
 import org.junit.jupiter.api.Test;
 
 class DeadLetterHeadersTest {
@@ -35,5 +37,95 @@ class DeadLetterHeadersTest {
         .isEqualTo("flywheel.data.transactions/2/1041");
     assertThat(DeadLetterHeaders.origin("events.jsonl", 17)).isEqualTo("events.jsonl:17");
     assertThat(DeadLetterHeaders.lsnOrigin("0/16B3748")).isEqualTo("lsn:0/16B3748");
+  }
+
+  private static final int LIMIT = 1_048_576;
+
+  @Test
+  void shouldKeepADeadLetterThatFitsWhole() {
+    // Given a small record's dead-letter headers
+    byte[] key = bytes('k', 10);
+    byte[] value = bytes('v', 100);
+    Headers headers = headers("cannot read the value");
+
+    // When it is fitted to the default max.request.size
+    DeadLetterHeaders.Fitted fitted = DeadLetterHeaders.fit(key, value, headers, LIMIT);
+
+    // Then key, value and headers are unchanged
+    assertThat(fitted.key()).isSameAs(key);
+    assertThat(fitted.value()).isSameAs(value);
+    assertThat(headers.lastHeader(DeadLetterHeaders.VALUE_TRUNCATED)).isNull();
+    assertThat(headers.lastHeader(DeadLetterHeaders.KEY_TRUNCATED)).isNull();
+  }
+
+  @Test
+  void shouldCutOnlyTheValueWhenThatMakesTheDeadLetterFit() {
+    // Given a record as large as a producer may send, most of it value
+    byte[] key = bytes('k', 10);
+    byte[] value = bytes('v', 1_048_400);
+    Headers headers = headers("cannot read the value");
+
+    // When it is fitted
+    DeadLetterHeaders.Fitted fitted = DeadLetterHeaders.fit(key, value, headers, LIMIT);
+
+    // Then the value is cut to its first bytes and the key is kept whole
+    assertThat(fitted.key()).isSameAs(key);
+    assertThat(fitted.value()).hasSizeBetween(1_040_000, 1_048_399).containsOnly((byte) 'v');
+    assertThat(header(headers, DeadLetterHeaders.VALUE_SIZE)).isEqualTo("1048400");
+    assertThat(headers.lastHeader(DeadLetterHeaders.KEY_TRUNCATED)).isNull();
+    assertThat(RecordSize.upperBound(fitted.key(), fitted.value(), headers.toArray()))
+        .isLessThanOrEqualTo(LIMIT);
+  }
+
+  @Test
+  void shouldCutTheKeyWhenAnEmptyValueStillLeavesTheDeadLetterTooLarge() {
+    // Given a record a producer accepted, whose key takes nearly all of max.request.size
+    byte[] key = bytes('k', 1_048_400);
+    byte[] value = bytes('v', 50);
+    Headers headers = headers("the champion cannot score this entity");
+
+    // When it is fitted
+    DeadLetterHeaders.Fitted fitted = DeadLetterHeaders.fit(key, value, headers, LIMIT);
+
+    // Then the value is emptied, the key cut to its first bytes, and the headers say both
+    assertThat(fitted.value()).isEmpty();
+    assertThat(fitted.key()).hasSizeBetween(1_040_000, 1_048_399).containsOnly((byte) 'k');
+    assertThat(header(headers, DeadLetterHeaders.VALUE_SIZE)).isEqualTo("50");
+    assertThat(header(headers, DeadLetterHeaders.KEY_TRUNCATED)).isEqualTo("true");
+    assertThat(header(headers, DeadLetterHeaders.KEY_SIZE)).isEqualTo("1048400");
+    assertThat(RecordSize.upperBound(fitted.key(), fitted.value(), headers.toArray()))
+        .isLessThanOrEqualTo(LIMIT);
+  }
+
+  @Test
+  void shouldCutALongErrorOnACharacterBoundaryAndSaySo() {
+    // Given an error of 20,000 two-byte characters
+    Headers headers = headers("\u00e9".repeat(20_000));
+
+    // When a small dead letter is fitted
+    DeadLetterHeaders.fit(bytes('k', 1), bytes('v', 1), headers, LIMIT);
+
+    // Then its error keeps its first characters, whole, and ends with the mark
+    byte[] error = headers.lastHeader(DeadLetterHeaders.ERROR).value();
+    assertThat(error.length).isLessThanOrEqualTo(DeadLetterHeaders.MAX_ERROR_BYTES);
+    String text = new String(error, StandardCharsets.UTF_8);
+    assertThat(text).endsWith(" [cut]").doesNotContain("\ufffd");
+    assertThat(text.replace(" [cut]", "")).hasSizeGreaterThan(8_000).matches("\u00e9+");
+    assertThat(headers.headers(DeadLetterHeaders.ERROR)).hasSize(1);
+  }
+
+  private static Headers headers(String error) {
+    return DeadLetterHeaders.ofRecord(error, IllegalArgumentException.class.getName(),
+        "flywheel-serving", null, "flywheel.features", 0, 41, 1_700_000_000_000L);
+  }
+
+  private static String header(Headers headers, String name) {
+    return new String(headers.lastHeader(name).value(), StandardCharsets.UTF_8);
+  }
+
+  private static byte[] bytes(char c, int length) {
+    byte[] bytes = new byte[length];
+    Arrays.fill(bytes, (byte) c);
+    return bytes;
   }
 }

@@ -111,9 +111,9 @@ final class DeadLetters {
     put(headers, DeadLetterHeaders.ORIGIN, DeadLetterHeaders.origin(topic, partition, offset));
     put(headers, DeadLetterHeaders.TIMESTAMP, Long.toString(timestamp));
     put(headers, DeadLetterHeaders.FAILED_AT, Long.toString(System.currentTimeMillis()));
-    byte[] fitted = DeadLetterHeaders.fit(key, value, headers, maxRequestSize);
-    ProducerRecord<byte[], byte[]> record =
-        new ProducerRecord<>(dlq, null, timestamp < 0 ? null : timestamp, key, fitted, headers);
+    DeadLetterHeaders.Fitted fitted = DeadLetterHeaders.fit(key, value, headers, maxRequestSize);
+    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(dlq, null,
+        timestamp < 0 ? null : timestamp, fitted.key(), fitted.value(), headers);
     try {
       ensureExists(dlq);
       producer().send(record).get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);

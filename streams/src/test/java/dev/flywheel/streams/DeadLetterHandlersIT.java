@@ -72,13 +72,17 @@ class DeadLetterHandlersIT {
         .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")).build();
 
     // When good longs, a 3-byte value, a value as large as a producer may send (too large to be
-    // sent again with the dead letter's headers) and a negative long arrive, in that order
+    // sent again with the dead letter's headers), a 3-byte value under a key as large, and a
+    // negative long arrive, in that order
     byte[] large = new byte[1_048_200];
     Arrays.fill(large, (byte) 7);
+    byte[] largeKey = new byte[1_048_200];
+    Arrays.fill(largeKey, (byte) 'k');
     try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
       producer.send(new ProducerRecord<>(in, bytes("a"), Serdes.Long().serializer().serialize(in, 1L)));
       producer.send(new ProducerRecord<>(in, bytes("b"), new byte[] {1, 2, 3}));
       producer.send(new ProducerRecord<>(in, bytes("large"), large));
+      producer.send(new ProducerRecord<>(in, largeKey, new byte[] {4, 5, 6}));
       producer.send(new ProducerRecord<>(in, bytes("c"), Serdes.Long().serializer().serialize(in, -5L)));
       producer.send(new ProducerRecord<>(in, bytes("d"), Serdes.Long().serializer().serialize(in, 4L)));
     }
@@ -91,7 +95,7 @@ class DeadLetterHandlersIT {
           .containsExactly(2L, 8L);
 
       // And each bad one is on <topic>.dlq with its original bytes, its origin and the reason
-      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, in + ".dlq", 3);
+      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, in + ".dlq", 4);
       assertThat(dead.get(0).key()).isEqualTo(bytes("b"));
       assertThat(dead.get(0).value()).containsExactly(1, 2, 3);
       assertThat(header(dead.get(0), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/1");
@@ -103,9 +107,16 @@ class DeadLetterHandlersIT {
       assertThat(header(dead.get(1), DeadLetterHeaders.VALUE_SIZE)).isEqualTo("1048200");
       assertThat(dead.get(1).value()).hasSizeBetween(1_040_000, 1_048_199)
           .containsOnly((byte) 7);
+      // the one with the large key: an empty value still leaves it too large, so its key is cut
       assertThat(header(dead.get(2), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/3");
-      assertThat(header(dead.get(2), DeadLetterHeaders.ERROR)).contains("negative: -5");
-      assertThat(header(dead.get(2), DeadLetterHeaders.PROCESSOR))
+      assertThat(header(dead.get(2), DeadLetterHeaders.KEY_TRUNCATED)).isEqualTo("true");
+      assertThat(header(dead.get(2), DeadLetterHeaders.KEY_SIZE)).isEqualTo("1048200");
+      assertThat(header(dead.get(2), DeadLetterHeaders.VALUE_SIZE)).isEqualTo("3");
+      assertThat(dead.get(2).value()).isEmpty();
+      assertThat(dead.get(2).key()).hasSizeBetween(1_040_000, 1_048_199).containsOnly((byte) 'k');
+      assertThat(header(dead.get(3), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/4");
+      assertThat(header(dead.get(3), DeadLetterHeaders.ERROR)).contains("negative: -5");
+      assertThat(header(dead.get(3), DeadLetterHeaders.PROCESSOR))
           .isEqualTo(names.applicationId("dlq"));
       awaitRunning(streams);
     }

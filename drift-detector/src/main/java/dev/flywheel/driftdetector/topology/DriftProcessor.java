@@ -211,8 +211,10 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       byte[] key = predictionKeys.serializer().serialize(predictionsTopic, old.getEntityId());
       Headers headers = DeadLetter.headers(error, config.applicationId(), h.topic(),
           h.partition(), h.offset(), h.timestamp());
-      byte[] value = DeadLetterHeaders.fit(key, h.value(), headers, maxRequestSize);
-      context.forward(new Record<String, Object>(model, new DeadLetter(key, value),
+      DeadLetterHeaders.Fitted fitted =
+          DeadLetterHeaders.fit(key, h.value(), headers, maxRequestSize);
+      context.forward(new Record<String, Object>(model,
+          new DeadLetter(fitted.key(), fitted.value()),
           h.timestamp(), headers));
       metrics.prediction(model, "held_overflow");
       if (overflowWarned.add(model)) {

@@ -150,8 +150,9 @@ public final class DeadLetterWriter {
       headers.remove(extra.getKey());
       add(headers, extra.getKey(), extra.getValue());
     }
-    byte[] value = DeadLetterHeaders.fit(letter.key(), letter.value(), headers, maxRequestSize);
-    return new ProducerRecord<>(dlq.name(), null, null, letter.key(), value, headers);
+    DeadLetterHeaders.Fitted fitted =
+        DeadLetterHeaders.fit(letter.key(), letter.value(), headers, maxRequestSize);
+    return new ProducerRecord<>(dlq.name(), null, null, fitted.key(), fitted.value(), headers);
   }
 
   private static void add(RecordHeaders headers, String name, String value) {

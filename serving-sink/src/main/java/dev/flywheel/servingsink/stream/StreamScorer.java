@@ -578,10 +578,11 @@ public final class StreamScorer implements AutoCloseable {
     put(headers, DeadLetterHeaders.TIMESTAMP, Long.toString(r.timestamp()));
     put(headers, DeadLetterHeaders.FAILED_AT, Long.toString(System.currentTimeMillis()));
     // cut to fit: a dead letter the producer refused would fail the batch on every retry
-    byte[] value = DeadLetterHeaders.fit(r.key(), r.value(), headers, maxRequestSize);
+    DeadLetterHeaders.Fitted fitted =
+        DeadLetterHeaders.fit(r.key(), r.value(), headers, maxRequestSize);
     // in the batch's transaction: the dead letter is written exactly when the batch commits
     producer.send(new ProducerRecord<>(dlqTopic, null, r.timestamp() < 0 ? null : r.timestamp(),
-        r.key(), value, headers));
+        fitted.key(), fitted.value(), headers));
     counts.deadLetter(reason);
   }
 
