@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.featurestreams.lookup.FeatureLookup.Owner;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -242,6 +243,11 @@ public final class FeatureLookupHttpApi {
       ArrayNode known = body.putArray("knownGroups");
       unknown.knownGroups().forEach(known::add);
       send(ctx, 404, body);
+    } else if (e instanceof HttpResponseException refused) {
+      // Javalin refuses a body over the server's maxRequestSize with 413
+      error(ctx, refused.getStatus(), "the body" + (ctx.contentLength() < 0 ? ""
+          : " (" + ctx.contentLength() + " bytes)") + " is larger than this server accepts ("
+          + refused.getMessage() + "): ask for fewer entities per request");
     } else if (e instanceof LookupUnavailableException unavailable) {
       log.debug("{} {}: 503 {}", ctx.method(), ctx.path(), unavailable.getMessage());
       long seconds = Math.max(1, (unavailable.retryAfter().toMillis() + 999) / 1000);

@@ -164,6 +164,21 @@ class FeatureLookupIT {
   }
 
   @Test
+  void shouldRefuseABatchBodyOverTheServersLimitWith413() throws Exception {
+    // When a batch body is larger than the server accepts (Javalin's 1,000,000 bytes)
+    String entities = "\"" + "e".repeat(1_100_000) + "\"";
+    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+            URI.create(instance.url + "/features/" + GROUP + "/batch"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"entities\": [" + entities + "]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+
+    // Then 413, not 500, says what to change
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(413);
+    assertThat(response.body()).contains("larger than this server accepts")
+        .contains("fewer entities");
+  }
+
+  @Test
   void shouldAnswer503WithRetryAfterWhileStreamsIsNotRunning() throws Exception {
     // Given a lookup over a Kafka Streams instance that has not started
     Properties props = new Properties();

@@ -14,6 +14,7 @@ import dev.flywheel.servingsink.model.ServedModels;
 import dev.flywheel.text.KeyHints;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -131,6 +132,11 @@ public final class PredictHttpApi {
         throw new BadRequest(400, "the body is not JSON (" + e.getOriginalMessage()
             + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
                 + ", column " + e.getLocation().getColumnNr()) + ")");
+      } catch (HttpResponseException e) {
+        // Javalin refuses a body over the server's maxRequestSize with 413
+        throw new BadRequest(e.getStatus(), "the body" + (ctx.contentLength() < 0 ? ""
+            : " (" + ctx.contentLength() + " bytes)") + " is larger than this server accepts ("
+            + e.getMessage() + "): send fewer instances per request");
       } catch (IOException e) {
         throw new BadRequest(400, "the body cannot be read: " + e.getMessage());
       }
