@@ -290,7 +290,7 @@ public final class ServingSinkService implements AutoCloseable {
     }
     closed = true;
     clientMetrics.forEach(KafkaClientMetrics::close);
-    for (AutoCloseable c : new AutoCloseable[] {scorer, follower}) {
+    for (AutoCloseable c : new AutoCloseable[] {scorer, follower, api}) {
       if (c != null) {
         try {
           c.close();

@@ -28,6 +28,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,16 +57,24 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every answer's predictions are also emitted to {@code flywheel.predictions} ({@code
  * scoring_mode = HTTP}); when a challenger is served, it scores the same rows and its shadow
- * predictions are emitted too (never answered). Errors are JSON {@code {"error": "..."}}: 400 for
- * a request to fix, 404 for a model not served here, 503 when the online store cannot answer.
+ * predictions are emitted too (never answered). The challenger scores on a thread of its own after
+ * the answer is computed, so its latency is never added to the champion's answer; when it falls
+ * behind by more than {@value #SHADOW_QUEUE} requests, a request is not shadow-scored and is
+ * counted ({@code flywheel.serving.unscored{reason=shadow_busy}}). Errors are JSON {@code
+ * {"error": "..."}}: 400 for a request to fix, 404 for a model not served here, 413 for a body
+ * over the server's limit, 503 when the online store cannot answer. {@link #close()} stops the
+ * shadow thread.
  */
-public final class PredictHttpApi {
+public final class PredictHttpApi implements AutoCloseable {
 
   /** The route. */
   public static final String PATH = "/predict/{model}";
 
   /** Most instances in one request. */
   public static final int MAX_BATCH = 1_000;
+
+  /** The most requests waiting for the challenger's shadow scoring. */
+  static final int SHADOW_QUEUE = 64;
 
   /** The keys of one instance, alone or in {@code "instances"}. */
   private static final Set<String> INSTANCE_KEYS = sortedSet("entity", "eventId", "features");
@@ -81,6 +93,7 @@ public final class PredictHttpApi {
   private final Optional<OnlineFeatures> online;
   private final Consumer<Prediction> emitter;
   private final ServingMetrics metrics;
+  private final ThreadPoolExecutor shadows;
 
   /**
    * @param online the online store; empty when only explicit features are accepted
@@ -92,6 +105,25 @@ public final class PredictHttpApi {
     this.online = Objects.requireNonNull(online, "online");
     this.emitter = Objects.requireNonNull(emitter, "emitter");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.shadows = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(SHADOW_QUEUE), task -> {
+          Thread thread = new Thread(task, "flywheel-serving-shadow");
+          thread.setDaemon(true);
+          return thread;
+        }, new ThreadPoolExecutor.AbortPolicy());
+  }
+
+  /**
+   * Stops the shadow thread: requests waiting for it are not shadow-scored, and their challenger
+   * leases are released. Idempotent.
+   */
+  @Override
+  public void close() {
+    for (Runnable waiting : shadows.shutdownNow()) {
+      if (waiting instanceof ShadowTask task) {
+        task.challenger.release();
+      }
+    }
   }
 
   /** Mounts {@code POST /predict/{model}}. */
@@ -184,7 +216,18 @@ public final class PredictHttpApi {
         emitter.accept(p);
         answers.add(answer(p, in.found()));
       }
-      shadow.ifPresent(challenger -> shadowScore(challenger, model, instances, rows, now));
+      if (shadow.isPresent()) {
+        // scored after the answer, on the shadow thread, which releases the challenger
+        ServedModel challenger = shadow.get();
+        shadow = Optional.empty();
+        ShadowTask task = new ShadowTask(challenger, model, instances, rows, now);
+        try {
+          shadows.execute(task);
+        } catch (RejectedExecutionException e) {
+          metrics.unscored("shadow_busy", rows.size());
+          challenger.release();
+        }
+      }
       ObjectNode response;
       if (batch) {
         response = JSON.createObjectNode();
@@ -284,6 +327,33 @@ public final class PredictHttpApi {
       }
     }
     return out;
+  }
+
+  /** A request's rows waiting for the challenger's shadow scoring; releases its lease when run. */
+  private final class ShadowTask implements Runnable {
+    private final ServedModel challenger;
+    private final ServedModel champion;
+    private final List<Instance> instances;
+    private final List<Map<String, Double>> rows;
+    private final Instant now;
+
+    ShadowTask(ServedModel challenger, ServedModel champion, List<Instance> instances,
+        List<Map<String, Double>> rows, Instant now) {
+      this.challenger = challenger;
+      this.champion = champion;
+      this.instances = instances;
+      this.rows = rows;
+      this.now = now;
+    }
+
+    @Override
+    public void run() {
+      try {
+        shadowScore(challenger, champion, instances, rows, now);
+      } finally {
+        challenger.release();
+      }
+    }
   }
 
   private void shadowScore(ServedModel challenger, ServedModel champion, List<Instance> instances,
