@@ -8,6 +8,7 @@ import dev.flywheel.topics.Topic;
 import dev.flywheel.trainingtrigger.config.InvalidConfigException;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.XGBoostParams;
+import dev.flywheel.trainingtrigger.coordination.ParamOverrides;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -41,8 +42,9 @@ import picocli.CommandLine.Spec;
  * {@code flywheel train <model> --reason "..."}: writes a MANUAL {@code TrainingRequested} for the
  * model to {@code flywheel.training.requests}; the running training-trigger coalesces it into the
  * model's next run. Exit status 0 when the broker acknowledged it, 2 for a model Flywheel does not
- * train (undeclared, or declared without featureGroup: trained outside Flywheel) or a parameter
- * its XGBoost trainer does not know, 1 when the broker could not be reached.
+ * train (undeclared, or declared without featureGroup: trained outside Flywheel), parameter
+ * overrides beyond the bound of {@code ParamOverrides} or one its XGBoost trainer does not know,
+ * 1 when the broker could not be reached.
  *
  * <p>The model is checked against {@code --config} when that file exists. Without it, the request
  * goes through the running platform's training route ({@code POST <url>/models/{model}/train}),
@@ -110,6 +112,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (c.model(model).isEmpty()) {
           err.println("no model '" + model + "' is declared under models: in " + config
               + "; declared: " + c.models().keySet());
+          return 2;
+        }
+        String overrides = ParamOverrides.problem("-p", model, params);
+        if (overrides != null) {
+          err.println(overrides);
           return 2;
         }
         List<String> unknown = c.model(model).get().training().unknownParams(params);

@@ -26,6 +26,7 @@ import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.TriggerSpec;
 import dev.flywheel.trainingtrigger.coordination.JsonSerde;
 import dev.flywheel.trainingtrigger.coordination.ModelState;
+import dev.flywheel.trainingtrigger.coordination.ParamOverrides;
 import dev.flywheel.trainingtrigger.coordination.Reason;
 import dev.flywheel.trainingtrigger.coordination.Reasons;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -38,6 +39,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
@@ -450,6 +452,166 @@ class TrainingTriggerTopologyTest {
   }
 
   @Test
+  void shouldRefuseRequestsWhoseOverridesWouldTakeTheNextRunPastTheBoundAndKeepTheStateSmall() {
+    // Given a run in flight
+    start(TriggerSpec.defaults());
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0), T0);
+    TrainingRun first = runsOut.readValue();
+    // When 120 requests arrive meanwhile, each overriding 10 parameters of its own with values as
+    // long as an override may have (1.2 million characters in all)
+    int n = 120;
+    int each = 10;
+    for (int i = 0; i < n; i++) {
+      Instant at = T0.plusSeconds(1 + i);
+      requestsIn.pipeInput(MODEL, manual("flood-" + i, "flood", at,
+          params(String.format("p%03d", i), each, "v".repeat(ParamOverrides.MAX_VALUE))), at);
+    }
+    // Then the requests within the bound are taken, and every later one is refused for the DLQ,
+    // saying what to fix
+    int taken = ParamOverrides.MAX / each;
+    assertThat(DeadLetterRecorder.refused).hasSize(n - taken).first().asString()
+        .startsWith("flywheel.training.requests: request flood-" + taken + " for model '"
+            + MODEL + "' would bring the parameter overrides of the model's next run to "
+            + (ParamOverrides.MAX + each) + " distinct names, more than the "
+            + ParamOverrides.MAX + " a run may have")
+        .contains("Override fewer parameters per request, or put those every run uses under"
+            + " models[fraud-detector].training.params in flywheel.yaml");
+    // And the model's state stays small: its pending overrides are bounded
+    KeyValueStore<String, ModelState> store =
+        driver.getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE);
+    ModelState state = store.get(MODEL);
+    assertThat(state.pendingParams).hasSize(ParamOverrides.MAX);
+    assertThat(state.hasPending("flood-" + (taken - 1))).isTrue();
+    assertThat(state.hasPending("flood-" + taken)).isFalse();
+    assertThat(JsonSerde.of(ModelState.class).serializer().serialize("changelog", state))
+        .as("the state's changelog record").hasSizeLessThan(1024 * 1024);
+
+    // When a request overrides a parameter the next run has already, and another overrides none
+    Instant later = T0.plusSeconds(n + 1);
+    requestsIn.pipeInput(MODEL, manual("again", "again", later, Map.of("p000_0", "8")), later);
+    requestsIn.pipeInput(MODEL, manual("plain", "plain", later), later);
+    // Then both are taken
+    assertThat(DeadLetterRecorder.refused).hasSize(n - taken);
+
+    // When the run in flight completes
+    Instant done = later.plusSeconds(60);
+    runsIn.pipeInput(first.getRunId(), finished(first, RunStatus.COMPLETED, done), done);
+    // Then the next run has the overrides taken, the later value winning, and its STARTED event
+    // fits in a Kafka record
+    TrainingRun next = runsOut.readValue();
+    assertThat(next.getParams().keySet()).filteredOn(k -> k.matches("p\\d{3}_\\d"))
+        .hasSize(ParamOverrides.MAX).contains("p000_0", String.format("p%03d_%d", taken - 1,
+            each - 1)).doesNotContain(String.format("p%03d_0", taken));
+    assertThat(next.getParams()).containsEntry("p000_0", "8");
+    assertThat(next.getLineage().getReasons()).extracting(TrainingReason::getRequestId)
+        .contains("flood-0").endsWith("plain");
+    Topic<String, TrainingRun> runs = topics.trainingRuns();
+    assertThat(runs.valueSerde().serializer().serialize(runs.name(), next))
+        .as("the STARTED event").hasSizeLessThan(1024 * 1024);
+  }
+
+  @Test
+  void shouldRefuseARequestWhoseOwnOverridesAreBeyondTheBoundSayingWhatToFix() {
+    // Given
+    start(TriggerSpec.defaults());
+    // When requests arrive with more overrides than a run may have, with a parameter name too
+    // long, and with a value too long
+    requestsIn.pipeInput(MODEL, manual("many", "many", T0,
+        params("p", ParamOverrides.MAX + 1, "1")), T0);
+    requestsIn.pipeInput(MODEL, manual("long-name", "long name", T0,
+        Map.of("n".repeat(ParamOverrides.MAX_KEY + 1), "1")), T0);
+    requestsIn.pipeInput(MODEL, manual("long-value", "long value", T0,
+        Map.of("monotone_constraints", "(" + "1,".repeat(600) + "1)")), T0);
+    // Then each is refused for the DLQ, saying what to fix
+    assertThat(DeadLetterRecorder.refused).satisfiesExactly(
+        r -> assertThat(r).isEqualTo("flywheel.training.requests: request many for model '"
+            + MODEL + "' has 101 parameter overrides, more than the 100 a run may have; override"
+            + " fewer, and put the parameters every run uses under"
+            + " models[fraud-detector].training.params in flywheel.yaml"),
+        r -> assertThat(r).startsWith("flywheel.training.requests: request long-name for model '"
+            + MODEL + "' has a parameter name of 101 characters ('nnnn")
+            .endsWith("…'), longer than the 100 a name may have; give the parameter's name"),
+        r -> assertThat(r).isEqualTo("flywheel.training.requests: request long-value for model '"
+            + MODEL + "' has a value of 1203 characters for 'monotone_constraints', longer than"
+            + " the 1000 an override may have; set so long a value under"
+            + " models[fraud-detector].training.params in flywheel.yaml instead"));
+    // And nothing starts, and no state is kept for the model
+    assertThat(runsOut.isEmpty()).isTrue();
+    KeyValueStore<String, ModelState> store =
+        driver.getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE);
+    assertThat(store.get(MODEL)).isNull();
+    // And a request within the bound starts a run with its override
+    requestsIn.pipeInput(MODEL, manual("ok", "ok", T0.plusSeconds(1),
+        Map.of("max_depth", "8")), T0.plusSeconds(1));
+    assertThat(runsOut.readValue().getParams()).containsEntry("max_depth", "8");
+  }
+
+  @Test
+  void shouldCountTheOverridesOfTheAttemptARetryRepeatsAgainstTheBound() {
+    // Given run 1 started with 90 overrides, failed, and its retry waiting for the backoff
+    start(new TriggerSpec(true, null, null, Duration.ZERO, 3, Duration.ofMinutes(5)));
+    requestsIn.pipeInput(MODEL, manual("m1", "first", T0, params("a", 90, "1")), T0);
+    TrainingRun attempt1 = runsOut.readValue();
+    Instant failed = T0.plusSeconds(30);
+    runsIn.pipeInput(attempt1.getRunId(), finished(attempt1, RunStatus.FAILED, failed), failed);
+    // When a request adding 20 overrides arrives, then one adding 10
+    requestsIn.pipeInput(MODEL, manual("more", "more", failed, params("b", 20, "1")), failed);
+    requestsIn.pipeInput(MODEL, manual("fewer", "fewer", failed, params("c", 10, "1")), failed);
+    // Then the first is refused: the retry would start with attempt 1's 90 and these 20
+    assertThat(DeadLetterRecorder.refused).singleElement().asString()
+        .contains("request more for model '" + MODEL + "' would bring the parameter overrides"
+            + " of the model's next run to 110 distinct names")
+        .contains("(90 names already)");
+    // And attempt 2 starts with the 90 overrides of attempt 1 and the 10 of the request taken
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    TrainingRun attempt2 = runsOut.readValue();
+    assertThat(attempt2.getAttempt()).isEqualTo(2);
+    assertThat(attempt2.getParams().keySet()).filteredOn(k -> k.matches("[abc]_\\d+"))
+        .hasSize(100).allMatch(k -> !k.startsWith("b_"));
+  }
+
+  @Test
+  void shouldStartTheNextRunWithTheOverridesOfAStateWrittenBeforeTheyWereBounded() {
+    // Given a model's state as written before overrides were bounded, with run 1 in flight and
+    // 300 overrides pending
+    start(TriggerSpec.defaults());
+    StringBuilder json = new StringBuilder("{\"runSeq\":1,"
+        + "\"inFlightRunId\":\"fraud-detector-1\",\"inFlightAttempt\":1,"
+        + "\"inFlightStartedAtMs\":" + T0.toEpochMilli()
+        + ",\"inFlightReasons\":[],\"inFlightParams\":{},\"pending\":[{\"kind\":\"MANUAL\","
+        + "\"detail\":\"old\",\"triggeredAtMs\":" + T0.toEpochMilli() + ",\"requestId\":\"old\","
+        + "\"alertId\":null,\"labelCount\":null,\"retryOfRunId\":null}],\"pendingParams\":{");
+    for (int i = 0; i < 300; i++) {
+      json.append(i == 0 ? "" : ",").append(String.format("\"old_%03d\":\"1\"", i));
+    }
+    json.append("},\"labelsSinceTrigger\":0,\"labelTriggers\":0}");
+    ModelState old = JsonSerde.of(ModelState.class).deserializer()
+        .deserialize("changelog", json.toString().getBytes(StandardCharsets.UTF_8));
+    KeyValueStore<String, ModelState> store =
+        driver.getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE);
+    store.put(MODEL, old);
+    // When requests arrive overriding nothing, a parameter already pending, and a new one
+    Instant at = T0.plusSeconds(1);
+    requestsIn.pipeInput(MODEL, manual("plain", "plain", at), at);
+    requestsIn.pipeInput(MODEL, manual("same", "same", at, Map.of("old_000", "2")), at);
+    requestsIn.pipeInput(MODEL, manual("new", "new", at, Map.of("max_depth", "8")), at);
+    // Then only the one adding a name is refused
+    assertThat(DeadLetterRecorder.refused).singleElement().asString()
+        .contains("request new for model '" + MODEL + "' would bring the parameter overrides"
+            + " of the model's next run to 301 distinct names");
+    // And once run 1 completes, run 2 starts with every override of the state, the later value
+    // winning, for the reasons taken
+    Instant done = T0.plusSeconds(60);
+    runsIn.pipeInput("fraud-detector-1", finished(started("fraud-detector-1", T0),
+        RunStatus.COMPLETED, done), done);
+    TrainingRun next = runsOut.readValue();
+    assertThat(next.getParams().keySet()).filteredOn(k -> k.startsWith("old_")).hasSize(300);
+    assertThat(next.getParams()).containsEntry("old_000", "2").doesNotContainKey("max_depth");
+    assertThat(next.getLineage().getReasons()).extracting(TrainingReason::getRequestId)
+        .containsExactly("old", "plain", "same");
+  }
+
+  @Test
   void shouldRequestTrainingOnceNNewLabelsOfTheTargetArrived() {
     // Given a trigger at 3 new labels of target is_fraud
     start(new TriggerSpec(false, 3L, null, Duration.ZERO, 3, Duration.ofMinutes(1)));
@@ -616,6 +778,21 @@ class TrainingTriggerTopologyTest {
             .setTriggeredAt(at).build())
         .setActor(Actor.newBuilder().setName("alice").setKind(ActorKind.HUMAN).build())
         .build();
+  }
+
+  static TrainingRequested manual(String id, String why, Instant at, Map<String, String> params) {
+    TrainingRequested r = manual(id, why, at);
+    r.setParams(params);
+    return r;
+  }
+
+  /** {@code n} parameter overrides {@code <prefix>_<i>}, each of value {@code value}. */
+  static Map<String, String> params(String prefix, int n, String value) {
+    Map<String, String> params = new TreeMap<>();
+    for (int i = 0; i < n; i++) {
+      params.put(prefix + "_" + i, value);
+    }
+    return params;
   }
 
   static DriftAlert alert(String id, Instant at) {

@@ -28,6 +28,17 @@ public interface ArtifactStore {
   StoredObject put(byte[] bytes) throws IOException;
 
   /**
+   * Deletes a stored object. Objects are shared by content, so only one that no event names may
+   * go: in practice, one whose {@link #put} {@link StoredObject#created stored} it for an outcome
+   * that was never written.
+   *
+   * @param uri a URI {@link #put} returned
+   * @return whether there was such an object
+   * @throws IOException when it cannot be deleted, or the URI is not a stored object's
+   */
+  boolean delete(String uri) throws IOException;
+
+  /**
    * Opens a stored object.
    *
    * @param uri a URI {@link #put} returned
@@ -54,6 +65,8 @@ public interface ArtifactStore {
    * @param uri where it is
    * @param sha256 its digest, 64 lowercase hex characters
    * @param sizeBytes its size
+   * @param created whether this put stored the bytes; false when the store held them already (an
+   *     earlier put of the same bytes, which an event may name)
    */
-  record StoredObject(String uri, String sha256, long sizeBytes) {}
+  record StoredObject(String uri, String sha256, long sizeBytes, boolean created) {}
 }

@@ -68,16 +68,19 @@ public final class LocalArtifactStore implements ArtifactStore {
   private StoredObject moveInPlace(Path tmp, String hex, long size) throws IOException {
     Path target = objectPath(hex);
     Files.createDirectories(target.getParent());
+    boolean created = false;
     if (!Files.exists(target)) {
       try {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        created = true;
       } catch (FileAlreadyExistsException e) {
         // stored concurrently with the same content
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        created = true;
       }
     }
-    return new StoredObject(target.toUri().toString(), hex, size);
+    return new StoredObject(target.toUri().toString(), hex, size, created);
   }
 
   /** Where the object of this digest lives. */
@@ -92,6 +95,15 @@ public final class LocalArtifactStore implements ArtifactStore {
       throw new NoSuchFileException(uri + " is not in the artifact store at " + root);
     }
     return Files.newInputStream(p);
+  }
+
+  @Override
+  public boolean delete(String uri) throws IOException {
+    Path p = Path.of(URI.create(uri)).normalize();
+    if (!p.startsWith(root.resolve("sha256"))) {
+      throw new NoSuchFileException(uri + " is not an object of the artifact store at " + root);
+    }
+    return Files.deleteIfExists(p);
   }
 
   @Override

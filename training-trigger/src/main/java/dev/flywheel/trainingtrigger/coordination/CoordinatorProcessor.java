@@ -43,9 +43,11 @@ import org.slf4j.LoggerFactory;
  * and the input offsets together.
  *
  * <p>A request for a model that is not declared, or that is declared without featureGroup (trained
- * outside Flywheel), is refused by throwing before any state changes: the processing exception
- * handler of {@code StreamsProps} puts it on {@code flywheel.training.requests.dlq} with the reason
- * and the coordinator carries on with the next record.
+ * outside Flywheel), or whose parameter overrides are beyond the bound of {@link ParamOverrides}
+ * (alone, or with those the model's next run would combine them with), is refused by throwing
+ * before any state changes: the processing exception handler of {@code StreamsProps} puts it on
+ * {@code flywheel.training.requests.dlq} with the reason and the coordinator carries on with the
+ * next record.
  */
 public final class CoordinatorProcessor implements Processor<String, Signal, String, Emit> {
 
@@ -164,6 +166,14 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
   private void onRequest(ModelSpec spec, ModelState state, TrainingRequested r) {
     if (state.hasPending(r.getEventId())) {
       return;
+    }
+    // thrown before the state is touched, as for an undeclared model: the request goes to the
+    // DLQ with what to fix, and the model's state and its next STARTED event stay within 1 MiB
+    String tooMany = ParamOverrides.problem("request " + r.getEventId() + " for model '"
+            + spec.name() + "'", spec.name(), r.getParams(),
+        List.of(state.pendingParams, state.inFlightParams, state.retryParams));
+    if (tooMany != null) {
+      throw new IllegalArgumentException(tooMany);
     }
     Reasons.add(state.pending, Reason.of(r.getReason(), r.getEventId()),
         awaitedRetry(spec.name(), state));

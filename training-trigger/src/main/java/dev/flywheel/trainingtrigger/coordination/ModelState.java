@@ -38,7 +38,11 @@ public final class ModelState {
    */
   public List<Reason> pending = new ArrayList<>();
 
-  /** Parameter overrides of the pending requests, later ones winning. */
+  /**
+   * Parameter overrides of the pending requests, later ones winning; with those of the run in
+   * flight or awaiting its retry, within the bound of {@link ParamOverrides} (a state written
+   * before the bound may hold more, and takes no request that adds a name).
+   */
   public Map<String, String> pendingParams = new TreeMap<>();
 
   /** The latest not-before of the pending requests, epoch ms; null if none. */

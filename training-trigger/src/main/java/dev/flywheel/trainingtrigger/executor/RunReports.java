@@ -15,7 +15,6 @@ import dev.flywheel.trainingtrigger.coordination.CoordinatorProcessor;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
 import dev.flywheel.trainingtrigger.training.BaselineProfiler;
 import dev.flywheel.trainingtrigger.training.TrainingOutput;
-import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,14 +27,15 @@ public final class RunReports {
   private RunReports() {}
 
   /**
-   * Stores the artifact and builds the COMPLETED event: artifact (URI, sha256, format, size,
-   * runtime version), signature, holdout metrics, effective params, baseline profile of the
-   * holdout (features and scores) and lineage (reasons, dataset, trainer, executor).
+   * Builds the COMPLETED event: artifact (URI, sha256, format, size, runtime version), signature,
+   * holdout metrics, effective params, baseline profile of the holdout (features and scores) and
+   * lineage (reasons, dataset, trainer, executor).
+   *
+   * @param stored the trainer's artifact as stored in the artifact store
    */
   public static TrainingRun completed(TrainingRun started, ModelSpec spec, Dataset dataset,
-      TrainingOutput out, ExecutorKind executor, ArtifactStore store, Instant now)
-      throws IOException {
-    ArtifactStore.StoredObject stored = store.put(out.artifact());
+      TrainingOutput out, ArtifactStore.StoredObject stored, ExecutorKind executor,
+      Instant now) {
     List<String> inputs = new ArrayList<>(out.featureNames());
     for (String c : out.categoricalFeatures()) {
       if (!inputs.contains(c)) {

@@ -95,7 +95,8 @@ import org.slf4j.LoggerFactory;
  * error that is not retriable) is replaced by a FAILED event of the same attempt, with the
  * attempt's deterministic FAILED event id, whose error says what was refused and what to do: the
  * coordinator then retries the run under the model's policy instead of waiting for an outcome that
- * never comes.
+ * never comes. Once a FAILED replaces a COMPLETED, the model file the attempt stored is deleted
+ * from the artifact store, as no event names it.
  * If that FAILED cannot be written either, the attempt is given up with an ERROR log and {@link
  * #healthy()} stays false; its STARTED offset stays uncommitted, so the attempt runs again after a
  * restart.
@@ -558,7 +559,8 @@ public final class RunWorker implements AutoCloseable {
     pool.execute(() -> {
       try {
         long began = System.nanoTime();
-        TrainingRun outcome = execute(p.run());
+        Executed executed = execute(p.run());
+        TrainingRun outcome = executed.outcome();
         if (stopping) {
           // a clean stop interrupts the attempt, whatever it returned: it is not reported and
           // not marked finished, so its STARTED stays the oldest without an outcome and the
@@ -577,7 +579,10 @@ public final class RunWorker implements AutoCloseable {
           Sent replaced = send(instead);
           if (replaced.refused() != null) {
             giveUp(p, outcome, sent.refused(), replaced.refused());
-            return; // not finished: its STARTED offset stays uncommitted
+            return; // not finished: its STARTED offset stays uncommitted, its model file kept
+          }
+          if (replaced.written()) {
+            deleteUnnamed(outcome, executed.storedModel());
           }
           outcome = instead;
           sent = replaced;
@@ -599,8 +604,15 @@ public final class RunWorker implements AutoCloseable {
     });
   }
 
+  /**
+   * An attempt's outcome event, and the URI of the model file the attempt stored in the artifact
+   * store for it (bytes the store did not hold before), or null: the file to delete if its
+   * COMPLETED event is refused and replaced by a FAILED.
+   */
+  record Executed(TrainingRun outcome, String storedModel) {}
+
   /** Runs one attempt to its outcome event; never throws. */
-  TrainingRun execute(TrainingRun started) {
+  Executed execute(TrainingRun started) {
     ModelSpec spec = config.model(started.getModel()).orElse(null);
     Dataset dataset = null;
     ExecutorKind kind = started.getLineage().getExecutor();
@@ -628,15 +640,16 @@ public final class RunWorker implements AutoCloseable {
       RunContext ctx = new RunContext(started.getRunId(), started.getAttempt(), spec,
           started.getParams(), dataset, work, started.getStartedAt());
       var out = executor.execute(ctx);
-      TrainingRun completed = RunReports.completed(started, spec, dataset, out, kind, store,
+      ArtifactStore.StoredObject model = store.put(out.artifact());
+      TrainingRun completed = RunReports.completed(started, spec, dataset, out, model, kind,
           clock.instant());
       log.info("run {} attempt {} of {} completed: {}", started.getRunId(), started.getAttempt(),
           started.getModel(), completed.getMetrics());
-      return completed;
+      return new Executed(completed, model.created() ? model.uri() : null);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return RunReports.failed(started, dataset, kind, "interrupted: the service stopped during"
-          + " the run", clock.instant());
+      return new Executed(RunReports.failed(started, dataset, kind, "interrupted: the service"
+          + " stopped during the run", clock.instant()), null);
     } catch (Exception | LinkageError | OutOfMemoryError e) {
       // a missing native library (XGBoost4J without libgomp/libomp: UnsatisfiedLinkError) or a
       // dataset too large for the heap fails the attempt with its reason, like any other failure,
@@ -645,7 +658,7 @@ public final class RunWorker implements AutoCloseable {
           started.getModel(), e.toString());
       String msg = e instanceof Exception && e.getMessage() != null ? e.getMessage()
           : e.toString();
-      return RunReports.failed(started, dataset, kind, msg, clock.instant());
+      return new Executed(RunReports.failed(started, dataset, kind, msg, clock.instant()), null);
     }
   }
 
@@ -751,6 +764,30 @@ public final class RunWorker implements AutoCloseable {
       return value == null ? 0 : value.length;
     } catch (RuntimeException e) {
       return -1;
+    }
+  }
+
+  /**
+   * Deletes the model file of a COMPLETED event Kafka refused, once the FAILED in its place is
+   * written: no event names the file, so nothing would ever read or delete it. Only a file the
+   * attempt stored is passed here ({@code uri} null otherwise): the store keeps objects by
+   * content, and bytes it held before may be those of a model an earlier COMPLETED names. Never
+   * throws: a file that cannot be deleted is logged and left.
+   */
+  private void deleteUnnamed(TrainingRun refused, String uri) {
+    if (uri == null) {
+      return;
+    }
+    try {
+      if (store.delete(uri)) {
+        log.info("run {} attempt {}: deleted its model file {}, which no event names as its {}"
+            + " was not written", refused.getRunId(), refused.getAttempt(), uri,
+            refused.getStatus());
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("run {} attempt {}: cannot delete its model file {}, which no event names as its"
+          + " {} was not written; delete it by hand: {}", refused.getRunId(),
+          refused.getAttempt(), uri, refused.getStatus(), e.toString());
     }
   }
 

@@ -7,6 +7,7 @@ import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.trainingtrigger.ManualRequests;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.XGBoostParams;
+import dev.flywheel.trainingtrigger.coordination.ParamOverrides;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -24,8 +25,8 @@ import java.util.function.Function;
  * {@code TrainingRequested} and answers 202 {@code {"requestId", "model"}} once the broker has it.
  * An unknown model answers 404 listing the declared ones; a model declared without featureGroup
  * (trained outside Flywheel) 409 saying so and what to add to have it trained; a malformed body,
- * or a parameter override the model's XGBoost trainer does not know, 400 saying what to fix; a
- * broker that does not acknowledge in time 503.
+ * parameter overrides beyond the bound of {@link ParamOverrides}, or one the model's XGBoost
+ * trainer does not know, 400 saying what to fix; a broker that does not acknowledge in time 503.
  */
 public final class TrainingHttpApi {
 
@@ -123,6 +124,11 @@ public final class TrainingHttpApi {
         p.fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().isTextual()
             ? e.getValue().asText() : e.getValue().toString()));
       }
+    }
+    String overrides = ParamOverrides.problem("\"params\"", model, params);
+    if (overrides != null) {
+      reply(ctx, 400, Map.of("error", overrides));
+      return;
     }
     List<String> unknownParams = config.model(model).orElseThrow().training()
         .unknownParams(params);

@@ -25,6 +25,7 @@ import dev.flywheel.trainingtrigger.config.TrainingSpec;
 import dev.flywheel.trainingtrigger.coordination.CoordinatorProcessor;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
 import dev.flywheel.trainingtrigger.training.TrainingOutput;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,6 +42,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
@@ -65,13 +67,15 @@ import org.junit.jupiter.api.io.TempDir;
  * What the worker does when an attempt's outcome event cannot be written, with Kafka's {@link
  * MockConsumer} and a {@link MockProducer} that refuses, as {@code KafkaProducer} does, a record
  * larger than its {@code max.request.size}: an outcome refused for good is replaced by a FAILED
- * event, one that fails for a while is written again, and an attempt none of whose events can be
- * written is given up and reported.
+ * event (and the model file a refused COMPLETED named is deleted), one that fails for a while is
+ * written again, and an attempt none of whose events can be written is given up and reported.
  */
 class RunWorkerOutcomeTest {
 
   private static final String RUN = "fraud-1";
   private static final Instant STARTED_AT = Instant.parse("2026-11-24T01:00:00Z");
+  /** What the test trainer writes as its model. */
+  private static final String MODEL_BYTES = "weights";
 
   @TempDir Path dir;
 
@@ -142,7 +146,88 @@ class RunWorkerOutcomeTest {
   }
 
   @Test
-  void shouldGiveUpAndReportUnhealthyWhenNeitherTheOutcomeNorAFailedInItsPlaceCanBeWritten() {
+  void shouldDeleteTheModelFileItStoredWhenItsCompletedIsRefusedAndAFailedIsWrittenInItsPlace()
+      throws Exception {
+    // Given a trainer whose COMPLETED event is over the producer's max.request.size
+    ModelSpec spec = model();
+    prepareDataset(spec);
+
+    // When the worker executes the attempt, and writes a FAILED in place of the COMPLETED
+    execute(spec, trainer(60_000));
+    awaitOffsetCommitted(1L);
+    assertThat(producer.history()).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.FAILED);
+
+    // Then the model file the attempt stored, which only the refused COMPLETED named, is deleted
+    assertThat(producer.refused).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.COMPLETED);
+    Path model = modelFile(producer.refused.get(0).value());
+    assertThat(model).startsWithRaw(dir.resolve("artifacts")).doesNotExist();
+  }
+
+  @Test
+  void shouldKeepTheModelFileWhenItsCompletedIsWritten() throws Exception {
+    // Given a trainer whose COMPLETED event fits
+    ModelSpec spec = model();
+    prepareDataset(spec);
+
+    // When the worker executes the attempt and writes its COMPLETED
+    execute(spec, trainer(3));
+    awaitOffsetCommitted(1L);
+
+    // Then the model file the COMPLETED names is in the artifact store
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.value().getStatus()).isEqualTo(RunStatus.COMPLETED);
+      assertThat(modelFile(r.value())).hasContent(MODEL_BYTES);
+    });
+  }
+
+  @Test
+  void shouldKeepAModelFileTheStoreHeldAlreadyWhenItsCompletedIsRefused() throws Exception {
+    // Given the artifact store holds the bytes the trainer will make (another run's model, which
+    // a registered version may name), and a trainer whose COMPLETED event is too large
+    ModelSpec spec = model();
+    prepareDataset(spec);
+    String earlier = new LocalArtifactStore(dir.resolve("artifacts"))
+        .put(MODEL_BYTES.getBytes(StandardCharsets.UTF_8)).uri();
+
+    // When the worker executes the attempt, and writes a FAILED in place of the COMPLETED
+    execute(spec, trainer(60_000));
+    awaitOffsetCommitted(1L);
+    assertThat(producer.history()).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.FAILED);
+
+    // Then the file is kept: the attempt did not store it
+    assertThat(producer.refused.get(0).value().getArtifact().getUri()).isEqualTo(earlier);
+    assertThat(modelFile(producer.refused.get(0).value())).hasContent(MODEL_BYTES);
+  }
+
+  @Test
+  void shouldKeepTheModelFileWhenNeitherItsCompletedNorAFailedInItsPlaceCanBeWritten()
+      throws Exception {
+    // Given a producer whose serializer fails for good, and a trainer whose result fits
+    ModelSpec spec = model();
+    prepareDataset(spec);
+    producer.failAll = new SerializationException("registering the schema failed",
+        new SchemaRegistryException("incompatible", 409,
+            SchemaRegistryException.INCOMPATIBLE_SCHEMA, "incompatible", null));
+
+    // When the worker executes the attempt, and gives it up as neither event can be written
+    execute(spec, trainer(3));
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(worker.healthy()).isFalse();
+      assertThat(worker.activeRuns()).isZero();
+    });
+
+    // Then the model file stays: the attempt runs again after a restart, and its COMPLETED may
+    // be written then
+    assertThat(producer.refused).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.COMPLETED, RunStatus.FAILED);
+    assertThat(modelFile(producer.refused.get(0).value())).hasContent(MODEL_BYTES);
+  }
+
+  @Test
+  void shouldGiveUpReportUnhealthyAndHoldItsOffsetWhenNeitherTheOutcomeNorAFailedInItsPlaceCanBeWritten() {
     // Given a producer whose serializer fails for good (the registry refuses the schema), and a
     // STARTED attempt of a model no longer declared (its outcome is a FAILED at once)
     producer.failAll = new SerializationException("registering the schema failed",
@@ -173,9 +258,29 @@ class RunWorkerOutcomeTest {
           .contains("SerializationException")
           .contains("training-trigger restarted"));
     }
-    // And the attempt's STARTED offset is not committed: it runs again after a restart
-    assertThat(consumer.committed(Set.of(tp)).get(tp)).satisfiesAnyOf(
-        c -> assertThat(c).isNull(), c -> assertThat(c.offset()).isZero());
+
+    // When the producer writes again, and a later attempt is STARTED after it
+    producer.failAll = null;
+    consumer.schedulePollTask(() -> consumer.addRecord(record(1, started("fraud", "fraud-2"))));
+
+    // Then the later attempt is executed and its outcome written
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      assertThat(producer.history()).extracting(r -> r.value().getEventId())
+          .containsExactly(CoordinatorProcessor.eventId("fraud-2", 1, RunStatus.FAILED));
+      assertThat(worker.activeRuns()).isZero();
+    });
+    // And once the worker has been through a whole poll-and-commit cycle after it (the second of
+    // two poll tasks runs only after the cycle of the first has committed), the offset committed
+    // is still the given-up attempt's STARTED, not past the later one: it runs again after a
+    // restart
+    CountDownLatch cycled = new CountDownLatch(2);
+    consumer.schedulePollTask(cycled::countDown);
+    consumer.schedulePollTask(cycled::countDown);
+    await().atMost(Duration.ofSeconds(30)).until(() -> cycled.getCount() == 0);
+    assertThat(consumer.position(tp)).as("the worker's position").isEqualTo(2L);
+    assertThat(consumer.committed(Set.of(tp))).extractingByKey(tp)
+        .extracting(OffsetAndMetadata::offset).isEqualTo(0L);
+    assertThat(worker.healthy()).isFalse();
   }
 
   @Test
@@ -221,6 +326,27 @@ class RunWorkerOutcomeTest {
         incompatible))).isFalse();
   }
 
+  /** Starts the worker and has it read the STARTED attempt of {@code spec} at offset 0. */
+  private void execute(ModelSpec spec, TrainingExecutor trainer) {
+    start(spec, trainer);
+    consumer.schedulePollTask(() -> {
+      consumer.rebalance(List.of(tp));
+      consumer.addRecord(record(0, started(spec.name())));
+    });
+  }
+
+  /** Waits until the worker has committed {@code offset}: what came before it is finished. */
+  private void awaitOffsetCommitted(long offset) {
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(
+        consumer.committed(Set.of(tp))).extractingByKey(tp)
+        .extracting(OffsetAndMetadata::offset).isEqualTo(offset));
+  }
+
+  /** The file of the artifact store that a COMPLETED event names as its model. */
+  private static Path modelFile(TrainingRun completed) {
+    return Path.of(URI.create(completed.getArtifact().getUri()));
+  }
+
   private void start(ModelSpec spec, TrainingExecutor trainer) {
     worker = TestWorkers.start(dir, spec == null ? List.of() : List.of(spec), consumers::remove,
         producer, runs, trainer == null ? Map.of() : Map.of(ExecutorSpec.Kind.COMMAND, trainer));
@@ -247,7 +373,7 @@ class RunWorkerOutcomeTest {
     Files.write(work.resolve("dataset.lineage"), bytes);
   }
 
-  /** A trainer whose result holds {@code metrics} metrics. */
+  /** A trainer whose result holds {@code metrics} metrics, its model {@link #MODEL_BYTES}. */
   private static TrainingExecutor trainer(int metrics) {
     return new TrainingExecutor() {
       @Override
@@ -257,7 +383,7 @@ class RunWorkerOutcomeTest {
 
       @Override
       public TrainingOutput execute(RunContext run) throws Exception {
-        Path model = Files.writeString(run.workDir().resolve("model.onnx"), "weights",
+        Path model = Files.writeString(run.workDir().resolve("model.onnx"), MODEL_BYTES,
             StandardCharsets.UTF_8);
         Map<String, Double> values = new TreeMap<>();
         for (int i = 0; i < metrics; i++) {
@@ -285,9 +411,14 @@ class RunWorkerOutcomeTest {
   }
 
   private static TrainingRun started(String model) {
-    return TrainingRun.newBuilder().setEventId(RUN + "/1/started").setEventTime(STARTED_AT)
-        .setRunId(RUN).setModel(model).setStatus(RunStatus.STARTED).setAttempt(1)
-        .setStartedAt(STARTED_AT).setLineage(ModelLineage.newBuilder().setRunId(RUN)
+    return started(model, RUN);
+  }
+
+  /** The STARTED event of attempt 1 of run {@code runId} of {@code model}. */
+  private static TrainingRun started(String model, String runId) {
+    return TrainingRun.newBuilder().setEventId(runId + "/1/started").setEventTime(STARTED_AT)
+        .setRunId(runId).setModel(model).setStatus(RunStatus.STARTED).setAttempt(1)
+        .setStartedAt(STARTED_AT).setLineage(ModelLineage.newBuilder().setRunId(runId)
             .setReasons(List.of()).setTrainer("linear-script").setExecutor(ExecutorKind.COMMAND)
             .build())
         .setParams(Map.of()).build();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.trainingtrigger.TrainCommand;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
+import dev.flywheel.trainingtrigger.coordination.ParamOverrides;
 import io.javalin.Javalin;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -107,6 +108,43 @@ class TrainingHttpApiTest {
     assertThat(ok.statusCode()).isEqualTo(202);
     assertThat(sent).singleElement().satisfies(r ->
         assertThat(r.getParams()).containsEntry("learning_rate", "0.05"));
+  }
+
+  @Test
+  void shouldAnswer400ForOverridesBeyondTheBoundSayingWhatToFix() throws Exception {
+    // When a request overrides more parameters than a run may have, and another sets a value
+    // longer than an override may have
+    StringBuilder many = new StringBuilder("{\"params\": {");
+    for (int i = 0; i <= ParamOverrides.MAX; i++) {
+      many.append(i == 0 ? "" : ", ").append("\"p_").append(i).append("\": 1");
+    }
+    HttpResponse<String> tooMany = post("fraud", many.append("}}").toString());
+    HttpResponse<String> tooLong = post("fraud", "{\"params\": {\"monotone_constraints\": \"("
+        + "1,".repeat(600) + "1)\"}}");
+    // Then both are refused, saying what to fix, and nothing is written
+    assertThat(tooMany.statusCode()).isEqualTo(400);
+    assertThat(tooMany.body()).contains("has 101 parameter overrides, more than the 100 a run"
+        + " may have; override fewer, and put the parameters every run uses under"
+        + " models[fraud].training.params in flywheel.yaml");
+    assertThat(tooLong.statusCode()).isEqualTo(400);
+    assertThat(tooLong.body()).contains("has a value of 1203 characters for"
+        + " 'monotone_constraints', longer than the 1000 an override may have; set so long a"
+        + " value under models[fraud].training.params in flywheel.yaml instead");
+    assertThat(sent).isEmpty();
+  }
+
+  @Test
+  void shouldExitWithTwoWhenAnOverrideIsLongerThanTheBound() throws Exception {
+    // Given the flywheel.yaml here
+    Path config = Files.writeString(dir.resolve("flywheel.yaml"), YAML);
+    // When an override longer than the bound is asked for
+    int status = train("fraud", "-c", config.toString(), "-p",
+        "monotone_constraints=(" + "1,".repeat(600) + "1)", "--bootstrap-servers", "127.0.0.1:1");
+    // Then it is refused before anything is sent, saying what to do
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString()).contains("-p has a value of 1203 characters for"
+        + " 'monotone_constraints'").contains("models[fraud].training.params in flywheel.yaml");
+    assertThat(out.toString()).doesNotContain("requested training");
   }
 
   @Test
