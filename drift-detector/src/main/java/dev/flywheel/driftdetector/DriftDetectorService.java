@@ -106,7 +106,8 @@ public final class DriftDetectorService implements AutoCloseable {
       Topology topology = DriftTopology.build(config, topics, serdes, new DriftMetrics(meters));
       LOG.debug("drift-detector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("drift-detector"));
+      streams.setUncaughtExceptionHandler(
+          new ReplaceFailedThreads("drift-detector").untilRegistryAnswers(serdes, streams));
       streams.start();
       LOG.info("drift-detector started; policies for {}, defaults for other models",
           config.policies().keySet());

@@ -121,7 +121,8 @@ public final class FeatureStreamsService implements AutoCloseable {
         plans.stream().map(FeatureGroupPlan::describe).toList());
     LOG.debug("feature-streams {} topology: {}", b.applicationId, topology.describe());
     streams = new KafkaStreams(topology, properties);
-    streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("feature-streams"));
+    streams.setUncaughtExceptionHandler(
+        new ReplaceFailedThreads("feature-streams").untilRegistryAnswers(serdes, streams));
     streams.setStateListener((now, before) ->
         LOG.info("feature-streams {}: {} -> {}", b.applicationId, before, now));
     streams.start();

@@ -110,7 +110,8 @@ public final class RegistryProjectorService implements AutoCloseable {
       Topology topology = RegistryTopology.build(config, topics, serdes);
       log.debug("registry projector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("registry-projector"));
+      streams.setUncaughtExceptionHandler(
+          new ReplaceFailedThreads("registry-projector").untilRegistryAnswers(serdes, streams));
       streams.setStateListener((now, before) ->
           log.info("registry projector {} -> {}", before, now));
       streams.start();

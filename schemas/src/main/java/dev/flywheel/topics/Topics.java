@@ -154,6 +154,11 @@ public final class Topics {
     return prefix;
   }
 
+  /** The serdes of the catalogue's Avro topics. */
+  public AvroSerdeFactory serdes() {
+    return serdes;
+  }
+
   /** Partitions every topic is created with. */
   public int partitions() {
     return partitions;

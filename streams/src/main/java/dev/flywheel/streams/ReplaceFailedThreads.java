@@ -1,8 +1,15 @@
 package dev.flywheel.streams;
 
+import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryException;
+import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.AvroSerdeFactory;
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import org.apache.kafka.common.utils.ExponentialBackoff;
+import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +31,17 @@ import org.slf4j.LoggerFactory;
  * back what {@code read_committed} readers of its output topics see. At 6 s at most it stays
  * below the producers' transaction timeout (10 s in Kafka Streams), and a {@code close()} waits
  * for it within its own timeout.
+ *
+ * <p>A failure because the schema registry does not answer ({@link
+ * SchemaRegistryException#isRetriableCause}) is different: under exactly-once every replacement
+ * closes the thread's tasks dirty, which wipes their stores, and the new thread restores them in
+ * full from their changelogs before it meets the same unreadable record and fails again. With a
+ * registry away for minutes and large stores, that is a full restore every few seconds. So with
+ * {@link #untilRegistryAnswers}, such a thread is replaced once the registry answers again
+ * (probed every second), or after {@link #OUTAGE_WAIT} at the most, or at once when Kafka Streams
+ * is shutting down: a restore at most once a minute while the registry is away, and a new thread
+ * within about a second of its return. Its open transaction is aborted by the broker after the
+ * transaction timeout meanwhile, which releases {@code read_committed} readers of its outputs.
  */
 public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandler {
 
@@ -33,6 +51,16 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   static final Duration QUIET = Duration.ofMinutes(5);
 
   private static final ExponentialBackoff BACKOFF = new ExponentialBackoff(1_000, 2, 5_000, 0.2);
+
+  /**
+   * The longest a thread failed by a registry outage waits for the registry before it is
+   * replaced: well below the consumer's {@code max.poll.interval.ms} (5 minutes in Kafka Streams),
+   * past which the thread would leave the group.
+   */
+  static final Duration OUTAGE_WAIT = Duration.ofSeconds(60);
+
+  /** How often the registry is asked whether it answers again. */
+  static final long PROBE_MILLIS = 1_000;
 
   /** Waits the given milliseconds. */
   interface Sleeper {
@@ -44,6 +72,9 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   private final Sleeper sleeper;
   private int failuresInARow;
   private long lastFailureNanos;
+  private volatile Predicate<Throwable> outage = e -> false;
+  private volatile BooleanSupplier outageOver = () -> true;
+  private volatile BooleanSupplier stopping = () -> false;
 
   /** @param processor named in the log line */
   public ReplaceFailedThreads(String processor) {
@@ -56,16 +87,97 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     this.sleeper = sleeper;
   }
 
+  /**
+   * Replaces a thread failed because the schema registry does not answer only once {@code
+   * registry} answers again (or after {@link #OUTAGE_WAIT}, or when {@code streams} shuts down),
+   * rather than after the usual pause; see the class comment. Returns this handler.
+   */
+  public ReplaceFailedThreads untilRegistryAnswers(SchemaRegistryClient registry,
+      KafkaStreams streams) {
+    return waitingOut(SchemaRegistryException::isRetriableCause, () -> answers(registry),
+        () -> shuttingDown(streams.state()));
+  }
+
+  /**
+   * As {@link #untilRegistryAnswers(SchemaRegistryClient, KafkaStreams)} with the registry client
+   * of {@code serdes} when it has one (Flywheel's {@link AvroSerdes}); else this handler as it is.
+   */
+  public ReplaceFailedThreads untilRegistryAnswers(AvroSerdeFactory serdes,
+      KafkaStreams streams) {
+    return serdes instanceof AvroSerdes avro ? untilRegistryAnswers(avro.client(), streams) : this;
+  }
+
+  /**
+   * Replaces a thread whose failure {@code outage} matches once {@code over} says the outage is
+   * over (asked every {@link #PROBE_MILLIS}), after {@link #OUTAGE_WAIT}, or once {@code
+   * stopping} is true, whichever comes first; never before the usual pause.
+   */
+  ReplaceFailedThreads waitingOut(Predicate<Throwable> outage, BooleanSupplier over,
+      BooleanSupplier stopping) {
+    this.outage = outage;
+    this.outageOver = over;
+    this.stopping = stopping;
+    return this;
+  }
+
   @Override
   public StreamThreadExceptionResponse handle(Throwable exception) {
     long pause = nextPauseMillis();
-    LOG.error("{}: a stream thread failed; replacing it in {} ms", processor, pause, exception);
     try {
-      sleeper.sleep(pause);
+      if (outage.test(exception)) {
+        LOG.error("{}: a stream thread failed as the schema registry does not answer; replacing"
+            + " it once the registry answers again, within {} s at the most", processor,
+            OUTAGE_WAIT.toSeconds(), exception);
+        waitOut(pause);
+      } else {
+        LOG.error("{}: a stream thread failed; replacing it in {} ms", processor, pause,
+            exception);
+        sleeper.sleep(pause);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // keep the flag; replace at once
     }
     return StreamThreadExceptionResponse.REPLACE_THREAD;
+  }
+
+  private void waitOut(long pause) throws InterruptedException {
+    long deadline = nanoTime.getAsLong() + OUTAGE_WAIT.toNanos();
+    sleeper.sleep(pause);
+    while (!stopping.getAsBoolean() && nanoTime.getAsLong() < deadline) {
+      if (over()) {
+        LOG.info("{}: the schema registry answers again; replacing the failed stream thread",
+            processor);
+        return;
+      }
+      sleeper.sleep(PROBE_MILLIS);
+    }
+    if (!stopping.getAsBoolean()) {
+      LOG.warn("{}: the schema registry still does not answer after {} s; replacing the failed"
+          + " stream thread, which restores its tasks' stores again", processor,
+          OUTAGE_WAIT.toSeconds());
+    }
+  }
+
+  private boolean over() {
+    try {
+      return outageOver.getAsBoolean();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean answers(SchemaRegistryClient registry) {
+    try {
+      registry.listSubjects();
+      return true;
+    } catch (SchemaRegistryException e) {
+      return !e.isRetriable(); // an answer, even a refusal, is the registry answering
+    }
+  }
+
+  private static boolean shuttingDown(KafkaStreams.State state) {
+    return state == KafkaStreams.State.PENDING_SHUTDOWN || state == KafkaStreams.State.NOT_RUNNING
+        || state == KafkaStreams.State.PENDING_ERROR || state == KafkaStreams.State.ERROR;
   }
 
   private synchronized long nextPauseMillis() {

@@ -215,14 +215,19 @@ class DeadLetterHandlersIT {
             ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1000)).build();
 
     try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
-      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("registry-away"));
+      streams.setUncaughtExceptionHandler(
+          new ReplaceFailedThreads("registry-away").untilRegistryAnswers(away, streams));
       streams.start();
 
       // When it reads them while its registry is away
       await().atMost(Duration.ofSeconds(60))
           .until(() -> metric(streams, "failed-stream-threads") >= 1);
 
-      // Then no label went to the dead-letter topic, and none was skipped
+      // Then the failed thread is not replaced while the registry stays away, so it does not
+      // fail again (each replacement would restore its tasks' stores in full)
+      await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(10))
+          .until(() -> metric(streams, "failed-stream-threads") == 1);
+      // and no label went to the dead-letter topic, and none was skipped
       assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
       assertThat(CommittedValues.bytes(devstack.bootstrapServers(), out)).isEmpty();
 

@@ -2,6 +2,7 @@ package dev.flywheel.streams;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flywheel.registry.SchemaRegistryException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,5 +50,84 @@ class ReplaceFailedThreadsTest {
 
     // Then it is replaced after about a second again
     assertThat(pauses.get(3)).isBetween(800L, 1_200L);
+  }
+
+  @Test
+  void shouldReplaceAThreadFailedByARegistryOutageOnceTheRegistryAnswersAgain() {
+    // Given a handler waiting out registry outages, and a registry that answers on the 6th probe
+    ReplaceFailedThreads waiting = waitingOut(probes -> probes >= 6, () -> false);
+
+    // When a thread fails because the registry does not answer
+    StreamThreadExceptionResponse response = waiting.handle(registryAway());
+
+    // Then it is replaced after the usual pause and five more probes a second apart, no longer
+    assertThat(response).isEqualTo(StreamThreadExceptionResponse.REPLACE_THREAD);
+    assertThat(slept).hasSize(6);
+    assertThat(slept.get(0)).isBetween(800L, 1_200L);
+    assertThat(slept.subList(1, 6)).containsOnly(ReplaceFailedThreads.PROBE_MILLIS);
+  }
+
+  @Test
+  void shouldReplaceAThreadFailedByARegistryOutageAfterTheLongestWaitIfTheRegistryStaysAway() {
+    // Given a registry that never answers
+    ReplaceFailedThreads waiting = waitingOut(probes -> false, () -> false);
+
+    // When a thread fails because it does not answer
+    waiting.handle(registryAway());
+
+    // Then it is replaced once the longest wait is over
+    long total = slept.stream().mapToLong(Long::longValue).sum();
+    assertThat(total).isBetween(ReplaceFailedThreads.OUTAGE_WAIT.toMillis(),
+        ReplaceFailedThreads.OUTAGE_WAIT.toMillis() + ReplaceFailedThreads.PROBE_MILLIS);
+  }
+
+  @Test
+  void shouldStopWaitingForTheRegistryWhenStreamsShutsDown() {
+    // Given a registry that never answers, and Kafka Streams shutting down after two probes
+    int[] probes = {0};
+    ReplaceFailedThreads waiting = waitingOut(n -> {
+      probes[0] = n;
+      return false;
+    }, () -> probes[0] >= 2);
+
+    // When a thread fails because the registry does not answer
+    waiting.handle(registryAway());
+
+    // Then it stops waiting at once
+    assertThat(slept).hasSize(3);
+  }
+
+  @Test
+  void shouldPauseAsUsualForAFailureThatIsNotARegistryOutage() {
+    // Given a handler waiting out registry outages, and a registry that never answers
+    ReplaceFailedThreads waiting = waitingOut(probes -> false, () -> false);
+
+    // When a thread fails for another reason
+    waiting.handle(new IllegalStateException("a bug"));
+
+    // Then it is replaced after the usual pause alone
+    assertThat(slept).hasSize(1);
+    assertThat(slept.get(0)).isBetween(800L, 1_200L);
+  }
+
+  private final List<Long> slept = new ArrayList<>();
+
+  /** A handler on a clock its sleeps move, whose registry answers when {@code answers} says. */
+  private ReplaceFailedThreads waitingOut(java.util.function.IntPredicate answers,
+      java.util.function.BooleanSupplier stopping) {
+    AtomicLong now = new AtomicLong();
+    int[] probes = {0};
+    return new ReplaceFailedThreads("test", now::get, millis -> {
+      slept.add(millis);
+      now.addAndGet(Duration.ofMillis(millis).toNanos());
+    }).waitingOut(SchemaRegistryException::isRetriableCause,
+        () -> answers.test(++probes[0]), stopping);
+  }
+
+  private static RuntimeException registryAway() {
+    return new org.apache.kafka.streams.errors.StreamsException("cannot decode",
+        new SchemaRegistryException("GET /schemas/ids/7: no answer from http://registry:8081",
+            SchemaRegistryException.NO_RESPONSE, SchemaRegistryException.NO_RESPONSE, null,
+            null));
   }
 }

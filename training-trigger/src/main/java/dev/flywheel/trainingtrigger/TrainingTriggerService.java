@@ -138,7 +138,8 @@ public final class TrainingTriggerService implements AutoCloseable {
       Topology topology = TrainingTriggerTopology.build(config, topics, meters);
       log.debug("training-trigger topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads("training-trigger"));
+      streams.setUncaughtExceptionHandler(
+          new ReplaceFailedThreads("training-trigger").untilRegistryAnswers(topics.serdes(), streams));
       streams.start();
       store = new LocalArtifactStore(config.service().artifactDir());
       DatasetBuilder datasets = DatasetBuilder.builder().kafka(clientProps()).topics(topics)
