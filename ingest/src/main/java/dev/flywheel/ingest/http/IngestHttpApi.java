@@ -50,7 +50,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
@@ -77,13 +76,21 @@ import org.slf4j.LoggerFactory;
  * {@code application/json} or {@code application/x-ndjson}, 413 body over the limit, 400 malformed
  * JSON (with line and column), 422 invalid records (each with index, field and reason; nothing is
  * written; a record too large for the producer's {@code max.request.size} is invalid too, and so
- * is a label whose {@code target} no declared model learns, when models are declared), 503
- * Kafka or the schema registry unavailable, or ingest shutting down (the batch's transaction is
- * aborted, so nothing of it is visible to {@code read_committed} consumers), 202 written and
- * committed. A batch whose record the broker refuses as too large (over the topic's {@code
- * max.message.bytes}, which ingest cannot check beforehand) is aborted and answered 422 too,
- * naming the record, its size and the topic's limit, since sending it again cannot succeed. Every
- * error body is JSON with an {@code error} message that says what to fix.
+ * is a record too large for the topic's {@code max.message.bytes} and a label whose {@code target}
+ * no declared model learns, when models are declared), 503 Kafka or the schema registry
+ * unavailable, or ingest shutting down (the batch's transaction is aborted, so nothing of it is
+ * visible to {@code read_committed} consumers), 202 written and committed. Every error body is
+ * JSON with an {@code error} message that says what to fix.
+ *
+ * <p>A record is too large for its topic when the record batch the producer would send for it
+ * alone ({@link RecordBatchSize}: serialized, compressed as the producer compresses, with the
+ * batch's header) is over the topic's {@code max.message.bytes} ({@link TopicMessageLimits},
+ * read with the Admin client and cached): the broker would refuse it, so the batch is answered
+ * 422 before a transaction is opened for it, naming the record, its size and the topic's limit,
+ * since sending it again cannot succeed. Before refusing on a cached limit, the limit is read
+ * again, so one raised meanwhile is honoured at once. When the limit cannot be read, or was
+ * lowered since it was read, the broker refuses the record instead: the batch's transaction is
+ * aborted and answered the same 422 (and the limit read again for the next batch).
  *
  * <p>Rejected input is kept: each invalid or too large record of a 422 (its JSON text) and the
  * body of a 400 go
@@ -119,14 +126,25 @@ public final class IngestHttpApi {
   /** The targets labels may name; empty when no model is declared, and then any target goes. */
   private final SortedSet<String> labelTargets;
   private final int maxRequestSize;
-  /** A topic's {@code max.message.bytes}, when known. */
-  private final Function<String, OptionalInt> maxMessageBytes;
+  /** Each topic's {@code max.message.bytes}, when known. */
+  private final TopicMessageLimits limits;
+  /** The size the broker checks against {@link #limits}. */
+  private final RecordBatchSize batchSize;
   /** One writer per source schema, for the size check; a writer is thread-safe once built. */
   private final Map<Schema, GenericDatumWriter<GenericRecord>> sizeWriters =
       new ConcurrentHashMap<>();
 
   /** Bytes before the Avro binary in the Confluent wire format: magic byte and schema id. */
   private static final int WIRE_HEADER_BYTES = 5;
+
+  /**
+   * A record whose size uncompressed (an upper bound of its record batch's size uncompressed) is
+   * below its topic's limit by more than 1/{@value} of it plus {@link #CODEC_FRAMING_BYTES} is
+   * not measured compressed: that is more than the framing any of Kafka's codecs adds to data it
+   * cannot shrink, so its batch fits. A record within it is measured as it would be sent.
+   */
+  private static final int CODEC_FRAMING_SHARE = 256;
+  private static final int CODEC_FRAMING_BYTES = 64;
 
   /**
    * @param catalog the sources
@@ -167,19 +185,21 @@ public final class IngestHttpApi {
       Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize,
       Set<String> labelTargets) {
     this(catalog, writer, deadLetters, http, produceTimeout, health, metrics, maxRequestSize,
-        labelTargets, topic -> OptionalInt.empty());
+        labelTargets, TopicMessageLimits.unknown(), RecordBatchSize.unmeasured());
   }
 
   /**
-   * As the nine-argument constructor, with {@code maxMessageBytes} telling a topic's {@code
-   * max.message.bytes} (empty when it cannot tell), which the 422 of a record the broker refused
-   * as too large names.
+   * As the nine-argument constructor, with {@code limits} telling each topic's {@code
+   * max.message.bytes}: a record whose {@code batchSize} (the record batch the batch producers
+   * would send for it) is over its topic's limit is answered 422 before anything of the batch is
+   * sent, and the 422 of a record the broker refused as too large names the limit.
    */
   public IngestHttpApi(SourceCatalog catalog, TransactionalBatchWriter writer,
       DeadLetterWriter deadLetters, IngestConfig.Http http, Duration produceTimeout,
       Supplier<IngestHealth> health, IngestMetrics metrics, int maxRequestSize,
-      Set<String> labelTargets, Function<String, OptionalInt> maxMessageBytes) {
-    this.maxMessageBytes = Objects.requireNonNull(maxMessageBytes, "maxMessageBytes");
+      Set<String> labelTargets, TopicMessageLimits limits, RecordBatchSize batchSize) {
+    this.limits = Objects.requireNonNull(limits, "limits");
+    this.batchSize = Objects.requireNonNull(batchSize, "batchSize");
     this.labelTargets = new TreeSet<>(Objects.requireNonNull(labelTargets, "labelTargets"));
     this.maxRequestSize = maxRequestSize;
     this.catalog = Objects.requireNonNull(catalog, "catalog");
@@ -346,6 +366,8 @@ public final class IngestHttpApi {
     SortedSet<String> unknownTargets = new TreeSet<>();
     int untargeted = 0;
     int invalid = 0;
+    int overTopicLimit = 0;
+    TopicLimit topicLimit = new TopicLimit(topic);
     for (JsonBatch.Item item : items) {
       JsonNode json = item.json();
       if (labelSource != null && json instanceof ObjectNode object && !object.has("source")) {
@@ -378,17 +400,45 @@ public final class IngestHttpApi {
               + " in flywheel.yaml and restart ingest"));
         }
       }
+      OptionalInt size = problems.isEmpty() ? recordSize(record) : OptionalInt.empty();
       if (problems.isEmpty()) {
-        tooLarge(record).ifPresent(problems::add);
+        tooLarge(record, size).ifPresent(problems::add);
+      }
+      RecordTooLargeException overLimit = null;
+      if (problems.isEmpty()) {
+        overLimit = overTopicLimit(record, size, topicLimit).orElse(null);
+        if (overLimit != null) {
+          overTopicLimit++;
+          problems.add(new FieldError(FieldError.ROOT, overLimit.getMessage()));
+        }
       }
       if (problems.isEmpty()) {
         records.add(record);
       } else {
         invalid++;
-        reject(ctx, topic, item, source, labelSource, problems, null, errors, rejected);
+        // a record over the topic's limit is kept as one the broker refused is, with its error
+        reject(ctx, topic, item, source, labelSource, problems, overLimit, errors, rejected);
       }
     }
     if (invalid > 0) {
+      answerInvalid(ctx, source, topic, items.size(), schema, invalid, overTopicLimit,
+          unknownTargets, untargeted, errors, rejected, labelSource);
+      return;
+    }
+    produce(ctx, source, topic, items, records, labelSource);
+  }
+
+  /**
+   * Answers 422 for a batch of {@code total} records of which {@code invalid} are, {@code
+   * overTopicLimit} of them as too large for the topic and the others as not matching the schema
+   * (or, for labels, naming targets no model learns): nothing is written.
+   */
+  private void answerInvalid(Context ctx, SourceDefinition source, String topic, int total,
+      Schema schema, int invalid, int overTopicLimit, SortedSet<String> unknownTargets,
+      int untargeted, ArrayNode errors, List<DeadLetter> rejected, String labelSource) {
+    List<String> parts = new ArrayList<>();
+    int otherwise = invalid - overTopicLimit;
+    if (otherwise > 0) {
       List<String> targetProblems = new ArrayList<>();
       if (!unknownTargets.isEmpty()) {
         targetProblems.add("unknown target(s) " + known(unknownTargets));
@@ -397,24 +447,32 @@ public final class IngestHttpApi {
         targetProblems.add(untargeted + " give no target, which defaults to '"
             + defaultTarget(schema) + "'");
       }
-      ObjectNode out = errorBody(targetProblems.isEmpty()
-          ? invalid + " of " + items.size() + " records do not match schema "
-              + schema.getFullName() + " of '" + source.name() + "'; nothing was written"
-          : invalid + " of " + items.size() + " labels are invalid: "
+      parts.add(targetProblems.isEmpty()
+          ? otherwise + " of " + total + " records do not match schema "
+              + schema.getFullName() + " of '" + source.name() + "'"
+          : otherwise + " of " + total + " labels are invalid: "
               + String.join(", and ", targetProblems) + ", while the models in flywheel.yaml"
-              + " learn " + known(labelTargets) + "; nothing was written");
-      answerRejected(ctx, out, invalid, errors, rejected, metricSource(source, labelSource));
-      return;
+              + " learn " + known(labelTargets));
     }
-    produce(ctx, source, topic, items, records, labelSource);
+    if (overTopicLimit > 0) {
+      parts.add(overTopicLimit + " of " + total + " records are too large for topic " + topic
+          + ", over its max.message.bytes, so Kafka would refuse them");
+    }
+    String message = String.join("; ", parts) + "; nothing was written";
+    if (overTopicLimit > 0) {
+      message += ", and sending the same batch again cannot succeed: raise the limit the errors"
+          + " name (the topic's max.message.bytes) or split those records";
+    }
+    answerRejected(ctx, errorBody(message), invalid, errors, rejected,
+        metricSource(source, labelSource));
   }
 
   /**
    * The problem of a record the batch producer would refuse with {@code RecordTooLargeException}
    * (which would fail the whole batch with a 503 a retry cannot fix), if it is that large.
    */
-  private Optional<FieldError> tooLarge(ProducerRecord<String, GenericRecord> record) {
-    OptionalInt measured = recordSize(record);
+  private Optional<FieldError> tooLarge(ProducerRecord<String, GenericRecord> record,
+      OptionalInt measured) {
     if (measured.isEmpty() || measured.getAsInt() <= maxRequestSize) {
       return Optional.empty(); // small enough, or not measurable here: the serializer decides
     }
@@ -447,14 +505,81 @@ public final class IngestHttpApi {
   }
 
   /**
+   * The error of a record over its topic's {@code max.message.bytes}, which the broker would
+   * refuse with {@code RecordTooLargeException}, failing the batch's transaction: when the record
+   * batch the producer sends for it alone is larger than the limit. Empty when the record fits,
+   * or when the limit or the record's batch cannot be measured here (then the broker decides).
+   *
+   * <p>Only a record that may be over the limit (uncompressed, with room for a codec's framing)
+   * is serialized and compressed again to be measured; a record over a cached limit is measured
+   * against the limit read again, so that a limit raised since is honoured at once.
+   */
+  private Optional<RecordTooLargeException> overTopicLimit(
+      ProducerRecord<String, GenericRecord> record, OptionalInt size, TopicLimit topicLimit) {
+    OptionalInt limit = topicLimit.cached();
+    if (limit.isEmpty() || size.isEmpty() || size.getAsInt()
+        + size.getAsInt() / CODEC_FRAMING_SHARE + CODEC_FRAMING_BYTES <= limit.getAsInt()) {
+      return Optional.empty();
+    }
+    OptionalInt batch = batchSize.of(record);
+    if (batch.isEmpty() || batch.getAsInt() <= limit.getAsInt()) {
+      return Optional.empty();
+    }
+    limit = topicLimit.confirmed();
+    if (limit.isEmpty() || batch.getAsInt() <= limit.getAsInt()) {
+      return Optional.empty();
+    }
+    int bytes = batch.getAsInt();
+    String topic = record.topic();
+    // the exception the broker would answer with, so the dead letter says what it would say
+    return Optional.of(new RecordTooLargeException("the record of " + bytes + " bytes (as the"
+        + " record batch ingest's producer sends it, " + batchSize.compressionType()
+        + "-compressed) is over max.message.bytes of topic " + topic + " (now "
+        + limit.getAsInt() + " bytes), so Kafka would refuse it: raise max.message.bytes of topic "
+        + topic + " to at least " + bytes + ", or split the record into smaller ones"));
+  }
+
+  /**
+   * A topic's {@code max.message.bytes} for the records of one batch: taken from {@link #limits}
+   * when the first record needs it, and read again at most once, before a record is refused.
+   */
+  private final class TopicLimit {
+    private final String topic;
+    private OptionalInt limit;
+    private boolean confirmed;
+
+    TopicLimit(String topic) {
+      this.topic = topic;
+    }
+
+    /** The cached limit; empty when unknown. */
+    OptionalInt cached() {
+      if (limit == null) {
+        limit = limits.get(topic);
+      }
+      return limit;
+    }
+
+    /** The limit as read now (once per batch); empty when it cannot be read. */
+    OptionalInt confirmed() {
+      if (!confirmed) {
+        limit = limits.refresh(topic);
+        confirmed = true;
+      }
+      return limit;
+    }
+  }
+
+  /**
    * The reason given for a record Kafka refused as too large although it passed the check against
    * the producer's {@code max.request.size}: in practice the broker, over the topic's {@code
    * max.message.bytes} ({@code limit}, when known).
    */
-  private static String refusedReason(String topic, OptionalInt size, OptionalInt limit,
+  private String refusedReason(String topic, Size size, OptionalInt limit,
       RecordTooLargeException cause) {
-    String sizeText = size.isPresent() ? " of " + size.getAsInt() + " bytes (as a Kafka record,"
-        + " before compression)" : "";
+    String sizeText = size.bytes() == 0 ? "" : " of " + size.bytes() + " bytes (" + (size.asSent()
+        ? "as the record batch ingest's producer sends it, " + batchSize.compressionType()
+            + "-compressed" : "as a Kafka record, before compression") + ")";
     String limitText = limit.isPresent() ? " (now " + limit.getAsInt() + " bytes)" : "";
     String message = String.valueOf(cause.getMessage());
     StringBuilder reason = new StringBuilder("Kafka refused the record" + sizeText
@@ -466,8 +591,8 @@ public final class IngestHttpApi {
       reason.append("raise");
     }
     reason.append(" max.message.bytes of topic ").append(topic).append(limitText);
-    if (size.isPresent()) {
-      reason.append(" to at least ").append(size.getAsInt());
+    if (size.bytes() > 0) {
+      reason.append(" to at least ").append(size.bytes());
     }
     reason.append(", or split the record into smaller ones");
     return reason.toString();
@@ -552,30 +677,34 @@ public final class IngestHttpApi {
    * <p>Which records are too large is decided by size: once the broker refuses one, the producer
    * fails the sends of the transaction it had not yet made with the same error, so {@code refused}
    * may hold records that are not too large themselves. Named are those of {@code refused} over
-   * the topic's {@code max.message.bytes}; when none is over it by this measure (before
-   * compression) or the limit cannot be read, the largest of them.
+   * the topic's {@code max.message.bytes}, each measured as the record batch the producer sends
+   * for it alone ({@link RecordBatchSize}, what the broker checks) or, when it cannot be measured
+   * so, or the producer refused it over its {@code max.request.size}, before compression; when
+   * none is over it by that measure or the limit cannot be read, the largest of them.
    */
   private void refusedAsTooLarge(Context ctx, SourceDefinition source, String topic,
       List<JsonBatch.Item> items, List<ProducerRecord<String, GenericRecord>> records,
       String labelSource, List<TransactionalBatchWriter.RefusedRecord> refused) {
-    OptionalInt limit = OptionalInt.empty();
-    try {
-      limit = maxMessageBytes.apply(topic);
-    } catch (RuntimeException e) {
-      log.debug("cannot tell max.message.bytes of {}", topic, e);
-    }
-    Map<Integer, OptionalInt> sizes = new TreeMap<>();
+    // the cached limit did not predict this refusal (or was unknown): read it again, for this
+    // answer and for the batches that follow
+    OptionalInt limit = limits.refresh(topic);
+    Map<Integer, Size> sizes = new TreeMap<>();
     for (TransactionalBatchWriter.RefusedRecord record : refused) {
-      sizes.put(record.index(), recordSize(records.get(record.index())));
+      ProducerRecord<String, GenericRecord> sent = records.get(record.index());
+      boolean byProducer = String.valueOf(record.cause().getMessage())
+          .contains(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+      OptionalInt asSent = byProducer ? OptionalInt.empty() : batchSize.of(sent);
+      sizes.put(record.index(), asSent.isPresent() ? new Size(asSent.getAsInt(), true)
+          : new Size(recordSize(sent).orElse(0), false));
     }
     List<TransactionalBatchWriter.RefusedRecord> named = new ArrayList<>();
     if (limit.isPresent()) {
       int max = limit.getAsInt();
-      refused.stream().filter(r -> sizes.get(r.index()).orElse(0) > max).forEach(named::add);
+      refused.stream().filter(r -> sizes.get(r.index()).bytes() > max).forEach(named::add);
     }
     if (named.isEmpty()) {
       refused.stream().max(Comparator.comparingInt(
-          (TransactionalBatchWriter.RefusedRecord r) -> sizes.get(r.index()).orElse(0)))
+          (TransactionalBatchWriter.RefusedRecord r) -> sizes.get(r.index()).bytes()))
           .ifPresent(named::add);
     }
     ArrayNode errors = JSON.createArrayNode();
@@ -596,6 +725,12 @@ public final class IngestHttpApi {
         + " max.message.bytes) or split those records");
     answerRejected(ctx, out, named.size(), errors, rejected, metricSource(source, labelSource));
   }
+
+  /**
+   * A record's size in bytes for the answer to its refusal: as the record batch the producer sends
+   * for it ({@code asSent}, compressed), or as a Kafka record before compression; 0 when unknown.
+   */
+  private record Size(int bytes, boolean asSent) {}
 
   /**
    * Rejects one record of a batch for {@code problems}: its JSON text goes to {@code rejected},

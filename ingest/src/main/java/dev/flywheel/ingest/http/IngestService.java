@@ -27,20 +27,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.Config;
-import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
-import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -175,12 +169,17 @@ public final class IngestService implements AutoCloseable {
             + " they learn; give each its 'target' to have labels of unknown targets refused",
             unknownTarget);
       }
+      // a record over its topic's max.message.bytes is refused before its batch's transaction
+      // is opened: the limits are read with the admin client (closed last in close()) and the
+      // record measured as the batch producers would send it, serialized and compressed
+      Map<String, Object> batchProps = transactionalProps(transactionalIdPrefix());
       api = new IngestHttpApi(catalog, writer,
           new DeadLetterWriter(dlqProducer, topics, PROCESSOR,
               RecordSize.maxRequestSize(dlqProps)),
           config.ingest(), produceTimeout, this::health, metrics,
-          RecordSize.maxRequestSize(transactionalProps(transactionalIdPrefix())),
-          config.labelTargets(), this::maxMessageBytes);
+          RecordSize.maxRequestSize(batchProps), config.labelTargets(),
+          TopicMessageLimits.of(admin), new RecordBatchSize(batchProps, new StringSerializer(),
+              serdes.generic(false).serializer()));
       if (ownHttpServer) {
         Javalin app = Javalin.create(c -> {
           c.jetty.host = host;
@@ -371,32 +370,6 @@ public final class IngestService implements AutoCloseable {
       }
     });
     return builder.build();
-  }
-
-  /**
-   * A topic's {@code max.message.bytes} as the broker has it, for the answer to a batch it refused
-   * as too large; empty when it does not answer within moments.
-   */
-  private OptionalInt maxMessageBytes(String topic) {
-    Admin kafka = admin;
-    if (kafka == null) {
-      return OptionalInt.empty();
-    }
-    ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-    try {
-      Config config = kafka.describeConfigs(List.of(resource),
-          new DescribeConfigsOptions().timeoutMs(2_000)).all().get(3, TimeUnit.SECONDS)
-          .get(resource);
-      ConfigEntry entry = config == null ? null : config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
-      return entry == null || entry.value() == null ? OptionalInt.empty()
-          : OptionalInt.of(Integer.parseInt(entry.value()));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return OptionalInt.empty();
-    } catch (Exception e) {
-      log.debug("cannot read max.message.bytes of {}", topic, e);
-      return OptionalInt.empty();
-    }
   }
 
   private static Optional<String> kafkaProblem(Admin admin) {

@@ -23,19 +23,26 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -43,12 +50,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** A batch of {@code POST /ingest/{source}} is written all or nothing. */
+/**
+ * A batch of {@code POST /ingest/{source}} is written all or nothing; a record too large for its
+ * topic is refused before the batch is sent when ingest knows the topic's limit, and by the
+ * broker, aborting the batch, when the limit was lowered since ingest read it.
+ */
 @WithDevstack
 class IngestAtomicBatchIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_MESSAGE_BYTES = 2048;
+  /** The key of the batch written before a limit is lowered. */
+  private static final String FIRST = "first";
   private static final String SCHEMA = """
       {"type": "record", "name": "Blob", "namespace": "it", "fields": [
         {"name": "id", "type": "string"},
@@ -94,9 +107,10 @@ class IngestAtomicBatchIT {
 
   @Test
   void shouldLeaveNothingVisibleWhenABatchFailsPartWay() throws Exception {
-    // Given a source topic whose broker refuses records over 2 KiB
+    // Given a source topic whose broker refuses records over 2 KiB, a limit lowered after ingest
+    // read it (the broker's default) for a first batch, so ingest sends a record over it
     String topic = topics.data("blobs").name();
-    limitMessageBytes(topic);
+    learnTheDefaultLimitThenLowerIt(topic);
 
     // When a batch of small records holds one record the broker refuses
     List<String> records = new ArrayList<>();
@@ -115,10 +129,11 @@ class IngestAtomicBatchIT {
         .extracting(error -> error.get("index").asInt()).containsExactly(13);
 
     // and records of the batch did reach the log, so the batch failed part way
-    assertThat(readUncommitted(topic)).isNotEmpty();
+    assertThat(readUncommitted(topic)).extracting(ConsumerRecord::key)
+        .anyMatch(key -> key.startsWith("k-"));
 
     // but a read_committed consumer sees none of them
-    assertThat(readCommitted(topic)).isEmpty();
+    assertThat(readCommitted(topic)).extracting(ConsumerRecord::key).containsExactly(FIRST);
 
     // When a valid batch follows
     HttpResponse<String> next = post("[" + blob("ok-1", "small") + "," + blob("ok-2", "small")
@@ -128,15 +143,15 @@ class IngestAtomicBatchIT {
     // (within moments: the broker acknowledges a commit before its markers are written)
     assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(readCommitted(topic))
-        .extracting(ConsumerRecord::key).containsExactlyInAnyOrder("ok-1", "ok-2"));
+        .extracting(ConsumerRecord::key).containsExactlyInAnyOrder(FIRST, "ok-1", "ok-2"));
   }
 
   @Test
   void shouldAnswer422NamingARecordTheBrokerRefusesAsTooLargeAndKeepIt() throws Exception {
-    // Given a source topic whose max.message.bytes (2 KiB) is below the 1 MiB max.request.size of
-    // ingest's producers, so a larger record passes ingest's own size check
+    // Given a source topic whose max.message.bytes was lowered to 2 KiB after ingest read it (the
+    // broker's default) for a first batch, so a larger record passes ingest's own size checks
     String topic = topics.data("blobs").name();
-    limitMessageBytes(topic);
+    learnTheDefaultLimitThenLowerIt(topic);
 
     // When a batch holds one record of about 8 KiB between two small ones
     String large = blob("big", incompressible(4 * MAX_MESSAGE_BYTES));
@@ -153,7 +168,8 @@ class IngestAtomicBatchIT {
     JsonNode error = answer.get("errors").get(0);
     assertThat(error.get("index").asInt()).isEqualTo(1);
     assertThat(error.get("field").asText()).isEqualTo("$");
-    assertThat(error.get("reason").asText()).containsPattern("record of 8\\d{3} bytes")
+    assertThat(error.get("reason").asText()).contains("Kafka refused the record")
+        .containsPattern("record of 8\\d{3} bytes")
         .contains("max.message.bytes of topic " + topic + " (now " + MAX_MESSAGE_BYTES + " bytes)");
 
     // and the refused record is kept on the dead-letter topic with that reason, and nothing of
@@ -167,7 +183,120 @@ class IngestAtomicBatchIT {
       assertThat(header(r, DeadLetterHeaders.ORIGIN)).endsWith("#1");
       assertThat(header(r, DeadLetterHeaders.ERROR)).contains("max.message.bytes");
     });
-    assertThat(readCommitted(topic)).isEmpty();
+    assertThat(readCommitted(topic)).extracting(ConsumerRecord::key).containsExactly(FIRST);
+  }
+
+  @Test
+  void shouldRefuseARecordOverTheTopicsLimitBeforeSendingAnyOfTheBatchAndTakeItOnceRaised()
+      throws Exception {
+    // Given a source topic whose max.message.bytes is 2 KiB
+    String topic = topics.data("blobs").name();
+    setMaxMessageBytes(topic, MAX_MESSAGE_BYTES);
+
+    // When a batch holds a record of about 8 KiB that does not compress between two small ones
+    String batch = "[" + blob("a", "small") + ","
+        + blob("big", incompressible(4 * MAX_MESSAGE_BYTES)) + "," + blob("b", "small") + "]";
+    HttpResponse<String> response = post(batch);
+
+    // Then it is a 422 naming the record, its size as the record batch the broker would check,
+    // the topic and the topic's limit to raise
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(422);
+    JsonNode answer = JSON.readTree(response.body());
+    assertThat(answer.get("error").asText()).contains("1 of 3").contains(topic)
+        .contains("nothing was written");
+    assertThat(answer.get("errors")).hasSize(1);
+    JsonNode error = answer.get("errors").get(0);
+    assertThat(error.get("index").asInt()).isEqualTo(1);
+    assertThat(error.get("field").asText()).isEqualTo("$");
+    assertThat(error.get("reason").asText()).containsPattern("record of 8\\d{3} bytes")
+        .contains("max.message.bytes of topic " + topic + " (now " + MAX_MESSAGE_BYTES + " bytes)");
+
+    // and the record is kept on the dead-letter topic as one the broker refused is
+    assertThat(answer.get("deadLettered").asInt()).isEqualTo(1);
+    String dlq = topics.dlq(topics.data("blobs")).name();
+    assertThat(readCommitted(dlq)).singleElement().satisfies(r -> {
+      assertThat(JSON.readTree(r.value()).get("id").asText()).isEqualTo("big");
+      assertThat(header(r, DeadLetterHeaders.ORIGIN)).endsWith("#1");
+      assertThat(header(r, DeadLetterHeaders.ERROR)).contains("max.message.bytes");
+      assertThat(header(r, DeadLetterHeaders.ERROR_CLASS))
+          .isEqualTo(RecordTooLargeException.class.getName());
+    });
+
+    // and the broker was not asked to write any of the batch: the topic's log holds neither a
+    // record nor the marker an aborted transaction leaves on each partition it wrote to
+    assertThat(endOffsets(topic)).isNotEmpty().allSatisfy((partition, end) -> assertThat(end)
+        .as("end offset of partition %d", partition).isZero());
+
+    // When the topic's limit is raised to the size the answer named and the batch is sent again
+    setMaxMessageBytes(topic, namedSize(error));
+    HttpResponse<String> again = post(batch);
+
+    // Then it is written whole: the raised limit was read at once, not the cached 2 KiB, and the
+    // size named is enough for the broker
+    assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(readCommitted(topic))
+        .extracting(ConsumerRecord::key).containsExactlyInAnyOrder("a", "big", "b"));
+  }
+
+  @Test
+  void shouldRefuseBeforeSendingExactlyWhatTheBrokerRefusesAndLearnALimitLoweredMeanwhile()
+      throws Exception {
+    // Given ingest has read a topic limit of exactly the size of a record's batch: the size a 422
+    // named, the limit raised to it, and the record written. The record, of about 68 KiB that
+    // does not compress, takes two lz4 blocks, so its batch as sent is a few bytes larger than
+    // its size before compression
+    String topic = topics.data("blobs").name();
+    setMaxMessageBytes(topic, MAX_MESSAGE_BYTES);
+    String batch = "[" + blob("big", incompressible(34 * MAX_MESSAGE_BYTES)) + "]";
+    HttpResponse<String> refused = post(batch);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+    int size = namedSize(JSON.readTree(refused.body()).get("errors").get(0));
+    setMaxMessageBytes(topic, size);
+    HttpResponse<String> written = post(batch);
+    assertThat(written.statusCode()).as(written.body()).isEqualTo(202);
+
+    // When the limit is lowered by one byte, which ingest does not know yet, and the record sent
+    // again
+    setMaxMessageBytes(topic, size - 1);
+    Map<Integer, Long> before = endOffsets(topic);
+    HttpResponse<String> byBroker = post(batch);
+
+    // Then the broker refuses it: what ingest measures is what the broker checks, to the byte;
+    // and the answer names the size to raise the limit to as the broker counts it
+    assertThat(byBroker.statusCode()).as(byBroker.body()).isEqualTo(422);
+    assertThat(JSON.readTree(byBroker.body()).get("errors").get(0).get("reason").asText())
+        .contains("Kafka refused the record of " + size + " bytes")
+        .contains("(now " + (size - 1) + " bytes) to at least " + size);
+    Map<Integer, Long> afterBroker = endOffsets(topic);
+    assertThat(afterBroker).isNotEqualTo(before);
+
+    // When it is sent once more
+    HttpResponse<String> byIngest = post(batch);
+
+    // Then ingest refuses it without asking the broker: the broker's refusal made it read the
+    // lowered limit again
+    assertThat(byIngest.statusCode()).as(byIngest.body()).isEqualTo(422);
+    assertThat(JSON.readTree(byIngest.body()).get("errors").get(0).get("reason").asText())
+        .doesNotContain("Kafka refused").contains("record of " + size + " bytes")
+        .contains("(now " + (size - 1) + " bytes)");
+    assertThat(endOffsets(topic)).isEqualTo(afterBroker);
+  }
+
+  @Test
+  void shouldWriteARecordLargerThanTheTopicsLimitThatCompressesBelowIt() throws Exception {
+    // Given a source topic whose max.message.bytes is 2 KiB
+    String topic = topics.data("blobs").name();
+    setMaxMessageBytes(topic, MAX_MESSAGE_BYTES);
+
+    // When a record of 8 KiB that compresses well is sent (ingest's producers use lz4, and the
+    // broker checks the compressed batch)
+    HttpResponse<String> response = post("[" + blob("repetitive",
+        "x".repeat(4 * MAX_MESSAGE_BYTES)) + "]");
+
+    // Then it is written
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(readCommitted(topic))
+        .extracting(ConsumerRecord::key).containsExactly("repetitive"));
   }
 
   @Test
@@ -245,16 +374,49 @@ class IngestAtomicBatchIT {
         .isNotEmpty();
   }
 
-  private void limitMessageBytes(String topic) throws Exception {
+  /**
+   * Writes a first batch ({@link #FIRST}), for which ingest reads the topic's limit (the broker's
+   * default), then lowers the limit to {@link #MAX_MESSAGE_BYTES}: ingest does not know it yet.
+   */
+  private void learnTheDefaultLimitThenLowerIt(String topic) throws Exception {
+    HttpResponse<String> first = post("[" + blob(FIRST, "small") + "]");
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(202);
+    setMaxMessageBytes(topic, MAX_MESSAGE_BYTES);
+  }
+
+  private void setMaxMessageBytes(String topic, int bytes) throws Exception {
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
       admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
-          new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
-              Integer.toString(MAX_MESSAGE_BYTES)), AlterConfigOp.OpType.SET)))).all().get();
+          new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(bytes)),
+          AlterConfigOp.OpType.SET)))).all().get();
       await().atMost(Duration.ofSeconds(15)).until(() -> admin.describeConfigs(List.of(resource))
           .all().get().get(resource).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG).value()
-          .equals(Integer.toString(MAX_MESSAGE_BYTES)));
+          .equals(Integer.toString(bytes)));
     }
+  }
+
+  /**
+   * Each partition's log end offset: records, committed or not, and transaction markers all
+   * move it.
+   */
+  private Map<Integer, Long> endOffsets(String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+          .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+      Map<Integer, Long> ends = new TreeMap<>();
+      admin.listOffsets(latest).all().get()
+          .forEach((partition, info) -> ends.put(partition.partition(), info.offset()));
+      return ends;
+    }
+  }
+
+  /** The size in bytes a 422's error names for a record too large ("record of N bytes"). */
+  private static int namedSize(JsonNode error) {
+    Matcher size = Pattern.compile("record of (\\d+) bytes").matcher(error.get("reason").asText());
+    assertThat(size.find()).as(error.toString()).isTrue();
+    return Integer.parseInt(size.group(1));
   }
 
   private static String header(ConsumerRecord<?, ?> record, String name) {
