@@ -14,8 +14,8 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaParseException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
@@ -95,7 +95,8 @@ public final class SourcesCommand implements Runnable {
       } catch (IOException e) {
         err.println("flywheel sources add: cannot read " + schemaFile + ": " + e.getMessage());
         return EXIT_INVALID;
-      } catch (SchemaParseException e) {
+      } catch (AvroRuntimeException e) {
+        // SchemaParseException, or AvroTypeException for a default its field's type cannot hold
         err.println("flywheel sources add: " + schemaFile + " is not a valid Avro schema: "
             + e.getMessage());
         return EXIT_INVALID;

@@ -12,6 +12,7 @@ import dev.flywheel.topics.TopicBootstrap;
 import dev.flywheel.topics.Topics;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -174,6 +175,7 @@ public final class UpCommand implements Callable<Integer> {
     FlywheelYaml yaml = loadConfig();
     PlatformConfig config = yaml.config();
     int port = httpPort != null ? httpPort : config.http().port();
+    HttpSecurity security = checkSections(yaml, config, port);
     checkPortFree(httpHost, port, "HTTP", "--http-port");
     Devstack devstack = null;
     Path keptDir = null;
@@ -234,7 +236,7 @@ public final class UpCommand implements Callable<Integer> {
           .topics(topics)
           .host(httpHost)
           .httpPort(port)
-          .security(HttpSecurity.parse(yaml.text(), System.getenv(), yaml.dir()));
+          .security(security);
       ServiceCatalog catalog;
       try {
         ServiceCatalog.Builder catalogBuilder = ServiceCatalog.builder()
@@ -264,6 +266,33 @@ public final class UpCommand implements Callable<Integer> {
     } catch (IOException | RuntimeException e) {
       running.close();
       throw new StartupException("Flywheel could not start: " + rootMessage(e), e);
+    }
+  }
+
+  /**
+   * Parses {@code security:} and every service's sections before anything starts, so that a
+   * wrong setting stops {@code up} before the stack starts or topics are created on a cluster
+   * (the catalogue is built again once the cluster is known; with the embedded stack, its
+   * addresses are not known yet and placeholders stand in: nothing connects to them here).
+   *
+   * @return the HTTP security {@code security:} configures
+   * @throws StartupException naming the file, the section and the setting
+   */
+  private HttpSecurity checkSections(FlywheelYaml yaml, PlatformConfig config, int port) {
+    try {
+      HttpSecurity security = HttpSecurity.parse(yaml.text(), System.getenv(), yaml.dir());
+      PlatformConfig cluster = config.kafka().isEmbedded()
+          ? config.withCluster(HOST + ":" + kafkaPort, "http://" + HOST + ":" + registryPort)
+          : config;
+      ServiceCatalog.builder()
+          .yaml(yaml.text())
+          .configName(yaml.name())
+          .configDir(yaml.dir())
+          .config(cluster.withHttpPort(port))
+          .build();
+      return security;
+    } catch (IllegalArgumentException e) {
+      throw new StartupException(e.getMessage(), e);
     }
   }
 
@@ -362,10 +391,18 @@ public final class UpCommand implements Callable<Integer> {
     }
     try (ServerSocket probe = new ServerSocket(port, 1, InetAddress.getByName(host))) {
       probe.setReuseAddress(true);
-    } catch (IOException inUse) {
+    } catch (BindException e) {
+      if (e.getMessage() == null || !e.getMessage().contains("in use")) {
+        // e.g. "Cannot assign requested address": the host is not an address of this machine
+        throw new StartupException(component + " cannot listen on " + host + ":" + port + ": "
+            + e.getMessage() + " (is " + host + " an address of this machine?)", e);
+      }
       throw new StartupException(component + "'s port " + port + " on " + host
           + " is already in use (another Kafka, registry, database or 'flywheel up'?): stop it,"
-          + " or pass " + option + " <port> (0 picks a free one)", inUse);
+          + " or pass " + option + " <port> (0 picks a free one)", e);
+    } catch (IOException e) {
+      throw new StartupException(component + " cannot listen on " + host + ":" + port + ": "
+          + e, e);
     }
   }
 

@@ -91,4 +91,20 @@ class SourcesCommandIT {
     assertThat(exit).isEqualTo(SourcesCommand.EXIT_INVALID);
     assertThat(err.toString()).contains("key field 'card' is not a field of schema cli.CardTx");
   }
+
+  @Test
+  void shouldRefuseADefaultItsFieldsTypeCannotHoldAsAnInvalidSchema() throws Exception {
+    // Given a schema whose int field has a string default
+    String badDefault = V1.replace("{\"name\": \"card_id\", \"type\": \"string\"},",
+        "{\"name\": \"card_id\", \"type\": \"string\"},"
+            + " {\"name\": \"count\", \"type\": \"int\", \"default\": \"x\"},");
+
+    // When it is added
+    int exit = sourcesAdd(badDefault, "card_id");
+
+    // Then the command exits with EXIT_INVALID saying the schema is invalid, without a stack trace
+    assertThat(exit).isEqualTo(SourcesCommand.EXIT_INVALID);
+    assertThat(err.toString()).contains("is not a valid Avro schema").contains("count")
+        .doesNotContain("\tat ");
+  }
 }

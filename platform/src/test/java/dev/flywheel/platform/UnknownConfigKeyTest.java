@@ -41,6 +41,28 @@ class UnknownConfigKeyTest {
   }
 
   @Test
+  void shouldFailUpBeforeCreatingTopicsWhenAServiceSettingIsMisspelt() throws Exception {
+    // Given a config on a cluster nothing answers at, whose servingSink setting is misspelt
+    Path yaml = workDir.resolve("bad.yaml");
+    Files.writeString(yaml, """
+        kafka: {bootstrapServers: "127.0.0.1:1", schemaRegistryUrl: "http://127.0.0.1:2"}
+        servingSink:
+          startFrm: earliest
+        """);
+    StringWriter err = new StringWriter();
+
+    // When 'flywheel up' runs with it
+    int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
+        .execute("up", "-c", yaml.toString(), "--http-port", "0");
+
+    // Then it exits with 1 naming the setting, before it tried to create topics on the cluster
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString())
+        .contains(yaml + ": serving: unknown key 'startFrm' at servingSink.startFrm")
+        .doesNotContain("could not start");
+  }
+
+  @Test
   void shouldFailRunWhenASectionIsMisspeltInsteadOfSayingTheServiceIsNotConfigured()
       throws Exception {
     // Given a config on some cluster whose servingSink section is spelt in the wrong case

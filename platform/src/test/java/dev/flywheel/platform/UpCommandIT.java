@@ -154,6 +154,22 @@ class UpCommandIT {
   }
 
   @Test
+  void shouldSayTheHostIsNotAnAddressOfThisMachineRatherThanThatItsPortIsInUse() {
+    // Given an HTTP host that is no address of this machine (TEST-NET-1, RFC 5737)
+    StringWriter err = new StringWriter();
+    CommandLine cli = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true));
+
+    // When 'flywheel up' is asked to listen on it
+    int exit = cli.execute("up", "--temporary", "--http-host", "192.0.2.1", "--http-port",
+        "18080");
+
+    // Then it exits with 1 naming the address, not a port in use
+    assertThat(exit).isEqualTo(1);
+    assertThat(err.toString()).contains("cannot listen on 192.0.2.1:18080")
+        .contains("an address of this machine").doesNotContain("already in use");
+  }
+
+  @Test
   void shouldRejectTemporaryTogetherWithADataDirectory() {
     StringWriter err = new StringWriter();
     CommandLine cli = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true));
