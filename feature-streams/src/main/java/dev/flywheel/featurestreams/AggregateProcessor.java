@@ -52,9 +52,15 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * Events after which a record would be larger than a Kafka record may be, by {@code group} and
    * {@code outcome}: {@code sealed} when folding the entity's held events into their tiles made its
    * state fit (its older events are late from then on), {@code dead_lettered} when the event was
-   * refused (its vector, or its entity's state even so, would not fit).
+   * refused (its vector, or its entity's state even so, would not fit; or, counted by {@link
+   * ExtractProcessor}, its record on the group's repartition topic).
    */
   static final String OVERSIZED_EVENTS = "flywheel.features.oversized.events";
+
+  /** The description of {@link #OVERSIZED_EVENTS} {@code {outcome=dead_lettered}}. */
+  static final String OVERSIZED_REFUSED_DESCRIPTION = "Events whose feature vector, or whose"
+      + " entity's state after them, or whose record on their group's repartition topic, would be"
+      + " larger than a Kafka record may be, sent to the dead-letter topic";
 
   private final FeatureEngine engine;
   private final FeatureGroupPlan plan;
@@ -149,9 +155,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     oversizedSealed = counter(OVERSIZED_EVENTS, "outcome", "sealed", "Events after which their"
         + " entity's state fitted a Kafka record only once its held events were folded into their"
         + " tiles");
-    oversizedRefused = counter(OVERSIZED_EVENTS, "outcome", "dead_lettered", "Events whose"
-        + " feature vector, or whose entity's state after them, would be larger than a Kafka"
-        + " record may be, sent to the dead-letter topic");
+    oversizedRefused = counter(OVERSIZED_EVENTS, "outcome", "dead_lettered",
+        OVERSIZED_REFUSED_DESCRIPTION);
     purged = Counter.builder("flywheel.features.purged.entities")
         .description("Entities dropped after being idle longer than the group's purge time")
         .tag("group", plan.name()).register(meters);

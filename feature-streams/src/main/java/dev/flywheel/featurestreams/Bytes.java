@@ -15,6 +15,8 @@ final class Bytes {
   private static final byte NULL = 0;
   private static final byte DOUBLE = 1;
   private static final byte STRING = 2;
+  /** A Long: an int or long value a double cannot hold exactly ({@link FeatureEvent#number}). */
+  private static final byte LONG = 3;
 
   private Bytes() {}
 
@@ -22,6 +24,7 @@ final class Bytes {
   static final class Writer {
     private byte[] buf;
     private ByteBuffer bb;
+    private boolean wroteLong;
 
     Writer(int capacity) {
       buf = new byte[Math.max(16, capacity)];
@@ -71,13 +74,17 @@ final class Bytes {
       writeBytes(s == null ? null : s.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** A field value: null, a Double or a String. */
+    /** A field value: null, a Double, a Long or a String. */
     void writeValue(Object v) {
       if (v == null) {
         writeByte(NULL);
       } else if (v instanceof Double d) {
         writeByte(DOUBLE);
         writeDouble(d);
+      } else if (v instanceof Long l) {
+        writeByte(LONG);
+        writeLong(l);
+        wroteLong = true;
       } else {
         writeByte(STRING);
         writeString(v.toString());
@@ -97,6 +104,14 @@ final class Bytes {
     /** A zig-zag varint: small negative numbers stay small. */
     void writeZigZag(long v) {
       writeVarLong((v << 1) ^ (v >> 63));
+    }
+
+    /**
+     * Whether a Long value was written: a reader of a release before Longs cannot read it, so
+     * formats that may hold one say so (their readers then treat the bytes as foreign).
+     */
+    boolean wroteLong() {
+      return wroteLong;
     }
 
     byte[] toByteArray() {
@@ -177,6 +192,7 @@ final class Bytes {
         case NULL -> null;
         case DOUBLE -> bb.getDouble();
         case STRING -> readString();
+        case LONG -> bb.getLong();
         default -> throw new IllegalStateException("unknown value tag " + tag);
       };
     }

@@ -16,7 +16,8 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
  * Confluent wire format, an unknown schema id, a tombstone) goes on as a {@link DeadLetter}, never
  * stopping the processor. A record that could not be read because the schema registry did not
  * answer is not bad: the exception goes to {@code DeadLetterProcessingHandler}, which fails the
- * stream thread so that the record is read again from the last commit.
+ * stream thread so that the record is read again from the last commit. Nor is a record whose
+ * processing failed downstream: that failure goes on to Kafka Streams as it is.
  */
 final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], Object> {
 
@@ -47,17 +48,14 @@ final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], 
   public void process(Record<byte[], byte[]> record) {
     RecordMetadata meta = context().recordMetadata().orElseThrow();
     String topic = meta.topic();
-    String error;
-    String errorClass;
+    GenericRecord value = null;
+    String error = null;
+    String errorClass = null;
     if (record.value() == null) {
       error = "the record has no value (a tombstone); source topics hold events, not deletions";
-      errorClass = null;
     } else {
       try {
-        GenericRecord value = deserializer.deserialize(topic, record.headers(), record.value());
-        context().forward(record.withValue(new Decoded(value, record.key(), record.value(), topic,
-            meta.partition(), meta.offset(), record.timestamp())));
-        return;
+        value = deserializer.deserialize(topic, record.headers(), record.value());
       } catch (RuntimeException e) {
         if (SchemaRegistryException.isRetriableCause(e)) {
           throw e; // the registry did not answer, not a bad record: read it again (the handler)
@@ -66,6 +64,14 @@ final class DecodeProcessor extends ContextualProcessor<byte[], byte[], byte[], 
             + "; produce it with the source's registered schema";
         errorClass = e.getClass().getName();
       }
+    }
+    if (error == null) {
+      // outside the try: what the nodes downstream throw (a processing handler's FAIL, a
+      // dead-letter write refused, the task migrated) is not this record being unreadable, and
+      // goes on to Kafka Streams as it is
+      context().forward(record.withValue(new Decoded(value, record.key(), record.value(), topic,
+          meta.partition(), meta.offset(), record.timestamp())));
+      return;
     }
     unreadable.increment();
     Headers headers = DeadLetter.headers(error, errorClass, context().applicationId(), source,

@@ -18,6 +18,13 @@ final class EntityStateSerde implements Serde<EntityState> {
   /** Format 3 adds {@link EntityState#sealedUpTo}; format 2 (without it) is still read. */
   private static final byte FORMAT = 3;
   private static final byte FORMAT_2 = 2;
+  /**
+   * Format 3 with a held event's value a Long (an int or long value a double cannot hold
+   * exactly, {@link FeatureEvent#number}), which a release before Longs could not read: it reads
+   * such state as foreign instead. Only state that holds one is written so: every other entity
+   * stays readable by that release.
+   */
+  private static final byte FORMAT_4 = 4;
   private static final byte SAME_AS_SUM = 1;
 
   private final FeatureGroupPlan plan;
@@ -52,7 +59,8 @@ final class EntityStateSerde implements Serde<EntityState> {
    * (for the purge scan); {@link Long#MIN_VALUE} for state of another format or layout.
    */
   long latestEventTime(byte[] bytes) {
-    if (bytes.length < 13 || (bytes[0] != FORMAT && bytes[0] != FORMAT_2)
+    if (bytes.length < 13
+        || (bytes[0] != FORMAT && bytes[0] != FORMAT_4 && bytes[0] != FORMAT_2)
         || java.nio.ByteBuffer.wrap(bytes, 1, 4).getInt() != plan.layout()) {
       return Long.MIN_VALUE;
     }
@@ -90,6 +98,9 @@ final class EntityStateSerde implements Serde<EntityState> {
       }
     }
     byte[] bytes = out.toByteArray();
+    if (out.wroteLong()) {
+      bytes[0] = FORMAT_4;
+    }
     lastSize = bytes.length + 64;
     return bytes;
   }
@@ -98,7 +109,8 @@ final class EntityStateSerde implements Serde<EntityState> {
     try {
       Bytes.Reader in = new Bytes.Reader(bytes);
       byte format = in.readByte();
-      if ((format != FORMAT && format != FORMAT_2) || in.readInt() != plan.layout()) {
+      if ((format != FORMAT && format != FORMAT_4 && format != FORMAT_2)
+          || in.readInt() != plan.layout()) {
         return null;
       }
       EntityState s = new EntityState(tilePlans.length);
@@ -107,7 +119,7 @@ final class EntityStateSerde implements Serde<EntityState> {
       s.maxSeq = in.readVarLong();
       s.maxEventId = in.readString();
       s.nextSeq = in.readVarLong();
-      if (format == FORMAT) {
+      if (format != FORMAT_2) {
         long sealed = in.readVarLong();
         s.sealedUpTo = sealed == 0 ? Long.MIN_VALUE : base - (sealed - 1);
       }

@@ -1,11 +1,15 @@
 package dev.flywheel.featurestreams;
 
+import dev.flywheel.serde.AvroSize;
+import dev.flywheel.streams.StreamsProps;
+import dev.flywheel.topics.RecordSize;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -20,6 +24,14 @@ import org.apache.kafka.streams.processor.api.Record;
  * would carry that time as its timestamp, which brokers refuse beyond {@code
  * log.message.timestamp.after.max.ms}, and it would make its entity's real events late. Judged
  * against the record's timestamp, not the wall clock, so a replay decides the same way.
+ *
+ * <p>For a group whose entity is not the source's key, the event goes on through a repartition
+ * topic, in a record carrying the entity (as its key and in its value), the extracted values and
+ * the source record whole (for the dead-letter topic, should the event be refused later): about
+ * twice the source record, or more with a long entity id. An event whose record there would be
+ * larger than the producer's {@code max.request.size} goes on as a {@link DeadLetter} instead,
+ * saying so: the producer would refuse it, failing the stream thread on that record again and
+ * again.
  */
 final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String, Object> {
 
@@ -30,6 +42,12 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
   private final List<Integer> filterFields;
   private Counter invalid;
   private Counter outOfRange;
+  private Counter oversized;
+  /**
+   * The most a record of the repartition topic may take: the producer's {@code
+   * max.request.size}, read from the application's configuration at init.
+   */
+  private int maxRecordBytes;
 
   ExtractProcessor(FeatureGroupPlan plan, MeterRegistry meters) {
     this.plan = plan;
@@ -50,6 +68,10 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
         .description("Source records sent to the dead-letter topic by feature-streams")
         .tag("source", plan.config().source()).tag("group", plan.name())
         .tag("reason", "event_time_out_of_range").register(meters);
+    oversized = Counter.builder(AggregateProcessor.OVERSIZED_EVENTS)
+        .description(AggregateProcessor.OVERSIZED_REFUSED_DESCRIPTION)
+        .tag("group", plan.name()).tag("outcome", "dead_lettered").register(meters);
+    maxRecordBytes = StreamsProps.maxRequestSize(context.appConfigs());
   }
 
   @Override
@@ -97,7 +119,7 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
       if (v == null) {
         values[i] = null;
       } else if (slot.numeric()) {
-        values[i] = v instanceof Number n ? n.doubleValue() : null;
+        values[i] = v instanceof Number n ? FeatureEvent.number(n) : null;
       } else {
         values[i] = v.toString();
       }
@@ -107,7 +129,7 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
       FeatureFilter f = filters.get(i);
       int slot = filterFields.get(i);
       Object v = values[slot];
-      boolean pass = fields.get(slot).numeric() ? f.test((Double) v) : f.test((String) v);
+      boolean pass = fields.get(slot).numeric() ? f.testNumber(v) : f.test((String) v);
       if (pass) {
         bits |= 1L << i;
       }
@@ -115,7 +137,68 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
     String key = entity.toString();
     FeatureEvent event = new FeatureEvent(key, eventId, timeMs, values, bits, d.topic(),
         d.partition(), d.offset(), d.rawKey(), d.rawValue());
+    if (!plan.entityKeyIsSourceKey()) {
+      String tooLarge = repartitionTooLarge(event, record.headers());
+      if (tooLarge != null) {
+        oversized.increment();
+        deadLetter(record, tooLarge);
+        return;
+      }
+    }
     context().forward(record.withKey(key).withValue(event));
+  }
+
+  /**
+   * Why the record of {@code event} on the group's repartition topic (key the entity, value the
+   * event as {@link FeatureEventSerde} writes it, with {@code headers}, the source record's) would
+   * be refused by the producer, or null when it fits: a bound counting three bytes a character
+   * first, which needs no pass over the text; the exact size only when that bound is too large.
+   */
+  private String repartitionTooLarge(FeatureEvent event, Headers headers) {
+    long headerBytes = 0;
+    for (Header h : headers) {
+      headerBytes += AvroSize.utf8Length(h.key()) + (h.value() == null ? 0 : h.value().length);
+    }
+    long bound = 3L * event.entity().length() + headerBytes
+        + FeatureEventSerde.size(event, s -> 3L * s.length());
+    if (bound <= RecordSize.maxValueBytes(0, maxRecordBytes)) {
+      return null;
+    }
+    int keyBytes = AvroSize.utf8Length(event.entity());
+    long bytes = FeatureEventSerde.size(event, AvroSize::utf8Length);
+    long limit = RecordSize.maxValueBytes(keyBytes, maxRecordBytes) - headerBytes;
+    if (bytes <= limit) {
+      return null;
+    }
+    String field = null;
+    long fieldBytes = 0;
+    for (int i = 0; i < event.values().length; i++) {
+      if (event.values()[i] instanceof String text && AvroSize.utf8Length(text) > fieldBytes) {
+        field = fields.get(i).name();
+        fieldBytes = AvroSize.utf8Length(text);
+      }
+    }
+    return "event '" + abbreviate(event.eventId()) + "' of entity '"
+        + abbreviate(event.entity()) + "' would take a value of " + bytes + " bytes on the"
+        + " repartition topic of feature group '" + plan.name() + "' (which moves it to the"
+        + " partition of its entity, as entity key field '" + plan.entityKeyField() + "' is not"
+        + " the key of source '" + plan.config().source() + "'), more than the " + limit + " a"
+        + " value may take there (the producer's max.request.size " + maxRecordBytes + ", less"
+        + " the key, the headers and the record's overhead): it carries the source record whole ("
+        + (event.rawValue() == null ? 0 : event.rawValue().length) + " bytes), entity key field '"
+        + plan.entityKeyField() + "' as the key and in the value (" + keyBytes + " bytes each)"
+        + (field == null ? "" : ", and field '" + field + "' (" + fieldBytes + " bytes)")
+        + ". Shorten the long text at the source, or raise max.request.size (kafka.properties)"
+        + " together with max.message.bytes of the repartition topic";
+  }
+
+  /** {@code text} itself when short, else its start and its length (an entity id may be long). */
+  private static String abbreviate(String text) {
+    if (text.length() <= 80) {
+      return text;
+    }
+    int end = Character.isHighSurrogate(text.charAt(63)) ? 63 : 64;
+    return text.substring(0, end) + "... (" + text.length() + " characters)";
   }
 
   /**

@@ -18,9 +18,10 @@ import java.util.List;
  * event time is late and not applied.
  *
  * <p>An entity holds at most {@code maxEventsInGrace} recent events. Beyond that, its oldest
- * recent events (by event time, all of one instant or none) are sealed into their tiles early,
- * and an event older than the latest of them is late as well. Every event still applied is then
- * no older than any sealed event, which is all the evaluation above relies on: the values stay
+ * recent events (by event time, all of one instant or none; of its latest instant, all but the
+ * latest event) are sealed into their tiles early, and an event older than the latest of them is
+ * late as well. Every event still applied is then no older than any sealed event (and arrives
+ * after those of its own instant), which is all the evaluation above relies on: the values stay
  * exact, and only how far out of order a hot entity's events may arrive shrinks.
  *
  * <p>Cost per event: the tiles of its windows plus the recent (within-grace) events, at most
@@ -220,8 +221,8 @@ final class FeatureEngine {
   }
 
   /**
-   * Seals early, as {@link #seal} does for a hot entity, every event the entity holds but those
-   * of its latest event time: events older than that are late from then on. For an entity whose
+   * Seals early, as {@link #seal} does for a hot entity, every event the entity holds but its
+   * latest: events older than the latest event time are late from then on. For an entity whose
    * held events would make its state too large for a record of the state changelog (long text
    * values).
    */
@@ -233,13 +234,19 @@ final class FeatureEngine {
   }
 
   /**
-   * Seals every held event up to {@code upTo}, inclusive, but never one of the latest event time
-   * (so never the latest event, which the online vector leaves out of time since last when it is
-   * computed again from the state: only a held event can be left out), and records it as sealed
-   * early.
+   * Seals every held event up to {@code upTo}, inclusive, but the latest (see {@link
+   * #sealBefore}), and records {@code upTo} as sealed early.
+   *
+   * <p>{@code upTo} may be the latest event time itself: an entity with more than half of {@code
+   * maxEventsInGrace} events at its latest instant (a backfill stamped at midnight, a busy entity
+   * with second-resolution times) would otherwise hold every event of that instant, without
+   * bound. Sealing them stays exact: an event accepted afterwards is of that instant or later,
+   * and those of that instant arrive after every sealed one, which is what ties of first and last
+   * (earlier and later arrival) and the evaluation's order (tiles, then held events) assume; and
+   * the latest event stays held, so it can still be left out of time since last.
    */
   private void sealEarly(EntityState state, long upTo) {
-    long capped = Math.min(upTo, state.maxTime - 1);
+    long capped = Math.min(upTo, state.maxTime);
     if (capped < state.sealedUpTo) {
       return;
     }
@@ -267,13 +274,16 @@ final class FeatureEngine {
   /**
    * Folds the recent events older than {@code boundary} into their tiles, in arrival order, and
    * keeps the others in place (compacting the list without allocating: this runs on every event).
+   * Never folds the latest event ({@link EntityState#maxSeq}, the last to arrive of the latest
+   * event time): the online vector leaves it out of time since last when it is computed again
+   * from the state, and only a held event can be left out.
    */
   private void sealBefore(EntityState state, long boundary) {
     List<EntityState.Recent> recent = state.recent;
     int kept = 0;
     for (int i = 0; i < recent.size(); i++) {
       EntityState.Recent r = recent.get(i);
-      if (r.timeMs() >= boundary) {
+      if (r.timeMs() >= boundary || r.seq() == state.maxSeq) {
         recent.set(kept++, r);
         continue;
       }

@@ -1,5 +1,6 @@
 package dev.flywheel.featurestreams;
 
+import java.util.function.ToLongFunction;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serializer;
@@ -11,6 +12,12 @@ import org.apache.kafka.common.serialization.Serializer;
 final class FeatureEventSerde implements Serde<FeatureEvent> {
 
   private static final byte FORMAT = 1;
+  /**
+   * Format 1 with a value a Long (an int or long value a double cannot hold exactly, {@link
+   * FeatureEvent#number}), which a release before Longs could not read; only events holding one
+   * are written so, every other event stays readable by that release (in a rolling upgrade).
+   */
+  private static final byte FORMAT_2 = 2;
 
   @Override
   public Serializer<FeatureEvent> serializer() {
@@ -33,8 +40,33 @@ final class FeatureEventSerde implements Serde<FeatureEvent> {
       out.writeLong(e.offset());
       out.writeBytes(e.rawKey());
       out.writeBytes(e.rawValue());
-      return out.toByteArray();
+      byte[] bytes = out.toByteArray();
+      if (out.wroteLong()) {
+        bytes[0] = FORMAT_2;
+      }
+      return bytes;
     };
+  }
+
+  /**
+   * The bytes {@link #serializer()} writes for {@code e}, each text counted as {@code textBytes}
+   * says: its UTF-8 length for the exact size, or three bytes a character for a bound that needs
+   * no pass over the text.
+   */
+  static long size(FeatureEvent e, ToLongFunction<String> textBytes) {
+    long bytes = 1 + text(e.entity(), textBytes) + text(e.eventId(), textBytes) + Long.BYTES
+        + Integer.BYTES;
+    for (Object v : e.values()) {
+      bytes += v == null ? 1 : v instanceof String t ? 1 + text(t, textBytes) : 1 + Double.BYTES;
+    }
+    bytes += Long.BYTES + text(e.topic(), textBytes) + Integer.BYTES + Long.BYTES;
+    bytes += Integer.BYTES + (e.rawKey() == null ? 0 : e.rawKey().length);
+    bytes += Integer.BYTES + (e.rawValue() == null ? 0 : e.rawValue().length);
+    return bytes;
+  }
+
+  private static long text(String s, ToLongFunction<String> textBytes) {
+    return Integer.BYTES + (s == null ? 0 : textBytes.applyAsLong(s));
   }
 
   @Override
@@ -45,7 +77,7 @@ final class FeatureEventSerde implements Serde<FeatureEvent> {
       }
       Bytes.Reader in = new Bytes.Reader(bytes);
       byte format = in.readByte();
-      if (format != FORMAT) {
+      if (format != FORMAT && format != FORMAT_2) {
         throw new IllegalStateException("unknown feature event format " + format);
       }
       String entity = in.readString();

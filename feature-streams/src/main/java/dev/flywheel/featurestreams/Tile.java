@@ -40,8 +40,8 @@ final class Tile {
   /** Adds one event of time {@code timeMs} with field value {@code value} (null: no field). */
   void add(long timeMs, Object value, Plan plan, int distinctBound) {
     count++;
-    if (plan.numeric && value instanceof Double d) {
-      double x = d;
+    if (plan.numeric && value instanceof Number n) {
+      double x = n.doubleValue();
       sum += x;
       double delta = x - mean;
       mean += delta / count;
@@ -50,13 +50,15 @@ final class Tile {
       max = Double.isNaN(max) ? x : Math.max(max, x);
     }
     if (plan.firstLast) {
+      // first and last of a numeric field are numeric features, doubles (a Long too)
+      Object v = value instanceof Long l ? (Object) l.doubleValue() : value;
       if (timeMs < firstTime) {
         firstTime = timeMs;
-        firstValue = value;
+        firstValue = v;
       }
       if (timeMs >= lastTime) {
         lastTime = timeMs;
-        lastValue = value;
+        lastValue = v;
       }
     }
     if (plan.distinct && value != null) {
@@ -149,8 +151,18 @@ final class Tile {
     hashCount = 0;
   }
 
-  /** The 64-bit hash of a field value; numbers by their double value, text by its characters. */
+  /**
+   * The 64-bit hash of a field value: numbers by their double value, but a long a double cannot
+   * hold exactly ({@link FeatureEvent#number}) by its 64 bits; text by its characters. The hashes
+   * of doubles are those state has held since before longs were kept: a long beyond 2^53 sealed
+   * then is in its tile as its nearest double, merged with its neighbours until the tile leaves
+   * its windows.
+   */
   static long hash(Object value) {
+    if (value instanceof Long l) {
+      Object number = FeatureEvent.number(l);
+      return number instanceof Double d ? hash(d) : HASHER.hashLongLongToLong(l, LONG_SEED);
+    }
     if (value instanceof Double d) {
       return HASHER.hashLongLongToLong(Double.doubleToLongBits(d == 0.0 ? 0.0 : d), NUMBER_SEED);
     }
@@ -159,6 +171,7 @@ final class Tile {
 
   private static final Hasher64 HASHER = Hashing.komihash5_0();
   private static final long NUMBER_SEED = 0x6e756d626572L;
+  private static final long LONG_SEED = 0x6c6f6e67L;
 
   /** What a column keeps per tile. */
   record Plan(boolean numeric, boolean firstLast, boolean distinct) {

@@ -27,14 +27,15 @@ import org.apache.kafka.streams.state.KeyValueStore;
 /**
  * The production topology ({@link FeatureTopology#build}) and production Streams properties
  * ({@link StreamsProps}) on a {@link TopologyTestDriver}, with an in-memory schema registry that
- * holds the transactions source as ingest registers it.
+ * holds the transactions source as ingest registers it (or with the schema a test gives).
  */
 final class FeatureDriver implements AutoCloseable {
 
   final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
   final AvroSerdes serdes = new AvroSerdes(registry, Map.of());
   final Topics topics = Topics.builder(serdes).build();
-  final Schema schema = TransactionSource.schema();
+  /** The schema of the transactions source, as registered. */
+  final Schema schema;
   final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   final TopologyTestDriver driver;
   final TestInputTopic<String, GenericRecord> transactions;
@@ -49,11 +50,21 @@ final class FeatureDriver implements AutoCloseable {
     this(config, freshStateDir());
   }
 
+  /** A driver whose transactions source has {@code schema} (with its key and time properties). */
+  FeatureDriver(FeatureStreamsConfig config, Schema schema) {
+    this(config, schema, freshStateDir());
+  }
+
   /**
    * A driver with its state in {@code stateDir}, deleted on close. With exactly-once, the driver
    * checkpoints (and fsyncs) the stores after every record; a RAM-backed folder keeps that cheap.
    */
   FeatureDriver(FeatureStreamsConfig config, Path stateDir) {
+    this(config, TransactionSource.schema(), stateDir);
+  }
+
+  private FeatureDriver(FeatureStreamsConfig config, Schema schema, Path stateDir) {
+    this.schema = schema;
     this.stateDir = stateDir;
     Topic<String, GenericRecord> data = topics.data(TransactionSource.NAME);
     registry.register(data.name() + "-value", schema);

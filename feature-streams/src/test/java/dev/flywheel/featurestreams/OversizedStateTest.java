@@ -187,6 +187,58 @@ class OversizedStateTest {
   }
 
   @Test
+  void shouldDeadLetterAnEventWhoseRecordOnTheRepartitionTopicCannotFitARecordAndGoOn() {
+    // Given a group keyed by merchant, not the source's key (card_id): each event goes through a
+    // repartition topic with the merchant as its key and in its value, and its source record
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: by_merchant
+            source: transactions
+            entityKey: merchant
+            features:
+              - {name: tx_10m, agg: count, window: 10m}
+              - {name: amount_10m, agg: sum, field: amount, window: 10m}
+        """);
+    TransactionSource.Tx fits = tx(1, "card-1", T0, 250_000);
+    TransactionSource.Tx tooLarge = tx(2, "card-1", T0 + 1_000, 400_000);
+    TransactionSource.Tx ordinary = tx(3, "card-2", T0 + 2_000, 20);
+
+    // When a merchant of 250,000 letters pays, then one of 400,000 (a source record of 400 KB,
+    // whose repartition record would carry the name three times), then an ordinary one
+    List<TestRecord<String, FeatureVector>> vectors;
+    List<TestRecord<byte[], byte[]>> dead;
+    double counted;
+    byte[] sourceValue;
+    try (FeatureDriver driver = new FeatureDriver(config)) {
+      driver.send(fits);
+      driver.send(tooLarge);
+      driver.send(ordinary);
+      vectors = driver.features.readRecordsToList();
+      dead = driver.deadLetters.readRecordsToList();
+      counted = driver.meters.find(AggregateProcessor.OVERSIZED_EVENTS).tag("group", "by_merchant")
+          .tag("outcome", "dead_lettered").counter().count();
+      var data = driver.topics.data(TransactionSource.NAME);
+      sourceValue = data.valueSerde().serializer().serialize(data.name(),
+          tooLarge.toRecord(driver.schema));
+    }
+
+    // Then the 400,000-letter one is dead-lettered, with its source record whole and a reason
+    // saying what was too large, the limit and what to change, and counted
+    assertThat(dead).singleElement().satisfies(d -> {
+      assertThat(d.value()).isEqualTo(sourceValue);
+      assertThat(new String(d.headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+          StandardCharsets.UTF_8))
+          .contains("event 'e-2'", "repartition topic of feature group 'by_merchant'",
+              "max.request.size", "entity key field 'merchant'", "Shorten the long text",
+              "max.message.bytes")
+          .hasSizeLessThan(2_000);
+    });
+    assertThat(counted).isOne();
+    // and the others, before and after it, are applied
+    assertThat(vectors).extracting(r -> r.value().getEventId()).containsExactly("e-1", "e-3");
+  }
+
+  @Test
   void shouldCutADeadLettersValueToFitARecordWithItsHeaders() {
     // Given a source record as large as a producer may send, which is not Avro
     byte[] large = new byte[1_048_200];

@@ -28,9 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * On a real broker, whose producers refuse a record over {@code max.request.size}: an entity whose
- * long text values would make its state too large for one changelog record no longer fails its
- * task on every retry (stalling every partition of the stream thread); its events that cannot fit
- * go to the dead-letter topic and every other event is processed.
+ * long text values would make its state too large for one changelog record, or an event whose
+ * long text would make its record on a repartition topic too large, no longer fails its task on
+ * every retry (stalling every partition of the stream thread); its events that cannot fit go to
+ * the dead-letter topic and every other event is processed.
  */
 @WithDevstack
 class OversizedTextIT {
@@ -99,6 +100,70 @@ class OversizedTextIT {
         assertThat(new String(dead.get(0).headers().lastHeader(DeadLetterHeaders.ERROR).value(),
             StandardCharsets.UTF_8))
             .contains("state of entity 'card-1'", "max.request.size");
+      });
+    }
+  }
+
+  @Test
+  void shouldDeadLetterAnEventWhoseRepartitionRecordCannotFitARecordAndGoOn(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a group keyed by merchant, not the source's key: its events go through a repartition
+    // topic, each in a record carrying the merchant twice and the source record whole; and a
+    // merchant with a 400,000-letter name paying (a source record of 400 KB, its repartition
+    // record 1.2 MB), then an ordinary one
+    String bootstrap = devstack.bootstrapServers();
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    Topic<String, GenericRecord> data = topics.data(TransactionSource.NAME);
+    serdes.client().register(data.name() + "-value", TransactionSource.schema());
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      new TopicBootstrap(admin).ensure(List.of(data, topics.dlq(data)));
+    }
+    long t0 = 1_790_000_040_000L - 1_790_000_040_000L % 60_000;
+    try (KafkaProducer<String, GenericRecord> producer = new KafkaProducer<>(
+        Map.of("bootstrap.servers", bootstrap), data.keySerde().serializer(),
+        data.valueSerde().serializer())) {
+      producer.send(new ProducerRecord<>(data.name(), "card-1", new TransactionSource.Tx("e-0",
+          "card-1", "m0-" + "x".repeat(400_000), "grocery", 10, "FR", "POS", t0)
+          .toRecord(TransactionSource.schema())));
+      producer.send(new ProducerRecord<>(data.name(), "card-1", new TransactionSource.Tx("e-1",
+          "card-1", "m-1", "grocery", 10, "FR", "POS", t0 + 1_000L)
+          .toRecord(TransactionSource.schema()))).get();
+    }
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: by_merchant
+            source: transactions
+            entityKey: merchant
+            features:
+              - {name: tx_10m, agg: count, window: 10m}
+        """);
+
+    // When feature-streams processes them
+    try (FeatureStreamsService features = FeatureStreamsService.builder()
+        .config(config)
+        .bootstrapServers(bootstrap)
+        .schemaRegistryUrl(devstack.schemaRegistryUrl())
+        .applicationId(names.applicationId("flywheel-feature-streams"))
+        .topicPrefix(names.prefix())
+        .stateDir(dir.resolve("state"))
+        .build()
+        .start()) {
+
+      // Then the large one is on the dead-letter topic, saying why, and the ordinary one, after
+      // it, is applied (the producer refused such a repartition record before, failing the
+      // stream thread on it again and again)
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+        List<FeatureVector> vectors = CommittedValues.of(bootstrap, topics.features());
+        List<ConsumerRecord<byte[], byte[]>> dead =
+            CommittedValues.bytes(bootstrap, topics.dlq(data).name());
+        assertThat(vectors).extracting(FeatureVector::getEventId).containsExactly("e-1");
+        assertThat(dead).hasSize(1);
+        assertThat(new String(dead.get(0).headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+            StandardCharsets.UTF_8))
+            .contains("event 'e-0'", "repartition topic of feature group 'by_merchant'",
+                "max.request.size");
       });
     }
   }
