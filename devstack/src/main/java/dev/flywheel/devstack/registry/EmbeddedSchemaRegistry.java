@@ -24,10 +24,12 @@ import org.slf4j.LoggerFactory;
  * <h2>API</h2>
  * Subjects and versions ({@code /subjects/...}, with soft and {@code permanent=true} deletes),
  * schemas by global id ({@code /schemas/ids/{id}}, {@code .../schema}, {@code .../versions}),
- * {@code /schemas/types}, {@code /compatibility/subjects/{s}/versions/{v}}, global and subject
- * {@code /config}, and {@code /mode}, which always answers {@code READWRITE}. Errors carry
- * Confluent's HTTP statuses and {@code error_code}s (40401, 40402, 40403, 40408, 409, 42201,
- * 42202, 42203, 500xx). Only AVRO schemas are accepted, without references.
+ * {@code /schemas/types}, {@code /compatibility/subjects/{s}/versions/{v}} (against that version
+ * alone, or the latest, whatever the level, as in Confluent's registry) and {@code
+ * /compatibility/subjects/{s}/versions} (against the versions a registration is checked with),
+ * global and subject {@code /config}, and {@code /mode}, which always answers {@code READWRITE}.
+ * Errors carry Confluent's HTTP statuses and {@code error_code}s (40401, 40402, 40403, 40408, 409,
+ * 42201, 42202, 42203, 500xx). Only AVRO schemas are accepted, without references.
  *
  * <h2>Compatibility</h2>
  * A new version is checked with Avro's {@code SchemaCompatibility} against the subject's live (not
@@ -45,9 +47,11 @@ import org.slf4j.LoggerFactory;
  * {"compatibilityLevel":"BACKWARD"}}; a permanent delete writes a tombstone, a removed
  * configuration a null value. A change is written with {@code acks=all} by an idempotent producer
  * and applied to memory only once acknowledged; a failed write answers 50001 (50002 on timeout)
- * and changes nothing. {@link #start()} reads the topic from its beginning to its end before it
- * answers, so ids, versions and configurations survive a restart of the registry and of the broker
- * on the same data; the next id is the highest id read plus one.
+ * and is not applied. A write that timed out may still reach the topic, and a restart then shows
+ * it, so the id and version number of a registration whose write failed are never given again.
+ * {@link #start()} reads the topic from its beginning to its end before it answers, so ids,
+ * versions and configurations survive a restart of the registry and of the broker on the same
+ * data; the next id is the highest id read plus one.
  *
  * <p>There must be a single registry per topic: the registry reads the topic only at start, so
  * writes by another registry on the same topic are not seen and could reuse its ids. The ids of

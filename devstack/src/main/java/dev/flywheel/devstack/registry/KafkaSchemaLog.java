@@ -16,6 +16,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -35,11 +36,13 @@ import org.slf4j.LoggerFactory;
 final class KafkaSchemaLog implements SchemaStore.Log, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(KafkaSchemaLog.class);
+  private static final String MAYBE_WRITTEN = "; the change may or may not have been written;"
+      + " retry";
 
   private final String bootstrapServers;
   private final String topic;
   private final Duration timeout;
-  private KafkaProducer<byte[], byte[]> producer;
+  private Producer<byte[], byte[]> producer;
 
   KafkaSchemaLog(String bootstrapServers, String topic, Duration timeout) {
     this.bootstrapServers = bootstrapServers;
@@ -150,7 +153,7 @@ final class KafkaSchemaLog implements SchemaStore.Log, AutoCloseable {
 
   /** Opens the producer; call once before {@link #append}. */
   void openWriter() {
-    producer = new KafkaProducer<>(Map.of(
+    openWriter(new KafkaProducer<>(Map.of(
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
         ProducerConfig.CLIENT_ID_CONFIG, "flywheel-schema-registry-writer",
         ProducerConfig.ACKS_CONFIG, "all",
@@ -160,27 +163,39 @@ final class KafkaSchemaLog implements SchemaStore.Log, AutoCloseable {
         ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
         ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeout.toMillis(), 10_000),
         ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class)));
   }
 
+  /** Writes with {@code producer} from now on; tests give a {@code MockProducer} here. */
+  void openWriter(Producer<byte[], byte[]> producer) {
+    this.producer = producer;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A timeout (50002) or an interruption (50001) leaves the outcome unknown: the broker may have
+   * written the record although no acknowledgement came back, so the message says so.
+   */
   @Override
   public void append(StoreRecord record) {
     ProducerRecord<byte[], byte[]> producerRecord = new ProducerRecord<>(topic, 0,
         StoreRecordCodec.key(record), StoreRecordCodec.value(record));
+    Duration wait = timeout.plusSeconds(1);
     try {
-      producer.send(producerRecord).get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+      producer.send(producerRecord).get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw RegistryException.storeError("Interrupted while writing to the schema topic '" + topic
-          + "'", e);
+          + "'" + MAYBE_WRITTEN, e);
     } catch (TimeoutException e) {
       throw RegistryException.storeTimeout("Write to the schema topic '" + topic + "' timed out"
-          + " after " + timeout.toSeconds() + " s", e);
+          + " after " + wait.toSeconds() + " s" + MAYBE_WRITTEN, e);
     } catch (ExecutionException | RuntimeException e) {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       if (cause instanceof org.apache.kafka.common.errors.TimeoutException) {
         throw RegistryException.storeTimeout("Write to the schema topic '" + topic
-            + "' timed out: " + cause.getMessage(), cause);
+            + "' timed out (" + cause.getMessage() + ")" + MAYBE_WRITTEN, cause);
       }
       throw RegistryException.storeError("Error while writing to the schema topic '" + topic
           + "': " + cause, cause);

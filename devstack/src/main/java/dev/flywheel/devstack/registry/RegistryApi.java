@@ -167,18 +167,20 @@ final class RegistryApi {
 
   // ---------------------------------------------------------------- compatibility
 
+  /** {@code /compatibility/subjects/{s}/versions/{v}}: against that one version, or the latest. */
   private void testCompatibility(Context ctx) {
     int version = versionParam(ctx);
-    compatibilityResponse(ctx, version);
-  }
-
-  private void testCompatibilityAll(Context ctx) {
-    compatibilityResponse(ctx, SchemaStore.LATEST);
-  }
-
-  private void compatibilityResponse(Context ctx, int version) {
     String schema = schemaField(body(ctx));
-    Compatibility result = store.testCompatibility(ctx.pathParam("subject"), version, schema);
+    compatibilityResponse(ctx, store.testCompatibility(ctx.pathParam("subject"), version, schema));
+  }
+
+  /** {@code /compatibility/subjects/{s}/versions}: against what a registration is checked with. */
+  private void testCompatibilityAll(Context ctx) {
+    String schema = schemaField(body(ctx));
+    compatibilityResponse(ctx, store.testCompatibilityWithAll(ctx.pathParam("subject"), schema));
+  }
+
+  private void compatibilityResponse(Context ctx, Compatibility result) {
     ObjectNode response = JSON.createObjectNode();
     response.put("is_compatible", result.compatible());
     if (flag(ctx, "verbose")) {

@@ -27,8 +27,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every change is first appended to the {@link Log} (the {@code _schemas} topic) and applied to
  * memory only once the log acknowledged it, through the same {@link #apply} that rebuilds the state
- * from the topic at start: what a restarted registry reads back is exactly what the running one
- * served.
+ * from the topic at start: what a restarted registry reads back is what the running one served.
+ *
+ * <p>The one exception is a write that failed without a known outcome: it is not applied, yet a
+ * write that timed out can still reach the topic, and a restarted registry then reads it back. So
+ * the id and version number of a registration whose write failed are never given again by this
+ * registry: were they reused, the topic would hold two schemas under one id, and the replay, which
+ * keeps the first, would serve a schema other than the one producers wrote with.
  *
  * <p>Concurrency: changes are serialized by one writer lock, held across the check, the log write
  * and the apply, so that two concurrent registrations cannot take the same version or id. Reads
@@ -46,7 +51,8 @@ final class SchemaStore {
     /**
      * Writes a record and returns once it is durably acknowledged.
      *
-     * @throws RegistryException with a 500xx code when the write failed or timed out
+     * @throws RegistryException with a 500xx code when the write failed or timed out; the record
+     *     may be in the log all the same (a write that timed out can still land)
      */
     void append(StoreRecord record);
   }
@@ -73,6 +79,8 @@ final class SchemaStore {
   private final Map<Integer, String> textsById = new HashMap<>();
   private final Map<String, Integer> idsByCanonical = new HashMap<>();
   private final Map<String, CompatibilityLevel> subjectLevels = new HashMap<>();
+  /** Per subject, the highest version number a failed write may have taken; not in the log. */
+  private final Map<String, Integer> unsureVersions = new HashMap<>();
   private CompatibilityLevel globalLevel;
   private int maxId;
 
@@ -161,7 +169,8 @@ final class SchemaStore {
    * Registers {@code schemaText} under {@code subject}, or returns the id of the identical schema
    * already registered there.
    *
-   * @throws RegistryException 42201 when the schema is invalid, 409 when it is incompatible
+   * @throws RegistryException 42201 when the schema is invalid, 409 when it is incompatible, 500xx
+   *     when the write failed (the id and version it would have taken are then never given again)
    */
   int register(String subject, String schemaText) {
     Schema schema = parse(schemaText);
@@ -185,12 +194,28 @@ final class SchemaStore {
               + " details: " + messages);
         }
         id = idsByCanonical.getOrDefault(canonical, maxId + 1);
-        version = versions.isEmpty() ? 1 : versions.lastKey() + 1;
+        version = Math.max(versions.isEmpty() ? 0 : versions.lastKey(),
+            unsureVersions.getOrDefault(subject, 0)) + 1;
       } finally {
         lock.readLock().unlock();
       }
-      commit(new SchemaRecord(subject, version,
-          new SchemaValue(subject, version, id, canonical, false)));
+      SchemaRecord record = new SchemaRecord(subject, version,
+          new SchemaValue(subject, version, id, canonical, false));
+      try {
+        store.append(record);
+      } catch (RuntimeException e) {
+        // the record may be in the log all the same: keep its id and version from being given again
+        write(() -> {
+          maxId = Math.max(maxId, id);
+          unsureVersions.merge(subject, version, Math::max);
+          return null;
+        });
+        log.warn("the write of schema id {} as version {} of subject '{}' failed; it may still"
+            + " reach the topic, so neither number will be given again: {}", id, version, subject,
+            e.getMessage());
+        throw e;
+      }
+      apply(record);
       log.info("registered schema id {} as version {} of subject '{}'", id, version, subject);
       return id;
     }
@@ -438,30 +463,49 @@ final class SchemaStore {
   }
 
   /**
-   * Tests {@code schemaText} against the live versions of a subject with the subject's level:
-   * against the versions the level names when {@code version} is {@link #LATEST}, else against
-   * that version alone. A subject without versions is compatible with anything.
+   * Tests {@code schemaText} against one live version of a subject, the latest when {@code
+   * version} is {@link #LATEST}, with the subject's level. As in Confluent's registry, only that
+   * version is checked, whatever the level: a transitive level widens the check only for {@link
+   * #testCompatibilityWithAll}. A subject without live versions is compatible with anything for
+   * {@link #LATEST}.
    *
    * @throws RegistryException 42201 when the schema is invalid, 40402 when a numbered version is
-   *     missing
+   *     missing or soft-deleted, the subject missing too (Confluent looks the version up without
+   *     looking for the subject first)
    */
   Compatibility testCompatibility(String subject, int version, String schemaText) {
     Schema schema = parse(schemaText);
     return read(() -> {
       NavigableMap<Integer, SchemaValue> versions = subjects.getOrDefault(subject, new TreeMap<>());
-      List<Schema> previous;
-      if (version == LATEST) {
-        previous = liveSchemas(versions);
-      } else {
-        SchemaValue value = versions.get(version);
-        if (value == null || value.deleted()) {
-          throw RegistryException.versionNotFound(version);
-        }
-        previous = liveSchemas(new TreeMap<>(Map.of(version, value)));
+      SchemaValue against = version == LATEST ? latest(versions, false) : versions.get(version);
+      if (version != LATEST && (against == null || against.deleted())) {
+        throw RegistryException.versionNotFound(version);
       }
-      List<String> messages = CompatibilityChecker.check(effectiveLevel(subject), schema, previous);
-      return new Compatibility(messages.isEmpty(), messages);
+      NavigableMap<Integer, SchemaValue> previous = new TreeMap<>();
+      if (against != null) {
+        previous.put(against.version(), against);
+      }
+      return check(subject, schema, previous);
     });
+  }
+
+  /**
+   * Tests {@code schemaText} as a registration under {@code subject} would be: against the
+   * subject's live versions that its level names (the latest, or all of them when transitive). A
+   * subject without live versions is compatible with anything.
+   *
+   * @throws RegistryException 42201 when the schema is invalid
+   */
+  Compatibility testCompatibilityWithAll(String subject, String schemaText) {
+    Schema schema = parse(schemaText);
+    return read(() -> check(subject, schema, subjects.getOrDefault(subject, new TreeMap<>())));
+  }
+
+  private Compatibility check(String subject, Schema schema,
+      NavigableMap<Integer, SchemaValue> versions) {
+    List<String> messages = CompatibilityChecker.check(effectiveLevel(subject), schema,
+        liveSchemas(versions));
+    return new Compatibility(messages.isEmpty(), messages);
   }
 
   /** Counts for the start-up log line: subjects, ids. */

@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.flywheel.devstack.registry.RegistryHttp.Response;
 import dev.flywheel.registry.CompatibilityLevel;
 import dev.flywheel.devstack.junit.WithDevstack;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -227,6 +228,76 @@ class CompatibilityIT {
     assertThat(bad.json().get("messages").get(0).asText()).contains("TYPE_MISMATCH");
     assertThat(terse.body()).isEqualTo("{\"is_compatible\":false}");
     assertThat(fresh.http().get("/subjects/test-value/versions").json().toString()).isEqualTo("[1]");
+  }
+
+  @Test
+  void shouldTestAgainstTheNamedVersionAloneEvenUnderATransitiveLevel() {
+    // Given a BACKWARD_TRANSITIVE subject with v1 {code: string} and v2 {}
+    String v3 = record("Hist", "{\"name\":\"code\",\"type\":\"int\",\"default\":0}");
+    fresh.http().setLevel("hist-value", "BACKWARD_TRANSITIVE");
+    fresh.http().registerOk("hist-value", record("Hist", "{\"name\":\"code\",\"type\":\"string\"}"));
+    fresh.http().registerOk("hist-value", record("Hist", ""));
+
+    // When v3, which reads v2 data but not v1 data, is tested against latest, 2 and 1
+    Response latest = fresh.http().post("/compatibility/subjects/hist-value/versions/latest",
+        RegistryHttp.schemaBody(v3));
+    Response two = fresh.http().post("/compatibility/subjects/hist-value/versions/2",
+        RegistryHttp.schemaBody(v3));
+    Response one = fresh.http().post("/compatibility/subjects/hist-value/versions/1",
+        RegistryHttp.schemaBody(v3));
+
+    // Then, as in Confluent's registry, each is checked against that one version: latest is v2
+    assertThat(latest.body()).isEqualTo("{\"is_compatible\":true}");
+    assertThat(two.body()).isEqualTo("{\"is_compatible\":true}");
+    assertThat(one.body()).isEqualTo("{\"is_compatible\":false}");
+  }
+
+  @Test
+  void shouldTestAgainstTheVersionsRegistrationWouldWhenNoVersionIsNamed() {
+    // Given two subjects with v1 {code: string} and v2 {}, at BACKWARD and BACKWARD_TRANSITIVE
+    String v3 = record("Hist", "{\"name\":\"code\",\"type\":\"int\",\"default\":0}");
+    for (String subject : new String[] {"plain-value", "transitive-value"}) {
+      fresh.http().setLevel(subject, subject.startsWith("plain") ? "BACKWARD" : "BACKWARD_TRANSITIVE");
+      fresh.http().registerOk(subject, record("Hist", "{\"name\":\"code\",\"type\":\"string\"}"));
+      fresh.http().registerOk(subject, record("Hist", ""));
+    }
+
+    // When v3, which reads v2 data but not v1 data, is tested against all their versions
+    Response plain = fresh.http().post("/compatibility/subjects/plain-value/versions?verbose=true",
+        RegistryHttp.schemaBody(v3));
+    Response transitive = fresh.http().post(
+        "/compatibility/subjects/transitive-value/versions?verbose=true",
+        RegistryHttp.schemaBody(v3));
+    Response none = fresh.http().post("/compatibility/subjects/new-value/versions",
+        RegistryHttp.schemaBody(v3));
+
+    // Then only the transitive subject finds it incompatible, naming v1; a subject without
+    // versions accepts it
+    assertThat(plain.body()).isEqualTo("{\"is_compatible\":true,\"messages\":[]}");
+    assertThat(transitive.json().get("is_compatible").asBoolean()).isFalse();
+    assertThat(transitive.json().get("messages").get(0).asText()).contains("earlier schema #1");
+    assertThat(none.body()).isEqualTo("{\"is_compatible\":true}");
+  }
+
+  @Test
+  void shouldAnswer40402ForANumberedVersionThatIsMissingEvenWithItsSubject() {
+    // Given a subject whose version 2 was soft-deleted, and a subject never registered
+    fresh.http().registerOk("known-value", record("Known", ID_INT));
+    fresh.http().registerOk("known-value", record("Known", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().delete("/subjects/known-value/versions/2");
+
+    // When a schema is tested against version 2 of the one and version 1 of the other
+    Response deleted = fresh.http().post("/compatibility/subjects/known-value/versions/2",
+        RegistryHttp.schemaBody(record("Known", ID_INT)));
+    Response unknown = fresh.http().post("/compatibility/subjects/nosuch-value/versions/1",
+        RegistryHttp.schemaBody(record("Known", ID_INT)));
+
+    // Then both are 40402, as Confluent's registry answers: it looks the version up without
+    // first looking for the subject (and finds any schema compatible with "latest" of none)
+    assertThat(List.of(deleted, unknown)).allSatisfy(response -> {
+      assertThat(response.status()).isEqualTo(404);
+      assertThat(response.errorCode()).isEqualTo(40402);
+    });
   }
 
   @Test
