@@ -85,6 +85,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
   private final HttpClient http;
   private final Duration requestTimeout;
   private final int maxRetries;
+  /** Set once the registry answered that it has no {@code POST /compatibility/.../versions}. */
+  private volatile boolean noAllVersionsCheck;
   private final long initialBackoffMs;
   private final long maxBackoffMs;
   private final int maxSchemasPerSubject;
@@ -204,13 +206,27 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
   public CompatibilityResult testCompatibility(String subject, Schema schema) {
     Objects.requireNonNull(subject, "subject");
     ObjectNode body = JSON.createObjectNode().put("schema", schema.toString());
+    String path = "/compatibility/subjects/" + encode(subject) + "/versions";
     JsonNode answer;
     try {
-      answer = send("POST", "/compatibility/subjects/" + encode(subject)
-          + "/versions/latest?verbose=true", body);
+      if (!noAllVersionsCheck) {
+        try {
+          // the check registration makes: against every version under a *_TRANSITIVE level
+          answer = send("POST", path + "?verbose=true", body);
+        } catch (SchemaRegistryException e) {
+          if (e.httpStatus() != 404 && e.httpStatus() != 405 || isNotFound(e)) {
+            throw e;
+          }
+          // a registry without that route: the latest version alone, the best it can tell
+          // (under a *_TRANSITIVE level it may pass a schema registration then refuses)
+          noAllVersionsCheck = true;
+          answer = send("POST", path + "/latest?verbose=true", body);
+        }
+      } else {
+        answer = send("POST", path + "/latest?verbose=true", body);
+      }
     } catch (SchemaRegistryException e) {
-      if (e.errorCode() == SchemaRegistryException.SUBJECT_NOT_FOUND
-          || e.errorCode() == SchemaRegistryException.VERSION_NOT_FOUND) {
+      if (isNotFound(e)) {
         // Older registries answer 404 for a subject with no versions: nothing to be incompatible with.
         return new CompatibilityResult(true, List.of());
       }
@@ -223,6 +239,11 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     List<String> messages = new ArrayList<>();
     answer.path("messages").forEach(m -> messages.add(m.isTextual() ? m.asText() : m.toString()));
     return new CompatibilityResult(compatible.asBoolean(), messages);
+  }
+
+  private static boolean isNotFound(SchemaRegistryException e) {
+    return e.errorCode() == SchemaRegistryException.SUBJECT_NOT_FOUND
+        || e.errorCode() == SchemaRegistryException.VERSION_NOT_FOUND;
   }
 
   @Override

@@ -89,8 +89,10 @@ public interface SchemaRegistryClient {
 
   /**
    * Checks whether {@code schema} could be registered under {@code subject} with the subject's
-   * compatibility level ({@code POST /compatibility/subjects/{subject}/versions/latest?verbose=true}).
-   * A subject with no versions accepts any schema.
+   * compatibility level ({@code POST /compatibility/subjects/{subject}/versions?verbose=true}, the
+   * check registration makes: against every version under a {@code *_TRANSITIVE} level; a
+   * registry without that route is asked about {@code /versions/latest}, the latest version
+   * alone). A subject with no versions accepts any schema.
    */
   CompatibilityResult testCompatibility(String subject, Schema schema);
 

@@ -369,8 +369,29 @@ class RestSchemaRegistryClientTest {
     assertThat(result.compatible()).isFalse();
     assertThat(result.messages()).containsExactly("READER_FIELD_MISSING_DEFAULT_VALUE");
     assertThat(peer.lastRequest().pathAndQuery())
-        .isEqualTo("/compatibility/subjects/s/versions/latest?verbose=true");
+        .isEqualTo("/compatibility/subjects/s/versions?verbose=true");
     assertThat(body(peer.lastRequest()).get("schema").asText()).isEqualTo(USER.toString());
+  }
+
+  @Test
+  void shouldCheckAgainstTheLatestVersionWhenTheRegistryCannotCheckAgainstAll() {
+    // Given a registry without POST /compatibility/subjects/{s}/versions, finding it compatible
+    // with the latest version
+    peer.then(error(404, 404, "HTTP 404 Not Found"), json(200, "{\"is_compatible\":true}"),
+        json(200, "{\"is_compatible\":true}"));
+    RestSchemaRegistryClient client = client();
+
+    // When compatibility is tested twice
+    CompatibilityResult first = client.testCompatibility("s", USER);
+    CompatibilityResult second = client.testCompatibility("s", USER);
+
+    // Then both ask about the latest version, the second without trying the route again
+    assertThat(first.compatible()).isTrue();
+    assertThat(second.compatible()).isTrue();
+    assertThat(peer.requests()).extracting(Request::pathAndQuery).containsExactly(
+        "/compatibility/subjects/s/versions?verbose=true",
+        "/compatibility/subjects/s/versions/latest?verbose=true",
+        "/compatibility/subjects/s/versions/latest?verbose=true");
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.flywheel.devstack.registry;
 
 import static dev.flywheel.devstack.registry.Schemas.ID_INT;
 import static dev.flywheel.devstack.registry.Schemas.ID_STRING;
+import static dev.flywheel.devstack.registry.Schemas.NAME;
 import static dev.flywheel.devstack.registry.Schemas.NAME_DEFAULTED;
 import static dev.flywheel.devstack.registry.Schemas.record;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -73,6 +74,26 @@ class RestClientInteropIT {
     assertThatThrownBy(() -> client().getSchemaById(99))
         .isInstanceOfSatisfying(SchemaRegistryException.class,
             e -> assertThat(e.errorCode()).isEqualTo(40403));
+  }
+
+  @Test
+  void shouldTestCompatibilityAsRegistrationDoesUnderATransitiveLevel() {
+    // Given a subject at BACKWARD_TRANSITIVE with an id, then an id and a defaulted name
+    RestSchemaRegistryClient client = client();
+    client.register("tr-value", new Schema.Parser().parse(record("Tr", ID_INT)), false);
+    client.setCompatibility("tr-value", CompatibilityLevel.BACKWARD_TRANSITIVE);
+    client.register("tr-value", new Schema.Parser().parse(record("Tr", ID_INT + ","
+        + NAME_DEFAULTED)), false);
+
+    // When a name without a default is tested: it can read the second version, not the first
+    Schema noDefault = new Schema.Parser().parse(record("Tr", ID_INT + "," + NAME));
+    CompatibilityResult tested = client.testCompatibility("tr-value", noDefault);
+
+    // Then it is incompatible, as registering it is
+    assertThat(tested.compatible()).isFalse();
+    assertThatThrownBy(() -> client.register("tr-value", noDefault, false))
+        .isInstanceOfSatisfying(SchemaRegistryException.class,
+            e -> assertThat(e.errorCode()).isEqualTo(409));
   }
 
   @Test
