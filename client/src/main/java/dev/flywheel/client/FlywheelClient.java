@@ -20,9 +20,13 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -49,7 +53,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <p>Sends are idempotent producer writes with {@code acks=all}; each returns a future of the
  * record's position. Each {@code on...} handler runs on its own background {@code
  * read_committed} consumer ({@link Subscription}); {@link #close()} stops them all and flushes
- * what was sent. Thread-safe.
+ * what was sent. Thread-safe: sends do not wait for a handler being registered, nor for {@code
+ * close()}.
  */
 public final class FlywheelClient implements AutoCloseable {
 
@@ -59,15 +64,24 @@ public final class FlywheelClient implements AutoCloseable {
   private final SchemaRegistryClient registry;
   private final Topics topics;
   private final Serializer<GenericRecord> sourceSerializer;
+  private final Function<Map<String, Object>, Consumer<String, byte[]>> consumers;
   private final Map<String, SourceSender> sources = new ConcurrentHashMap<>();
+  /** Guards {@link #subscriptions} and the change of {@link #closed}; never held while waiting. */
+  private final Object lock = new Object();
+  /** The open subscriptions; a closed one removes itself. */
   private final List<Subscription> subscriptions = new ArrayList<>();
-  private KafkaProducer<String, byte[]> producer;
-  private boolean closed;
+  private volatile boolean closed;
+  /** Guards the producer's creation and {@link #producerClosed}. */
+  private final Object producerLock = new Object();
+  private volatile KafkaProducer<String, byte[]> producer;
+  /** Set by close() once the handlers stopped: sends made before are flushed, later ones fail. */
+  private volatile boolean producerClosed;
 
   private FlywheelClient(Builder b) {
     this.kafka = Map.copyOf(b.kafka);
     this.groupId = b.groupId;
     this.start = b.start;
+    this.consumers = b.consumers;
     this.registry = SchemaRegistryClient.builder().url(b.schemaRegistryUrl).build();
     AvroSerdes serdes = new AvroSerdes(registry, Map.of());
     this.topics = Topics.builder(serdes).prefix(b.topicPrefix).build();
@@ -140,15 +154,36 @@ public final class FlywheelClient implements AutoCloseable {
     return subscribe(topics.predictions(), handler);
   }
 
-  private synchronized <E> Subscription subscribe(Topic<String, E> topic,
-      EventHandler<E> handler) {
+  private <E> Subscription subscribe(Topic<String, E> topic, EventHandler<E> handler) {
     Objects.requireNonNull(handler, "handler");
     checkOpen();
     String group = groupId == null ? null : groupId + "." + topic.name();
+    // outside the lock: positioning asks the broker, which may take up to default.api.timeout.ms
     Subscription s = new Subscription(topic.name(), kafka, group, start,
-        topic.valueSerde().deserializer(), handler);
-    subscriptions.add(s);
-    return s;
+        topic.valueSerde().deserializer(), handler, consumers, this::forget);
+    synchronized (lock) {
+      if (!closed) {
+        if (s.isRunning()) { // not closed meanwhile by its own handler
+          subscriptions.add(s);
+        }
+        return s;
+      }
+    }
+    s.close(); // the client was closed while it was being positioned
+    throw closedException();
+  }
+
+  private void forget(Subscription s) {
+    synchronized (lock) {
+      subscriptions.remove(s);
+    }
+  }
+
+  /** The open subscriptions. */
+  List<Subscription> subscriptions() {
+    synchronized (lock) {
+      return List.copyOf(subscriptions);
+    }
   }
 
   CompletableFuture<EventPosition> sendSource(String topic, String key, GenericRecord record) {
@@ -171,42 +206,81 @@ public final class FlywheelClient implements AutoCloseable {
 
   private CompletableFuture<EventPosition> send(String topic, String key, byte[] value) {
     CompletableFuture<EventPosition> result = new CompletableFuture<>();
-    producer().send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
-      if (e != null) {
-        result.completeExceptionally(new FlywheelClientException("writing to " + topic
-            + " failed: " + e.getMessage(), e));
-      } else {
-        result.complete(new EventPosition(topic, metadata.partition(), metadata.offset(), key));
+    try {
+      producer().send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
+        if (e != null) {
+          result.completeExceptionally(new FlywheelClientException("writing to " + topic
+              + " failed: " + e.getMessage(), e));
+        } else {
+          result.complete(new EventPosition(topic, metadata.partition(), metadata.offset(), key));
+        }
+      });
+    } catch (IllegalStateException e) {
+      if (producerClosed) { // close() closed the producer after this send took it
+        throw closedException();
       }
-    });
+      throw e;
+    }
     return result;
   }
 
-  private synchronized KafkaProducer<String, byte[]> producer() {
-    checkOpen();
-    if (producer == null) {
-      producer = new KafkaProducer<>(ProducerSettings.delivery(kafka), new StringSerializer(),
-          new ByteArraySerializer());
+  /**
+   * The producer, made on the first send. Only its creation takes a lock, and not the one
+   * subscribe() and close() take: a send waits neither for a handler being registered nor for
+   * close() waiting on the handlers (one of which may be sending).
+   */
+  private KafkaProducer<String, byte[]> producer() {
+    KafkaProducer<String, byte[]> p = producer;
+    if (p != null && !producerClosed) {
+      return p;
     }
-    return producer;
+    synchronized (producerLock) {
+      if (producerClosed) {
+        throw closedException();
+      }
+      if (producer == null) {
+        producer = new KafkaProducer<>(ProducerSettings.delivery(kafka), new StringSerializer(),
+            new ByteArraySerializer());
+      }
+      return producer;
+    }
   }
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("the Flywheel client is closed");
+      throw closedException();
     }
   }
 
-  /** Stops every handler's consumer, then flushes and closes the producer. Idempotent. */
+  private static IllegalStateException closedException() {
+    return new IllegalStateException("the Flywheel client is closed");
+  }
+
+  /**
+   * Stops every handler's consumer (waiting up to ten seconds each), then flushes and closes the
+   * producer: what was sent until then, by a handler finishing its event too, is written; a send
+   * after that throws {@link IllegalStateException}, and so does registering a handler once
+   * close() was called. Idempotent: a second call returns at once.
+   */
   @Override
-  public synchronized void close() {
-    if (closed) {
-      return;
+  public void close() {
+    List<Subscription> open;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      open = new ArrayList<>(subscriptions);
+      subscriptions.clear();
     }
-    closed = true;
-    subscriptions.forEach(Subscription::close);
-    if (producer != null) {
-      producer.close(Duration.ofSeconds(30));
+    open.forEach(Subscription::close);
+    KafkaProducer<String, byte[]> p;
+    synchronized (producerLock) {
+      producerClosed = true;
+      p = producer;
+    }
+    if (p != null) {
+      p.close(Duration.ofSeconds(30));
     }
   }
 
@@ -217,6 +291,8 @@ public final class FlywheelClient implements AutoCloseable {
     private String topicPrefix = "";
     private String groupId;
     private StartPosition start = StartPosition.LATEST;
+    private Function<Map<String, Object>, Consumer<String, byte[]>> consumers =
+        Subscription::kafkaConsumer;
 
     private Builder() {}
 
@@ -241,7 +317,9 @@ public final class FlywheelClient implements AutoCloseable {
 
     /**
      * Any Kafka client property for the producer and the handlers' consumers (security, client
-     * id, timeouts); serializer and isolation settings are the client's own.
+     * id, timeouts); serializer and isolation settings are the client's own. {@code
+     * transactional.id} (sends are not transactional) and {@code group.id} (use {@link #groupId})
+     * are refused by {@link #build()}.
      */
     public Builder kafka(Map<String, ?> properties) {
       kafka.putAll(Objects.requireNonNull(properties, "properties"));
@@ -263,9 +341,16 @@ public final class FlywheelClient implements AutoCloseable {
       return this;
     }
 
+    /** Makes the handlers' consumers from their properties; for tests (default Kafka's). */
+    Builder consumers(Function<Map<String, Object>, Consumer<String, byte[]>> consumers) {
+      this.consumers = Objects.requireNonNull(consumers, "consumers");
+      return this;
+    }
+
     /**
      * @throws IllegalStateException naming what is missing
-     * @throws IllegalArgumentException when the topic prefix is not a legal prefix
+     * @throws IllegalArgumentException when the topic prefix is not a legal prefix, or a Kafka
+     *     property is one the client refuses, saying what to do instead
      */
     public FlywheelClient build() {
       if (kafka.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG) == null) {
@@ -274,6 +359,18 @@ public final class FlywheelClient implements AutoCloseable {
       if (schemaRegistryUrl == null) {
         throw new IllegalStateException(
             "schemaRegistryUrl is required, e.g. http://127.0.0.1:8081");
+      }
+      if (kafka.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+        throw new IllegalArgumentException("the Kafka property "
+            + ProducerConfig.TRANSACTIONAL_ID_CONFIG + " is not supported: the client's sends"
+            + " are idempotent but not transactional; remove it (to write several records"
+            + " atomically, send them in one batch to ingest's POST /ingest/{source})");
+      }
+      if (kafka.containsKey(ConsumerConfig.GROUP_ID_CONFIG)) {
+        throw new IllegalArgumentException("the Kafka property "
+            + ConsumerConfig.GROUP_ID_CONFIG + " is not supported: set the handlers' consumer"
+            + " group with groupId(\"" + kafka.get(ConsumerConfig.GROUP_ID_CONFIG)
+            + "\") instead (each handler joins <groupId>.<topic>), and remove it from kafka()");
       }
       return new FlywheelClient(this);
     }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import dev.flywheel.devstack.Devstack;
+import dev.flywheel.devstack.junit.GroupOffsets;
 import dev.flywheel.devstack.junit.LogLines;
 import dev.flywheel.devstack.junit.UniqueNames;
 import dev.flywheel.devstack.junit.WithDevstack;
@@ -31,7 +32,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
@@ -40,7 +43,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -201,6 +206,145 @@ class FlywheelClientIT {
   }
 
   @Test
+  void shouldDeliverEveryEventWrittenRightAfterRegistrationToANewGroup() {
+    // Given a handler of a consumer group that has no position yet
+    List<String> seen = new CopyOnWriteArrayList<>();
+    try (FlywheelClient grouped = grouped(names.groupId("app"))) {
+      grouped.onPrediction((prediction, at) -> seen.add(prediction.getEventId()));
+
+      // When three predictions are written as soon as the registration returned
+      produce(topics.predictions(), "card-7", prediction("tx-1"));
+      produce(topics.predictions(), "card-8", prediction("tx-2"));
+      produce(topics.predictions(), "card-9", prediction("tx-3"));
+
+      // Then the handler gets all three, though the group joined after they were written
+      await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 3);
+      assertThat(seen).containsExactlyInAnyOrder("tx-1", "tx-2", "tx-3");
+    }
+  }
+
+  @Test
+  void shouldResumeWhereTheGroupLeftOffNotWhereTheTopicEndsAtRegistration() throws Exception {
+    // Given a group that handled and committed one prediction, then stopped
+    String group = names.groupId("app");
+    List<String> seen = new CopyOnWriteArrayList<>();
+    try (FlywheelClient first = grouped(group)) {
+      first.onPrediction((prediction, at) -> seen.add(prediction.getEventId()));
+      produce(topics.predictions(), "card-7", prediction("tx-1"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> GroupOffsets.committedSum(
+          devstack.bootstrapServers(), group + "." + topics.predictions().name(),
+          topics.predictions().name()) == 1);
+    }
+
+    // When a prediction is written while it is away, and it registers its handler again
+    produce(topics.predictions(), "card-8", prediction("tx-2"));
+    try (FlywheelClient second = grouped(group)) {
+      second.onPrediction((prediction, at) -> seen.add(prediction.getEventId()));
+
+      // Then it gets that prediction, and not the one it had handled
+      await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 2);
+      assertThat(seen).containsExactly("tx-1", "tx-2");
+    }
+  }
+
+  @Test
+  void shouldRefuseAGroupedHandlerOfATopicThatDoesNotExist() {
+    // Given a grouped client whose prefix has no topics
+    try (FlywheelClient elsewhere = FlywheelClient.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topicPrefix(names.prefix() + "-none")
+        .groupId(names.groupId("app")).build()) {
+
+      // When a handler is registered, then it is refused, saying what to check
+      assertThatThrownBy(() -> elsewhere.onPromoted((promoted, at) -> { }))
+          .isInstanceOf(FlywheelClientException.class)
+          .hasMessageContaining("topic " + names.prefix() + "-none.flywheel.model.promoted does"
+              + " not exist")
+          .hasMessageContaining("topicPrefix");
+    }
+  }
+
+  @Test
+  void shouldWriteWhatAHandlerSendsWhileTheClientCloses() throws Exception {
+    // Given a handler that labels each prediction, and is at it while the client closes: it
+    // sends once close() is waiting for the handler's thread to end
+    Thread closer = new Thread(client::close, "closer");
+    CountDownLatch handling = new CountDownLatch(1);
+    List<CompletableFuture<EventPosition>> labelled = new CopyOnWriteArrayList<>();
+    client.onPrediction((prediction, at) -> {
+      handling.countDown();
+      await().atMost(Duration.ofSeconds(30))
+          .until(() -> closer.getState() == Thread.State.TIMED_WAITING);
+      labelled.add(client.labels().send(prediction.getEventId(), 1.0));
+    });
+    produce(topics.predictions(), "card-7", prediction("tx-1"));
+    assertThat(handling.await(30, TimeUnit.SECONDS)).as("the handler got the prediction").isTrue();
+
+    // When the client closes
+    closer.start();
+    closer.join();
+
+    // Then the label the handler sent was written and flushed by close()
+    assertThat(labelled).hasSize(1);
+    assertThat(labelled.get(0)).isCompleted();
+    assertThat(readAt(topics.labels(), labelled.get(0).join()).key()).isEqualTo("tx-1");
+  }
+
+  @Test
+  void shouldSendWhileAHandlerIsStillBeingRegistered() throws Exception {
+    // Given a client registering a handler whose consumer waits for the topic's partitions (as
+    // on a slow broker)
+    CountDownLatch registering = new CountDownLatch(1);
+    CountDownLatch brokerAnswers = new CountDownLatch(1);
+    try (FlywheelClient slow = FlywheelClient.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topicPrefix(names.prefix())
+        .consumers(props -> new KafkaConsumer<>(props, new StringDeserializer(),
+            new ByteArrayDeserializer()) {
+          @Override
+          public List<PartitionInfo> partitionsFor(String topic) {
+            waitFor(brokerAnswers);
+            return super.partitionsFor(topic);
+          }
+
+          @Override
+          public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
+            waitFor(brokerAnswers);
+            return super.partitionsFor(topic, timeout);
+          }
+
+          private void waitFor(CountDownLatch latch) {
+            registering.countDown();
+            try {
+              latch.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        }).build()) {
+      CompletableFuture<Subscription> registration =
+          CompletableFuture.supplyAsync(() -> slow.onPrediction((prediction, at) -> { }));
+      assertThat(registering.await(30, TimeUnit.SECONDS)).isTrue();
+
+      // When it sends a label meanwhile
+      CompletableFuture<CompletableFuture<EventPosition>> sending =
+          CompletableFuture.supplyAsync(() -> slow.labels().send("tx-1", 1.0));
+
+      // Then the label is written while the registration still waits
+      try {
+        await().atMost(Duration.ofSeconds(30))
+            .until(() -> sending.isDone() && sending.join().isDone());
+        assertThat(registration).isNotDone();
+      } finally {
+        brokerAnswers.countDown();
+      }
+      assertThat(sending.join()).isCompleted();
+      assertThat(readAt(topics.labels(), sending.join().join()).key()).isEqualTo("tx-1");
+      assertThat(registration.get(30, TimeUnit.SECONDS).isRunning()).isTrue();
+    }
+  }
+
+  @Test
   void shouldSendJsonAsARecordOfTheRegisteredSchemaKeyedByItsKeyField() throws Exception {
     EventPosition at = client.source("transactions").sendJson("""
         {"event_id": "tx-9", "card_id": "card-7", "amount": 12.5,
@@ -244,6 +388,12 @@ class FlywheelClientIT {
   }
 
   // ------------------------------------------------------------------------------ helpers
+
+  private FlywheelClient grouped(String groupId) {
+    return FlywheelClient.builder().bootstrapServers(devstack.bootstrapServers())
+        .schemaRegistryUrl(devstack.schemaRegistryUrl()).topicPrefix(names.prefix())
+        .groupId(groupId).build();
+  }
 
   private static boolean threadAlive(String name) {
     return Thread.getAllStackTraces().keySet().stream()
