@@ -5,6 +5,10 @@ import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.AvroSerdeFactory;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
@@ -38,10 +42,11 @@ import org.slf4j.LoggerFactory;
  * full from their changelogs before it meets the same unreadable record and fails again. With a
  * registry away for minutes and large stores, that is a full restore every few seconds. So with
  * {@link #untilRegistryAnswers}, such a thread is replaced once the registry answers again
- * (probed every second), or after {@link #OUTAGE_WAIT} at the most, or at once when Kafka Streams
+ * (probed every second), or after {@link #OUTAGE_WAIT} at the most, or within a second once Kafka Streams
  * is shutting down: a restore at most once a minute while the registry is away, and a new thread
- * within about a second of its return. Its open transaction is aborted by the broker after the
- * transaction timeout meanwhile, which releases {@code read_committed} readers of its outputs.
+ * within about a second of its return. Its open transaction is aborted by the broker 10 to 20 s
+ * after it began (the transaction timeout, checked every 10 s), which releases {@code
+ * read_committed} readers of its outputs.
  */
 public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandler {
 
@@ -75,6 +80,9 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   private volatile Predicate<Throwable> outage = e -> false;
   private volatile BooleanSupplier outageOver = () -> true;
   private volatile BooleanSupplier stopping = () -> false;
+  /** Where the registry is asked whether it answers again: one daemon thread, made when needed. */
+  private Executor probes = task -> probeThread().execute(task);
+  private ExecutorService probeThread;
 
   /** @param processor named in the log line */
   public ReplaceFailedThreads(String processor) {
@@ -140,14 +148,28 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     return StreamThreadExceptionResponse.REPLACE_THREAD;
   }
 
+  /**
+   * Waits until the registry answers, the longest wait is over or Kafka Streams shuts down. The
+   * registry is asked on {@link #probes}, not on the stream thread: a call to a registry that
+   * accepts connections and then hangs takes the client's timeouts and retries (a minute or
+   * more), and the deadline and a shutdown must be seen every {@link #PROBE_MILLIS} meanwhile. A
+   * probe still running when the wait ends is left to finish on its daemon thread.
+   */
   private void waitOut(long pause) throws InterruptedException {
     long deadline = nanoTime.getAsLong() + OUTAGE_WAIT.toNanos();
     sleeper.sleep(pause);
+    CompletableFuture<Boolean> probe = null;
     while (!stopping.getAsBoolean() && nanoTime.getAsLong() < deadline) {
-      if (over()) {
-        LOG.info("{}: the schema registry answers again; replacing the failed stream thread",
-            processor);
-        return;
+      if (probe == null) {
+        probe = CompletableFuture.supplyAsync(this::over, probes);
+      }
+      if (probe.isDone()) {
+        if (probe.join()) {
+          LOG.info("{}: the schema registry answers again; replacing the failed stream thread",
+              processor);
+          return;
+        }
+        probe = null;
       }
       sleeper.sleep(PROBE_MILLIS);
     }
@@ -156,6 +178,23 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
           + " stream thread, which restores its tasks' stores again", processor,
           OUTAGE_WAIT.toSeconds());
     }
+  }
+
+  private synchronized ExecutorService probeThread() {
+    if (probeThread == null) {
+      probeThread = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "flywheel-" + processor + "-registry-probe");
+        thread.setDaemon(true);
+        return thread;
+      });
+    }
+    return probeThread;
+  }
+
+  /** Asks the registry on {@code probes} instead of a thread of its own (tests: on the caller). */
+  ReplaceFailedThreads probingOn(Executor probes) {
+    this.probes = probes;
+    return this;
   }
 
   private boolean over() {

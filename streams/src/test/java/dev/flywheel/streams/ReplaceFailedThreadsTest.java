@@ -82,6 +82,20 @@ class ReplaceFailedThreadsTest {
   }
 
   @Test
+  void shouldReplaceAfterTheLongestWaitWhileAProbeOfTheRegistryHangs() {
+    // Given a probe of the registry that never returns (a registry that accepts and then hangs)
+    ReplaceFailedThreads waiting = waitingOut(probes -> true, () -> false, task -> { });
+
+    // When a thread fails because the registry does not answer
+    waiting.handle(registryAway());
+
+    // Then it is replaced once the longest wait is over, the probe still running
+    long total = slept.stream().mapToLong(Long::longValue).sum();
+    assertThat(total).isBetween(ReplaceFailedThreads.OUTAGE_WAIT.toMillis(),
+        ReplaceFailedThreads.OUTAGE_WAIT.toMillis() + ReplaceFailedThreads.PROBE_MILLIS);
+  }
+
+  @Test
   void shouldStopWaitingForTheRegistryWhenStreamsShutsDown() {
     // Given a registry that never answers, and Kafka Streams shutting down after two probes
     int[] probes = {0};
@@ -115,13 +129,18 @@ class ReplaceFailedThreadsTest {
   /** A handler on a clock its sleeps move, whose registry answers when {@code answers} says. */
   private ReplaceFailedThreads waitingOut(java.util.function.IntPredicate answers,
       java.util.function.BooleanSupplier stopping) {
+    return waitingOut(answers, stopping, Runnable::run);
+  }
+
+  private ReplaceFailedThreads waitingOut(java.util.function.IntPredicate answers,
+      java.util.function.BooleanSupplier stopping, java.util.concurrent.Executor probes) {
     AtomicLong now = new AtomicLong();
-    int[] probes = {0};
+    int[] asked = {0};
     return new ReplaceFailedThreads("test", now::get, millis -> {
       slept.add(millis);
       now.addAndGet(Duration.ofMillis(millis).toNanos());
     }).waitingOut(SchemaRegistryException::isRetriableCause,
-        () -> answers.test(++probes[0]), stopping);
+        () -> answers.test(++asked[0]), stopping).probingOn(probes);
   }
 
   private static RuntimeException registryAway() {
