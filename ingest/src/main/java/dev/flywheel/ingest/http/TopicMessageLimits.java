@@ -8,6 +8,7 @@ import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
@@ -35,8 +36,14 @@ import org.slf4j.LoggerFactory;
  * topic's first failure is logged as a warning, later ones only at debug level until a read of it
  * succeeds.
  *
- * <p>Thread-safe. Reads of one topic are made one at a time: a {@link #get} that finds one under
- * way waits for it and takes its answer.
+ * <p>Thread-safe. Reads of one topic are made one at a time. A {@link #get} that finds one under
+ * way answers the value it replaces, when there is one, rather than wait: only the batch that
+ * reads waits for the read (at most about 3 s, while Kafka does not answer), once per time to
+ * live. The first read of a topic is waited for by every batch that needs it. A {@link #refresh}
+ * within the retry interval of a read that failed answers unknown without reading, so that while
+ * Kafka does not answer, batches are not each held up by a read that cannot succeed; a read that
+ * succeeds is cheap, and is made again for every refresh, so a limit raised meanwhile counts at
+ * once.
  */
 public final class TopicMessageLimits {
 
@@ -99,12 +106,19 @@ public final class TopicMessageLimits {
     if (last != null && !stale(last, now)) {
       return last.limit;
     }
-    synchronized (entry) {
+    if (last == null) {
+      entry.lock.lock();
+    } else if (!entry.lock.tryLock()) {
+      return last.limit; // another caller reads it: answer the value it replaces meanwhile
+    }
+    try {
       last = entry.last;
       if (last != null && !stale(last, nanoTime.getAsLong())) {
         return last.limit; // read by another caller meanwhile
       }
       return read(topic, entry).limit;
+    } finally {
+      entry.lock.unlock();
     }
   }
 
@@ -114,8 +128,15 @@ public final class TopicMessageLimits {
    */
   public OptionalInt refresh(String topic) {
     Entry entry = entries.computeIfAbsent(topic, t -> new Entry());
-    synchronized (entry) {
+    entry.lock.lock();
+    try {
+      Read last = entry.last;
+      if (last != null && last.failed && nanoTime.getAsLong() - last.at < retryNanos) {
+        return last.limit; // unknown: it could not be read a moment ago
+      }
       return read(topic, entry).limit;
+    } finally {
+      entry.lock.unlock();
     }
   }
 
@@ -175,6 +196,7 @@ public final class TopicMessageLimits {
 
   /** One topic's last read; its lock orders the reads of that topic. */
   private static final class Entry {
+    final ReentrantLock lock = new ReentrantLock();
     volatile Read last;
     /** Whether a failure to read was logged as a warning since the last read that succeeded. */
     boolean warned;

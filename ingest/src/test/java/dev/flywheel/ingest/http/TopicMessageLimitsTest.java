@@ -136,6 +136,7 @@ class TopicMessageLimitsTest {
 
       // When it is read and fails three times
       for (int i = 0; i < 3; i++) {
+        advance(RETRY);
         limits.refresh("t");
       }
 
@@ -145,6 +146,7 @@ class TopicMessageLimitsTest {
 
       // When it is read again, then fails again
       refuse = null;
+      advance(RETRY);
       limits.refresh("t");
       refuse = new TimeoutException("timed out");
       limits.refresh("t");
@@ -152,5 +154,54 @@ class TopicMessageLimitsTest {
       // Then the new failure is said again
       assertThat(log.count(Level.WARN, "cannot read max.message.bytes of topic t")).isEqualTo(2);
     }
+  }
+
+  @Test
+  void shouldNotReadAgainOnRefreshWithinTheRetryIntervalOfAFailedRead() {
+    // Given a limit that could not be read (Kafka away)
+    refuse = new TimeoutException("timed out");
+    assertThat(limits.refresh("t")).isEmpty();
+
+    // When refreshes follow within the retry interval (batches with records near the limit)
+    for (int i = 0; i < 5; i++) {
+      assertThat(limits.refresh("t")).isEmpty();
+    }
+
+    // Then none tries to read, and the first after it does
+    assertThat(reads).hasSize(1);
+    refuse = null;
+    advance(RETRY);
+    assertThat(limits.refresh("t")).hasValue(2048);
+    assertThat(reads).hasSize(2);
+  }
+
+  @Test
+  void shouldAnswerTheValueItReplacesWhileAnotherCallerReadsAnExpiredLimit() throws Exception {
+    // Given a limit whose time to live has passed, and a read of it that hangs
+    java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    int[] calls = {0};
+    TopicMessageLimits slow = new TopicMessageLimits(topic -> {
+      if (calls[0]++ > 0) {
+        reading.countDown();
+        release.await();
+        return OptionalInt.of(4096);
+      }
+      return OptionalInt.of(2048);
+    }, TTL, RETRY, now::get);
+    slow.get("t");
+    advance(TTL);
+    Thread reader = new Thread(() -> slow.get("t"));
+    reader.start();
+    reading.await();
+
+    // When another batch asks for it meanwhile
+    OptionalInt meanwhile = slow.get("t");
+
+    // Then it gets the value being replaced at once, and the new one once read
+    assertThat(meanwhile).hasValue(2048);
+    release.countDown();
+    reader.join();
+    assertThat(slow.get("t")).hasValue(4096);
   }
 }
