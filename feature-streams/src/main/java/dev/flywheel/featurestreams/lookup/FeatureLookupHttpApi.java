@@ -243,11 +243,13 @@ public final class FeatureLookupHttpApi {
       ArrayNode known = body.putArray("knownGroups");
       unknown.knownGroups().forEach(known::add);
       send(ctx, 404, body);
-    } else if (e instanceof HttpResponseException refused) {
+    } else if (e instanceof HttpResponseException refused && refused.getStatus() == 413) {
       // Javalin refuses a body over the server's maxRequestSize with 413
-      error(ctx, refused.getStatus(), "the body" + (ctx.contentLength() < 0 ? ""
+      error(ctx, 413, "the body" + (ctx.contentLength() < 0 ? ""
           : " (" + ctx.contentLength() + " bytes)") + " is larger than this server accepts ("
           + refused.getMessage() + "): ask for fewer entities per request");
+    } else if (e instanceof HttpResponseException refused) {
+      error(ctx, refused.getStatus(), refused.getMessage());
     } else if (e instanceof LookupUnavailableException unavailable) {
       log.debug("{} {}: 503 {}", ctx.method(), ctx.path(), unavailable.getMessage());
       long seconds = Math.max(1, (unavailable.retryAfter().toMillis() + 999) / 1000);

@@ -34,7 +34,10 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * <p>A dead letter larger than the producer's {@code max.request.size} (given to the constructor;
  * Kafka's default 1 MiB otherwise) would be refused by the producer, so its value is cut to fit:
  * the record then carries {@value DeadLetterHeaders#VALUE_TRUNCATED} {@code = true} and
- * {@value DeadLetterHeaders#VALUE_SIZE}, the original value's size in bytes. The other headers and the key are kept whole.
+ * {@value DeadLetterHeaders#VALUE_SIZE}, the original value's size in bytes; when even an empty
+ * value leaves it too large, the key is cut too ({@value DeadLetterHeaders#KEY_TRUNCATED}, {@value
+ * DeadLetterHeaders#KEY_SIZE}), and {@value DeadLetterHeaders#ERROR} is kept to its first 16 KiB
+ * ({@link DeadLetterHeaders#fit}). The other headers are kept whole.
  *
  * <p>The producer belongs to the caller, who flushes and closes it; an idempotent producer with
  * {@code acks=all} keeps a dead letter as safely as any record. The dead-letter topic must exist

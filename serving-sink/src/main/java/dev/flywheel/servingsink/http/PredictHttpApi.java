@@ -58,9 +58,9 @@ import org.slf4j.LoggerFactory;
  * <p>Every answer's predictions are also emitted to {@code flywheel.predictions} ({@code
  * scoring_mode = HTTP}); when a challenger is served, it scores the same rows and its shadow
  * predictions are emitted too (never answered). The challenger scores on a thread of its own after
- * the answer is computed, so its latency is never added to the champion's answer; when it falls
- * behind by more than {@value #SHADOW_QUEUE} requests, a request is not shadow-scored and is
- * counted ({@code flywheel.serving.unscored{reason=shadow_busy}}). Errors are JSON {@code
+ * the answer is computed, so its latency is never added to the champion's answer; when {@value
+ * #SHADOW_QUEUE} requests already wait for it behind the one it scores, a request is not
+ * shadow-scored and is counted ({@code flywheel.serving.unscored{reason=shadow_busy}}). Errors are JSON {@code
  * {"error": "..."}}: 400 for a request to fix, 404 for a model not served here, 413 for a body
  * over the server's limit, 503 when the online store cannot answer. {@link #close()} stops the
  * shadow thread.
@@ -115,7 +115,8 @@ public final class PredictHttpApi implements AutoCloseable {
 
   /**
    * Stops the shadow thread: requests waiting for it are not shadow-scored, and their challenger
-   * leases are released. Idempotent.
+   * leases are released; the one being scored is waited for a moment (its predictions go to the
+   * emitter, which closes after this). Idempotent.
    */
   @Override
   public void close() {
@@ -123,6 +124,14 @@ public final class PredictHttpApi implements AutoCloseable {
       if (waiting instanceof ShadowTask task) {
         task.challenger.release();
       }
+    }
+    try {
+      if (!shadows.awaitTermination(2, TimeUnit.SECONDS)) {
+        log.warn("the challenger is still scoring an HTTP request; its shadow predictions may"
+            + " not be written");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -166,9 +175,10 @@ public final class PredictHttpApi implements AutoCloseable {
                 + ", column " + e.getLocation().getColumnNr()) + ")");
       } catch (HttpResponseException e) {
         // Javalin refuses a body over the server's maxRequestSize with 413
-        throw new BadRequest(e.getStatus(), "the body" + (ctx.contentLength() < 0 ? ""
-            : " (" + ctx.contentLength() + " bytes)") + " is larger than this server accepts ("
-            + e.getMessage() + "): send fewer instances per request");
+        throw new BadRequest(e.getStatus(), e.getStatus() != 413 ? e.getMessage() : "the body"
+            + (ctx.contentLength() < 0 ? "" : " (" + ctx.contentLength() + " bytes)")
+            + " is larger than this server accepts (" + e.getMessage() + "): send fewer"
+            + " instances per request");
       } catch (IOException e) {
         throw new BadRequest(400, "the body cannot be read: " + e.getMessage());
       }
@@ -224,7 +234,9 @@ public final class PredictHttpApi implements AutoCloseable {
         try {
           shadows.execute(task);
         } catch (RejectedExecutionException e) {
-          metrics.unscored("shadow_busy", rows.size());
+          if (!shadows.isShutdown()) {
+            metrics.unscored("shadow_busy", rows.size());
+          }
           challenger.release();
         }
       }
