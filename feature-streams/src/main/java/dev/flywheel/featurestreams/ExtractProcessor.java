@@ -85,8 +85,8 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
       problem = "entity key field '" + plan.entityKeyField() + "' is missing or null";
     } else if (FeatureTopology.isReservedKey(entity.toString())) {
       problem = "entity key field '" + plan.entityKeyField() + "' holds a value reserved by"
-          + " feature-streams (a NUL character followed by 'flywheel.store-token' or"
-          + " 'flywheel.event-time-watermark')";
+          + " feature-streams (a NUL character followed by 'flywheel.store-token',"
+          + " 'flywheel.event-time-watermark' or 'flywheel.purge-cursor')";
     } else if (!(time instanceof Long) && !(time instanceof Instant)) {
       problem = "event-time field '" + plan.timeField() + "' is missing, null or not a long";
     }
@@ -148,6 +148,9 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
     context().forward(record.withKey(key).withValue(event));
   }
 
+  /** What a record header takes beyond its key and value: the varints of their lengths. */
+  private static final int HEADER_FRAMING_BYTES = 10;
+
   /**
    * Why the record of {@code event} on the group's repartition topic (key the entity, value the
    * event as {@link FeatureEventSerde} writes it, with {@code headers}, the source record's) would
@@ -157,7 +160,9 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
   private String repartitionTooLarge(FeatureEvent event, Headers headers) {
     long headerBytes = 0;
     for (Header h : headers) {
-      headerBytes += AvroSize.utf8Length(h.key()) + (h.value() == null ? 0 : h.value().length);
+      // with the varints of the key's and the value's lengths (at most 5 bytes each)
+      headerBytes += AvroSize.utf8Length(h.key()) + (h.value() == null ? 0 : h.value().length)
+          + HEADER_FRAMING_BYTES;
     }
     long bound = 3L * event.entity().length() + headerBytes
         + FeatureEventSerde.size(event, s -> 3L * s.length());
