@@ -13,7 +13,9 @@ import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -25,6 +27,12 @@ import java.util.Optional;
 public final class LocalArtifactStore implements ArtifactStore {
 
   private final Path root;
+  /**
+   * How many puts of each object this store made since it was created, by digest: {@link #delete}
+   * keeps an object another put stored the same bytes as (two attempts whose models came out the
+   * same), whose event may name it. Puts of other processes on the same directory are not seen.
+   */
+  private final Map<String, Integer> puts = new HashMap<>();
 
   /** @param root the directory; created when missing */
   public LocalArtifactStore(Path root) {
@@ -69,16 +77,21 @@ public final class LocalArtifactStore implements ArtifactStore {
     Path target = objectPath(hex);
     Files.createDirectories(target.getParent());
     boolean created = false;
-    if (!Files.exists(target)) {
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        created = true;
-      } catch (FileAlreadyExistsException e) {
-        // stored concurrently with the same content
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        created = true;
+    synchronized (puts) {
+      // under the lock: of two puts of the same bytes in this process, one creates the object
+      // (also where the move cannot be atomic), and a delete cannot fall between exists and move
+      if (!Files.exists(target)) {
+        try {
+          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+          created = true;
+        } catch (FileAlreadyExistsException e) {
+          // stored concurrently with the same content, by another process
+        } catch (AtomicMoveNotSupportedException e) {
+          Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+          created = true;
+        }
       }
+      puts.merge(hex, 1, Integer::sum);
     }
     return new StoredObject(target.toUri().toString(), hex, size, created);
   }
@@ -97,13 +110,28 @@ public final class LocalArtifactStore implements ArtifactStore {
     return Files.newInputStream(p);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>An object this store was asked to put more than once since it was created (the same bytes
+   * stored by two attempts) is kept, one put forgotten, and false returned: the other put's event
+   * may name it.
+   */
   @Override
   public boolean delete(String uri) throws IOException {
     Path p = Path.of(URI.create(uri)).normalize();
     if (!p.startsWith(root.resolve("sha256"))) {
       throw new NoSuchFileException(uri + " is not an object of the artifact store at " + root);
     }
-    return Files.deleteIfExists(p);
+    synchronized (puts) {
+      Integer count = puts.get(p.getFileName().toString());
+      if (count != null && count > 1) {
+        puts.put(p.getFileName().toString(), count - 1);
+        return false;
+      }
+      puts.remove(p.getFileName().toString());
+      return Files.deleteIfExists(p);
+    }
   }
 
   @Override
