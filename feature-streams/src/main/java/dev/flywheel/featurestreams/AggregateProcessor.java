@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,14 +35,39 @@ import org.slf4j.LoggerFactory;
  * that state); sends events later than the grace period to the dead-letter topic and counts them;
  * and purges entities idle longer than the group's purge time in event time: each time the highest
  * event time the task applied (its watermark, kept in the state store under {@link
- * FeatureTopology#WATERMARK_KEY}) crosses a purge boundary, while processing the event that crossed
- * it. Neither record timestamps nor the wall clock nor punctuation play a part, so a replay of the
- * same input, with or without restarts, purges at the same events and writes the same vectors.
+ * FeatureTopology#WATERMARK_KEY}) crosses a purge boundary, a purge pass over the state store
+ * starts, and it goes on a bounded number of store entries per event ({@link
+ * #PURGE_ENTRIES_PER_EVENT}) from where the previous event left it (kept in the state store under
+ * {@link FeatureTopology#PURGE_CURSOR_KEY}). Neither record timestamps nor the wall clock nor
+ * punctuation play a part, so a replay of the same input, with or without restarts, purges at the
+ * same events and writes the same vectors.
  */
 final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent, String, Object> {
 
-  /** Decoded entity states kept per task, the least recently updated dropped first. */
+  /** Decoded entity states kept per task (and group), the least recently updated dropped first. */
   static final int CACHED_ENTITIES = 4096;
+
+  /**
+   * The most the decoded entity states kept per task (and group) may take, counted as the size of
+   * their encoded form (the decoded form takes a small multiple of it on the heap): 4 MiB. Without
+   * it the count alone bounds the cache, and {@link #CACHED_ENTITIES} states of up to a Kafka
+   * record each (768 KiB for the largest a group may declare) could hold gigabytes per task. At
+   * card_activity's 375 bytes per state the count stays the binding limit, as before.
+   */
+  static final long CACHED_STATE_BYTES = 4L << 20;
+
+  /**
+   * The most entries of the state store a purge pass examines while processing one event: 128.
+   * Each costs about a microsecond of RocksDB iteration (plus a delete when the entity is idle),
+   * so one event's share stays far below the transaction timeout and {@code max.poll.interval.ms}
+   * whatever the number of entities; a pass over N entries takes about N / 127 of the task's
+   * events (each may add one entity). A task with fewer entries purges within the event that
+   * crossed the boundary, as a single scan did.
+   */
+  static final int PURGE_ENTRIES_PER_EVENT = 128;
+
+  /** The format of the value under {@link FeatureTopology#PURGE_CURSOR_KEY}: not a state's. */
+  private static final byte PURGE_CURSOR_FORMAT = 1;
 
   private static final Logger LOG = LoggerFactory.getLogger(AggregateProcessor.class);
 
@@ -70,13 +96,14 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private final String version;
   private final EntityStateSerde stateSerde;
   /**
-   * The decoded state of the entities this task updated last, so that an entity's next event
+   * The decoded state of the entities this task updated last ({@link #CACHED_ENTITIES} of them
+   * and {@link #CACHED_STATE_BYTES} of their encoded form at most), so that an entity's next event
    * skips reading and decoding it. The store stays the truth: every update is written through to
    * it (and its changelog) as before; the cache only saves reading it back. Emptied whenever the
    * task (re)initialises, as after a fail-over or an exactly-once abort its stores may have been
    * restored to an older state.
    */
-  private final StateCache cache = new StateCache(CACHED_ENTITIES);
+  private final StateCache cache;
   /**
    * The most a record of the feature log or of the state changelog may take: the producer's
    * {@code max.request.size}, read from the application's configuration at init.
@@ -107,9 +134,44 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * shares with it.
    */
   private long watermark;
+  /** The most store entries {@link #purgeStep} examines per event. */
+  private final int purgeEntriesPerEvent;
+  /**
+   * The key the purge pass in progress examines next (a lower bound: keys are examined in the
+   * store's order, that of their UTF-8 bytes), or null when no pass is in progress. Kept with
+   * {@link #purgeAgain} in the state store under {@link FeatureTopology#PURGE_CURSOR_KEY},
+   * written with each step in the same transaction as its deletes, so that a restart or a restore
+   * goes on from the same key at the same event.
+   */
+  private String purgeFrom;
+  /**
+   * Whether the watermark crossed another boundary since the pass in progress started: the
+   * entries the pass already examined were judged against an older watermark, so another pass
+   * follows it at once.
+   */
+  private boolean purgeAgain;
+  /** Whether the state store holds {@link FeatureTopology#PURGE_CURSOR_KEY}. */
+  private boolean purgeCursorStored;
 
   AggregateProcessor(FeatureGroupPlan plan, String stateStoreName, String onlineStoreName,
       MeterRegistry meters) {
+    this(plan, stateStoreName, onlineStoreName, meters, PURGE_ENTRIES_PER_EVENT,
+        CACHED_STATE_BYTES);
+  }
+
+  /**
+   * As the production constructor, with at most {@code purgeEntriesPerEvent} store entries
+   * examined by purging per event and decoded states of at most {@code cachedStateBytes} (encoded)
+   * cached: for tests, which need many fewer entities or bytes to pass them.
+   */
+  AggregateProcessor(FeatureGroupPlan plan, String stateStoreName, String onlineStoreName,
+      MeterRegistry meters, int purgeEntriesPerEvent, long cachedStateBytes) {
+    if (purgeEntriesPerEvent < 2) {
+      // a pass must outrun the one entity each event may add
+      throw new IllegalArgumentException("purgeEntriesPerEvent must be at least 2");
+    }
+    this.purgeEntriesPerEvent = purgeEntriesPerEvent;
+    this.cache = new StateCache(CACHED_ENTITIES, cachedStateBytes);
     this.plan = plan;
     this.engine = new FeatureEngine(plan);
     this.stateStoreName = stateStoreName;
@@ -128,8 +190,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
 
   /**
    * The distance of purge boundaries in event time for a purge time of {@code purgeAfterMs}: a
-   * tenth of it, between 1 minute and 1 day. The cost of a purge (a scan of the state store) is so
-   * paid at most once per such step of the watermark, however many events it takes.
+   * tenth of it, between 1 minute and 1 day. A purge pass (a scan of the state store, spread over
+   * events) so starts at most once per such step of the watermark, however many events it takes.
    */
   static long purgeEveryMs(long purgeAfterMs) {
     return Math.min(Duration.ofDays(1).toMillis(),
@@ -147,6 +209,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
     watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE
         : ByteBuffer.wrap(stored).getLong();
+    readPurgeCursor();
     late = counter(LATE_EVENTS, "reason", "grace", "Events more than the grace period behind"
         + " their entity's latest event time, sent to the dead-letter topic");
     lateBehindSeal = counter(LATE_EVENTS, "reason", "early_seal", "Events within the grace"
@@ -168,8 +231,20 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         .tag(tag, value).register(meters);
   }
 
+  /**
+   * Applies the event of {@code record} (or dead-letters it), then takes the purge pass in
+   * progress, if any, one step further: every event does, applied or not, so that a pass ends
+   * within a bounded number of the task's events.
+   */
   @Override
   public void process(Record<String, FeatureEvent> record) {
+    apply(record);
+    if (purgeFrom != null) {
+      purgeStep();
+    }
+  }
+
+  private void apply(Record<String, FeatureEvent> record) {
     FeatureEvent e = record.value();
     String entity = e.entity();
     EntityState s = cache.get(entity);
@@ -235,7 +310,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
       return;
     }
     state.put(entity, encoded);
-    cache.put(entity, s);
+    cache.put(entity, s, encoded.length);
     FeatureVector latest = result.online() == result.log() ? log
         : vector(entity, s.maxEventId, s.maxTime, result.online(), now, null);
     online.put(entity, latest);
@@ -318,10 +393,11 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
 
   /**
    * Takes the watermark to {@code eventTimeMs}, the time of an event just applied, when that
-   * crosses the next purge boundary, and then purges: the boundaries are the multiples of {@link
-   * #purgeEveryMs}, so the purges happen at the same events however the input is split by restarts
-   * or commits. The watermark goes into the state store (and its changelog) in the same
-   * transaction as the purge.
+   * crosses the next purge boundary, and then starts a purge pass (its first step is taken by the
+   * same event), or has the pass in progress followed by another one: the boundaries are the
+   * multiples of {@link #purgeEveryMs}, so the passes start at the same events however the input
+   * is split by restarts or commits. The watermark goes into the state store (and its changelog)
+   * in the same transaction as the pass's first step.
    */
   private void advanceWatermark(long eventTimeMs) {
     if (purgeEveryMs == 0
@@ -331,7 +407,102 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     watermark = eventTimeMs;
     state.put(FeatureTopology.WATERMARK_KEY,
         ByteBuffer.allocate(Long.BYTES).putLong(watermark).array());
-    purge(watermark);
+    if (purgeFrom == null) {
+      purgeFrom = "";
+    } else {
+      purgeAgain = true;
+    }
+  }
+
+  /**
+   * One step of the purge pass in progress: examines the next {@link #purgeEntriesPerEvent} entries
+   * of the state store at most, from {@link #purgeFrom} in key order, and drops every entity among
+   * them whose latest event time is more than the purge time before the watermark. Reads only
+   * each entry's latest event time; collects at most that many keys, deleted once the iterator is
+   * closed. Then records where the next step starts, or, when the store had no more entries, ends
+   * the pass (or starts the one {@link #purgeAgain} asks for).
+   *
+   * <p>Each step depends only on the state store and the watermark, both restored as of the last
+   * commit after a crash, and on the event count since then: a replay takes the same steps at the
+   * same events. An entity that receives an event before the pass reaches it is judged on that
+   * event's time, as it is no longer idle.
+   */
+  private void purgeStep() {
+    List<String> idle = null;
+    String last = null;
+    int examined = 0;
+    try (KeyValueIterator<String, byte[]> it = state.range(purgeFrom, null)) {
+      while (examined < purgeEntriesPerEvent && it.hasNext()) {
+        KeyValue<String, byte[]> kv = it.next();
+        examined++;
+        last = kv.key;
+        if (FeatureTopology.isReservedKey(kv.key)) {
+          continue;
+        }
+        long latest = kv.value == null ? Long.MIN_VALUE : stateSerde.latestEventTime(kv.value);
+        if (latest == Long.MIN_VALUE || watermark - latest > purgeAfterMs) {
+          if (idle == null) {
+            idle = new ArrayList<>();
+          }
+          idle.add(kv.key);
+        }
+      }
+    }
+    if (idle != null) {
+      for (String entity : idle) {
+        cache.remove(entity);
+        state.delete(entity);
+        online.delete(entity);
+        purged.increment();
+      }
+    }
+    if (examined == purgeEntriesPerEvent) {
+      // the smallest key after the last one examined: its UTF-8 bytes followed by a zero byte
+      purgeFrom = last + '\u0000';
+    } else if (purgeAgain) {
+      purgeFrom = "";
+      purgeAgain = false;
+    } else {
+      purgeFrom = null;
+    }
+    writePurgeCursor();
+  }
+
+  /**
+   * Writes {@link #purgeFrom} and {@link #purgeAgain} under {@link
+   * FeatureTopology#PURGE_CURSOR_KEY}, or deletes it when no pass is in progress (a pass that ends
+   * within the step that started it writes nothing).
+   */
+  private void writePurgeCursor() {
+    if (purgeFrom == null) {
+      if (purgeCursorStored) {
+        state.delete(FeatureTopology.PURGE_CURSOR_KEY);
+        purgeCursorStored = false;
+      }
+      return;
+    }
+    byte[] from = purgeFrom.getBytes(StandardCharsets.UTF_8);
+    state.put(FeatureTopology.PURGE_CURSOR_KEY, ByteBuffer.allocate(2 + from.length)
+        .put(PURGE_CURSOR_FORMAT).put((byte) (purgeAgain ? 1 : 0)).put(from).array());
+    purgeCursorStored = true;
+  }
+
+  /**
+   * Reads the purge pass in progress from the state store, as its last step left it; drops it
+   * when the group is no longer purged (its declaration changed) or no watermark goes with it.
+   */
+  private void readPurgeCursor() {
+    byte[] stored = state.get(FeatureTopology.PURGE_CURSOR_KEY);
+    purgeCursorStored = stored != null;
+    purgeFrom = null;
+    purgeAgain = false;
+    if (stored != null && stored.length >= 2 && stored[0] == PURGE_CURSOR_FORMAT
+        && purgeEveryMs != 0 && watermark != Long.MIN_VALUE) {
+      purgeAgain = stored[1] != 0;
+      purgeFrom = new String(stored, 2, stored.length - 2, StandardCharsets.UTF_8);
+    } else if (stored != null) {
+      writePurgeCursor();
+    }
   }
 
   /**
@@ -426,42 +597,69 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     cache.clear();
   }
 
-  /** An access-ordered map of at most {@code capacity} entities, dropping the least recent. */
-  private static final class StateCache extends LinkedHashMap<String, EntityState> {
-    private static final long serialVersionUID = 1L;
-    private final int capacity;
-
-    StateCache(int capacity) {
-      super(capacity * 4 / 3 + 1, 0.75f, true);
-      this.capacity = capacity;
-    }
-
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, EntityState> eldest) {
-      return size() > capacity;
-    }
+  /** The entities whose decoded state this task keeps, least recently updated first: for tests. */
+  List<String> cachedEntities() {
+    return new ArrayList<>(cache.entries.keySet());
   }
 
-  /** Drops every entity whose latest event time is more than the purge time before {@code now}. */
-  private void purge(long now) {
-    List<String> idle = new ArrayList<>();
-    try (KeyValueIterator<String, byte[]> it = state.all()) {
-      while (it.hasNext()) {
-        KeyValue<String, byte[]> kv = it.next();
-        if (FeatureTopology.isReservedKey(kv.key)) {
-          continue;
-        }
-        long latest = kv.value == null ? Long.MIN_VALUE : stateSerde.latestEventTime(kv.value);
-        if (latest == Long.MIN_VALUE || now - latest > purgeAfterMs) {
-          idle.add(kv.key);
+  /** The encoded size of the states this task keeps decoded, as the cache counts it: for tests. */
+  long cachedStateBytes() {
+    return cache.bytes;
+  }
+
+  /**
+   * Decoded states by entity, access-ordered, each weighed by the size of its encoded form: at
+   * most {@code maxEntries} of them and {@code maxBytes} in all, the least recent dropped first. A
+   * state larger than {@code maxBytes} on its own is not kept.
+   */
+  private static final class StateCache {
+    /** A decoded state and the size of the encoded form it was written as. */
+    private record Entry(EntityState state, int bytes) {}
+
+    private final int maxEntries;
+    private final long maxBytes;
+    final LinkedHashMap<String, Entry> entries;
+    /** The sum of the entries' {@link Entry#bytes}. */
+    long bytes;
+
+    StateCache(int maxEntries, long maxBytes) {
+      this.maxEntries = maxEntries;
+      this.maxBytes = maxBytes;
+      this.entries = new LinkedHashMap<>(16, 0.75f, true);
+    }
+
+    EntityState get(String entity) {
+      Entry e = entries.get(entity);
+      return e == null ? null : e.state();
+    }
+
+    /** Keeps {@code state}, encoded in {@code encodedBytes}, dropping the least recent to fit. */
+    void put(String entity, EntityState state, int encodedBytes) {
+      remove(entity);
+      if (encodedBytes > maxBytes) {
+        return;
+      }
+      entries.put(entity, new Entry(state, encodedBytes));
+      bytes += encodedBytes;
+      if (bytes > maxBytes || entries.size() > maxEntries) {
+        Iterator<Entry> eldest = entries.values().iterator();
+        while (bytes > maxBytes || entries.size() > maxEntries) {
+          bytes -= eldest.next().bytes();
+          eldest.remove();
         }
       }
     }
-    for (String entity : idle) {
-      cache.remove(entity);
-      state.delete(entity);
-      online.delete(entity);
-      purged.increment();
+
+    void remove(String entity) {
+      Entry e = entries.remove(entity);
+      if (e != null) {
+        bytes -= e.bytes();
+      }
+    }
+
+    void clear() {
+      entries.clear();
+      bytes = 0;
     }
   }
 }

@@ -82,14 +82,23 @@ public final class FeatureTopology {
    */
   public static final String WATERMARK_KEY = "\u0000flywheel.event-time-watermark";
 
+  /**
+   * A reserved key of the state store of a group, never an entity: while a purge pass is in
+   * progress, it holds the key the pass examines next (the pass goes on a bounded number of entries
+   * per event; see the README, "Idle entities"), absent otherwise. Scans of the state store must
+   * skip it; a source record whose entity id equals it is dead-lettered.
+   */
+  public static final String PURGE_CURSOR_KEY = "\u0000flywheel.purge-cursor";
+
   private FeatureTopology() {}
 
   /**
    * Whether {@code key} is one of the stores' reserved keys ({@link #STORE_TOKEN_KEY}, {@link
-   * #WATERMARK_KEY}), which are never entities.
+   * #WATERMARK_KEY}, {@link #PURGE_CURSOR_KEY}), which are never entities.
    */
   public static boolean isReservedKey(String key) {
-    return STORE_TOKEN_KEY.equals(key) || WATERMARK_KEY.equals(key);
+    return STORE_TOKEN_KEY.equals(key) || WATERMARK_KEY.equals(key)
+        || PURGE_CURSOR_KEY.equals(key);
   }
 
   /**

@@ -7,6 +7,9 @@ import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.kafka.common.serialization.Serde;
@@ -18,10 +21,11 @@ import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.Test;
 
 /**
- * When {@link AggregateProcessor} rebuilds the online store at initialisation: instances of one
- * task on {@link MockProcessorContext}s. The state store is one store object shared by the
- * instances, as its changelog makes it (a standby or a restore holds what the last active wrote);
- * each instance has its own online store, which has no changelog and stays on the instance's disk.
+ * When {@link AggregateProcessor} rebuilds the online store at initialisation, how it purges idle
+ * entities and what its state cache holds: instances of one task on {@link MockProcessorContext}s.
+ * The state store is one store object shared by the instances, as its changelog makes it (a standby
+ * or a restore holds what the last active wrote); each instance has its own online store, which has
+ * no changelog and stays on the instance's disk.
  */
 class AggregateProcessorTest {
 
@@ -66,20 +70,32 @@ class AggregateProcessorTest {
     final KeyValueStore<String, FeatureVector> online;
 
     Instance(FeatureGroupPlan plan, KeyValueStore<String, FeatureVector> online) {
+      this(plan, state, online, AggregateProcessor.PURGE_ENTRIES_PER_EVENT);
+    }
+
+    /** The task on {@code state}, purging at most {@code purgeEntriesPerEvent} per event. */
+    Instance(FeatureGroupPlan plan, KeyValueStore<String, byte[]> state,
+        KeyValueStore<String, FeatureVector> online, int purgeEntriesPerEvent) {
       this.plan = plan;
       this.online = online;
       context.addStateStore(state);
       context.addStateStore(online);
       processor = new AggregateProcessor(plan, FeatureTopology.stateStoreName(GROUP),
-          FeatureTopology.onlineStoreName(GROUP), meters);
+          FeatureTopology.onlineStoreName(GROUP), meters, purgeEntriesPerEvent,
+          AggregateProcessor.CACHED_STATE_BYTES);
       processor.init(context);
     }
 
     /** One transaction, through the production extraction. */
     void send(String card, long timeMs, double amount) {
+      send(card, timeMs, amount, "m-1");
+    }
+
+    /** One transaction paying {@code merchant}, through the production extraction. */
+    void send(String card, long timeMs, double amount, String merchant) {
       long n = offset++;
-      TransactionSource.Tx tx = new TransactionSource.Tx("e-" + n, card, "m-1", "grocery", amount,
-          "DE", "POS", timeMs);
+      TransactionSource.Tx tx = new TransactionSource.Tx("e-" + n, card, merchant, "grocery",
+          amount, "DE", "POS", timeMs);
       MockProcessorContext<String, Object> extractContext = new MockProcessorContext<>();
       ExtractProcessor extract = new ExtractProcessor(plan, meters);
       extract.init(extractContext);
@@ -225,5 +241,162 @@ class AggregateProcessorTest {
     restarted.send("card-3", j + every, 10.0);
     assertThat(state.get("card-1")).isNull();
     assertThat(meters.get("flywheel.features.purged.entities").counter().count()).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldPurgeIdleEntitiesAFewStoreEntriesPerEventUntilAllAreGone() {
+    // Given a task purging at most 50 store entries per event, whose state holds 2,980 cards
+    // last seen at T0; 20 other cards, spread among them in key order, are seen from T0 + 8 days
+    int budget = 50;
+    IteratedEntriesStore<byte[]> counted = new IteratedEntriesStore<>(state);
+    KeyValueStore<String, FeatureVector> online = onlineStore();
+    Instance task = new Instance(cardActivity(), counted, online, budget);
+    List<String> idle = new ArrayList<>();
+    List<String> active = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) {
+      String card = String.format("card-%04d", i);
+      if (i % 150 == 0) {
+        active.add(card);
+      } else {
+        idle.add(card);
+        task.send(card, T0, 10.0);
+      }
+    }
+    // and the events of the active cards, 5 rounds of one each, 1 s apart from T0 + 8 days: the
+    // first one takes the event times applied past the idle cards' purge time
+    List<String> cards = new ArrayList<>();
+    for (int round = 0; round < 5; round++) {
+      cards.addAll(active);
+    }
+
+    // When the task processes them, counting the store entries each event iterates over
+    List<Long> iterated = new ArrayList<>();
+    List<Integer> idleLeft = new ArrayList<>();
+    counted.takeIterated();
+    for (int n = 0; n < cards.size(); n++) {
+      task.send(cards.get(n), T0 + 8 * DAY + n * 1000L, 10.0 + n);
+      iterated.add(counted.takeIterated());
+      idleLeft.add((int) idle.stream().filter(card -> state.get(card) != null).count());
+    }
+
+    // Then no event iterated over more than 50 entries, and the first one left idle cards for
+    // the next events
+    assertThat(Collections.max(iterated)).as("most entries iterated by one event")
+        .isLessThanOrEqualTo(budget);
+    assertThat(idleLeft.get(0)).isPositive();
+    // and every idle card was gone within the documented bound: N / (50 - 1) events, N the
+    // state's entries (the idle cards, 3 reserved keys, at most one new card per event)
+    int bound = (idle.size() + 3 + cards.size() + budget - 2) / (budget - 1);
+    assertThat(idleLeft.indexOf(0)).isBetween(1, bound - 1);
+    assertThat(idle).allSatisfy(card -> {
+      assertThat(state.get(card)).as(card).isNull();
+      assertThat(online.get(card)).as(card).isNull();
+    });
+    assertThat(meters.get("flywheel.features.purged.entities").counter().count())
+        .isEqualTo(idle.size());
+    // and the active cards kept the vectors of a task that never saw the idle ones
+    Instance alone = new Instance(cardActivity(), store(FeatureTopology.stateStoreName(GROUP),
+        Serdes.ByteArray()), onlineStore(), budget);
+    for (int n = 0; n < cards.size(); n++) {
+      alone.send(cards.get(n), T0 + 8 * DAY + n * 1000L, 10.0 + n);
+    }
+    assertThat(active).allSatisfy(card -> {
+      assertThat(online.get(card)).as(card).isNotNull();
+      assertThat(online.get(card).getFeatures()).as(card)
+          .isEqualTo(alone.online.get(card).getFeatures());
+      assertThat(online.get(card).getCategoricalFeatures()).as(card)
+          .isEqualTo(alone.online.get(card).getCategoricalFeatures());
+    });
+  }
+
+  @Test
+  void shouldGoOnWithAPurgePassFromWhereItStoppedWhenTheTaskRestarts() {
+    // Given a task purging at most 10 store entries per event saw 100 cards at T0, then card-x
+    // at T0 + 8 days, which started a pass over them
+    KeyValueStore<String, FeatureVector> online = onlineStore();
+    Instance first = new Instance(cardActivity(), state, online, 10);
+    for (int i = 0; i < 100; i++) {
+      first.send(String.format("card-%03d", i), T0, 10.0);
+    }
+    first.send("card-x", T0 + 8 * DAY, 10.0);
+    int leftByFirst = idleCards();
+    first.stop();
+
+    // When the task restarts, on the state the first one left, and applies one more event
+    IteratedEntriesStore<byte[]> counted = new IteratedEntriesStore<>(state);
+    Instance restarted = new Instance(cardActivity(), counted, online, 10);
+    counted.takeIterated();
+    restarted.send("card-x", T0 + 8 * DAY + 1000, 10.0);
+
+    // Then that event went on with the pass: 10 more entries examined, not the pass started over
+    assertThat(leftByFirst).isBetween(1, 99);
+    assertThat(counted.takeIterated()).isEqualTo(10);
+    assertThat(idleCards()).isEqualTo(leftByFirst - 10);
+    assertThat(state.get(FeatureTopology.PURGE_CURSOR_KEY)).isNotNull();
+    // and the pass ends with every idle card gone and its cursor deleted
+    for (int n = 2; idleCards() > 0 && n < 20; n++) {
+      restarted.send("card-x", T0 + 8 * DAY + n * 1000L, 10.0);
+    }
+    assertThat(idleCards()).isZero();
+    restarted.send("card-x", T0 + 8 * DAY + 30_000, 10.0);
+    assertThat(state.get(FeatureTopology.PURGE_CURSOR_KEY)).isNull();
+    assertThat(state.get("card-x")).isNotNull();
+  }
+
+  /** Cards of the state store other than card-x. */
+  private int idleCards() {
+    int n = 0;
+    try (var it = state.all()) {
+      while (it.hasNext()) {
+        String key = it.next().key;
+        if (!FeatureTopology.isReservedKey(key) && !"card-x".equals(key)) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  @Test
+  void shouldKeepTheCachedStatesWithinTheirByteBudgetHoweverLargeEachState() {
+    // Given a group holding each entity's last merchant name, and 60 cards paying merchants of
+    // 100,000 letters: each card's state holds about 100 KB, together more than the cache's
+    // budget, far fewer of them than the cache's count limit
+    FeatureGroupPlan plan = plan(FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: card_activity
+            source: transactions
+            entityKey: card_id
+            features:
+              - {name: last_merchant_10m, agg: last, field: merchant, window: 10m}
+              - {name: tx_10m, agg: count, window: 10m}
+        """).group(GROUP));
+    Instance task = new Instance(plan, onlineStore());
+    long encodedTotal = 0;
+    List<Long> cachedBytes = new ArrayList<>();
+    List<Long> countedBytes = new ArrayList<>();
+
+    // When each card's event is applied
+    for (int i = 0; i < 60; i++) {
+      String card = "card-" + i;
+      task.send(card, T0 + i * 1000L, 10.0, i + "-" + "x".repeat(100_000));
+      encodedTotal += state.get(card).length;
+      // the encoded size of every state the cache holds, read from the store
+      long bytes = 0;
+      for (String cached : task.processor.cachedEntities()) {
+        bytes += state.get(cached).length;
+      }
+      cachedBytes.add(bytes);
+      countedBytes.add(task.processor.cachedStateBytes());
+      // Then the card just updated is cached
+      assertThat(task.processor.cachedEntities()).last().isEqualTo(card);
+    }
+
+    // and the states cached never took more than the budget, though the states written did
+    assertThat(encodedTotal).isGreaterThan(AggregateProcessor.CACHED_STATE_BYTES);
+    assertThat(Collections.max(cachedBytes)).as("most bytes of states cached at once")
+        .isLessThanOrEqualTo(AggregateProcessor.CACHED_STATE_BYTES);
+    // and the cache counts them as they are
+    assertThat(countedBytes).isEqualTo(cachedBytes);
   }
 }

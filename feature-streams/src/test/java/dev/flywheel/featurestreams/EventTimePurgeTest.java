@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * minutes before or after its event time. Every vector must be the one of a brute-force model of
  * the documented rule (purge, each time the highest event time applied crosses a purge boundary,
  * the entities idle longer than the purge time, then go on), through the production topology, and
- * through the processor with and without restarts.
+ * through the processor with and without restarts. (With 6 cards a purge pass ends within the event
+ * that started it; with a pass spread over events, restarts must not change where it purges.)
  */
 class EventTimePurgeTest {
 
@@ -120,6 +121,36 @@ class EventTimePurgeTest {
     assertThatRunFollowsTheModel(input, restarted);
   }
 
+  @Test
+  void shouldPurgeAtTheSameEventsWhenTheTaskRestartsWithinAPurgePass() {
+    // Given a task that examines at most 2 store entries per event when purging, so that a purge
+    // pass over the 6 cards and the reserved keys takes several events
+    List<Sent> input = generate(20261125L);
+
+    // When the same input is processed by one processor, and again by a task re-initialised on
+    // its stores every 3 records (most often while a pass is in progress)
+    Task once = new Task(2);
+    Run onceRun = once.process(input, Integer.MAX_VALUE);
+    Task restarted = new Task(2);
+    Run restartedRun = restarted.process(input, 3);
+
+    // Then both held the same entities after every event, purged as many, and wrote vectors of
+    // the same values
+    assertThat(onceRun.purged()).as("entities purged").isGreaterThan(20);
+    assertThat(restarted.entitiesAfterEach).isEqualTo(once.entitiesAfterEach);
+    assertThat(restartedRun.purged()).isEqualTo(onceRun.purged());
+    assertThat(values(restartedRun.vectors())).isEqualTo(values(onceRun.vectors()));
+    assertThat(values(restartedRun.online())).isEqualTo(values(onceRun.online()));
+  }
+
+  /** The features and as-of time of each vector, without the time it was computed at. */
+  private static Map<String, List<Object>> values(Map<String, FeatureVector> vectors) {
+    Map<String, List<Object>> values = new HashMap<>();
+    vectors.forEach((key, v) -> values.put(key,
+        List.of(v.getAsOf(), v.getFeatures(), v.getCategoricalFeatures())));
+    return values;
+  }
+
   /**
    * The model: each entity's accepted events since its last purge, and, after each event whose
    * time crosses a purge boundary (a multiple of the purge interval) past the highest event time
@@ -176,6 +207,10 @@ class EventTimePurgeTest {
    * a new schedule fires at the first record, then once stream time reaches the next interval.
    */
   private static final class Task {
+    /** The most store entries a purge examines per event. */
+    final int purgeEntriesPerEvent;
+    /** The entities of the state store after each event, in key order. */
+    final List<List<String>> entitiesAfterEach = new ArrayList<>();
     final Schema schema = TransactionSource.schema();
     final FeatureGroupPlan plan = FeatureGroupPlan.of(GROUP, schema,
         "flywheel.data.transactions-value v1");
@@ -185,6 +220,15 @@ class EventTimePurgeTest {
         store(FeatureTopology.stateStoreName(GROUP.name()), Serdes.ByteArray());
     final KeyValueStore<String, FeatureVector> online = store(
         FeatureTopology.onlineStoreName(GROUP.name()), serdes.specific(FeatureVector.class, false));
+
+    /** A task purging as the production processor does. */
+    Task() {
+      this(AggregateProcessor.PURGE_ENTRIES_PER_EVENT);
+    }
+
+    Task(int purgeEntriesPerEvent) {
+      this.purgeEntriesPerEvent = purgeEntriesPerEvent;
+    }
 
     private static <V> KeyValueStore<String, V> store(String name, Serde<V> values) {
       KeyValueStore<String, V> store = Stores.keyValueStoreBuilder(
@@ -209,7 +253,8 @@ class EventTimePurgeTest {
           context.addStateStore(state);
           context.addStateStore(online);
           processor = new AggregateProcessor(plan, FeatureTopology.stateStoreName(GROUP.name()),
-              FeatureTopology.onlineStoreName(GROUP.name()), meters);
+              FeatureTopology.onlineStoreName(GROUP.name()), meters, purgeEntriesPerEvent,
+              AggregateProcessor.CACHED_STATE_BYTES);
           processor.init(context);
           nextPunctuation = 0;
         }
@@ -229,6 +274,15 @@ class EventTimePurgeTest {
           vectors.put(v.getEventId(), v);
         });
         context.resetForwards();
+        List<String> entities = new ArrayList<>();
+        try (var it = state.all()) {
+          it.forEachRemaining(kv -> {
+            if (!FeatureTopology.isReservedKey(kv.key)) {
+              entities.add(kv.key);
+            }
+          });
+        }
+        entitiesAfterEach.add(entities);
       }
       Map<String, FeatureVector> latest = new LinkedHashMap<>();
       online.all().forEachRemaining(kv -> {

@@ -6,6 +6,7 @@ import dev.flywheel.events.FeatureVector;
 import dev.flywheel.topics.DeadLetterHeaders;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.kafka.common.header.Header;
@@ -251,11 +252,12 @@ class FeatureTopologyTest {
       // When records' card_ids are the stores' reserved keys
       driver.send(tx(1, FeatureTopology.STORE_TOKEN_KEY, T0, 10.0));
       driver.send(tx(2, FeatureTopology.WATERMARK_KEY, T0, 10.0));
+      driver.send(tx(3, FeatureTopology.PURGE_CURSOR_KEY, T0, 10.0));
 
-      // Then they are dead-lettered, not applied over the token or the watermark
+      // Then they are dead-lettered, not applied over the token, the watermark or a purge's cursor
       assertThat(driver.features.isEmpty()).isTrue();
       List<TestRecord<byte[], byte[]>> dead = driver.deadLetters.readRecordsToList();
-      assertThat(dead).hasSize(2);
+      assertThat(dead).hasSize(3);
       for (TestRecord<byte[], byte[]> d : dead) {
         assertThat(header(d.headers(), DeadLetterHeaders.ERROR))
             .contains("entity key field 'card_id' holds a value reserved by feature-streams");
@@ -263,6 +265,7 @@ class FeatureTopologyTest {
       assertThat(driver.onlineStore("card_activity").get(FeatureTopology.STORE_TOKEN_KEY)
           .getEntityId()).isEqualTo(FeatureTopology.STORE_TOKEN_KEY);
       assertThat(state(driver, "card_activity").get(FeatureTopology.WATERMARK_KEY)).isNull();
+      assertThat(state(driver, "card_activity").get(FeatureTopology.PURGE_CURSOR_KEY)).isNull();
     }
   }
 
@@ -288,6 +291,45 @@ class FeatureTopologyTest {
       driver.send(tx(4, "card-1", T0 + 8 * 24 * 60 * MINUTE, 10.0));
       assertThat(driver.onlineStore("card_activity").get("card-1").getFeatures())
           .containsEntry("seconds_since_last_tx", null).containsEntry("tx_count_7d", 1.0);
+    }
+  }
+
+  @Test
+  void shouldPurgeMoreIdleEntitiesThanOneEventExaminesOverTheEventsThatFollow() {
+    // Given card_10m (purged after 15 minutes idle) has seen 300 cards at T0: with the token and
+    // the watermark, which come first in key order, more store entries than one event examines
+    int perEvent = AggregateProcessor.PURGE_ENTRIES_PER_EVENT;
+    try (FeatureDriver driver = new FeatureDriver(TEN_MINUTES)) {
+      for (int i = 0; i < 300; i++) {
+        driver.send(tx(i, String.format("card-%03d", i), T0, 10.0));
+      }
+      KeyValueStore<String, byte[]> state = state(driver, "card_10m");
+
+      // When card-new's events, a second apart, take the event times applied 20 minutes past
+      // theirs (across one purge boundary)
+      List<Long> idleLeft = new ArrayList<>();
+      List<Boolean> passInProgress = new ArrayList<>();
+      for (int n = 0; n < 4; n++) {
+        driver.send(tx(1000 + n, "card-new", T0 + 20 * MINUTE + n * 1000L, 10.0));
+        long left = 0;
+        for (int i = 0; i < 300; i++) {
+          left += state.get(String.format("card-%03d", i)) == null ? 0 : 1;
+        }
+        idleLeft.add(left);
+        passInProgress.add(state.get(FeatureTopology.PURGE_CURSOR_KEY) != null);
+      }
+
+      // Then each event purged the idle cards among the next entries it examined, until none was
+      // left, and the pass ended
+      assertThat(idleLeft).containsExactly(300L - (perEvent - 2),
+          Math.max(0, 300L - (2 * perEvent - 2)), 0L, 0L);
+      assertThat(passInProgress).containsExactly(true, true, false, false);
+      assertThat(driver.counter("flywheel.features.purged.entities", "card_10m"))
+          .isEqualTo(300.0);
+      assertThat(driver.onlineStore("card_10m").get("card-000")).isNull();
+      assertThat(driver.features.readValuesToList()).hasSize(304);
+      assertThat(driver.onlineStore("card_10m").get("card-new").getFeatures())
+          .containsEntry("tx_count_10m", 4.0);
     }
   }
 
