@@ -266,19 +266,7 @@ class CdcIngestIT {
     second.close();
 
     // When an ingest without offsets streams from the copy, so Debezium delivers the 50 again
-    CdcIngest replaying = track(CdcIngest.builder()
-        .bootstrapServers(devstack.bootstrapServers())
-        .topics(topics)
-        .registry(registry)
-        .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
-            postgres.password())
-        .table(table, "replayed")
-        .name(names.prefix() + "-replay")
-        .slotName(replaySlot)
-        .publicationName(slot)
-        .snapshotMode("no_data")
-        .build()
-        .start());
+    CdcIngest replaying = startReplaying(table, "replayed", replaySlot);
     await().atMost(AT_MOST).until(() -> replaying.duplicatesSkipped() >= 49);
     sql("INSERT INTO " + table + " VALUES (51, 'after the replay')");
 
@@ -335,19 +323,7 @@ class CdcIngestIT {
 
       // When an ingest without offsets streams from a copy of the slot taken before the 50, so
       // Debezium delivers them again while the transaction is still open
-      CdcIngest replaying = track(CdcIngest.builder()
-          .bootstrapServers(devstack.bootstrapServers())
-          .topics(topics)
-          .registry(registry)
-          .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
-              postgres.password())
-          .table(table, "behind")
-          .name(names.prefix() + "-replay")
-          .slotName(replaySlot)
-          .publicationName(slot)
-          .snapshotMode("no_data")
-          .build()
-          .start());
+      CdcIngest replaying = startReplaying(table, "behind", replaySlot);
 
       // Then it found the positions of the 50 past the open transaction's records, and skips
       // them (but the first change it streams, whose commit LSN it cannot know)
@@ -437,6 +413,27 @@ class CdcIngestIT {
         .name(names.prefix())
         .slotName(slot)
         .publicationName(slot)
+        .build()
+        .start());
+  }
+
+  /**
+   * An ingest without stored offsets (its own name) streaming {@code table} to {@code source} from
+   * the slot {@code replaySlot}, a copy of the tests' slot: Debezium delivers again what the copy
+   * holds.
+   */
+  private CdcIngest startReplaying(String table, String source, String replaySlot) {
+    return track(CdcIngest.builder()
+        .bootstrapServers(devstack.bootstrapServers())
+        .topics(topics)
+        .registry(registry)
+        .database(postgres.host(), postgres.port(), postgres.database(), postgres.user(),
+            postgres.password())
+        .table(table, source)
+        .name(names.prefix() + "-replay")
+        .slotName(replaySlot)
+        .publicationName(slot)
+        .snapshotMode("no_data")
         .build()
         .start());
   }
