@@ -169,15 +169,15 @@ public final class RegistryDecider {
     // ---- commands ---------------------------------------------------------------------------
 
     void register(RegisterVersion r) {
-      List<String> problems = new ArrayList<>();
+      Problems problems = new Problems();
       String uri = r.getArtifact().getUri();
       if (uri == null || uri.isBlank()) {
         problems.add("artifact uri is empty; give where the model file is stored");
       }
       String sha = r.getArtifact().getSha256();
       if (sha == null || !SHA256.matcher(sha).matches()) {
-        problems.add("artifact sha256 '" + sha + "' is not 64 lowercase hexadecimal characters;"
-            + " give the SHA-256 digest of the model file");
+        problems.add("artifact sha256 " + quote(sha) + " is not 64 lowercase hexadecimal"
+            + " characters; give the SHA-256 digest of the model file");
       }
       if (r.getArtifact().getFormat() == null
           || r.getArtifact().getFormat() == ModelFormat.UNKNOWN) {
@@ -188,20 +188,23 @@ public final class RegistryDecider {
         problems.add("the signature lists no feature names; give the model's inputs in order");
       }
       Set<String> seen = new HashSet<>();
+      Set<String> repeated = new HashSet<>();
       for (String f : features) {
-        if (!seen.add(f)) {
-          problems.add("the signature lists feature '" + f + "' twice; list each input once");
+        if (!seen.add(f) && repeated.add(f)) {
+          problems.add("the signature lists feature " + quote(f) + " more than once; list each"
+              + " input once");
         }
       }
       for (String f : r.getSignature().getCategoricalFeatures()) {
         if (!seen.contains(f)) {
-          problems.add("categorical feature '" + f + "' is not among the feature names; add it"
-              + " to feature_names or drop it from categorical_features");
+          problems.add("categorical feature " + quote(f) + " is not among the feature names;"
+              + " add it to feature_names or drop it from categorical_features");
         }
       }
       for (Map.Entry<String, Double> m : r.getMetrics().entrySet()) {
         if (m.getValue() == null || m.getValue().isNaN() || m.getValue().isInfinite()) {
-          problems.add("metric " + m.getKey() + " is " + m.getValue() + "; give a finite number");
+          problems.add("metric " + quote(m.getKey()) + " is " + m.getValue()
+              + "; give a finite number");
         }
       }
       if (problems.isEmpty()) {
@@ -214,7 +217,7 @@ public final class RegistryDecider {
         }
       }
       if (!problems.isEmpty()) {
-        reject(null, null, null, String.join("; ", problems));
+        reject(null, null, null, problems.reason());
         return;
       }
       int version = RegistryFold.latestVersion(state) + 1;
@@ -233,9 +236,9 @@ public final class RegistryDecider {
 
     void promote(PromoteVersion p) {
       if (!policy.isPromotionAlias(p.getAlias())) {
-        reject(p.getVersion(), p.getAlias(), null, "alias '" + p.getAlias()
-            + "' is not a promotion alias of " + model + " " + policy.promotionAliases()
-            + "; promote to one of those, or move '" + p.getAlias() + "' with SetAlias");
+        reject(p.getVersion(), p.getAlias(), null, "alias " + quote(p.getAlias())
+            + " is not a promotion alias of " + model + " " + policy.promotionAliases()
+            + "; promote to one of those, or move it with SetAlias");
         return;
       }
       moveAlias(p.getAlias(), p.getVersion());
@@ -323,6 +326,14 @@ public final class RegistryDecider {
         return;
       }
       int target = r.getToVersion() == null ? previous.get(0) : r.getToVersion();
+      if (target == current.get().getVersion()) {
+        // a rollback that moves nothing would still cut the alias's history after the target
+        reject(target, r.getAlias(), null, "alias " + r.getAlias() + " already points at"
+            + " version " + target + "; nothing to change (roll back to one of "
+            + earlier(previous, target) + ", or leave out the version to roll back to "
+            + previous.get(0) + ")");
+        return;
+      }
       if (!previous.contains(target)) {
         reject(target, r.getAlias(), null, "alias " + r.getAlias() + " never pointed at version "
             + target + " before; roll back to one of " + previous);
@@ -338,6 +349,17 @@ public final class RegistryDecider {
       if (policy.isPromotionAlias(r.getAlias())) {
         promoted(event, true, "rolled back from version " + current.get().getVersion());
       }
+    }
+
+    /** The versions of {@code previous} other than {@code current}, in order. */
+    static List<Integer> earlier(List<Integer> previous, int current) {
+      List<Integer> others = new ArrayList<>();
+      for (int v : previous) {
+        if (v != current && !others.contains(v)) {
+          others.add(v);
+        }
+      }
+      return others;
     }
 
     void archive(ArchiveVersion a) {
@@ -535,8 +557,8 @@ public final class RegistryDecider {
 
     boolean validAlias(String alias, Integer version) {
       if (alias == null || !ALIAS.matcher(alias).matches()) {
-        reject(version, alias, null, "alias '" + alias + "' is not a valid name; start with a"
-            + " letter and use letters, digits, '-' and '_' (at most 100)");
+        reject(version, alias, null, "alias " + quote(alias) + " is not a valid name; start"
+            + " with a letter and use letters, digits, '-' and '_' (at most 100)");
         return false;
       }
       return true;
@@ -636,6 +658,51 @@ public final class RegistryDecider {
   }
 
   private record Gate(String name, String reason) {}
+
+  /** How many problems of a command a rejection names; the rest it counts. */
+  static final int MAX_PROBLEMS = 10;
+
+  /** How many characters of a name or value from a command a reason quotes. */
+  static final int MAX_QUOTED = 100;
+
+  /**
+   * The problems found with a command, joined into one rejection reason that names the first
+   * {@link #MAX_PROBLEMS} and counts the others: a reason the size of the command (a signature
+   * listing one feature thousands of times) would make an event larger than a record may take.
+   */
+  private static final class Problems {
+    private final List<String> named = new ArrayList<>();
+    private int count;
+
+    void add(String problem) {
+      if (count++ < MAX_PROBLEMS) {
+        named.add(problem);
+      }
+    }
+
+    boolean isEmpty() {
+      return count == 0;
+    }
+
+    String reason() {
+      String reason = String.join("; ", named);
+      return count <= MAX_PROBLEMS ? reason
+          : reason + "; and " + (count - MAX_PROBLEMS) + " more problems (fix these, then send"
+              + " the command again to see the rest)";
+    }
+  }
+
+  /**
+   * {@code value} from a command, quoted for a reason: at most {@link #MAX_QUOTED} characters, so
+   * that a reason stays short however long the value.
+   */
+  static String quote(String value) {
+    if (value == null) {
+      return "null";
+    }
+    return value.length() <= MAX_QUOTED ? "'" + value + "'"
+        : "'" + value.substring(0, MAX_QUOTED) + "…' (" + value.length() + " characters)";
+  }
 
   static String num(Double value) {
     if (value == null) {

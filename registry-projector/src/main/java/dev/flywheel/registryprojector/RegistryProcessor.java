@@ -201,6 +201,42 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
         + " or train again)";
   }
 
+  /**
+   * Why a record {@code decision} emits (a {@link ModelEvent}, which carries the command whole,
+   * or a {@link ModelPromoted}, which carries the version's signature and baseline) is too large
+   * for the producer, or null when each fits: as for the state ({@link #tooLarge}), a record the
+   * producer refuses would fail the task on every retry, stopping the registry for every model
+   * whose commands share the partition.
+   */
+  private String recordTooLarge(String model, Decision decision) {
+    int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(model), maxRecordBytes);
+    for (ModelEvent event : decision.events()) {
+      long bytes = AvroSize.ofWireFormat(event);
+      if (bytes > limit) {
+        return "the event recording this command (sequence " + event.getSequence() + ", "
+            + event.getOutcome() + ") would take " + bytes + " bytes, more than the " + limit + " a record of flywheel.model.events may"
+            + " take (the producer's max.request.size, less the key and the record's overhead);"
+            + " send a smaller command (a shorter reason, fewer feature names or metrics), or"
+            + " raise max.request.size (kafka.properties in flywheel.yaml) together with"
+            + " max.message.bytes of flywheel.model.events and flywheel.model.promoted, then send"
+            + " the command again with the same id";
+      }
+    }
+    for (ModelPromoted promoted : decision.promotions()) {
+      long bytes = AvroSize.ofWireFormat(promoted);
+      if (bytes > limit) {
+        return "the promotion of version " + promoted.getVersion() + " to " + promoted.getAlias()
+            + " would take " + bytes + " bytes, more than the " + limit + " a record of"
+            + " flywheel.model.promoted may take (the producer's max.request.size, less the key"
+            + " and the record's overhead); send a shorter reason, or raise max.request.size"
+            + " (kafka.properties in flywheel.yaml) together with max.message.bytes of"
+            + " flywheel.model.events and flywheel.model.promoted, then send the command again"
+            + " with the same id";
+      }
+    }
+    return null;
+  }
+
   @Override
   public void process(Record<String, RegistryCommand> record) {
     RegistryCommand command = record.value();
@@ -246,6 +282,9 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
         version -> baselines.get(baselineKey(model, version)));
     spill(decision.state());
     String tooLarge = tooLarge(model, decision.state());
+    if (tooLarge == null) {
+      tooLarge = recordTooLarge(model, decision);
+    }
     if (tooLarge != null) {
       // decide() folded its events into the state it was given: decide again on a fresh copy.
       // The versions spilled above are in the version store either way, as the state moves
@@ -254,6 +293,12 @@ final class RegistryProcessor implements Processor<String, RegistryCommand, Stri
           : position != null ? positions.get(model) : RegistryFold.empty(model);
       decision = decider.refuse(before, command, now, tooLarge);
       LOG.warn("registry: {}", tooLarge);
+      String refusalTooLarge = recordTooLarge(model, decision);
+      if (refusalTooLarge != null) {
+        // the command alone is too large to go into its rejection: no event can record it
+        throw new UnusableRecordException("registry command " + command.getEventId()
+            + " of model '" + model + "' cannot be decided: " + refusalTooLarge);
+      }
     }
     ModelEvent first = decision.events().get(0);
     if (first.getOutcome() == CommandOutcome.ACCEPTED

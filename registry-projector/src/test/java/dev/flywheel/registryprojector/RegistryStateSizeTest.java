@@ -3,7 +3,9 @@ package dev.flywheel.registryprojector;
 import static dev.flywheel.registryprojector.Fixtures.MODEL;
 import static dev.flywheel.registryprojector.Fixtures.T0;
 import static dev.flywheel.registryprojector.Fixtures.command;
+import static dev.flywheel.registryprojector.Fixtures.forModel;
 import static dev.flywheel.registryprojector.Fixtures.promote;
+import static dev.flywheel.registryprojector.Fixtures.register;
 import static dev.flywheel.registryprojector.Fixtures.setAlias;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,8 +26,10 @@ import dev.flywheel.events.TrainingReason;
 import dev.flywheel.events.TriggerKind;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -159,9 +163,86 @@ class RegistryStateSizeTest {
         registered, MAX_REQUEST_SIZE, encodedBytes(state) / registered);
   }
 
+  @Test
+  void shouldRejectARegistrationListingAFeatureThousandsOfTimesWithAShortReasonAndGoOn() {
+    // Given a registry with Kafka's default max.request.size (1 MiB)
+    driver = new RegistryDriver(RegistryConfig.defaults(), stateDir);
+    // and a registration of about 40 KB whose signature lists feature "f" 20,000 times and 5,000
+    // categorical features that are not among its feature names
+    List<String> categorical = new ArrayList<>();
+    for (int i = 0; i < 5_000; i++) {
+      categorical.add("c" + i);
+    }
+    RegisterVersion r = Fixtures.registration("huge", 0.8);
+    r.setSignature(ModelSignature.newBuilder(r.getSignature())
+        .setFeatureNames(new ArrayList<>(Collections.nCopies(20_000, "f")))
+        .setCategoricalFeatures(categorical).build());
+
+    RegistryCommand c = command(r);
+
+    // When it is decided
+    ModelEvent rejected = driver.decide(c);
+
+    // Then it is rejected naming the first problems and counting the rest, in an event that holds
+    // the command and little more, well within a record
+    assertThat(rejected.getOutcome()).isEqualTo(CommandOutcome.REJECTED);
+    assertThat(rejected.getReason()).contains("the signature lists feature 'f' more than once",
+        "categorical feature 'c0' is not among the feature names", "and 4991 more problems");
+    assertThat(rejected.getReason()).hasSizeLessThan(2_000);
+    assertThat(encodedBytes(rejected)).isLessThan(encodedBytes(c) + 2_000)
+        .isLessThan(1024 * 1024);
+    // and the next command, of another model on the same partition, is decided
+    ModelEvent next = driver.decide(forModel("churn-predictor", register("a", 0.8)));
+    assertThat(next.getOutcome()).isEqualTo(CommandOutcome.ACCEPTED);
+    assertThat(driver.state("churn-predictor").getVersions()).hasSize(1);
+  }
+
+  @Test
+  void shouldRejectACommandWhoseEventWouldOutgrowARecordAndKeepDecidingAfterIt() {
+    // Given a registry whose producer takes records of at most 64 KiB, and a registered version
+    driver = new RegistryDriver(RegistryConfig.defaults(), stateDir,
+        Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_REQUEST_SIZE));
+    driver.decide(register("a", 0.8));
+    // and a promotion whose reason alone is larger than that: its event and its ModelPromoted,
+    // which carry the reason, would not fit a record
+    RegistryCommand huge = RegistryCommand.newBuilder(promote("champion", 1))
+        .setReason("x".repeat(MAX_REQUEST_SIZE + 1)).build();
+
+    // When it is decided
+    ModelEvent rejected = driver.decide(huge);
+
+    // Then it is rejected, saying why and what to do, in an event that fits, and nothing moved
+    assertThat(rejected.getOutcome()).isEqualTo(CommandOutcome.REJECTED);
+    assertThat(rejected.getReason()).contains("would take", "more than the",
+        "max.request.size", "send the command again with the same id");
+    assertThat(encodedBytes(rejected)).isLessThan(MAX_REQUEST_SIZE);
+    assertThat(driver.promoted.readValuesToList()).isEmpty();
+    assertThat(RegistryFold.alias(driver.state(MODEL), "champion")).isEmpty();
+    // and the next command is decided
+    assertThat(driver.decide(promote("champion", 1)).getOutcome())
+        .isEqualTo(CommandOutcome.ACCEPTED);
+    assertThat(driver.promoted.readValuesToList()).hasSize(1);
+  }
+
   private static int encodedBytes(ModelRegistryState state) {
+    return encodedBytes(state::toByteBuffer);
+  }
+
+  private static int encodedBytes(ModelEvent event) {
+    return encodedBytes(event::toByteBuffer);
+  }
+
+  private static int encodedBytes(RegistryCommand command) {
+    return encodedBytes(command::toByteBuffer);
+  }
+
+  private interface Encoding {
+    ByteBuffer encode() throws IOException;
+  }
+
+  private static int encodedBytes(Encoding encoding) {
     try {
-      return state.toByteBuffer().remaining();
+      return encoding.encode().remaining();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

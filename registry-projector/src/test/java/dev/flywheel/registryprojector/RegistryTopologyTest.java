@@ -492,6 +492,33 @@ class RegistryTopologyTest {
   }
 
   @Test
+  void shouldRejectARollbackToTheVersionTheAliasPointsAtAndKeepItsHistory() {
+    // Given champion moved 1 -> 2 -> 1, so version 1 is both current and in its history
+    RegistryDriver d = open(RegistryConfig.defaults());
+    d.decide(register("a", 0.8));
+    d.decide(register("b", 0.8 + 0.01));
+    d.decide(promote("champion", 1));
+    d.decide(promote("champion", 2));
+    d.decide(promote("champion", 1));
+    d.promoted.readValuesToList();
+
+    // When it is rolled back to version 1
+    ModelEvent same = d.decide(rollback("champion", 1));
+
+    // Then the rollback is rejected, saying where the alias can go instead
+    assertThat(same.getOutcome()).isEqualTo(CommandOutcome.REJECTED);
+    assertThat(same.getReason()).contains("alias champion already points at version 1",
+        "nothing to change", "roll back to one of [2]");
+    // and no promotion is emitted, and version 2 can still be rolled back to
+    assertThat(d.promoted.readValuesToList()).isEmpty();
+    assertThat(RegistryFold.alias(d.state(MODEL), "champion").orElseThrow().getPreviousVersions())
+        .containsExactly(2, 1);
+    ModelEvent back = d.decide(rollback("champion", 2));
+    assertThat(back.getOutcome()).isEqualTo(CommandOutcome.ACCEPTED);
+    assertThat(back.getPreviousVersion()).isEqualTo(1);
+  }
+
+  @Test
   void shouldSetAndRemoveTagsAndAliases() {
     RegistryDriver d = open(RegistryConfig.defaults());
     d.decide(register("a", 0.8));
