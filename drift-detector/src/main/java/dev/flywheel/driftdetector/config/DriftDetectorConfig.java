@@ -34,6 +34,7 @@ import java.util.Set;
  *   applicationId: flywheel-drift-detector   # Kafka Streams application id; keep it stable
  *   labelWindow: PT24H                       # how long after a prediction its label may arrive
  *   maxHeldPredictions: 10000                # per model, held until their version's promotion
+ *   maxEventTimeSkew: PT1H                   # how far an event time may be ahead of its record
  * models:
  *   - name: fraud-detector
  *     drift: {...}                           # see DriftPolicy
@@ -45,9 +46,14 @@ import java.util.Set;
  * @param maxHeldPredictions how many predictions of versions not promoted yet are held per model
  *     until their promotion; beyond it the oldest held one goes to {@code
  *     flywheel.predictions.dlq}; at least 1
+ * @param maxEventTimeSkew how far a prediction's {@code event_time} may be ahead of its own
+ *     {@code scored_at}, and a label's {@code event_time} ahead of its record's timestamp; a
+ *     prediction or label further ahead is dropped (counted as {@code future_event_time}), since
+ *     one far-future event time would move stream time past every open window and the label
+ *     join's retention; not negative; never null
  */
 public record DriftDetectorConfig(String applicationId, Duration labelWindow,
-    Map<String, DriftPolicy> policies, long maxHeldPredictions) {
+    Map<String, DriftPolicy> policies, long maxHeldPredictions, Duration maxEventTimeSkew) {
 
   /** Application id unless configured. */
   public static final String DEFAULT_APPLICATION_ID = "flywheel-drift-detector";
@@ -55,6 +61,12 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
   public static final Duration DEFAULT_LABEL_WINDOW = Duration.ofHours(24);
   /** Predictions held per model until their version's promotion, unless configured. */
   public static final long DEFAULT_MAX_HELD_PREDICTIONS = 10_000;
+  /**
+   * How far an event time may be ahead of its record unless configured: an hour, well beyond
+   * clock skew between hosts, far below the errors it guards against (a year typed wrong,
+   * microseconds sent as milliseconds).
+   */
+  public static final Duration DEFAULT_MAX_EVENT_TIME_SKEW = Duration.ofHours(1);
 
   /**
    * The top-level sections this service reads; {@link #parse} sees no other, so a key read must be
@@ -70,7 +82,7 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Set<String> SERVICE_KEYS = Set.of("applicationId", "labelWindow",
-      "maxHeldPredictions");
+      "maxHeldPredictions", "maxEventTimeSkew");
   private static final Set<String> POLICY_KEYS = Set.of("alias", "window", "numeric",
       "categorical", "smallSample", "minSamples", "share", "important", "consecutiveWindows",
       "cooldown", "topFeatures");
@@ -87,6 +99,17 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
           + maxHeldPredictions + "; it must be at least 1 (predictions held per model until"
           + " their version is promoted)");
     }
+    maxEventTimeSkew = maxEventTimeSkew == null ? DEFAULT_MAX_EVENT_TIME_SKEW : maxEventTimeSkew;
+    if (maxEventTimeSkew.isNegative()) {
+      throw new InvalidConfigException("driftDetector.maxEventTimeSkew is " + maxEventTimeSkew
+          + "; it must not be negative (how far an event time may be ahead of its record)");
+    }
+  }
+
+  /** These settings with the default {@link #DEFAULT_MAX_EVENT_TIME_SKEW}. */
+  public DriftDetectorConfig(String applicationId, Duration labelWindow,
+      Map<String, DriftPolicy> policies, long maxHeldPredictions) {
+    this(applicationId, labelWindow, policies, maxHeldPredictions, null);
   }
 
   /** These settings with the default {@link #DEFAULT_MAX_HELD_PREDICTIONS}. */
@@ -112,12 +135,18 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
 
   /** These settings under another application id. */
   public DriftDetectorConfig withApplicationId(String id) {
-    return new DriftDetectorConfig(id, labelWindow, policies, maxHeldPredictions);
+    return new DriftDetectorConfig(id, labelWindow, policies, maxHeldPredictions,
+        maxEventTimeSkew);
   }
 
   /** These settings holding at most {@code max} predictions per model until their promotion. */
   public DriftDetectorConfig withMaxHeldPredictions(long max) {
-    return new DriftDetectorConfig(applicationId, labelWindow, policies, max);
+    return new DriftDetectorConfig(applicationId, labelWindow, policies, max, maxEventTimeSkew);
+  }
+
+  /** These settings dropping event times more than {@code skew} ahead of their record. */
+  public DriftDetectorConfig withMaxEventTimeSkew(Duration skew) {
+    return new DriftDetectorConfig(applicationId, labelWindow, policies, maxHeldPredictions, skew);
   }
 
   /**
@@ -158,12 +187,19 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
     String applicationId = null;
     Duration labelWindow = null;
     Long maxHeld = null;
+    Duration maxSkew = null;
     if (!service.isMissingNode() && !service.isNull()) {
       requireKeys(where + ": driftDetector", service, SERVICE_KEYS);
       applicationId = text(service, "applicationId");
       labelWindow = duration(where + ": driftDetector.labelWindow", service.get("labelWindow"));
       maxHeld = longValue(where + ": driftDetector.maxHeldPredictions",
           service.get("maxHeldPredictions"));
+      maxSkew = duration(where + ": driftDetector.maxEventTimeSkew",
+          service.get("maxEventTimeSkew"));
+      if (maxSkew != null && maxSkew.isNegative()) {
+        throw new InvalidConfigException(where + ": driftDetector.maxEventTimeSkew is " + maxSkew
+            + "; it must not be negative (how far an event time may be ahead of its record)");
+      }
       if (maxHeld != null && maxHeld < 1) {
         throw new InvalidConfigException(where + ": driftDetector.maxHeldPredictions is "
             + maxHeld + "; it must be at least 1 (predictions held per model until their"
@@ -196,7 +232,7 @@ public record DriftDetectorConfig(String applicationId, Duration labelWindow,
       }
     }
     return new DriftDetectorConfig(applicationId, labelWindow, policies,
-        orElse(maxHeld, DEFAULT_MAX_HELD_PREDICTIONS));
+        orElse(maxHeld, DEFAULT_MAX_HELD_PREDICTIONS), maxSkew);
   }
 
   private static DriftPolicy policy(String path, JsonNode node) {

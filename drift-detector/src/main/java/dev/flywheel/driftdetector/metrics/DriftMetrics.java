@@ -31,13 +31,18 @@ import java.util.concurrent.atomic.AtomicReference;
  *       of them ({@code counted}, {@code no_baseline}, {@code other_version}, {@code late},
  *       {@code discarded_on_switch}, {@code state_too_large}: the version is not monitored
  *       because the counts of the windows its policy keeps open at once would not fit a record
- *       of the windows store's changelog); and on the way: {@code held} (a version not promoted
+ *       of the windows store's changelog; {@code future_event_time}: its event time is more than
+ *       {@code driftDetector.maxEventTimeSkew} ahead of its {@code scored_at}, so it was dropped
+ *       before windows and label join); and on the way: {@code held} (a version not promoted
  *       yet: kept until its promotion), {@code released} (a held one taken out by its version's
  *       promotion, then counted under one of the outcomes above), {@code held_overflow} (the
  *       oldest held one sent to {@code flywheel.predictions.dlq} because the model held the
  *       maximum);
  *   <li>{@code flywheel.drift.labels{model,outcome}}: counter of labelled predictions ({@code
  *       counted}, {@code window_closed}, {@code state_too_large});
+ *   <li>{@code flywheel.drift.labels.future_event_time}: counter of labels dropped before the
+ *       join because their event time is more than {@code driftDetector.maxEventTimeSkew} ahead of
+ *       their record's timestamp (a label names no model before it is joined);
  *   <li>{@code flywheel.drift.held_predictions{model}}: gauge, predictions held now (as of the
  *       last change this instance made);
  *   <li>{@code flywheel.drift.reports{model}}, {@code flywheel.drift.alerts{model}}: counters.
@@ -85,6 +90,14 @@ public final class DriftMetrics {
     counters.computeIfAbsent(model + "\u0000label\u0000" + outcome, k -> Counter
         .builder("flywheel.drift.labels").tag("model", model).tag("outcome", outcome)
         .description("Labels joined to monitored predictions, by what became of them")
+        .register(registry)).increment();
+  }
+
+  /** Counts a label dropped because its event time is too far ahead of its record's timestamp. */
+  public void futureLabel() {
+    counters.computeIfAbsent("\u0000future-label", k -> Counter
+        .builder("flywheel.drift.labels.future_event_time")
+        .description("Labels dropped before the join: event time too far ahead of the record")
         .register(registry)).increment();
   }
 

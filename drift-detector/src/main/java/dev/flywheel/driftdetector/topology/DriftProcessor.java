@@ -69,9 +69,13 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
 
   private final DriftDetectorConfig config;
   private final DriftMetrics metrics;
-  private final Map<String, BaselineLayout> layouts = new HashMap<>();
-  /** The budget of each promotion's windows, by promotion event id. */
-  private final Map<String, WindowBudget> budgets = new HashMap<>();
+  /**
+   * The layout of each model's current baseline, by model: one entry per model, replaced when a
+   * promotion switches the baseline (a layout holds the whole baseline profile).
+   */
+  private final Map<String, Cached<BaselineLayout>> layouts = new HashMap<>();
+  /** The budget of each model's current promotion's windows, by model, as {@link #layouts}. */
+  private final Map<String, Cached<WindowBudget>> budgets = new HashMap<>();
   /**
    * Read-through copy of {@link DriftTopology#BASELINES_STORE}, which only this processor writes,
    * so a prediction does not decode its model's baseline profile again; emptied in {@link #init}
@@ -148,7 +152,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
     LOG.info("drift: {} now compared with the baseline of version {} ({})", model,
         m.getVersion(), m.getBaseline() == null ? "none: not monitored" : "profiled");
     if (m.getBaseline() != null) {
-      budget(model, m, policy, layout(m));
+      budget(model, m, policy, layout(model, m));
     }
     release(model, m);
   }
@@ -237,7 +241,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       return;
     }
     DriftPolicy policy = config.policyFor(model);
-    BaselineLayout layout = layout(promoted);
+    BaselineLayout layout = layout(model, promoted);
     WindowBudget budget = budget(model, promoted, policy, layout);
     if (!budget.fits()) {
       metrics.prediction(model, "state_too_large");
@@ -255,20 +259,20 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       }
     } else {
       long duration = policy.windowDuration().toMillis();
+      long grace = policy.grace().toMillis();
+      long bucket = Math.floorDiv(t, duration) * duration;
       ws.advance(t);
-      if (ws.closedUpTo() != ModelWindows.NONE && t < ws.closedUpTo()) {
+      if (ws.late(t, bucket, duration, grace)) {
         metrics.prediction(model, "late");
         store(model, state, budget);
         return;
       }
-      long bucket = Math.floorDiv(t, duration) * duration;
       WindowCounts w = ws.bucket(layout, bucket);
       w.add(layout, p);
       if (policy.windowCount() > 0 && w.count() >= policy.windowCount()) {
         ws.remove(w);
         close(model, promoted, layout, policy, state, w, WindowKind.COUNT);
       }
-      long grace = policy.grace().toMillis();
       for (WindowCounts due : ws.due(duration, grace)) {
         ws.remove(due);
         ws.closed(due.bucket() + duration);
@@ -299,7 +303,7 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
       return;
     }
     DriftPolicy policy = config.policyFor(model);
-    WindowBudget budget = budget(model, promoted, policy, layout(promoted));
+    WindowBudget budget = budget(model, promoted, policy, layout(model, promoted));
     if (!budget.fits()) {
       metrics.label(model, "state_too_large");
       return;
@@ -333,7 +337,8 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
     String reportId = id("report", model, promoted, sequence);
     DriftReport report = DriftEvaluator.evaluate(new DriftEvaluator.Subject(model,
         promoted.getAlias(), promoted.getVersion(), reportId, window), layout, w, policy);
-    int consecutive = ws.verdict(report.getDrifted(), start);
+    boolean judged = report.getFeatures().stream().anyMatch(f -> f.getDecidedBy() != null);
+    int consecutive = ws.verdict(judged, report.getDrifted(), start);
     report.setConsecutiveDrifted(consecutive);
     metrics.report(report);
     context.forward(new Record<String, Object>(model, report, end));
@@ -380,32 +385,51 @@ final class DriftProcessor implements Processor<String, DriftInput, String, Obje
    */
   private WindowBudget budget(String model, ModelPromoted promoted, DriftPolicy policy,
       BaselineLayout layout) {
-    return budgets.computeIfAbsent(promoted.getEventId(), id -> {
-      WindowBudget b = WindowBudget.of(model, maxRequestSize, policy, layout, id);
-      if (!b.fits()) {
-        LOG.error("drift: {}; its predictions and labels are counted as state_too_large in"
-            + " flywheel.drift.predictions and flywheel.drift.labels",
-            b.problem(model, promoted.getVersion(), context.applicationId() + "-"
-                + DriftTopology.WINDOWS_STORE + "-changelog"));
-      } else if (b.labelCapacity() == 0) {
-        LOG.warn("drift: {} version {} keeps no labelled predictions: the counts of up to {}"
-            + " windows open at once fill the {} bytes its windows may take, so its reports carry"
-            + " no live performance. Keep fewer windows open at once (a longer window.duration or"
-            + " a shorter window.grace), or raise max.request.size", model,
-            promoted.getVersion(), b.maxOpenWindows(), b.bytes());
-      } else if (b.labelCapacity() < WindowCounts.LABELLED_SAMPLE) {
-        LOG.info("drift: {} version {} keeps at most {} labelled predictions per window (up to"
-            + " {} windows open at once share {} bytes)",
-            model, promoted.getVersion(), b.labelCapacity(), b.maxOpenWindows(), b.bytes());
-      }
-      return b;
-    });
+    Cached<WindowBudget> cached = budgets.get(model);
+    if (cached != null && cached.eventId().equals(promoted.getEventId())) {
+      return cached.value();
+    }
+    String id = promoted.getEventId();
+    WindowBudget b = computeBudget(model, promoted, policy, layout, id);
+    budgets.put(model, new Cached<>(id, b));
+    return b;
   }
 
-  private BaselineLayout layout(ModelPromoted promoted) {
-    return layouts.computeIfAbsent(promoted.getEventId(),
-        id -> BaselineLayout.of(promoted.getBaseline()));
+  /** Computes and logs {@link #budget}. */
+  private WindowBudget computeBudget(String model, ModelPromoted promoted, DriftPolicy policy,
+      BaselineLayout layout, String id) {
+    WindowBudget b = WindowBudget.of(model, maxRequestSize, policy, layout, id);
+    if (!b.fits()) {
+      LOG.error("drift: {}; its predictions and labels are counted as state_too_large in"
+          + " flywheel.drift.predictions and flywheel.drift.labels",
+          b.problem(model, promoted.getVersion(), context.applicationId() + "-"
+              + DriftTopology.WINDOWS_STORE + "-changelog"));
+    } else if (b.labelCapacity() == 0) {
+      LOG.warn("drift: {} version {} keeps no labelled predictions: the counts of up to {}"
+          + " windows open at once fill the {} bytes its windows may take, so its reports carry"
+          + " no live performance. Keep fewer windows open at once (a longer window.duration or"
+          + " a shorter window.grace), or raise max.request.size", model,
+          promoted.getVersion(), b.maxOpenWindows(), b.bytes());
+    } else if (b.labelCapacity() < WindowCounts.LABELLED_SAMPLE) {
+      LOG.info("drift: {} version {} keeps at most {} labelled predictions per window (up to"
+          + " {} windows open at once share {} bytes)",
+          model, promoted.getVersion(), b.labelCapacity(), b.maxOpenWindows(), b.bytes());
+    }
+    return b;
   }
+
+  private BaselineLayout layout(String model, ModelPromoted promoted) {
+    Cached<BaselineLayout> cached = layouts.get(model);
+    if (cached != null && cached.eventId().equals(promoted.getEventId())) {
+      return cached.value();
+    }
+    BaselineLayout layout = BaselineLayout.of(promoted.getBaseline());
+    layouts.put(model, new Cached<>(promoted.getEventId(), layout));
+    return layout;
+  }
+
+  /** A value computed for the promotion {@code eventId}. */
+  private record Cached<T>(String eventId, T value) {}
 
   /** Deterministic per model, baseline (promotion) and window: the same after a replay. */
   private static String id(String kind, String model, ModelPromoted promoted, long sequence) {

@@ -30,6 +30,9 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.StreamJoined;
 import org.apache.kafka.streams.processor.TimestampExtractor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
 import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
 import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
@@ -62,9 +65,14 @@ public final class DriftTopology {
   public static final String PROMOTED_SOURCE = "drift-promoted-source";
   /** Drops empty labels. */
   public static final String LABELS_PRESENT = "drift-labels-present";
+  /** Drops labels whose event time is too far ahead of their record ({@link FutureEventTimes}). */
+  public static final String LABELS_ON_TIME = "drift-labels-on-time";
   /** Drops empty promotions. */
   public static final String PROMOTED_PRESENT = "drift-promoted-present";
-  /** Keeps the predictions of the alias the model's policy monitors. */
+  /**
+   * Keeps the predictions of the alias the model's policy monitors whose event time is not too
+   * far ahead of their scored_at ({@link FutureEventTimes}).
+   */
   public static final String SERVED_ONLY = "drift-served-predictions";
   /** Keys predictions by model. */
   public static final String PREDICTIONS_BY_MODEL = "drift-predictions-by-model";
@@ -139,6 +147,7 @@ public final class DriftTopology {
         promoted.valueSerde(), promoted.name());
     Serde<ModelPromoted> baselineSerde = serdes.specific(ModelPromoted.class, false);
 
+    FutureEventTimes future = new FutureEventTimes(config.maxEventTimeSkew(), metrics);
     StreamsBuilder builder = new StreamsBuilder();
     // every prediction and label rewrites its model's windows: the record cache folds those
     // writes into one store write and one changelog record per model and commit
@@ -152,12 +161,14 @@ public final class DriftTopology {
 
     KStream<String, Prediction> served = builder
         .stream(predictions.name(), Consumed.with(predictions.keySerde(),
-            predictions.valueSerde()).withTimestampExtractor(predictionTime())
+            predictions.valueSerde()).withTimestampExtractor(predictionTime(future))
             .withName(PREDICTIONS_SOURCE))
         // the predictions of the alias each model's policy monitors: the champion's by default,
-        // a challenger's shadow predictions when the policy names it
+        // a challenger's shadow predictions when the policy names it; and none whose event time
+        // is far ahead, which would close every open window and stall the label join
         .filter((k, p) -> p != null
-            && Objects.equals(p.getAlias(), config.policyFor(p.getModel()).alias()),
+            && Objects.equals(p.getAlias(), config.policyFor(p.getModel()).alias())
+            && future.keep(p),
             Named.as(SERVED_ONLY));
 
     KStream<String, DriftInput> predictionInputs = served
@@ -166,10 +177,11 @@ public final class DriftTopology {
 
     KStream<String, Label> labelStream = builder.stream(labels.name(),
         Consumed.with(labels.keySerde(), labels.valueSerde())
-            .withTimestampExtractor(labelTime()).withName(LABELS_SOURCE));
+            .withTimestampExtractor(labelTime(future)).withName(LABELS_SOURCE));
     KStream<String, DriftInput> labelledInputs = served
         .selectKey((k, p) -> p.getEventId(), Named.as(PREDICTIONS_BY_EVENT))
-        .join(labelStream.filter((k, l) -> l != null, Named.as(LABELS_PRESENT)),
+        .join(labelStream.filter((k, l) -> l != null, Named.as(LABELS_PRESENT))
+                .processValues(() -> new LabelsOnTime(future), Named.as(LABELS_ON_TIME)),
             LabelledScore::of,
             JoinWindows.ofTimeDifferenceAndGrace(config.labelWindow(), LABEL_JOIN_GRACE),
             StreamJoined.with(Serdes.String(), predictions.valueSerde(), labels.valueSerde())
@@ -252,9 +264,13 @@ public final class DriftTopology {
     return l.model();
   }
 
-  private static TimestampExtractor predictionTime() {
+  /**
+   * A prediction's event time; one that {@link FutureEventTimes} drops takes its scored_at, so it
+   * does not move the task's stream time either.
+   */
+  private static TimestampExtractor predictionTime(FutureEventTimes future) {
     return (record, partitionTime) -> record.value() instanceof Prediction p
-        ? p.getEventTime().toEpochMilli() : Math.max(record.timestamp(), partitionTime);
+        ? future.timestamp(p) : Math.max(record.timestamp(), partitionTime);
   }
 
   /**
@@ -268,8 +284,37 @@ public final class DriftTopology {
     return (record, partitionTime) -> 0L;
   }
 
-  private static TimestampExtractor labelTime() {
+  /**
+   * A label's event time; one too far ahead of its record's timestamp takes that timestamp, which
+   * {@link LabelsOnTime} then finds it too far ahead of and drops.
+   */
+  private static TimestampExtractor labelTime(FutureEventTimes future) {
     return (record, partitionTime) -> record.value() instanceof Label l
-        ? l.getEventTime().toEpochMilli() : Math.max(record.timestamp(), partitionTime);
+        ? future.timestamp(l, record.timestamp()) : Math.max(record.timestamp(), partitionTime);
+  }
+
+  /**
+   * Drops labels whose event time is too far ahead of their record's timestamp: {@link
+   * #labelTime} gave those the record's timestamp, the others their event time.
+   */
+  private static final class LabelsOnTime implements FixedKeyProcessor<String, Label, Label> {
+    private final FutureEventTimes future;
+    private FixedKeyProcessorContext<String, Label> context;
+
+    LabelsOnTime(FutureEventTimes future) {
+      this.future = future;
+    }
+
+    @Override
+    public void init(FixedKeyProcessorContext<String, Label> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(FixedKeyRecord<String, Label> record) {
+      if (future.keep(record.value(), record.timestamp())) {
+        context.forward(record);
+      }
+    }
   }
 }

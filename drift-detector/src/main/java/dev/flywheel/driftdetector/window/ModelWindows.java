@@ -149,10 +149,24 @@ public final class ModelWindows {
   }
 
   /**
-   * Applies a closed window's verdict to the hysteresis and returns the consecutive drifted
-   * windows ending with it.
+   * Whether a TIME prediction at {@code t}, in the bucket starting at {@code bucket}, is late:
+   * before the end of a window already closed, or in a bucket whose end plus {@code graceMs}
+   * stream time has passed (a bucket never opened, after a pause in traffic), which would close
+   * as soon as it opened, with that one prediction.
    */
-  public int verdict(boolean drifted, long windowStart) {
+  public boolean late(long t, long bucket, long durationMs, long graceMs) {
+    return (closedUpTo != NONE && t < closedUpTo) || bucket + durationMs + graceMs <= streamTime;
+  }
+
+  /**
+   * Applies a closed window's verdict to the hysteresis and returns the consecutive drifted
+   * windows ending with it. A window none of whose features was judged (fewer than {@code
+   * minSamples} values) has no verdict: the run and its onset stay as they are.
+   */
+  public int verdict(boolean judged, boolean drifted, long windowStart) {
+    if (!judged) {
+      return consecutive;
+    }
     if (drifted) {
       if (consecutive == 0) {
         onset = windowStart;
