@@ -16,11 +16,16 @@ import java.util.regex.Pattern;
 
 /**
  * Joins labels and feature vectors by event id and splits the result by event time. Feed it every
- * label first, then every feature vector, each in log order (a later record for the same event id
+ * label first, then every feature vector, each in log order (a later label for the same event id
  * replaces an earlier one), then call {@link #assemble}.
  *
- * <p>The join is point-in-time correct by construction: each vector holds the features as of its
- * own event, and only labels known by the cutoff are used.
+ * <p>The join is point-in-time correct: each vector holds the features as of its own event, only
+ * labels known by the cutoff are used, and when an event id has several vectors (a CDC source
+ * whose event id is the row's key gives one per UPDATE of the row, e.g. refund fields set after a
+ * chargeback) the row is the vector as of the label's time: the latest whose event time is at or
+ * before the label's event time, the last read among those of that time. A vector after the
+ * label's time would show the model features that were not known when the outcome was, so one is
+ * used only when the event has no other, and then the earliest.
  */
 public final class DatasetAssembler {
 
@@ -38,6 +43,8 @@ public final class DatasetAssembler {
   private final long labelCutoffMs;
 
   private final Map<String, Float> labels = new HashMap<>();
+  /** The event time (epoch ms) of the label in {@link #labels} of each event. */
+  private final Map<String, Long> labelTimes = new HashMap<>();
   /** Events whose latest label the task cannot learn from, with that label's value. */
   private final Map<String, Double> unusable = new LinkedHashMap<>();
   private final Map<String, Integer> numIndex = new HashMap<>();
@@ -98,8 +105,10 @@ public final class DatasetAssembler {
     if (usable) {
       unusable.remove(label.getEventId());
       labels.put(label.getEventId(), (float) value);
+      labelTimes.put(label.getEventId(), label.getEventTime().toEpochMilli());
     } else {
       labels.remove(label.getEventId());
+      labelTimes.remove(label.getEventId());
       unusable.put(label.getEventId(), value);
     }
   }
@@ -117,7 +126,10 @@ public final class DatasetAssembler {
     return task == ModelTask.REGRESSION ? "finite numbers" : "0 or 1 (a binary classifier)";
   }
 
-  /** Adds a vector; vectors of other groups or without a label are ignored. */
+  /**
+   * Adds a vector; vectors of other groups or without a label are ignored, and so is one of an
+   * event that has a vector closer to its label's time (see the class comment).
+   */
   public void addVector(FeatureVector v) {
     vectorsSeen++;
     if (v == null || !featureGroup.equals(v.getFeatureGroup())) {
@@ -128,6 +140,11 @@ public final class DatasetAssembler {
       exampleVectorEventId = v.getEventId();
     }
     if (!labels.containsKey(v.getEventId())) {
+      return;
+    }
+    long timeMs = v.getEventTime().toEpochMilli();
+    Row kept = rows.get(v.getEventId());
+    if (kept != null && !replaces(timeMs, kept.timeMs(), labelTimes.get(v.getEventId()))) {
       return;
     }
     if (v.getFeatureGroupVersion() != null) {
@@ -157,7 +174,21 @@ public final class DatasetAssembler {
     for (Map.Entry<String, String> e : v.getCategoricalFeatures().entrySet()) {
       cats[catIndex.get(e.getKey())] = e.getValue();
     }
-    rows.put(v.getEventId(), new Row(v.getEventTime().toEpochMilli(), values, cats));
+    rows.put(v.getEventId(), new Row(timeMs, values, cats));
+  }
+
+  /**
+   * Whether a vector at {@code timeMs} replaces the one kept at {@code keptMs} for a label known
+   * at {@code labelMs}: the latest at or before the label's time wins, ties going to the later
+   * read; one after it wins only over one after it too, and then the earliest.
+   */
+  private static boolean replaces(long timeMs, long keptMs, long labelMs) {
+    boolean before = timeMs <= labelMs;
+    boolean keptBefore = keptMs <= labelMs;
+    if (before != keptBefore) {
+      return before;
+    }
+    return before ? timeMs >= keptMs : timeMs <= keptMs;
   }
 
   /** The feature group version of the latest joined vector; null if none carried one. */

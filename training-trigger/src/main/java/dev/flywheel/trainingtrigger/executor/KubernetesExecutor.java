@@ -17,12 +17,14 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.KubernetesClientTimeoutException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * removed by Kubernetes {@value #TTL_AFTER_FINISHED_SECONDS} s after they finish
  * ({@code ttlSecondsAfterFinished}), which leaves a failed Job's logs readable for a day. The
  * executor
- * watches it until it succeeds or fails; at the timeout it deletes the Job (and its pods) and
+ * watches it until it succeeds or fails, reading it again after an error of the API server (a
+ * watch failing while it restarts, a 403); at the timeout it deletes the Job (and its pods) and
  * fails the attempt. The pod reads the dataset from {@code FLYWHEEL_DATASET_URI} and writes its
  * model and {@code manifest.json} ({@link ResultManifest}) under {@code FLYWHEEL_OUTPUT_URI} in the
  * artifact store, from where the executor reads them; the store must therefore be reachable from
@@ -57,7 +60,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class KubernetesExecutor implements TrainingExecutor {
 
-  /** Label on the Job with the model's name. */
+  /** Label on the Job with the model's name (lower-cased and made label-safe). */
   public static final String LABEL_MODEL = "flywheel.dev/model";
   /** Label on the Job with the run id (made label-safe). */
   public static final String LABEL_RUN = "flywheel.dev/run-id";
@@ -73,6 +76,11 @@ public final class KubernetesExecutor implements TrainingExecutor {
   public static final String CONTAINER = "train";
   /** The env variable with the URI of the prefix the pod writes its outputs under. */
   static final String OUTPUT_URI_ENV = "FLYWHEEL_OUTPUT_URI";
+
+  /** The first pause before reading a Job again after an error of the API server, ms. */
+  private static final long FIRST_WAIT_RETRY_MS = 500;
+  /** The longest pause between such reads, ms. */
+  private static final long MAX_WAIT_RETRY_MS = 15_000;
 
   private static final Logger log = LoggerFactory.getLogger(KubernetesExecutor.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -147,15 +155,7 @@ public final class KubernetesExecutor implements TrainingExecutor {
       log.info("run {} attempt {}: following the existing Job {}/{}, which writes to {}",
           run.runId(), run.attempt(), namespace, name, store.uriOf(prefix));
     }
-    Job finished;
-    try {
-      finished = resource.waitUntilCondition(j -> j == null || isFinished(j.getStatus()),
-          spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (KubernetesClientTimeoutException e) {
-      resource.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
-      throw new TrainingException("Job " + namespace + "/" + name + " did not finish within "
-          + spec.timeout() + " and was deleted (raise training.executor.timeout)");
-    }
+    Job finished = awaitFinished(resource, namespace, name, spec.timeout(), run);
     if (finished == null) {
       throw new TrainingException("Job " + namespace + "/" + name + " was deleted before it"
           + " finished");
@@ -177,6 +177,53 @@ public final class KubernetesExecutor implements TrainingExecutor {
     Path file = out.resolve(Path.of(m.artifact()).getFileName().toString());
     Files.write(file, artifact);
     return m.toOutput(file, run);
+  }
+
+  /**
+   * The Job once it has finished, or null once it is gone, waiting at most {@code timeout}. An
+   * error of the API server while waiting (a watch or read failing while it restarts, a 403 while
+   * RBAC rules roll out) does not end the wait: the Job runs on regardless, so it is read again,
+   * after a pause, until the timeout. At the timeout the Job is deleted (so that it does not hold
+   * its GPU while the retry's Job runs) and the attempt fails, naming the last error if any.
+   */
+  private Job awaitFinished(Resource<Job> resource, String namespace, String name,
+      Duration timeout, RunContext run) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long pauseMs = FIRST_WAIT_RETRY_MS;
+    KubernetesClientException lastError = null;
+    while (true) {
+      long remainingMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      if (remainingMs <= 0) {
+        break;
+      }
+      try {
+        return resource.waitUntilCondition(j -> j == null || isFinished(j.getStatus()),
+            remainingMs, TimeUnit.MILLISECONDS);
+      } catch (KubernetesClientTimeoutException e) {
+        break;
+      } catch (KubernetesClientException e) {
+        if (Thread.currentThread().isInterrupted()
+            || e.getCause() instanceof InterruptedException) {
+          throw e; // the service stops: the Job runs on, and is followed after the restart
+        }
+        lastError = e;
+        log.warn("run {} attempt {}: waiting on Job {}/{} failed, reading it again in {} ms: {}",
+            run.runId(), run.attempt(), namespace, name, pauseMs, e.toString());
+        Thread.sleep(Math.max(0, Math.min(pauseMs,
+            TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+        pauseMs = Math.min(pauseMs * 2, MAX_WAIT_RETRY_MS);
+      }
+    }
+    String why = "Job " + namespace + "/" + name + " did not finish within " + timeout
+        + (lastError == null ? "" : " (last error while waiting on it: " + lastError.getMessage()
+            + ")");
+    try {
+      resource.withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+    } catch (KubernetesClientException e) {
+      throw new TrainingException(why + " and could not be deleted: " + e.getMessage()
+          + "; delete it (kubectl delete job -n " + namespace + " " + name + ")");
+    }
+    throw new TrainingException(why + " and was deleted (raise training.executor.timeout)");
   }
 
   /**
@@ -301,7 +348,9 @@ public final class KubernetesExecutor implements TrainingExecutor {
   Job job(RunContext run, ExecutorSpec spec, String name, String namespace) throws IOException {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put("app.kubernetes.io/managed-by", "flywheel-training-trigger");
-    labels.put(LABEL_MODEL, dnsSafe(run.model().name()));
+    // lower case as before, then a valid label value (at most 63 characters, alphanumeric at both
+    // ends): "fraud_detector_" alone would be "fraud-detector-", which the API server rejects
+    labels.put(LABEL_MODEL, labelSafe(dnsSafe(run.model().name())));
     labels.put(LABEL_RUN, labelSafe(run.runId()));
     labels.put(LABEL_ATTEMPT, Integer.toString(run.attempt()));
     labels.put(LABEL_OWNER, labelSafe(owner));

@@ -587,16 +587,19 @@ public final class RunWorker implements AutoCloseable {
           outcome = instead;
           sent = replaced;
         }
-        if (sent.written()) {
-          String status = outcome.getStatus().name().toLowerCase(Locale.ROOT);
-          Timer.builder("flywheel.training.duration")
-              .description("Time from dataset build to the trained model, per attempt")
-              .tags("model", outcome.getModel(), "status", status).register(meters)
-              .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
-          Counter.builder("flywheel.training.runs").description("Training attempts by outcome")
-              .tags("model", outcome.getModel(), "status", status).register(meters).increment();
-          removeWork(config.service().workDir(), outcome, lastAttempt(outcome));
+        if (!sent.written()) {
+          // the send failed as the service stops: not marked finished, so its STARTED stays
+          // uncommitted and the attempt runs again after the restart, as when it stops first
+          return;
         }
+        String status = outcome.getStatus().name().toLowerCase(Locale.ROOT);
+        Timer.builder("flywheel.training.duration")
+            .description("Time from dataset build to the trained model, per attempt")
+            .tags("model", outcome.getModel(), "status", status).register(meters)
+            .record(System.nanoTime() - began, TimeUnit.NANOSECONDS);
+        Counter.builder("flywheel.training.runs").description("Training attempts by outcome")
+            .tags("model", outcome.getModel(), "status", status).register(meters).increment();
+        removeWork(config.service().workDir(), outcome, lastAttempt(outcome));
         finished.add(p);
       } finally {
         running.decrementAndGet();

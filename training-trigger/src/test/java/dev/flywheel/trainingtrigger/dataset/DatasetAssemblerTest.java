@@ -9,6 +9,7 @@ import dev.flywheel.events.ModelTask;
 import dev.flywheel.trainingtrigger.SyntheticData;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -108,6 +109,36 @@ class DatasetAssemblerTest {
     assertThat(s.train().eventIds()).containsExactly("a");
     assertThat(s.train().labels()).containsExactly(1f);
     assertThat(s.holdout().eventIds()).containsExactly("b");
+  }
+
+  @Test
+  void shouldUseTheVectorAsOfTheLabelsTimeWhenAnEventHasSeveral() {
+    // Given events of a CDC source keyed by the row: tx1 charged back on day 10 and refunded on
+    // day 12 (an UPDATE after the label), tx2 updated on day 3 and labelled on day 5, tx3 whose
+    // only vectors are after its label (its clock is ahead)
+    Instant t = Instant.parse("2026-11-01T00:00:00Z");
+    DatasetAssembler a = assembler(List.of(), NO_CUTOFF);
+    a.addLabel(label("tx1", 1, t.plus(Duration.ofDays(10))));
+    a.addLabel(label("tx2", 0, t.plus(Duration.ofDays(5))));
+    a.addLabel(label("tx3", 0, t.plus(Duration.ofDays(2))));
+    a.addVector(vector("tx1", t, Map.of("refunded", 0.0)));
+    a.addVector(vector("tx2", t.plus(Duration.ofDays(1)), Map.of("refunded", 0.0)));
+    a.addVector(vector("tx2", t.plus(Duration.ofDays(3)), Map.of("refunded", 1.0)));
+    a.addVector(vector("tx3", t.plus(Duration.ofDays(4)), Map.of("refunded", 2.0)));
+    a.addVector(vector("tx1", t.plus(Duration.ofDays(12)), Map.of("refunded", 1.0)));
+    a.addVector(vector("tx3", t.plus(Duration.ofDays(6)), Map.of("refunded", 3.0)));
+    a.addVector(vector("tx2", t.plus(Duration.ofDays(7)), Map.of("refunded", 4.0)));
+    // When
+    DatasetAssembler.Assembled s = a.assemble(0.3);
+    // Then each event's row is its latest vector at or before its label's time (the earliest
+    // for tx3), at that vector's time
+    assertThat(s.train().eventIds()).containsExactly("tx1", "tx2");
+    assertThat(s.train().eventTimesMs()).containsExactly(t.toEpochMilli(),
+        t.plus(Duration.ofDays(3)).toEpochMilli());
+    assertThat(s.train().value(0, 0)).as("tx1 as of its chargeback").isEqualTo(0f);
+    assertThat(s.train().value(1, 0)).as("tx2 as of its label").isEqualTo(1f);
+    assertThat(s.holdout().eventIds()).containsExactly("tx3");
+    assertThat(s.holdout().value(0, 0)).as("tx3, earliest after its label").isEqualTo(2f);
   }
 
   @Test

@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ class KubernetesExecutorTest {
   private static final Instant STARTED = Instant.parse("2026-11-24T01:00:00Z");
 
   KubernetesClient client;
+  KubernetesMockServer server;
 
   @TempDir Path dir;
   private LocalArtifactStore store;
@@ -151,6 +153,33 @@ class KubernetesExecutorTest {
     assertThat(env.get("FLYWHEEL_PARAMS")).contains("\"device\":\"cuda\"");
   }
 
+  /** Kubernetes' rule for a label value (besides its length of at most 63 characters). */
+  private static final String LABEL_VALUE =
+      "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
+
+  @Test
+  void shouldGiveTheJobAValidModelLabelWhateverTheModelsName() {
+    String longName = "fraud_detector_for_card_not_present_transactions_in_the_eu_region_v2";
+    for (String name : new String[] {"fraud_detector_", "_fraud.detector", longName}) {
+      // Given a model whose name is no valid label value as it is
+      ModelSpec m = model(Duration.ofMinutes(5));
+      ModelSpec spec = new ModelSpec(name, m.featureGroup(), m.target(), m.task(), m.features(),
+          m.training(), m.triggers());
+      client.batch().v1().jobs().inNamespace(NS).delete();
+      await().atMost(Duration.ofSeconds(20)).until(() ->
+          client.batch().v1().jobs().inNamespace(NS).list().getItems().isEmpty());
+      // When its attempt is executed
+      executeAsync(run(spec));
+      Job job = awaitJob();
+      // Then the Job's and its pods' model label is a valid label value, still naming the model
+      for (Map<String, String> labels : List.of(job.getMetadata().getLabels(),
+          job.getSpec().getTemplate().getMetadata().getLabels())) {
+        assertThat(labels.get(KubernetesExecutor.LABEL_MODEL)).as("label of model %s", name)
+            .matches(LABEL_VALUE).hasSizeLessThanOrEqualTo(63).startsWith("fraud");
+      }
+    }
+  }
+
   @Test
   void shouldReadTheManifestAndArtifactWhenTheJobSucceeds() throws Exception {
     // Given a Job whose pod wrote its outputs to the store
@@ -194,6 +223,49 @@ class KubernetesExecutorTest {
     assertThat(result.handle((o, e) -> e.getCause()).join())
         .isInstanceOf(TrainingException.class).hasMessageContaining("did not finish within PT2S");
     // And the Job is deleted
+    await().atMost(Duration.ofSeconds(10)).until(() -> client.batch().v1().jobs().inNamespace(NS)
+        .withName(job.getMetadata().getName()).get() == null);
+  }
+
+  /** The list of the attempt's Job that waiting on it starts with (then it watches). */
+  private static final String LIST_OF_THE_JOB = "/apis/batch/v1/namespaces/ml/jobs"
+      + "?fieldSelector=metadata.name%3Dflywheel-train-fraud-7-a2";
+
+  @Test
+  void shouldKeepFollowingTheJobWhenWaitingOnItFailsForAWhile() throws Exception {
+    // Given the API server refuses the first read of the Job while the attempt waits on it (as
+    // during a restart or a rollout of the RBAC rules; 5xx answers the client retries itself)
+    server.expect().get().withPath(LIST_OF_THE_JOB)
+        .andReturn(403, "{\"kind\":\"Status\",\"code\":403}").once();
+    RunContext ctx = run(model(Duration.ofMinutes(5)));
+    CompletableFuture<TrainingOutput> result = executeAsync(ctx);
+    Job job = awaitJob();
+    // When the Job then succeeds
+    writeOutputs(ctx);
+    setStatus(job, true, "Completed");
+    // Then the attempt reads its outputs, and the Job was neither deleted nor created again
+    TrainingOutput out = result.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(out.metrics()).containsEntry("auc", 0.91);
+    assertThat(client.batch().v1().jobs().inNamespace(NS).list().getItems()).singleElement()
+        .satisfies(j -> assertThat(j.getMetadata().getUid())
+            .isEqualTo(job.getMetadata().getUid()));
+  }
+
+  @Test
+  void shouldDeleteTheJobAndFailAtTheTimeoutWhenItCannotBeWaitedOn() {
+    // Given a 2-second timeout and an API server that refuses every read of the Job while the
+    // attempt waits on it
+    server.expect().get().withPath(LIST_OF_THE_JOB)
+        .andReturn(403, "{\"kind\":\"Status\",\"code\":403}").always();
+    // When the attempt is executed
+    CompletableFuture<TrainingOutput> result = executeAsync(run(model(Duration.ofSeconds(2))));
+    Job job = awaitJob();
+    // Then it fails at the timeout, naming the last error
+    await().atMost(Duration.ofSeconds(30)).until(result::isDone);
+    assertThat(result.handle((o, e) -> e.getCause()).join())
+        .isInstanceOf(TrainingException.class).hasMessageContaining("did not finish within PT2S")
+        .hasMessageContaining("403");
+    // And the Job is deleted rather than left running with its GPU
     await().atMost(Duration.ofSeconds(10)).until(() -> client.batch().v1().jobs().inNamespace(NS)
         .withName(job.getMetadata().getName()).get() == null);
   }

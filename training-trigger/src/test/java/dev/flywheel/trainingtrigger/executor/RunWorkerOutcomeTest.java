@@ -305,6 +305,66 @@ class RunWorkerOutcomeTest {
   }
 
   @Test
+  void shouldNotCommitPastAnAttemptWhoseOutcomeWasNotWrittenAsTheWorkerStopped()
+      throws Exception {
+    // Given a consumer that records what is committed and tells when the worker stops (and to
+    // which the wakeup comes only after the worker's poll, as when it races the poll), and a
+    // producer that holds the send of the outcome
+    consumers.clear();
+    List<Long> commits = new CopyOnWriteArrayList<>();
+    CountDownLatch stopping = new CountDownLatch(1);
+    MockConsumer<String, byte[]> recording = new PacedMockConsumer<>() {
+      @Override
+      public synchronized void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets,
+          Duration timeout) {
+        if (offsets.containsKey(tp)) {
+          commits.add(offsets.get(tp).offset());
+        }
+        super.commitSync(offsets, timeout);
+      }
+
+      @Override
+      public void wakeup() {
+        stopping.countDown();
+      }
+    };
+    recording.updateBeginningOffsets(Map.of(tp, 0L));
+    recording.updateEndOffsets(Map.of(tp, 0L));
+    consumers.add(recording);
+    producer.hold = true;
+    start(null, null);
+    recording.schedulePollTask(() -> {
+      recording.rebalance(List.of(tp));
+      recording.addRecord(record(0, started("fraud")));
+    });
+    await().atMost(Duration.ofSeconds(30)).until(() -> !producer.held.isEmpty());
+
+    // When the worker stops during a poll, and the held send fails while it stops, before that
+    // poll ends
+    CountDownLatch polling = new CountDownLatch(1);
+    recording.schedulePollTask(() -> {
+      polling.countDown();
+      try {
+        stopping.await(30, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      producer.held.remove().completeExceptionally(
+          new TimeoutException("Expiring 1 record(s) for " + runs.name()));
+      await().atMost(Duration.ofSeconds(30)).until(() -> worker.activeRuns() == 0);
+    });
+    assertThat(polling.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("polling").isTrue();
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(worker::close);
+    closed.get(60, java.util.concurrent.TimeUnit.SECONDS);
+
+    // Then no outcome was written, and no offset past the attempt's STARTED was committed: it
+    // runs again after the restart
+    assertThat(producer.history()).isEmpty();
+    assertThat(commits).isNotEmpty().allMatch(offset -> offset == 0L);
+  }
+
+  @Test
   void shouldTellTransientSendErrorsFromErrorsThatRefuseTheRecordForGood() {
     SchemaRegistryException registryAway = new SchemaRegistryException("no answer",
         SchemaRegistryException.NO_RESPONSE, SchemaRegistryException.NO_RESPONSE, null, null);
@@ -428,13 +488,16 @@ class RunWorkerOutcomeTest {
    * A {@link MockProducer} that, as {@code KafkaProducer} does, fails the send of a record whose
    * size is over its {@code max.request.size} with {@link RecordTooLargeException}; it also fails
    * the sends {@link #failNext} lists, one each, and every send while {@link #failAll} is set.
-   * A failed record is in {@link #refused}, not in the history.
+   * A failed record is in {@link #refused}, not in the history; a held one is in neither.
    */
   private final class LimitedProducer extends MockProducer<String, TrainingRun> {
 
     final int maxRequestSize;
     final Queue<RuntimeException> failNext = new ConcurrentLinkedQueue<>();
     volatile RuntimeException failAll;
+    /** While set, a send that would succeed is held instead: its future is in {@link #held}. */
+    volatile boolean hold;
+    final Queue<CompletableFuture<RecordMetadata>> held = new ConcurrentLinkedQueue<>();
     final List<ProducerRecord<String, TrainingRun>> refused = new CopyOnWriteArrayList<>();
 
     LimitedProducer(int maxRequestSize) {
@@ -459,6 +522,11 @@ class RunWorkerOutcomeTest {
       if (error != null) {
         refused.add(record);
         return CompletableFuture.failedFuture(error);
+      }
+      if (hold) {
+        CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
+        held.add(future);
+        return future;
       }
       return super.send(record, callback);
     }
