@@ -49,6 +49,20 @@ public enum FileFormat {
     return open(Files.newInputStream(file), schema);
   }
 
+  /**
+   * Opens a reader of {@code file} in this format whose CSV rows are at most {@code maxRowChars}
+   * characters (see {@link CsvReader}).
+   *
+   * @throws IOException if the file cannot be opened
+   */
+  public RecordReader open(Path file, Schema schema, int maxRowChars) throws IOException {
+    InputStream in = Files.newInputStream(file);
+    return switch (this) {
+      case JSON_LINES -> new JsonLinesReader(in);
+      case CSV -> new CsvReader(in, schema, maxRowChars);
+    };
+  }
+
   /** A reader of {@code in} in this format; closing the reader closes {@code in}. */
   public RecordReader open(InputStream in, Schema schema) {
     return switch (this) {

@@ -19,14 +19,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -37,7 +40,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -84,7 +90,12 @@ import org.slf4j.LoggerFactory;
  * written once and records of one key stay in file order; batching ({@code linger.ms}, {@code
  * batch.size}, lz4) is tuned for throughput and can be overridden with {@link
  * Builder#producerConfig}. {@link #produce} returns only when every record sent has been
- * acknowledged or has failed. If the broker refuses a record for good, the run stops reading,
+ * acknowledged or has failed. A record the broker refuses for its event time (further ahead of
+ * its clock than the topic's {@code message.timestamp.after.max.ms}, 1 hour by default) is an
+ * invalid line like any other, dead-lettered with the reason; the records the broker refused
+ * only for being in its batch are sent again (after the records sent since, so records of one
+ * key may then be out of file order around it). If the broker refuses a record for good
+ * otherwise, the run stops reading,
  * flushes what it sent and reports the failure in the summary. {@link #stop()} (Ctrl-C) does the
  * same without a failure. A run that is stopped or crashes leaves what was acknowledged on the
  * topic: run it again and those records are produced again (the file producer does not remember
@@ -193,7 +204,10 @@ public final class FileProducer {
     FileFormat format = FileFormat.of(file);
     long fileBytes = Files.size(file);
     stopRequested = false;
-    try (RecordReader reader = format.open(file, source.schema())) {
+    // a CSV row longer than a request could not be produced: the reader stops it there, so a
+    // stray quote neither swallows the rest of the file nor fills the memory
+    try (RecordReader reader = format.open(file, source.schema(),
+        RecordSize.maxRequestSize(producerConfig()))) {
       return run(file, fileBytes, reader);
     }
   }
@@ -250,12 +264,16 @@ public final class FileProducer {
       }
     };
 
+    // sends the broker refused for their timestamp, and the records sent with them: handled on
+    // this thread, not in the producer's callback
+    Queue<Refused> refusals = new ConcurrentLinkedQueue<>();
+
     long read = 0;
     long invalid = 0;
     List<InvalidLine> listed = new ArrayList<>();
     boolean stopped = false;
     long lastLine = 0;
-    try (ReadAhead ahead = new ReadAhead(reader, this::prepare,
+    try (ReadAhead<Prepared> ahead = new ReadAhead<>(reader, this::prepare,
         "flywheel-produce-read-" + source.name());
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -277,24 +295,17 @@ public final class FileProducer {
               if (tooLarge.isPresent()) {
                 prepared = Prepared.invalid(line, List.of(tooLarge.get()));
               } else {
-                producer.send(record, onData);
+                producer.send(record, refusable(line, record, refusals, onData));
               }
             }
             if (!prepared.errors().isEmpty()) {
               invalid++;
               rejectedMeter.increment();
-              InvalidLine bad = new InvalidLine(line.lineNumber(), prepared.errors());
-              if (listed.size() < maxListedInvalid) {
-                listed.add(bad);
-              }
-              producer.send(deadLetters.toRecord(DeadLetter.of(topic, line.text())
-                  .error(bad.describeErrors())
-                  .source(labels ? null : source.name())
-                  .origin(DeadLetterHeaders.origin(fileName, line.lineNumber()))
-                  .header(DeadLetterHeaders.FILE, fileName)
-                  .header(DeadLetterHeaders.LINE, Long.toString(line.lineNumber()))
-                  .build()), onDeadLetter);
+              deadLetter(producer, deadLetters, topic, fileName, line, prepared.errors(), listed,
+                  onDeadLetter);
             }
+            invalid += handleRefusals(refusals, producer, deadLetters, topic, fileName, listed,
+                onData, onDeadLetter, rejectedMeter);
             if (read % PROGRESS_INTERVAL_RECORDS == 0) {
               progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes,
                   read, produced.get(), invalid, System.nanoTime() - start));
@@ -307,6 +318,13 @@ public final class FileProducer {
               break reading;
             }
           }
+        }
+        // refusals may arrive until every send is acknowledged: dead-letter (or resend) them
+        flush(producer);
+        while (!refusals.isEmpty()) {
+          invalid += handleRefusals(refusals, producer, deadLetters, topic, fileName, listed,
+              onData, onDeadLetter, rejectedMeter);
+          flush(producer);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -354,6 +372,92 @@ public final class FileProducer {
           : source.timeField();
       return Prepared.invalid(line, List.of(new FieldError(field, e.getMessage())));
     }
+  }
+
+  /**
+   * A send of {@code line}'s record the broker refused for its timestamp ({@code culprit}: an
+   * event time further ahead than the topic's {@code message.timestamp.after.max.ms}), or one it
+   * refused only for being in the same batch as such a record.
+   */
+  private record Refused(SourceLine line, ProducerRecord<byte[], byte[]> record, Exception cause,
+      boolean culprit) {}
+
+  /**
+   * The callback of {@code line}'s send: {@code onData}, except that a refusal for the record's
+   * timestamp, or for being in a batch with such a record, is queued on {@code refusals} for the
+   * sending thread, to dead-letter the line (or send the record again) rather than stop the run.
+   */
+  private static Callback refusable(SourceLine line, ProducerRecord<byte[], byte[]> record,
+      Queue<Refused> refusals, Callback onData) {
+    return (metadata, e) -> {
+      if (isTimestampRefusal(e)) {
+        refusals.add(new Refused(line, record, e, true));
+      } else if (e != null && e.getClass() == KafkaException.class
+          && String.valueOf(e.getMessage()).contains(PART_OF_AN_INVALID_BATCH)) {
+        refusals.add(new Refused(line, record, e, false));
+      } else {
+        onData.onCompletion(metadata, e);
+      }
+    };
+  }
+
+  /** What the producer fails a record with that the broker refused only for its batch's sake. */
+  private static final String PART_OF_AN_INVALID_BATCH = "part of a batch which had one";
+
+  /**
+   * Whether {@code e} is the broker refusing a record for its timestamp: InvalidTimestampException,
+   * or InvalidRecordException with the timestamp reason when it refused several of one batch.
+   */
+  private static boolean isTimestampRefusal(Exception e) {
+    return e instanceof InvalidTimestampException
+        || (e instanceof InvalidRecordException && e.getMessage() != null
+            && e.getMessage().startsWith("Timestamp ") && e.getMessage().contains("out of range"));
+  }
+
+  /**
+   * Dead-letters the lines the broker refused for their timestamp and sends again the records
+   * refused only for their batch's sake; returns how many lines were dead-lettered.
+   */
+  private int handleRefusals(Queue<Refused> refusals, Producer<byte[], byte[]> producer,
+      DeadLetterWriter deadLetters, String topic, String fileName, List<InvalidLine> listed,
+      Callback onData, Callback onDeadLetter, Counter rejectedMeter) {
+    int deadLettered = 0;
+    for (Refused refused = refusals.poll(); refused != null; refused = refusals.poll()) {
+      if (!refused.culprit()) {
+        producer.send(refused.record(), refusable(refused.line(), refused.record(), refusals,
+            onData));
+        continue;
+      }
+      deadLettered++;
+      rejectedMeter.increment();
+      String field = labels || source.timeField() == null ? FieldError.ROOT : source.timeField();
+      deadLetter(producer, deadLetters, topic, fileName, refused.line(), List.of(new FieldError(
+          field, "Kafka refused the event time " + Instant.ofEpochMilli(refused.record()
+              .timestamp()) + " for topic " + topic + ": an event time may be at most the"
+              + " topic's message.timestamp.after.max.ms ahead of the broker's clock (1 hour by"
+              + " default) and message.timestamp.before.max.ms behind it; correct the event time,"
+              + " or raise those settings of topic " + topic + " ("
+              + refused.cause().getClass().getSimpleName() + ": " + refused.cause().getMessage()
+              + ")")), listed, onDeadLetter);
+    }
+    return deadLettered;
+  }
+
+  /** Sends {@code line} to the dead-letter topic for {@code errors}, and lists it. */
+  private void deadLetter(Producer<byte[], byte[]> producer, DeadLetterWriter deadLetters,
+      String topic, String fileName, SourceLine line, List<FieldError> errors,
+      List<InvalidLine> listed, Callback onDeadLetter) {
+    InvalidLine bad = new InvalidLine(line.lineNumber(), errors);
+    if (listed.size() < maxListedInvalid) {
+      listed.add(bad);
+    }
+    producer.send(deadLetters.toRecord(DeadLetter.of(topic, Utf8Input.bytes(line.text()))
+        .error(bad.describeErrors())
+        .source(labels ? null : source.name())
+        .origin(DeadLetterHeaders.origin(fileName, line.lineNumber()))
+        .header(DeadLetterHeaders.FILE, fileName)
+        .header(DeadLetterHeaders.LINE, Long.toString(line.lineNumber()))
+        .build()), onDeadLetter);
   }
 
   /** The Kafka record of a valid {@code prepared} line for {@code topic}, serialized. */
@@ -413,27 +517,28 @@ public final class FileProducer {
    * a few batches ahead, so that this work on the next lines overlaps serializing and sending the
    * current ones. The consumer sees every line in file order.
    */
-  private static final class ReadAhead implements AutoCloseable {
+  static final class ReadAhead<T> implements AutoCloseable {
 
     private static final int BATCH_RECORDS = 512;
     private static final int BATCHES_AHEAD = 16;
-    private static final List<Prepared> END = List.of();
     private static final long JOIN_TIMEOUT_MS = 10_000;
 
-    private final BlockingQueue<List<Prepared>> queue = new ArrayBlockingQueue<>(BATCHES_AHEAD);
+    /** Handed over last, whether the file was read to its end or reading failed. */
+    private final List<T> end = List.of();
+    private final BlockingQueue<List<T>> queue = new ArrayBlockingQueue<>(BATCHES_AHEAD);
     private final Thread thread;
     private volatile boolean closed;
-    private volatile Exception failure;
+    private volatile Throwable failure;
 
-    ReadAhead(RecordReader reader, Function<SourceLine, Prepared> prepare, String threadName) {
+    ReadAhead(RecordReader reader, Function<SourceLine, T> prepare, String threadName) {
       thread = new Thread(() -> readAll(reader, prepare), threadName);
       thread.setDaemon(true);
       thread.start();
     }
 
-    private void readAll(RecordReader reader, Function<SourceLine, Prepared> prepare) {
+    private void readAll(RecordReader reader, Function<SourceLine, T> prepare) {
       try {
-        List<Prepared> batch = new ArrayList<>(BATCH_RECORDS);
+        List<T> batch = new ArrayList<>(BATCH_RECORDS);
         SourceLine line;
         while (!closed && (line = reader.next()) != null) {
           batch.add(prepare.apply(line));
@@ -445,20 +550,20 @@ public final class FileProducer {
         if (!batch.isEmpty()) {
           hand(batch);
         }
-      } catch (IOException | RuntimeException e) {
+      } catch (Throwable e) {
+        // any failure, an OutOfMemoryError too (the batch is garbage by now): the consumer waits
+        // for the end, so it must always get it, and then the failure
         failure = e;
-      } catch (InterruptedException e) {
-        return;
       }
       try {
-        hand(END);
+        hand(end);
       } catch (InterruptedException e) {
         // closed while handing over the end: nobody is waiting for it
       }
     }
 
     /** Queues {@code batch}, waiting for room unless the consumer has closed. */
-    private void hand(List<Prepared> batch) throws InterruptedException {
+    private void hand(List<T> batch) throws InterruptedException {
       while (!closed) {
         if (queue.offer(batch, 100, TimeUnit.MILLISECONDS)) {
           return;
@@ -469,21 +574,29 @@ public final class FileProducer {
     /**
      * The next batch in file order, or null at the end of the file.
      *
-     * @throws IOException as the reader threw it
+     * @throws IOException as the reader threw it, or wrapping an interruption of the reading
+     * @throws RuntimeException as reading or preparing a line threw it
+     * @throws Error as reading or preparing a line threw it (an OutOfMemoryError)
      * @throws InterruptedException if the calling thread is interrupted while waiting
      */
-    List<Prepared> next() throws IOException, InterruptedException {
-      List<Prepared> batch = queue.take();
-      if (batch != END) {
+    List<T> next() throws IOException, InterruptedException {
+      List<T> batch = queue.take();
+      if (batch != end) {
         return batch;
       }
-      queue.put(END); // stay at the end for further calls
-      Exception e = failure;
+      queue.put(end); // stay at the end for further calls
+      Throwable e = failure;
       if (e instanceof IOException io) {
         throw io;
       }
       if (e instanceof RuntimeException runtime) {
         throw runtime;
+      }
+      if (e instanceof Error error) {
+        throw error;
+      }
+      if (e != null) {
+        throw new IOException("reading the file stopped: " + e, e);
       }
       return null;
     }

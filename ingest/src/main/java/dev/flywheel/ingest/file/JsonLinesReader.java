@@ -7,13 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Reads JSON Lines (NDJSON): one JSON object per line, UTF-8, lines ended by LF, CRLF or CR.
  * Blank lines are skipped; a line that is not valid JSON, or is JSON but not an object, is
- * returned as unreadable with the parser's reason. Numbers keep their exact value (big decimals
+ * returned as unreadable with the parser's reason, and so is a line holding bytes that are not
+ * UTF-8 (they are not replaced by U+FFFD); reading goes on with the next line. Numbers keep their exact value (big decimals
  * are not rounded to doubles), so the schema decides their type.
  */
 public final class JsonLinesReader implements RecordReader {
@@ -29,8 +28,7 @@ public final class JsonLinesReader implements RecordReader {
   /** Reads the JSON lines of {@code in}, which it closes when closed. */
   public JsonLinesReader(InputStream in) {
     this.counting = new CountingInputStream(in);
-    this.reader = new BufferedReader(
-        new InputStreamReader(counting, StandardCharsets.UTF_8), FileFormat.BUFFER_CHARS);
+    this.reader = new BufferedReader(Utf8Input.reader(counting), FileFormat.BUFFER_CHARS);
   }
 
   @Override
@@ -50,6 +48,10 @@ public final class JsonLinesReader implements RecordReader {
 
   /** Reads {@code line} (number {@code lineNumber}) as a JSON object. */
   static SourceLine parse(long lineNumber, String line) {
+    String notUtf8 = Utf8Input.problem(lineNumber, line);
+    if (notUtf8 != null) {
+      return SourceLine.invalid(lineNumber, line, notUtf8);
+    }
     JsonNode value;
     try {
       value = MAPPER.readTree(line);

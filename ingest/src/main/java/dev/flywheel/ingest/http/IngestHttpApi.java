@@ -32,6 +32,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -51,6 +52,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
@@ -620,7 +623,8 @@ public final class IngestHttpApi {
 
   /**
    * Writes the batch ({@code records}, converted from {@code items} in the same order) in one
-   * transaction and answers 202, 503, or 422 when Kafka refused records of it as too large.
+   * transaction and answers 202, 503, or 422 when Kafka refused records of it as too large or for
+   * their event time.
    */
   private void produce(Context ctx, SourceDefinition source, String topic,
       List<JsonBatch.Item> items, List<ProducerRecord<String, GenericRecord>> records,
@@ -636,6 +640,10 @@ public final class IngestHttpApi {
     } catch (TransactionalBatchWriter.BatchFailedException e) {
       if (e.aborted() && !e.tooLarge().isEmpty()) {
         refusedAsTooLarge(ctx, source, topic, items, records, labelSource, e.tooLarge());
+        return;
+      }
+      if (e.aborted() && !e.badTimestamp().isEmpty()) {
+        refusedForTimestamp(ctx, source, topic, items, records, labelSource, e.badTimestamp());
         return;
       }
       if (e.shuttingDown()) {
@@ -724,6 +732,67 @@ public final class IngestHttpApi {
         + " same batch again cannot succeed: raise the limit the errors name (the topic's"
         + " max.message.bytes) or split those records");
     answerRejected(ctx, out, named.size(), errors, rejected, metricSource(source, labelSource));
+  }
+
+  /** The range the broker accepts, in its refusal "... should be within [from, to]". */
+  private static final Pattern TIMESTAMP_RANGE =
+      Pattern.compile("within \\[(-?\\d+), ?(-?\\d+)\\]");
+
+  /**
+   * Answers 422 for a batch that was not written because the broker refused records of it for
+   * their timestamp, the event time ingest stamps them with (a retry of the same batch could
+   * never succeed; a 503 would have it retried for ever), keeping those records on the dead-letter
+   * topic as the 422 of invalid records does. Each is named with its event time and the range the
+   * broker accepted, which follows the topic's {@code message.timestamp.after.max.ms} (1 hour by
+   * default) and {@code message.timestamp.before.max.ms}.
+   */
+  private void refusedForTimestamp(Context ctx, SourceDefinition source, String topic,
+      List<JsonBatch.Item> items, List<ProducerRecord<String, GenericRecord>> records,
+      String labelSource, List<TransactionalBatchWriter.RefusedTimestamp> refused) {
+    ArrayNode errors = JSON.createArrayNode();
+    List<DeadLetter> rejected = new ArrayList<>();
+    String field = source.timeField() == null ? FieldError.ROOT : source.timeField();
+    for (TransactionalBatchWriter.RefusedTimestamp record : refused) {
+      JsonBatch.Item item = items.get(record.index());
+      Long timestamp = records.get(record.index()).timestamp();
+      String message = String.valueOf(record.cause().getMessage());
+      Matcher range = TIMESTAMP_RANGE.matcher(message);
+      String accepted = range.find() ? accepted(range.group(1), range.group(2)) : "";
+      String reason = "Kafka refused the record's event time "
+          + (timestamp == null ? "" : Instant.ofEpochMilli(timestamp) + " ")
+          + "for topic " + topic + accepted + ": an event time may be at most the topic's"
+          + " message.timestamp.after.max.ms ahead of the broker's clock (1 hour by default) and"
+          + " message.timestamp.before.max.ms behind it; correct the event time, or raise those"
+          + " settings of topic " + topic + " (" + record.cause().getClass().getSimpleName()
+          + ": " + message + ")";
+      reject(ctx, topic, item, source, labelSource, List.of(new FieldError(field, reason)),
+          record.cause(), errors, rejected);
+    }
+    log.warn("{} {}: Kafka refused record(s) {} of a batch of {} for their timestamp on topic {};"
+        + " the batch was aborted", ctx.method(), ctx.path(),
+        refused.stream().map(r -> Integer.toString(r.index())).collect(Collectors.joining(", ")),
+        items.size(), topic);
+    ObjectNode out = errorBody("Kafka refused " + refused.size() + " of " + items.size()
+        + " records for their event time on topic " + topic + "; nothing was written, and"
+        + " sending the same batch again cannot succeed: correct the event times the errors name,"
+        + " or raise the topic's message.timestamp.after.max.ms");
+    answerRejected(ctx, out, refused.size(), errors, rejected, metricSource(source, labelSource));
+  }
+
+  /**
+   * The range of event times the broker accepted, from its bounds in epoch milliseconds: " (it
+   * accepted event times up to ...)", with the lower bound only when there is one in practice
+   * (message.timestamp.before.max.ms is unbounded by default); empty when they are not numbers.
+   */
+  private static String accepted(String fromMillis, String toMillis) {
+    try {
+      long from = Long.parseLong(fromMillis);
+      long to = Long.parseLong(toMillis);
+      return " (it accepted event times " + (from > 0 ? "from " + Instant.ofEpochMilli(from)
+          + " " : "") + "up to " + Instant.ofEpochMilli(to) + ")";
+    } catch (RuntimeException e) {
+      return "";
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -40,7 +41,13 @@ final class JsonBatch {
     }
   }
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Keeps JSON numbers exact, as the file producer does: a fraction is read as a BigDecimal, not
+   * rounded to a double ({@code 12345678901234567.89} stays that for a decimal(20,2) field).
+   * Integers need no switch: Jackson reads them as int, long or BigInteger as they fit.
+   */
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
   private JsonBatch() {}
 

@@ -16,6 +16,9 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
@@ -52,7 +55,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>An aborted batch whose sends failed as too large says which ({@link
- * BatchFailedException#tooLarge()}): sending it again cannot succeed. Once {@link #close()} is
+ * BatchFailedException#tooLarge()}), and so does one whose sends the broker refused for their
+ * timestamps ({@link BatchFailedException#badTimestamp()}, an event time further ahead than the
+ * topic's {@code message.timestamp.after.max.ms}): sending it again cannot succeed. Once {@link #close()} is
  * called, no producer is created any more: a batch still waiting for one fails as {@link
  * BatchFailedException#shuttingDown()}.
  */
@@ -193,7 +198,8 @@ public final class TransactionalBatchWriter implements AutoCloseable {
       boolean neverAskedToCommit = !committing || anyFailed(sent);
       boolean aborted = abort(slot, producer) || neverAskedToCommit;
       throw new BatchFailedException(describe(cause), aborted, cause, false,
-          aborted ? refusedAsTooLarge(sent, cause) : List.of());
+          aborted ? refusedAsTooLarge(sent, cause) : List.of(),
+          aborted ? refusedForTimestamp(sent, cause) : List.of());
     }
   }
 
@@ -231,6 +237,54 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     }
     return List.copyOf(refused);
   }
+
+  /**
+   * The records of a failed batch whose sends the broker refused for their timestamp: failed with
+   * {@code InvalidTimestampException}, or, when the broker refused several records of one
+   * partition's batch, with {@code InvalidRecordException} giving the timestamp reason (the
+   * producer fails the other records of that partition's batch with a plain KafkaException, and
+   * they are not listed). Waits for the sends a short while as {@link #refusedAsTooLarge} does.
+   */
+  private List<RefusedTimestamp> refusedForTimestamp(List<Future<RecordMetadata>> sent,
+      Throwable cause) {
+    boolean becauseTimestamp = Causes.anyOf(cause, InvalidTimestampException.class)
+        || isTimestampRefusal(cause);
+    long deadline = System.nanoTime() + Math.min(timeout.toNanos(), TOO_LARGE_WAIT.toNanos());
+    List<RefusedTimestamp> refused = new ArrayList<>();
+    for (int i = 0; i < sent.size(); i++) {
+      Future<RecordMetadata> future = sent.get(i);
+      try {
+        if (future.isDone()) {
+          future.get();
+        } else if (becauseTimestamp && refused.isEmpty()) {
+          future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+      } catch (ExecutionException e) {
+        if (isTimestampRefusal(e.getCause())) {
+          refused.add(new RefusedTimestamp(i, (KafkaException) e.getCause()));
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (CancellationException | java.util.concurrent.TimeoutException e) {
+        // not complete: not known to be refused
+      }
+    }
+    return List.copyOf(refused);
+  }
+
+  /** Whether {@code e} is the broker refusing a record for its timestamp. */
+  private static boolean isTimestampRefusal(Throwable e) {
+    return e instanceof InvalidTimestampException
+        || (e instanceof InvalidRecordException && e.getMessage() != null
+            && e.getMessage().startsWith("Timestamp ") && e.getMessage().contains("out of range"));
+  }
+
+  /**
+   * A record of a batch whose send the broker refused for its timestamp: its index in the batch,
+   * and the error, whose message gives the timestamp and the range the broker accepts.
+   */
+  public record RefusedTimestamp(int index, KafkaException cause) {}
 
   /** A record of a batch whose send failed as too large: its index in the batch, and the error. */
   public record RefusedRecord(int index, RecordTooLargeException cause) {}
@@ -366,6 +420,7 @@ public final class TransactionalBatchWriter implements AutoCloseable {
     private final boolean aborted;
     private final boolean shuttingDown;
     private final List<RefusedRecord> tooLarge;
+    private final List<RefusedTimestamp> badTimestamp;
 
     BatchFailedException(String message, boolean aborted, Throwable cause) {
       this(message, aborted, cause, false);
@@ -378,10 +433,27 @@ public final class TransactionalBatchWriter implements AutoCloseable {
 
     BatchFailedException(String message, boolean aborted, Throwable cause,
         boolean shuttingDown, List<RefusedRecord> tooLarge) {
+      this(message, aborted, cause, shuttingDown, tooLarge, List.of());
+    }
+
+    BatchFailedException(String message, boolean aborted, Throwable cause,
+        boolean shuttingDown, List<RefusedRecord> tooLarge, List<RefusedTimestamp> badTimestamp) {
       super(message, cause);
       this.aborted = aborted;
       this.shuttingDown = shuttingDown;
       this.tooLarge = List.copyOf(tooLarge);
+      this.badTimestamp = List.copyOf(badTimestamp);
+    }
+
+    /**
+     * The records of an aborted batch the broker refused for their timestamp (an event time
+     * further ahead of its clock than the topic's {@code message.timestamp.after.max.ms}, or
+     * further behind than {@code message.timestamp.before.max.ms}), by index in the batch: sending
+     * the batch again cannot succeed. Empty when no send failed so, and always when the outcome
+     * is unknown.
+     */
+    public List<RefusedTimestamp> badTimestamp() {
+      return badTimestamp;
     }
 
     /**

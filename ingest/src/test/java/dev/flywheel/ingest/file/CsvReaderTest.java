@@ -141,13 +141,56 @@ class CsvReaderTest {
   }
 
   @Test
-  void shouldReportAQuoteNeverClosed() throws IOException {
-    List<SourceLine> rows = readAll("id,note\na,ok\nb,\"never\nclosed\n");
+  void shouldReportAQuoteNeverClosedAndReadOnFromTheNextLine() throws IOException {
+    // Given a stray quote on line 3, followed by good rows
+    List<SourceLine> rows = readAll("id,note\na,ok\nb,\"never\r\nc,fine\nd,also\n");
 
-    assertThat(rows).hasSize(2);
-    assertThat(rows.get(1).lineNumber()).isEqualTo(3L);
-    assertThat(rows.get(1).error())
-        .startsWith("a quoted field opened on line 3 is never closed");
+    // Then its row ends with its line, and the rows after it are read
+    assertThat(rows).extracting(SourceLine::lineNumber).containsExactly(2L, 3L, 4L, 5L);
+    assertThat(rows.get(1).text()).isEqualTo("b,\"never");
+    assertThat(rows.get(1).error()).isEqualTo("a quoted field opened on line 3 is never closed;"
+        + " end it with '\"' and write a quote inside it as '\"\"' (the row is taken to end at"
+        + " the end of line 3)");
+    assertThat(rows.get(2).value().get("note").textValue()).isEqualTo("fine");
+    assertThat(rows.get(3).value().get("note").textValue()).isEqualTo("also");
+  }
+
+  @Test
+  void shouldEndAQuoteNotClosedWithinTheRowLimitAtItsLineAndReadOn() throws IOException {
+    // Given a stray quote followed by more good rows than the row limit holds
+    StringBuilder csv = new StringBuilder("id,note\na,\"oops,x\n");
+    for (int i = 0; i < 1000; i++) {
+      csv.append("r").append(i).append(",good\n");
+    }
+
+    // When it is read with rows of at most 100 characters
+    List<SourceLine> rows = readAll(csv.toString().getBytes(StandardCharsets.UTF_8), 100);
+
+    // Then the quote's row is invalid, and every row after it is read on its own line
+    assertThat(rows).hasSize(1001);
+    assertThat(rows.get(0).lineNumber()).isEqualTo(2L);
+    assertThat(rows.get(0).text()).isEqualTo("a,\"oops,x");
+    assertThat(rows.get(0).error()).isEqualTo("a quoted field opened on line 2 is not closed"
+        + " within 100 characters, the most a row may have; end it with '\"' and write a quote"
+        + " inside it as '\"\"' (the row is taken to end at the end of line 2)");
+    assertThat(rows.subList(1, 1001)).allMatch(SourceLine::readable);
+    assertThat(rows.get(1000).lineNumber()).isEqualTo(1002L);
+    assertThat(rows.get(1000).value().get("id").textValue()).isEqualTo("r999");
+  }
+
+  @Test
+  void shouldCutARowOverTheLimitWithoutALineBreakAndSkipItsLine() throws IOException {
+    // Given a row of 300 characters on one line, then a good row
+    String csv = "id,note\na," + "x".repeat(298) + "\nb,ok\n";
+
+    // When it is read with rows of at most 100 characters
+    List<SourceLine> rows = readAll(csv.getBytes(StandardCharsets.UTF_8), 100);
+
+    // Then that row is cut to the limit and invalid, and the next row is read
+    assertThat(rows).extracting(SourceLine::lineNumber).containsExactly(2L, 3L);
+    assertThat(rows.get(0).text()).hasSize(100);
+    assertThat(rows.get(0).error()).startsWith("the row on line 2 is over 100 characters");
+    assertThat(rows.get(1).value().get("note").textValue()).isEqualTo("ok");
   }
 
   @Test
@@ -178,10 +221,47 @@ class CsvReaderTest {
         .hasMessageContaining("column 2 of the CSV header on line 1 has no name");
   }
 
+  @Test
+  void shouldMakeARowWithBytesThatAreNotUtf8InvalidAndReadOn() throws IOException {
+    // Given a row whose name is Latin-1, between two UTF-8 rows
+    byte[] content = concat("id,note\na,ok\nb,M".getBytes(StandardCharsets.UTF_8),
+        new byte[] {(byte) 0xFC}, "ller\nc,Müller\n".getBytes(StandardCharsets.UTF_8));
+
+    // When it is read
+    List<SourceLine> rows = readAll(content);
+
+    // Then that row is invalid, naming its line, the byte and what to fix, and the next is read
+    assertThat(rows).extracting(SourceLine::lineNumber).containsExactly(2L, 3L, 4L);
+    assertThat(rows.get(0).readable()).isTrue();
+    assertThat(rows.get(1).readable()).isFalse();
+    assertThat(rows.get(1).error()).isEqualTo("line 3 is not UTF-8: byte 0xFC at column 4 cannot"
+        + " be decoded; save the file as UTF-8 (for example iconv -f LATIN1 -t UTF-8)");
+    assertThat(Utf8Input.bytes(rows.get(1).text()))
+        .isEqualTo(concat("b,M".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xFC},
+            "ller".getBytes(StandardCharsets.UTF_8)));
+    assertThat(rows.get(2).value().get("note").textValue()).isEqualTo("Müller");
+  }
+
+  static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] part : parts) {
+      out.writeBytes(part);
+    }
+    return out.toByteArray();
+  }
+
   private static List<SourceLine> readAll(String content) throws IOException {
+    return readAll(content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static List<SourceLine> readAll(byte[] content) throws IOException {
+    return readAll(content, CsvReader.DEFAULT_MAX_ROW_CHARS);
+  }
+
+  private static List<SourceLine> readAll(byte[] content, int maxRowChars) throws IOException {
     List<SourceLine> rows = new ArrayList<>();
-    try (RecordReader reader = new CsvReader(
-        new ByteArrayInputStream(content.getBytes(StandardCharsets.UTF_8)), SCHEMA)) {
+    try (RecordReader reader = new CsvReader(new ByteArrayInputStream(content), SCHEMA,
+        maxRowChars)) {
       for (SourceLine row = reader.next(); row != null; row = reader.next()) {
         rows.add(row);
       }

@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -205,6 +206,39 @@ class FileProducerIT {
     assertThat(header(letters.get(0), DeadLetterHeaders.ERROR))
         .contains("over the 10000 bytes the producer accepts (max.request.size)");
     assertThat(header(letters.get(0), DeadLetterHeaders.VALUE_TRUNCATED)).isEqualTo("true");
+  }
+
+  @Test
+  void shouldDeadLetterAnEventTimeTooFarAheadForTheBrokerAndProduceTheRest() throws IOException {
+    // Given a file whose second line has an event time 30 days ahead, past the broker's
+    // message.timestamp.after.max.ms (1 hour by default), among lines of the same card
+    long future = Instant.now().plus(Duration.ofDays(30)).toEpochMilli();
+    Path file = write("future.jsonl", """
+        {"event_id":"e1","card_id":"c1","amount":1,"event_time":1700000000001}
+        {"event_id":"e2","card_id":"c1","amount":2,"event_time":%d}
+        {"event_id":"e3","card_id":"c1","amount":3,"event_time":1700000000003}
+        """.formatted(future));
+
+    // When it is produced
+    FileProducerSummary summary = producer().produce(file);
+
+    // Then the run goes on past it: the others are produced, and it is an invalid line whose
+    // dead letter names its event time and the topic setting
+    assertThat(summary.failure()).isNull();
+    assertThat(summary.failed()).isZero();
+    assertThat(summary.produced()).isEqualTo(2);
+    assertThat(summary.invalid()).isEqualTo(1);
+    assertThat(summary.invalidLines()).extracting(InvalidLine::lineNumber).containsExactly(2L);
+    assertThat(readAll(topics.data("card-tx"))).extracting(r -> r.value().get("event_id")
+        .toString()).containsExactlyInAnyOrder("e1", "e3");
+    List<ConsumerRecord<byte[], byte[]>> letters = readAll(topics.dlq(topics.data("card-tx")));
+    assertThat(letters).singleElement().satisfies(letter -> {
+      assertThat(header(letter, DeadLetterHeaders.LINE)).isEqualTo("2");
+      assertThat(header(letter, DeadLetterHeaders.ERROR))
+          .contains("event_time: Kafka refused the event time "
+              + Instant.ofEpochMilli(future))
+          .contains("message.timestamp.after.max.ms");
+    });
   }
 
   @Test

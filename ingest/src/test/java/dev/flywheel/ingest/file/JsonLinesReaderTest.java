@@ -75,10 +75,54 @@ class JsonLinesReaderTest {
     }
   }
 
+  @Test
+  void shouldMakeALineWithBytesThatAreNotUtf8InvalidAndReadOn() throws IOException {
+    // Given a line whose name is Latin-1, between two UTF-8 lines
+    byte[] content = CsvReaderTest.concat(
+        "{\"id\":\"a\"}\n{\"id\":\"M".getBytes(StandardCharsets.UTF_8),
+        new byte[] {(byte) 0xFC}, "ller\"}\r\n{\"id\":\"Müller\"}".getBytes(StandardCharsets.UTF_8));
+
+    // When it is read
+    List<SourceLine> lines = readAll(content);
+
+    // Then that line is invalid, naming its line, the byte and what to fix, and the next is read
+    assertThat(lines).extracting(SourceLine::lineNumber).containsExactly(1L, 2L, 3L);
+    assertThat(lines.get(1).readable()).isFalse();
+    assertThat(lines.get(1).error()).isEqualTo("line 2 is not UTF-8: byte 0xFC at column 9 cannot"
+        + " be decoded; save the file as UTF-8 (for example iconv -f LATIN1 -t UTF-8)");
+    assertThat(lines.get(2).value().get("id").textValue()).isEqualTo("Müller");
+  }
+
+  @Test
+  void shouldReadUtf8SplitAcrossBufferBoundariesAndReportEachBadByte() throws IOException {
+    // Given many lines of multi-byte text, so characters straddle the decoder's buffers, and a
+    // truncated two-byte sequence on the last line
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 20_000; i++) {
+      text.append("{\"id\":\"Müller €").append(i).append(" \uD83D\uDE00\"}\n");
+    }
+    byte[] content = CsvReaderTest.concat(text.toString().getBytes(StandardCharsets.UTF_8),
+        new byte[] {'{', (byte) 0xC3, '}'});
+
+    // When it is read
+    List<SourceLine> lines = readAll(content);
+
+    // Then every good line is read whole and the bad one names its byte
+    assertThat(lines).hasSize(20_001);
+    assertThat(lines.subList(0, 20_000)).allMatch(SourceLine::readable);
+    assertThat(lines.get(19_999).value().get("id").textValue())
+        .isEqualTo("Müller €19999 \uD83D\uDE00");
+    assertThat(lines.get(20_000).error()).startsWith("line 20001 is not UTF-8: byte 0xC3 at"
+        + " column 2");
+  }
+
   private static List<SourceLine> readAll(String content) throws IOException {
+    return readAll(content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static List<SourceLine> readAll(byte[] content) throws IOException {
     List<SourceLine> lines = new ArrayList<>();
-    try (RecordReader reader = new JsonLinesReader(
-        new ByteArrayInputStream(content.getBytes(StandardCharsets.UTF_8)))) {
+    try (RecordReader reader = new JsonLinesReader(new ByteArrayInputStream(content))) {
       for (SourceLine line = reader.next(); line != null; line = reader.next()) {
         lines.add(line);
       }

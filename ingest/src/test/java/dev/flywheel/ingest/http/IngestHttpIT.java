@@ -372,6 +372,45 @@ class IngestHttpIT {
     }
   }
 
+  @Test
+  void shouldAnswer422ForAnEventTimeTooFarAheadForTheBrokerAndKeepIt() throws Exception {
+    // Given a batch whose second event time is 30 days ahead, past the broker's
+    // message.timestamp.after.max.ms (1 hour by default)
+    String future = Instant.ofEpochMilli(Instant.now().plus(Duration.ofDays(30)).toEpochMilli())
+        .toString();
+    String body = "[" + tx("c-1", "2024-05-01T10:00:00Z", 1, "WEB") + ","
+        + tx("c-2", future, 2, "POS") + "]";
+
+    // When it is posted
+    HttpResponse<String> response = post("/ingest/tx", "application/json", body);
+
+    // Then it is a 422 naming the record, its event time and the limit, not a 503 to retry
+    assertThat(response.statusCode()).isEqualTo(422);
+    JsonNode answer = json(response);
+    assertThat(answer.get("error").asText()).contains("event time")
+        .contains("nothing was written");
+    assertThat(answer.get("errors")).singleElement().satisfies(error -> {
+      assertThat(error.get("index").asInt()).isEqualTo(1);
+      assertThat(error.get("field").asText()).isEqualTo("event_time");
+      assertThat(error.get("reason").asText()).contains("event time " + future)
+          .contains("accepted event times up to").contains("message.timestamp.after.max.ms")
+          .contains(topics.data("tx").name());
+    });
+    // (the transaction was aborted: its records take offsets, but no reader sees them)
+    Topic<String, GenericRecord> data = topics.data("tx");
+    assertThat(CommittedValues.records(devstack.bootstrapServers(), data.name(),
+        new StringDeserializer(), data.valueSerde().deserializer())).isEmpty();
+
+    // And the record is kept on the dead-letter topic with the reason
+    assertThat(answer.get("deadLettered").asInt()).isEqualTo(1);
+    List<ConsumerRecord<String, String>> kept = readAll(topics.dlq(topics.data("tx")).name(),
+        new StringDeserializer(), 1);
+    assertThat(kept).singleElement().satisfies(r -> {
+      assertThat(JSON.readTree(r.value()).get("card_id").asText()).isEqualTo("c-2");
+      assertThat(header(r, DeadLetterHeaders.ERROR)).contains("message.timestamp.after.max.ms");
+    });
+  }
+
   private static String header(ConsumerRecord<?, ?> record, String name) {
     var header = record.headers().lastHeader(name);
     return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
