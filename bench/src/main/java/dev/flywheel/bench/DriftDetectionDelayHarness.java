@@ -104,7 +104,8 @@ public final class DriftDetectionDelayHarness {
     DriftReport r = DriftEvaluator.evaluate(new DriftEvaluator.Subject(
         DriftThroughputBenchmark.MODEL, "champion", 1, "report-" + sequence, window), layout,
         counts, policy);
-    r.setConsecutiveDrifted(state.verdict(r.getDrifted(), counts.minTime()));
+    boolean judged = r.getFeatures().stream().anyMatch(f -> f.getDecidedBy() != null);
+    r.setConsecutiveDrifted(state.verdict(judged, r.getDrifted(), counts.minTime()));
     return r;
   }
 
