@@ -11,7 +11,9 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -213,29 +215,9 @@ public final class TransactionalBatchWriter implements AutoCloseable {
    */
   private List<RefusedRecord> refusedAsTooLarge(List<Future<RecordMetadata>> sent,
       Throwable cause) {
-    boolean becauseTooLarge = Causes.anyOf(cause, RecordTooLargeException.class);
-    long deadline = System.nanoTime() + Math.min(timeout.toNanos(), TOO_LARGE_WAIT.toNanos());
-    List<RefusedRecord> refused = new ArrayList<>();
-    for (int i = 0; i < sent.size(); i++) {
-      Future<RecordMetadata> future = sent.get(i);
-      try {
-        if (future.isDone()) {
-          future.get();
-        } else if (becauseTooLarge && refused.isEmpty()) {
-          future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        }
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof RecordTooLargeException tooLarge) {
-          refused.add(new RefusedRecord(i, tooLarge));
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      } catch (CancellationException | java.util.concurrent.TimeoutException e) {
-        // not complete: not known to be refused
-      }
-    }
-    return List.copyOf(refused);
+    return refused(sent, Causes.anyOf(cause, RecordTooLargeException.class),
+        e -> e instanceof RecordTooLargeException,
+        (index, e) -> new RefusedRecord(index, (RecordTooLargeException) e));
   }
 
   /**
@@ -247,21 +229,32 @@ public final class TransactionalBatchWriter implements AutoCloseable {
    */
   private List<RefusedTimestamp> refusedForTimestamp(List<Future<RecordMetadata>> sent,
       Throwable cause) {
-    boolean becauseTimestamp = Causes.anyOf(cause, InvalidTimestampException.class)
-        || isTimestampRefusal(cause);
+    return refused(sent, Causes.anyOf(cause, InvalidTimestampException.class)
+            || isTimestampRefusal(cause), TransactionalBatchWriter::isTimestampRefusal,
+        (index, e) -> new RefusedTimestamp(index, (KafkaException) e));
+  }
+
+  /**
+   * The sends of {@code sent} that failed with an error {@code isRefusal} accepts, as {@code
+   * refusal} makes them. When the batch failed for that reason ({@code because}) but no such send
+   * is complete yet (a send completes just after the producer enters its error state), waits for
+   * the sends a short while.
+   */
+  private <R> List<R> refused(List<Future<RecordMetadata>> sent, boolean because,
+      Predicate<Throwable> isRefusal, BiFunction<Integer, Throwable, R> refusal) {
     long deadline = System.nanoTime() + Math.min(timeout.toNanos(), TOO_LARGE_WAIT.toNanos());
-    List<RefusedTimestamp> refused = new ArrayList<>();
+    List<R> refused = new ArrayList<>();
     for (int i = 0; i < sent.size(); i++) {
       Future<RecordMetadata> future = sent.get(i);
       try {
         if (future.isDone()) {
           future.get();
-        } else if (becauseTimestamp && refused.isEmpty()) {
+        } else if (because && refused.isEmpty()) {
           future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
       } catch (ExecutionException e) {
-        if (isTimestampRefusal(e.getCause())) {
-          refused.add(new RefusedTimestamp(i, (KafkaException) e.getCause()));
+        if (isRefusal.test(e.getCause())) {
+          refused.add(refusal.apply(i, e.getCause()));
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
