@@ -121,8 +121,20 @@ public final class TrainingHttpApi {
               + " names to values, e.g. {\"max_depth\": 8}"));
           return;
         }
-        p.fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().isTextual()
-            ? e.getValue().asText() : e.getValue().toString()));
+        for (var it = p.fields(); it.hasNext(); ) {
+          var e = it.next();
+          if (e.getValue().isNull() || e.getValue().isContainerNode()) {
+            // null would be trained as the string "null"; leave the parameter out to keep the
+            // model's value
+            reply(ctx, 400, Map.of("error", "\"params\".\"" + e.getKey() + "\" must be a number,"
+                + " a string or a boolean, not " + (e.getValue().isNull() ? "null" : "an "
+                + e.getValue().getNodeType().name().toLowerCase(java.util.Locale.ROOT))
+                + "; leave it out to keep the value flywheel.yaml sets"));
+            return;
+          }
+          params.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText()
+              : e.getValue().toString());
+        }
       }
     }
     String overrides = ParamOverrides.problem("\"params\"", model, params);

@@ -111,6 +111,21 @@ class TrainingHttpApiTest {
   }
 
   @Test
+  void shouldAnswer400ForAnOverrideThatIsNullOrNotAScalar() throws Exception {
+    // When an override is null, and another is an object
+    HttpResponse<String> isNull = post("fraud", "{\"params\": {\"max_depth\": null}}");
+    HttpResponse<String> isObject = post("fraud", "{\"params\": {\"eta\": {\"v\": 1}}}");
+
+    // Then both are refused, naming the parameter, rather than trained as the text "null"
+    assertThat(isNull.statusCode()).isEqualTo(400);
+    assertThat(isNull.body()).contains("\\\"params\\\".\\\"max_depth\\\" must be a number,"
+        + " a string or a boolean, not null");
+    assertThat(isObject.statusCode()).isEqualTo(400);
+    assertThat(isObject.body()).contains("not an object");
+    assertThat(sent).isEmpty();
+  }
+
+  @Test
   void shouldAnswer400ForOverridesBeyondTheBoundSayingWhatToFix() throws Exception {
     // When a request overrides more parameters than a run may have, and another sets a value
     // longer than an override may have
