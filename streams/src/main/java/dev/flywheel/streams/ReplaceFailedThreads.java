@@ -103,7 +103,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   public ReplaceFailedThreads untilRegistryAnswers(SchemaRegistryClient registry,
       KafkaStreams streams) {
     return waitingOut(SchemaRegistryException::isRetriableCause, () -> answers(registry),
-        () -> shuttingDown(streams.state()));
+        () -> streams.state().hasStartedOrFinishedShuttingDown());
   }
 
   /**
@@ -212,11 +212,6 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     } catch (SchemaRegistryException e) {
       return !e.isRetriable(); // an answer, even a refusal, is the registry answering
     }
-  }
-
-  private static boolean shuttingDown(KafkaStreams.State state) {
-    return state == KafkaStreams.State.PENDING_SHUTDOWN || state == KafkaStreams.State.NOT_RUNNING
-        || state == KafkaStreams.State.PENDING_ERROR || state == KafkaStreams.State.ERROR;
   }
 
   private synchronized long nextPauseMillis() {
