@@ -1,11 +1,19 @@
 package dev.flywheel.topics;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
@@ -87,10 +95,28 @@ public final class DeadLetterHeaders {
   /** The size in bytes of a truncated dead letter's original key. */
   public static final String KEY_SIZE = "flywheel.key.size";
 
+  /**
+   * {@code true} on a dead letter from which headers copied from the original record were
+   * dropped, largest first, to fit the producer's max.request.size: even with an empty key and
+   * value they left it too large. The headers of {@link #ALL}, Flywheel's own, are never dropped.
+   */
+  public static final String HEADERS_TRUNCATED = "flywheel.headers.truncated";
+
+  /** How many headers of the original record a dead letter with {@link #HEADERS_TRUNCATED} lost. */
+  public static final String HEADERS_DROPPED = "flywheel.headers.dropped";
+
+  /**
+   * How many bytes the headers a dead letter with {@link #HEADERS_TRUNCATED} lost took in the
+   * record, as the producer counts them (names, values and their lengths).
+   */
+  public static final String HEADERS_DROPPED_SIZE = "flywheel.headers.dropped.size";
+
   /** Every header above, in that order: for tools that show a dead letter's headers. */
   public static final List<String> ALL = List.of(ERROR, ERROR_CLASS, SOURCE, ORIGIN, PROCESSOR,
       TOPIC, PARTITION, OFFSET, TIMESTAMP, FILE, LINE, LSN, FAILED_AT, VALUE_TRUNCATED, VALUE_SIZE,
-      KEY_TRUNCATED, KEY_SIZE);
+      KEY_TRUNCATED, KEY_SIZE, HEADERS_TRUNCATED, HEADERS_DROPPED, HEADERS_DROPPED_SIZE);
+
+  private static final Set<String> OWN = Set.copyOf(ALL);
 
   /** The most bytes of {@link #ERROR} a dead letter carries; {@link #fit} cuts a longer one. */
   public static final int MAX_ERROR_BYTES = 16 * 1024;
@@ -133,15 +159,27 @@ public final class DeadLetterHeaders {
    * #VALUE_TRUNCATED} {@code = true} and {@link #VALUE_SIZE} (the original size) added to {@code
    * headers}; and when even an empty value leaves it too large (a key near the limit, which the
    * headers then push over), the key's first bytes as well, with {@link #KEY_TRUNCATED} and {@link
-   * #KEY_SIZE}. The {@link #ERROR} header is kept to its first {@value #MAX_ERROR_BYTES} bytes;
-   * the other headers are kept whole. A dead letter the producer refused would fail its writer on
-   * every retry, so every writer of dead letters fits them.
+   * #KEY_SIZE}. When even an empty key and value leave it too large (headers copied from the
+   * original record, which take nearly all of it), those headers are dropped from {@code
+   * headers}, largest first, until it fits with an empty key and value, and {@link
+   * #HEADERS_TRUNCATED}, {@link #HEADERS_DROPPED} and {@link #HEADERS_DROPPED_SIZE} are added;
+   * the key and value are then cut, as above, only as far as the room left needs. A header named
+   * in {@link #ALL} is never dropped. The {@link #ERROR} header is kept to its first {@value
+   * #MAX_ERROR_BYTES} bytes; the other headers are kept whole unless dropped. A dead letter the
+   * producer refused would fail its writer on every retry, so every writer of dead letters fits
+   * them.
    */
   public static Fitted fit(byte[] key, byte[] value, Headers headers, int maxRequestSize) {
     capError(headers);
     int excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
     if (excess <= 0) {
       return new Fitted(key, value);
+    }
+    if (dropCopiedHeaders(key, value, headers, maxRequestSize)) {
+      excess = RecordSize.upperBound(key, value, headers.toArray()) - maxRequestSize;
+      if (excess <= 0) {
+        return new Fitted(key, value);
+      }
     }
     if (value != null && value.length > 0) {
       if (headers.lastHeader(VALUE_TRUNCATED) == null) {
@@ -167,6 +205,97 @@ public final class DeadLetterHeaders {
 
   /** A dead letter's key and value as {@link #fit} leaves them; either may be null. */
   public record Fitted(byte[] key, byte[] value) {}
+
+  /**
+   * Drops the headers not named in {@link #ALL} (those copied from the original record), largest
+   * first, while the dead letter would not fit {@code maxRequestSize} with an empty key and value
+   * and the headers {@link #fit} adds when it cuts them, and says so in {@code headers}.
+   *
+   * @return whether any header was dropped
+   */
+  private static boolean dropCopiedHeaders(byte[] key, byte[] value, Headers headers,
+      int maxRequestSize) {
+    byte[] noKey = key == null ? null : new byte[0];
+    byte[] noValue = value == null ? null : new byte[0];
+    List<Header> cutMarks = new ArrayList<>();
+    if (value != null && value.length > 0 && headers.lastHeader(VALUE_TRUNCATED) == null) {
+      cutMarks.add(header(VALUE_TRUNCATED, "true"));
+      cutMarks.add(header(VALUE_SIZE, Integer.toString(value.length)));
+    }
+    if (key != null && key.length > 0 && headers.lastHeader(KEY_TRUNCATED) == null) {
+      cutMarks.add(header(KEY_TRUNCATED, "true"));
+      cutMarks.add(header(KEY_SIZE, Integer.toString(key.length)));
+    }
+    List<Header> all = Arrays.asList(headers.toArray());
+    if (RecordSize.upperBound(noKey, noValue, with(all, cutMarks)) <= maxRequestSize) {
+      return false; // cutting the value, and the key if need be, is enough
+    }
+    List<Header> copied = new ArrayList<>();
+    for (Header h : all) {
+      if (!OWN.contains(h.key())) {
+        copied.add(h);
+      }
+    }
+    if (copied.isEmpty()) {
+      return false;
+    }
+    // room for the marks of the drop, at their longest: every copied header, all their bytes
+    List<Header> marks = new ArrayList<>(cutMarks);
+    marks.addAll(dropMarks(copied.size(), RecordSize.upperBound(noKey, noValue, all.toArray(
+        new Header[0])) - RecordSize.upperBound(noKey, noValue, without(all, copied))));
+    long excess = RecordSize.upperBound(noKey, noValue, with(all, marks)) - (long) maxRequestSize;
+    List<Header> largestFirst = new ArrayList<>(copied);
+    largestFirst.sort(Comparator.comparingLong(DeadLetterHeaders::bytes).reversed());
+    Set<Header> dropped = Collections.newSetFromMap(new IdentityHashMap<>());
+    long freed = 0; // dropping a header frees at least its name and value bytes
+    for (Header h : largestFirst) {
+      if (freed >= excess) {
+        break;
+      }
+      dropped.add(h);
+      freed += bytes(h);
+    }
+    int droppedSize = RecordSize.upperBound(noKey, noValue, all.toArray(new Header[0]))
+        - RecordSize.upperBound(noKey, noValue, without(all, dropped));
+    for (Iterator<Header> it = headers.iterator(); it.hasNext(); ) {
+      if (dropped.contains(it.next())) {
+        it.remove();
+      }
+    }
+    for (Header mark : dropMarks(dropped.size(), droppedSize)) {
+      headers.remove(mark.key());
+      headers.add(mark);
+    }
+    return true;
+  }
+
+  private static List<Header> dropMarks(int count, int size) {
+    return List.of(header(HEADERS_TRUNCATED, "true"),
+        header(HEADERS_DROPPED, Integer.toString(count)),
+        header(HEADERS_DROPPED_SIZE, Integer.toString(size)));
+  }
+
+  /** The bytes of a header's name and value: what dropping it frees, at least. */
+  private static long bytes(Header h) {
+    return h.key().getBytes(StandardCharsets.UTF_8).length
+        + (h.value() == null ? 0 : (long) h.value().length);
+  }
+
+  private static Header[] with(List<Header> headers, List<Header> more) {
+    List<Header> all = new ArrayList<>(headers);
+    all.addAll(more);
+    return all.toArray(new Header[0]);
+  }
+
+  private static Header[] without(List<Header> headers, Collection<Header> dropped) {
+    Set<Header> out = Collections.newSetFromMap(new IdentityHashMap<>());
+    out.addAll(dropped);
+    return headers.stream().filter(h -> !out.contains(h)).toArray(Header[]::new);
+  }
+
+  private static Header header(String name, String value) {
+    return new RecordHeader(name, value.getBytes(StandardCharsets.UTF_8));
+  }
 
   /** Cuts the last {@link #ERROR} header to {@value #MAX_ERROR_BYTES} bytes, on a UTF-8 boundary. */
   private static void capError(Headers headers) {

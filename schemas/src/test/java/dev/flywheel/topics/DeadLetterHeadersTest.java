@@ -114,6 +114,79 @@ class DeadLetterHeadersTest {
     assertThat(headers.headers(DeadLetterHeaders.ERROR)).hasSize(1);
   }
 
+  @Test
+  void shouldDropTheCopiedHeadersWhenTheyAloneLeaveTheDeadLetterTooLarge() {
+    // Given a record a producer accepted, whose own headers take nearly all of max.request.size
+    byte[] key = bytes('k', 10);
+    byte[] value = bytes('v', 50);
+    Headers headers = headers("cannot read the value");
+    headers.add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        .getBytes(StandardCharsets.UTF_8));
+    headers.add("blob", bytes('h', 1_048_400));
+
+    // When it is fitted
+    DeadLetterHeaders.Fitted fitted = DeadLetterHeaders.fit(key, value, headers, LIMIT);
+
+    // Then it fits, the large header is dropped and the headers say so and how much
+    assertThat(RecordSize.upperBound(fitted.key(), fitted.value(), headers.toArray()))
+        .isLessThanOrEqualTo(LIMIT);
+    assertThat(headers.lastHeader("blob")).isNull();
+    assertThat(header(headers, DeadLetterHeaders.HEADERS_TRUNCATED)).isEqualTo("true");
+    assertThat(header(headers, DeadLetterHeaders.HEADERS_DROPPED)).isEqualTo("1");
+    assertThat(Integer.parseInt(header(headers, DeadLetterHeaders.HEADERS_DROPPED_SIZE)))
+        .isBetween(1_048_404, 1_048_420);
+    // And the reason, Flywheel's other headers, the small header, key and value are kept whole
+    assertThat(header(headers, DeadLetterHeaders.ERROR)).isEqualTo("cannot read the value");
+    assertThat(header(headers, DeadLetterHeaders.ORIGIN)).isEqualTo("flywheel.features/0/41");
+    assertThat(header(headers, DeadLetterHeaders.PROCESSOR)).isEqualTo("flywheel-serving");
+    assertThat(header(headers, "traceparent")).startsWith("00-4bf92f35");
+    assertThat(fitted.key()).isSameAs(key);
+    assertThat(fitted.value()).isSameAs(value);
+    assertThat(headers.lastHeader(DeadLetterHeaders.VALUE_TRUNCATED)).isNull();
+    assertThat(headers.lastHeader(DeadLetterHeaders.KEY_TRUNCATED)).isNull();
+  }
+
+  @Test
+  void shouldDropTheLargestCopiedHeadersFirstAndNoMoreThanTheDeadLetterNeeds() {
+    // Given copied headers of 300, 500 and 400 KB, 1.2 MB together
+    Headers headers = headers("cannot read the value");
+    headers.add("c", bytes('c', 300_000));
+    headers.add("a", bytes('a', 500_000));
+    headers.add("b", bytes('b', 400_000));
+
+    // When a dead letter of a small key and value is fitted
+    DeadLetterHeaders.Fitted fitted =
+        DeadLetterHeaders.fit(bytes('k', 10), bytes('v', 50), headers, LIMIT);
+
+    // Then only the largest one is dropped, and the others keep their order
+    assertThat(headers.toArray()).extracting(h -> h.key()).filteredOn(n -> n.length() == 1)
+        .containsExactly("c", "b");
+    assertThat(header(headers, DeadLetterHeaders.HEADERS_DROPPED)).isEqualTo("1");
+    assertThat(fitted.value()).hasSize(50);
+    assertThat(RecordSize.upperBound(fitted.key(), fitted.value(), headers.toArray()))
+        .isLessThanOrEqualTo(LIMIT);
+  }
+
+  @Test
+  void shouldKeepTheCopiedHeadersWholeWhenCuttingTheValueIsEnough() {
+    // Given a record with 500 KB of its own headers and a 1 MB value
+    Headers headers = headers("cannot read the value");
+    byte[] blob = bytes('h', 500_000);
+    headers.add("blob", blob);
+
+    // When it is fitted
+    DeadLetterHeaders.Fitted fitted =
+        DeadLetterHeaders.fit(bytes('k', 10), bytes('v', 1_000_000), headers, LIMIT);
+
+    // Then the value is cut and the headers are copied unchanged
+    assertThat(headers.lastHeader("blob").value()).isSameAs(blob);
+    assertThat(headers.lastHeader(DeadLetterHeaders.HEADERS_TRUNCATED)).isNull();
+    assertThat(header(headers, DeadLetterHeaders.VALUE_TRUNCATED)).isEqualTo("true");
+    assertThat(fitted.value().length).isBetween(540_000, 1_048_576 - 500_000);
+    assertThat(RecordSize.upperBound(fitted.key(), fitted.value(), headers.toArray()))
+        .isLessThanOrEqualTo(LIMIT);
+  }
+
   private static Headers headers(String error) {
     return DeadLetterHeaders.ofRecord(error, IllegalArgumentException.class.getName(),
         "flywheel-serving", null, "flywheel.features", 0, 41, 1_700_000_000_000L);

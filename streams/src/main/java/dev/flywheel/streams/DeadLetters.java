@@ -30,9 +30,10 @@ import org.apache.kafka.streams.StreamsConfig;
 
 /**
  * Writes records a Kafka Streams processor cannot take to {@code <source topic>.dlq}, keeping the
- * original key and value bytes and saying in {@link DeadLetterHeaders} what was wrong and where
- * the record came from. A value too large for the producer's {@code max.request.size} with the
- * headers is cut to fit ({@link DeadLetterHeaders#fit}).
+ * original key and value bytes and headers and saying in {@link DeadLetterHeaders} what was wrong
+ * and where the record came from. A dead letter too large for the producer's {@code
+ * max.request.size} is cut to fit ({@link DeadLetterHeaders#fit}): its value, then its key, and
+ * when even an empty key and value leave no room, the original headers, largest first.
  *
  * <p>Dead letters are written by an idempotent {@code acks=all} producer outside the processor's
  * transaction and acknowledged before the processor moves on, so none is lost; a crash between

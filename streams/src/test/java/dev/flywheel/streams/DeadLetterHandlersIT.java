@@ -123,6 +123,61 @@ class DeadLetterHandlersIT {
   }
 
   @Test
+  void shouldDeadLetterARecordWhoseOwnHeadersLeaveNoRoomAndKeepProcessing(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a processor that reads 8-byte longs
+    String in = names.topic("numbers");
+    String out = names.topic("doubled");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1),
+          new NewTopic(in + ".dlq", 1, (short) 1))).all().get();
+    }
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(in, Consumed.with(Serdes.String(), Serdes.Long()).withName("numbers-in"))
+        .mapValues(v -> v * 2, Named.as("double"))
+        .to(out, Produced.with(Serdes.String(), Serdes.Long()).withName("doubled-out"));
+    Properties props = StreamsProps.builder(names.applicationId("dlq-headers"))
+        .bootstrapServers(devstack.bootstrapServers()).stateDir(Files.createDirectories(state))
+        .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")).build();
+
+    // When a 3-byte value arrives with headers as large as a producer may send (too large to be
+    // sent again with the dead letter's headers, even with no key and value), then a good long
+    byte[] blob = new byte[1_048_200];
+    Arrays.fill(blob, (byte) 'h');
+    try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
+      ProducerRecord<byte[], byte[]> heavy =
+          new ProducerRecord<>(in, bytes("b"), new byte[] {1, 2, 3});
+      heavy.headers().add("traceparent", bytes("00-4bf92f3577b34da6-01"));
+      heavy.headers().add("blob", blob);
+      producer.send(heavy);
+      producer.send(new ProducerRecord<>(in, bytes("d"),
+          Serdes.Long().serializer().serialize(in, 4L)));
+    }
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+      streams.start();
+
+      // Then the good one is processed past the bad one
+      List<ConsumerRecord<byte[], byte[]>> outputs = read(devstack, out, 1);
+      assertThat(outputs).extracting(r -> Serdes.Long().deserializer().deserialize(out, r.value()))
+          .containsExactly(8L);
+
+      // And the bad one is on <topic>.dlq with its key, value, reason and small header, without
+      // the large header, saying so
+      List<ConsumerRecord<byte[], byte[]>> dead = read(devstack, in + ".dlq", 1);
+      assertThat(dead).hasSize(1);
+      assertThat(dead.get(0).key()).isEqualTo(bytes("b"));
+      assertThat(dead.get(0).value()).containsExactly(1, 2, 3);
+      assertThat(header(dead.get(0), DeadLetterHeaders.ORIGIN)).isEqualTo(in + "/0/0");
+      assertThat(header(dead.get(0), DeadLetterHeaders.ERROR)).containsIgnoringCase("size");
+      assertThat(header(dead.get(0), DeadLetterHeaders.HEADERS_TRUNCATED)).isEqualTo("true");
+      assertThat(header(dead.get(0), DeadLetterHeaders.HEADERS_DROPPED)).isEqualTo("1");
+      assertThat(header(dead.get(0), "traceparent")).isEqualTo("00-4bf92f3577b34da6-01");
+      assertThat(dead.get(0).headers().lastHeader("blob")).isNull();
+      awaitRunning(streams);
+    }
+  }
+
+  @Test
   void shouldCreateTheDlqOfARepartitionTopicAndKeepProcessingPastAFailureAfterIt(
       Devstack devstack, UniqueNames names) throws Exception {
     // Given a processor that re-keys longs through a named repartition and then refuses negatives
