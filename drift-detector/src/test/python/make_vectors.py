@@ -19,7 +19,9 @@ from scipy.spatial.distance import jensenshannon
 
 rng = np.random.default_rng(20261123)
 OUT = os.path.join(os.path.dirname(__file__), "..", "resources", "drift-vectors.json")
-PSI_PSEUDO_COUNT = 0.5
+# PSI's share for a bin empty on one side only, on that side (Evidently's convention, from
+# evidently.calculations.stattests.utils.get_binned_data(..., feel_zeroes=True))
+PSI_EMPTY_BIN_SHARE = 1e-4
 
 
 def binned(values, cuts):
@@ -28,10 +30,28 @@ def binned(values, cuts):
     return np.bincount(idx, minlength=len(cuts) + 1)
 
 
+def filled_shares(counts):
+    # Evidently's zero filling: an empty bin gets 1e-4, or the smallest non-zero share / 1e6 when
+    # that share is 1e-4 or less; the shares are not renormalized
+    shares = counts / counts.sum()
+    smallest = shares[shares > 0].min()
+    fill = smallest / 10**6 if smallest <= PSI_EMPTY_BIN_SHARE else PSI_EMPTY_BIN_SHARE
+    return np.where(shares == 0, fill, shares)
+
+
 def psi(base, live):
-    b = (base + PSI_PSEUDO_COUNT) / (base.sum() + PSI_PSEUDO_COUNT * len(base))
-    q = (live + PSI_PSEUDO_COUNT) / (live.sum() + PSI_PSEUDO_COUNT * len(live))
+    base = np.asarray(base)
+    live = np.asarray(live)
+    if base.sum() == 0 or live.sum() == 0:
+        return 0.0  # no evidence, as for KS and Jensen-Shannon
+    keep = (base + live) > 0  # bins empty on both sides are left out
+    b = filled_shares(base[keep])
+    q = filled_shares(live[keep])
     return float(np.sum((q - b) * np.log(q / b)))
+
+
+def psi_case(name, base, live):
+    return {"name": name, "baseline": base, "live": live, "psi": psi(base, live)}
 
 
 def numeric_case(name, n_base, n_live, shift, scale, bins):
@@ -112,6 +132,18 @@ vectors = {
     "performance": [
         performance_case("separable", 400, 1.5, False),
         performance_case("weak, tied scores", 300, 0.3, True),
+    ],
+    # PSI's edge cases, from fixed counts (they draw nothing from rng)
+    "psi": [
+        psi_case("same shares, 30 against 300,000, the other bucket empty on both sides",
+                 [150000, 90000, 30000, 30000, 0], [15, 9, 3, 3, 0]),
+        psi_case("bins empty on both sides among others", [5000, 0, 3000, 0, 2000],
+                 [40, 0, 35, 0, 25]),
+        psi_case("a bin empty in the window", [100, 100, 100], [0, 150, 150]),
+        psi_case("a category new in the window", [600, 400, 0], [270, 200, 30]),
+        psi_case("a baseline share below 1e-4: its empty bin gets that share / 1e6",
+                 [2000000, 999900, 100, 0], [2000, 950, 0, 10]),
+        psi_case("an empty window", [10, 20, 30], [0, 0, 0]),
     ],
 }
 

@@ -12,7 +12,8 @@ import java.util.Set;
  * judged by the Kolmogorov-Smirnov test (drifted at p &lt; 0.05) when the baseline has at most
  * {@link #smallSample} rows and by the normalized Wasserstein distance (drifted at &ge; 0.1)
  * above; a categorical feature by the chi-square test (p &lt; 0.05) or the Jensen-Shannon
- * distance (&ge; 0.1); PSI, when chosen, at &ge; 0.2. A window is drifted when at least
+ * distance (&ge; 0.1). PSI, when chosen, is judged at &ge; 0.2, the level customarily read as a
+ * significant shift (Evidently's own PSI default is 0.1). A window is drifted when at least
  * {@link #share} of the judged features drifted, or any {@link #important} one did; an alert
  * fires after {@link #consecutiveWindows} drifted windows in a row, at most once per
  * {@link #cooldown}.
@@ -226,7 +227,7 @@ public record DriftPolicy(String alias, long windowCount, Duration windowDuratio
       return threshold != null ? threshold : defaultThreshold(m);
     }
 
-    /** Evidently's default thresholds; PSI 0.2. */
+    /** Evidently's default thresholds, except PSI: 0.2 (Evidently's is 0.1). */
     public static double defaultThreshold(DriftMethod m) {
       return switch (m) {
         case KOLMOGOROV_SMIRNOV, CHI_SQUARE -> 0.05;

@@ -15,9 +15,11 @@ import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
  * {@code src/test/python/make_vectors.py}):
  *
  * <ul>
- *   <li>{@link #psi}: population stability index, {@code sum (l - b) ln(l / b)} over bins, with
- *       every bin of both sides given {@value #PSI_PSEUDO_COUNT} extra count (additive smoothing,
- *       so an empty bin has a small, finite share instead of a zero that would make ln infinite).
+ *   <li>{@link #psi}: population stability index, {@code sum (l - b) ln(l / b)} over the bins
+ *       of the two sides' shares (counts over their totals), as Evidently computes it: bins empty
+ *       on both sides left out, and a bin empty on one side only given a small finite share on
+ *       that side (see {@link #PSI_EMPTY_BIN_SHARE}) instead of a zero that would make ln infinite.
+ *       Two windows with the same shares give exactly 0, whatever their totals.
  *   <li>{@link #kolmogorovSmirnov}: the two-sample statistic D over the bins (the largest gap of
  *       the two cumulative distributions at the cut points; exactly SciPy's {@code ks_2samp} of the
  *       bin indices) and Smirnov's asymptotic p-value, {@code kstwo.sf(D, round(nm / (n + m)))}
@@ -32,8 +34,19 @@ import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
  */
 public final class DriftStatistics {
 
-  /** Count added to every bin of both distributions before PSI. */
-  public static final double PSI_PSEUDO_COUNT = 0.5;
+  /**
+   * The share PSI gives, on the empty side, a bin empty on one side only. This is Evidently's
+   * convention (its {@code psi} stat test takes the shares from {@code
+   * evidently.calculations.stattests.utils.get_binned_data(..., feel_zeroes=True)}): 10⁻⁴, or,
+   * when that side's smallest non-zero share is 10⁻⁴ or less, that share divided by 10⁶, so an
+   * empty bin stays below every bin that holds something. The shares are not renormalized. A
+   * window with nothing in a bin that holds 10% of the baseline adds {@code (0.1 - 10⁻⁴) ln(0.1 /
+   * 10⁻⁴)} = 0.69 on its own, whatever the window's size.
+   */
+  public static final double PSI_EMPTY_BIN_SHARE = 1e-4;
+
+  /** Divides a side's smallest share into its empty bins' share when it is at most 10⁻⁴. */
+  static final double PSI_EMPTY_BIN_DIVISOR = 1e6;
 
   private static final KolmogorovSmirnovTest KS = new KolmogorovSmirnovTest();
   private static final ChiSquareTest CHI_SQUARE = new ChiSquareTest();
@@ -43,19 +56,44 @@ public final class DriftStatistics {
   /** A test statistic with its p-value. */
   public record Test(double statistic, double pValue) {}
 
-  /** Population stability index of {@code live} against {@code baseline}, smoothed. */
+  /**
+   * Population stability index of {@code live} against {@code baseline}: {@code sum (l - b) ln(l /
+   * b)} over the two sides' shares, leaving out bins empty on both sides and giving a bin empty on
+   * one side {@link #PSI_EMPTY_BIN_SHARE} there. 0 for the same shares whatever the totals, and 0
+   * when either side is empty.
+   */
   public static double psi(long[] baseline, long[] live) {
     requireSameLength(baseline, live);
-    int k = baseline.length;
-    double b = sum(baseline) + PSI_PSEUDO_COUNT * k;
-    double l = sum(live) + PSI_PSEUDO_COUNT * k;
+    long n = sum(baseline);
+    long m = sum(live);
+    if (n == 0 || m == 0) {
+      return 0;
+    }
+    double emptyBaseline = emptyBinShare(baseline, n);
+    double emptyLive = emptyBinShare(live, m);
     double psi = 0;
-    for (int i = 0; i < k; i++) {
-      double pb = (baseline[i] + PSI_PSEUDO_COUNT) / b;
-      double pl = (live[i] + PSI_PSEUDO_COUNT) / l;
+    for (int i = 0; i < baseline.length; i++) {
+      if (baseline[i] == 0 && live[i] == 0) {
+        continue; // no evidence either way
+      }
+      double pb = baseline[i] == 0 ? emptyBaseline : (double) baseline[i] / n;
+      double pl = live[i] == 0 ? emptyLive : (double) live[i] / m;
       psi += (pl - pb) * Math.log(pl / pb);
     }
     return psi;
+  }
+
+  /** The share PSI gives an empty bin of {@code counts} (of {@code total} > 0). */
+  private static double emptyBinShare(long[] counts, long total) {
+    long smallest = Long.MAX_VALUE;
+    for (long c : counts) {
+      if (c > 0 && c < smallest) {
+        smallest = c;
+      }
+    }
+    double smallestShare = (double) smallest / total;
+    return smallestShare <= PSI_EMPTY_BIN_SHARE ? smallestShare / PSI_EMPTY_BIN_DIVISOR
+        : PSI_EMPTY_BIN_SHARE;
   }
 
   /**

@@ -25,6 +25,10 @@ class DriftStatisticsTest {
     return Vectors.cases("categorical");
   }
 
+  static List<JsonNode> psiEdgeCases() {
+    return Vectors.cases("psi");
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("numeric")
   void shouldMatchScipyKsTwoSampleOverBins(JsonNode c) {
@@ -58,6 +62,20 @@ class DriftStatisticsTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("categorical")
+  void shouldMatchReferencePsiOfCategories(JsonNode c) {
+    assertThat(DriftStatistics.psi(longs(c.get("baseline")), longs(c.get("live"))))
+        .isCloseTo(c.get("psi").asDouble(), within(1e-12));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("psiEdgeCases")
+  void shouldMatchReferencePsiOfEmptyBinsAndEqualShares(JsonNode c) {
+    assertThat(DriftStatistics.psi(longs(c.get("baseline")), longs(c.get("live"))))
+        .isCloseTo(c.get("psi").asDouble(), within(1e-12));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("categorical")
   void shouldMatchScipyChiSquareContingency(JsonNode c) {
     DriftStatistics.Test chi = DriftStatistics.chiSquare(longs(c.get("baseline")),
         longs(c.get("live")));
@@ -73,11 +91,71 @@ class DriftStatisticsTest {
   }
 
   @Test
-  void shouldKeepPsiFiniteWhenABinIsEmptyOnOneSide() {
+  void shouldGivePsiZeroForTheBaselinesSharesWhateverTheWindowsSize() {
+    // Given a baseline of 300,000 rows and a window of 30 with exactly its shares (50/30/10/10 %),
+    // the last bucket empty on both sides
+    long[] baseline = {150_000, 90_000, 30_000, 30_000, 0};
+    long[] window = {15, 9, 3, 3, 0};
+    // When PSI compares them
+    double psi = DriftStatistics.psi(baseline, window);
+    // Then there is no difference at all
+    assertThat(psi).isZero();
+  }
+
+  @Test
+  void shouldGivePsiZeroForTheSameSharesWithoutAnyEmptyBin() {
+    assertThat(DriftStatistics.psi(new long[] {5_000, 3_000, 1_000, 1_000},
+        new long[] {15, 9, 3, 3})).isZero();
+  }
+
+  @Test
+  void shouldLeavePsiUnchangedByBinsEmptyOnBothSides() {
+    // Given a window that differs from its baseline
+    long[] baseline = {5_000, 3_000, 2_000};
+    long[] window = {40, 35, 25};
+    double without = DriftStatistics.psi(baseline, window);
+    // When the same counts come with bins that neither side has anything in
+    double with = DriftStatistics.psi(new long[] {0, 5_000, 0, 3_000, 2_000, 0},
+        new long[] {0, 40, 0, 35, 25, 0});
+    // Then PSI is the same
+    assertThat(without).isPositive();
+    assertThat(with).isEqualTo(without);
+  }
+
+  @Test
+  void shouldGiveABinEmptyInTheWindowTheShareOneInTenThousand() {
     // Given a live window with nothing in the first bin
     double psi = DriftStatistics.psi(new long[] {100, 100, 100}, new long[] {0, 150, 150});
-    // Then the smoothed PSI is finite and large
-    assertThat(psi).isFinite().isGreaterThan(1.0);
+    // Then PSI is finite: that bin counts with a share of 1e-4 in the window
+    double third = 1.0 / 3;
+    double expected = (third - 1e-4) * Math.log(third / 1e-4) + 2 * (0.5 - third)
+        * Math.log(0.5 / third);
+    assertThat(psi).isFinite().isPositive().isCloseTo(expected, within(1e-12));
+  }
+
+  @Test
+  void shouldGiveACategoryEmptyInTheBaselineTheShareOneInTenThousand() {
+    // Given a window in which 30 of 500 predictions carry a category the baseline never saw
+    double psi = DriftStatistics.psi(new long[] {600, 400, 0}, new long[] {270, 200, 30});
+    // Then PSI is finite: that category counts with a share of 1e-4 in the baseline
+    double expected = (0.54 - 0.6) * Math.log(0.54 / 0.6)
+        + (0.06 - 1e-4) * Math.log(0.06 / 1e-4);
+    assertThat(psi).isFinite().isPositive().isCloseTo(expected, within(1e-12));
+  }
+
+  @Test
+  void shouldKeepAnEmptyBinBelowTheSidesSmallestShare() {
+    // Given a baseline whose smallest share, 100 of 3,000,000, is below 1e-4, and a bin it lacks
+    double psi = DriftStatistics.psi(new long[] {2_000_000, 999_900, 100, 0},
+        new long[] {2_000, 950, 0, 10});
+    // Then its empty bin counts with that share divided by 1e6 (the window's with 1e-4)
+    double[] b = {2_000_000 / 3e6, 999_900 / 3e6, 100 / 3e6, 100 / 3e6 / 1e6};
+    double[] l = {2_000 / 2_960.0, 950 / 2_960.0, 1e-4, 10 / 2_960.0};
+    double expected = 0;
+    for (int i = 0; i < b.length; i++) {
+      expected += (l[i] - b[i]) * Math.log(l[i] / b[i]);
+    }
+    assertThat(psi).isFinite().isCloseTo(expected, within(1e-12));
   }
 
   @Test
@@ -93,6 +171,7 @@ class DriftStatisticsTest {
     long[] none = {0, 0, 0};
     assertThat(DriftStatistics.kolmogorovSmirnov(base, none).pValue()).isEqualTo(1.0);
     assertThat(DriftStatistics.jensenShannon(base, none)).isZero();
+    assertThat(DriftStatistics.psi(base, none)).isZero();
     assertThat(DriftStatistics.chiSquare(base, none).pValue()).isEqualTo(1.0);
   }
 

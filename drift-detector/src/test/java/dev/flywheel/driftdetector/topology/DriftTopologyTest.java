@@ -11,11 +11,14 @@ import dev.flywheel.driftdetector.Fixtures;
 import dev.flywheel.driftdetector.config.DriftDetectorConfig;
 import dev.flywheel.driftdetector.config.DriftPolicy;
 import dev.flywheel.driftdetector.stats.PerformanceMetrics;
+import dev.flywheel.events.BaselineProfile;
 import dev.flywheel.events.DriftAlert;
 import dev.flywheel.events.DriftMethod;
 import dev.flywheel.events.DriftReport;
 import dev.flywheel.events.DriftStatistic;
 import dev.flywheel.events.FeatureDrift;
+import dev.flywheel.events.FeatureKind;
+import dev.flywheel.events.FeatureProfile;
 import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.events.WindowKind;
@@ -155,6 +158,39 @@ class DriftTopologyTest {
     assertThat(chi.getDrifted()).isTrue();
     // And the unchanged numeric feature is not
     assertThat(feature(report, "f0").getDrifted()).isFalse();
+  }
+
+  @Test
+  void shouldFindNoDriftByPsiInASmallWindowWithTheBaselinesCategoryMix() {
+    // Given categories judged by PSI at 0.1 (Evidently's PSI threshold), windows of 30
+    // predictions, and a baseline of 300,000 rows whose channel mix is web 50 %, pos 30 %,
+    // app 10 %, phone 10 % (nothing in the bucket of other categories)
+    DriftDriver d = open(DriftPolicy.defaults().withWindowCount(30)
+        .withCategorical(new DriftPolicy.Rule(DriftMethod.PSI, 0.1)));
+    BaselineProfile b = baseline(13, 1_000, 0, true);
+    b.getFeatures().set(0, FeatureProfile.newBuilder().setName("channel")
+        .setKind(FeatureKind.CATEGORICAL).setCount(300_000)
+        .setCategoryCounts(Map.of("web", 150_000L, "pos", 90_000L, "app", 30_000L,
+            "phone", 30_000L))
+        .build());
+    d.promote(promoted(1, b, T0));
+    // When a window of 30 predictions has exactly that mix
+    String[] mix = {"web", "pos", "app", "phone"};
+    int[] counts = {15, 9, 3, 3};
+    int n = 0;
+    for (int c = 0; c < mix.length; c++) {
+      for (int i = 0; i < counts[c]; i++, n++) {
+        d.predict(Fixtures.prediction("e1-" + n, 1, T0.plusSeconds(n), Map.of(),
+            Map.of("channel", mix[c]), 0.5));
+      }
+    }
+    // Then the window is not drifted, and channel's PSI is 0
+    DriftReport report = d.reports.readValue();
+    assertThat(report.getDrifted()).isFalse();
+    FeatureDrift channel = feature(report, "channel");
+    assertThat(channel.getDecidedBy()).isEqualTo(DriftMethod.PSI);
+    assertThat(channel.getDrifted()).isFalse();
+    assertThat(statistic(channel, DriftMethod.PSI).getValue()).isZero();
   }
 
   @Test
