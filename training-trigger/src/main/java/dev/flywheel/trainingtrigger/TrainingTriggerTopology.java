@@ -106,7 +106,8 @@ public final class TrainingTriggerTopology {
    *
    * @param config the declared models and the tick
    * @param topics the topic catalogue (its serdes and partition count)
-   * @param meters where {@value #SKIPPED_ALERTS} is counted
+   * @param meters where {@value #SKIPPED_ALERTS} and {@value
+   *     CoordinatorProcessor#IGNORED_OUTCOMES} are counted
    */
   public static Topology build(TrainingTriggerConfig config, Topics topics, MeterRegistry meters) {
     StreamsBuilder b = new StreamsBuilder();
@@ -160,7 +161,7 @@ public final class TrainingTriggerTopology {
         .merge(labelSignals, Named.as(MERGE_LABELS))
         .merge(runSignals, Named.as(MERGE_RUNS))
         .process(() -> new CoordinatorProcessor(config, MODEL_STATE_STORE,
-                topics.partitions()),
+                topics.partitions(), meters),
             Named.as(COORDINATOR), MODEL_STATE_STORE);
 
     Map<String, KStream<String, Emit>> branches = emitted.split(Named.as(EMIT_SPLIT))

@@ -24,6 +24,7 @@ import dev.flywheel.topics.Topics;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import dev.flywheel.trainingtrigger.coordination.CoordinatorProcessor;
 import dev.flywheel.trainingtrigger.coordination.JsonSerde;
 import dev.flywheel.trainingtrigger.coordination.ModelState;
 import dev.flywheel.trainingtrigger.coordination.ParamOverrides;
@@ -663,6 +664,89 @@ class TrainingTriggerTopologyTest {
     runsIn.pipeInput("fraud-detector-99", stray, T0.plusSeconds(5));
     // Then the run in flight still blocks the next
     assertThat(runsOut.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldNotTakeTheCompletedOfARunStartedBeforeAStateResetForTheRunOfTheSameIdInFlight() {
+    // Given run 1 started at T0, then the coordinator's state lost (reset), and run ids begun
+    // again: a new run 1 in flight, started an hour later, and a request waiting behind it
+    start(TriggerSpec.defaults());
+    requestsIn.pipeInput(MODEL, manual("m1", "before the reset", T0), T0);
+    TrainingRun before = runsOut.readValue();
+    driver.<String, ModelState>getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE)
+        .delete(MODEL);
+    Instant later = T0.plus(Duration.ofHours(1));
+    requestsIn.pipeInput(MODEL, manual("m2", "after the reset", later), later);
+    TrainingRun after = runsOut.readValue();
+    assertThat(after).extracting(TrainingRun::getRunId, TrainingRun::getAttempt)
+        .containsExactly(before.getRunId(), before.getAttempt());
+    requestsIn.pipeInput(MODEL, manual("m3", "waiting", later.plusSeconds(1)),
+        later.plusSeconds(1));
+    try (LogLines log = LogLines.of(CoordinatorProcessor.class)) {
+      // When the COMPLETED of the run started before the reset arrives
+      Instant done = later.plusSeconds(30);
+      runsIn.pipeInput(before.getRunId(), finished(before, RunStatus.COMPLETED, done), done);
+      // Then it does not free the model: the run in flight stays, and the next does not start
+      assertThat(runsOut.readValuesToList()).as("runs started").isEmpty();
+      ModelState state = driver.<String, ModelState>getKeyValueStore(
+          TrainingTriggerTopology.MODEL_STATE_STORE).get(MODEL);
+      assertThat(state.inFlightStartedAtMs).isEqualTo(later.toEpochMilli());
+      assertThat(state.lastFinishedAtMs).isNull();
+      // And it is logged with both start times, and counted with its reason
+      assertThat(log.contain("ignoring COMPLETED fraud-detector-1/1/completed of run"
+          + " fraud-detector-1 attempt 1 of model fraud-detector: that attempt started at " + T0
+          + ", the one in flight at " + later)).isTrue();
+      assertThat(meters.get(CoordinatorProcessor.IGNORED_OUTCOMES).tag("model", MODEL)
+          .tag("reason", CoordinatorProcessor.OTHER_START).counter().count()).isEqualTo(1.0);
+    }
+    // And the outcome of the run in flight frees the model, so the waiting request starts
+    Instant done = later.plusSeconds(60);
+    runsIn.pipeInput(after.getRunId(), finished(after, RunStatus.COMPLETED, done), done);
+    assertThat(runsOut.readValuesToList()).extracting(TrainingRun::getRunId)
+        .containsExactly("fraud-detector-2");
+  }
+
+  @Test
+  void shouldNotRetryTheRunInFlightForTheFailureOfARunStartedBeforeAStateReset() {
+    // Given run 1 started at T0, then the coordinator's state lost, and a new run 1 in flight
+    start(new TriggerSpec(true, null, null, Duration.ZERO, 3, Duration.ofMinutes(5)));
+    requestsIn.pipeInput(MODEL, manual("m1", "before the reset", T0), T0);
+    TrainingRun before = runsOut.readValue();
+    driver.<String, ModelState>getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE)
+        .delete(MODEL);
+    Instant later = T0.plus(Duration.ofHours(1));
+    requestsIn.pipeInput(MODEL, manual("m2", "after the reset", later), later);
+    TrainingRun after = runsOut.readValue();
+    // When the FAILED of the run started before the reset arrives
+    Instant failed = later.plusSeconds(30);
+    runsIn.pipeInput(before.getRunId(), finished(before, RunStatus.FAILED, failed), failed);
+    // Then no retry is raised and the run in flight keeps its attempt
+    driver.advanceWallClockTime(Duration.ofMinutes(10));
+    assertThat(requestsOut.readValuesToList()).as("requests raised").isEmpty();
+    assertThat(runsOut.readValuesToList()).as("runs started").isEmpty();
+    ModelState state = driver.<String, ModelState>getKeyValueStore(
+        TrainingTriggerTopology.MODEL_STATE_STORE).get(MODEL);
+    assertThat(state.inFlightRunId).isEqualTo(after.getRunId());
+    assertThat(state.retryRunId).isNull();
+  }
+
+  @Test
+  void shouldMatchAnOutcomeByRunIdAndAttemptAloneWhenTheStateHoldsNoStartTime() {
+    // Given a state written without the start of the run in flight
+    start(TriggerSpec.defaults());
+    ModelState old = JsonSerde.of(ModelState.class).deserializer().deserialize("changelog",
+        ("{\"runSeq\":1,\"inFlightRunId\":\"fraud-detector-1\",\"inFlightAttempt\":1,"
+            + "\"pending\":[],\"pendingParams\":{}}").getBytes(StandardCharsets.UTF_8));
+    KeyValueStore<String, ModelState> store =
+        driver.getKeyValueStore(TrainingTriggerTopology.MODEL_STATE_STORE);
+    store.put(MODEL, old);
+    // When the COMPLETED of run 1 attempt 1 arrives
+    Instant done = T0.plusSeconds(60);
+    runsIn.pipeInput("fraud-detector-1", finished(started("fraud-detector-1", T0),
+        RunStatus.COMPLETED, done), done);
+    // Then it frees the model, as before start times were compared
+    assertThat(store.get(MODEL).inFlightRunId).isNull();
+    assertThat(store.get(MODEL).lastFinishedAtMs).isEqualTo(done.toEpochMilli());
   }
 
   @Test

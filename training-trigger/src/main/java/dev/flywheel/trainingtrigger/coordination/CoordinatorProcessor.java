@@ -12,6 +12,8 @@ import dev.flywheel.events.TriggerKind;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.config.TriggerSpec;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,6 +50,19 @@ import org.slf4j.LoggerFactory;
  * before any state changes: the processing exception handler of {@code StreamsProps} puts it on
  * {@code flywheel.training.requests.dlq} with the reason and the coordinator carries on with the
  * next record.
+ *
+ * <p>A COMPLETED or FAILED event frees the model only when it is the outcome of the attempt in
+ * flight: the same run id and attempt, and the same {@code started_at} as the STARTED event the
+ * coordinator wrote for it. Run ids begin again at {@code <model>-1} after the coordinator's state
+ * is reset (its application reset, or its state lost and rebuilt), so an outcome of an attempt
+ * started before the reset can carry the id and attempt of the one in flight; its start time tells
+ * them apart. Any other outcome changes nothing: it is logged, and counted in {@value
+ * #IGNORED_OUTCOMES} with its reason ({@value #NOT_IN_FLIGHT} or {@value #OTHER_START}). It is not
+ * dead-lettered: it is a valid event of its own attempt, which registry-projector reads, and an
+ * application reset that reads the runs topic again would put every earlier outcome on the DLQ.
+ * When the state does not hold the attempt's start (0, a state written without it) or the outcome
+ * carries none, the outcome is matched by run id and attempt alone, as before start times were
+ * compared.
  */
 public final class CoordinatorProcessor implements Processor<String, Signal, String, Emit> {
 
@@ -55,11 +70,26 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
   public static final Actor SERVICE_ACTOR = Actor.newBuilder().setName("training-trigger")
       .setKind(ActorKind.SERVICE).setRoles(List.of()).build();
 
+  /**
+   * The counter of COMPLETED and FAILED events that did not free their model as they are not the
+   * outcome of the attempt in flight, tagged {@code model} and {@code reason}.
+   */
+  public static final String IGNORED_OUTCOMES = "flywheel.training.outcomes.ignored";
+  /** The {@code reason} of an outcome of a run id or attempt that is not in flight. */
+  public static final String NOT_IN_FLIGHT = "not_in_flight";
+  /**
+   * The {@code reason} of an outcome with the run id and attempt of the attempt in flight but
+   * another start time: an attempt of an earlier run with the same id, started before the
+   * coordinator's state was reset (or, the other way round, of a later one).
+   */
+  public static final String OTHER_START = "other_started_at";
+
   private static final Logger log = LoggerFactory.getLogger(CoordinatorProcessor.class);
 
   private final TrainingTriggerConfig config;
   private final String storeName;
   private final int partitions;
+  private final MeterRegistry meters;
   private ProcessorContext<String, Emit> context;
   private KeyValueStore<String, ModelState> store;
 
@@ -68,11 +98,14 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
    * @param storeName the model-state store
    * @param partitions partitions of the coordinator's input topics: a model's state lives in the
    *     task of the partition its name hashes to, and only that task ticks it
+   * @param meters where {@value #IGNORED_OUTCOMES} is counted
    */
-  public CoordinatorProcessor(TrainingTriggerConfig config, String storeName, int partitions) {
+  public CoordinatorProcessor(TrainingTriggerConfig config, String storeName, int partitions,
+      MeterRegistry meters) {
     this.config = config;
     this.storeName = storeName;
     this.partitions = partitions;
+    this.meters = meters;
   }
 
   /** The partition a model's name is keyed to (Kafka's default partitioner of string keys). */
@@ -205,6 +238,18 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
       log.debug("ignoring {} of run {} attempt {}: not the run in flight ({} attempt {})",
           run.getStatus(), run.getRunId(), run.getAttempt(), state.inFlightRunId,
           state.inFlightAttempt);
+      countIgnored(spec, NOT_IN_FLIGHT);
+      return;
+    }
+    if (!sameStart(state, run)) {
+      log.warn("ignoring {} {} of run {} attempt {} of model {}: that attempt started at {}, the"
+          + " one in flight at {}. It is the outcome of another run with the same id (run ids"
+          + " began again after the coordinator's state was reset); run {} attempt {} stays in"
+          + " flight until its own outcome arrives", run.getStatus(), run.getEventId(),
+          run.getRunId(), run.getAttempt(), spec.name(), run.getStartedAt(),
+          Instant.ofEpochMilli(state.inFlightStartedAtMs), state.inFlightRunId,
+          state.inFlightAttempt);
+      countIgnored(spec, OTHER_START);
       return;
     }
     long finished = run.getFinishedAt() == null ? now : run.getFinishedAt().toEpochMilli();
@@ -232,6 +277,22 @@ public final class CoordinatorProcessor implements Processor<String, Signal, Str
     state.inFlightAttempt = 0;
     state.inFlightReasons = new ArrayList<>();
     state.inFlightParams = new TreeMap<>();
+  }
+
+  /**
+   * Whether the outcome's {@code started_at} is the start of the attempt in flight; true when
+   * either is unknown (a state that does not hold it, or an outcome without it), which are then
+   * matched by run id and attempt alone.
+   */
+  private static boolean sameStart(ModelState state, TrainingRun run) {
+    return state.inFlightStartedAtMs == 0 || run.getStartedAt() == null
+        || run.getStartedAt().toEpochMilli() == state.inFlightStartedAtMs;
+  }
+
+  private void countIgnored(ModelSpec spec, String reason) {
+    Counter.builder(IGNORED_OUTCOMES)
+        .description("Run outcomes that did not free their model: not of the attempt in flight")
+        .tags("model", spec.name(), "reason", reason).register(meters).increment();
   }
 
   private void tryLaunch(ModelSpec spec, ModelState state, long now) {

@@ -20,7 +20,11 @@ public final class ModelState {
   /** Its attempt. */
   public int inFlightAttempt;
 
-  /** When it started, epoch ms. */
+  /**
+   * When it started, epoch ms: the {@code started_at} of its STARTED event, which its outcome
+   * carries, and which tells it from an attempt of an earlier run with the same id; 0 in a state
+   * written without it.
+   */
   public long inFlightStartedAtMs;
 
   /** Its reasons, within the bound of {@link Reasons}. */

@@ -142,7 +142,7 @@ public final class DatasetBuilder {
           + " {} ms", model.name(), a.train().rows(), a.holdout().rows(), a.featureNames().size(),
           stored.sha256(), (System.nanoTime() - t0) / 1_000_000);
       return new Dataset(a.featureNames(), a.categoricalNames(), a.train(), a.holdout(), lineage,
-          file);
+          file, stored.created());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write or store the dataset of " + model.name()
           + " in " + workDir + ": " + e.getMessage(), e);
@@ -181,12 +181,15 @@ public final class DatasetBuilder {
             model.name(), file.getParent(), sha256, lineage.getSha256());
         return null;
       }
-      store.put(file); // stored before its lineage was written; a no-op unless the store lost it
+      // stored before its lineage was written; a no-op unless the store lost it (the file counts
+      // as this build's only where the lineage names it)
+      ArtifactStore.StoredObject stored = store.put(file);
+      boolean created = stored.created() && stored.uri().equals(lineage.getUri());
       DatasetAssembler.Assembled a = DatasetFile.read(file);
       log.info("dataset of {}: reusing the {} train + {} holdout rows this attempt built before,"
           + " sha256 {}", model.name(), a.train().rows(), a.holdout().rows(), lineage.getSha256());
       return new Dataset(a.featureNames(), a.categoricalNames(), a.train(), a.holdout(), lineage,
-          file);
+          file, created);
     } catch (IOException | RuntimeException e) {
       log.warn("dataset of {} in {} cannot be read back ({}); building it again", model.name(),
           file.getParent(), e.toString());

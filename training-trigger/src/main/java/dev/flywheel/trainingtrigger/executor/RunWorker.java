@@ -80,8 +80,11 @@ import org.slf4j.LoggerFactory;
  * whose attempt has not written its outcome, so after a crash that attempt is read again. Before
  * launching anything after (re)assignment, the worker reads each partition up to its end offset and
  * drops every attempt whose COMPLETED or FAILED event is already there: an outcome written just
- * before the crash is not produced twice. A re-executed attempt keeps its run id and attempt;
- * the executors are idempotent per run id (a command's manifest or a Kubernetes Job is reused).
+ * before the crash is not produced twice. An outcome is the attempt's when it has the attempt's
+ * run id, attempt and {@code started_at} ({@link #attemptKey}), so the outcome of an earlier run
+ * with the same id (before the coordinator's state was reset) does not drop a later attempt. A
+ * re-executed attempt keeps its run id and attempt; the executors are idempotent per run id (a
+ * command's manifest or a Kubernetes Job is reused).
  *
  * <p>The consume loop does not stop on a consumer error. A retriable one (the broker or the group
  * coordinator unreachable, a commit failed by a rebalance) is logged once and retried after a
@@ -95,8 +98,8 @@ import org.slf4j.LoggerFactory;
  * error that is not retriable) is replaced by a FAILED event of the same attempt, with the
  * attempt's deterministic FAILED event id, whose error says what was refused and what to do: the
  * coordinator then retries the run under the model's policy instead of waiting for an outcome that
- * never comes. Once a FAILED replaces a COMPLETED, the model file the attempt stored is deleted
- * from the artifact store, as no event names it.
+ * never comes. Once a FAILED replaces a COMPLETED, the model and dataset files the attempt
+ * stored are deleted from the artifact store, as no event names them.
  * If that FAILED cannot be written either, the attempt is given up with an ERROR log and {@link
  * #healthy()} stays false; its STARTED offset stays uncommitted, so the attempt runs again after a
  * restart.
@@ -466,7 +469,7 @@ public final class RunWorker implements AutoCloseable {
     if (run == null) {
       return;
     }
-    String key = run.getRunId() + "/" + run.getAttempt();
+    String key = attemptKey(run);
     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
     if (run.getStatus() == RunStatus.STARTED) {
       if (terminal.contains(key) || !known.computeIfAbsent(tp, t -> new HashSet<>()).add(key)) {
@@ -486,6 +489,18 @@ public final class RunWorker implements AutoCloseable {
         outstanding.get(p.tp()).remove(p.offset());
       }
     }
+  }
+
+  /**
+   * What tells one attempt from every other, in the worker's books: its run id, attempt and
+   * {@code started_at} (epoch ms), which its outcome carries from its STARTED event. The start
+   * time keeps the outcome of an attempt started before the coordinator's state was reset (run ids
+   * began again) from being taken for the outcome of a later attempt with the same run id and
+   * attempt, which would then never be executed.
+   */
+  static String attemptKey(TrainingRun run) {
+    return run.getRunId() + "/" + run.getAttempt()
+        + (run.getStartedAt() == null ? "" : "/" + run.getStartedAt().toEpochMilli());
   }
 
   /**
@@ -579,10 +594,13 @@ public final class RunWorker implements AutoCloseable {
           Sent replaced = send(instead);
           if (replaced.refused() != null) {
             giveUp(p, outcome, sent.refused(), replaced.refused());
-            return; // not finished: its STARTED offset stays uncommitted, its model file kept
+            // not finished: its STARTED offset stays uncommitted, its model and dataset files
+            // kept for the attempt's run after the restart
+            return;
           }
           if (replaced.written()) {
-            deleteUnnamed(outcome, executed.storedModel());
+            deleteUnnamed(outcome, "model", executed.storedModel());
+            deleteUnnamed(outcome, "dataset", executed.storedDataset());
           }
           outcome = instead;
           sent = replaced;
@@ -608,11 +626,12 @@ public final class RunWorker implements AutoCloseable {
   }
 
   /**
-   * An attempt's outcome event, and the URI of the model file the attempt stored in the artifact
-   * store for it (bytes the store did not hold before), or null: the file to delete if its
-   * COMPLETED event is refused and replaced by a FAILED.
+   * An attempt's outcome event, and the URIs of the model file and of the dataset file the
+   * attempt stored in the artifact store for a COMPLETED event (bytes the store did not hold
+   * before), each null otherwise: the files to delete if that COMPLETED is refused and replaced
+   * by a FAILED, which names neither.
    */
-  record Executed(TrainingRun outcome, String storedModel) {}
+  record Executed(TrainingRun outcome, String storedModel, String storedDataset) {}
 
   /** Runs one attempt to its outcome event; never throws. */
   Executed execute(TrainingRun started) {
@@ -648,11 +667,12 @@ public final class RunWorker implements AutoCloseable {
           clock.instant());
       log.info("run {} attempt {} of {} completed: {}", started.getRunId(), started.getAttempt(),
           started.getModel(), completed.getMetrics());
-      return new Executed(completed, model.created() ? model.uri() : null);
+      return new Executed(completed, model.created() ? model.uri() : null,
+          dataset.created() ? dataset.lineage().getUri() : null);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Executed(RunReports.failed(started, dataset, kind, "interrupted: the service"
-          + " stopped during the run", clock.instant()), null);
+          + " stopped during the run", clock.instant()), null, null);
     } catch (Exception | LinkageError | OutOfMemoryError e) {
       // a missing native library (XGBoost4J without libgomp/libomp: UnsatisfiedLinkError) or a
       // dataset too large for the heap fails the attempt with its reason, like any other failure,
@@ -661,7 +681,8 @@ public final class RunWorker implements AutoCloseable {
           started.getModel(), e.toString());
       String msg = e instanceof Exception && e.getMessage() != null ? e.getMessage()
           : e.toString();
-      return new Executed(RunReports.failed(started, dataset, kind, msg, clock.instant()), null);
+      return new Executed(RunReports.failed(started, dataset, kind, msg, clock.instant()), null,
+          null);
     }
   }
 
@@ -771,26 +792,28 @@ public final class RunWorker implements AutoCloseable {
   }
 
   /**
-   * Deletes the model file of a COMPLETED event Kafka refused, once the FAILED in its place is
-   * written: no event names the file, so nothing would ever read or delete it. Only a file the
-   * attempt stored is passed here ({@code uri} null otherwise): the store keeps objects by
-   * content, and bytes it held before may be those of a model an earlier COMPLETED names. Never
-   * throws: a file that cannot be deleted is logged and left.
+   * Deletes the model or dataset file ({@code what}) of a COMPLETED event Kafka refused, once the
+   * FAILED in its place is written: no event names the file (the FAILED carries neither artifact
+   * nor dataset, registry-projector registers only COMPLETED events, the FAILED is not retried,
+   * and a retry would build a dataset of its own), so nothing would ever read or delete it. Only a
+   * file the attempt stored is passed here ({@code uri} null otherwise): the store keeps objects
+   * by content, and bytes it held before may be those of a model or dataset an earlier event
+   * names. Never throws: a file that cannot be deleted is logged and left.
    */
-  private void deleteUnnamed(TrainingRun refused, String uri) {
+  private void deleteUnnamed(TrainingRun refused, String what, String uri) {
     if (uri == null) {
       return;
     }
     try {
       if (store.delete(uri)) {
-        log.info("run {} attempt {}: deleted its model file {}, which no event names as its {}"
-            + " was not written", refused.getRunId(), refused.getAttempt(), uri,
+        log.info("run {} attempt {}: deleted its {} file {}, which no event names as its {}"
+            + " was not written", refused.getRunId(), refused.getAttempt(), what, uri,
             refused.getStatus());
       }
     } catch (IOException | RuntimeException e) {
-      log.warn("run {} attempt {}: cannot delete its model file {}, which no event names as its"
+      log.warn("run {} attempt {}: cannot delete its {} file {}, which no event names as its"
           + " {} was not written; delete it by hand: {}", refused.getRunId(),
-          refused.getAttempt(), uri, refused.getStatus(), e.toString());
+          refused.getAttempt(), what, uri, refused.getStatus(), e.toString());
     }
   }
 

@@ -67,8 +67,9 @@ import org.junit.jupiter.api.io.TempDir;
  * What the worker does when an attempt's outcome event cannot be written, with Kafka's {@link
  * MockConsumer} and a {@link MockProducer} that refuses, as {@code KafkaProducer} does, a record
  * larger than its {@code max.request.size}: an outcome refused for good is replaced by a FAILED
- * event (and the model file a refused COMPLETED named is deleted), one that fails for a while is
- * written again, and an attempt none of whose events can be written is given up and reported.
+ * event (and the model and dataset files a refused COMPLETED named are deleted), one that fails
+ * for a while is written again, and an attempt none of whose events can be written is given up
+ * and reported.
  */
 class RunWorkerOutcomeTest {
 
@@ -200,6 +201,64 @@ class RunWorkerOutcomeTest {
     // Then the file is kept: the attempt did not store it
     assertThat(producer.refused.get(0).value().getArtifact().getUri()).isEqualTo(earlier);
     assertThat(modelFile(producer.refused.get(0).value())).hasContent(MODEL_BYTES);
+  }
+
+  @Test
+  void shouldDeleteTheDatasetFileItStoredWhenItsCompletedIsRefusedAndAFailedIsWrittenInItsPlace()
+      throws Exception {
+    // Given the attempt's dataset, which the artifact store does not hold yet (the attempt
+    // stores it), and a trainer whose COMPLETED event is over the producer's max.request.size
+    ModelSpec spec = model();
+    Path dataset = prepareDataset(spec);
+    Files.delete(dataset);
+
+    // When the worker executes the attempt, and writes a FAILED in place of the COMPLETED
+    execute(spec, trainer(60_000));
+    awaitOffsetCommitted(1L);
+    assertThat(producer.history()).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.FAILED);
+
+    // Then the dataset file the attempt stored, which only the refused COMPLETED named, is
+    // deleted: the FAILED names no dataset, and is not retried
+    assertThat(producer.history().get(0).value().getLineage().getDataset()).isNull();
+    assertThat(datasetFile(producer.refused.get(0).value())).isEqualTo(dataset).doesNotExist();
+  }
+
+  @Test
+  void shouldKeepADatasetFileTheStoreHeldAlreadyWhenItsCompletedIsRefused() throws Exception {
+    // Given the artifact store holds the attempt's dataset already (stored by an earlier attempt
+    // or run with the same rows, whose event may name it), and a trainer whose COMPLETED event
+    // is too large
+    ModelSpec spec = model();
+    Path dataset = prepareDataset(spec);
+
+    // When the worker executes the attempt, and writes a FAILED in place of the COMPLETED
+    execute(spec, trainer(60_000));
+    awaitOffsetCommitted(1L);
+    assertThat(producer.history()).extracting(r -> r.value().getStatus())
+        .containsExactly(RunStatus.FAILED);
+
+    // Then the dataset file is kept: the attempt did not store it
+    assertThat(datasetFile(producer.refused.get(0).value())).isEqualTo(dataset).exists();
+  }
+
+  @Test
+  void shouldKeepTheDatasetFileItStoredWhenItsCompletedIsWritten() throws Exception {
+    // Given the attempt's dataset, which the artifact store does not hold yet, and a trainer
+    // whose COMPLETED event fits
+    ModelSpec spec = model();
+    Path dataset = prepareDataset(spec);
+    Files.delete(dataset);
+
+    // When the worker executes the attempt and writes its COMPLETED
+    execute(spec, trainer(3));
+    awaitOffsetCommitted(1L);
+
+    // Then the dataset file the COMPLETED names as its lineage is in the artifact store
+    assertThat(producer.history()).singleElement().satisfies(r -> {
+      assertThat(r.value().getStatus()).isEqualTo(RunStatus.COMPLETED);
+      assertThat(datasetFile(r.value())).isEqualTo(dataset).exists();
+    });
   }
 
   @Test
@@ -365,6 +424,36 @@ class RunWorkerOutcomeTest {
   }
 
   @Test
+  void shouldExecuteAnAttemptWhoseRunIdAndAttemptAnOutcomeOfAnEarlierRunCarries() {
+    // Given fraud-1 attempt 1 started and failed before the coordinator's state was reset, and
+    // after the reset a new fraud-1 attempt 1, started later
+    TrainingRun before = started("fraud");
+    TrainingRun beforeFailed = RunReports.failed(before, null, ExecutorKind.COMMAND,
+        "trainer crashed", STARTED_AT.plusSeconds(30));
+    Instant later = STARTED_AT.plus(Duration.ofHours(1));
+    TrainingRun after = TrainingRun.newBuilder(before).setEventTime(later).setStartedAt(later)
+        .build();
+
+    // When the worker reads the three events (its model no longer declared: the attempt fails)
+    start(null, null);
+    consumer.updateEndOffsets(Map.of(tp, 3L));
+    consumer.schedulePollTask(() -> {
+      consumer.rebalance(List.of(tp));
+      consumer.addRecord(record(0, before));
+      consumer.addRecord(record(1, beforeFailed));
+      consumer.addRecord(record(2, after));
+    });
+
+    // Then the earlier run's FAILED does not drop the new attempt: it is executed and reported
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(producer.history())
+        .singleElement().satisfies(r -> {
+          assertThat(r.value().getStatus()).isEqualTo(RunStatus.FAILED);
+          assertThat(r.value().getStartedAt()).isEqualTo(later);
+        }));
+    awaitOffsetCommitted(3L);
+  }
+
+  @Test
   void shouldTellTransientSendErrorsFromErrorsThatRefuseTheRecordForGood() {
     SchemaRegistryException registryAway = new SchemaRegistryException("no answer",
         SchemaRegistryException.NO_RESPONSE, SchemaRegistryException.NO_RESPONSE, null, null);
@@ -407,6 +496,11 @@ class RunWorkerOutcomeTest {
     return Path.of(URI.create(completed.getArtifact().getUri()));
   }
 
+  /** The file of the artifact store that a COMPLETED event names as its dataset. */
+  private static Path datasetFile(TrainingRun completed) {
+    return Path.of(URI.create(completed.getLineage().getDataset().getUri()));
+  }
+
   private void start(ModelSpec spec, TrainingExecutor trainer) {
     worker = TestWorkers.start(dir, spec == null ? List.of() : List.of(spec), consumers::remove,
         producer, runs, trainer == null ? Map.of() : Map.of(ExecutorSpec.Kind.COMMAND, trainer));
@@ -422,8 +516,10 @@ class RunWorkerOutcomeTest {
   /**
    * The attempt's dataset in its work directory, as a build before a restart leaves it: the
    * worker reuses it instead of reading Kafka.
+   *
+   * @return its file in the artifact store
    */
-  private void prepareDataset(ModelSpec spec) throws Exception {
+  private Path prepareDataset(ModelSpec spec) throws Exception {
     Path work = RunWorker.attemptDir(dir.resolve("work"), started(spec.name()));
     Dataset dataset = TestDatasets.stored(new SyntheticData(400, 4, true, 5), spec,
         new LocalArtifactStore(dir.resolve("artifacts")), work);
@@ -431,6 +527,7 @@ class RunWorkerOutcomeTest {
     byte[] bytes = new byte[lineage.remaining()];
     lineage.get(bytes);
     Files.write(work.resolve("dataset.lineage"), bytes);
+    return Path.of(URI.create(dataset.lineage().getUri()));
   }
 
   /** A trainer whose result holds {@code metrics} metrics, its model {@link #MODEL_BYTES}. */
