@@ -123,7 +123,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         config.jetty.port = requestedPort;
         config.startup.showJavalinBanner = false;
         config.startup.showOldJavalinVersionWarning = false;
-        config.http.defaultContentType = RegistryApi.CONTENT_TYPE;
+        config.http.defaultContentType = RegistryApi.RESPONSE_CONTENT_TYPE;
         api.routes(config.routes);
       });
       try {

@@ -6,13 +6,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.devstack.registry.SchemaStore.Compatibility;
+import dev.flywheel.devstack.registry.SchemaStore.Deleted;
 import dev.flywheel.devstack.registry.SchemaStore.Version;
 import dev.flywheel.registry.CompatibilityLevel;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,18 +24,24 @@ import org.slf4j.LoggerFactory;
  * The Confluent Schema Registry REST API over a {@link SchemaStore}: routes, request parsing and
  * response shapes, as Confluent's clients, kafkajs and Kafka UI expect them.
  *
- * <p>Responses are {@code application/vnd.schemaregistry.v1+json}. Request bodies are read as JSON
- * whatever their declared content type. AVRO is the only schema type: a version never carries
- * {@code schemaType}, and {@code references}, always empty, are left out.
+ * <p>Responses are {@code application/vnd.schemaregistry.v1+json}, written in UTF-8 and said to be
+ * ({@code ; charset=utf-8}), so that docs, defaults and names outside ASCII come back as they were
+ * registered whatever the client assumes. Request bodies are read as JSON whatever their declared
+ * content type. AVRO is the only schema type: a version never carries {@code schemaType}, and
+ * {@code references}, always empty, are left out. There is one context, the default one.
  */
 final class RegistryApi {
 
   static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+  /** What responses declare: the registry's media type, in UTF-8. */
+  static final String RESPONSE_CONTENT_TYPE = CONTENT_TYPE + "; charset=utf-8";
 
   private static final Logger log = LoggerFactory.getLogger(RegistryApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String AVRO = "AVRO";
   private static final String READWRITE = "READWRITE";
+  /** Confluent's name of the default context, the only one here. */
+  private static final String DEFAULT_CONTEXT = ".";
 
   private final SchemaStore store;
 
@@ -41,6 +51,7 @@ final class RegistryApi {
 
   void routes(RoutesConfig routes) {
     routes.get("/", ctx -> json(ctx, 200, JSON.createObjectNode()));
+    routes.get("/contexts", ctx -> json(ctx, 200, List.of(DEFAULT_CONTEXT)));
 
     routes.get("/subjects", this::listSubjects);
     routes.get("/subjects/{subject}/versions", this::listVersions);
@@ -52,9 +63,11 @@ final class RegistryApi {
     routes.post("/subjects/{subject}", this::lookup);
     routes.delete("/subjects/{subject}", this::deleteSubject);
 
+    routes.get("/schemas", this::listSchemas);
     routes.get("/schemas/types", ctx -> json(ctx, 200, List.of(AVRO)));
     routes.get("/schemas/ids/{id}", this::schemaById);
     routes.get("/schemas/ids/{id}/schema", this::rawSchemaById);
+    routes.get("/schemas/ids/{id}/subjects", this::subjectsById);
     routes.get("/schemas/ids/{id}/versions", this::versionsById);
 
     routes.post("/compatibility/subjects/{subject}/versions/{version}", this::testCompatibility);
@@ -87,14 +100,14 @@ final class RegistryApi {
 
   private void listSubjects(Context ctx) {
     String prefix = ctx.queryParam("subjectPrefix");
-    List<String> subjects = store.subjects(flag(ctx, "deleted")).stream()
+    List<String> subjects = store.subjects(deletedFilter(ctx)).stream()
         .filter(s -> prefix == null || s.startsWith(prefix))
         .toList();
     json(ctx, 200, subjects);
   }
 
   private void listVersions(Context ctx) {
-    json(ctx, 200, store.versions(ctx.pathParam("subject"), flag(ctx, "deleted")));
+    json(ctx, 200, store.versions(ctx.pathParam("subject"), deletedFilter(ctx)));
   }
 
   private void getVersion(Context ctx) {
@@ -117,7 +130,7 @@ final class RegistryApi {
   private void register(Context ctx) {
     String subject = ctx.pathParam("subject");
     String schema = schemaField(body(ctx));
-    int id = store.register(subject, schema);
+    int id = store.register(subject, schema, flag(ctx, "normalize"));
     ObjectNode response = JSON.createObjectNode();
     response.put("id", id);
     json(ctx, 200, response);
@@ -126,7 +139,7 @@ final class RegistryApi {
   private void lookup(Context ctx) {
     String schema = schemaField(body(ctx));
     json(ctx, 200, versionBody(store.lookup(ctx.pathParam("subject"), schema,
-        flag(ctx, "deleted"))));
+        flag(ctx, "deleted"), flag(ctx, "normalize"))));
   }
 
   private void deleteSubject(Context ctx) {
@@ -141,6 +154,25 @@ final class RegistryApi {
 
   // ---------------------------------------------------------------- schemas by id
 
+  /**
+   * {@code /schemas}: the versions of the subjects starting with {@code subjectPrefix}, as
+   * Confluent's {@code getSchemas}, with its {@code deleted}, {@code latestOnly}, {@code offset}
+   * and {@code limit} (ignored when not positive).
+   */
+  private void listSchemas(Context ctx) {
+    String prefix = ctx.queryParam("subjectPrefix");
+    List<Version> versions = store.versionsWithPrefix(prefix == null || prefix.isEmpty() ? null
+        : prefix, flag(ctx, "deleted"), flag(ctx, "latestOnly"));
+    int offset = Math.max(0, intParam(ctx, "offset", 0));
+    int limit = intParam(ctx, "limit", -1);
+    ArrayNode response = JSON.createArrayNode();
+    versions.stream()
+        .skip(offset)
+        .limit(limit > 0 ? limit : Long.MAX_VALUE)
+        .forEach(version -> response.add(versionBody(version)));
+    json(ctx, 200, response);
+  }
+
   private void schemaById(Context ctx) {
     int id = idParam(ctx);
     ObjectNode response = JSON.createObjectNode();
@@ -153,6 +185,14 @@ final class RegistryApi {
 
   private void rawSchemaById(Context ctx) {
     raw(ctx, store.schemaText(idParam(ctx)));
+  }
+
+  /** {@code /schemas/ids/{id}/subjects}: the subjects holding the id, once each. */
+  private void subjectsById(Context ctx) {
+    Set<String> subjects = new LinkedHashSet<>();
+    store.versionsOf(idParam(ctx), flag(ctx, "deleted"))
+        .forEach(version -> subjects.add(version.subject()));
+    json(ctx, 200, subjects);
   }
 
   private void versionsById(Context ctx) {
@@ -330,18 +370,38 @@ final class RegistryApi {
     return Boolean.parseBoolean(ctx.queryParam(name));
   }
 
-  private static void json(Context ctx, int status, Object body) {
-    String text;
+  private static Deleted deletedFilter(Context ctx) {
+    return Deleted.of(flag(ctx, "deleted"), flag(ctx, "deletedOnly"));
+  }
+
+  private static int intParam(Context ctx, String name, int absent) {
+    String text = ctx.queryParam(name);
+    if (text == null || text.isBlank()) {
+      return absent;
+    }
     try {
-      text = JSON.writeValueAsString(body);
+      return Integer.parseInt(text.strip());
+    } catch (NumberFormatException e) {
+      throw new RegistryException(400, 400, "Query parameter " + name + " is not an integer: "
+          + text);
+    }
+  }
+
+  /** Writes {@code body} as JSON in UTF-8, whatever charset the server would default to. */
+  private static void json(Context ctx, int status, Object body) {
+    byte[] bytes;
+    try {
+      bytes = JSON.writeValueAsBytes(body);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot write a response", e);
     }
-    ctx.status(status).contentType(CONTENT_TYPE).result(text);
+    ctx.status(status).contentType(RESPONSE_CONTENT_TYPE).result(bytes);
   }
 
+  /** Writes a schema's text as the body, in UTF-8. */
   private static void raw(Context ctx, String schema) {
-    ctx.status(200).contentType(CONTENT_TYPE).result(schema);
+    ctx.status(200).contentType(RESPONSE_CONTENT_TYPE)
+        .result(schema.getBytes(StandardCharsets.UTF_8));
   }
 
   private static void error(Context ctx, int status, int errorCode, String message) {

@@ -1,5 +1,10 @@
 package dev.flywheel.devstack.registry;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.devstack.registry.StoreRecord.ConfigRecord;
 import dev.flywheel.devstack.registry.StoreRecord.SchemaRecord;
 import dev.flywheel.devstack.registry.StoreRecord.SchemaValue;
@@ -13,6 +18,7 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
@@ -43,6 +49,10 @@ import org.slf4j.LoggerFactory;
  * parsing ({@link Schema#toString()}). Whitespace and key order of the submitted text do not
  * matter; a different {@code doc}, default, alias or property does, so such a change makes a new
  * version (and a new id), as in Confluent's registry, which compares the same form.
+ *
+ * <p>A registration or lookup asked to normalize compares, and a registration then stores, the
+ * normalized form ({@link #normalize}): Avro's form with the properties of every type and field in
+ * sorted order, so that two schemas differing only in the order of their properties are the same.
  */
 final class SchemaStore {
 
@@ -63,10 +73,37 @@ final class SchemaStore {
   /** The outcome of a compatibility test; {@code messages} is empty when compatible. */
   record Compatibility(boolean compatible, List<String> messages) {}
 
+  /** Which versions a listing shows, by their soft-deleted state. */
+  enum Deleted {
+    /** Live versions only. */
+    EXCLUDE,
+    /** Live and soft-deleted versions. */
+    INCLUDE,
+    /** Soft-deleted versions only. */
+    ONLY;
+
+    /**
+     * From the {@code deleted} and {@code deletedOnly} flags of a request; as in Confluent's
+     * registry, {@code deletedOnly} wins when both are set.
+     */
+    static Deleted of(boolean deleted, boolean deletedOnly) {
+      return deletedOnly ? ONLY : deleted ? INCLUDE : EXCLUDE;
+    }
+
+    boolean shows(boolean softDeleted) {
+      return switch (this) {
+        case EXCLUDE -> !softDeleted;
+        case INCLUDE -> true;
+        case ONLY -> softDeleted;
+      };
+    }
+  }
+
   /** The version designated by "latest" (or -1) in a path. */
   static final int LATEST = -1;
 
   private static final Logger log = LoggerFactory.getLogger(SchemaStore.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Log store;
   private final CompatibilityLevel defaultLevel;
@@ -173,7 +210,22 @@ final class SchemaStore {
    *     when the write failed (the id and version it would have taken are then never given again)
    */
   int register(String subject, String schemaText) {
+    return register(subject, schemaText, false);
+  }
+
+  /**
+   * Registers {@code schemaText} under {@code subject}, or returns the id of the same schema
+   * already registered there; when {@code normalize}, the same under {@link #normalize} and the
+   * normalized form is what is stored.
+   *
+   * @throws RegistryException 42201 when the schema is invalid, 409 when it is incompatible, 500xx
+   *     when the write failed (the id and version it would have taken are then never given again)
+   */
+  int register(String subject, String schemaText, boolean normalize) {
     Schema schema = parse(schemaText);
+    if (normalize) {
+      schema = normalize(schema);
+    }
     String canonical = schema.toString();
     synchronized (writer) {
       int id;
@@ -182,7 +234,7 @@ final class SchemaStore {
       try {
         NavigableMap<Integer, SchemaValue> versions = subjects.getOrDefault(subject, new TreeMap<>());
         for (SchemaValue value : versions.values()) {
-          if (!value.deleted() && canonical.equals(canonical(value.id(), value.schema()))) {
+          if (!value.deleted() && canonical.equals(identity(value, normalize))) {
             return value.id();
           }
         }
@@ -333,12 +385,16 @@ final class SchemaStore {
 
   // ---------------------------------------------------------------- reads
 
-  /** Subjects with a live version, or with any version when {@code deleted}, sorted. */
-  List<String> subjects(boolean deleted) {
+  /**
+   * Subjects, sorted: with a live version ({@link Deleted#EXCLUDE}), with any version ({@link
+   * Deleted#INCLUDE}), or whose versions are all soft-deleted ({@link Deleted#ONLY}).
+   */
+  List<String> subjects(Deleted filter) {
     return read(() -> {
       List<String> names = new ArrayList<>();
       subjects.forEach((name, versions) -> {
-        if (deleted || versions.values().stream().anyMatch(v -> !v.deleted())) {
+        boolean allDeleted = versions.values().stream().allMatch(SchemaValue::deleted);
+        if (filter.shows(allDeleted)) {
           names.add(name);
         }
       });
@@ -352,17 +408,59 @@ final class SchemaStore {
    * @throws RegistryException 40401 when there is none
    */
   List<Integer> versions(String subject, boolean deleted) {
+    return versions(subject, deleted ? Deleted.INCLUDE : Deleted.EXCLUDE);
+  }
+
+  /**
+   * The version numbers of a subject that {@code filter} shows, oldest first. With {@link
+   * Deleted#ONLY}, as in Confluent's registry, a subject that has versions but none soft-deleted
+   * has an empty list.
+   *
+   * @throws RegistryException 40401 when the subject has no version, or no live one unless
+   *     soft-deleted ones are asked for
+   */
+  List<Integer> versions(String subject, Deleted filter) {
     return read(() -> {
       List<Integer> numbers = new ArrayList<>();
-      subjects.getOrDefault(subject, new TreeMap<>()).values().forEach(v -> {
-        if (deleted || !v.deleted()) {
+      NavigableMap<Integer, SchemaValue> versions =
+          subjects.getOrDefault(subject, new TreeMap<>());
+      versions.values().forEach(v -> {
+        if (filter.shows(v.deleted())) {
           numbers.add(v.version());
         }
       });
-      if (numbers.isEmpty()) {
+      if (versions.isEmpty() || (numbers.isEmpty() && filter == Deleted.EXCLUDE)) {
         throw RegistryException.subjectNotFound(subject);
       }
       return numbers;
+    });
+  }
+
+  /**
+   * The versions of every subject starting with {@code prefix} (every subject when it is null or
+   * empty), by subject then version: the live ones, or all when {@code deleted}; only the latest of
+   * those of each subject when {@code latestOnly}.
+   */
+  List<Version> versionsWithPrefix(String prefix, boolean deleted, boolean latestOnly) {
+    return read(() -> {
+      List<Version> found = new ArrayList<>();
+      subjects.forEach((name, versions) -> {
+        if (prefix != null && !name.startsWith(prefix)) {
+          return;
+        }
+        List<Version> shown = new ArrayList<>();
+        versions.values().forEach(v -> {
+          if (deleted || !v.deleted()) {
+            shown.add(toVersion(v));
+          }
+        });
+        if (latestOnly && !shown.isEmpty()) {
+          found.add(shown.get(shown.size() - 1));
+        } else if (!latestOnly) {
+          found.addAll(shown);
+        }
+      });
+      return found;
     });
   }
 
@@ -389,13 +487,15 @@ final class SchemaStore {
   }
 
   /**
-   * Finds {@code schemaText} among the versions of a subject.
+   * Finds {@code schemaText} among the versions of a subject; when {@code normalize}, compares the
+   * {@link #normalize normalized} forms of both.
    *
    * @throws RegistryException 42201 when the schema is invalid, 40401 when the subject has no
    *     version, 40403 when none of its versions is this schema
    */
-  Version lookup(String subject, String schemaText, boolean deleted) {
-    String canonical = parse(schemaText).toString();
+  Version lookup(String subject, String schemaText, boolean deleted, boolean normalize) {
+    Schema parsed = parse(schemaText);
+    String canonical = (normalize ? normalize(parsed) : parsed).toString();
     return read(() -> {
       NavigableMap<Integer, SchemaValue> versions = subjects.get(subject);
       if (versions == null || (!deleted && versions.values().stream().allMatch(
@@ -403,8 +503,7 @@ final class SchemaStore {
         throw RegistryException.subjectNotFound(subject);
       }
       for (SchemaValue value : versions.descendingMap().values()) {
-        if ((deleted || !value.deleted()) && canonical.equals(canonical(value.id(),
-            value.schema()))) {
+        if ((deleted || !value.deleted()) && canonical.equals(identity(value, normalize))) {
           return toVersion(value);
         }
       }
@@ -515,6 +614,53 @@ final class SchemaStore {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** What a stored version is compared with: Avro's form, or the normalized one. */
+  private String identity(SchemaValue value, boolean normalize) {
+    Schema parsed = schemasById.get(value.id());
+    if (!normalize || parsed == null) {
+      return canonical(value.id(), value.schema());
+    }
+    return normalize(parsed).toString();
+  }
+
+  /**
+   * The normalized form of a schema: the same schema with the properties of every type and field
+   * (and the keys of every default and property value) in sorted order. Avro's own form already
+   * resolves names against their namespaces, leaves out a field order that is the default
+   * ({@code ascending}) and ignores the key order and whitespace of the text; sorting the
+   * properties makes the form independent of the order in which properties were written too. This
+   * is close to, not the same as, Confluent's normalization: Confluent writes fully qualified names
+   * and an explicit order, so the text stored for a normalized registration differs in form.
+   */
+  static Schema normalize(Schema schema) {
+    try {
+      JsonNode sorted = sortKeys(JSON.readTree(schema.toString()));
+      return new Schema.Parser().parse(JSON.writeValueAsString(sorted));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("Avro printed a schema that is not JSON: " + schema, e);
+    }
+  }
+
+  private static JsonNode sortKeys(JsonNode node) {
+    if (node.isObject()) {
+      ObjectNode sorted = JSON.createObjectNode();
+      new TreeSet<>(fieldNames(node)).forEach(name -> sorted.set(name, sortKeys(node.get(name))));
+      return sorted;
+    }
+    if (node.isArray()) {
+      ArrayNode sorted = JSON.createArrayNode();
+      node.forEach(element -> sorted.add(sortKeys(element)));
+      return sorted;
+    }
+    return node;
+  }
+
+  private static List<String> fieldNames(JsonNode object) {
+    List<String> names = new ArrayList<>();
+    object.fieldNames().forEachRemaining(names::add);
+    return names;
+  }
 
   private CompatibilityLevel effectiveLevel(String subject) {
     CompatibilityLevel own = subjectLevels.get(subject);

@@ -416,6 +416,218 @@ class EmbeddedSchemaRegistryIT {
   }
 
   @Test
+  void shouldServeNonAsciiDocsAndDefaultsInUtf8OnEveryRouteThatReturnsSchemaText() {
+    // Given a schema whose doc and field default are outside ASCII, registered under a subject
+    String schema = "{\"type\":\"record\",\"name\":\"Price\",\"namespace\":\"dev.flywheel.test\","
+        + "\"doc\":\"Prix en € été\",\"fields\":[{\"name\":\"currency\",\"type\":\"string\","
+        + "\"default\":\"€\"}]}";
+    String canonical = new Schema.Parser().parse(schema).toString();
+    int id = fresh.http().registerOk("price-value", schema);
+
+    // When it is read back by id, by version, raw, and by lookup
+    Response byId = fresh.http().get("/schemas/ids/" + id);
+    Response rawById = fresh.http().get("/schemas/ids/" + id + "/schema");
+    Response byVersion = fresh.http().get("/subjects/price-value/versions/1");
+    Response rawByVersion = fresh.http().get("/subjects/price-value/versions/1/schema");
+    Response lookedUp = fresh.http().post("/subjects/price-value", RegistryHttp.schemaBody(schema));
+
+    // Then every route sends the text as registered, in UTF-8, and says so
+    assertThat(canonical).contains("Prix en € été", "\"default\":\"€\"");
+    assertThat(byId.json().get("schema").asText()).isEqualTo(canonical);
+    assertThat(rawById.body()).isEqualTo(canonical);
+    assertThat(byVersion.json().get("schema").asText()).isEqualTo(canonical);
+    assertThat(rawByVersion.body()).isEqualTo(canonical);
+    assertThat(lookedUp.json().get("schema").asText()).isEqualTo(canonical);
+    assertThat(List.of(byId, rawById, byVersion, rawByVersion, lookedUp))
+        .extracting(Response::contentType)
+        .allSatisfy(type -> assertThat(type).startsWith(V1_JSON).containsIgnoringCase("utf-8"));
+  }
+
+  @Test
+  void shouldAnswerTheDefaultContextAsTheOnlyOne() {
+    // Given a registry with a subject
+    fresh.http().registerOk("ctx-value", record("Ctx", ID_INT));
+
+    // When the contexts are listed
+    Response contexts = fresh.http().get("/contexts");
+
+    // Then there is the default context only, as Confluent names it
+    assertThat(contexts.status()).isEqualTo(200);
+    assertThat(contexts.body()).isEqualTo("[\".\"]");
+  }
+
+  @Test
+  void shouldListTheSchemasOfTheSubjectsStartingWithAPrefix() {
+    // Given two subjects starting with "orders" and one not
+    String a1 = record("A", ID_INT);
+    String a2 = record("A", ID_INT + "," + NAME_DEFAULTED);
+    String b1 = record("B", ID_INT);
+    int idA1 = fresh.http().registerOk("orders.a-value", a1);
+    int idA2 = fresh.http().registerOk("orders.a-value", a2);
+    int idB1 = fresh.http().registerOk("orders.b-value", b1);
+    fresh.http().registerOk("payments-value", record("P", ID_INT));
+
+    // When the schemas of the subjects starting with "orders" are listed
+    Response listed = fresh.http().get("/schemas?subjectPrefix=orders");
+
+    // Then each version comes with its subject, version, id and schema, by subject then version
+    assertThat(listed.status()).isEqualTo(200);
+    assertThat(listed.json()).containsExactly(
+        versionJson("orders.a-value", 1, idA1, canonical(a1)),
+        versionJson("orders.a-value", 2, idA2, canonical(a2)),
+        versionJson("orders.b-value", 1, idB1, canonical(b1)));
+    assertThat(fresh.http().get("/schemas").json()).hasSize(4);
+  }
+
+  @Test
+  void shouldListSoftDeletedSchemasOnlyWhenAsked() {
+    // Given a subject whose second version is soft-deleted
+    fresh.http().registerOk("soft-value", record("Soft", ID_INT));
+    fresh.http().registerOk("soft-value", record("Soft", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().delete("/subjects/soft-value/versions/2");
+
+    // When the schemas are listed without and with the deleted ones
+    JsonNode live = fresh.http().get("/schemas").json();
+    JsonNode all = fresh.http().get("/schemas?deleted=true").json();
+
+    // Then the soft-deleted version shows only in the second list
+    assertThat(live.findValuesAsText("version")).containsExactly("1");
+    assertThat(all.findValuesAsText("version")).containsExactly("1", "2");
+  }
+
+  @Test
+  void shouldListOnlyTheLatestSchemaOfEachSubjectWhenAsked() {
+    // Given a subject with three versions, the third soft-deleted, and another with one
+    fresh.http().registerOk("multi-value", record("Multi", ID_INT));
+    int second = fresh.http().registerOk("multi-value",
+        record("Multi", ID_INT + "," + NAME_DEFAULTED));
+    int third = fresh.http().registerOk("multi-value", record("Multi", ID_INT + ","
+        + NAME_DEFAULTED + ",{\"name\":\"n\",\"type\":\"int\",\"default\":0}"));
+    fresh.http().delete("/subjects/multi-value/versions/3");
+    int single = fresh.http().registerOk("single-value", record("Single", ID_INT));
+
+    // When only the latest schemas are listed, without and with the deleted ones
+    JsonNode latest = fresh.http().get("/schemas?latestOnly=true").json();
+    JsonNode latestWithDeleted = fresh.http().get("/schemas?latestOnly=true&deleted=true").json();
+
+    // Then each subject shows once, with its latest version among those listed
+    assertThat(latest.findValuesAsText("id"))
+        .containsExactly(String.valueOf(second), String.valueOf(single));
+    assertThat(latestWithDeleted.findValuesAsText("id"))
+        .containsExactly(String.valueOf(third), String.valueOf(single));
+  }
+
+  @Test
+  void shouldListTheSubjectsOfASchemaIdIncludingSoftDeletedOnesWhenAsked() {
+    // Given one schema under three subjects, soft-deleted from one
+    String schema = record("Shared", ID_INT);
+    int id = fresh.http().registerOk("c-value", schema);
+    fresh.http().registerOk("a-value", schema);
+    fresh.http().registerOk("b-value", schema);
+    fresh.http().delete("/subjects/b-value");
+
+    // When the subjects of its id are listed, without and with the deleted ones, and those of an
+    // unknown id
+    Response live = fresh.http().get("/schemas/ids/" + id + "/subjects");
+    Response all = fresh.http().get("/schemas/ids/" + id + "/subjects?deleted=true");
+    Response unknown = fresh.http().get("/schemas/ids/42/subjects");
+
+    // Then the subjects come once each, sorted, the soft-deleted one only when asked
+    assertThat(live.body()).isEqualTo("[\"a-value\",\"c-value\"]");
+    assertThat(all.body()).isEqualTo("[\"a-value\",\"b-value\",\"c-value\"]");
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(unknown.errorCode()).isEqualTo(40403);
+  }
+
+  @Test
+  void shouldListOnlySoftDeletedSubjectsWhenDeletedOnlyIsAsked() {
+    // Given a live subject, a soft-deleted subject, and a subject with one of two versions deleted
+    fresh.http().registerOk("live-value", record("Live", ID_INT));
+    fresh.http().registerOk("gone-value", record("Gone", ID_INT));
+    fresh.http().delete("/subjects/gone-value");
+    fresh.http().registerOk("mixed-value", record("Mixed", ID_INT));
+    fresh.http().registerOk("mixed-value", record("Mixed", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().delete("/subjects/mixed-value/versions/2");
+
+    // When the subjects are listed with deletedOnly, as Confluent's client sends it
+    Response deletedOnly = fresh.http().get("/subjects?deleted=false&deletedOnly=true");
+    Response both = fresh.http().get("/subjects?deleted=true&deletedOnly=true");
+
+    // Then only the subject whose versions are all soft-deleted is listed
+    assertThat(deletedOnly.body()).isEqualTo("[\"gone-value\"]");
+    assertThat(both.body()).isEqualTo("[\"gone-value\"]");
+  }
+
+  @Test
+  void shouldListOnlySoftDeletedVersionsWhenDeletedOnlyIsAsked() {
+    // Given a subject with one of two versions soft-deleted, and a subject with none deleted
+    fresh.http().registerOk("mixed-value", record("Mixed", ID_INT));
+    fresh.http().registerOk("mixed-value", record("Mixed", ID_INT + "," + NAME_DEFAULTED));
+    fresh.http().delete("/subjects/mixed-value/versions/2");
+    fresh.http().registerOk("live-value", record("Live", ID_INT));
+
+    // When their versions are listed with deletedOnly, and those of an unknown subject
+    Response mixed = fresh.http()
+        .get("/subjects/mixed-value/versions?deleted=false&deletedOnly=true");
+    Response live = fresh.http().get("/subjects/live-value/versions?deletedOnly=true");
+    Response unknown = fresh.http().get("/subjects/nope/versions?deletedOnly=true");
+
+    // Then only the soft-deleted version is listed; none for the live subject, as in Confluent's
+    // registry; the unknown subject is not found
+    assertThat(mixed.body()).isEqualTo("[2]");
+    assertThat(live.status()).isEqualTo(200);
+    assertThat(live.body()).isEqualTo("[]");
+    assertThat(unknown.errorCode()).isEqualTo(40401);
+  }
+
+  @Test
+  void shouldGiveTheExistingIdToASchemaDifferingOnlyInPropertyOrderWhenNormalizing() {
+    // Given a schema with two properties registered as written
+    String written = propertied("\"zeta\":\"1\",\"alpha\":\"2\"");
+    int id = fresh.http().registerOk("props-value", written);
+
+    // When the same schema with its properties the other way round is registered, normalized
+    Response normalized = fresh.http().post("/subjects/props-value/versions?normalize=true",
+        RegistryHttp.schemaBody(propertied("\"alpha\":\"2\",\"zeta\":\"1\"")));
+
+    // Then it is the same schema: same id, still one version
+    assertThat(normalized.status()).isEqualTo(200);
+    assertThat(normalized.id()).isEqualTo(id);
+    assertThat(fresh.http().get("/subjects/props-value/versions").body()).isEqualTo("[1]");
+  }
+
+  @Test
+  void shouldFindASchemaDifferingOnlyInPropertyOrderByANormalizedLookup() {
+    // Given a schema with two properties registered as written
+    int id = fresh.http().registerOk("props-value", propertied("\"zeta\":\"1\",\"alpha\":\"2\""));
+    String reordered = RegistryHttp.schemaBody(propertied("\"alpha\":\"2\",\"zeta\":\"1\""));
+
+    // When the schema with its properties the other way round is looked up, plain and normalized
+    Response plain = fresh.http().post("/subjects/props-value", reordered);
+    Response normalized = fresh.http().post("/subjects/props-value?normalize=true", reordered);
+
+    // Then only the normalized lookup finds it, as the registered version
+    assertThat(plain.errorCode()).isEqualTo(40403);
+    assertThat(normalized.status()).isEqualTo(200);
+    assertThat(normalized.json().get("id").asInt()).isEqualTo(id);
+    assertThat(normalized.json().get("version").asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldStoreTheNormalizedFormOfANormalizedRegistration() {
+    // Given a schema whose properties are not in order
+    String written = propertied("\"zeta\":\"1\",\"alpha\":\"2\"");
+
+    // When it is registered normalized
+    int id = fresh.http().post("/subjects/props-value/versions?normalize=true",
+        RegistryHttp.schemaBody(written)).id();
+
+    // Then the registry serves it with its properties sorted
+    assertThat(fresh.http().get("/schemas/ids/" + id + "/schema").body())
+        .isEqualTo(canonical(propertied("\"alpha\":\"2\",\"zeta\":\"1\"")));
+  }
+
+  @Test
   void shouldRefuseToStartAfterClose() {
     // Given a closed registry
     EmbeddedSchemaRegistry registry = fresh.registry();
@@ -431,6 +643,16 @@ class EmbeddedSchemaRegistryIT {
   private static JsonNode versionJson(String subject, int version, int id, String schema) {
     return JSON.createObjectNode().put("subject", subject).put("version", version).put("id", id)
         .put("schema", schema);
+  }
+
+  private static String canonical(String schema) {
+    return new Schema.Parser().parse(schema).toString();
+  }
+
+  /** A record with the given custom properties (JSON members, without braces), in that order. */
+  private static String propertied(String properties) {
+    return "{\"type\":\"record\",\"name\":\"Props\",\"namespace\":\"dev.flywheel.test\","
+        + "\"fields\":[" + ID_INT + "]," + properties + "}";
   }
 
   private static List<String> fieldNames(JsonNode node) {

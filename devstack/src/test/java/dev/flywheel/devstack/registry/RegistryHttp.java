@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -30,7 +31,11 @@ final class RegistryHttp {
     this.baseUrl = baseUrl;
   }
 
-  /** A response: status, content type and body, with the body as JSON when asked. */
+  /**
+   * A response: status, content type and body, with the body as JSON when asked. The body is the
+   * bytes received read as UTF-8, the encoding of JSON, whatever charset the response declares:
+   * text that was not sent in UTF-8 does not come out as it was registered.
+   */
   record Response(int status, String contentType, String body) {
     JsonNode json() {
       try {
@@ -107,10 +112,11 @@ final class RegistryHttp {
 
   private Response send(HttpRequest.Builder request) {
     try {
-      HttpResponse<String> response = client.send(request.timeout(Duration.ofSeconds(30)).build(),
-          BodyHandlers.ofString());
+      HttpResponse<byte[]> response = client.send(request.timeout(Duration.ofSeconds(30)).build(),
+          BodyHandlers.ofByteArray());
       return new Response(response.statusCode(),
-          response.headers().firstValue("Content-Type").orElse(null), response.body());
+          response.headers().firstValue("Content-Type").orElse(null),
+          new String(response.body(), StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {

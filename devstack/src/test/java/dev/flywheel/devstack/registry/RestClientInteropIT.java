@@ -54,6 +54,24 @@ class RestClientInteropIT {
   }
 
   @Test
+  void shouldReadBackASchemaWithNonAsciiTextThroughFlywheelsClient() {
+    // Given a schema whose doc and field default are outside ASCII, registered through the client
+    Schema schema = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"Price\","
+        + "\"namespace\":\"dev.flywheel.test\",\"doc\":\"Prix en € été\",\"fields\":["
+        + "{\"name\":\"currency\",\"type\":\"string\",\"default\":\"€\"}]}");
+    int id = client().register("price-value", schema, false);
+
+    // When fresh clients read it by id and as the latest version
+    Schema byId = client().getSchemaById(id);
+    RegisteredSchema latest = client().getLatest("price-value");
+
+    // Then both are the schema registered, doc and default included
+    assertThat(byId).isEqualTo(schema);
+    assertThat(byId.getDoc()).isEqualTo("Prix en € été");
+    assertThat(latest.schema()).isEqualTo(schema);
+  }
+
+  @Test
   void shouldCarryTheRegistrysErrorCodesIntoTheClientsExceptions() {
     // Given a subject with an int field
     Schema v1 = new Schema.Parser().parse(record("Err", ID_INT));
