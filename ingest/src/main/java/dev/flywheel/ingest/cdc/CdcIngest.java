@@ -65,7 +65,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Each inserted or updated row becomes a record on {@code flywheel.data.<source>}, keyed by the
- * row's primary key (as a string; composite keys joined by {@code ':'}), whose value is the row's
+ * row's primary key (as a string; composite keys joined by {@code ':'}, with {@code \} and
+ * {@code :} in text values escaped as {@code \\} and {@code \:}), whose value is the row's
  * after-image as Avro (see {@link ConnectToAvro} for the type mapping) plus {@code cdc_op}, {@code
  * cdc_lsn} and {@code cdc_commit_time}; the schema is registered under {@code <topic>-value} only
  * if the registry finds it compatible. A deleted row becomes a tombstone or a delete event ({@link

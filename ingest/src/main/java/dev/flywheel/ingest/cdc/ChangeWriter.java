@@ -426,23 +426,73 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   }
 
   /**
-   * The row's primary key as a string: the value of a single key column, or the values of a
-   * composite key joined by {@code ':'} in column order; null when the table has no primary key.
-   * Each value is written by its Connect type, independent of the JVM's time zone and locale:
-   * see {@link #keyText}.
+   * The row's primary key as a string; null when the table has no primary key. A single key
+   * column's value is the key as it is. A composite key is its columns' values in column order,
+   * joined by {@code ':'}, with {@code \} and {@code :} inside a text value escaped as {@code \\}
+   * and {@code \:}, so no two rows of a table share a key: {@code ("a:b", "c")} is {@code a\:b:c}
+   * and {@code ("a", "b:c")} is {@code a:b\:c}. Values that cannot contain {@code \} and hold
+   * {@code ':'} only at fixed places of a time format (see {@link #escapedInCompositeKey}) are
+   * never escaped, and a value holding neither character is the same
+   * escaped or not, so such keys read exactly as the plain join. Each value is written by its
+   * Connect type, independent of the JVM's time zone and locale: see {@link #keyText}.
    */
   static String key(Object key) {
     if (!(key instanceof Struct struct)) {
       return key == null ? null : String.valueOf(key);
     }
+    List<Field> fields = struct.schema().fields();
+    if (fields.size() == 1) {
+      Field only = fields.get(0);
+      return keyText(only.schema(), struct.get(only));
+    }
     StringBuilder text = new StringBuilder();
-    for (Field field : struct.schema().fields()) {
+    for (Field field : fields) {
       if (field.index() > 0) {
-        text.append(':');
+        text.append(KEY_SEPARATOR);
       }
-      text.append(keyText(field.schema(), struct.get(field)));
+      String value = keyText(field.schema(), struct.get(field));
+      if (escapedInCompositeKey(field.schema())) {
+        escapeKeyComponent(value, text);
+      } else {
+        text.append(value);
+      }
     }
     return text.toString();
+  }
+
+  private static final char KEY_SEPARATOR = ':';
+  private static final char KEY_ESCAPE = '\\';
+  private static final String DEBEZIUM_ZONED_TIMESTAMP = "io.debezium.time.ZonedTimestamp";
+  private static final String DEBEZIUM_ZONED_TIME = "io.debezium.time.ZonedTime";
+
+  /**
+   * Whether a composite key column's text is escaped: true for text (any Connect string but
+   * Debezium's {@code timestamptz} and {@code timetz}) and for arrays, maps and structs written by
+   * {@code String.valueOf}; false for the values {@link #keyText} formats itself (numbers,
+   * booleans, {@code numeric}, {@code date}, {@code time}, {@code timestamp}, {@code bytea} as
+   * base64) and for Debezium's {@code timestamptz} and {@code timetz} (ISO-8601 in UTC, ending
+   * in {@code Z}). These never hold {@code \}, and hold {@code ':'} only inside a time of
+   * fixed form that ends where its format ends, so they cannot move the boundary between two
+   * columns; leaving them as they are keeps the keys of tables keyed by a time and another column
+   * as they were before escaping.
+   */
+  static boolean escapedInCompositeKey(org.apache.kafka.connect.data.Schema schema) {
+    return switch (schema.type()) {
+      case INT8, INT16, INT32, INT64, FLOAT32, FLOAT64, BOOLEAN, BYTES -> false;
+      case STRING -> !DEBEZIUM_ZONED_TIMESTAMP.equals(schema.name())
+          && !DEBEZIUM_ZONED_TIME.equals(schema.name());
+      default -> true;
+    };
+  }
+
+  private static void escapeKeyComponent(String value, StringBuilder text) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == KEY_ESCAPE || c == KEY_SEPARATOR) {
+        text.append(KEY_ESCAPE);
+      }
+      text.append(c);
+    }
   }
 
   /**

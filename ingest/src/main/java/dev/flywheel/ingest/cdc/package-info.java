@@ -31,7 +31,8 @@
  *
  * <ul>
  *   <li>{@code flywheel.data.<source>}: key = the row's primary key as a string (composite keys
- *       joined by {@code ':'}; timestamps as ISO-8601 UTC with milliseconds, {@code bytea} as
+ *       joined by {@code ':'}, with {@code \} and {@code :} in text values escaped as {@code \\}
+ *       and {@code \:}; timestamps as ISO-8601 UTC with milliseconds, {@code bytea} as
  *       base64, numerics as plain numbers); value = the after-image as Avro, derived from the
  *       columns
  *       (nullable columns as {@code ["null", T]} with default null, timestamps as {@code

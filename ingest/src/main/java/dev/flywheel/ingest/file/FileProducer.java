@@ -93,8 +93,9 @@ import org.slf4j.LoggerFactory;
  * acknowledged or has failed. A record the broker refuses for its event time (further ahead of
  * its clock than the topic's {@code message.timestamp.after.max.ms}, 1 hour by default) is an
  * invalid line like any other, dead-lettered with the reason; the records the broker refused
- * only for being in its batch are sent again (after the records sent since, so records of one
- * key may then be out of file order around it). If the broker refuses a record for good
+ * only for being in its batch are sent again at once, one at a time, before anything read after
+ * them is sent to their partition, so records of one key stay in file order (with the default
+ * one request in flight). If the broker refuses a record for good
  * otherwise, the run stops reading,
  * flushes what it sent and reports the failure in the summary. {@link #stop()} (Ctrl-C) does the
  * same without a failure. A run that is stopped or crashes leaves what was acknowledged on the
@@ -264,8 +265,8 @@ public final class FileProducer {
       }
     };
 
-    // sends the broker refused for their timestamp, and the records sent with them: handled on
-    // this thread, not in the producer's callback
+    // sends the broker refused for their timestamp: dead-lettered on this thread, not in the
+    // producer's callback
     Queue<Refused> refusals = new ConcurrentLinkedQueue<>();
 
     long read = 0;
@@ -275,6 +276,7 @@ public final class FileProducer {
     long lastLine = 0;
     try (ReadAhead<Prepared> ahead = new ReadAhead<>(reader, this::prepare,
         "flywheel-produce-read-" + source.name());
+        Resender resender = new Resender(resendConfig());
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
       int maxRequestSize = RecordSize.maxRequestSize(producerConfig());
@@ -295,7 +297,7 @@ public final class FileProducer {
               if (tooLarge.isPresent()) {
                 prepared = Prepared.invalid(line, List.of(tooLarge.get()));
               } else {
-                producer.send(record, refusable(line, record, refusals, onData));
+                producer.send(record, refusable(line, record, refusals, resender, onData));
               }
             }
             if (!prepared.errors().isEmpty()) {
@@ -305,7 +307,7 @@ public final class FileProducer {
                   onDeadLetter);
             }
             invalid += handleRefusals(refusals, producer, deadLetters, topic, fileName, listed,
-                onData, onDeadLetter, rejectedMeter);
+                onDeadLetter, rejectedMeter);
             if (read % PROGRESS_INTERVAL_RECORDS == 0) {
               progress.onProgress(new ProgressListener.Progress(reader.bytesRead(), fileBytes,
                   read, produced.get(), invalid, System.nanoTime() - start));
@@ -319,11 +321,11 @@ public final class FileProducer {
             }
           }
         }
-        // refusals may arrive until every send is acknowledged: dead-letter (or resend) them
+        // refusals may arrive until every send is acknowledged: dead-letter them
         flush(producer);
         while (!refusals.isEmpty()) {
           invalid += handleRefusals(refusals, producer, deadLetters, topic, fileName, listed,
-              onData, onDeadLetter, rejectedMeter);
+              onDeadLetter, rejectedMeter);
           flush(producer);
         }
       } catch (InterruptedException e) {
@@ -375,26 +377,34 @@ public final class FileProducer {
   }
 
   /**
-   * A send of {@code line}'s record the broker refused for its timestamp ({@code culprit}: an
-   * event time further ahead than the topic's {@code message.timestamp.after.max.ms}), or one it
-   * refused only for being in the same batch as such a record.
+   * A send of {@code line}'s record the broker refused for its timestamp (an event time further
+   * ahead than the topic's {@code message.timestamp.after.max.ms}).
    */
-  private record Refused(SourceLine line, ProducerRecord<byte[], byte[]> record, Exception cause,
-      boolean culprit) {}
+  private record Refused(SourceLine line, ProducerRecord<byte[], byte[]> record,
+      Exception cause) {}
 
   /**
    * The callback of {@code line}'s send: {@code onData}, except that a refusal for the record's
-   * timestamp, or for being in a batch with such a record, is queued on {@code refusals} for the
-   * sending thread, to dead-letter the line (or send the record again) rather than stop the run.
+   * timestamp is queued on {@code refusals} for the sending thread, to dead-letter the line rather
+   * than stop the run, and a record refused only for being in a batch with such a record is sent
+   * again by {@code resender} before the callback returns.
+   *
+   * <p>Sending it again here, on the producer's I/O thread, is what keeps file order per key: with
+   * one request in flight, the batches behind the refused one in its partition (which hold the
+   * lines read after it) are sent only once this batch's callbacks have returned, so the records
+   * sent again are written before them. Sent from the reading thread instead, they would land
+   * after those lines.
    */
   private static Callback refusable(SourceLine line, ProducerRecord<byte[], byte[]> record,
-      Queue<Refused> refusals, Callback onData) {
+      Queue<Refused> refusals, Resender resender, Callback onData) {
     return (metadata, e) -> {
       if (isTimestampRefusal(e)) {
-        refusals.add(new Refused(line, record, e, true));
+        refusals.add(new Refused(line, record, e));
       } else if (e != null && e.getClass() == KafkaException.class
           && String.valueOf(e.getMessage()).contains(PART_OF_AN_INVALID_BATCH)) {
-        refusals.add(new Refused(line, record, e, false));
+        int partition = metadata != null && metadata.partition() >= 0 ? metadata.partition()
+            : record.partition() == null ? -1 : record.partition();
+        resender.sendAgain(record, partition, refusable(line, record, refusals, resender, onData));
       } else {
         onData.onCompletion(metadata, e);
       }
@@ -415,19 +425,14 @@ public final class FileProducer {
   }
 
   /**
-   * Dead-letters the lines the broker refused for their timestamp and sends again the records
-   * refused only for their batch's sake; returns how many lines were dead-lettered.
+   * Dead-letters the lines the broker refused for their timestamp; returns how many lines were
+   * dead-lettered.
    */
   private int handleRefusals(Queue<Refused> refusals, Producer<byte[], byte[]> producer,
       DeadLetterWriter deadLetters, String topic, String fileName, List<InvalidLine> listed,
-      Callback onData, Callback onDeadLetter, Counter rejectedMeter) {
+      Callback onDeadLetter, Counter rejectedMeter) {
     int deadLettered = 0;
     for (Refused refused = refusals.poll(); refused != null; refused = refusals.poll()) {
-      if (!refused.culprit()) {
-        producer.send(refused.record(), refusable(refused.line(), refused.record(), refusals,
-            onData));
-        continue;
-      }
       deadLettered++;
       rejectedMeter.increment();
       String field = labels || source.timeField() == null ? FieldError.ROOT : source.timeField();
@@ -483,6 +488,74 @@ public final class FileProducer {
         + " Kafka record, over the " + maxRequestSize + " bytes the producer accepts"
         + " (max.request.size): split it into smaller records, or raise max.request.size"
         + " (and max.message.bytes of topic " + record.topic() + ")"));
+  }
+
+  /**
+   * The settings of the producer that sends again the records refused only for their batch's
+   * sake: those of the run's producer, without linger, since each is sent on its own.
+   */
+  private Map<String, Object> resendConfig() {
+    Map<String, Object> config = producerConfig();
+    config.put(ProducerConfig.CLIENT_ID_CONFIG,
+        config.getOrDefault(ProducerConfig.CLIENT_ID_CONFIG, "flywheel-produce") + "-again");
+    config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+    return config;
+  }
+
+  /**
+   * Sends records again, one at a time and each to its partition, waiting for the broker's answer
+   * to each before returning; called from the run producer's callback (see {@link #refusable}), so
+   * that producer sends nothing more of that partition meanwhile. Its producer is created on the
+   * first record, so a run without refusals opens no second connection.
+   */
+  static final class Resender implements AutoCloseable {
+
+    private final Map<String, Object> config;
+    private Producer<byte[], byte[]> producer;
+    private boolean closed;
+
+    Resender(Map<String, Object> config) {
+      this.config = config;
+    }
+
+    /**
+     * Sends {@code record} again to {@code partition} (or where the partitioner puts it, when
+     * negative) and waits until {@code callback} has had the answer.
+     */
+    void sendAgain(ProducerRecord<byte[], byte[]> record, int partition, Callback callback) {
+      ProducerRecord<byte[], byte[]> again = new ProducerRecord<>(record.topic(),
+          partition < 0 ? null : partition, record.timestamp(), record.key(), record.value(),
+          record.headers());
+      try {
+        producer().send(again, callback).get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        // the callback had the failure
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        callback.onCompletion(null, new InterruptException(e));
+      } catch (KafkaException e) {
+        callback.onCompletion(null, e);
+      }
+    }
+
+    private synchronized Producer<byte[], byte[]> producer() {
+      if (closed) {
+        throw new KafkaException("the run is over: its records are not sent again");
+      }
+      if (producer == null) {
+        producer = new KafkaProducer<>(config, new ByteArraySerializer(),
+            new ByteArraySerializer());
+      }
+      return producer;
+    }
+
+    @Override
+    public synchronized void close() {
+      closed = true;
+      if (producer != null) {
+        producer.close();
+      }
+    }
   }
 
   /**

@@ -55,7 +55,11 @@ import org.apache.avro.generic.GenericRecord;
  *   <tr><td>record</td><td>a JSON object; a missing field takes its default, an unknown field is
  *       an error</td></tr>
  *   <tr><td>union</td><td>a value of one branch, tried in order; or Avro's JSON encoding
- *       {@code {"string": "x"}} naming the branch</td></tr>
+ *       {@code {"string": "x"}} naming the branch, unless a map or record branch takes that
+ *       object as it is: then it is that map or record ({@code {"string": "x"}} is a map with
+ *       the key {@code string} in {@code ["null", "string", {"type": "map", "values": "string"}]},
+ *       and the string {@code x} in {@code ["null", "string", {"type": "map", "values":
+ *       "int"}]})</td></tr>
  *   <tr><td>timestamp-millis/-micros</td><td>epoch number, or an ISO-8601 instant with offset
  *       ({@code 2024-05-01T10:15:30.123Z})</td></tr>
  *   <tr><td>local-timestamp-millis/-micros</td><td>number, or ISO-8601 without offset</td></tr>
@@ -186,17 +190,33 @@ public final class JsonToAvro {
       }
       return fail(out, path, "is null but must be one of " + describe(union));
     }
-    // Avro's JSON encoding of a union value: {"<branch name>": value}.
+    List<Schema> nonNull = branches.stream().filter(b -> b.getType() != Schema.Type.NULL).toList();
+    // Avro's JSON encoding of a union value: {"<branch name>": value}. The same object may be a
+    // plain value of a map or record branch ({"string": "x"} is also a map with the key
+    // "string"): the plain reading wins, as for every other JSON value; the object is read as
+    // Avro's encoding only when no branch takes it as it is.
     if (json.isObject() && json.size() == 1) {
       String name = json.fieldNames().next();
-      for (Schema branch : branches) {
-        if (branch.getType() != Schema.Type.NULL && branchName(branch, name)
-            && !(branch.getType() == Schema.Type.RECORD && branch.getField(name) != null)) {
-          return convert(json.get(name), branch, path, out);
+      Schema named = null;
+      for (Schema branch : nonNull) {
+        if (branchName(branch, name)) {
+          named = branch;
+          break;
         }
       }
+      if (named != null) {
+        for (Schema branch : nonNull) {
+          if (branch.getType() == Schema.Type.MAP || branch.getType() == Schema.Type.RECORD) {
+            List<FieldError> attempt = new ArrayList<>();
+            Object value = convert(json, branch, path, attempt);
+            if (attempt.isEmpty()) {
+              return value;
+            }
+          }
+        }
+        return convert(json.get(name), named, path, out);
+      }
     }
-    List<Schema> nonNull = branches.stream().filter(b -> b.getType() != Schema.Type.NULL).toList();
     if (nonNull.size() == 1) {
       return convert(json, nonNull.get(0), path, out);
     }

@@ -155,6 +155,26 @@ class CdcIngestIT {
   }
 
   @Test
+  void shouldKeyRowsOfACompositeTextKeyApartWhenTheirValuesHoldColons() throws SQLException {
+    // Given a table keyed by two text columns, and two rows whose values joined by ':' read the
+    // same, next to a row whose values hold no ':'
+    String table = slot + "_links";
+    sql("CREATE TABLE " + table + " (src text, dst text, weight int NOT NULL,"
+        + " PRIMARY KEY (src, dst))");
+
+    // When they are captured
+    start(table, "links");
+    awaitStreaming();
+    sql("INSERT INTO " + table + " VALUES ('a:b', 'c', 1), ('a', 'b:c', 2), ('x', 'y', 3)");
+
+    // Then each row has its own key, the ':' inside a value escaped, and the plain row's key is
+    // its values joined by ':'
+    List<ConsumerRecord<String, GenericRecord>> records = awaitRecords(topics.data("links"), 3);
+    assertThat(records).extracting(r -> r.key() + "=" + r.value().get("weight"))
+        .containsExactlyInAnyOrder("a\\:b:c=1", "a:b\\:c=2", "x:y=3");
+  }
+
+  @Test
   void shouldDeliverExactlyTheRowsWrittenWhileStoppedAfterARestart() throws SQLException {
     // Given a table captured by an ingest that delivered a first row, then stopped
     String table = slot + "_events";

@@ -339,6 +339,62 @@ class ChangeWriterTest {
         .isEqualTo("2026-01-02T03:04:05.000Z:2026-01-02:1000:AQL/");
   }
 
+  @Test
+  void shouldGiveDistinctKeysToCompositeKeysWhoseValuesHoldTheSeparator() {
+    // Given two rows of a table keyed by two text columns whose values joined by ':' read the
+    // same, and two rows with a '\\' in a value
+    Schema keySchema = SchemaBuilder.struct().name("shop.public.links.Key")
+        .field("left", Schema.STRING_SCHEMA)
+        .field("right", Schema.STRING_SCHEMA)
+        .build();
+    Struct colonInFirst = new Struct(keySchema).put("left", "a:b").put("right", "c");
+    Struct colonInSecond = new Struct(keySchema).put("left", "a").put("right", "b:c");
+    Struct backslashInFirst = new Struct(keySchema).put("left", "a\\").put("right", "b");
+    Struct backslashInSecond = new Struct(keySchema).put("left", "a").put("right", "\\b");
+
+    // When they become record keys
+    // Then each row has its own key: ':' and '\' inside a value are escaped with '\'
+    assertThat(ChangeWriter.key(colonInFirst)).isEqualTo("a\\:b:c");
+    assertThat(ChangeWriter.key(colonInSecond)).isEqualTo("a:b\\:c");
+    assertThat(ChangeWriter.key(backslashInFirst)).isEqualTo("a\\\\:b");
+    assertThat(ChangeWriter.key(backslashInSecond)).isEqualTo("a:\\\\b");
+  }
+
+  @Test
+  void shouldKeepTheKeysOfCompositeKeysWhoseTextHoldsNoSeparator() {
+    // Given a composite key of text, an integer, a timestamptz and a time, whose text values hold
+    // neither ':' nor '\' (the times hold ':' in their fixed format)
+    Schema keySchema = SchemaBuilder.struct().name("shop.public.readings.Key")
+        .field("region", Schema.STRING_SCHEMA)
+        .field("sensor", Schema.INT64_SCHEMA)
+        .field("at", SchemaBuilder.string().name("io.debezium.time.ZonedTimestamp").build())
+        .field("slot", org.apache.kafka.connect.data.Time.SCHEMA)
+        .build();
+    Struct key = new Struct(keySchema)
+        .put("region", "eu-west.1")
+        .put("sensor", 42L)
+        .put("at", "2026-01-02T03:04:05.123456Z")
+        .put("slot", new java.util.Date(3_600_000L + 4 * 60_000L + 5_000L));
+
+    // When it becomes the record key
+    // Then it is the plain join of the values: nothing in it is escaped
+    assertThat(ChangeWriter.key(key))
+        .isEqualTo("eu-west.1:42:2026-01-02T03:04:05.123456Z:01:04:05.000");
+  }
+
+  @Test
+  void shouldKeepASingleColumnKeyAsItIsEvenWithASeparator() {
+    // Given a table keyed by one text column whose value holds ':' and '\'
+    Schema keySchema = SchemaBuilder.struct().name("shop.public.things.Key")
+        .field("urn", Schema.STRING_SCHEMA)
+        .build();
+    Struct key = new Struct(keySchema).put("urn", "urn:thing:a\\b");
+
+    // When it becomes the record key
+    // Then it is the value itself, not escaped
+    assertThat(ChangeWriter.key(key)).isEqualTo("urn:thing:a\\b");
+  }
+
   private static String header(ProducerRecord<byte[], byte[]> record, String name) {
     var header = record.headers().lastHeader(name);
     return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);

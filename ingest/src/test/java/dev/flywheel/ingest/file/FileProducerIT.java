@@ -242,6 +242,31 @@ class FileProducerIT {
   }
 
   @Test
+  void shouldKeepFileOrderPerKeyAroundAnEventTimeTheBrokerRefuses() throws IOException {
+    // Given a file of 6,000 events of one card, more than one batch, whose second line has an
+    // event time 30 days ahead: the broker refuses that line's batch while the lines after it
+    // wait in the batches behind
+    long future = Instant.now().plus(Duration.ofDays(30)).toEpochMilli();
+    int lines = 6_000;
+    Path file = write("one-card.jsonl", IntStream.rangeClosed(1, lines)
+        .mapToObj(i -> "{\"event_id\":\"e" + i + "\",\"card_id\":\"c1\",\"amount\":" + i
+            + ",\"event_time\":" + (i == 2 ? future : 1_700_000_000_000L + i) + "}")
+        .collect(Collectors.joining("\n")));
+
+    // When it is produced
+    FileProducerSummary summary = producer().produce(file);
+
+    // Then that line is dead-lettered and every other one is on the topic once, in file order
+    assertThat(summary.failure()).isNull();
+    assertThat(summary.invalidLines()).extracting(InvalidLine::lineNumber).containsExactly(2L);
+    assertThat(summary.produced()).isEqualTo(lines - 1);
+    assertThat(readAll(topics.data("card-tx")))
+        .extracting(r -> r.value().get("event_id").toString())
+        .containsExactlyElementsOf(IntStream.rangeClosed(1, lines).filter(i -> i != 2)
+            .mapToObj(i -> "e" + i).toList());
+  }
+
+  @Test
   void shouldProduceCsvRowsTypedByTheSchema() throws IOException {
     Path file = write("events.csv", """
         event_id,card_id,amount,note,event_time

@@ -224,6 +224,56 @@ class JsonToAvroTest {
     assertThat(e.reason()).contains("matches none of [null, long, string]");
   }
 
+  private static final Schema TEXT_OR_MAP = new Schema.Parser().parse("""
+      {"type": "record", "name": "Doc", "namespace": "test", "fields": [
+        {"name": "labels", "type": ["null", "string", {"type": "map", "values": "string"}],
+         "default": null},
+        {"name": "counts", "type": ["null", "string", {"type": "map", "values": "int"}],
+         "default": null}
+      ]}""");
+
+  private static Object convertedField(String text, String field) {
+    Conversion c = JsonToAvro.convert(json(text), TEXT_OR_MAP);
+    assertThat(c.errors()).isEmpty();
+    return c.record().get(field);
+  }
+
+  @Test
+  void shouldTakeAnObjectNamingABranchAsTheMapWhenTheUnionsMapTakesIt() {
+    // Given a union of null, string and a map of strings, and the object {"string": "x"},
+    // which is both a map with the key "string" and Avro JSON's encoding of the string "x"
+    String body = "{\"labels\": {\"string\": \"x\"}}";
+
+    // When it is converted
+    Object labels = convertedField(body, "labels");
+
+    // Then it is the map, as any object that fits the union's map
+    assertThat(labels).isEqualTo(Map.of("string", "x"));
+  }
+
+  @Test
+  void shouldTakeAnObjectNamingABranchAsAvroJsonWhenNoMapOrRecordTakesIt() {
+    // Given a union of null, string and a map of ints, and the object {"string": "x"}, which
+    // the map cannot take ("x" is no int)
+    String body = "{\"counts\": {\"string\": \"x\"}}";
+
+    // When it is converted
+    Object counts = convertedField(body, "counts");
+
+    // Then it is Avro JSON's encoding of the string branch
+    assertThat(counts).isEqualTo("x");
+  }
+
+  @Test
+  void shouldTakeTheStringAndTheMapOfAStringOrMapUnionInTheirUnambiguousForms() {
+    // Given a union of null, string and a map of strings
+    // When the string comes plain and the map in Avro JSON's encoding of its branch
+    // Then each is its branch's value
+    assertThat(convertedField("{\"labels\": \"x\"}", "labels")).isEqualTo("x");
+    assertThat(convertedField("{\"labels\": {\"map\": {\"string\": \"x\"}}}", "labels"))
+        .isEqualTo(Map.of("string", "x"));
+  }
+
   @Test
   void shouldRejectNullForNonNullableField() {
     FieldError e = onlyError("{\"id\": null}");
