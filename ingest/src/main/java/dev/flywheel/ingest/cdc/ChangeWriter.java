@@ -479,6 +479,7 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   static boolean escapedInCompositeKey(org.apache.kafka.connect.data.Schema schema) {
     return switch (schema.type()) {
       case INT8, INT16, INT32, INT64, FLOAT32, FLOAT64, BOOLEAN, BYTES -> false;
+      case STRUCT -> !ConnectToAvro.isVariableScaleDecimal(schema);
       case STRING -> !DEBEZIUM_ZONED_TIMESTAMP.equals(schema.name())
           && !DEBEZIUM_ZONED_TIME.equals(schema.name());
       default -> true;
@@ -498,8 +499,9 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
   /**
    * One key column's value as text: a Connect {@code Timestamp} as ISO-8601 in UTC with
    * milliseconds ({@code 2024-05-01T10:15:30.000Z}), a {@code Date} as {@code 2024-05-01}, a
-   * {@code Time} as {@code 10:15:30.000}, a {@code Decimal} as its plain number ({@code 1000},
-   * never {@code 1E+3}), bytes ({@code bytea}) as standard base64; anything else (numbers,
+   * {@code Time} as {@code 10:15:30.000}, a {@code Decimal}, or a {@code numeric} without a scale
+   * (Debezium's {@code VariableScaleDecimal}), as its plain number ({@code 1000}, never {@code
+   * 1E+3}), bytes ({@code bytea}) as standard base64; anything else (numbers,
    * strings, Debezium's ISO-8601 {@code ZonedTimestamp} and UUID strings) as {@code
    * String.valueOf}.
    */
@@ -520,6 +522,9 @@ final class ChangeWriter implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     }
     if (value instanceof BigDecimal decimal) {
       return decimal.toPlainString();
+    }
+    if (value instanceof Struct variable && ConnectToAvro.isVariableScaleDecimal(schema)) {
+      return ConnectToAvro.variableScaleDecimal(variable).toPlainString();
     }
     if (value instanceof byte[] bytes) {
       return Base64.getEncoder().encodeToString(bytes);

@@ -84,6 +84,17 @@ final class ConnectToAvro {
 
   private ConnectToAvro() {}
 
+  /** Whether {@code schema} is Debezium's {@code numeric} without a scale: a scale and the bytes. */
+  static boolean isVariableScaleDecimal(org.apache.kafka.connect.data.Schema schema) {
+    return DEBEZIUM_VARIABLE_SCALE_DECIMAL.equals(schema.name());
+  }
+
+  /** The number a Debezium {@code VariableScaleDecimal} struct holds. */
+  static BigDecimal variableScaleDecimal(Struct variable) {
+    return new BigDecimal(new java.math.BigInteger(variable.getBytes("value")),
+        variable.getInt32("scale"));
+  }
+
   /**
    * The Avro schema of a table's rows plus the change metadata.
    *
@@ -264,10 +275,7 @@ final class ConnectToAvro {
       return ByteBuffer.wrap(decimal.unscaledValue().toByteArray());
     }
     if (DEBEZIUM_VARIABLE_SCALE_DECIMAL.equals(semantic)) {
-      Struct variable = (Struct) value;
-      BigDecimal decimal = new BigDecimal(new java.math.BigInteger(variable.getBytes("value")),
-          variable.getInt32("scale"));
-      return decimal.toPlainString();
+      return variableScaleDecimal((Struct) value).toPlainString();
     }
     switch (schema.type()) {
       case INT8:

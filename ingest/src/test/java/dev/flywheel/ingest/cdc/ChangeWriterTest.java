@@ -340,6 +340,26 @@ class ChangeWriterTest {
   }
 
   @Test
+  void shouldWriteANumericKeyWithoutAScaleAsItsPlainNumber() {
+    // Given tables keyed by a numeric column without a scale (Debezium's VariableScaleDecimal:
+    // a struct of the scale and the unscaled value's bytes), alone and with a text column
+    Schema numeric = SchemaBuilder.struct().name("io.debezium.data.VariableScaleDecimal")
+        .field("scale", Schema.INT32_SCHEMA).field("value", Schema.BYTES_SCHEMA).build();
+    Schema single = SchemaBuilder.struct().name("shop.public.ledger.Key")
+        .field("id", numeric).build();
+    Schema composite = SchemaBuilder.struct().name("shop.public.entries.Key")
+        .field("id", numeric).field("book", Schema.STRING_SCHEMA).build();
+    Struct amount = new Struct(numeric).put("scale", 2)
+        .put("value", java.math.BigInteger.valueOf(1250).toByteArray());
+
+    // When a row's key becomes the record key, twice (two changes of the same row)
+    // Then it is the number, the same each time, not the struct's text with an array's identity
+    assertThat(ChangeWriter.key(new Struct(single).put("id", amount))).isEqualTo("12.50");
+    assertThat(ChangeWriter.key(new Struct(composite).put("id", amount).put("book", "main")))
+        .isEqualTo("12.50:main");
+  }
+
+  @Test
   void shouldGiveDistinctKeysToCompositeKeysWhoseValuesHoldTheSeparator() {
     // Given two rows of a table keyed by two text columns whose values joined by ':' read the
     // same, and two rows with a '\\' in a value
