@@ -42,15 +42,19 @@ import org.apache.avro.SchemaParseException;
  * JSSE system properties ({@code javax.net.ssl.trustStore}, …), unless {@link Builder#sslContext}
  * gives one.
  *
- * <p><b>Failures.</b> Transient failures (no answer, HTTP 429, HTTP 5xx other than 501/505, which
- * includes the registry's 50001–50004) are retried up to {@link Builder#maxRetries} times with
- * exponential backoff and jitter (each wait drawn from [d/2, d] where d doubles from {@link
- * Builder#initialBackoff} up to {@link Builder#maxBackoff}; a {@code Retry-After} header lengthens
- * the wait, within the same cap). With several base URLs each retry goes to the next URL, and the
- * client waits only after every URL of a round has failed. Other 4xx answers are never retried.
- * Failures raise {@link SchemaRegistryException} with the HTTP status, {@code error_code} and
- * message; a non-JSON error body becomes {@code error_code} {@value
- * SchemaRegistryException#UNPARSEABLE_ERROR_RESPONSE}, as in Confluent's client.
+ * <p><b>Failures.</b> Transient failures (no answer, HTTP 408, HTTP 429, HTTP 5xx other than
+ * 501/505, which includes the registry's 50001–50004) are retried up to {@link
+ * Builder#maxRetries} times with exponential backoff and jitter (each wait drawn from [d/2, d]
+ * where d doubles from {@link Builder#initialBackoff} up to {@link Builder#maxBackoff}; a {@code
+ * Retry-After} header lengthens the wait, within the same cap). With several base URLs each retry
+ * goes to the next URL, and the client waits only after every URL of a round has failed. Other
+ * 4xx answers are never retried. Failures raise {@link SchemaRegistryException} with the HTTP
+ * status, {@code error_code} and message; a non-JSON error body becomes {@code error_code}
+ * {@value SchemaRegistryException#UNPARSEABLE_ERROR_RESPONSE}, as in Confluent's client.
+ *
+ * <p><b>References.</b> A schema's references are fetched as Confluent's client fetches them:
+ * each reference name once, with {@code GET /subjects/{s}/versions/{v}?deleted=true}, so a
+ * schema that references a soft-deleted version still reads.
  *
  * <p><b>Caches.</b> What the registry never changes is cached, so the serde's hot path never
  * reaches HTTP:
@@ -485,10 +489,12 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
       if (subject == null || !version.canConvertToInt()) {
         throw malformed(what, "a schema reference without subject and version: " + ref);
       }
-      if (seen.add(subject + "\u0000" + version.asInt())) {
+      // as Confluent's client: each name once, and a soft-deleted version still resolves
+      String name = ref.path("name").asText(subject + "\u0000" + version.asInt());
+      if (seen.add(name)) {
         String refWhat = "reference " + subject + " version " + version.asInt() + " of " + what;
         JsonNode referenced = send("GET", "/subjects/" + encode(subject) + "/versions/"
-            + version.asInt(), null);
+            + version.asInt() + "?deleted=true", null);
         parseReferences(parser, referenced.path("references"), seen, depth + 1, refWhat);
         parseInto(parser, referenced, refWhat);
       }
@@ -602,7 +608,9 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
         || uri.getHost() == null) {
       throw new IllegalArgumentException("invalid schema registry URL '" + redact(raw)
-          + "': expected http://host:port or https://host:port");
+          + "': expected http://host:port or https://host:port" + (raw.contains("@")
+              ? " (in credentials, percent-encode '/', '@', ':' and '%' as %2F, %40, %3A, %25)"
+              : ""));
     }
     String path = uri.getRawPath() == null ? "" : uri.getRawPath();
     while (path.endsWith("/")) {
@@ -615,18 +623,27 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     String userInfo = uri.getRawUserInfo();
     if (auth == null && useUrlCredentials && userInfo != null && !userInfo.isEmpty()) {
       int colon = userInfo.indexOf(':');
-      String user = URLDecoder.decode(colon < 0 ? userInfo : userInfo.substring(0, colon),
-          StandardCharsets.UTF_8);
-      String password = colon < 0 ? "" : URLDecoder.decode(userInfo.substring(colon + 1),
-          StandardCharsets.UTF_8);
+      String user = percentDecode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+      String password = colon < 0 ? "" : percentDecode(userInfo.substring(colon + 1));
       auth = basic(user, password);
     }
     return new BaseUrl(url, auth);
   }
 
-  /** The URL with any user info replaced, for messages. */
+  /**
+   * Decodes the {@code %XX} escapes of a URL's user info. Unlike form decoding, a {@code +} stays
+   * a {@code +} (API keys and secrets contain them).
+   */
+  static String percentDecode(String userInfoPart) {
+    return URLDecoder.decode(userInfoPart.replace("+", "%2B"), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The URL with any user info replaced, for messages: everything between {@code //} and the first
+   * {@code @}, so that a secret holding an unencoded {@code /} is hidden too.
+   */
   static String redact(String raw) {
-    return raw == null ? null : raw.replaceAll("//[^/@]*@", "//***@");
+    return raw == null ? null : raw.replaceAll("//[^@]*@", "//***@");
   }
 
   /**

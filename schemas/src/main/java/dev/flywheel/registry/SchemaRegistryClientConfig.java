@@ -21,7 +21,8 @@ import org.apache.kafka.common.config.types.Password;
 /**
  * The client property names, the same as Confluent's, so that existing serializer and consumer
  * configs carry over unchanged. Values may be strings or the matching Java types (numbers,
- * booleans, lists of URLs, Kafka {@link Password}s). Unknown keys are ignored.
+ * booleans, lists of URLs, Kafka {@link Password}s). Other keys are ignored, except the
+ * Confluent keys Flywheel does not implement (below).
  *
  * <table>
  *   <caption>Keys</caption>
@@ -47,6 +48,14 @@ import org.apache.kafka.common.config.types.Password;
  *       per-request timeouts</td><td>10000, 30000</td></tr>
  *   <tr><td>{@value #MAX_SCHEMAS_PER_SUBJECT}</td><td>cache entries per subject</td><td>1000</td></tr>
  * </table>
+ *
+ * <p>Confluent keys that Flywheel does not implement are refused with a {@link ConfigException}
+ * naming the key when set to anything but their default, rather than ignored: {@code
+ * schema.registry.ssl.endpoint.identification.algorithm} other than {@code https} (an empty
+ * value, which turns host-name checks off in Confluent's client: this client always checks), the
+ * inline PEM keys {@code schema.registry.ssl.truststore.certificates}, {@code
+ * schema.registry.ssl.keystore.certificate.chain} and {@code schema.registry.ssl.keystore.key},
+ * and {@code proxy.host}.
  */
 public final class SchemaRegistryClientConfig {
 
@@ -81,6 +90,12 @@ public final class SchemaRegistryClientConfig {
   /** Cache entries per subject. */
   public static final String MAX_SCHEMAS_PER_SUBJECT = "max.schemas.per.subject";
 
+  // Confluent keys that Flywheel refuses when set to anything but their default
+  static final String SSL_ENDPOINT_IDENTIFICATION_ALGORITHM =
+      SSL_PREFIX + "endpoint.identification.algorithm";
+  static final String PROXY_HOST = "proxy.host";
+  static final String PROXY_PORT = "proxy.port";
+
   private static final String MOCK_SCHEME = "mock://";
 
   private SchemaRegistryClientConfig() {}
@@ -91,6 +106,7 @@ public final class SchemaRegistryClientConfig {
    * @throws ConfigException when {@value #URL} is missing or a value is invalid
    */
   public static SchemaRegistryClient createClient(Map<String, ?> config) {
+    refuseUnsupported(config);
     List<String> urls = urls(config);
     if (urls.isEmpty()) {
       throw new ConfigException(URL, null, "the schema registry URL is required, e.g. "
@@ -109,6 +125,42 @@ public final class SchemaRegistryClientConfig {
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new ConfigException("invalid schema registry client config: " + e.getMessage());
     }
+  }
+
+  /**
+   * Refuses Confluent client keys that Flywheel does not implement when they are set to anything
+   * but their default, rather than ignore them: each would change how the registry is reached or
+   * trusted.
+   */
+  private static void refuseUnsupported(Map<String, ?> config) {
+    if (config.containsKey(SSL_ENDPOINT_IDENTIFICATION_ALGORITHM)) {
+      Object value = config.get(SSL_ENDPOINT_IDENTIFICATION_ALGORITHM);
+      String text = value == null ? "" : String.valueOf(value).trim();
+      if (!text.equalsIgnoreCase("https")) {
+        throw unsupported(SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, value, "Flywheel's client always "
+            + "checks that the registry's certificate matches its host name (as with the default, "
+            + "https), and cannot turn that off; give the registry a certificate for the host name "
+            + "in " + URL + " and remove the key");
+      }
+    }
+    for (String pem : new String[] {SSL_PREFIX + "truststore.certificates",
+        SSL_PREFIX + "keystore.certificate.chain", SSL_PREFIX + "keystore.key"}) {
+      if (string(config, pem) != null) {
+        throw unsupported(pem, "(hidden)", "PEM certificates and keys given inline are not "
+            + "supported; put them in a PKCS12 or JKS store and give its file in " + SSL_PREFIX
+            + "truststore.location or " + SSL_PREFIX + "keystore.location");
+      }
+    }
+    if (string(config, PROXY_HOST) != null) {
+      throw unsupported(PROXY_HOST, config.get(PROXY_HOST), "Flywheel's client does not go "
+          + "through an HTTP proxy; reach the registry directly, or set the JVM's proxy "
+          + "selector, and remove " + PROXY_HOST + " and " + PROXY_PORT);
+    }
+  }
+
+  private static ConfigException unsupported(String key, Object value, String whatToDo) {
+    return new ConfigException(key, value, "this Confluent setting is not supported by "
+        + "Flywheel's schema registry client (it would be ignored); " + whatToDo);
   }
 
   /** The base URLs of {@value #URL}; empty when absent. */

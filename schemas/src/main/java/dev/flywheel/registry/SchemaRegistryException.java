@@ -97,25 +97,43 @@ public class SchemaRegistryException extends RuntimeException {
   }
 
   /**
-   * True when the failure is transient and the same call may succeed later: no answer, HTTP 429,
-   * or a 5xx answer other than 501 and 505.
+   * True when the failure is transient and the same call may succeed later: no answer, HTTP 408,
+   * HTTP 429, or a 5xx answer other than 501 and 505. The client retries these itself.
    */
   public boolean isRetriable() {
     return isRetriableStatus(httpStatus);
   }
 
   /**
-   * True when {@code e} or one of its causes is a {@link #isRetriable() retriable} registry
-   * failure: the record being read or written when it was thrown is probably fine, and the same
-   * call may succeed once the registry answers again. A reader retries such a record; it must not
-   * dead-letter or skip it, as it would a record that is itself bad.
+   * True when the registry refused this client or the URL does not lead to a schema registry:
+   * HTTP 401 or 407 (credentials missing, wrong or expired), HTTP 403 (the credentials may not read
+   * this), or a 404 or 2xx answer whose body is not the registry's document (a wrong base path, a
+   * proxy or another web server at the URL). Every call fails the same way until the client's
+   * configuration (or the registry's access control) is fixed; the data being read or written is
+   * not at fault. Not retried by the client.
+   */
+  public boolean isSetupProblem() {
+    return httpStatus == 401 || httpStatus == 403 || httpStatus == 407
+        || errorCode == UNPARSEABLE_ERROR_RESPONSE
+            && (httpStatus == 404 || httpStatus >= 200 && httpStatus < 300);
+  }
+
+  /**
+   * True when {@code e} or one of its causes is a registry failure that is not the data's fault:
+   * {@link #isRetriable() transient} (the registry did not answer, or not yet) or a {@link
+   * #isSetupProblem() setup problem} (credentials refused, access denied, a URL that is not a
+   * registry). The record being read or written when it was thrown is probably fine, and the same
+   * call may succeed once the registry answers again or the configuration is fixed. A reader
+   * retries such a record, or stops; it must not dead-letter or skip it, as it would a record that
+   * is itself bad.
    */
   public static boolean isRetriableCause(Throwable e) {
     return Causes.any(e, t -> t instanceof SchemaRegistryException registry
-        && registry.isRetriable());
+        && (registry.isRetriable() || registry.isSetupProblem()));
   }
 
   static boolean isRetriableStatus(int status) {
-    return status == NO_RESPONSE || status == 429 || (status >= 500 && status != 501 && status != 505);
+    return status == NO_RESPONSE || status == 408 || status == 429
+        || (status >= 500 && status != 501 && status != 505);
   }
 }

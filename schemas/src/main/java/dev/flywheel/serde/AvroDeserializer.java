@@ -1,6 +1,7 @@
 package dev.flywheel.serde;
 
 import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryClientConfig;
 import dev.flywheel.registry.SchemaRegistryException;
 import java.io.EOFException;
 import java.io.IOException;
@@ -35,9 +36,14 @@ import org.apache.kafka.common.serialization.Deserializer;
  * <ul>
  *   <li>specific, for a given generated class: the class's schema is the reader;
  *   <li>specific ({@value AvroSerdeConfig#SPECIFIC_AVRO_READER}) without a class: the generated
- *       class named by the writer schema's full name, with its schema as reader;
+ *       class named by the writer schema's full name, with its schema as reader; a top-level
+ *       union, array or map is read with the writer schema as reader (as Confluent does), its
+ *       records as their generated classes where the classpath has them;
  *   <li>generic: the configured reader schema ({@value AvroSerdeConfig#READER_SCHEMA}) or else the
- *       writer schema, giving {@link org.apache.avro.generic.GenericRecord}s.
+ *       writer schema, giving {@link org.apache.avro.generic.GenericRecord}s. Logical types come
+ *       as their underlying Avro values ({@code ByteBuffer}, {@code Long}, …) unless {@value
+ *       AvroSerdeConfig#USE_LOGICAL_TYPE_CONVERTERS} is true, which gives {@code BigDecimal},
+ *       {@code Instant}, {@code UUID}, {@code LocalDate} and the like, as Confluent's does.
  * </ul>
  *
  * Primitive writer schemas give Java values ({@code String}, {@code Integer}, …, {@code byte[]}),
@@ -48,9 +54,13 @@ import org.apache.kafka.common.serialization.Deserializer;
  * <p><b>Bad payloads.</b> {@code null} gives {@code null}. A payload shorter than the 5-byte header,
  * with another magic byte, with a schema id the registry does not know, or whose body does not
  * decode exactly with the writer schema (truncated, garbage, trailing bytes) raises {@link
- * SerializationException} naming the topic and the problem. When the registry cannot be reached
- * the exception's cause is a {@link SchemaRegistryException} whose {@link
- * SchemaRegistryException#isRetriable()} is true: the payload may well be fine.
+ * SerializationException} naming the topic and the problem. When the writer schema cannot be
+ * fetched for a reason that is not the record's (the registry does not answer, refuses the
+ * credentials or denies access, or the URL does not lead to a registry) the exception's cause is
+ * a {@link SchemaRegistryException} for which {@link SchemaRegistryException#isRetriableCause} is
+ * true, and the message says what to fix: the payload may well be fine, and readers retry it
+ * rather than dead-letter it. Only a schema id the registry says it does not know (error code
+ * {@value SchemaRegistryException#SCHEMA_NOT_FOUND}) is reported as an unknown schema id.
  *
  * <p>Thread-safe once configured.
  *
@@ -66,6 +76,7 @@ public final class AvroDeserializer<T> implements Deserializer<T> {
   private final Class<?> specificType;
   private final Schema fixedReaderSchema;
   private boolean specific;
+  private boolean logicalTypes;
   private Schema readerSchema;
   private final Map<Integer, Reader> readers = new ConcurrentHashMap<>();
   private volatile Reader last;
@@ -141,6 +152,7 @@ public final class AvroDeserializer<T> implements Deserializer<T> {
       ownsClient = true;
     }
     this.isKey = isKey;
+    this.logicalTypes = parsed.useLogicalTypeConverters();
     if (specificType == null) {
       this.specific = parsed.specificAvroReader();
       this.readerSchema = specific ? null
@@ -251,21 +263,22 @@ public final class AvroDeserializer<T> implements Deserializer<T> {
     try {
       writer = client.getSchemaById(id);
     } catch (SchemaRegistryException e) {
-      if (e.errorCode() == SchemaRegistryException.SCHEMA_NOT_FOUND || e.isNotFound()) {
-        throw bad(topic, "unknown schema id " + id + ": the schema registry has no schema with "
-            + "this id (was the record written against another registry?)", e);
-      }
-      throw bad(topic, "cannot fetch writer schema id " + id + " from the schema registry: "
-          + e.getMessage(), e);
+      throw bad(topic, fetchFailure(id, e), e);
     }
     Schema reader;
     GenericData model;
     if (Primitives.isPrimitive(writer) && specificType == null) {
       reader = writer;
-      model = GenericData.get();
+      model = genericModel();
     } else if (specificType != null) {
       reader = readerSchema;
       model = SpecificData.getForClass(specificType);
+    } else if (specific && isContainer(writer)) {
+      // as Confluent's deserializer: a top-level union, array or map is read with the writer
+      // schema, its records as their generated classes where there are some
+      reader = writer;
+      model = logicalTypes ? AvroModels.SPECIFIC_WITH_CONVERSIONS
+          : SpecificData.getForSchema(writer);
     } else if (specific) {
       Class<?> type = SpecificData.get().getClass(writer);
       if (type == null || !(writer.getType() == Schema.Type.RECORD
@@ -278,12 +291,49 @@ public final class AvroDeserializer<T> implements Deserializer<T> {
       reader = specificModel.getSchema(type);
     } else {
       reader = readerSchema != null ? readerSchema : writer;
-      model = GenericData.get();
+      model = genericModel();
     }
     if (reader != writer && reader.equals(writer)) {
       writer = reader; // same schema: skip resolution work, as a plain Avro reader would
     }
     return new Reader(id, writer, reader, model);
+  }
+
+  /** Why writer schema {@code id} could not be fetched, and what to fix. */
+  private static String fetchFailure(int id, SchemaRegistryException e) {
+    if (e.errorCode() == SchemaRegistryException.SCHEMA_NOT_FOUND) {
+      return "unknown schema id " + id + ": the schema registry has no schema with this id (was "
+          + "the record written against another registry?)";
+    }
+    String notTheRecord = "; the record was not read and is probably fine: " + e.getMessage();
+    switch (e.httpStatus()) {
+      case 401:
+        return "the schema registry refused the credentials (HTTP 401) when asked for writer "
+            + "schema id " + id + ": fix " + SchemaRegistryClientConfig.BASIC_AUTH_USER_INFO
+            + ", " + SchemaRegistryClientConfig.BEARER_AUTH_TOKEN + " or the user info of "
+            + SchemaRegistryClientConfig.URL + " (expired token, rotated password?)" + notTheRecord;
+      case 403:
+        return "the schema registry denied access (HTTP 403) to writer schema id " + id
+            + ": grant these credentials read access to the schema's subject (registry ACLs or "
+            + "role bindings), or configure credentials that have it" + notTheRecord;
+      case 407:
+        return "a proxy between this client and the schema registry asks for credentials (HTTP "
+            + "407) when asked for writer schema id " + id + ": configure the proxy's "
+            + "credentials, or reach the registry without it" + notTheRecord;
+      default:
+        break;
+    }
+    if (e.isSetupProblem()) {
+      return "writer schema id " + id + " cannot be fetched: " + SchemaRegistryClientConfig.URL
+          + " does not lead to a schema registry (HTTP " + e.httpStatus() + " without the "
+          + "registry's answer); fix the URL (host, port, base path) or the proxy in front of the "
+          + "registry" + notTheRecord;
+    }
+    if (e.isRetriable()) {
+      return "cannot fetch writer schema id " + id + " because the schema registry does not "
+          + "answer" + notTheRecord;
+    }
+    return "cannot fetch writer schema id " + id + " from the schema registry: " + e.getMessage();
   }
 
   private static String hint(byte magic) {
@@ -306,6 +356,16 @@ public final class AvroDeserializer<T> implements Deserializer<T> {
   public void close() {
     readers.clear();
     last = null;
+  }
+
+  /** Generic data, with Avro's logical-type conversions when so configured. */
+  private GenericData genericModel() {
+    return logicalTypes ? AvroModels.GENERIC_WITH_CONVERSIONS : GenericData.get();
+  }
+
+  private static boolean isContainer(Schema schema) {
+    return schema.getType() == Schema.Type.UNION || schema.getType() == Schema.Type.ARRAY
+        || schema.getType() == Schema.Type.MAP;
   }
 
   private static Schema specificSchema(Class<?> type) {
@@ -340,7 +400,7 @@ public final class AvroDeserializer<T> implements Deserializer<T> {
 
     /** Primitive results as Confluent's deserializer returns them. */
     Object finish(Object value) {
-      if (type == Schema.Type.STRING && value != null && !(value instanceof String)) {
+      if (type == Schema.Type.STRING && value instanceof CharSequence && !(value instanceof String)) {
         return value.toString();
       }
       if (type == Schema.Type.BYTES && value instanceof ByteBuffer buffer) {

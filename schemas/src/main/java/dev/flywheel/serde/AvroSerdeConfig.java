@@ -13,8 +13,9 @@ import org.apache.kafka.common.config.ConfigException;
 /**
  * The serde's settings, read from a Kafka-style config map with Confluent's property names, so
  * that a {@code KafkaAvroSerializer}/{@code KafkaAvroDeserializer} config carries over unchanged.
- * Values may be strings or the matching Java types; unknown keys are ignored (the registry client
- * reads its own keys from the same map, see {@link SchemaRegistryClientConfig}).
+ * Values may be strings or the matching Java types; other keys are ignored (the registry client
+ * reads its own keys from the same map, see {@link SchemaRegistryClientConfig}), except the
+ * Confluent keys Flywheel does not implement (below).
  *
  * <table>
  *   <caption>Keys</caption>
@@ -47,10 +48,30 @@ import org.apache.kafka.common.config.ConfigException;
  *   <tr><td>{@value #SPECIFIC_AVRO_READER}</td><td>the deserializer returns generated classes
  *       (found by the writer schema's full name) read with their own schema as reader</td>
  *       <td>false</td></tr>
+ *   <tr><td>{@value #USE_LOGICAL_TYPE_CONVERTERS}</td><td>generic data uses Java types for
+ *       Avro's logical types, as Confluent's serde does with this key: {@code BigDecimal}
+ *       (decimal), {@code UUID}, {@code LocalDate} (date), {@code LocalTime} (time-millis,
+ *       time-micros), {@code Instant} (timestamp-millis, timestamp-micros), {@code LocalDateTime}
+ *       (local-timestamp-millis, local-timestamp-micros); the deserializer returns them and the
+ *       serializer accepts them (and still the plain values). Generated classes always use
+ *       their own conversions</td><td>false</td></tr>
+ *   <tr><td>{@value #REMOVE_JAVA_PROPERTIES}</td><td>the serializer strips the {@code
+ *       avro.java.*} properties (such as {@code "avro.java.string": "String"}, which the Avro
+ *       compiler adds to generated classes' schemas) before it registers or looks up a schema,
+ *       so that it finds the schema a kafkajs, Python or Kafka UI producer registered without
+ *       them instead of failing (or registering a new version). The bytes written are the
+ *       same</td><td>false</td></tr>
  *   <tr><td>{@value #READER_SCHEMA}</td><td>Flywheel extension: reader schema (JSON text or
  *       {@link Schema}) for the generic deserializer; without it, records are read with their
  *       writer schema</td><td></td></tr>
  * </table>
+ *
+ * <p>Confluent keys that Flywheel does not implement are refused with a {@link ConfigException}
+ * naming the key when set to anything but their default, rather than ignored: {@code
+ * schema.reflection} and {@code avro.reflection.allow.null} (true), {@code
+ * specific.avro.key.type}, {@code specific.avro.value.type}, {@code use.latest.with.metadata},
+ * {@code rule.executors}, {@code rule.actions} (any value) and {@code context.name.strategy}
+ * (other than Confluent's {@code NullContextNameStrategy}).
  */
 public final class AvroSerdeConfig {
 
@@ -76,10 +97,24 @@ public final class AvroSerdeConfig {
   public static final String VALUE_SUBJECT_NAME_STRATEGY = "value.subject.name.strategy";
   /** Whether the deserializer returns generated (specific) classes. */
   public static final String SPECIFIC_AVRO_READER = "specific.avro.reader";
+  /** Whether generic data uses Java types (BigDecimal, Instant, UUID, ...) for logical types. */
+  public static final String USE_LOGICAL_TYPE_CONVERTERS = "avro.use.logical.type.converters";
+  /** Whether the serializer strips {@code avro.java.*} properties before register and lookup. */
+  public static final String REMOVE_JAVA_PROPERTIES = "avro.remove.java.properties";
   /** Flywheel extension: the generic deserializer's reader schema. */
   public static final String READER_SCHEMA = "flywheel.avro.reader.schema";
 
   private static final String CONFLUENT_STRATEGIES = "io.confluent.kafka.serializers.subject.";
+
+  // Confluent keys that Flywheel refuses when set to anything but their default
+  static final String SCHEMA_REFLECTION = "schema.reflection";
+  static final String AVRO_REFLECTION_ALLOW_NULL = "avro.reflection.allow.null";
+  static final String SPECIFIC_AVRO_KEY_TYPE = "specific.avro.key.type";
+  static final String SPECIFIC_AVRO_VALUE_TYPE = "specific.avro.value.type";
+  static final String USE_LATEST_WITH_METADATA = "use.latest.with.metadata";
+  static final String RULE_EXECUTORS = "rule.executors";
+  static final String RULE_ACTIONS = "rule.actions";
+  static final String CONTEXT_NAME_STRATEGY = "context.name.strategy";
 
   private final boolean autoRegisterSchemas;
   private final boolean useLatestVersion;
@@ -91,9 +126,12 @@ public final class AvroSerdeConfig {
   private final SubjectNameStrategy keySubjectNameStrategy;
   private final SubjectNameStrategy valueSubjectNameStrategy;
   private final boolean specificAvroReader;
+  private final boolean useLogicalTypeConverters;
+  private final boolean removeJavaProperties;
   private final Schema readerSchema;
 
   private AvroSerdeConfig(Map<String, ?> config) {
+    refuseUnsupported(config);
     autoRegisterSchemas = bool(config, AUTO_REGISTER_SCHEMAS, true);
     useLatestVersion = bool(config, USE_LATEST_VERSION, false);
     latestCompatibilityStrict = bool(config, LATEST_COMPATIBILITY_STRICT, true);
@@ -105,6 +143,8 @@ public final class AvroSerdeConfig {
     keySubjectNameStrategy = strategy(config, KEY_SUBJECT_NAME_STRATEGY);
     valueSubjectNameStrategy = strategy(config, VALUE_SUBJECT_NAME_STRATEGY);
     specificAvroReader = bool(config, SPECIFIC_AVRO_READER, false);
+    useLogicalTypeConverters = bool(config, USE_LOGICAL_TYPE_CONVERTERS, false);
+    removeJavaProperties = bool(config, REMOVE_JAVA_PROPERTIES, false);
     readerSchema = schema(config, READER_SCHEMA);
   }
 
@@ -167,9 +207,67 @@ public final class AvroSerdeConfig {
     return specificAvroReader;
   }
 
+  /** {@value #USE_LOGICAL_TYPE_CONVERTERS}, default false. */
+  public boolean useLogicalTypeConverters() {
+    return useLogicalTypeConverters;
+  }
+
+  /** {@value #REMOVE_JAVA_PROPERTIES}, default false (as in Confluent's serializer). */
+  public boolean removeJavaProperties() {
+    return removeJavaProperties;
+  }
+
   /** {@value #READER_SCHEMA}; empty when the writer schema is the reader. */
   public Optional<Schema> readerSchema() {
     return Optional.ofNullable(readerSchema);
+  }
+
+  /**
+   * Refuses Confluent serde keys that Flywheel does not implement when they are set to anything
+   * but their default, rather than ignore them: each would change what is written or read.
+   */
+  private static void refuseUnsupported(Map<String, ?> config) {
+    for (String key : new String[] {SCHEMA_REFLECTION, AVRO_REFLECTION_ALLOW_NULL}) {
+      if (bool(config, key, false)) {
+        throw unsupported(key, config.get(key), "Flywheel's serde writes and reads generated "
+            + "(specific) and generic records, not Java classes by reflection; generate classes "
+            + "from the schema with the avro-maven-plugin, or use GenericRecord, and remove the key");
+      }
+    }
+    for (String key : new String[] {SPECIFIC_AVRO_KEY_TYPE, SPECIFIC_AVRO_VALUE_TYPE}) {
+      if (isSet(config, key)) {
+        throw unsupported(key, config.get(key), "give the generated class to the serde instead "
+            + "(new SpecificAvroSerde<>(client, TheClass.class) or new AvroDeserializer<>(client, "
+            + "TheClass.class)), or use " + SPECIFIC_AVRO_READER + "=true, which reads each record "
+            + "as the generated class its writer schema names");
+      }
+    }
+    if (isSet(config, USE_LATEST_WITH_METADATA)) {
+      throw unsupported(USE_LATEST_WITH_METADATA, config.get(USE_LATEST_WITH_METADATA),
+          "use " + USE_LATEST_VERSION + " or " + USE_SCHEMA_ID + " (with "
+              + AUTO_REGISTER_SCHEMAS + "=false) to choose the writer schema");
+    }
+    for (String key : new String[] {RULE_EXECUTORS, RULE_ACTIONS}) {
+      if (isSet(config, key)) {
+        throw unsupported(key, config.get(key), "Flywheel's serde does not run data-contract "
+            + "rules; remove the key");
+      }
+    }
+    if (isSet(config, CONTEXT_NAME_STRATEGY) && !String.valueOf(config.get(CONTEXT_NAME_STRATEGY))
+        .trim().endsWith(".NullContextNameStrategy")) {
+      throw unsupported(CONTEXT_NAME_STRATEGY, config.get(CONTEXT_NAME_STRATEGY),
+          "Flywheel's serde uses the default context only; remove the key");
+    }
+  }
+
+  private static boolean isSet(Map<String, ?> config, String key) {
+    Object value = config.get(key);
+    return value != null && !String.valueOf(value).isBlank();
+  }
+
+  private static ConfigException unsupported(String key, Object value, String whatToDo) {
+    return new ConfigException(key, value, "this Confluent setting is not supported by "
+        + "Flywheel's serde (it would be ignored); " + whatToDo);
   }
 
   private static boolean bool(Map<String, ?> config, String key, boolean fallback) {

@@ -29,7 +29,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Accepts generated (specific) records, generic records, and the primitives Confluent's
  * serializer accepts (strings, int, long, float, double, boolean, {@code byte[]}/{@link
- * ByteBuffer}); {@code null} serializes to {@code null} (a tombstone). Configured with {@link
+ * ByteBuffer}); {@code null} serializes to {@code null} (a tombstone). Generic data may hold
+ * {@code BigDecimal}, {@code Instant}, {@code UUID}, {@code LocalDate} and the other Java types of
+ * Avro's logical types when {@value AvroSerdeConfig#USE_LOGICAL_TYPE_CONVERTERS} is true. With
+ * {@value AvroSerdeConfig#REMOVE_JAVA_PROPERTIES}, schemas are registered and looked up without
+ * their {@code avro.java.*} properties. Configured with {@link
  * AvroSerdeConfig}'s keys: by Kafka ({@link #configure}) after the no-argument constructor, or
  * programmatically with a {@link SchemaRegistryClient}.
  *
@@ -195,8 +199,8 @@ public final class AvroSerializer<T> implements Serializer<T> {
     String name = schema.getFullName();
     if (config.autoRegisterSchemas()) {
       try {
-        int id = client.register(subject, schema, config.normalizeSchemas());
-        return new Target(topic, schema, id, subject, schema, -1);
+        int id = client.register(subject, registered(schema), config.normalizeSchemas());
+        return newTarget(topic, schema, id, subject, schema, -1);
       } catch (SchemaRegistryException e) {
         throw new SerializationException(what(topic) + ": registering schema " + name
             + " under subject '" + subject + "' failed: " + e.getMessage(), e);
@@ -215,7 +219,7 @@ public final class AvroSerializer<T> implements Serializer<T> {
         requireReadable(topic, writer, schema, "schema id " + id + " (" + AvroSerdeConfig.USE_SCHEMA_ID
             + ")", AvroSerdeConfig.ID_COMPATIBILITY_STRICT);
       }
-      return new Target(topic, schema, id, subject, writer, -1);
+      return newTarget(topic, schema, id, subject, writer, -1);
     }
     if (config.useLatestVersion()) {
       RegisteredSchema latest;
@@ -233,11 +237,12 @@ public final class AvroSerializer<T> implements Serializer<T> {
             AvroSerdeConfig.LATEST_COMPATIBILITY_STRICT);
       }
       long ttlNanos = config.latestCacheTtl().map(d -> d.toNanos()).orElse(-1L);
-      return new Target(topic, schema, latest.id(), subject, latest.schema(), ttlNanos);
+      return newTarget(topic, schema, latest.id(), subject, latest.schema(), ttlNanos);
     }
     try {
-      RegisteredSchema found = client.lookup(subject, schema, config.normalizeSchemas());
-      return new Target(topic, schema, found.id(), subject, schema, -1);
+      RegisteredSchema found = client.lookup(subject, registered(schema),
+          config.normalizeSchemas());
+      return newTarget(topic, schema, found.id(), subject, schema, -1);
     } catch (SchemaRegistryException e) {
       if (e.isNotFound()) {
         throw new SerializationException(what(topic) + ": schema " + name + " is not registered "
@@ -249,6 +254,11 @@ public final class AvroSerializer<T> implements Serializer<T> {
       throw new SerializationException(what(topic) + ": looking up schema " + name
           + " under subject '" + subject + "' failed: " + e.getMessage(), e);
     }
+  }
+
+  /** The schema to register or look up for {@code schema}: without Java properties if so set. */
+  private Schema registered(Schema schema) {
+    return config.removeJavaProperties() ? AvroModels.withoutJavaProperties(schema) : schema;
   }
 
   private void requireReadable(String topic, Schema writer, Schema datumSchema, String which,
@@ -263,6 +273,15 @@ public final class AvroSerializer<T> implements Serializer<T> {
           + "datum's schema " + datumSchema.getFullName() + ": " + problems + "; set " + strictKey
           + "=false to skip this check");
     }
+  }
+
+  private Target newTarget(String topic, Schema schema, int id, String subject, Schema writerSchema,
+      long ttlNanos) {
+    SpecificData model = SpecificData.getForSchema(schema);
+    if (config.useLogicalTypeConverters() && model == SpecificData.get()) {
+      model = AvroModels.SPECIFIC_WITH_CONVERSIONS; // data without a generated class of its own
+    }
+    return new Target(topic, schema, id, subject, writerSchema, ttlNanos, model);
   }
 
   private String what(String topic) {
@@ -309,13 +328,13 @@ public final class AvroSerializer<T> implements Serializer<T> {
     final boolean expiring;
     final long expiresAtNanos;
 
-    Target(String topic, Schema schema, int id, String subject, Schema writerSchema, long ttlNanos) {
+    Target(String topic, Schema schema, int id, String subject, Schema writerSchema, long ttlNanos,
+        SpecificData model) {
       this.topic = topic;
       this.schema = schema;
       this.id = id;
       this.subject = subject;
       this.writerName = writerSchema.getFullName();
-      SpecificData model = SpecificData.getForSchema(schema);
       this.writer = writerSchema == schema || writerSchema.equals(schema)
           ? new SpecificDatumWriter<>(schema, model)
           : new ProjectingDatumWriter(writerSchema, model);

@@ -244,6 +244,31 @@ class RestSchemaRegistryClientTest {
   }
 
   @Test
+  void shouldRetryARequestTimeoutThenSucceed() {
+    // Given a proxy answering 408 once before the registry answers
+    peer.then(text(408, "Request Timeout"), json(200, "[\"a-value\"]"));
+
+    // When subjects are listed, Then the call succeeds on the second request
+    assertThat(client().listSubjects()).containsExactly("a-value");
+    assertThat(peer.requests()).hasSize(2);
+  }
+
+  @Test
+  void shouldReportRefusedCredentialsAsASetupProblemWithoutRetrying() {
+    // Given a registry refusing the credentials
+    peer.otherwise(r -> error(401, 40101, "Unauthorized"));
+
+    // When a schema is asked for, Then it fails after one request, as a setup problem
+    assertThatThrownBy(() -> client().getSchemaById(3))
+        .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+          assertThat(e.isSetupProblem()).isTrue();
+          assertThat(e.isRetriable()).isFalse();
+          assertThat(SchemaRegistryException.isRetriableCause(e)).isTrue();
+        });
+    assertThat(peer.requests()).hasSize(1);
+  }
+
+  @Test
   void shouldRetryADroppedConnectionThenSucceed() {
     // Given a registry that drops the first connection without answering (a POST, which the JDK's
     // HTTP client never retries by itself)
@@ -339,6 +364,35 @@ class RestSchemaRegistryClientTest {
         + Base64.getEncoder().encodeToString("bob:p@ss".getBytes(StandardCharsets.UTF_8)));
     assertThat(client.baseUrls()).containsExactly(peer.url());
     assertThat(client.toString()).doesNotContain("p%40ss").doesNotContain("bob");
+  }
+
+  @Test
+  void shouldKeepAPlusInUrlCredentials() {
+    // Given a URL whose secret holds a literal '+' and a percent-encoded one
+    peer.then(json(200, "[]"));
+    String url = peer.url().replace("http://", "http://KEY:abc+def%2Bghi@");
+    RestSchemaRegistryClient client = fastRetries(SchemaRegistryClient.builder().url(url)).build();
+
+    // When a request is made
+    client.listSubjects();
+
+    // Then both are sent as '+', not as a space
+    assertThat(peer.lastRequest().header("Authorization")).isEqualTo("Basic "
+        + Base64.getEncoder().encodeToString("KEY:abc+def+ghi".getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void shouldHideASecretWithAnUnencodedSlashWhenRefusingTheUrl() {
+    // Given a URL whose secret holds an unencoded '/', which ends the authority early
+    String url = "http://KEY:abc+def/ghi@127.0.0.1:8081";
+
+    // When a client is built with it, Then it is refused without showing the secret
+    assertThatThrownBy(() -> SchemaRegistryClient.builder().url(url))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("//***@127.0.0.1:8081")
+        .hasMessageContaining("percent-encode '/'")
+        .hasMessageNotContaining("abc")
+        .hasMessageNotContaining("ghi");
   }
 
   @Test
@@ -490,7 +544,60 @@ class RestSchemaRegistryClientTest {
     // Then the reference was fetched and the schema is complete
     assertThat(schema.getField("amount").schema()).isEqualTo(money);
     assertThat(peer.requests()).extracting(Request::pathAndQuery)
-        .containsExactly("/schemas/ids/9", "/subjects/money/versions/1");
+        .containsExactly("/schemas/ids/9", "/subjects/money/versions/1?deleted=true");
+  }
+
+  @Test
+  void shouldResolveAReferenceToASoftDeletedVersion() {
+    // Given schema 9 referencing Money version 1, which was soft-deleted: the registry serves it
+    // only to a request with deleted=true
+    Schema money = new Schema.Parser().parse("""
+        {"type": "record", "name": "Money", "namespace": "dev.flywheel.test", "fields": [
+          {"name": "cents", "type": "long"}]}""");
+    String payment = """
+        {"type": "record", "name": "Payment", "namespace": "dev.flywheel.test", "fields": [
+          {"name": "amount", "type": "dev.flywheel.test.Money"}]}""";
+    String withReference = JsonNodeFactory.instance.objectNode().put("schema", payment)
+        .set("references", JSON.createArrayNode().add(JSON.createObjectNode()
+            .put("name", "dev.flywheel.test.Money").put("subject", "money").put("version", 1)))
+        .toString();
+    peer.otherwise(r -> switch (r.pathAndQuery()) {
+      case "/schemas/ids/9" -> json(200, withReference);
+      case "/subjects/money/versions/1?deleted=true" -> json(200, versionAnswer("money", 1, 3, money));
+      default -> error(404, 40402, "Version 1 not found.");
+    });
+
+    // When schema 9 is fetched, Then it is complete
+    Schema schema = client().getSchemaById(9);
+    assertThat(schema.getField("amount").schema()).isEqualTo(money);
+  }
+
+  @Test
+  void shouldFetchEachReferenceNameOnce() {
+    // Given schema 9 referencing Money twice under the same name (at versions 1 and 2), and
+    // Money referencing nothing
+    Schema money = new Schema.Parser().parse("""
+        {"type": "record", "name": "Money", "namespace": "dev.flywheel.test", "fields": [
+          {"name": "cents", "type": "long"}]}""");
+    String payment = """
+        {"type": "record", "name": "Payment", "namespace": "dev.flywheel.test", "fields": [
+          {"name": "amount", "type": "dev.flywheel.test.Money"}]}""";
+    peer.then(json(200, JsonNodeFactory.instance.objectNode().put("schema", payment)
+            .set("references", JSON.createArrayNode()
+                .add(JSON.createObjectNode().put("name", "dev.flywheel.test.Money")
+                    .put("subject", "money").put("version", 1))
+                .add(JSON.createObjectNode().put("name", "dev.flywheel.test.Money")
+                    .put("subject", "money").put("version", 2)))
+            .toString()),
+        json(200, versionAnswer("money", 1, 3, money)));
+
+    // When schema 9 is fetched
+    Schema schema = client().getSchemaById(9);
+
+    // Then the name was fetched once (a second definition of Money would not parse)
+    assertThat(schema.getField("amount").schema()).isEqualTo(money);
+    assertThat(peer.requests()).extracting(Request::pathAndQuery)
+        .containsExactly("/schemas/ids/9", "/subjects/money/versions/1?deleted=true");
   }
 
   @Test

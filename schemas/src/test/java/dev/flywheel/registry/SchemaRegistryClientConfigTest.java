@@ -72,6 +72,45 @@ class SchemaRegistryClientConfigTest {
   }
 
   @Test
+  void shouldRefuseTurningHostNameChecksOffRatherThanIgnoreIt() {
+    // Given a config that turns host-name verification off the Confluent way (an empty algorithm)
+    Map<String, String> config = Map.of("schema.registry.url", "https://registry:8081",
+        "schema.registry.ssl.endpoint.identification.algorithm", "");
+
+    // When a client is made, Then it is refused, naming the key and what to do
+    assertThatThrownBy(() -> SchemaRegistryClient.fromConfig(config))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("schema.registry.ssl.endpoint.identification.algorithm")
+        .hasMessageContaining("not supported")
+        .hasMessageContaining("always checks");
+  }
+
+  @Test
+  void shouldAcceptTheDefaultHostNameCheck() {
+    // Given the default algorithm spelled out, When a client is made, Then it is made
+    assertThat(SchemaRegistryClient.fromConfig(Map.of("schema.registry.url", "https://r:8081",
+        "schema.registry.ssl.endpoint.identification.algorithm", "HTTPS")))
+        .isInstanceOf(RestSchemaRegistryClient.class);
+  }
+
+  @Test
+  void shouldRefuseAProxyAndInlinePemCertificatesRatherThanIgnoreThem() {
+    // Given configs with a proxy, and with a truststore given as inline PEM
+    // When clients are made, Then each is refused, naming its key
+    assertThatThrownBy(() -> SchemaRegistryClient.fromConfig(Map.of(
+        "schema.registry.url", "http://r:8081", "proxy.host", "proxy", "proxy.port", "3128")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("proxy.host")
+        .hasMessageContaining("not supported");
+    assertThatThrownBy(() -> SchemaRegistryClient.fromConfig(Map.of(
+        "schema.registry.url", "https://r:8081",
+        "schema.registry.ssl.truststore.certificates", "-----BEGIN CERTIFICATE-----...")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("schema.registry.ssl.truststore.certificates")
+        .hasMessageContaining("truststore.location")
+        .hasMessageNotContaining("BEGIN CERTIFICATE");
+  }
+
+  @Test
   void shouldTalkTlsWithTheTruststoreOfTheConfig(@TempDir Path dir) throws Exception {
     // Given an HTTPS peer with a self-signed certificate, and a truststore holding that certificate
     Path keystore = dir.resolve("server.p12");

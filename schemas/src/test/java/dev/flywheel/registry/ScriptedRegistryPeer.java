@@ -21,12 +21,12 @@ import javax.net.ssl.SSLContext;
  * A scripted HTTP peer standing in for a schema registry: records every request and answers from
  * a queue of scripted replies, then from a fallback.
  */
-final class ScriptedRegistryPeer implements AutoCloseable {
+public final class ScriptedRegistryPeer implements AutoCloseable {
 
   /** One request as received. */
-  record Request(String method, String pathAndQuery, Map<String, List<String>> headers, String body) {
+  public record Request(String method, String pathAndQuery, Map<String, List<String>> headers, String body) {
     /** The first value of a header, case-insensitive; null when absent. */
-    String header(String name) {
+    public String header(String name) {
       for (Map.Entry<String, List<String>> e : headers.entrySet()) {
         if (e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
           return e.getValue().get(0);
@@ -37,21 +37,21 @@ final class ScriptedRegistryPeer implements AutoCloseable {
   }
 
   /** One scripted answer; {@code drop} closes the connection without answering. */
-  record Reply(int status, String body, Map<String, String> headers, boolean drop) {}
+  public record Reply(int status, String body, Map<String, String> headers, boolean drop) {}
 
-  static Reply json(int status, String body) {
+  public static Reply json(int status, String body) {
     return new Reply(status, body, Map.of("Content-Type", RestSchemaRegistryClient.MEDIA_TYPE), false);
   }
 
-  static Reply text(int status, String body) {
+  public static Reply text(int status, String body) {
     return new Reply(status, body, Map.of("Content-Type", "text/html"), false);
   }
 
-  static Reply error(int status, int code, String message) {
+  public static Reply error(int status, int code, String message) {
     return json(status, "{\"error_code\":" + code + ",\"message\":\"" + message + "\"}");
   }
 
-  static Reply drop() {
+  public static Reply drop() {
     return new Reply(0, null, Map.of(), true);
   }
 
@@ -70,13 +70,13 @@ final class ScriptedRegistryPeer implements AutoCloseable {
   }
 
   /** A plain-HTTP peer on a free loopback port. */
-  static ScriptedRegistryPeer start() throws IOException {
+  public static ScriptedRegistryPeer start() throws IOException {
     return new ScriptedRegistryPeer(HttpServer.create(
         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0), "http");
   }
 
   /** An HTTPS peer on a free loopback port, presenting the certificate of {@code tls}. */
-  static ScriptedRegistryPeer startTls(SSLContext tls) throws IOException {
+  public static ScriptedRegistryPeer startTls(SSLContext tls) throws IOException {
     HttpsServer server = HttpsServer.create(
         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(tls));
@@ -84,30 +84,30 @@ final class ScriptedRegistryPeer implements AutoCloseable {
   }
 
   /** Queues replies, answered in order. */
-  ScriptedRegistryPeer then(Reply... replies) {
+  public ScriptedRegistryPeer then(Reply... replies) {
     script.addAll(List.of(replies));
     return this;
   }
 
   /** Answers with {@code reply} once the queue is empty. */
-  ScriptedRegistryPeer otherwise(Function<Request, Reply> reply) {
+  public ScriptedRegistryPeer otherwise(Function<Request, Reply> reply) {
     this.fallback = reply;
     return this;
   }
 
-  String url() {
+  public String url() {
     return scheme + "://127.0.0.1:" + server.getAddress().getPort();
   }
 
-  int port() {
+  public int port() {
     return server.getAddress().getPort();
   }
 
-  List<Request> requests() {
+  public List<Request> requests() {
     return new ArrayList<>(requests);
   }
 
-  Request lastRequest() {
+  public Request lastRequest() {
     return requests.get(requests.size() - 1);
   }
 

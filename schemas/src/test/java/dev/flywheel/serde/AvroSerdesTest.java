@@ -105,4 +105,36 @@ class AvroSerdesTest {
     assertThat(set.normalizeSchemas()).isTrue();
     assertThat(set.specificAvroReader()).isTrue();
   }
+
+  @Test
+  void shouldRefuseConfluentSettingsItDoesNotImplementRatherThanIgnoreThem() {
+    // Given Confluent serde settings Flywheel does not implement, each set to a non-default value
+    Map<String, Object> unsupported = Map.of(
+        "schema.reflection", "true",
+        "avro.reflection.allow.null", true,
+        "use.latest.with.metadata", "application.version=2",
+        "specific.avro.value.type", "dev.flywheel.events.Label",
+        "rule.executors", "encrypt",
+        "context.name.strategy", "com.acme.TenantContextStrategy");
+
+    // When a serializer is configured with any of them, Then it is refused, naming the key
+    unsupported.forEach((key, value) ->
+        assertThatThrownBy(() -> new AvroSerializer<>(new InMemorySchemaRegistryClient(),
+            Map.of(key, value), false))
+            .isInstanceOf(ConfigException.class)
+            .hasMessageContaining(key)
+            .hasMessageContaining("not supported"));
+  }
+
+  @Test
+  void shouldAcceptThoseSettingsAtTheirDefaults() {
+    // Given the same keys at Confluent's defaults, When a config is read, Then it is accepted
+    assertThat(AvroSerdeConfig.of(Map.of(
+        "schema.reflection", "false",
+        "avro.reflection.allow.null", false,
+        "use.latest.with.metadata", "",
+        "context.name.strategy",
+        "io.confluent.kafka.serializers.context.NullContextNameStrategy")).autoRegisterSchemas())
+        .isTrue();
+  }
 }

@@ -8,8 +8,12 @@ import static dev.flywheel.serde.TestSchemas.userV2;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flywheel.events.FeatureVector;
+import dev.flywheel.events.Label;
+import dev.flywheel.events.SampleEvents;
+import dev.flywheel.events.Transaction;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
@@ -67,6 +71,49 @@ class RoundTripTest {
 
     // Then it is a FeatureVector
     assertThat(back).isInstanceOf(FeatureVector.class).isEqualTo(vector);
+  }
+
+  @Test
+  void shouldReadATopLevelUnionOfGeneratedRecordsAsTheirClassesWhenConfiguredSpecific() {
+    // Given a topic whose value schema is a union of two generated records, Label and Transaction
+    Schema union = Schema.createUnion(Label.getClassSchema(), Transaction.getClassSchema());
+    registry.register("flywheel.mixed-value", union);
+    AvroSerializer<Object> serializer = new AvroSerializer<>(registry, Map.of(
+        AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, "false",
+        AvroSerdeConfig.USE_LATEST_VERSION, "true"), false);
+    Label label = SampleEvents.label();
+    Transaction transaction = SampleEvents.transaction();
+    byte[] labelBytes = serializer.serialize("flywheel.mixed", label);
+    byte[] transactionBytes = serializer.serialize("flywheel.mixed", transaction);
+    AvroDeserializer<Object> deserializer = new AvroDeserializer<>(registry,
+        Map.of(AvroSerdeConfig.SPECIFIC_AVRO_READER, "true"), false);
+
+    // When both are read with specific.avro.reader=true
+    Object labelBack = deserializer.deserialize("flywheel.mixed", labelBytes);
+    Object transactionBack = deserializer.deserialize("flywheel.mixed", transactionBytes);
+
+    // Then each comes back as its generated class, equal to what was written
+    assertThat(labelBack).isInstanceOf(Label.class).isEqualTo(label);
+    assertThat(transactionBack).isInstanceOf(Transaction.class).isEqualTo(transaction);
+  }
+
+  @Test
+  void shouldReadATopLevelArrayOfGeneratedRecordsAsTheirClassWhenConfiguredSpecific() {
+    // Given a topic whose value schema is an array of Labels
+    Schema array = Schema.createArray(Label.getClassSchema());
+    registry.register("flywheel.batches-value", array);
+    Label label = SampleEvents.label();
+    byte[] bytes = new AvroSerializer<Object>(registry).serialize("flywheel.batches",
+        new GenericData.Array<>(array, List.of(label)));
+    AvroDeserializer<Object> deserializer = new AvroDeserializer<>(registry,
+        Map.of(AvroSerdeConfig.SPECIFIC_AVRO_READER, "true"), false);
+
+    // When it is read with specific.avro.reader=true
+    Object back = deserializer.deserialize("flywheel.batches", bytes);
+
+    // Then its elements are Labels
+    assertThat(back).asList().containsExactly(label);
+    assertThat(((List<?>) back).get(0)).isInstanceOf(Label.class);
   }
 
   @Test
