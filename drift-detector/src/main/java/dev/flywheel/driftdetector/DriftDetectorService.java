@@ -69,6 +69,7 @@ public final class DriftDetectorService implements AutoCloseable {
   private final Path stateDir;
   private final MeterRegistry meters;
   private KafkaStreams streams;
+  private ReplaceFailedThreads failedThreads;
   private boolean started;
   private boolean closed;
 
@@ -106,8 +107,9 @@ public final class DriftDetectorService implements AutoCloseable {
       Topology topology = DriftTopology.build(config, topics, serdes, new DriftMetrics(meters));
       LOG.debug("drift-detector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(
-          new ReplaceFailedThreads("drift-detector").untilRegistryAnswers(serdes, streams));
+      failedThreads =
+          new ReplaceFailedThreads("drift-detector").untilRegistryAnswers(serdes, streams);
+      streams.setUncaughtExceptionHandler(failedThreads);
       streams.start();
       LOG.info("drift-detector started; policies for {}, defaults for other models",
           config.policies().keySet());
@@ -118,12 +120,16 @@ public final class DriftDetectorService implements AutoCloseable {
     }
   }
 
-  /** Whether Streams is running (or rebalancing). */
+  /** Whether Streams is running (or rebalancing) without stream threads failing in a row. */
   public boolean healthy() {
     return healthProblem().isEmpty();
   }
 
-  /** Why the service is not healthy (for {@code /health}), or empty when it is. */
+  /**
+   * Why the service is not healthy (for {@code /health}) — not started, closed, Streams neither
+   * running nor rebalancing, or its stream threads failing again and again ({@link
+   * ReplaceFailedThreads#healthProblem()}) — or empty when it is.
+   */
   public synchronized Optional<String> healthProblem() {
     if (closed) {
       return Optional.of("drift-detector is closed");
@@ -135,7 +141,7 @@ public final class DriftDetectorService implements AutoCloseable {
     if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
       return Optional.of("drift-detector streams are " + state);
     }
-    return Optional.empty();
+    return failedThreads.healthProblem();
   }
 
   /** The Streams instance. @throws IllegalStateException before start */
@@ -183,6 +189,7 @@ public final class DriftDetectorService implements AutoCloseable {
     StreamsProps.Builder b = StreamsProps.builder(config.applicationId())
         .bootstrapServers((String) kafka.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG))
         .schemaRegistryUrl(schemaRegistryUrl)
+        .replicationFactor(topics.givenReplicationFactor()) // as the catalogue's topics
         .overrides(overrides);
     if (stateDir != null) {
       b.stateDir(stateDir);

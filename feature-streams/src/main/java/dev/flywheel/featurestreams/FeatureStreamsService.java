@@ -63,6 +63,7 @@ public final class FeatureStreamsService implements AutoCloseable {
   private Topics topics;
   private List<FeatureGroupPlan> plans = List.of();
   private KafkaStreams streams;
+  private ReplaceFailedThreads failedThreads;
   private boolean closed;
 
   private FeatureStreamsService(Builder b) {
@@ -121,8 +122,9 @@ public final class FeatureStreamsService implements AutoCloseable {
         plans.stream().map(FeatureGroupPlan::describe).toList());
     LOG.debug("feature-streams {} topology: {}", b.applicationId, topology.describe());
     streams = new KafkaStreams(topology, properties);
-    streams.setUncaughtExceptionHandler(
-        new ReplaceFailedThreads("feature-streams").untilRegistryAnswers(serdes, streams));
+    failedThreads =
+        new ReplaceFailedThreads("feature-streams").untilRegistryAnswers(serdes, streams);
+    streams.setUncaughtExceptionHandler(failedThreads);
     streams.setStateListener((now, before) ->
         LOG.info("feature-streams {}: {} -> {}", b.applicationId, before, now));
     streams.start();
@@ -143,14 +145,18 @@ public final class FeatureStreamsService implements AutoCloseable {
    * The Kafka Streams properties the service runs with: {@link StreamsProps} ({@code
    * exactly_once_v2}, the JVM-wide bounded RocksDB memory, dead-letter handlers, {@code
    * read_committed}) with this builder's standby replicas, threads, state folder, {@code
-   * application.server}, {@link #OUTPUT_COMPRESSION}, and the {@link Builder#kafka(Map)}
+   * application.server}, the catalogue's replication factor for changelogs, repartition and
+   * dead-letter topics, {@link #OUTPUT_COMPRESSION}, and the {@link Builder#kafka(Map)}
    * properties, which win.
    */
   public Properties streamsProperties() {
     StreamsProps.Builder props = StreamsProps.builder(b.applicationId)
         .bootstrapServers(b.bootstrapServers)
         .standbyReplicas(b.standbyReplicas)
-        .numStreamThreads(b.numStreamThreads);
+        .numStreamThreads(b.numStreamThreads)
+        // as the catalogue's topics, when it was given a factor; else the broker's default
+        .replicationFactor(b.topics != null ? b.topics.givenReplicationFactor()
+            : java.util.Optional.empty());
     if (b.schemaRegistryUrl != null) {
       props.schemaRegistryUrl(b.schemaRegistryUrl);
     }
@@ -172,8 +178,9 @@ public final class FeatureStreamsService implements AutoCloseable {
   }
 
   /**
-   * Why the service is not healthy — not started, closed, or Kafka Streams neither running nor
-   * rebalancing (e.g. a stream thread died) — or empty when it is.
+   * Why the service is not healthy — not started, closed, Kafka Streams neither running nor
+   * rebalancing, or its stream threads failing again and again ({@link
+   * ReplaceFailedThreads#healthProblem()}) — or empty when it is.
    */
   public synchronized Optional<String> healthProblem() {
     if (closed) {
@@ -184,7 +191,7 @@ public final class FeatureStreamsService implements AutoCloseable {
     }
     KafkaStreams.State state = streams.state();
     if (state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING) {
-      return Optional.empty();
+      return failedThreads.healthProblem();
     }
     return Optional.of("feature-streams Kafka Streams is " + state);
   }

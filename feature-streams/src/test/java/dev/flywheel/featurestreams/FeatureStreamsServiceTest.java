@@ -3,7 +3,9 @@ package dev.flywheel.featurestreams;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.streams.BoundedMemoryRocksDBConfig;
+import dev.flywheel.topics.Topics;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
@@ -64,6 +66,42 @@ class FeatureStreamsServiceTest {
     // Then the producers follow the user's setting, not the default
     assertThat(new StreamsConfig(service.streamsProperties()).getProducerConfigs("c"))
         .containsEntry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
+  }
+
+  @Test
+  void shouldReplicateChangelogsAsTheCatalogueReplicatesItsTopics() {
+    // Given a catalogue whose topics are replicated 3 times (kafka.replicationFactor: 3)
+    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        "http://registry:8081"));
+    FeatureStreamsService service = FeatureStreamsService.builder()
+        .config(FeatureStreamsConfig.cardActivity())
+        .bootstrapServers("broker:9092")
+        .serdes(serdes)
+        .topics(Topics.builder(serdes).replicationFactor((short) 3).build())
+        .build();
+
+    // Then Kafka Streams creates the stores' changelogs with 3 replicas too
+    assertThat(new StreamsConfig(service.streamsProperties())
+        .getInt(StreamsConfig.REPLICATION_FACTOR_CONFIG)).isEqualTo(3);
+  }
+
+  @Test
+  void shouldLeaveChangelogsToTheBrokersDefaultReplicationWhenTheCatalogueWasGivenNone() {
+    // Given a catalogue built without a replication factor (a service started on its own, whose
+    // topics were created elsewhere)
+    AvroSerdes serdes = AvroSerdes.fromConfig(Map.of("schema.registry.url",
+        "http://registry:8081"));
+    FeatureStreamsService service = FeatureStreamsService.builder()
+        .config(FeatureStreamsConfig.cardActivity())
+        .bootstrapServers("broker:9092")
+        .serdes(serdes)
+        .topics(Topics.builder(serdes).build())
+        .build();
+
+    // Then Kafka Streams leaves the changelogs to the broker's default.replication.factor (-1),
+    // rather than the catalogue's default of 1
+    assertThat(new StreamsConfig(service.streamsProperties())
+        .getInt(StreamsConfig.REPLICATION_FACTOR_CONFIG)).isEqualTo(-1);
   }
 
   @Test

@@ -76,6 +76,7 @@ public final class RegistryProjectorService implements AutoCloseable {
   private volatile int commandPartitions = Integer.MAX_VALUE;
 
   private KafkaStreams streams;
+  private ReplaceFailedThreads failedThreads;
   private HistoryIndexer indexer;
   private volatile RegistryHttpApi api;
   private boolean started;
@@ -110,8 +111,9 @@ public final class RegistryProjectorService implements AutoCloseable {
       Topology topology = RegistryTopology.build(config, topics, serdes);
       log.debug("registry projector topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(
-          new ReplaceFailedThreads("registry-projector").untilRegistryAnswers(serdes, streams));
+      failedThreads =
+          new ReplaceFailedThreads("registry-projector").untilRegistryAnswers(serdes, streams);
+      streams.setUncaughtExceptionHandler(failedThreads);
       streams.setStateListener((now, before) ->
           log.info("registry projector {} -> {}", before, now));
       streams.start();
@@ -142,12 +144,19 @@ public final class RegistryProjectorService implements AutoCloseable {
     return Optional.ofNullable(streams).map(KafkaStreams::state);
   }
 
-  /** What keeps the service from answering, or empty when it is healthy (for {@code /health}). */
+  /**
+   * What keeps the service from answering — not started, the projection neither running nor
+   * rebalancing or its stream threads failing again and again ({@link
+   * ReplaceFailedThreads#healthProblem()}), the history not caught up — or empty when it is
+   * healthy (for {@code /health}).
+   */
   public Optional<String> healthProblem() {
     KafkaStreams s;
+    ReplaceFailedThreads f;
     HistoryIndexer i;
     synchronized (this) {
       s = streams;
+      f = failedThreads;
       i = indexer;
     }
     if (s == null) {
@@ -156,6 +165,10 @@ public final class RegistryProjectorService implements AutoCloseable {
     KafkaStreams.State state = s.state();
     if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
       return Optional.of("the registry projection is " + state);
+    }
+    Optional<String> failing = f.healthProblem();
+    if (failing.isPresent()) {
+      return failing;
     }
     if (i == null) {
       return Optional.of("the registry history is still replaying the audit log");
@@ -229,6 +242,7 @@ public final class RegistryProjectorService implements AutoCloseable {
     overrides.putAll(streamsOverrides);
     StreamsProps.Builder b = StreamsProps.builder(config.applicationId())
         .bootstrapServers(String.valueOf(kafka.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG)))
+        .replicationFactor(topics.givenReplicationFactor()) // as the catalogue's topics
         .overrides(overrides);
     if (stateDir != null) {
       b.stateDir(stateDir);

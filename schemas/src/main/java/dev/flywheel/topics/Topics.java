@@ -83,6 +83,7 @@ public final class Topics {
   private final String prefix;
   private final int partitions;
   private final short replicationFactor;
+  private final boolean replicationFactorGiven;
   private final Duration trainingDataRetention;
   private final AvroSerdeFactory serdes;
 
@@ -104,6 +105,7 @@ public final class Topics {
     this.prefix = builder.prefix;
     this.partitions = builder.partitions;
     this.replicationFactor = builder.replicationFactor;
+    this.replicationFactorGiven = builder.replicationFactorGiven;
     this.trainingDataRetention = builder.trainingDataRetention;
     this.serdes = builder.serdes;
 
@@ -167,6 +169,17 @@ public final class Topics {
   /** Replication factor every topic is created with. */
   public short replicationFactor() {
     return replicationFactor;
+  }
+
+  /**
+   * The replication factor this catalogue was given ({@link Builder#replicationFactor(short)}),
+   * or empty when it uses {@link #DEFAULT_REPLICATION_FACTOR} for want of one. Processors give
+   * their changelog, repartition and dead-letter topics a factor only when one was given, and
+   * otherwise leave them to the broker's {@code default.replication.factor}.
+   */
+  public java.util.Optional<Short> givenReplicationFactor() {
+    return replicationFactorGiven ? java.util.Optional.of(replicationFactor)
+        : java.util.Optional.empty();
   }
 
   /** Retention of the feature log and the labels. */
@@ -376,6 +389,7 @@ public final class Topics {
     private String prefix = "";
     private int partitions = DEFAULT_PARTITIONS;
     private short replicationFactor = DEFAULT_REPLICATION_FACTOR;
+    private boolean replicationFactorGiven;
     private Duration trainingDataRetention = DEFAULT_TRAINING_DATA_RETENTION;
 
     private Builder(AvroSerdeFactory serdes) {
@@ -434,6 +448,7 @@ public final class Topics {
             "replication factor must be at least 1, got " + replicationFactor);
       }
       this.replicationFactor = replicationFactor;
+      this.replicationFactorGiven = true;
       return this;
     }
 

@@ -75,11 +75,13 @@ public final class BoundedMemoryRocksDBConfig implements RocksDBConfigSetter {
       bytes = value instanceof Number n ? n.longValue() : Long.parseLong(value.toString().trim());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
-          MEMORY_BYTES_CONFIG + " must be a number of bytes, got '" + value + "'", e);
+          MEMORY_BYTES_CONFIG + " must be a number of bytes, got '" + value + "'; write the"
+          + " bytes alone, e.g. 134217728 for 128 MiB", e);
     }
     if (bytes < 1024 * 1024) {
       throw new IllegalArgumentException(
-          MEMORY_BYTES_CONFIG + " must be at least 1048576 (1 MiB), got " + bytes);
+          MEMORY_BYTES_CONFIG + " must be at least 1048576 (1 MiB), got " + bytes + "; write"
+          + " the bytes, e.g. 134217728 for 128 MiB");
     }
     return bytes;
   }

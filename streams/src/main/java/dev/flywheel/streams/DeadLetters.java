@@ -40,11 +40,13 @@ import org.apache.kafka.streams.StreamsConfig;
  * the dead letter and the next commit may write it twice (at least once). One producer per
  * cluster is shared by every handler in the JVM and created on the first dead letter only.
  *
- * <p>A dead-letter topic that does not exist yet is created (broker defaults for partitions and
- * replication) before the first dead letter is sent to it. The platform creates the dead-letter
- * topics of its own topics up front; this covers the rest, above all the internal repartition
- * topics of a processor ({@code <application id>-<name>-repartition.dlq}), whose records can fail
- * in the processors downstream of the repartition too.
+ * <p>A dead-letter topic that does not exist yet is created (the broker's default partitions, the
+ * processor's {@code replication.factor} as {@link StreamsProps} sets it from Flywheel's {@code
+ * kafka.replicationFactor}, else the broker's default) before the first dead letter is sent to
+ * it. The platform creates the dead-letter topics of its own topics up front; this covers the
+ * rest, above all the internal repartition topics of a processor ({@code <application
+ * id>-<name>-repartition.dlq}), whose records can fail in the processors downstream of the
+ * repartition too.
  */
 final class DeadLetters {
 
@@ -60,11 +62,15 @@ final class DeadLetters {
   private final String processor;
   /** The producer's {@code max.request.size}: a larger dead letter has its value cut to fit. */
   private final int maxRequestSize;
+  /** Replication of the dead-letter topics created here; empty for the broker's default. */
+  private final Optional<Short> replicationFactor;
 
-  private DeadLetters(Map<String, Object> producerConfig, String processor) {
+  private DeadLetters(Map<String, Object> producerConfig, String processor,
+      Optional<Short> replicationFactor) {
     this.producerConfig = producerConfig;
     this.processor = processor;
     this.maxRequestSize = RecordSize.maxRequestSize(producerConfig);
+    this.replicationFactor = replicationFactor;
   }
 
   /** Reads the cluster and security settings from a processor's streams properties. */
@@ -86,7 +92,25 @@ final class DeadLetters {
     producer.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
         ByteArraySerializer.class.getName());
     Object app = streamsConfigs.get(StreamsConfig.APPLICATION_ID_CONFIG);
-    return new DeadLetters(Map.copyOf(producer), app == null ? "kafka-streams" : app.toString());
+    return new DeadLetters(Map.copyOf(producer), app == null ? "kafka-streams" : app.toString(),
+        replicationFactor(streamsConfigs.get(StreamsConfig.REPLICATION_FACTOR_CONFIG)));
+  }
+
+  /** The processor's {@code replication.factor}; empty when unset or -1 (the broker's default). */
+  private static Optional<Short> replicationFactor(Object value) {
+    if (value == null) {
+      return Optional.empty();
+    }
+    short factor = Short.parseShort(value.toString().trim());
+    return factor > 0 ? Optional.of(factor) : Optional.empty();
+  }
+
+  /**
+   * How a missing dead-letter topic is created: the broker's default partitions, the processor's
+   * replication factor.
+   */
+  NewTopic newTopic(String dlq) {
+    return new NewTopic(dlq, Optional.empty(), replicationFactor);
   }
 
   /**
@@ -144,7 +168,7 @@ final class DeadLetters {
     try (Admin admin = Admin.create(adminConfig)) {
       if (!admin.listTopics().names().get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS).contains(dlq)) {
         try {
-          admin.createTopics(List.of(new NewTopic(dlq, Optional.empty(), Optional.empty())))
+          admin.createTopics(List.of(newTopic(dlq)))
               .all().get(SEND_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
           if (!(e.getCause() instanceof TopicExistsException)) {

@@ -5,6 +5,7 @@ import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.AvroSerdeFactory;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -47,12 +48,25 @@ import org.slf4j.LoggerFactory;
  * within about a second of its return. Its open transaction is aborted by the broker 10 to 20 s
  * after it began (the transaction timeout, checked every 10 s), which releases {@code
  * read_committed} readers of its outputs.
+ *
+ * <p>Replacing never gives up, so a processor recovers by itself once the cause is fixed. But a
+ * failure that comes back on every start (an output or dead-letter topic that cannot be written,
+ * a bad RocksDB setting, a missing topic) would otherwise loop quietly while Kafka Streams stays
+ * {@code RUNNING} or {@code REBALANCING}. So the handler counts the failures in a row and keeps
+ * the last one's cause ({@link #failures()}); from {@link #UNHEALTHY_AFTER} in a row {@link
+ * #healthProblem()} says so, and every Flywheel processor reports it on {@code /health}. The count
+ * starts again once a replaced thread has run {@link #QUIET} without failing: a cause that comes
+ * back on every start fails again within seconds (the pauses above, at most {@link #OUTAGE_WAIT}
+ * for a registry outage), long before that.
  */
 public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(ReplaceFailedThreads.class);
 
-  /** How long without a failure before the pause starts again from 1 s. */
+  /**
+   * How long without a failure before the pause starts again from 1 s and the failures no longer
+   * count as in a row.
+   */
   static final Duration QUIET = Duration.ofMinutes(5);
 
   private static final ExponentialBackoff BACKOFF = new ExponentialBackoff(1_000, 2, 5_000, 0.2);
@@ -63,6 +77,21 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
    * past which the thread would leave the group.
    */
   static final Duration OUTAGE_WAIT = Duration.ofSeconds(60);
+
+  /** Failures in a row from which {@link #healthProblem()} reports the processor unhealthy. */
+  public static final int UNHEALTHY_AFTER = 5;
+
+  /** The most characters of the last failure's cause kept for {@link #healthProblem()}. */
+  static final int CAUSE_CHARS = 500;
+
+  /**
+   * The failures of stream threads in a row, none more than {@link #QUIET} after the one before
+   * (or after the last, if it is the last), and the last one's cause.
+   *
+   * @param inARow failed threads in a row; 0 when none failed within {@link #QUIET}
+   * @param lastCause the last failure's messages, outermost first; null when {@code inARow} is 0
+   */
+  public record Failures(int inARow, String lastCause) {}
 
   /** How often the registry is asked whether it answers again. */
   static final long PROBE_MILLIS = 1_000;
@@ -77,6 +106,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   private final Sleeper sleeper;
   private int failuresInARow;
   private long lastFailureNanos;
+  private String lastCause;
   private volatile Predicate<Throwable> outage = e -> false;
   private volatile BooleanSupplier outageOver = () -> true;
   private volatile BooleanSupplier stopping = () -> false;
@@ -130,7 +160,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
 
   @Override
   public StreamThreadExceptionResponse handle(Throwable exception) {
-    long pause = nextPauseMillis();
+    long pause = nextPauseMillis(exception);
     try {
       if (outage.test(exception)) {
         LOG.error("{}: a stream thread failed as the schema registry does not answer; replacing"
@@ -205,21 +235,55 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     }
   }
 
-  private static boolean answers(SchemaRegistryClient registry) {
+  static boolean answers(SchemaRegistryClient registry) {
     try {
       registry.listSubjects();
       return true;
     } catch (SchemaRegistryException e) {
-      return !e.isRetriable(); // an answer, even a refusal, is the registry answering
+      // a refusal of the records' own request is the registry answering; one of the client
+      // itself (credentials, access, a URL that is not a registry) fails every thread alike
+      // until it is fixed, so it is waited out as an outage is
+      return !e.isRetriable() && !e.isSetupProblem();
     }
   }
 
-  private synchronized long nextPauseMillis() {
+  /**
+   * The stream threads failed in a row and the last one's cause; none once a thread has run
+   * {@link #QUIET} since the last failure.
+   */
+  public synchronized Failures failures() {
+    if (failuresInARow == 0 || nanoTime.getAsLong() - lastFailureNanos > QUIET.toNanos()) {
+      return new Failures(0, null);
+    }
+    return new Failures(failuresInARow, lastCause);
+  }
+
+  /**
+   * What to report on {@code /health} once {@link #UNHEALTHY_AFTER} or more stream threads failed
+   * in a row (each is still replaced), or empty.
+   */
+  public Optional<String> healthProblem() {
+    Failures failures = failures();
+    if (failures.inARow() < UNHEALTHY_AFTER) {
+      return Optional.empty();
+    }
+    return Optional.of(processor + ": a stream thread failed " + failures.inARow()
+        + " times in a row, last: " + failures.lastCause() + "; it is replaced each time,"
+        + " see the log");
+  }
+
+  private synchronized long nextPauseMillis(Throwable exception) {
     long now = nanoTime.getAsLong();
     if (failuresInARow > 0 && now - lastFailureNanos > QUIET.toNanos()) {
       failuresInARow = 0;
     }
     lastFailureNanos = now;
+    lastCause = cause(exception);
     return BACKOFF.backoff(failuresInARow++);
+  }
+
+  private static String cause(Throwable exception) {
+    String text = DeadLetters.describe(exception);
+    return text.length() <= CAUSE_CHARS ? text : text.substring(0, CAUSE_CHARS) + "...";
   }
 }

@@ -76,6 +76,7 @@ public final class StreamsProps {
     private int standbyReplicas;
     private int numStreamThreads = 1;
     private long rocksDbMemoryBytes = DEFAULT_ROCKSDB_MEMORY_BYTES;
+    private int replicationFactor = -1;
     private Duration commitInterval = DEFAULT_COMMIT_INTERVAL;
     private String applicationServer;
     private final Map<String, Object> overrides = new LinkedHashMap<>();
@@ -124,9 +125,36 @@ public final class StreamsProps {
       return this;
     }
 
-    /** Off-heap bytes all RocksDB stores of the JVM share (see BoundedMemoryRocksDBConfig). */
+    /**
+     * Off-heap bytes all RocksDB stores of the JVM share (see BoundedMemoryRocksDBConfig); at least
+     * 1 MiB, checked by {@link #build()}.
+     */
     public Builder rocksDbMemoryBytes(long rocksDbMemoryBytes) {
       this.rocksDbMemoryBytes = rocksDbMemoryBytes;
+      return this;
+    }
+
+    /**
+     * Replication factor of the processor's changelog and repartition topics and of the
+     * dead-letter topics it creates: Flywheel's {@code kafka.replicationFactor}, that of the
+     * catalogue's topics. When not set, the broker's {@code default.replication.factor}.
+     */
+    public Builder replicationFactor(int replicationFactor) {
+      if (replicationFactor < 1) {
+        throw new IllegalArgumentException(
+            "replicationFactor must be >= 1, got " + replicationFactor);
+      }
+      this.replicationFactor = replicationFactor;
+      return this;
+    }
+
+    /**
+     * As {@link #replicationFactor(int)} when {@code given} holds a factor (a catalogue's {@code
+     * Topics.givenReplicationFactor()}); when empty, the broker's {@code
+     * default.replication.factor} applies, as for topics Flywheel was told nothing about.
+     */
+    public Builder replicationFactor(java.util.Optional<Short> given) {
+      given.ifPresent(factor -> replicationFactor((int) factor));
       return this;
     }
 
@@ -151,7 +179,11 @@ public final class StreamsProps {
       return this;
     }
 
-    /** @throws IllegalStateException when the bootstrap servers are missing */
+    /**
+     * @throws IllegalStateException when the bootstrap servers are missing
+     * @throws IllegalArgumentException when {@code flywheel.rocksdb.memory.bytes} (set or
+     *     overridden) is not a number of bytes of at least 1 MiB
+     */
     public Properties build() {
       if (bootstrapServers == null && !overrides.containsKey(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)) {
         throw new IllegalStateException("bootstrapServers is required for " + applicationId);
@@ -174,6 +206,10 @@ public final class StreamsProps {
           DeadLetterDeserializationHandler.class);
       p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
           DeadLetterProcessingHandler.class);
+      // An output or changelog record that cannot be written (too large, a topic it may not
+      // write, a serializer that throws) is never dropped: the thread fails and the transaction
+      // aborts, as by Kafka's default, logged with the output topic and the source record.
+      p.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, OutputErrorHandler.class);
       // The record cache would delay outputs by up to a commit; outputs go out per record.
       p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
       // Changelogs and outputs must survive a broker loss as the topics' replication allows.
@@ -194,6 +230,12 @@ public final class StreamsProps {
       // out (session.timeout.ms, 45 s) -- after every restart, and for every replaced thread.
       // (KafkaStreams.close(CloseOptions.leaveGroup(true)) leaves only static members in 4.1.)
       p.put(StreamsConfig.mainConsumerPrefix(LEAVE_GROUP_ON_CLOSE), true);
+      if (replicationFactor > 0) {
+        // Changelogs and repartition topics (and dead-letter topics, DeadLetters) replicated as
+        // the catalogue's topics are, not by the broker's default.replication.factor (Kafka
+        // Streams' default, -1), which may be 1 where Flywheel's topics have 3.
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replicationFactor);
+      }
       if (stateDir != null) {
         p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
       }
@@ -204,6 +246,10 @@ public final class StreamsProps {
         p.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl);
       }
       p.putAll(overrides);
+      // A RocksDB budget the first store would refuse (e.g. "128MB") fails here, at start, not
+      // in every stream thread that opens a store, again after each replacement.
+      BoundedMemoryRocksDBConfig.budget(Map.of(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG,
+          p.get(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG)));
       return p;
     }
   }

@@ -1,6 +1,7 @@
 package dev.flywheel.streams;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.flywheel.devstack.Devstack;
@@ -20,9 +21,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -31,14 +36,24 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -298,6 +313,147 @@ class DeadLetterHandlersIT {
     }
   }
 
+  @Test
+  void shouldNeitherDeadLetterTheNextRecordNorCommitAnythingWhileAnOutputIsTooLargeToSend(
+      Devstack devstack, UniqueNames names) throws Exception {
+    // Given a processor that counts per key and writes, for key "big", an output of 2 MiB, over
+    // its producer's max.request.size (1 MiB, Kafka's default) though within the topic's limit
+    String in = names.topic("keys");
+    String out = names.topic("counted");
+    String app = names.applicationId("too-large");
+    String changelog = app + "-counts-changelog";
+    int fourMiB = 4 * 1024 * 1024;
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1),
+          new NewTopic(out, 1, (short) 1).configs(Map.of(
+              TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(fourMiB))),
+          new NewTopic(in + ".dlq", 1, (short) 1))).all().get();
+    }
+    String twoMiB = "x".repeat(2 * 1024 * 1024);
+    Set<String> processed = ConcurrentHashMap.newKeySet();
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(in, Consumed.with(Serdes.String(), Serdes.String()).withName("keys-in"))
+        .peek((k, v) -> processed.add(k), Named.as("note"))
+        .groupByKey(Grouped.as("by-key"))
+        .count(Named.as("count"), Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as(
+            "counts").withKeySerde(Serdes.String()).withValueSerde(Serdes.Long()))
+        .toStream(Named.as("counts-stream"))
+        .mapValues((k, n) -> k.equals("big") ? twoMiB : k + "=" + n, Named.as("describe"))
+        .to(out, Produced.with(Serdes.String(), Serdes.String()).withName("counted-out"));
+    Map<String, Object> overrides = Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    Properties props = StreamsProps.builder(app).bootstrapServers(devstack.bootstrapServers())
+        .stateDir(Files.createDirectories(state.resolve("first"))).overrides(overrides).build();
+    try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
+      for (String key : List.of("big", "b", "c")) {
+        producer.send(new ProducerRecord<>(in, bytes(key), bytes("v")));
+      }
+    }
+
+    // When it processes "big" and then "b", whose sends find big's output refused
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads(app));
+      streams.start();
+      // (the failed threads' exceptions are expected: not the await's to catch)
+      await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(90)).until(
+          () -> processed.contains("b") && (metric(streams, "failed-stream-threads") >= 2
+              || !CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq").isEmpty()));
+
+      // Then its stream thread fails, again on every start, and "b" is not dead-lettered in
+      // big's place, nor is anything of the transaction committed: no output, no count
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), out)).isEmpty();
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), changelog)).isEmpty();
+    }
+
+    // And once the processor runs with a max.request.size the output fits, each key is counted
+    // and written once, and nothing is dead-lettered
+    Map<String, Object> raised = new HashMap<>(overrides);
+    raised.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), fourMiB);
+    Properties fixed = StreamsProps.builder(app).bootstrapServers(devstack.bootstrapServers())
+        .stateDir(Files.createDirectories(state.resolve("second"))).overrides(raised).build();
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), fixed)) {
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads(app));
+      streams.start();
+      List<ConsumerRecord<byte[], byte[]>> outputs = read(devstack, out, 3);
+      assertThat(outputs).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+          .containsExactly("big", "b", "c");
+      assertThat(outputs).extracting(r -> new String(r.value(), StandardCharsets.UTF_8))
+          .containsExactly(twoMiB, "b=1", "c=1");
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), changelog))
+          .extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+          .containsExactly("big", "b", "c");
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
+      awaitRunning(streams);
+    }
+  }
+
+  @Test
+  void shouldNotCommitAStateChangeWhoseOutputCannotBeSerialized(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a processor that counts per key and writes each count with a key serializer that
+    // refuses key "poison", as a registry refuses an incompatible schema
+    String in = names.topic("keys");
+    String out = names.topic("counted");
+    String app = names.applicationId("unserializable");
+    String changelog = app + "-counts-changelog";
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      admin.createTopics(List.of(new NewTopic(in, 1, (short) 1), new NewTopic(out, 1, (short) 1),
+          new NewTopic(in + ".dlq", 1, (short) 1))).all().get();
+    }
+    Serializer<String> refusing = (topic, key) -> {
+      if (key.equals("poison")) {
+        throw new SerializationException("the registry refused the key schema of " + topic);
+      }
+      return bytes(key);
+    };
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(in, Consumed.with(Serdes.String(), Serdes.String()).withName("keys-in"))
+        .groupByKey(Grouped.as("by-key"))
+        .count(Named.as("count"), Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as(
+            "counts").withKeySerde(Serdes.String()).withValueSerde(Serdes.Long()))
+        .toStream(Named.as("counts-stream"))
+        .to(out, Produced.with(Serdes.serdeFrom(refusing, Serdes.String().deserializer()),
+            Serdes.Long()).withName("counted-out"));
+    Properties props = StreamsProps.builder(app).bootstrapServers(devstack.bootstrapServers())
+        .stateDir(Files.createDirectories(state))
+        .overrides(Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")).build();
+    try (KafkaProducer<byte[], byte[]> producer = producer(devstack)) {
+      for (String key : List.of("a", "poison", "b")) {
+        producer.send(new ProducerRecord<>(in, bytes(key), bytes("v")));
+      }
+    }
+
+    // When it counts "poison", whose output then cannot be serialized
+    try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+      streams.setUncaughtExceptionHandler(new ReplaceFailedThreads(app));
+      streams.start();
+      // (poison's count reached the changelog, uncommitted: "poison" was processed)
+      // (the failed threads' exceptions are expected: not the await's to catch)
+      await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(90)).until(
+          () -> uncommittedKeys(devstack, changelog).contains("poison")
+              && (metric(streams, "failed-stream-threads") >= 2
+              || keys(devstack, changelog).contains("poison")));
+
+      // Then poison's count is not committed without its output, nor is anything after it, and
+      // the record is not dead-lettered: its stream thread fails, again on every start
+      assertThat(keys(devstack, changelog)).doesNotContain("poison", "b");
+      assertThat(keys(devstack, out)).doesNotContain("poison", "b");
+      assertThat(CommittedValues.bytes(devstack.bootstrapServers(), in + ".dlq")).isEmpty();
+    }
+  }
+
+  private static List<String> keys(Devstack devstack, String topic) {
+    return CommittedValues.bytes(devstack.bootstrapServers(), topic).stream()
+        .map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList();
+  }
+
+  /** Keys on the topic, of aborted and open transactions too; none while it does not exist. */
+  private static List<String> uncommittedKeys(Devstack devstack, String topic) {
+    return CommittedValues.includingUncommitted(devstack.bootstrapServers(), topic,
+            new ByteArrayDeserializer(), new ByteArrayDeserializer()).stream()
+        .map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList();
+  }
+
   private static double metric(KafkaStreams streams, String name) {
     return streams.metrics().entrySet().stream()
         .filter(e -> e.getKey().name().equals(name))
@@ -315,6 +471,30 @@ class DeadLetterHandlersIT {
     return await().atMost(Duration.ofSeconds(60)).until(
         () -> CommittedValues.bytes(devstack.bootstrapServers(), topic),
         records -> records.size() >= count);
+  }
+
+  @Test
+  void shouldAskTheBrokerForTheProcessorsReplicationFactorWhenItCreatesADlq(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a processor whose properties ask for 2 replicas, on the single embedded broker (whose
+    // default replication factor, 1, it could meet)
+    Properties props = StreamsProps.builder(names.applicationId("dlq-replication"))
+        .bootstrapServers(devstack.bootstrapServers()).replicationFactor(2).build();
+    Map<String, Object> configs = new HashMap<>();
+    props.forEach((k, v) -> configs.put(k.toString(), v));
+    String topic = names.topic("replicated");
+
+    // When it dead-letters a record of a topic whose dead-letter topic does not exist yet
+    // Then the dead-letter topic is asked for with 2 replicas, which one broker cannot hold: the
+    // dead letter is refused rather than written to a topic less replicated than asked
+    assertThatThrownBy(() -> DeadLetters.from(configs).send(
+            topic, 0, 0, 0, bytes("k"), bytes("v"), null, new IllegalArgumentException("bad")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cannot write a dead letter to " + topic + ".dlq")
+        .hasRootCauseInstanceOf(InvalidReplicationFactorException.class);
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", devstack.bootstrapServers()))) {
+      assertThat(admin.listTopics().names().get()).doesNotContain(topic + ".dlq");
+    }
   }
 
   private static String header(ConsumerRecord<?, ?> record, String name) {

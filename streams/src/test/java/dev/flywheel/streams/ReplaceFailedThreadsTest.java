@@ -53,6 +53,91 @@ class ReplaceFailedThreadsTest {
   }
 
   @Test
+  void shouldCountTheFailuresInARowAndKeepTheLastCause() {
+    // When three threads fail a second apart, the last for a cause of its own
+    handler.handle(new IllegalStateException("first"));
+    clock.addAndGet(Duration.ofSeconds(1).toNanos());
+    handler.handle(new IllegalStateException("second"));
+    clock.addAndGet(Duration.ofSeconds(1).toNanos());
+    handler.handle(new org.apache.kafka.streams.errors.StreamsException("task [0_1] failed",
+        new IllegalArgumentException("topic flywheel.out.dlq not writable")));
+
+    // Then they count as three in a row, with the last one's causes outermost first
+    assertThat(handler.failures()).isEqualTo(new ReplaceFailedThreads.Failures(3,
+        "task [0_1] failed: topic flywheel.out.dlq not writable"));
+  }
+
+  @Test
+  void shouldReportNoProblemBeforeFiveFailuresInARow() {
+    // When four threads fail in a row
+    for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER - 1; i++) {
+      handler.handle(new IllegalStateException("x"));
+    }
+
+    // Then that is no health problem yet
+    assertThat(handler.healthProblem()).isEmpty();
+  }
+
+  @Test
+  void shouldReportTheFailuresAndTheLastCauseFromFiveInARowAndStillReplace() {
+    // When ten threads fail in a row, a few seconds apart
+    List<StreamThreadExceptionResponse> responses = new ArrayList<>();
+    for (int i = 1; i <= 10; i++) {
+      responses.add(handler.handle(new IllegalStateException("cannot write flywheel.out " + i)));
+      clock.addAndGet(Duration.ofSeconds(5).toNanos());
+    }
+
+    // Then the health problem names the count and the last cause
+    assertThat(handler.healthProblem()).hasValue("test: a stream thread failed 10 times in a"
+        + " row, last: cannot write flywheel.out 10; it is replaced each time, see the log");
+    // and every thread was still replaced, so the processor recovers once the cause is fixed
+    assertThat(responses).containsOnly(StreamThreadExceptionResponse.REPLACE_THREAD);
+  }
+
+  @Test
+  void shouldForgetTheFailuresOnceAThreadHasRunFiveMinutesWithoutFailing() {
+    // Given five failures in a row, reported as a health problem
+    for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {
+      handler.handle(new IllegalStateException("x"));
+    }
+    assertThat(handler.healthProblem()).isPresent();
+
+    // When the last replacement runs a little more than five minutes without failing
+    clock.addAndGet(ReplaceFailedThreads.QUIET.plusSeconds(1).toNanos());
+
+    // Then there is no problem any more, and the next failure is the first of a new row
+    assertThat(handler.healthProblem()).isEmpty();
+    assertThat(handler.failures().inARow()).isZero();
+    handler.handle(new IllegalStateException("y"));
+    assertThat(handler.failures()).isEqualTo(new ReplaceFailedThreads.Failures(1, "y"));
+  }
+
+  @Test
+  void shouldStillCountFailuresInARowThatComeJustUnderFiveMinutesApart() {
+    // When five threads fail, each a little less than five minutes after the one before
+    for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {
+      handler.handle(new IllegalStateException("x"));
+      clock.addAndGet(ReplaceFailedThreads.QUIET.minusSeconds(1).toNanos());
+    }
+
+    // Then they count as five in a row
+    assertThat(handler.failures().inARow()).isEqualTo(5);
+    assertThat(handler.healthProblem()).isPresent();
+  }
+
+  @Test
+  void shouldCutALongCauseInTheHealthProblem() {
+    // When threads fail with a very long message
+    for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {
+      handler.handle(new IllegalStateException("z".repeat(1_000)));
+    }
+
+    // Then the cause kept is cut
+    assertThat(handler.failures().lastCause())
+        .hasSize(ReplaceFailedThreads.CAUSE_CHARS + 3).endsWith("...");
+  }
+
+  @Test
   void shouldReplaceAThreadFailedByARegistryOutageOnceTheRegistryAnswersAgain() {
     // Given a handler waiting out registry outages, and a registry that answers on the 6th probe
     ReplaceFailedThreads waiting = waitingOut(probes -> probes >= 6, () -> false);
@@ -122,6 +207,33 @@ class ReplaceFailedThreadsTest {
     // Then it is replaced after the usual pause alone
     assertThat(slept).hasSize(1);
     assertThat(slept.get(0)).isBetween(800L, 1_200L);
+  }
+
+  @Test
+  void shouldTakeARegistryThatRefusesTheClientAsNotAnsweringButOneThatRefusesARequestAsAnswering() {
+    // Given a registry that refuses the client's credentials, and one that answers that a
+    // subject does not exist
+    dev.flywheel.registry.SchemaRegistryClient refusingTheClient = registryAnswering(
+        new SchemaRegistryException("GET /subjects: HTTP 401", 401, 401, "Unauthorized", null));
+    dev.flywheel.registry.SchemaRegistryClient refusingARequest = registryAnswering(
+        new SchemaRegistryException("GET /subjects: HTTP 404", 404, 40401, "Subject not found",
+            null));
+
+    // Then a thread failed because of the first waits as for an outage (every thread would fail
+    // alike until the credentials are fixed), and the second is the registry answering
+    assertThat(ReplaceFailedThreads.answers(refusingTheClient)).isFalse();
+    assertThat(ReplaceFailedThreads.answers(refusingARequest)).isTrue();
+  }
+
+  /** A registry client whose every call throws {@code refusal}. */
+  private static dev.flywheel.registry.SchemaRegistryClient registryAnswering(
+      SchemaRegistryException refusal) {
+    return (dev.flywheel.registry.SchemaRegistryClient) java.lang.reflect.Proxy.newProxyInstance(
+        ReplaceFailedThreadsTest.class.getClassLoader(),
+        new Class<?>[] {dev.flywheel.registry.SchemaRegistryClient.class},
+        (proxy, method, args) -> {
+          throw refusal;
+        });
   }
 
   private final List<Long> slept = new ArrayList<>();

@@ -83,6 +83,66 @@ class StreamsPropsTest {
   }
 
   @Test
+  void shouldReplicateInternalTopicsAsTheReplicationFactorSays() {
+    // Given a processor of a platform whose kafka.replicationFactor is 3
+    Properties props = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092")
+        .replicationFactor(3).build();
+
+    // Then Kafka Streams creates its changelog and repartition topics with 3 replicas
+    assertThat(new StreamsConfig(props).getInt(StreamsConfig.REPLICATION_FACTOR_CONFIG))
+        .isEqualTo(3);
+  }
+
+  @Test
+  void shouldLeaveInternalTopicsToTheBrokersDefaultReplicationWhenNoFactorIsGiven() {
+    Properties props = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092").build();
+
+    assertThat(new StreamsConfig(props).getInt(StreamsConfig.REPLICATION_FACTOR_CONFIG))
+        .isEqualTo(-1);
+  }
+
+  @Test
+  void shouldLetAUsersOwnReplicationFactorWin() {
+    // Given kafka.replicationFactor 3 and replication.factor 2 in the user's kafka.properties
+    Properties props = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092")
+        .replicationFactor(3)
+        .overrides(Map.of(StreamsConfig.REPLICATION_FACTOR_CONFIG, "2"))
+        .build();
+
+    // Then the user's setting is the one Kafka Streams uses
+    assertThat(new StreamsConfig(props).getInt(StreamsConfig.REPLICATION_FACTOR_CONFIG))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void shouldRefuseAReplicationFactorBelowOne() {
+    assertThatThrownBy(() -> StreamsProps.builder("a").replicationFactor(0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got 0");
+  }
+
+  @Test
+  void shouldRefuseAtBuildARocksDbBudgetThatIsNotANumberOfBytes() {
+    // Given a user who writes the RocksDB budget with a unit in kafka.properties
+    StreamsProps.Builder builder = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092")
+        .overrides(Map.of(BoundedMemoryRocksDBConfig.MEMORY_BYTES_CONFIG, "128MB"));
+
+    // Then the properties are refused when built, saying what to write instead
+    assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("flywheel.rocksdb.memory.bytes must be a number of bytes,"
+            + " got '128MB'")
+        .hasMessageContaining("e.g. 134217728 for 128 MiB");
+  }
+
+  @Test
+  void shouldRefuseAtBuildARocksDbBudgetBelowOneMebibyte() {
+    StreamsProps.Builder builder = StreamsProps.builder("flywheel-test").bootstrapServers("b:9092")
+        .rocksDbMemoryBytes(1000);
+
+    assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("must be at least 1048576 (1 MiB), got 1000");
+  }
+
+  @Test
   void shouldReadTheRecordLimitFromTheProducersMaxRequestSize() {
     assertThat(StreamsProps.maxRequestSize(Map.of())).isEqualTo(1024 * 1024);
     assertThat(StreamsProps.maxRequestSize(Map.of("max.request.size", "2097152")))

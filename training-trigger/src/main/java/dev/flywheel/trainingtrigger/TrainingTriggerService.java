@@ -98,6 +98,7 @@ public final class TrainingTriggerService implements AutoCloseable {
 
   private KubernetesClient ownKubernetes;
   private KafkaStreams streams;
+  private ReplaceFailedThreads failedThreads;
   private RunWorker worker;
   private Producer<String, TrainingRequested> requests;
   private ArtifactStore store;
@@ -138,8 +139,9 @@ public final class TrainingTriggerService implements AutoCloseable {
       Topology topology = TrainingTriggerTopology.build(config, topics, meters);
       log.debug("training-trigger topology:\n{}", topology.describe());
       streams = new KafkaStreams(topology, streamsProps());
-      streams.setUncaughtExceptionHandler(
-          new ReplaceFailedThreads("training-trigger").untilRegistryAnswers(topics.serdes(), streams));
+      failedThreads = new ReplaceFailedThreads("training-trigger")
+          .untilRegistryAnswers(topics.serdes(), streams);
+      streams.setUncaughtExceptionHandler(failedThreads);
       streams.start();
       store = new LocalArtifactStore(config.service().artifactDir());
       DatasetBuilder datasets = DatasetBuilder.builder().kafka(clientProps()).topics(topics)
@@ -250,8 +252,9 @@ public final class TrainingTriggerService implements AutoCloseable {
 
   /**
    * Why the service is not {@link #healthy()}, in words an operator can act on: not started, its
-   * Kafka Streams not running, or its run worker's problem ({@link RunWorker#problem()}); empty
-   * when healthy.
+   * Kafka Streams not running, its stream threads failing again and again ({@link
+   * ReplaceFailedThreads#healthProblem()}), or its run worker's problem ({@link
+   * RunWorker#problem()}); empty when healthy.
    */
   public synchronized Optional<String> healthProblem() {
     if (streams == null || worker == null) {
@@ -261,6 +264,10 @@ public final class TrainingTriggerService implements AutoCloseable {
     if (state != KafkaStreams.State.RUNNING && state != KafkaStreams.State.REBALANCING) {
       return Optional.of("training-trigger's Kafka Streams is " + state + "; see the log for"
           + " why");
+    }
+    Optional<String> failing = failedThreads.healthProblem();
+    if (failing.isPresent()) {
+      return failing;
     }
     return worker.problem();
   }
@@ -356,6 +363,7 @@ public final class TrainingTriggerService implements AutoCloseable {
         .bootstrapServers((String) kafka.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG))
         .schemaRegistryUrl(schemaRegistryUrl)
         .stateDir(config.service().stateDir())
+        .replicationFactor(topics.givenReplicationFactor()) // as the catalogue's topics
         .overrides(overrides)
         .build();
   }
