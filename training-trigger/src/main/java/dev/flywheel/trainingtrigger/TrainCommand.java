@@ -238,12 +238,16 @@ public final class TrainCommand implements Callable<Integer> {
           + " write the request to Kafka instead");
       return 1;
     }
-    if (answer.statusCode() == 400 || answer.statusCode() == 503) { // 400 without an error
-      err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
-          + (json != null && json.hasNonNull("error") ? json.get("error").asText()
-              : answer.body()));
-      return 1;
+    if (answer.statusCode() == 404 && (json == null || !json.hasNonNull("error"))) {
+      // a 404 without the route's JSON error: no training route here, nothing was written
+      return null;
     }
-    return null; // something else answers there (no training route): write to Kafka unchecked
+    // 5xx (an ingress's 502 or 504 included) or any other answer: the platform may have written
+    // the request before failing, so it is not written again
+    err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
+        + (json != null && json.hasNonNull("error") ? json.get("error").asText() : answer.body())
+        + "; the request may have been written: check 'flywheel status' and the training runs"
+        + " ('flywheel models history " + model + "') before asking again");
+    return 1;
   }
 }

@@ -35,6 +35,15 @@ class TrainCommandCheckTest {
     platform = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     platform.createContext("/models/", exchange -> {
       sent.set(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+      if (exchange.getRequestURI().getPath().equals("/models/gateway/train")) {
+        // an ingress in front of the platform, whose upstream timed out
+        byte[] html = "<html><body>502 Bad Gateway</body></html>".getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(502, html.length);
+        try (OutputStream o = exchange.getResponseBody()) {
+          o.write(html);
+        }
+        return;
+      }
       boolean fraud = exchange.getRequestURI().getPath().equals("/models/fraud/train");
       byte[] body = (fraud ? "{\"requestId\":\"r-1\",\"model\":\"fraud\"}"
           : "{\"error\":\"no model 'nosuch' is declared under models: in flywheel.yaml;"
@@ -73,6 +82,19 @@ class TrainCommandCheckTest {
     assertThat(status).isZero();
     assertThat(out.toString()).contains("requested training of fraud (request r-1");
     assertThat(sent.get()).contains("\"reason\":\"new features\"").contains("\"max_depth\":\"8\"");
+  }
+
+  @Test
+  void shouldNotWriteTheRequestAgainWhenAGatewayAnswersForThePlatform() {
+    // When 'flywheel train gateway' gets a 502 from an ingress (the platform may have written the
+    // request before its answer was lost)
+    int status = train("gateway", "--reason", "r");
+
+    // Then it is not written to Kafka as well: the command says to check before asking again
+    assertThat(status).isEqualTo(1);
+    assertThat(err.toString()).contains("answered 502").contains("may have been written")
+        .contains("flywheel models history gateway");
+    assertThat(out.toString()).doesNotContain("requested training");
   }
 
   private int train(String... args) {
