@@ -5,6 +5,7 @@ import dev.flywheel.events.ModelPromoted;
 import dev.flywheel.events.Prediction;
 import dev.flywheel.registry.RegisteredSchema;
 import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryClientConfig;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
@@ -18,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -28,6 +31,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -49,6 +53,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   flywheel.labels().send("tx-1", 1.0);
  * }
  * }</pre>
+ *
+ * <p>A registry behind authentication or private TLS takes the registry client's settings, with
+ * Confluent's names: {@code .schemaRegistry(Map.of("basic.auth.credentials.source", "USER_INFO",
+ * "basic.auth.user.info", key + ":" + secret))} (see {@link Builder#schemaRegistry}).
  *
  * <p>Sends are idempotent producer writes with {@code acks=all}; each returns a future of the
  * record's position. Each {@code on...} handler runs on its own background {@code
@@ -82,7 +90,11 @@ public final class FlywheelClient implements AutoCloseable {
     this.groupId = b.groupId;
     this.start = b.start;
     this.consumers = b.consumers;
-    this.registry = SchemaRegistryClient.builder().url(b.schemaRegistryUrl).build();
+    try {
+      this.registry = SchemaRegistryClient.fromConfig(b.schemaRegistry);
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("invalid schema registry settings: " + e.getMessage(), e);
+    }
     AvroSerdes serdes = new AvroSerdes(registry, Map.of());
     this.topics = Topics.builder(serdes).prefix(b.topicPrefix).build();
     // source records are written with the source's registered schema, never a new one
@@ -286,8 +298,40 @@ public final class FlywheelClient implements AutoCloseable {
 
   /** Builds a {@link FlywheelClient}. */
   public static final class Builder {
+
+    /** What {@link #schemaRegistry} takes: the keys {@link SchemaRegistryClientConfig} reads. */
+    static final Set<String> SCHEMA_REGISTRY_KEYS = Set.of(
+        SchemaRegistryClientConfig.URL,
+        SchemaRegistryClientConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+        SchemaRegistryClientConfig.BASIC_AUTH_USER_INFO,
+        SchemaRegistryClientConfig.SR_BASIC_AUTH_USER_INFO,
+        SchemaRegistryClientConfig.BEARER_AUTH_CREDENTIALS_SOURCE,
+        SchemaRegistryClientConfig.BEARER_AUTH_TOKEN,
+        SchemaRegistryClientConfig.BEARER_AUTH_LOGICAL_CLUSTER,
+        SchemaRegistryClientConfig.BEARER_AUTH_IDENTITY_POOL_ID,
+        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.location",
+        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.password",
+        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.type",
+        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.location",
+        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.password",
+        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.type",
+        SchemaRegistryClientConfig.SSL_PREFIX + "key.password",
+        SchemaRegistryClientConfig.SSL_PREFIX + "protocol",
+        // read only to be refused with a reason by SchemaRegistryClientConfig
+        SchemaRegistryClientConfig.SSL_PREFIX + "endpoint.identification.algorithm",
+        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.certificates",
+        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.certificate.chain",
+        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.key",
+        "proxy.host", "proxy.port",
+        SchemaRegistryClientConfig.MAX_RETRIES,
+        SchemaRegistryClientConfig.RETRIES_WAIT_MS,
+        SchemaRegistryClientConfig.RETRIES_MAX_WAIT_MS,
+        SchemaRegistryClientConfig.CONNECT_TIMEOUT_MS,
+        SchemaRegistryClientConfig.READ_TIMEOUT_MS,
+        SchemaRegistryClientConfig.MAX_SCHEMAS_PER_SUBJECT);
+
     private final Map<String, Object> kafka = new LinkedHashMap<>();
-    private String schemaRegistryUrl;
+    private final Map<String, Object> schemaRegistry = new LinkedHashMap<>();
     private String topicPrefix = "";
     private String groupId;
     private StartPosition start = StartPosition.LATEST;
@@ -303,9 +347,34 @@ public final class FlywheelClient implements AutoCloseable {
       return this;
     }
 
-    /** Schema registry URL, e.g. {@code http://127.0.0.1:8081}; required. */
+    /**
+     * Schema registry URL, e.g. {@code http://127.0.0.1:8081}, or several comma-separated, tried
+     * in order; required (here or as {@code schema.registry.url} in {@link #schemaRegistry}).
+     */
     public Builder schemaRegistryUrl(String schemaRegistryUrl) {
-      this.schemaRegistryUrl = Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl");
+      schemaRegistry.put(SchemaRegistryClientConfig.URL,
+          Objects.requireNonNull(schemaRegistryUrl, "schemaRegistryUrl"));
+      return this;
+    }
+
+    /**
+     * Settings of the schema registry client, with Confluent's names ({@link
+     * SchemaRegistryClientConfig}), for a registry behind authentication or private TLS: {@code
+     * basic.auth.credentials.source=USER_INFO} with {@code basic.auth.user.info=user:password},
+     * {@code bearer.auth.credentials.source=STATIC_TOKEN} with {@code bearer.auth.token}, {@code
+     * schema.registry.ssl.truststore.*} and {@code schema.registry.ssl.keystore.*}, retries and
+     * timeouts. Values are strings or the matching Java types. Added to those given before, a
+     * later value of a key winning; {@code schema.registry.url} is the same setting as {@link
+     * #schemaRegistryUrl}. The serde settings ({@code auto.register.schemas} and the like) are the
+     * client's own and refused by {@link #build()}, as is any key the registry client does not
+     * read.
+     *
+     * @throws NullPointerException when {@code properties}, one of its keys or values is null
+     */
+    public Builder schemaRegistry(Map<String, ?> properties) {
+      Objects.requireNonNull(properties, "properties").forEach((key, value) -> schemaRegistry.put(
+          Objects.requireNonNull(key, "a schema registry property's name"),
+          Objects.requireNonNull(value, () -> "the value of schema registry property " + key)));
       return this;
     }
 
@@ -348,17 +417,29 @@ public final class FlywheelClient implements AutoCloseable {
     }
 
     /**
+     * Builds the client; it asks neither Kafka nor the registry yet.
+     *
      * @throws IllegalStateException naming what is missing
-     * @throws IllegalArgumentException when the topic prefix is not a legal prefix, or a Kafka
-     *     property is one the client refuses, saying what to do instead
+     * @throws IllegalArgumentException when the topic prefix is not a legal prefix, a Kafka
+     *     property is one the client refuses, saying what to do instead, or a schema registry
+     *     setting is not one the registry client reads or has an invalid value, naming it (never
+     *     a credential)
      */
     public FlywheelClient build() {
       if (kafka.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG) == null) {
         throw new IllegalStateException("bootstrapServers is required, e.g. 127.0.0.1:9092");
       }
-      if (schemaRegistryUrl == null) {
+      if (schemaRegistry.get(SchemaRegistryClientConfig.URL) == null) {
         throw new IllegalStateException(
             "schemaRegistryUrl is required, e.g. http://127.0.0.1:8081");
+      }
+      for (String key : schemaRegistry.keySet()) {
+        if (!SCHEMA_REGISTRY_KEYS.contains(key)) {
+          throw new IllegalArgumentException("the schema registry property " + key + " is not"
+              + " a setting of the registry client; fix its name or remove it (the client's"
+              + " serde settings are its own). The settings are: "
+              + String.join(", ", new TreeSet<>(SCHEMA_REGISTRY_KEYS)));
+        }
       }
       if (kafka.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
         throw new IllegalArgumentException("the Kafka property "

@@ -1,8 +1,10 @@
 package dev.flywheel.topics;
 
+import dev.flywheel.registry.SchemaRegistryClientConfig;
 import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.serde.AvroSerdes;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -10,15 +12,19 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
+import org.apache.kafka.common.config.ConfigException;
 
 /**
  * What a service's {@code main} reads from its environment, with the embedded stack's defaults:
  * {@value #BOOTSTRAP_SERVERS} ({@value #DEFAULT_BOOTSTRAP_SERVERS}), {@value #SCHEMA_REGISTRY_URL}
  * ({@value #DEFAULT_SCHEMA_REGISTRY_URL}), {@value #TOPIC_PREFIX} (none), {@value #STATE_DIR}
- * ({@value #DEFAULT_STATE_DIR}), and Kafka client properties (SASL, TLS, timeouts). A variable
- * that is unset or blank counts as absent.
+ * ({@value #DEFAULT_STATE_DIR}), Kafka client properties (SASL, TLS, timeouts) and schema
+ * registry settings (credentials, TLS). A variable that is unset or blank counts as absent.
  *
  * <p>Kafka client properties come two ways, and {@link #kafka()} layers them, each later one
  * winning over the earlier:
@@ -35,6 +41,18 @@ import java.util.function.Consumer;
  * <p>A property whose name itself holds an {@code _} can only be given as a system property. A
  * service that read another prefix before keeps it with {@link #kafka(String)}. The values may be
  * secrets ({@code sasl.jaas.config}, {@code ssl.*.password}): do not log the map.
+ *
+ * <p>Schema registry client and Avro serde settings (credentials, TLS, retries, {@code
+ * auto.register.schemas}) come the same two ways, and {@link #schemaRegistry()} layers them over
+ * {@code schema.registry.url} from {@value #SCHEMA_REGISTRY_URL}: environment variables {@value
+ * #SCHEMA_REGISTRY_ENV_PREFIX}{@code <NAME>}, then system properties {@code -D}{@value
+ * #SCHEMA_REGISTRY_PROPERTY_PREFIX}{@code <property>=<value>}. The rest of a variable's name is
+ * lower-cased with {@code _} as {@code .}; that name, or the rest of a property's, is the key when
+ * the registry client or the serde reads it ({@code FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO}
+ * is {@code basic.auth.user.info}), else the key is it prefixed {@code schema.registry.} ({@code
+ * FLYWHEEL_SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION} is {@code
+ * schema.registry.ssl.truststore.location}). A name that gives neither is refused. These values
+ * may be secrets too ({@code basic.auth.user.info}, {@code bearer.auth.token}): do not log them.
  *
  * <pre>{@code
  * ServiceEnvironment env = ServiceEnvironment.fromSystem();
@@ -74,6 +92,30 @@ public final class ServiceEnvironment {
    * lower-cased, {@code _} as {@code .}.
    */
   public static final String KAFKA_ENV_PREFIX = "FLYWHEEL_KAFKA_";
+
+  /**
+   * System properties with this prefix are passed to the schema registry client and the Avro
+   * serdes, prefix removed (see {@link #schemaRegistry()} for the name).
+   */
+  public static final String SCHEMA_REGISTRY_PROPERTY_PREFIX = "flywheel.schema.registry.";
+  /**
+   * Environment variables with this prefix are passed to the schema registry client and the Avro
+   * serdes: the rest of the name lower-cased, {@code _} as {@code .} (see {@link
+   * #schemaRegistry()} for the name).
+   */
+  public static final String SCHEMA_REGISTRY_ENV_PREFIX = "FLYWHEEL_SCHEMA_REGISTRY_";
+
+  /** The registry client's TLS keys, after {@link SchemaRegistryClientConfig#SSL_PREFIX}. */
+  private static final List<String> REGISTRY_SSL_KEYS = List.of("truststore.location",
+      "truststore.password", "truststore.type", "keystore.location", "keystore.password",
+      "keystore.type", "key.password", "protocol", "endpoint.identification.algorithm",
+      "truststore.certificates", "keystore.certificate.chain", "keystore.key");
+
+  /**
+   * Every key {@link SchemaRegistryClientConfig} and {@link AvroSerdeConfig} read, those they
+   * refuse included (so that they say why), sorted.
+   */
+  private static final Set<String> SCHEMA_REGISTRY_KEYS = schemaRegistryKeys();
 
   private final Map<String, String> env;
   private final Properties properties;
@@ -123,9 +165,139 @@ public final class ServiceEnvironment {
     return Path.of(get(STATE_DIR, DEFAULT_STATE_DIR));
   }
 
-  /** Avro serdes whose registry client talks to {@link #schemaRegistryUrl()}. */
+  /**
+   * Avro serdes whose registry client talks to {@link #schemaRegistryUrl()}, with the settings of
+   * {@link #schemaRegistry()}.
+   *
+   * @throws ConfigException when a {@value #SCHEMA_REGISTRY_ENV_PREFIX} variable or {@value
+   *     #SCHEMA_REGISTRY_PROPERTY_PREFIX} property names no setting, or a value is invalid
+   */
   public AvroSerdes serdes() {
-    return AvroSerdes.fromConfig(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl()));
+    return AvroSerdes.fromConfig(schemaRegistry());
+  }
+
+  /**
+   * Schema registry client and Avro serde settings: {@code schema.registry.url} from {@link
+   * #schemaRegistryUrl()}, then the {@value #SCHEMA_REGISTRY_ENV_PREFIX} variables, then the
+   * {@value #SCHEMA_REGISTRY_PROPERTY_PREFIX} system properties, each winning over the one before.
+   * The rest of a variable's name is lower-cased with {@code _} as {@code .}; that name, or the
+   * rest of a property's, is the key when {@link SchemaRegistryClientConfig} or {@link
+   * AvroSerdeConfig} reads it, else the key is it prefixed {@code schema.registry.}: {@code
+   * FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO} and {@code
+   * -Dflywheel.schema.registry.basic.auth.user.info} are {@code basic.auth.user.info}, {@code
+   * FLYWHEEL_SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION} and {@code
+   * -Dflywheel.schema.registry.ssl.truststore.location} are {@code
+   * schema.registry.ssl.truststore.location}. Blank variables count as absent. A new mutable map;
+   * it may hold secrets, do not log it.
+   *
+   * @throws ConfigException naming the variable or property (never its value) when it gives no key
+   *     the registry client or the serde reads, or when two of the same kind give one key
+   */
+  public Map<String, Object> schemaRegistry() {
+    Map<String, Object> registry = new HashMap<>();
+    registry.put(SchemaRegistryClientConfig.URL, schemaRegistryUrl());
+    registry.putAll(schemaRegistryFromEnv());
+    registry.putAll(schemaRegistryFromProperties());
+    return registry;
+  }
+
+  /**
+   * The {@value #SCHEMA_REGISTRY_ENV_PREFIX}{@code <NAME>} variables that are not blank, by the key
+   * each gives (see {@link #schemaRegistry()}). A new mutable map.
+   *
+   * @throws ConfigException as {@link #schemaRegistry()}
+   */
+  Map<String, Object> schemaRegistryFromEnv() {
+    Map<String, Object> found = new HashMap<>();
+    Map<String, String> givenBy = new HashMap<>();
+    new TreeMap<>(env).forEach((name, value) -> {
+      if (name.startsWith(SCHEMA_REGISTRY_ENV_PREFIX)
+          && name.length() > SCHEMA_REGISTRY_ENV_PREFIX.length()
+          && value != null && !value.isBlank()) {
+        String key = schemaRegistryKey("environment variable " + name,
+            name.substring(SCHEMA_REGISTRY_ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
+                .replace('_', '.'));
+        putOnce(found, givenBy, key, value, "environment variable " + name);
+      }
+    });
+    return found;
+  }
+
+  /**
+   * The {@value #SCHEMA_REGISTRY_PROPERTY_PREFIX}{@code <property>} system properties, by the key
+   * each gives (see {@link #schemaRegistry()}). A new mutable map.
+   *
+   * @throws ConfigException as {@link #schemaRegistry()}
+   */
+  Map<String, Object> schemaRegistryFromProperties() {
+    Map<String, Object> found = new HashMap<>();
+    Map<String, String> givenBy = new HashMap<>();
+    new TreeMap<>(propertiesWithPrefix(SCHEMA_REGISTRY_PROPERTY_PREFIX)).forEach((name, value) -> {
+      String property = "system property " + SCHEMA_REGISTRY_PROPERTY_PREFIX + name;
+      putOnce(found, givenBy, schemaRegistryKey(property, name), value, property);
+    });
+    return found;
+  }
+
+  /** The key {@code name} gives: itself when known, else prefixed {@code schema.registry.}. */
+  private static String schemaRegistryKey(String source, String name) {
+    if (SCHEMA_REGISTRY_KEYS.contains(name)) {
+      return name;
+    }
+    String prefixed = "schema.registry." + name;
+    if (SCHEMA_REGISTRY_KEYS.contains(prefixed)) {
+      return prefixed;
+    }
+    throw new ConfigException(source + " gives " + name + ", which is not a setting of the "
+        + "schema registry client or the Avro serde (nor is " + prefixed + "); fix its name or "
+        + "remove it. The settings are: " + String.join(", ", SCHEMA_REGISTRY_KEYS));
+  }
+
+  private static void putOnce(Map<String, Object> found, Map<String, String> givenBy, String key,
+      Object value, String source) {
+    String earlier = givenBy.putIfAbsent(key, source);
+    if (earlier != null) {
+      throw new ConfigException(earlier + " and " + source + " both give " + key
+          + "; keep one of them");
+    }
+    found.put(key, value);
+  }
+
+  private static Set<String> schemaRegistryKeys() {
+    Set<String> keys = new TreeSet<>(List.of(
+        SchemaRegistryClientConfig.URL,
+        SchemaRegistryClientConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
+        SchemaRegistryClientConfig.BASIC_AUTH_USER_INFO,
+        SchemaRegistryClientConfig.SR_BASIC_AUTH_USER_INFO,
+        SchemaRegistryClientConfig.BEARER_AUTH_CREDENTIALS_SOURCE,
+        SchemaRegistryClientConfig.BEARER_AUTH_TOKEN,
+        SchemaRegistryClientConfig.BEARER_AUTH_LOGICAL_CLUSTER,
+        SchemaRegistryClientConfig.BEARER_AUTH_IDENTITY_POOL_ID,
+        SchemaRegistryClientConfig.MAX_RETRIES,
+        SchemaRegistryClientConfig.RETRIES_WAIT_MS,
+        SchemaRegistryClientConfig.RETRIES_MAX_WAIT_MS,
+        SchemaRegistryClientConfig.CONNECT_TIMEOUT_MS,
+        SchemaRegistryClientConfig.READ_TIMEOUT_MS,
+        SchemaRegistryClientConfig.MAX_SCHEMAS_PER_SUBJECT,
+        "proxy.host", "proxy.port",
+        AvroSerdeConfig.AUTO_REGISTER_SCHEMAS,
+        AvroSerdeConfig.USE_LATEST_VERSION,
+        AvroSerdeConfig.LATEST_COMPATIBILITY_STRICT,
+        AvroSerdeConfig.LATEST_CACHE_TTL_SEC,
+        AvroSerdeConfig.USE_SCHEMA_ID,
+        AvroSerdeConfig.ID_COMPATIBILITY_STRICT,
+        AvroSerdeConfig.NORMALIZE_SCHEMAS,
+        AvroSerdeConfig.KEY_SUBJECT_NAME_STRATEGY,
+        AvroSerdeConfig.VALUE_SUBJECT_NAME_STRATEGY,
+        AvroSerdeConfig.SPECIFIC_AVRO_READER,
+        AvroSerdeConfig.USE_LOGICAL_TYPE_CONVERTERS,
+        AvroSerdeConfig.REMOVE_JAVA_PROPERTIES,
+        AvroSerdeConfig.READER_SCHEMA,
+        "schema.reflection", "avro.reflection.allow.null", "specific.avro.key.type",
+        "specific.avro.value.type", "use.latest.with.metadata", "rule.executors",
+        "rule.actions", "context.name.strategy"));
+    REGISTRY_SSL_KEYS.forEach(k -> keys.add(SchemaRegistryClientConfig.SSL_PREFIX + k));
+    return Collections.unmodifiableSet(keys);
   }
 
   /**

@@ -1,17 +1,25 @@
 package dev.flywheel.topics;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flywheel.registry.RestSchemaRegistryClient;
+import dev.flywheel.registry.ScriptedRegistryPeer;
 import dev.flywheel.serde.AvroSerdes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.GenericRecordBuilder;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.Test;
 
 class ServiceEnvironmentTest {
@@ -268,6 +276,163 @@ class ServiceEnvironmentTest {
     assertThat(serdes.client()).isInstanceOf(RestSchemaRegistryClient.class);
     assertThat(((RestSchemaRegistryClient) serdes.client()).baseUrls())
         .containsExactly("http://registry:8085");
+  }
+
+  @Test
+  void shouldMapFlywheelSchemaRegistryVariablesToRegistrySettings() {
+    // Given FLYWHEEL_SCHEMA_REGISTRY_* variables, one blank, one without a name, among others
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_URL", "https://registry:8085",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE", "USER_INFO",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "svc-fraud:s3cret",
+        "FLYWHEEL_SCHEMA_REGISTRY_SSL_TRUSTSTORE_LOCATION", "/etc/flywheel/registry.p12",
+        "FLYWHEEL_SCHEMA_REGISTRY_AUTO_REGISTER_SCHEMAS", "false",
+        "FLYWHEEL_SCHEMA_REGISTRY_MAX_RETRIES", " ",
+        "FLYWHEEL_SCHEMA_REGISTRY_", "no name",
+        "FLYWHEEL_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), new Properties());
+
+    // When the registry settings are read
+    // Then each non-blank one passes under the key the client or serde reads, next to the URL
+    assertThat(env.schemaRegistry()).containsOnly(
+        Map.entry("schema.registry.url", "https://registry:8085"),
+        Map.entry("basic.auth.credentials.source", "USER_INFO"),
+        Map.entry("basic.auth.user.info", "svc-fraud:s3cret"),
+        Map.entry("schema.registry.ssl.truststore.location", "/etc/flywheel/registry.p12"),
+        Map.entry("auto.register.schemas", "false"));
+  }
+
+  @Test
+  void shouldKeepOnlyTheRegistryUrlWhenNoRegistrySettingIsGiven() {
+    // Given only the registry URL, and Kafka properties
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.kafka.security.protocol", "SSL");
+    ServiceEnvironment env = new ServiceEnvironment(ALL_SET, properties);
+
+    // When the registry settings are read
+    // Then they are the URL alone
+    assertThat(env.schemaRegistry())
+        .containsOnly(Map.entry("schema.registry.url", "http://registry:8085"));
+  }
+
+  @Test
+  void shouldLetAFlywheelSchemaRegistryPropertyOverrideTheSameVariable() {
+    // Given registry settings as variables, two of them, the URL included, also as properties
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.schema.registry.bearer.auth.token", "token-from-property");
+    properties.setProperty("flywheel.schema.registry.url", "https://other-registry:8085");
+    properties.setProperty("flywheel.schema.registry.ssl.truststore.password", "changeit");
+    properties.setProperty("flywheel.kafka.ssl.truststore.password", "kafka-secret");
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_URL", "https://registry:8085",
+        "FLYWHEEL_SCHEMA_REGISTRY_BEARER_AUTH_CREDENTIALS_SOURCE", "STATIC_TOKEN",
+        "FLYWHEEL_SCHEMA_REGISTRY_BEARER_AUTH_TOKEN", "token-from-variable"), properties);
+
+    // When the registry settings are read
+    // Then the properties win over the variables, which still give what the properties do not
+    assertThat(env.schemaRegistry()).containsOnly(
+        Map.entry("schema.registry.url", "https://other-registry:8085"),
+        Map.entry("bearer.auth.credentials.source", "STATIC_TOKEN"),
+        Map.entry("bearer.auth.token", "token-from-property"),
+        Map.entry("schema.registry.ssl.truststore.password", "changeit"));
+  }
+
+  @Test
+  void shouldTakeAFullRegistryKeyAsAPropertyOrVariable() {
+    // Given keys spelled in full, schema.registry. included
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.schema.registry.schema.registry.ssl.keystore.location",
+        "/etc/flywheel/client.p12");
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "svc:pw"), properties);
+
+    // When the registry settings are read
+    // Then they pass under those keys
+    assertThat(env.schemaRegistry()).containsOnly(
+        Map.entry("schema.registry.url", "http://127.0.0.1:8081"),
+        Map.entry("schema.registry.basic.auth.user.info", "svc:pw"),
+        Map.entry("schema.registry.ssl.keystore.location", "/etc/flywheel/client.p12"));
+  }
+
+  @Test
+  void shouldRefuseARegistryVariableThatNamesNoSettingWithoutShowingItsValue() {
+    // Given a misspelt credentials variable
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USERINFO", "svc-fraud:s3cret"), new Properties());
+
+    // When the registry settings or the serdes are read
+    // Then they are refused, naming the variable and the key, never the value
+    assertThatThrownBy(env::schemaRegistry).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USERINFO")
+        .hasMessageContaining("basic.auth.userinfo")
+        .hasMessageContaining("basic.auth.user.info")
+        .hasMessageNotContaining("s3cret");
+    assertThatThrownBy(env::serdes).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USERINFO");
+  }
+
+  @Test
+  void shouldRefuseARegistryPropertyThatNamesNoSetting() {
+    // Given a system property that is neither a registry client nor a serde setting
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.schema.registry.security.protocol", "SSL");
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(), properties);
+
+    // When the registry settings are read
+    // Then they are refused, naming the property
+    assertThatThrownBy(env::schemaRegistry).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("system property flywheel.schema.registry.security.protocol")
+        .hasMessageContaining("schema.registry.security.protocol");
+  }
+
+  @Test
+  void shouldRefuseTwoRegistryVariablesThatGiveTheSameKey() {
+    // Given the same TLS setting as a short and as a full variable name
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_SSL_PROTOCOL", "TLSv1.3",
+        "FLYWHEEL_SCHEMA_REGISTRY_SCHEMA_REGISTRY_SSL_PROTOCOL", "TLSv1.2"), new Properties());
+
+    // When the registry settings are read
+    // Then they are refused, naming both
+    assertThatThrownBy(env::schemaRegistry).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("FLYWHEEL_SCHEMA_REGISTRY_SSL_PROTOCOL")
+        .hasMessageContaining("FLYWHEEL_SCHEMA_REGISTRY_SCHEMA_REGISTRY_SSL_PROTOCOL")
+        .hasMessageContaining("schema.registry.ssl.protocol");
+  }
+
+  @Test
+  void shouldBuildSerdesWhoseClientSendsTheBasicCredentialsOfTheVariables() throws Exception {
+    // Given a registry and its credentials as variables
+    try (ScriptedRegistryPeer registry = ScriptedRegistryPeer.start()
+        .otherwise(request -> ScriptedRegistryPeer.json(200, "[]"))) {
+      ServiceEnvironment env = new ServiceEnvironment(Map.of(
+          "FLYWHEEL_SCHEMA_REGISTRY_URL", registry.url(),
+          "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE", "USER_INFO",
+          "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "svc-fraud:s3cret"), new Properties());
+
+      // When the serdes' client asks the registry
+      env.serdes().client().listSubjects();
+
+      // Then it sends them as basic credentials
+      assertThat(registry.lastRequest().header("Authorization")).isEqualTo("Basic "
+          + Base64.getEncoder().encodeToString("svc-fraud:s3cret".getBytes(UTF_8)));
+    }
+  }
+
+  @Test
+  void shouldBuildSerdesWithTheSerdeSettingsOfTheProperties() {
+    // Given a serde setting as a system property
+    Properties properties = new Properties();
+    properties.setProperty("flywheel.schema.registry.auto.register.schemas", "false");
+    ServiceEnvironment env = new ServiceEnvironment(
+        Map.of("FLYWHEEL_SCHEMA_REGISTRY_URL", "mock://service-environment-test"), properties);
+    GenericRecord record = new GenericRecordBuilder(SchemaBuilder.record("Unregistered")
+        .fields().requiredString("id").endRecord()).set("id", "tx-1").build();
+
+    // When a record of a schema nobody registered is serialized
+    // Then the serializer looks the schema up instead of registering it, and fails
+    assertThatThrownBy(() -> env.serdes().generic(false).serializer()
+        .serialize("service-environment-test", record))
+        .isInstanceOf(SerializationException.class);
   }
 
   @Test
