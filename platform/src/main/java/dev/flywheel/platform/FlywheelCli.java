@@ -47,13 +47,62 @@ public final class FlywheelCli implements Runnable {
   static int execute(String[] args, OutputStream out, OutputStream err) {
     PrintWriter stdout = new PrintWriter(out, true);
     PrintWriter stderr = new PrintWriter(err, true);
-    // set on the root before executing, so every subcommand shares these two writers
-    CommandLine cli = new CommandLine(new FlywheelCli()).setOut(stdout).setErr(stderr);
     try {
-      return cli.execute(args);
+      return commandLine(stdout, stderr).execute(args);
     } finally {
       stdout.flush();
       stderr.flush();
     }
+  }
+
+  /** The command line, writing to {@code out} and {@code err}, reporting failures as messages. */
+  static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+    // set on the root before executing, so every subcommand shares these writers and handler
+    return new CommandLine(new FlywheelCli()).setOut(out).setErr(err)
+        .setExecutionExceptionHandler(FlywheelCli::reportFailure);
+  }
+
+  /**
+   * What a command that threw prints: {@code flywheel <command>: <message> (<root cause>)}, the
+   * stack trace only with {@value #DEBUG_ENV} set; exit 2 when the exception says the input is
+   * wrong ({@link IllegalArgumentException}, {@link CommandLine.ParameterException}), 1 otherwise.
+   */
+  static int reportFailure(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+    PrintWriter err = command.getErr();
+    err.println(command.getCommandSpec().qualifiedName(" ") + ": " + describe(e));
+    if (debug()) {
+      e.printStackTrace(err);
+    }
+    err.flush();
+    boolean badInput = e instanceof IllegalArgumentException
+        || e instanceof CommandLine.ParameterException;
+    return badInput ? command.getCommandSpec().exitCodeOnInvalidInput()
+        : command.getCommandSpec().exitCodeOnExecutionException();
+  }
+
+  /** The environment variable that, set to anything but {@code 0} or empty, adds stack traces. */
+  public static final String DEBUG_ENV = "FLYWHEEL_DEBUG";
+
+  private static boolean debug() {
+    String value = System.getenv(DEBUG_ENV);
+    return value != null && !value.isBlank() && !"0".equals(value.trim());
+  }
+
+  /** A throwable's message (its class when it has none), with its root cause's when different. */
+  static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String text = e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage()
+        : e.getClass().getName();
+    if (root != e) {
+      String cause = root.getMessage() != null && !root.getMessage().isBlank()
+          ? root.getMessage() : root.getClass().getName();
+      if (!text.contains(cause)) {
+        text += " (" + cause + ")";
+      }
+    }
+    return text;
   }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -88,9 +89,16 @@ public final class RunCommand implements Callable<Integer> {
    * #stop()}, and stops it.
    *
    * @return 0 after a clean stop, 1 when it could not start (the reason is printed)
+   * @throws CommandLine.ParameterException (exit 2) when there is no such service
    */
   @Override
   public Integer call() throws InterruptedException {
+    if (spec != null && !ServiceCatalog.START_ORDER.contains(service)) {
+      // a typo, not a failure to start: usage (2), so a supervisor does not retry it
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "flywheel run: there is no service '" + service + "'; the services are "
+              + String.join(", ", ServiceCatalog.START_ORDER));
+    }
     return until.run("flywheel run " + service, this::runUntilStopped);
   }
 

@@ -32,7 +32,7 @@ class RunCommandTest {
   }
 
   @Test
-  void shouldExitWithOneNamingTheServicesWhenTheServiceIsUnknown() throws Exception {
+  void shouldExitWithTwoNamingTheServicesWhenTheServiceIsUnknown() throws Exception {
     // Given a config on some cluster
     Path yaml = workDir.resolve("flywheel.yaml");
     Files.writeString(yaml, """
@@ -44,9 +44,11 @@ class RunCommandTest {
     int exit = new CommandLine(new FlywheelCli()).setErr(new PrintWriter(err, true))
         .execute("run", "scoring", "-c", yaml.toString(), "--http-port", "0");
 
-    // Then it exits with 1 and lists the services
-    assertThat(exit).isEqualTo(1);
-    assertThat(err.toString()).contains("registry, ingest, features, serving, training, drift");
+    // Then it is a usage error (2), not a failure to start (1) that a supervisor retries, and it
+    // lists the services
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).contains("flywheel run: there is no service 'scoring'")
+        .contains("registry, ingest, features, serving, training, drift");
   }
 
   @Test

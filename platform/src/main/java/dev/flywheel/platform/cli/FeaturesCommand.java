@@ -24,6 +24,9 @@ public final class FeaturesCommand implements Runnable {
   /** Exit status when the feature group is unknown to the lookup. */
   public static final int EXIT_UNKNOWN_GROUP = 2;
 
+  /** Exit status when an option is wrong, such as a {@code --url} that is not http(s). */
+  public static final int EXIT_USAGE = 2;
+
   /** Exit status when the lookup cannot answer. */
   public static final int EXIT_UNAVAILABLE = 1;
 
@@ -42,7 +45,8 @@ public final class FeaturesCommand implements Runnable {
    * /features/{group}/{entity}}) with {@link FeatureClient}.
    *
    * <p>Exit status: 0 with the features (found or the group's defaults); {@value
-   * #EXIT_UNKNOWN_GROUP} when the group is unknown (the known groups are listed); {@value
+   * #EXIT_UNKNOWN_GROUP} when the group is unknown (the known groups are listed), or {@code --url}
+   * is not an http(s) address (saying what to write); {@value
    * #EXIT_UNAVAILABLE} when the lookup cannot be reached or answers an error.
    */
   @Command(name = "get", mixinStandardHelpOptions = true,
@@ -76,10 +80,18 @@ public final class FeaturesCommand implements Runnable {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
+      FeatureClient client;
+      try {
+        client = FeatureClient.builder().url(url)
+            .retryUnavailableFor(Duration.ofSeconds(waitSeconds)).build();
+      } catch (IllegalArgumentException e) {
+        err.println("flywheel features get: --" + e.getMessage() + "; write e.g. --url "
+            + (url.contains("://") ? "http://127.0.0.1:8080" : "http://" + url));
+        return EXIT_USAGE;
+      }
       FeatureValues values;
       try {
-        values = FeatureClient.builder().url(url)
-            .retryUnavailableFor(Duration.ofSeconds(waitSeconds)).build().get(group, entity);
+        values = client.get(group, entity);
       } catch (UnknownGroupException e) {
         err.println("flywheel features get: " + e.getMessage());
         return EXIT_UNKNOWN_GROUP;

@@ -18,9 +18,11 @@ import dev.flywheel.events.TrainingReason;
 import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.events.TrainingRun;
 import dev.flywheel.platform.cli.LogScanner.Found;
-import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryClientConfig;
+import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.ClusterOptions;
+import dev.flywheel.topics.ServiceEnvironment;
 import dev.flywheel.topics.Topics;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -32,6 +34,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -58,7 +61,12 @@ import picocli.CommandLine.Spec;
  * </ol>
  *
  * <p>Exit status: 0 when a prediction was found (links that are missing are said so); {@value
- * #EXIT_NOT_FOUND} when no prediction has that event id; 1 when Kafka cannot be read.
+ * #EXIT_NOT_FOUND} when no prediction has that event id; 1 when Kafka cannot be read, the schema
+ * registry does not answer (or refuses the client), or a schema registry setting is invalid.
+ *
+ * <p>The registry client and serdes take the services' settings ({@link
+ * ServiceEnvironment#schemaRegistry()}: {@code FLYWHEEL_SCHEMA_REGISTRY_<NAME>} variables and
+ * {@code -Dflywheel.schema.registry.<property>}), on the URL of {@code --schema-registry-url}.
  */
 @Command(name = "lineage", mixinStandardHelpOptions = true,
     description = {"Trace a prediction back to the source event it scored.",
@@ -92,7 +100,17 @@ public final class LineageCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    AvroSerdes serdes = cluster.serdes();
+    AvroSerdes serdes;
+    try {
+      // the services' registry settings (FLYWHEEL_SCHEMA_REGISTRY_<NAME>,
+      // -Dflywheel.schema.registry.<property>), on the URL of the options
+      Map<String, Object> registrySettings = ServiceEnvironment.fromSystem().schemaRegistry();
+      registrySettings.put(SchemaRegistryClientConfig.URL, cluster.schemaRegistryUrl());
+      serdes = AvroSerdes.fromConfig(registrySettings);
+    } catch (ConfigException e) {
+      err.println("flywheel lineage: invalid schema registry settings: " + e.getMessage());
+      return 1;
+    }
     Topics topics = cluster.topics(serdes);
     try (LogScanner log = new LogScanner(CommandClients.consumer(cluster))) {
       List<Found<Prediction>> predictions = log.scan(topics.predictions().name(), null,
@@ -121,8 +139,7 @@ public final class LineageCommand implements Callable<Integer> {
           .orElse(vectors.isEmpty() ? null : vectors.get(0).value().getSource());
       Optional<ConsumerRecord<byte[], byte[]>> source = origin == null ? Optional.empty()
           : log.readAt(origin.getTopic(), origin.getPartition(), origin.getOffset());
-      RecordDecoder decoder = new RecordDecoder(
-          SchemaRegistryClient.builder().url(cluster.schemaRegistryUrl()).build());
+      RecordDecoder decoder = new RecordDecoder(serdes.client());
       if (json) {
         out.println(toJson(predictions, versions.values(), vectors, origin, source, decoder)
             .toPrettyString());
@@ -131,11 +148,31 @@ public final class LineageCommand implements Callable<Integer> {
       }
       out.flush();
       return 0;
-    } catch (KafkaException e) {
+    } catch (RuntimeException e) {
+      if (SchemaRegistryException.isRetriableCause(e)) {
+        // not "no prediction": the records are there, but cannot be read without their schemas
+        err.println("flywheel lineage: cannot reach the schema registry at "
+            + cluster.schemaRegistryUrl() + ": " + registryMessage(e) + "; is it running, and is"
+            + " --schema-registry-url its address?");
+        return 1;
+      }
+      if (!(e instanceof KafkaException)) {
+        throw e;
+      }
       err.println("flywheel lineage: reading the log on " + cluster.bootstrapServers()
           + " failed: " + e.getMessage() + "; is the platform running (flywheel up)?");
       return 1;
     }
+  }
+
+  /** The message of the registry failure in {@code e}'s causes. */
+  private static String registryMessage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SchemaRegistryException) {
+        return t.getMessage();
+      }
+    }
+    return e.getMessage();
   }
 
   private static VersionLineage version(LogScanner log, Topics topics, String model,

@@ -38,7 +38,18 @@ final class RecordDecoder {
   private static final int HEADER = 5;
 
   private final SchemaRegistryClient registry;
+  /** How long a schema id the registry did not answer for is not asked for again. */
+  static final java.time.Duration RETRY_UNANSWERED = java.time.Duration.ofSeconds(30);
+
   private final Map<Integer, GenericDatumReader<Object>> readers = new HashMap<>();
+  /**
+   * Schema ids the registry could not give, with when: a refusal (an unknown id) for the decoder's
+   * life, no answer for {@link #RETRY_UNANSWERED}, so that a registry that is down costs one wait
+   * per id, not one per record, and one that comes back is asked again.
+   */
+  private final Map<Integer, Failure> failed = new HashMap<>();
+
+  private record Failure(SchemaRegistryException error, long atNanos) {}
 
   RecordDecoder(SchemaRegistryClient registry) {
     this.registry = registry;
@@ -99,7 +110,19 @@ final class RecordDecoder {
   Object decode(int id, byte[] bytes) throws IOException {
     GenericDatumReader<Object> reader = readers.get(id);
     if (reader == null) {
-      Schema schema = registry.getSchemaById(id);
+      Failure failure = failed.get(id);
+      if (failure != null && (!failure.error().isRetriable()
+          || System.nanoTime() - failure.atNanos() < RETRY_UNANSWERED.toNanos())) {
+        throw failure.error();
+      }
+      Schema schema;
+      try {
+        schema = registry.getSchemaById(id);
+      } catch (SchemaRegistryException e) {
+        failed.put(id, new Failure(e, System.nanoTime()));
+        throw e;
+      }
+      failed.remove(id);
       reader = new GenericDatumReader<>(schema);
       readers.put(id, reader);
     }

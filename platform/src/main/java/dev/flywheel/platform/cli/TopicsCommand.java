@@ -17,6 +17,7 @@ import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Spec;
  * summed over partitions; transaction markers count as offsets too) and, under it, the lag of each
  * consumer group that has committed a position on it (end offset minus committed offset).
  *
- * <p>Exit status: 0; 1 when Kafka cannot be reached.
+ * <p>Exit status: 0; 1 when Kafka cannot be reached; 2 when {@code --bootstrap-servers} names no
+ * broker address this machine can resolve.
  */
 @Command(name = "topics", mixinStandardHelpOptions = true,
     description = "List Flywheel's topics: partitions, records and each consumer group's lag.")
@@ -49,7 +51,23 @@ public final class TopicsCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     List<TopicStats> stats;
-    try (Admin admin = Admin.create(CommandClients.admin(cluster))) {
+    Admin created;
+    try {
+      created = Admin.create(CommandClients.admin(cluster));
+    } catch (KafkaException e) {
+      // the client refuses --bootstrap-servers before it connects: no address resolves, or one
+      // is not host:port
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      err.println("flywheel topics: cannot use --bootstrap-servers '" + cluster.bootstrapServers()
+          + "': " + (root.getMessage() != null ? root.getMessage() : e.getMessage())
+          + "; write the host:port of brokers this machine can resolve, comma-separated, e.g."
+          + " --bootstrap-servers 127.0.0.1:9092");
+      return 2;
+    }
+    try (Admin admin = created) {
       stats = collect(admin, cluster.topicNamePrefix());
     } catch (ExecutionException e) {
       err.println("flywheel topics: cannot read the topics on " + cluster.bootstrapServers() + ": "

@@ -2,8 +2,10 @@ package dev.flywheel.platform.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.registry.SchemaRegistryClient;
+import dev.flywheel.registry.SchemaRegistryClientConfig;
 import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.DeadLetterHeaders;
+import dev.flywheel.topics.ServiceEnvironment;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,6 +22,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -44,7 +47,11 @@ import picocli.CommandLine.Spec;
  *
  * <p>Exit status: 0 when done ({@code --max} reached, or the end reached with {@code
  * --no-follow}); {@value #EXIT_NO_TOPIC} when the topic does not exist; 1 when Kafka cannot be
- * reached.
+ * reached or a schema registry setting is invalid.
+ *
+ * <p>The registry client takes the services' settings ({@link ServiceEnvironment#schemaRegistry()}:
+ * {@code FLYWHEEL_SCHEMA_REGISTRY_<NAME>} variables and {@code
+ * -Dflywheel.schema.registry.<property>}), on the URL of {@code --schema-registry-url}.
  */
 @Command(name = "watch", mixinStandardHelpOptions = true,
     description = {"Print a topic's records as JSON lines, Avro decoded through the registry.",
@@ -96,8 +103,17 @@ public final class WatchCommand implements Callable<Integer> {
           + e.getMessage() + "; is the platform running (flywheel up)?");
       return 1;
     }
-    SchemaRegistryClient registry = SchemaRegistryClient.builder()
-        .url(cluster.schemaRegistryUrl()).build();
+    SchemaRegistryClient registry;
+    try {
+      // the services' registry settings (FLYWHEEL_SCHEMA_REGISTRY_<NAME>,
+      // -Dflywheel.schema.registry.<property>), on the URL of the options
+      Map<String, Object> registrySettings = ServiceEnvironment.fromSystem().schemaRegistry();
+      registrySettings.put(SchemaRegistryClientConfig.URL, cluster.schemaRegistryUrl());
+      registry = SchemaRegistryClient.fromConfig(registrySettings);
+    } catch (ConfigException e) {
+      err.println("flywheel watch: invalid schema registry settings: " + e.getMessage());
+      return 1;
+    }
     RecordDecoder decoder = new RecordDecoder(registry);
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
         CommandClients.consumer(cluster), new ByteArrayDeserializer(),

@@ -126,6 +126,10 @@ public final class Demo implements AutoCloseable {
    * @throws IllegalStateException naming the part that could not start
    */
   public synchronized Demo start() {
+    if (closed) {
+      // closed while waiting to start (Ctrl-C as it began): start nothing
+      throw new IllegalStateException("the demo was closed before it started");
+    }
     startedMs = System.currentTimeMillis();
     try {
       devstack = Devstack.builder().kafkaPort(kafkaPort).registryPort(registryPort).build();

@@ -17,8 +17,10 @@ import picocli.CommandLine.Spec;
  * a live view and a summary of what was measured.
  *
  * <p>Exit status: 0 when the loop closed within {@code --duration}; 1 when it did not (the stage
- * that did not happen is named) or the stack could not start. With {@code --keep} the same status
- * once Ctrl-C (or SIGTERM) stops the stack after the loop; Ctrl-C during the loop ends it with 130.
+ * that did not happen is named) or the stack could not start; 2 when an option is wrong (a
+ * {@code --rate} or {@code --duration} that is not positive), before anything starts. With {@code
+ * --keep} the same status once Ctrl-C (or SIGTERM) stops the stack after the loop; Ctrl-C during
+ * the loop ends it with 130.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {
@@ -71,6 +73,11 @@ public final class DemoCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    // wrong values are usage errors (2), found before anything starts
+    if (!(rate > 0) || Double.isInfinite(rate)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "flywheel demo: --rate must be"
+          + " a positive number of payments per second, got " + rate + "; write e.g. --rate 200");
+    }
     boolean terminal = System.console() != null;
     if (terminal) {
       // the panel is redrawn in place: only warnings may write between two frames
@@ -83,18 +90,29 @@ public final class DemoCommand implements Callable<Integer> {
     try {
       demo = Demo.builder().rate(rate).budget(duration).seed(seed).httpPort(httpPort)
           .kafkaPort(kafkaPort).registryPort(registryPort).out(out).ansi(terminal).build();
+    } catch (RuntimeException e) {
+      err.println("flywheel demo: could not start: " + e.getMessage());
+      err.flush();
+      return 1;
+    }
+    // in place before the start: Ctrl-C while the stack starts (seconds) closes what started and
+    // deletes the demo's folder (close() waits for start() to return), and the JVM ends with 130
+    Thread hook = new Thread(demo::close, "flywheel-demo-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
       out.println("flywheel demo: starting Kafka, the schema registry and every service...");
       out.flush();
       demo.start();
     } catch (RuntimeException e) {
+      // start() closed what it had started
+      demo.close();
+      removeHook(hook);
       err.println("flywheel demo: could not start: " + e.getMessage()
-          + (httpPort != 0 ? " (is port " + httpPort + " in use? pass --http-port 0)" : ""));
+          + (httpPort != 0 && portInUse(e) ? " (is port " + httpPort + " in use? pass"
+              + " --http-port 0)" : ""));
       err.flush();
       return 1;
     }
-    // Ctrl-C during the loop stops everything, and the JVM ends as signalled (130)
-    Thread hook = new Thread(demo::close, "flywheel-demo-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
     try {
       Demo.Result result = demo.run();
       DemoSummary.print(result, out);
@@ -147,6 +165,17 @@ public final class DemoCommand implements Callable<Integer> {
     });
   }
 
+  /** Whether {@code e} comes from a port that could not be bound. */
+  private static boolean portInUse(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.BindException
+          || (t.getMessage() != null && t.getMessage().contains("in use"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static void removeHook(Thread hook) {
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
@@ -166,22 +195,33 @@ public final class DemoCommand implements Callable<Integer> {
       String v = value.trim().toLowerCase(Locale.ROOT);
       try {
         if (v.startsWith("pt") || v.startsWith("p")) {
-          return Duration.parse(v.toUpperCase(Locale.ROOT));
+          return positive(value, Duration.parse(v.toUpperCase(Locale.ROOT)));
         }
         if (v.endsWith("ms")) {
-          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+          return positive(value,
+              Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2))));
         }
         if (v.endsWith("s")) {
-          return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+          return positive(value,
+              Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1))));
         }
         if (v.endsWith("m")) {
-          return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+          return positive(value,
+              Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1))));
         }
-        return Duration.ofSeconds(Long.parseLong(v));
+        return positive(value, Duration.ofSeconds(Long.parseLong(v)));
       } catch (NumberFormatException | DateTimeParseException e) {
         throw new CommandLine.TypeConversionException("'" + value + "' is not a duration; write"
             + " e.g. 3m, 180s or PT3M");
       }
+    }
+
+    private static Duration positive(String value, Duration d) {
+      if (d.isNegative() || d.isZero()) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a positive"
+            + " duration: the loop needs time to close; write e.g. 3m, 180s or PT3M");
+      }
+      return d;
     }
   }
 }

@@ -31,8 +31,10 @@ import picocli.CommandLine.Spec;
  * <p>Exit status: 0 done (or accepted); {@value #EXIT_REJECTED} the registry rejected the command
  * (the reason says what to do), a change naming a model or version that does not exist included;
  * 3 a query ({@code list}, {@code show}, {@code history}) naming an unknown model, version or
- * alias; 5 no decision within {@code --timeout}; 1 the registry or Kafka cannot be reached; 2 bad
- * usage.
+ * alias; 5 no decision within {@code --timeout}; {@value #EXIT_DECISION_UNKNOWN} the command was
+ * sent but the registry could not be asked for its decision (see {@code flywheel models history}
+ * before sending it again); 1 the registry or Kafka cannot be reached (a change is then not sent);
+ * 2 bad usage, such as a {@code --url} that is not an http(s) address.
  */
 @Command(name = "models", mixinStandardHelpOptions = true,
     description = "The model registry: versions, aliases, approvals, history and model cards.",
@@ -46,6 +48,12 @@ public final class ModelsCommand implements Runnable {
 
   /** Exit status when no decision arrived in time. */
   public static final int EXIT_NO_DECISION = 5;
+
+  /**
+   * Exit status when the command was sent but its decision could not be learnt (the registry
+   * stopped answering): it may have been applied, so it must not simply be sent again.
+   */
+  public static final int EXIT_DECISION_UNKNOWN = 6;
 
   @Spec private CommandSpec spec;
 
@@ -61,6 +69,8 @@ public final class ModelsCommand implements Runnable {
   abstract static class Base implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ConnectionOptions connection;
+    /** Makes the command's client; tests replace it. */
+    java.util.function.Function<ConnectionOptions, RegistryClient> clients = RegistryClient::new;
 
     @Option(names = "--json", description = "Print the API's JSON instead of text.")
     boolean json;
@@ -68,7 +78,7 @@ public final class ModelsCommand implements Runnable {
     @Override
     public final Integer call() {
       try {
-        return run(new RegistryClient(connection), spec.commandLine().getOut());
+        return run(clients.apply(connection), spec.commandLine().getOut());
       } catch (CliException e) {
         spec.commandLine().getErr().println("flywheel models " + spec.name() + ": "
             + e.getMessage());
@@ -106,8 +116,24 @@ public final class ModelsCommand implements Runnable {
     int timeoutSeconds = 30;
 
     int sendAndReport(RegistryClient client, PrintWriter out, String model, Object body) {
+      // the decision is learnt from the registry: a command it cannot report on is not sent,
+      // since a user who retries after an unknown outcome would send it twice
+      try {
+        client.checkAnswers();
+      } catch (CliException e) {
+        throw new CliException(e.exitCode, e.getMessage() + "; the command was not sent");
+      }
       String id = client.send(model, actor, roles, reason, body);
-      JsonNode events = client.awaitDecision(model, id, Duration.ofSeconds(timeoutSeconds));
+      JsonNode events;
+      try {
+        events = client.awaitDecision(model, id, Duration.ofSeconds(timeoutSeconds));
+      } catch (CliException e) {
+        throw new CliException(e.exitCode == 130 ? 130 : EXIT_DECISION_UNKNOWN,
+            decisionUnknown(id, model, e.getMessage()));
+      } catch (RuntimeException e) {
+        throw new CliException(EXIT_DECISION_UNKNOWN,
+            decisionUnknown(id, model, RegistryClient.describe(e)));
+      }
       if (events.isEmpty()) {
         throw new CliException(EXIT_NO_DECISION, "command " + id + " was sent but the registry"
             + " decided nothing within " + timeoutSeconds + " s; is the registry projector"
@@ -127,6 +153,11 @@ public final class ModelsCommand implements Runnable {
         }
       }
       return status;
+    }
+
+    static String decisionUnknown(String id, String model, String why) {
+      return "command " + id + " was sent; its decision is unknown: see 'flywheel models history "
+          + model + "' before sending it again (" + why + ")";
     }
 
     static String line(JsonNode e) {

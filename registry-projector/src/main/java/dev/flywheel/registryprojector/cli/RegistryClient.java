@@ -8,6 +8,7 @@ import dev.flywheel.registryprojector.RegistryJson;
 import dev.flywheel.topics.Topic;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,14 +25,58 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /** The CLI's way to the registry: queries over HTTP, commands to Kafka. */
-final class RegistryClient {
+class RegistryClient {
 
   private final ConnectionOptions options;
+  private final String url;
   private final HttpClient http = HttpClient.newBuilder()
       .connectTimeout(Duration.ofSeconds(5)).build();
 
+  /**
+   * @throws CliException (exit 2) when {@code --url} is not an http or https address, saying what
+   *     to write
+   */
   RegistryClient(ConnectionOptions options) {
     this.options = options;
+    this.url = checkedUrl(options.url);
+  }
+
+  /** {@code url} without trailing slashes, when it is {@code http(s)://host[:port][/path]}. */
+  static String checkedUrl(String url) {
+    String trimmed = url == null ? "" : url.trim().replaceAll("/+$", "");
+    URI uri = null;
+    try {
+      uri = new URI(trimmed);
+    } catch (URISyntaxException e) {
+      // reported below
+    }
+    boolean http = uri != null && uri.getScheme() != null
+        && (uri.getScheme().equalsIgnoreCase("http") || uri.getScheme().equalsIgnoreCase("https"));
+    if (!http || uri.getHost() == null) {
+      String example = trimmed.contains("://") || trimmed.isEmpty() ? "http://127.0.0.1:8080"
+          : "http://" + trimmed;
+      throw new CliException(2, "--url must be the registry's HTTP address, http://host:port or"
+          + " https://host:port, got '" + url + "'; write e.g. --url " + example);
+    }
+    return trimmed;
+  }
+
+  /** A throwable's message, or its class when it has none, with its root cause's. */
+  static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String text = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+    if (root != e) {
+      String cause = root.getMessage() != null
+          ? root.getClass().getSimpleName() + ": " + root.getMessage()
+          : root.getClass().getName();
+      if (!text.contains(cause)) {
+        text += " (" + cause + ")";
+      }
+    }
+    return text;
   }
 
   /** An HTTP answer: status and JSON (or text) body. */
@@ -56,7 +101,7 @@ final class RegistryClient {
 
   /** GET {@code path} (query parameters with null values left out). */
   Answer get(String path, Map<String, String> query, String accept) {
-    StringBuilder uri = new StringBuilder(options.url.replaceAll("/+$", "")).append(path);
+    StringBuilder uri = new StringBuilder(url).append(path);
     char sep = '?';
     for (Map.Entry<String, String> q : new java.util.TreeMap<>(query).entrySet()) {
       if (q.getValue() != null) {
@@ -71,8 +116,8 @@ final class RegistryClient {
       HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
       return new Answer(r.statusCode(), r.body());
     } catch (IOException e) {
-      throw new CliException(1, "cannot reach the registry at " + options.url + ": "
-          + e.getMessage() + "; is it running? (--url)");
+      throw new CliException(1, "cannot reach the registry at " + url + ": " + describe(e)
+          + "; is it running, and is --url its address?");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliException(130, "interrupted");
@@ -88,7 +133,23 @@ final class RegistryClient {
     return a.json();
   }
 
-  /** Sends a command to the command topic and returns its id. */
+  /**
+   * Checks that the registry answers at {@code --url} ({@code GET /models}: 200, or 503 while it
+   * restores), so that a command is sent only when its decision can be learnt.
+   *
+   * @throws CliException (exit 1) when nothing answers, or something that is not the registry
+   */
+  void checkAnswers() {
+    Answer a = get("/models", Map.of(), "application/json");
+    if (a.status() != 200 && a.status() != 503) {
+      throw new CliException(1, "no registry answers at " + url + " (GET /models answered "
+          + a.status() + ": " + a.error() + "); is --url the registry's address?");
+    }
+  }
+
+  /**
+   * Sends a command to the command topic and returns its id.
+   */
   String send(String model, String actorName, List<String> roles, String reason, Object body) {
     String id = UUID.randomUUID().toString();
     RegistryCommand command = RegistryCommand.newBuilder().setEventId(id)
@@ -117,24 +178,43 @@ final class RegistryClient {
       throw new CliException(130, "interrupted");
     } catch (Exception e) {
       throw new CliException(1, "cannot send the command to " + topic.name() + " on "
-          + options.cluster.bootstrapServers() + ": " + e.getMessage() + " (--bootstrap-servers,"
+          + options.cluster.bootstrapServers() + ": " + describe(e) + " (--bootstrap-servers,"
           + " --schema-registry-url)");
     }
   }
 
   /**
    * Waits for the registry's decision on {@code commandId} (and its follow-ups) in the model's
-   * history; empty array on timeout.
+   * history, asking again after an error until {@code timeout}; empty array when the registry
+   * answered but decided nothing in time.
+   *
+   * @throws CliException with the last error when the registry could not be asked at the end
    */
   JsonNode awaitDecision(String model, String commandId, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      Answer a = get("/models/" + encode(model) + "/history", Map.of("commandId", commandId),
-          "application/json");
-      if (a.status() == 200 && !a.json().isEmpty()) {
-        return a.json();
+      String error = null;
+      try {
+        Answer a = get("/models/" + encode(model) + "/history", Map.of("commandId", commandId),
+            "application/json");
+        if (a.status() == 200) {
+          JsonNode events = a.json();
+          if (!events.isEmpty()) {
+            return events;
+          }
+        } else {
+          error = "GET /models/" + model + "/history answered " + a.status() + ": " + a.error();
+        }
+      } catch (CliException e) {
+        if (e.exitCode == 130) {
+          throw e;
+        }
+        error = e.getMessage();
       }
       if (System.nanoTime() > deadline) {
+        if (error != null) {
+          throw new CliException(1, error);
+        }
         return RegistryJson.MAPPER.createArrayNode();
       }
       try {
