@@ -179,12 +179,12 @@ public final class ProduceCommand implements Callable<Integer> {
     AvroSerdes serdes;
     Topics topics;
     try {
-      serdes = AvroSerdes.fromConfig(Map.of(
-          AvroSerdeConfig.SCHEMA_REGISTRY_URL, cluster.schemaRegistryUrl(),
-          // sources are registered by 'flywheel sources add'; producing never registers a
-          // source's schema. The Label schema is Flywheel's own: whoever writes labels first
-          // registers it, as the ingest service does.
-          AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, labels));
+      Map<String, Object> registry = cluster.schemaRegistry();
+      // sources are registered by 'flywheel sources add'; producing never registers a source's
+      // schema. The Label schema is Flywheel's own: whoever writes labels first registers it, as
+      // the ingest service does.
+      registry.put(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS, labels);
+      serdes = AvroSerdes.fromConfig(registry);
       topics = cluster.topics(serdes);
     } catch (RuntimeException e) {
       return fail(e.getMessage());

@@ -23,7 +23,9 @@ import picocli.CommandLine.Option;
  * set up for a service also points the commands at its cluster. Kafka client properties (SASL,
  * TLS) come as for the services, from {@value ServiceEnvironment#KAFKA_ENV_PREFIX}{@code <NAME>}
  * variables and {@code -D}{@value ServiceEnvironment#KAFKA_PROPERTY_PREFIX}{@code <property>}:
- * see {@link #kafka()}.
+ * see {@link #kafka()}. Schema registry settings (basic auth, a bearer token, TLS) come as for the
+ * services too, from {@value ServiceEnvironment#SCHEMA_REGISTRY_ENV_PREFIX}{@code <NAME>}
+ * variables and {@code -Dflywheel.schema.registry.<property>}: see {@link #schemaRegistry()}.
  */
 public final class ClusterOptions {
 
@@ -69,9 +71,22 @@ public final class ClusterOptions {
     return prefix != null ? prefix : env.topicPrefix();
   }
 
-  /** Serdes on {@link #schemaRegistryUrl()}. */
+  /**
+   * The services' schema registry settings ({@link ServiceEnvironment#schemaRegistry()}) on
+   * {@link #schemaRegistryUrl()}. A new mutable map.
+   *
+   * @throws org.apache.kafka.common.config.ConfigException for a setting the registry client does
+   *     not know, named
+   */
+  public Map<String, Object> schemaRegistry() {
+    Map<String, Object> settings = env.schemaRegistry();
+    settings.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl());
+    return settings;
+  }
+
+  /** Serdes with {@link #schemaRegistry()}. */
   public AvroSerdes serdes() {
-    return AvroSerdes.fromConfig(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl()));
+    return AvroSerdes.fromConfig(schemaRegistry());
   }
 
   /** Flywheel's topics under {@link #prefix()}. */

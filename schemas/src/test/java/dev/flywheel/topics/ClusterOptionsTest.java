@@ -89,6 +89,24 @@ class ClusterOptionsTest {
   }
 
   @Test
+  void shouldGiveTheCommandsTheServicesRegistrySettingsOnTheUrlOfTheOption() {
+    // Given a registry behind basic auth, set up for the services by their variables
+    Map<String, String> env = Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_URL", "http://registry:8085",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE", "USER_INFO",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "key:secret");
+
+    // When a command is given another registry URL
+    ClusterOptions cluster = parse(env, "--schema-registry-url", "http://other:8081");
+
+    // Then its registry settings carry the credentials, on the URL of the option
+    assertThat(cluster.schemaRegistry())
+        .containsEntry("schema.registry.url", "http://other:8081")
+        .containsEntry("basic.auth.credentials.source", "USER_INFO")
+        .containsEntry("basic.auth.user.info", "key:secret");
+  }
+
+  @Test
   void shouldNameTheVariablesInTheHelp() {
     // Given a command with the options
     StringWriter help = new StringWriter();

@@ -18,7 +18,6 @@ import dev.flywheel.events.TrainingReason;
 import dev.flywheel.events.TrainingRequested;
 import dev.flywheel.events.TrainingRun;
 import dev.flywheel.platform.cli.LogScanner.Found;
-import dev.flywheel.registry.SchemaRegistryClientConfig;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.ClusterOptions;
@@ -104,8 +103,7 @@ public final class LineageCommand implements Callable<Integer> {
     try {
       // the services' registry settings (FLYWHEEL_SCHEMA_REGISTRY_<NAME>,
       // -Dflywheel.schema.registry.<property>), on the URL of the options
-      Map<String, Object> registrySettings = ServiceEnvironment.fromSystem().schemaRegistry();
-      registrySettings.put(SchemaRegistryClientConfig.URL, cluster.schemaRegistryUrl());
+      Map<String, Object> registrySettings = cluster.schemaRegistry();
       serdes = AvroSerdes.fromConfig(registrySettings);
     } catch (ConfigException e) {
       err.println("flywheel lineage: invalid schema registry settings: " + e.getMessage());

@@ -2,7 +2,6 @@ package dev.flywheel.platform.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.registry.SchemaRegistryClient;
-import dev.flywheel.registry.SchemaRegistryClientConfig;
 import dev.flywheel.topics.ClusterOptions;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.ServiceEnvironment;
@@ -107,8 +106,7 @@ public final class WatchCommand implements Callable<Integer> {
     try {
       // the services' registry settings (FLYWHEEL_SCHEMA_REGISTRY_<NAME>,
       // -Dflywheel.schema.registry.<property>), on the URL of the options
-      Map<String, Object> registrySettings = ServiceEnvironment.fromSystem().schemaRegistry();
-      registrySettings.put(SchemaRegistryClientConfig.URL, cluster.schemaRegistryUrl());
+      Map<String, Object> registrySettings = cluster.schemaRegistry();
       registry = SchemaRegistryClient.fromConfig(registrySettings);
     } catch (ConfigException e) {
       err.println("flywheel watch: invalid schema registry settings: " + e.getMessage());
