@@ -26,9 +26,14 @@ RUN apt-get update \
 COPY --from=build /flywheel.jar /app/flywheel.jar
 USER flywheel
 WORKDIR /var/lib/flywheel
-# Kafka Streams' RocksDB state of the stateful services; mount a volume here
+# FLYWHEEL_STATE_DIR: Kafka Streams' RocksDB state of the stateful services; mount a volume here.
+# The heap gets 55% of the container's memory limit: the rest is off the heap, where RocksDB's
+# block cache and memtables (128 MiB), metaspace, thread stacks, direct buffers and, in training,
+# XGBoost's native training live. At 75% a 2 GiB limit leaves ~512 MiB for all of them, and going
+# over the limit gets the container killed by the kernel, with no OutOfMemoryError to say why
+# (deploy/k8s gives training, which trains in its JVM, a 4 GiB limit).
 ENV FLYWHEEL_STATE_DIR=/var/lib/flywheel/state \
-    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=55 -XX:+ExitOnOutOfMemoryError"
 EXPOSE 8080
 ENTRYPOINT ["java", "-jar", "/app/flywheel.jar"]
 CMD ["--help"]

@@ -38,8 +38,9 @@ import java.util.Properties;
  * }</pre>
  *
  * <p>Environment variables override the file: {@code FLYWHEEL_BOOTSTRAP_SERVERS}, {@code
- * FLYWHEEL_SCHEMA_REGISTRY_URL}, {@code FLYWHEEL_TOPIC_PREFIX}, {@code FLYWHEEL_HTTP_PORT}, {@code
- * FLYWHEEL_STATE_DIR}, and a Kafka client property per {@code FLYWHEEL_KAFKA_<NAME>} variable
+ * FLYWHEEL_SCHEMA_REGISTRY_URL}, {@code FLYWHEEL_TOPIC_PREFIX}, {@code
+ * FLYWHEEL_REPLICATION_FACTOR}, {@code FLYWHEEL_HTTP_PORT}, {@code FLYWHEEL_STATE_DIR}, and a Kafka
+ * client property per {@code FLYWHEEL_KAFKA_<NAME>} variable
  * (named as {@link ServiceEnvironment#kafkaFromEnv()} names it: {@code
  * FLYWHEEL_KAFKA_SASL_JAAS_CONFIG} is {@code sasl.jaas.config}), which wins over the same property
  * in {@code kafka.properties}; so secrets can come from the environment (a Kubernetes Secret)
@@ -231,15 +232,17 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
     String bootstrap = blankToNull(env.get("FLYWHEEL_BOOTSTRAP_SERVERS"));
     String registry = blankToNull(env.get("FLYWHEEL_SCHEMA_REGISTRY_URL"));
     String prefix = blankToNull(env.get("FLYWHEEL_TOPIC_PREFIX"));
+    Short replication = replicationFactor(blankToNull(env.get("FLYWHEEL_REPLICATION_FACTOR")));
     Map<String, Object> clientProperties =
         new ServiceEnvironment(env, new Properties()).kafkaFromEnv();
-    if (bootstrap != null || registry != null || prefix != null || !clientProperties.isEmpty()) {
+    if (bootstrap != null || registry != null || prefix != null || replication != null
+        || !clientProperties.isEmpty()) {
       Map<String, String> properties = new HashMap<>(k.properties());
       clientProperties.forEach((name, value) -> properties.put(name, value.toString()));
       k = new Kafka(bootstrap != null ? bootstrap : k.bootstrapServers(),
           registry != null ? registry : k.schemaRegistryUrl(),
-          prefix != null ? prefix : k.topicPrefix(), k.partitions(), k.replicationFactor(),
-          properties);
+          prefix != null ? prefix : k.topicPrefix(), k.partitions(),
+          replication != null ? replication : k.replicationFactor(), properties);
     }
     Http h = http;
     String port = blankToNull(env.get("FLYWHEEL_HTTP_PORT"));
@@ -253,6 +256,25 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
     }
     String state = blankToNull(env.get("FLYWHEEL_STATE_DIR"));
     return new PlatformConfig(k, h, state != null ? Path.of(state) : stateDir);
+  }
+
+  /** FLYWHEEL_REPLICATION_FACTOR's value, or null when it is not set. */
+  private static Short replicationFactor(String value) {
+    if (value == null) {
+      return null;
+    }
+    int factor;
+    try {
+      factor = Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      factor = 0;
+    }
+    if (factor < 1 || factor > Short.MAX_VALUE) {
+      throw new IllegalArgumentException("FLYWHEEL_REPLICATION_FACTOR must be a whole number >= 1"
+          + " (how many brokers hold a copy of each partition; at most the brokers of the"
+          + " cluster), got '" + value + "'");
+    }
+    return (short) factor;
   }
 
   private static String blankToNull(String s) {

@@ -20,6 +20,7 @@ import dev.flywheel.featurestreams.FeatureTopology;
 import dev.flywheel.ingest.IngestConfig;
 import dev.flywheel.ingest.metrics.IngestMetrics;
 import dev.flywheel.ingest.source.SourceDefinition;
+import dev.flywheel.platform.RunCommand;
 import dev.flywheel.platform.runtime.FlywheelRuntime;
 import dev.flywheel.platform.runtime.HttpSecurity;
 import dev.flywheel.platform.runtime.PlatformConfig;
@@ -61,6 +62,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
+import picocli.CommandLine;
 
 /**
  * Keeps the deployment files — {@code docker-compose.yml}, {@code deploy/flywheel.yaml}, {@code
@@ -74,6 +76,11 @@ class DeployConfigTest {
 
   private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
   private static final String FLYWHEEL_IMAGE = "flywheel:latest";
+  /** The services with Kafka Streams state under their state directory. */
+  private static final Set<String> STATEFUL = Set.of(ServiceCatalog.REGISTRY,
+      ServiceCatalog.FEATURES, ServiceCatalog.TRAINING, ServiceCatalog.DRIFT);
+  /** How long `flywheel run` may take to stop (RunCommand's shutdown timeout), seconds. */
+  private static final int RUN_SHUTDOWN_SECONDS = 60;
   /** Series Prometheus itself adds to every target. */
   private static final Set<String> PROMETHEUS_SERIES = Set.of("up");
   private static final Set<String> PROMQL_WORDS = Set.of("by", "without", "on", "ignoring",
@@ -158,7 +165,25 @@ class DeployConfigTest {
       // Then every variable is read by Flywheel, and every token variable is set
       assertThat(env.keySet()).as(e.getKey()).allSatisfy(DeployConfigTest::assertReadByFlywheel);
       assertThat(env).as(e.getKey()).containsKeys(tokenEnv.keySet().toArray(String[]::new));
+      // And it advertises its compose name, which the other containers resolve
+      assertThat(env).as(e.getKey()).containsEntry("FLYWHEEL_ADVERTISED_HOST", e.getKey());
+      // And compose waits for `flywheel run` to stop before it kills it
+      assertThat(seconds((String) e.getValue().get("stop_grace_period"))).as(e.getKey())
+          .isGreaterThan(RUN_SHUTDOWN_SECONDS);
     }
+  }
+
+  @Test
+  void shouldKeepTheComposeBrokersLogOnAVolume() throws IOException {
+    Map<String, Object> kafka = service(composeServices(), "kafka");
+    String logDirs = stringMap(kafka.get("environment")).get("KAFKA_LOG_DIRS");
+    assertThat(logDirs).isNotBlank();
+    String volume = strings(kafka.get("volumes")).stream()
+        .filter(v -> v.endsWith(":" + logDirs)).findFirst().orElseThrow();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> volumes = (Map<String, Object>) loadYaml(
+        ROOT.resolve("docker-compose.yml")).get("volumes");
+    assertThat(volumes).containsKey(volume.split(":")[0]);
   }
 
   @Test
@@ -280,7 +305,7 @@ class DeployConfigTest {
 
   @Test
   void shouldDeployEveryCatalogueServiceOnKubernetesWithProbesOnHealth() throws IOException {
-    Map<String, Map<String, Object>> deployments = k8s("Deployment");
+    Map<String, Map<String, Object>> deployments = k8sWorkloads();
     Map<String, Map<String, Object>> services = k8s("Service");
     Map<String, String> envConfig = stringMap(k8s("ConfigMap").get("flywheel-env").get("data"));
     int port = resolvedConfig(envConfig).http().port();
@@ -299,10 +324,14 @@ class DeployConfigTest {
       // And its http port is the configured one, probed on /health
       Map<String, Object> httpPort = firstOf(container, "ports");
       assertThat(httpPort).containsEntry("name", "http").containsEntry("containerPort", port);
-      for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+      for (String probe : List.of("startupProbe", "readinessProbe")) {
         assertThat(path(container, probe, "httpGet")).as(e.getKey() + " " + probe)
             .containsEntry("path", "/health").containsEntry("port", "http");
       }
+      // And liveness only asks whether the process answers: an outage of Kafka is not cured by a
+      // restart
+      assertThat(path(container, "livenessProbe", "tcpSocket")).as(e.getKey())
+          .containsEntry("port", "http");
       // And a Service of the same name routes to it
       Map<String, Object> service = services.get(e.getKey());
       assertThat(service).as("Service " + e.getKey()).isNotNull();
@@ -317,6 +346,85 @@ class DeployConfigTest {
   }
 
   @Test
+  void shouldKeepTheStreamsStateOfEachPodOnItsOwnVolumeOnKubernetes() throws IOException {
+    Map<String, Map<String, Object>> statefulSets = k8s("StatefulSet");
+    Map<String, Map<String, Object>> services = k8s("Service");
+    String stateDir = stringMap(k8s("ConfigMap").get("flywheel-env").get("data"))
+        .get("FLYWHEEL_STATE_DIR");
+    // Then each service with state is a StatefulSet, governed by a headless Service
+    assertThat(statefulSets.keySet()).containsExactlyInAnyOrderElementsOf(STATEFUL);
+    for (var e : statefulSets.entrySet()) {
+      Map<String, Object> spec = path(e.getValue(), "spec");
+      assertThat(spec).as(e.getKey()).containsEntry("podManagementPolicy", "Parallel");
+      Map<String, Object> governing = services.get((String) spec.get("serviceName"));
+      assertThat(governing).as(e.getKey() + " serviceName").isNotNull();
+      assertThat(path(governing, "spec")).containsEntry("clusterIP", "None");
+      // And its state directory is a claim of its own, not an emptyDir
+      Map<String, Object> claim = firstOf(spec, "volumeClaimTemplates");
+      assertThat(strings(path(claim, "spec").get("accessModes"))).containsExactly("ReadWriteOnce");
+      String claimName = (String) path(claim, "metadata").get("name");
+      Map<String, Object> container = firstOf(path(spec, "template", "spec"), "containers");
+      assertThat(maps(container.get("volumeMounts"))).as(e.getKey()).anySatisfy(m -> {
+        assertThat(m).containsEntry("name", claimName).containsEntry("mountPath", stateDir);
+      });
+      assertThat(maps(path(spec, "template", "spec").get("volumes"))).as(e.getKey())
+          .noneSatisfy(v -> assertThat(v).containsEntry("name", claimName));
+    }
+  }
+
+  @Test
+  void shouldStopCleanlyAndAdvertiseThePodOnKubernetes() throws IOException {
+    Map<String, String> envConfig = stringMap(k8s("ConfigMap").get("flywheel-env").get("data"));
+    for (var e : k8sWorkloads().entrySet()) {
+      Map<String, Object> pod = path(e.getValue(), "spec", "template", "spec");
+      Map<String, Object> container = firstOf(pod, "containers");
+      // Then the pod has time to stop after its preStop pause
+      int preStop = Integer.parseInt(strings(path(container, "lifecycle", "preStop", "exec")
+          .get("command")).get(1));
+      assertThat((Integer) pod.get("terminationGracePeriodSeconds")).as(e.getKey())
+          .isGreaterThan(RUN_SHUTDOWN_SECONDS + preStop);
+      // And it advertises its own IP to the other instances
+      Map<String, Object> advertised = maps(container.get("env")).stream()
+          .filter(v -> "FLYWHEEL_ADVERTISED_HOST".equals(v.get("name"))).findFirst()
+          .orElseThrow(() -> new AssertionError(e.getKey() + " sets no FLYWHEEL_ADVERTISED_HOST"));
+      assertThat(path(advertised, "valueFrom", "fieldRef"))
+          .containsEntry("fieldPath", "status.podIP");
+    }
+    // And the topics are replicated as a production cluster needs
+    assertThat(resolvedConfig(envConfig).kafka().replicationFactor()).isGreaterThanOrEqualTo(
+        (short) 3);
+  }
+
+  @Test
+  void shouldRunEveryContainerFromTheKustomizedImageOnKubernetes() throws IOException {
+    Map<String, Object> kustomization = loadYaml(ROOT.resolve("deploy/k8s/kustomization.yaml"));
+    String image = (String) firstOf(kustomization, "images").get("name");
+    for (var e : k8sWorkloads().entrySet()) {
+      Map<String, Object> pod = path(e.getValue(), "spec", "template", "spec");
+      List<Map<String, Object>> containers = new ArrayList<>(maps(pod.get("containers")));
+      containers.addAll(maps(pod.get("initContainers")));
+      for (Map<String, Object> c : containers) {
+        assertThat(((String) c.get("image")).split(":")[0]).as(e.getKey()).isEqualTo(image);
+        assertThat(c).as(e.getKey()).containsEntry("imagePullPolicy", "IfNotPresent");
+      }
+    }
+  }
+
+  @Test
+  void shouldStartFeaturesOnceIngestAnswersOnKubernetes() throws IOException {
+    Map<String, Object> pod = path(k8sWorkloads().get(ServiceCatalog.FEATURES), "spec",
+        "template", "spec");
+    Map<String, Object> ingest = k8s("Service").get(ServiceCatalog.INGEST);
+    int port = (Integer) firstOf(path(ingest, "spec"), "ports").get("port");
+    // Then an init container waits until ingest's Service answers /health
+    assertThat(String.join(" ", strings(firstOf(pod, "initContainers").get("command"))))
+        .contains("curl").contains("http://" + ServiceCatalog.INGEST + ":" + port + "/health");
+    // And the image has curl
+    assertThat(Files.readString(ROOT.resolve("Dockerfile"))).containsPattern(
+        "(?s)FROM eclipse-temurin:17-jre.*apt-get install[^\\n]*curl");
+  }
+
+  @Test
   void shouldHoldTheSharedFlywheelYamlAndTokenSecretOnKubernetes() throws IOException {
     Map<String, Map<String, Object>> configMaps = k8s("ConfigMap");
     // Then the ConfigMap's flywheel.yaml is deploy/flywheel.yaml
@@ -325,19 +433,34 @@ class DeployConfigTest {
     // And flywheel-env sets only variables Flywheel reads
     assertThat(stringMap(configMaps.get("flywheel-env").get("data")).keySet())
         .allSatisfy(DeployConfigTest::assertReadByFlywheel);
-    // And the Secret holds every token variable, empty so nothing starts on a default token
-    Map<String, String> secret = stringMap(k8s("Secret").get("flywheel-tokens").get("stringData"));
-    assertThat(secret.keySet()).containsExactlyInAnyOrderElementsOf(tokenEnv.keySet());
-    assertThat(secret.values()).allSatisfy(v -> assertThat(v).isEmpty());
+    // And the Secret is generated from tokens.env, which git ignores, under its fixed name
+    Map<String, Object> kustomization = loadYaml(ROOT.resolve("deploy/k8s/kustomization.yaml"));
+    Map<String, Object> generator = firstOf(kustomization, "secretGenerator");
+    assertThat(generator).containsEntry("name", "flywheel-tokens");
+    assertThat(strings(generator.get("envs"))).containsExactly("tokens.env");
+    assertThat(path(kustomization, "generatorOptions"))
+        .containsEntry("disableNameSuffixHash", true);
+    assertThat(Files.readAllLines(ROOT.resolve(".gitignore"))).contains("deploy/k8s/tokens.env");
+    // And its example names every token variable, empty so nothing starts on a default token
+    Map<String, String> example = new LinkedHashMap<>();
+    for (String line : Files.readAllLines(ROOT.resolve("deploy/k8s/tokens.env.example"))) {
+      if (!line.isBlank() && !line.startsWith("#")) {
+        String[] kv = line.split("=", 2);
+        example.put(kv[0], kv[1]);
+      }
+    }
+    assertThat(example.keySet()).containsExactlyInAnyOrderElementsOf(tokenEnv.keySet());
+    assertThat(example.values()).allSatisfy(v -> assertThat(v).isEmpty());
+    assertThat(k8s("Secret")).doesNotContainKey("flywheel-tokens");
     // And each container takes every token from it, and sets only variables Flywheel reads
-    for (var e : k8s("Deployment").entrySet()) {
+    for (var e : k8sWorkloads().entrySet()) {
       Map<String, Object> container = firstOf(path(e.getValue(), "spec", "template", "spec"),
           "containers");
       Map<String, String> fromSecret = new LinkedHashMap<>();
       for (Map<String, Object> env : maps(container.get("env"))) {
         String name = (String) env.get("name");
         assertReadByFlywheel(name);
-        if (env.get("valueFrom") != null) {
+        if (env.get("valueFrom") != null && path(env, "valueFrom").containsKey("secretKeyRef")) {
           Map<String, Object> ref = path(env, "valueFrom", "secretKeyRef");
           if ("flywheel-tokens".equals(ref.get("name"))) {
             fromSecret.put(name, (String) ref.get("key"));
@@ -352,7 +475,7 @@ class DeployConfigTest {
 
   @Test
   void shouldLetOnlyTrainingCreateJobsOnKubernetes() throws IOException {
-    Map<String, Map<String, Object>> deployments = k8s("Deployment");
+    Map<String, Map<String, Object>> deployments = k8sWorkloads();
     String account = (String) path(deployments.get(ServiceCatalog.TRAINING), "spec", "template",
         "spec").get("serviceAccountName");
     // Then training runs as a ServiceAccount bound to a Role that may create Jobs
@@ -524,6 +647,11 @@ class DeployConfigTest {
     if (tokenEnv.containsKey(name) || name.equals(IngestConfig.Cdc.PASSWORD_ENV)) {
       return;
     }
+    if (name.equals("FLYWHEEL_ADVERTISED_HOST")) {
+      // read by `flywheel run` itself, the default of --advertised-host
+      assertThat(new CommandLine(new RunCommand()).getUsageMessage()).contains(name);
+      return;
+    }
     PlatformConfig without = PlatformConfig.parse(flywheelYaml, Map.of());
     PlatformConfig with = PlatformConfig.parse(flywheelYaml, Map.of(name, "1234"));
     assertThat(with).as("%s is read by PlatformConfig, HttpSecurity or a service", name)
@@ -587,11 +715,23 @@ class DeployConfigTest {
     return (Map<String, Object>) services.get(name);
   }
 
+  /** Every Deployment and StatefulSet of deploy/k8s, by name. */
+  private static Map<String, Map<String, Object>> k8sWorkloads() throws IOException {
+    Map<String, Map<String, Object>> workloads = new LinkedHashMap<>(k8s("Deployment"));
+    workloads.putAll(k8s("StatefulSet"));
+    return workloads;
+  }
+
+  private static int seconds(String composeDuration) {
+    assertThat(composeDuration).as("a duration in seconds").matches("\\d+s");
+    return Integer.parseInt(composeDuration.substring(0, composeDuration.length() - 1));
+  }
+
   /** Every document of deploy/k8s of a kind, by name. */
   private static Map<String, Map<String, Object>> k8s(String kind) throws IOException {
     Map<String, Map<String, Object>> byName = new LinkedHashMap<>();
     try (Stream<Path> files = Files.list(ROOT.resolve("deploy/k8s"))) {
-      for (Path file : files.sorted().toList()) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
         for (Object doc : new Yaml(new LoaderOptions()).loadAll(Files.readString(file))) {
           @SuppressWarnings("unchecked")
           Map<String, Object> d = (Map<String, Object>) doc;

@@ -96,6 +96,39 @@ class PlatformConfigTest {
   }
 
   @Test
+  void shouldTakeTheReplicationFactorFromTheEnvironmentOverTheFile() {
+    // Given a file that replicates by 1, as a single-broker cluster needs
+    String yaml = """
+        kafka:
+          bootstrapServers: broker-1:9092
+          schemaRegistryUrl: http://registry:8081
+          replicationFactor: 1
+        """;
+
+    // When it is read with FLYWHEEL_REPLICATION_FACTOR set, as on a production cluster
+    PlatformConfig config = PlatformConfig.parse(yaml,
+        Map.of("FLYWHEEL_REPLICATION_FACTOR", " 3 "));
+
+    // Then the environment's factor wins, and the rest comes from the file
+    assertThat(config.kafka().replicationFactor()).isEqualTo((short) 3);
+    assertThat(config.kafka().bootstrapServers()).isEqualTo("broker-1:9092");
+    assertThat(PlatformConfig.parse(yaml, Map.of()).kafka().replicationFactor())
+        .isEqualTo((short) 1);
+  }
+
+  @Test
+  void shouldSayWhatIsWrongWithABadReplicationFactor() {
+    for (String bad : new String[] {"0", "-1", "three", "1.5", "40000"}) {
+      assertThatThrownBy(() -> PlatformConfig.parse("",
+          Map.of("FLYWHEEL_REPLICATION_FACTOR", bad)))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("FLYWHEEL_REPLICATION_FACTOR must be a whole number >= 1")
+          .hasMessageContaining("got '" + bad + "'");
+    }
+  }
+
+  @Test
   void shouldSayWhatIsWrongWithABadPort() {
     assertThatThrownBy(() -> PlatformConfig.parse("", Map.of("FLYWHEEL_HTTP_PORT", "http")))
         .hasMessageContaining("FLYWHEEL_HTTP_PORT must be a port number, got 'http'");

@@ -22,6 +22,7 @@ import java.util.Map;
  *     limits: {nvidia.com/gpu: "1"}
  *   nodeSelector: {accelerator: a100}
  *   tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+ *   artifactsVolumeClaim: flywheel-artifacts   # kubernetes: the PVC of the local artifact store
  * }</pre>
  *
  * @param kind local, command or kubernetes; never null
@@ -36,11 +37,14 @@ import java.util.Map;
  * @param limits resource limits by name (e.g. {@code nvidia.com/gpu}); never null
  * @param nodeSelector node labels the pod must match; never null
  * @param tolerations taints the pod tolerates ({@code key, operator, value, effect}); never null
+ * @param artifactsVolumeClaim the PersistentVolumeClaim holding the local artifact store, which
+ *     the Job's pod mounts read-write at the store's root so that the {@code file://} URIs it is
+ *     given resolve in the pod; null when the pod reaches the store otherwise
  */
 public record ExecutorSpec(Kind kind, Duration timeout, List<String> command, String workDir,
     Map<String, String> env, String image, String namespace, String serviceAccount,
     Map<String, String> requests, Map<String, String> limits, Map<String, String> nodeSelector,
-    List<Map<String, String>> tolerations) {
+    List<Map<String, String>> tolerations, String artifactsVolumeClaim) {
 
   /** A run's default time limit. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofHours(1);
@@ -58,7 +62,16 @@ public record ExecutorSpec(Kind kind, Duration timeout, List<String> command, St
   /** The local executor with the default timeout. */
   public static ExecutorSpec local() {
     return new ExecutorSpec(Kind.LOCAL, DEFAULT_TIMEOUT, List.of(), null, Map.of(), null, null,
-        null, Map.of(), Map.of(), Map.of(), List.of());
+        null, Map.of(), Map.of(), Map.of(), List.of(), null);
+  }
+
+  /** An executor whose Job pods do not mount the artifact store's volume claim. */
+  public ExecutorSpec(Kind kind, Duration timeout, List<String> command, String workDir,
+      Map<String, String> env, String image, String namespace, String serviceAccount,
+      Map<String, String> requests, Map<String, String> limits, Map<String, String> nodeSelector,
+      List<Map<String, String>> tolerations) {
+    this(kind, timeout, command, workDir, env, image, namespace, serviceAccount, requests, limits,
+        nodeSelector, tolerations, null);
   }
 
   /** Defaults filled in, collections copied. */
@@ -71,13 +84,15 @@ public record ExecutorSpec(Kind kind, Duration timeout, List<String> command, St
     limits = limits == null ? Map.of() : Map.copyOf(limits);
     nodeSelector = nodeSelector == null ? Map.of() : Map.copyOf(nodeSelector);
     tolerations = tolerations == null ? List.of() : List.copyOf(tolerations);
+    artifactsVolumeClaim = artifactsVolumeClaim == null || artifactsVolumeClaim.isBlank() ? null
+        : artifactsVolumeClaim.trim();
   }
 
   /** The YAML form: spans as strings, resources nested. */
   record Yaml(String kind, String timeout, List<String> command, String workDir,
       Map<String, String> env, String image, String namespace, String serviceAccount,
       Resources resources, Map<String, String> nodeSelector,
-      List<Map<String, String>> tolerations) {
+      List<Map<String, String>> tolerations, String artifactsVolumeClaim) {
 
     record Resources(Map<String, String> requests, Map<String, String> limits) {}
 
@@ -107,7 +122,8 @@ public record ExecutorSpec(Kind kind, Duration timeout, List<String> command, St
       }
       return new ExecutorSpec(k, t, command, workDir, env, image, namespace, serviceAccount,
           resources == null ? null : resources.requests(),
-          resources == null ? null : resources.limits(), nodeSelector, tolerations);
+          resources == null ? null : resources.limits(), nodeSelector, tolerations,
+          artifactsVolumeClaim);
     }
   }
 

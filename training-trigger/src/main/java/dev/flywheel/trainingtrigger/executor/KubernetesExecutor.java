@@ -3,6 +3,7 @@ package dev.flywheel.trainingtrigger.executor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.events.ExecutorKind;
 import dev.flywheel.trainingtrigger.artifact.ArtifactStore;
+import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
 import dev.flywheel.trainingtrigger.config.ExecutorSpec;
 import dev.flywheel.trainingtrigger.training.TrainingException;
 import dev.flywheel.trainingtrigger.training.TrainingOutput;
@@ -12,6 +13,10 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
@@ -56,7 +61,9 @@ import org.slf4j.LoggerFactory;
  * fails the attempt. The pod reads the dataset from {@code FLYWHEEL_DATASET_URI} and writes its
  * model and {@code manifest.json} ({@link ResultManifest}) under {@code FLYWHEEL_OUTPUT_URI} in the
  * artifact store, from where the executor reads them; the store must therefore be reachable from
- * the cluster (an S3-compatible store, or a shared volume for the local one).
+ * the cluster (an S3-compatible store, or a shared volume for the local one). With {@code
+ * artifactsVolumeClaim} the pod mounts that PersistentVolumeClaim read-write at the local store's
+ * root (volume {@value #ARTIFACTS_VOLUME}), where the {@code file://} URIs it is given point.
  */
 public final class KubernetesExecutor implements TrainingExecutor {
 
@@ -76,6 +83,8 @@ public final class KubernetesExecutor implements TrainingExecutor {
   public static final String CONTAINER = "train";
   /** The env variable with the URI of the prefix the pod writes its outputs under. */
   static final String OUTPUT_URI_ENV = "FLYWHEEL_OUTPUT_URI";
+  /** The pod volume of {@code artifactsVolumeClaim}. */
+  public static final String ARTIFACTS_VOLUME = "artifacts";
 
   /** The first pause before reading a Job again after an error of the API server, ms. */
   private static final long FIRST_WAIT_RETRY_MS = 500;
@@ -372,6 +381,14 @@ public final class KubernetesExecutor implements TrainingExecutor {
       tolerations.add(new TolerationBuilder().withKey(t.get("key")).withOperator(t.get("operator"))
           .withValue(t.get("value")).withEffect(t.get("effect")).build());
     }
+    List<Volume> volumes = new ArrayList<>();
+    List<VolumeMount> mounts = new ArrayList<>();
+    if (spec.artifactsVolumeClaim() != null) {
+      volumes.add(new VolumeBuilder().withName(ARTIFACTS_VOLUME).withNewPersistentVolumeClaim()
+          .withClaimName(spec.artifactsVolumeClaim()).endPersistentVolumeClaim().build());
+      mounts.add(new VolumeMountBuilder().withName(ARTIFACTS_VOLUME)
+          .withMountPath(artifactsRoot(spec).toString()).withReadOnly(false).build());
+    }
     return new JobBuilder()
         .withNewMetadata().withName(name).withNamespace(namespace).withLabels(labels).endMetadata()
         .withNewSpec()
@@ -385,11 +402,13 @@ public final class KubernetesExecutor implements TrainingExecutor {
               .withServiceAccountName(spec.serviceAccount())
               .withNodeSelector(spec.nodeSelector().isEmpty() ? null : spec.nodeSelector())
               .withTolerations(tolerations)
+              .withVolumes(volumes.isEmpty() ? null : volumes)
               .addNewContainer()
                 .withName(CONTAINER)
                 .withImage(spec.image())
                 .withCommand(spec.command().isEmpty() ? null : spec.command())
                 .withEnv(envVars)
+                .withVolumeMounts(mounts.isEmpty() ? null : mounts)
                 .withNewResources()
                   .withRequests(quantities(spec.requests()))
                   .withLimits(quantities(spec.limits()))
@@ -399,6 +418,16 @@ public final class KubernetesExecutor implements TrainingExecutor {
           .endTemplate()
         .endSpec()
         .build();
+  }
+
+  /** Where the pod mounts {@code artifactsVolumeClaim}: the local store's root directory. */
+  private Path artifactsRoot(ExecutorSpec spec) {
+    if (store instanceof LocalArtifactStore local) {
+      return local.root();
+    }
+    throw new TrainingException("training.executor.artifactsVolumeClaim '"
+        + spec.artifactsVolumeClaim() + "' mounts the local artifact store's directory, but the"
+        + " artifact store is " + store.uriOf("") + "; remove artifactsVolumeClaim");
   }
 
   private static Map<String, Quantity> quantities(Map<String, String> m) {

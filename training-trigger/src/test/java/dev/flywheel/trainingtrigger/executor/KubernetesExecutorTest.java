@@ -9,6 +9,7 @@ import dev.flywheel.trainingtrigger.artifact.LocalArtifactStore;
 import dev.flywheel.trainingtrigger.config.ExecutorSpec;
 import dev.flywheel.trainingtrigger.config.ModelSpec;
 import dev.flywheel.trainingtrigger.config.TrainingSpec;
+import dev.flywheel.trainingtrigger.config.TrainingTriggerConfig;
 import dev.flywheel.trainingtrigger.dataset.Dataset;
 import dev.flywheel.trainingtrigger.training.TrainingException;
 import dev.flywheel.trainingtrigger.training.TrainingOutput;
@@ -58,11 +59,16 @@ class KubernetesExecutorTest {
   }
 
   private static ModelSpec model(Duration timeout) {
+    return model(timeout, null);
+  }
+
+  private static ModelSpec model(Duration timeout, String artifactsVolumeClaim) {
     ExecutorSpec exec = new ExecutorSpec(ExecutorSpec.Kind.KUBERNETES, timeout,
         List.of("python", "-m", "train"), null, Map.of("EPOCHS", "10"), IMAGE, NS, "trainer",
         Map.of("cpu", "4", "memory", "16Gi"), Map.of("nvidia.com/gpu", "1"),
         Map.of("accelerator", "a100"),
-        List.of(Map.of("key", "nvidia.com/gpu", "operator", "Exists", "effect", "NoSchedule")));
+        List.of(Map.of("key", "nvidia.com/gpu", "operator", "Exists", "effect", "NoSchedule")),
+        artifactsVolumeClaim);
     return ModelSpec.of("fraud", SyntheticData.GROUP).withTarget(SyntheticData.TARGET)
         .withTraining(new TrainingSpec("torch-mlp", Map.of(), 0.2, 0.5, exec));
   }
@@ -151,6 +157,63 @@ class KubernetesExecutorTest {
         .containsEntry("FLYWHEEL_OUTPUT_URI",
             store.uriOf("runs/fraud-7/2/" + STARTED.toEpochMilli() + "/"));
     assertThat(env.get("FLYWHEEL_PARAMS")).contains("\"device\":\"cuda\"");
+  }
+
+  @Test
+  void shouldMountTheArtifactsVolumeClaimAtTheStoreRootWhereTheJobsUrisPoint() {
+    // Given a model whose Jobs mount the artifact store's volume claim
+    RunContext ctx = run(model(Duration.ofMinutes(30), "flywheel-artifacts"));
+    // When the attempt is executed
+    executeAsync(ctx);
+    Job job = awaitJob();
+    // Then the pod mounts the claim read-write at the store's root
+    var pod = job.getSpec().getTemplate().getSpec();
+    assertThat(pod.getVolumes()).singleElement().satisfies(v -> {
+      assertThat(v.getName()).isEqualTo(KubernetesExecutor.ARTIFACTS_VOLUME);
+      assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("flywheel-artifacts");
+      assertThat(v.getPersistentVolumeClaim().getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    });
+    Container c = pod.getContainers().get(0);
+    assertThat(c.getVolumeMounts()).singleElement().satisfies(m -> {
+      assertThat(m.getName()).isEqualTo(KubernetesExecutor.ARTIFACTS_VOLUME);
+      assertThat(m.getMountPath()).isEqualTo(store.root().toString());
+      assertThat(m.getReadOnly()).isNotEqualTo(Boolean.TRUE);
+    });
+    // And the dataset and output URIs it is given are files under that mount
+    Map<String, String> env = c.getEnv().stream()
+        .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+    for (String uri : List.of(env.get("FLYWHEEL_DATASET_URI"), env.get("FLYWHEEL_OUTPUT_URI"))) {
+      assertThat(Path.of(java.net.URI.create(uri)).toString()).startsWith(store.root() + "/");
+    }
+  }
+
+  @Test
+  void shouldReadTheArtifactsVolumeClaimOfAModelsKubernetesExecutor() {
+    // Given a model whose kubernetes executor names the artifact store's volume claim
+    ExecutorSpec exec = TrainingTriggerConfig.parse("""
+        models:
+          - name: fraud
+            featureGroup: card_activity
+            training:
+              executor:
+                kind: kubernetes
+                image: ghcr.io/acme/fraud-train:1.4
+                artifactsVolumeClaim: flywheel-artifacts
+        """, "flywheel.yaml").model("fraud").orElseThrow().training().executor();
+    // Then the executor mounts that claim
+    assertThat(exec.artifactsVolumeClaim()).isEqualTo("flywheel-artifacts");
+  }
+
+  @Test
+  void shouldMountNoVolumeWithoutAnArtifactsVolumeClaim() {
+    // Given a model whose pods reach the artifact store by themselves
+    executeAsync(run(model(Duration.ofMinutes(30))));
+    // When its Job is created
+    Job job = awaitJob();
+    // Then it has no volume
+    assertThat(job.getSpec().getTemplate().getSpec().getVolumes()).isNullOrEmpty();
+    assertThat(job.getSpec().getTemplate().getSpec().getContainers().get(0).getVolumeMounts())
+        .isNullOrEmpty();
   }
 
   /** Kubernetes' rule for a label value (besides its length of at most 63 characters). */
