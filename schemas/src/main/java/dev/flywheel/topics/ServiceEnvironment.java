@@ -207,7 +207,7 @@ public final class ServiceEnvironment {
    *
    * @throws ConfigException as {@link #schemaRegistry()}
    */
-  Map<String, Object> schemaRegistryFromEnv() {
+  public Map<String, Object> schemaRegistryFromEnv() {
     Map<String, Object> found = new HashMap<>();
     Map<String, String> givenBy = new HashMap<>();
     new TreeMap<>(env).forEach((name, value) -> {

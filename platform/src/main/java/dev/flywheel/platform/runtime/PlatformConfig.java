@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.flywheel.serde.AvroSerdeConfig;
 import dev.flywheel.topics.ServiceEnvironment;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -225,7 +226,12 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
 
   /**
    * This configuration with the {@code FLYWHEEL_*} variables of {@code env} applied, {@code
-   * FLYWHEEL_KAFKA_<NAME>} client properties included.
+   * FLYWHEEL_KAFKA_<NAME>} client properties and {@code FLYWHEEL_SCHEMA_REGISTRY_<NAME>} registry
+   * settings included: both go into {@code kafka.properties}, which the services' clients and
+   * serdes are built from.
+   *
+   * @throws org.apache.kafka.common.config.ConfigException for a registry setting the registry
+   *     client does not know, named
    */
   public PlatformConfig withEnvironment(Map<String, String> env) {
     Kafka k = kafka;
@@ -233,8 +239,12 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
     String registry = blankToNull(env.get("FLYWHEEL_SCHEMA_REGISTRY_URL"));
     String prefix = blankToNull(env.get("FLYWHEEL_TOPIC_PREFIX"));
     Short replication = replicationFactor(blankToNull(env.get("FLYWHEEL_REPLICATION_FACTOR")));
-    Map<String, Object> clientProperties =
-        new ServiceEnvironment(env, new Properties()).kafkaFromEnv();
+    ServiceEnvironment environment = new ServiceEnvironment(env, new Properties());
+    Map<String, Object> clientProperties = environment.kafkaFromEnv();
+    // FLYWHEEL_SCHEMA_REGISTRY_URL is the registry's address above; the rest are its settings
+    Map<String, Object> registrySettings = environment.schemaRegistryFromEnv();
+    registrySettings.remove(AvroSerdeConfig.SCHEMA_REGISTRY_URL);
+    clientProperties.putAll(registrySettings);
     if (bootstrap != null || registry != null || prefix != null || replication != null
         || !clientProperties.isEmpty()) {
       Map<String, String> properties = new HashMap<>(k.properties());

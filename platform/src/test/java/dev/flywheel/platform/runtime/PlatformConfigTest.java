@@ -80,6 +80,32 @@ class PlatformConfigTest {
   }
 
   @Test
+  void shouldTakeSchemaRegistrySettingsFromTheEnvironment() {
+    // Given an external cluster whose registry needs basic auth
+    String yaml = """
+        kafka:
+          bootstrapServers: broker-1:9092
+          schemaRegistryUrl: http://registry:8081
+        """;
+
+    // When it is read with the credentials in FLYWHEEL_SCHEMA_REGISTRY_* variables, as the
+    // services take them
+    PlatformConfig config = PlatformConfig.parse(yaml, Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_URL", "http://registry-2:8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE", "USER_INFO",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "key:s3cret"));
+
+    // Then the settings reach the properties the serdes are built from, the address stays the
+    // registry's URL, and no value is printed
+    assertThat(config.kafka().properties())
+        .containsEntry("basic.auth.credentials.source", "USER_INFO")
+        .containsEntry("basic.auth.user.info", "key:s3cret")
+        .doesNotContainKey("schema.registry.url");
+    assertThat(config.kafka().schemaRegistryUrl()).isEqualTo("http://registry-2:8081");
+    assertThat(config.toString()).doesNotContain("s3cret");
+  }
+
+  @Test
   void shouldRefuseAnExternalBrokerWithoutARegistry() {
     assertThatThrownBy(() -> PlatformConfig.parse("kafka:\n  bootstrapServers: b:9092\n",
         Map.of()))
