@@ -77,6 +77,8 @@ public final class ServiceEnvironment {
   public static final String TOPIC_PREFIX = "FLYWHEEL_TOPIC_PREFIX";
   /** Folder of the service's local state. */
   public static final String STATE_DIR = "FLYWHEEL_STATE_DIR";
+  /** Replication factor of the topics the service creates, its internal ones included. */
+  public static final String REPLICATION_FACTOR = "FLYWHEEL_REPLICATION_FACTOR";
 
   /** Bootstrap servers of the embedded stack. */
   public static final String DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092";
@@ -158,6 +160,28 @@ public final class ServiceEnvironment {
   /** {@value #TOPIC_PREFIX}; empty (no prefix) when unset or blank. */
   public String topicPrefix() {
     return get(TOPIC_PREFIX, "");
+  }
+
+  /**
+   * {@value #REPLICATION_FACTOR}; empty when it is not set.
+   *
+   * @throws IllegalArgumentException when it is not a whole number of at least 1, saying so
+   */
+  public Optional<Short> replicationFactor() {
+    return find(REPLICATION_FACTOR).map(String::trim).map(value -> {
+      int factor;
+      try {
+        factor = Integer.parseInt(value);
+      } catch (NumberFormatException e) {
+        factor = 0;
+      }
+      if (factor < 1 || factor > Short.MAX_VALUE) {
+        throw new IllegalArgumentException(REPLICATION_FACTOR + " must be a whole number >= 1"
+            + " (how many brokers hold a copy of each partition; at most the brokers of the"
+            + " cluster), got '" + value + "'");
+      }
+      return (short) factor;
+    });
   }
 
   /** {@value #STATE_DIR}, default {@value #DEFAULT_STATE_DIR}. */
@@ -301,12 +325,16 @@ public final class ServiceEnvironment {
   }
 
   /**
-   * The topic catalogue with {@link #topicPrefix()} and otherwise default settings.
+   * The topic catalogue with {@link #topicPrefix()}, {@link #replicationFactor()} when set, and
+   * otherwise default settings.
    *
-   * @throws IllegalArgumentException if {@value #TOPIC_PREFIX} is not a legal prefix
+   * @throws IllegalArgumentException if {@value #TOPIC_PREFIX} is not a legal prefix or {@value
+   *     #REPLICATION_FACTOR} not a replication factor
    */
   public Topics topics(AvroSerdeFactory serdes) {
-    return Topics.builder(serdes).prefix(topicPrefix()).build();
+    Topics.Builder topics = Topics.builder(serdes).prefix(topicPrefix());
+    replicationFactor().ifPresent(topics::replicationFactor);
+    return topics.build();
   }
 
   /**

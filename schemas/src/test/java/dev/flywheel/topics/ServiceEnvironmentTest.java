@@ -112,6 +112,33 @@ class ServiceEnvironmentTest {
   }
 
   @Test
+  void shouldGiveTheCatalogueTheReplicationFactorOfItsVariable() {
+    // Given a service started on its own against a cluster of three brokers
+    ServiceEnvironment set =
+        new ServiceEnvironment(Map.of("FLYWHEEL_REPLICATION_FACTOR", "3"), new Properties());
+    ServiceEnvironment unset = new ServiceEnvironment(Map.of(), new Properties());
+
+    // When the catalogues are built
+    // Then the variable's factor is given to it (and so to the processors' internal topics), and
+    // without the variable none is
+    assertThat(set.topics(new FakeAvroSerdeFactory()).givenReplicationFactor()).contains((short) 3);
+    assertThat(unset.topics(new FakeAvroSerdeFactory()).givenReplicationFactor()).isEmpty();
+  }
+
+  @Test
+  void shouldRefuseAReplicationFactorThatIsNotAWholeNumber() {
+    // Given a factor that is not a whole number
+    ServiceEnvironment env =
+        new ServiceEnvironment(Map.of("FLYWHEEL_REPLICATION_FACTOR", "three"), new Properties());
+
+    // When the catalogue is built
+    // Then it is refused, naming the variable and the value
+    assertThatThrownBy(() -> env.topics(new FakeAvroSerdeFactory()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("FLYWHEEL_REPLICATION_FACTOR").hasMessageContaining("'three'");
+  }
+
+  @Test
   void shouldRefuseAnIllegalTopicPrefix() {
     // Given a prefix ending in the separator the catalogue adds itself
     ServiceEnvironment env =

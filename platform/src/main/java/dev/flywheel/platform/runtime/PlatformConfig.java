@@ -238,8 +238,8 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
     String bootstrap = blankToNull(env.get("FLYWHEEL_BOOTSTRAP_SERVERS"));
     String registry = blankToNull(env.get("FLYWHEEL_SCHEMA_REGISTRY_URL"));
     String prefix = blankToNull(env.get("FLYWHEEL_TOPIC_PREFIX"));
-    Short replication = replicationFactor(blankToNull(env.get("FLYWHEEL_REPLICATION_FACTOR")));
     ServiceEnvironment environment = new ServiceEnvironment(env, new Properties());
+    Short replication = environment.replicationFactor().orElse(null);
     Map<String, Object> clientProperties = environment.kafkaFromEnv();
     // FLYWHEEL_SCHEMA_REGISTRY_URL is the registry's address above; the rest are its settings
     Map<String, Object> registrySettings = environment.schemaRegistryFromEnv();
@@ -269,24 +269,6 @@ public record PlatformConfig(Kafka kafka, Http http, Path stateDir) {
   }
 
   /** FLYWHEEL_REPLICATION_FACTOR's value, or null when it is not set. */
-  private static Short replicationFactor(String value) {
-    if (value == null) {
-      return null;
-    }
-    int factor;
-    try {
-      factor = Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      factor = 0;
-    }
-    if (factor < 1 || factor > Short.MAX_VALUE) {
-      throw new IllegalArgumentException("FLYWHEEL_REPLICATION_FACTOR must be a whole number >= 1"
-          + " (how many brokers hold a copy of each partition; at most the brokers of the"
-          + " cluster), got '" + value + "'");
-    }
-    return (short) factor;
-  }
-
   private static String blankToNull(String s) {
     return s == null || s.isBlank() ? null : s.trim();
   }
