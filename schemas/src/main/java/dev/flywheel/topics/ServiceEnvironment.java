@@ -237,7 +237,8 @@ public final class ServiceEnvironment {
     new TreeMap<>(env).forEach((name, value) -> {
       if (name.startsWith(SCHEMA_REGISTRY_ENV_PREFIX)
           && name.length() > SCHEMA_REGISTRY_ENV_PREFIX.length()
-          && value != null && !value.isBlank()) {
+          && value != null && !value.isBlank()
+          && !SERVICE_LINK.matcher(name.substring(SCHEMA_REGISTRY_ENV_PREFIX.length())).matches()) {
         String key = schemaRegistryKey("environment variable " + name,
             name.substring(SCHEMA_REGISTRY_ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
                 .replace('_', '.'));
@@ -262,6 +263,16 @@ public final class ServiceEnvironment {
     });
     return found;
   }
+
+  /**
+   * The rest of the names of the variables Kubernetes sets for a Service (its "service links"):
+   * a Service named {@code flywheel-schema-registry} gives every pod of its namespace {@code
+   * FLYWHEEL_SCHEMA_REGISTRY_SERVICE_HOST}, {@code ..._SERVICE_PORT}, {@code ..._PORT} and
+   * {@code ..._PORT_8081_TCP...}. They are not registry settings and are passed over, where any
+   * other unknown name is refused.
+   */
+  private static final java.util.regex.Pattern SERVICE_LINK = java.util.regex.Pattern.compile(
+      "SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?");
 
   /** The key {@code name} gives: itself when known, else prefixed {@code schema.registry.}. */
   private static String schemaRegistryKey(String source, String name) {

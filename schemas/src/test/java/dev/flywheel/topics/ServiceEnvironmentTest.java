@@ -398,6 +398,27 @@ class ServiceEnvironmentTest {
   }
 
   @Test
+  void shouldPassOverTheVariablesKubernetesSetsForAServiceNamedLikeTheRegistry() {
+    // Given the service links of a Kubernetes Service named flywheel-schema-registry, beside the
+    // registry's URL and credentials
+    ServiceEnvironment env = new ServiceEnvironment(Map.of(
+        "FLYWHEEL_SCHEMA_REGISTRY_URL", "http://flywheel-schema-registry:8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "svc-fraud:s3cret",
+        "FLYWHEEL_SCHEMA_REGISTRY_SERVICE_HOST", "10.0.0.7",
+        "FLYWHEEL_SCHEMA_REGISTRY_SERVICE_PORT", "8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_SERVICE_PORT_HTTP", "8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_PORT", "tcp://10.0.0.7:8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP", "tcp://10.0.0.7:8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP_PROTO", "tcp",
+        "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP_PORT", "8081",
+        "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP_ADDR", "10.0.0.7"), new Properties());
+
+    // When the registry settings are read
+    // Then the service links are passed over, and the settings kept
+    assertThat(env.schemaRegistry()).containsOnlyKeys("schema.registry.url", "basic.auth.user.info");
+  }
+
+  @Test
   void shouldRefuseARegistryPropertyThatNamesNoSetting() {
     // Given a system property that is neither a registry client nor a serde setting
     Properties properties = new Properties();

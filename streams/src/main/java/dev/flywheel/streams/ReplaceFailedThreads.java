@@ -1,5 +1,6 @@
 package dev.flywheel.streams;
 
+import dev.flywheel.errors.Causes;
 import dev.flywheel.registry.SchemaRegistryClient;
 import dev.flywheel.registry.SchemaRegistryException;
 import dev.flywheel.serde.AvroSerdes;
@@ -80,6 +81,15 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
 
   /** Failures in a row from which {@link #healthProblem()} reports the processor unhealthy. */
   public static final int UNHEALTHY_AFTER = 5;
+
+  /**
+   * How long after the last failure {@link #healthProblem} still reports a run of failures: more
+   * than the longest wait before a failed thread is replaced ({@link #OUTAGE_WAIT}, or the
+   * back-off's 5 s) plus the time a replaced thread takes to meet the same record again, so that a
+   * cause that persists is reported without a gap, while a processor whose replaced thread has
+   * been running this long without failing is healthy again.
+   */
+  static final Duration STILL_FAILING = Duration.ofSeconds(90);
 
   /** The most characters of the last failure's cause kept for {@link #healthProblem()}. */
   static final int CAUSE_CHARS = 500;
@@ -162,11 +172,19 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   public StreamThreadExceptionResponse handle(Throwable exception) {
     long pause = nextPauseMillis(exception);
     try {
-      if (outage.test(exception)) {
+      if (outage.test(exception) && refusedTheClient(exception)) {
+        // the registry answers, but not this client, or not for this schema: asking it whether
+        // it answers says nothing about that, so the whole wait is waited, not a restore every
+        // few seconds until access is granted or the settings fixed
+        LOG.error("{}: a stream thread failed as the schema registry refused it (credentials,"
+            + " access to a subject, or a URL that is not a registry); replacing it in {} s",
+            processor, OUTAGE_WAIT.toSeconds(), exception);
+        waitOut(pause, false);
+      } else if (outage.test(exception)) {
         LOG.error("{}: a stream thread failed as the schema registry does not answer; replacing"
             + " it once the registry answers again, within {} s at the most", processor,
             OUTAGE_WAIT.toSeconds(), exception);
-        waitOut(pause);
+        waitOut(pause, true);
       } else {
         LOG.error("{}: a stream thread failed; replacing it in {} ms", processor, pause,
             exception);
@@ -185,11 +203,15 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
    * more), and the deadline and a shutdown must be seen every {@link #PROBE_MILLIS} meanwhile. A
    * probe still running when the wait ends is left to finish on its daemon thread.
    */
-  private void waitOut(long pause) throws InterruptedException {
+  private void waitOut(long pause, boolean probing) throws InterruptedException {
     long deadline = nanoTime.getAsLong() + OUTAGE_WAIT.toNanos();
     sleeper.sleep(pause);
     CompletableFuture<Boolean> probe = null;
     while (!stopping.getAsBoolean() && nanoTime.getAsLong() < deadline) {
+      if (!probing) {
+        sleeper.sleep(PROBE_MILLIS);
+        continue;
+      }
       if (probe == null) {
         probe = CompletableFuture.supplyAsync(this::over, probes);
       }
@@ -203,7 +225,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
       }
       sleeper.sleep(PROBE_MILLIS);
     }
-    if (!stopping.getAsBoolean()) {
+    if (probing && !stopping.getAsBoolean()) {
       LOG.warn("{}: the schema registry still does not answer after {} s; replacing the failed"
           + " stream thread, which restores its tasks' stores again", processor,
           OUTAGE_WAIT.toSeconds());
@@ -235,6 +257,11 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     }
   }
 
+  private static boolean refusedTheClient(Throwable exception) {
+    return Causes.any(exception,
+        t -> t instanceof SchemaRegistryException e && e.isSetupProblem());
+  }
+
   static boolean answers(SchemaRegistryClient registry) {
     try {
       registry.listSubjects();
@@ -260,16 +287,22 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
 
   /**
    * What to report on {@code /health} once {@link #UNHEALTHY_AFTER} or more stream threads failed
-   * in a row (each is still replaced), or empty.
+   * in a row (each is still replaced) and the last within {@link #STILL_FAILING}, or empty: a
+   * processor whose replaced thread has run that long without failing is reported healthy again,
+   * though the run of failures counts on for the back-off until {@link #QUIET}.
    */
   public Optional<String> healthProblem() {
     Failures failures = failures();
-    if (failures.inARow() < UNHEALTHY_AFTER) {
+    if (failures.inARow() < UNHEALTHY_AFTER || sinceLastFailureNanos() > STILL_FAILING.toNanos()) {
       return Optional.empty();
     }
     return Optional.of(processor + ": a stream thread failed " + failures.inARow()
         + " times in a row, last: " + failures.lastCause() + "; it is replaced each time,"
         + " see the log");
+  }
+
+  private synchronized long sinceLastFailureNanos() {
+    return nanoTime.getAsLong() - lastFailureNanos;
   }
 
   private synchronized long nextPauseMillis(Throwable exception) {

@@ -113,11 +113,32 @@ class ReplaceFailedThreadsTest {
   }
 
   @Test
+  void shouldReportHealthyAgainOnceTheReplacedThreadHasRunNinetySecondsWithoutFailing() {
+    // Given five failures in a row, reported as a health problem
+    for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {
+      handler.handle(new IllegalStateException("x"));
+    }
+
+    // When the last replacement runs 89 s, then 91 s, without failing
+    clock.addAndGet(Duration.ofSeconds(89).toNanos());
+    boolean reportedAt89 = handler.healthProblem().isPresent();
+    clock.addAndGet(Duration.ofSeconds(2).toNanos());
+
+    // Then the problem is reported until then and not after, while the run still counts for the
+    // back-off
+    assertThat(reportedAt89).isTrue();
+    assertThat(handler.healthProblem()).isEmpty();
+    assertThat(handler.failures().inARow()).isEqualTo(5);
+  }
+
+  @Test
   void shouldStillCountFailuresInARowThatComeJustUnderFiveMinutesApart() {
     // When five threads fail, each a little less than five minutes after the one before
     for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {
+      if (i > 0) {
+        clock.addAndGet(ReplaceFailedThreads.QUIET.minusSeconds(1).toNanos());
+      }
       handler.handle(new IllegalStateException("x"));
-      clock.addAndGet(ReplaceFailedThreads.QUIET.minusSeconds(1).toNanos());
     }
 
     // Then they count as five in a row
@@ -161,6 +182,24 @@ class ReplaceFailedThreadsTest {
     waiting.handle(registryAway());
 
     // Then it is replaced once the longest wait is over
+    long total = slept.stream().mapToLong(Long::longValue).sum();
+    assertThat(total).isBetween(ReplaceFailedThreads.OUTAGE_WAIT.toMillis(),
+        ReplaceFailedThreads.OUTAGE_WAIT.toMillis() + ReplaceFailedThreads.PROBE_MILLIS);
+  }
+
+  @Test
+  void shouldWaitTheLongestWaitForAThreadFailedByARegistryThatRefusesIt() {
+    // Given a registry that answers every probe, but refused the thread access to a schema
+    ReplaceFailedThreads waiting = waitingOut(probes -> true, () -> false);
+    RuntimeException refused = new org.apache.kafka.streams.errors.StreamsException(
+        "cannot decode", new SchemaRegistryException("GET /schemas/ids/7: HTTP 403", 403, 40301,
+            "User is denied operation Read on Subject: payments-value", null));
+
+    // When a thread fails because of it
+    waiting.handle(refused);
+
+    // Then it is replaced only once the longest wait is over, not as soon as a probe answers (a
+    // replacement restores the thread's stores, and meets the same refusal)
     long total = slept.stream().mapToLong(Long::longValue).sum();
     assertThat(total).isBetween(ReplaceFailedThreads.OUTAGE_WAIT.toMillis(),
         ReplaceFailedThreads.OUTAGE_WAIT.toMillis() + ReplaceFailedThreads.PROBE_MILLIS);
