@@ -64,8 +64,10 @@ public final class FlywheelCli implements Runnable {
 
   /**
    * What a command that threw prints: {@code flywheel <command>: <message> (<root cause>)}, the
-   * stack trace only with {@value #DEBUG_ENV} set; exit 2 when the exception says the input is
-   * wrong ({@link IllegalArgumentException}, {@link CommandLine.ParameterException}), 1 otherwise.
+   * stack trace only with {@value #DEBUG_ENV} set; exit 2 for a {@link
+   * CommandLine.ParameterException} (input refused before anything started), 1 otherwise: an
+   * {@link IllegalArgumentException} thrown while a command runs may follow a side effect (a
+   * request written), so it is not reported as a usage error a script could retry.
    */
   static int reportFailure(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
     PrintWriter err = command.getErr();
@@ -74,8 +76,7 @@ public final class FlywheelCli implements Runnable {
       e.printStackTrace(err);
     }
     err.flush();
-    boolean badInput = e instanceof IllegalArgumentException
-        || e instanceof CommandLine.ParameterException;
+    boolean badInput = e instanceof CommandLine.ParameterException;
     return badInput ? command.getCommandSpec().exitCodeOnInvalidInput()
         : command.getCommandSpec().exitCodeOnExecutionException();
   }

@@ -34,15 +34,16 @@ class CliFailureMessagesTest {
   }
 
   @Test
-  void shouldReportAWrongArgumentAsUsageErrorWithExitTwo() {
-    // Given a command that refuses its input with an IllegalArgumentException
+  void shouldReportAnIllegalArgumentThrownWhileRunningAsAFailureWithExitOne() {
+    // Given a command that fails with an IllegalArgumentException while it runs (after it may
+    // have written something: only a refusal before anything starts is a usage error)
     CommandLine cli = withCommand(new Exploding(new IllegalArgumentException("--x must be 1")));
 
     // When it runs
     int exit = cli.execute("explode");
 
-    // Then it exits with 2 and prints the message alone
-    assertThat(exit).isEqualTo(2);
+    // Then it exits with 1, so that a script does not take it for input refused before any effect
+    assertThat(exit).isEqualTo(1);
     assertThat(err.toString().trim()).isEqualTo("flywheel explode: --x must be 1");
   }
 

@@ -238,16 +238,22 @@ public final class TrainCommand implements Callable<Integer> {
           + " write the request to Kafka instead");
       return 1;
     }
-    if (answer.statusCode() == 404 && (json == null || !json.hasNonNull("error"))) {
-      // a 404 without the route's JSON error: no training route here, nothing was written
-      return null;
+    if (answer.statusCode() == 400) { // without the route's error: refused, nothing written
+      err.println("the platform at " + url + " answered 400: " + answer.body());
+      return 1;
     }
-    // 5xx (an ingress's 502 or 504 included) or any other answer: the platform may have written
-    // the request before failing, so it is not written again
-    err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
-        + (json != null && json.hasNonNull("error") ? json.get("error").asText() : answer.body())
-        + "; the request may have been written: check 'flywheel status' and the training runs"
-        + " ('flywheel models history " + model + "') before asking again");
-    return 1;
+    if (answer.statusCode() >= 500) {
+      // the route's own 503, or an ingress's 502 or 504: the platform may have written the
+      // request before failing, so it is not written again
+      err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
+          + (json != null && json.hasNonNull("error") ? json.get("error").asText()
+              : answer.body())
+          + "; the request may have been written: check 'flywheel status' and the training runs"
+          + " ('flywheel models history " + model + "') before asking again");
+      return 1;
+    }
+    // a redirect, a 404 without the route's error, a 405, another server's 200: no training
+    // route answers there, so nothing was written: the request goes to Kafka, unchecked
+    return null;
   }
 }
