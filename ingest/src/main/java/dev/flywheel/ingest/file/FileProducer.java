@@ -87,7 +87,9 @@ import org.slf4j.LoggerFactory;
  * with every reason.
  *
  * <p>Delivery: one idempotent producer with {@code acks=all} writes both topics, so a record is
- * written once and records of one key stay in file order; batching ({@code linger.ms}, {@code
+ * written once and records of one key stay in file order (with one request in flight, the
+ * default; a second producer, made only when needed, sends again the records the broker refused
+ * for sharing a batch with a line of a refused event time, see {@link #refusable}); batching ({@code linger.ms}, {@code
  * batch.size}, lz4) is tuned for throughput and can be overridden with {@link
  * Builder#producerConfig}. {@link #produce} returns only when every record sent has been
  * acknowledged or has failed. A record the broker refuses for its event time (further ahead of
@@ -280,6 +282,12 @@ public final class FileProducer {
         Producer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(),
             new ByteArraySerializer(), new ByteArraySerializer())) {
       int maxRequestSize = RecordSize.maxRequestSize(producerConfig());
+      Object inFlight = producerConfig().get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
+      if (inFlight != null && Integer.parseInt(String.valueOf(inFlight).trim()) > 1) {
+        log.warn("produce {}: {}={}: records of one key may be written out of file order around a"
+            + " line the broker refuses for its event time", fileName,
+            ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, inFlight);
+      }
       DeadLetterWriter deadLetters = new DeadLetterWriter(producer, topics, PROCESSOR,
           maxRequestSize);
       try {
@@ -527,15 +535,35 @@ public final class FileProducer {
           partition < 0 ? null : partition, record.timestamp(), record.key(), record.value(),
           record.headers());
       try {
-        producer().send(again, callback).get();
+        java.util.concurrent.Future<?> sent = producer().send(again, callback);
+        if (Thread.currentThread().getName().endsWith(clientId())) {
+          // called back by this producer's own network thread (a record it sent again refused
+          // for its batch's sake, which one record alone cannot be): waiting would wait for
+          // itself; its callback follows as it does for any send
+          return;
+        }
+        // the producer's own deadline for the answer, plus a margin: never wait for ever
+        sent.get(deliveryTimeoutMs() + 5_000L, java.util.concurrent.TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.ExecutionException e) {
         // the callback had the failure
+      } catch (java.util.concurrent.TimeoutException e) {
+        callback.onCompletion(null, new org.apache.kafka.common.errors.TimeoutException(
+            "no answer to a record sent again within " + deliveryTimeoutMs() + " ms"));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         callback.onCompletion(null, new InterruptException(e));
       } catch (KafkaException e) {
         callback.onCompletion(null, e);
       }
+    }
+
+    private String clientId() {
+      return String.valueOf(config.get(ProducerConfig.CLIENT_ID_CONFIG));
+    }
+
+    private long deliveryTimeoutMs() {
+      Object value = config.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+      return value == null ? 120_000L : Long.parseLong(String.valueOf(value).trim());
     }
 
     private synchronized Producer<byte[], byte[]> producer() {
