@@ -3,7 +3,6 @@ package dev.flywheel.featurestreams;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.events.RecordOrigin;
 import dev.flywheel.serde.AvroSize;
-import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.RecordSize;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -104,11 +103,20 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * restored to an older state.
    */
   private final StateCache cache;
+  /** The feature log, which the vectors go to. */
+  private final String featureLogTopic;
   /**
-   * The most a record of the feature log or of the state changelog may take: the producer's
-   * {@code max.request.size}, read from the application's configuration at init.
+   * The most a record of the feature log may take: the producer's {@code max.request.size} or the
+   * topic's {@code max.message.bytes}, whichever is smaller ({@link RecordLimits}), read from the
+   * application's configuration at init.
    */
-  private int maxRecordBytes;
+  private int maxVectorRecordBytes;
+  /** What sets {@link #maxVectorRecordBytes}, for the dead-letter reason. */
+  private String vectorLimitSource;
+  /** As {@link #maxVectorRecordBytes}, for a record of the state store's changelog. */
+  private int maxStateRecordBytes;
+  /** What sets {@link #maxStateRecordBytes}, for the dead-letter reason. */
+  private String stateLimitSource;
   /**
    * A record of the feature log without its ids, origin topic and categorical values, at most: the
    * group's feature names and values, its name and version, times, the origin's partition and
@@ -154,8 +162,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
   private boolean purgeCursorStored;
 
   AggregateProcessor(FeatureGroupPlan plan, String stateStoreName, String onlineStoreName,
-      MeterRegistry meters) {
-    this(plan, stateStoreName, onlineStoreName, meters, PURGE_ENTRIES_PER_EVENT,
+      String featureLogTopic, MeterRegistry meters) {
+    this(plan, stateStoreName, onlineStoreName, featureLogTopic, meters, PURGE_ENTRIES_PER_EVENT,
         CACHED_STATE_BYTES);
   }
 
@@ -165,7 +173,8 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
    * cached: for tests, which need many fewer entities or bytes to pass them.
    */
   AggregateProcessor(FeatureGroupPlan plan, String stateStoreName, String onlineStoreName,
-      MeterRegistry meters, int purgeEntriesPerEvent, long cachedStateBytes) {
+      String featureLogTopic, MeterRegistry meters, int purgeEntriesPerEvent,
+      long cachedStateBytes) {
     if (purgeEntriesPerEvent < 2) {
       // a pass must outrun the one entity each event may add
       throw new IllegalArgumentException("purgeEntriesPerEvent must be at least 2");
@@ -176,6 +185,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     this.engine = new FeatureEngine(plan);
     this.stateStoreName = stateStoreName;
     this.onlineStoreName = onlineStoreName;
+    this.featureLogTopic = featureLogTopic;
     this.meters = meters;
     this.version = plan.config().version();
     this.stateSerde = new EntityStateSerde(plan);
@@ -204,7 +214,11 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     state = context.getStateStore(stateStoreName);
     online = context.getStateStore(onlineStoreName);
     cache.clear();
-    maxRecordBytes = StreamsProps.maxRequestSize(context.appConfigs());
+    maxVectorRecordBytes = RecordLimits.maxRecordBytes(context.appConfigs(), featureLogTopic);
+    vectorLimitSource = RecordLimits.describe(context.appConfigs(), featureLogTopic);
+    String changelog = FeatureTopology.changelogTopic(context.applicationId(), plan.name());
+    maxStateRecordBytes = RecordLimits.maxRecordBytes(context.appConfigs(), changelog);
+    stateLimitSource = RecordLimits.describe(context.appConfigs(), changelog);
     rebuildOnlineStoreIfStale();
     byte[] stored = state.get(FeatureTopology.WATERMARK_KEY);
     watermark = stored == null || stored.length != Long.BYTES ? Long.MIN_VALUE
@@ -285,7 +299,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     byte[] encoded = null;
     if (tooLarge == null) {
       encoded = stateSerde.write(s);
-      int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(entity), maxRecordBytes);
+      int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(entity), maxStateRecordBytes);
       if (encoded.length > limit) {
         int before = encoded.length;
         engine.sealAll(s);
@@ -330,7 +344,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
 
   /**
    * Why the feature-log record of {@code vector} would be refused by the producer ({@code
-   * max.request.size}), or null when it fits: only long categorical values (the first or last
+   * max.request.size}) or the broker (the topic's {@code max.message.bytes}), or null when it fits: only long categorical values (the first or last
    * text of a field) can make it so large, so they are all the cheap bound counts; the vector is
    * encoded to measure it only when that bound passes the limit.
    */
@@ -342,11 +356,12 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     for (String value : vector.getCategoricalFeatures().values()) {
       bound += value == null ? 0 : 3L * value.length();
     }
-    if (bound <= maxRecordBytes) {
+    if (bound <= maxVectorRecordBytes) {
       return null;
     }
     long bytes = AvroSize.ofWireFormat(vector);
-    int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(vector.getEntityId()), maxRecordBytes);
+    int limit = RecordSize.maxValueBytes(AvroSize.utf8Length(vector.getEntityId()),
+        maxVectorRecordBytes);
     if (bytes <= limit) {
       return null;
     }
@@ -361,7 +376,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
     }
     return "the feature vector of event '" + vector.getEventId() + "' of entity '"
         + vector.getEntityId() + "' would take " + bytes + " bytes, more than the "
-        + limit + " a record of the feature log may take (the producer's max.request.size, less"
+        + limit + " a record of the feature log may take (" + vectorLimitSource + ", less"
         + " the key and the record's overhead); categorical feature '" + longest
         + "' of feature group '" + plan.name() + "' alone holds " + longestBytes + " bytes of"
         + " text. Shorten that field's values at the source, or drop first/last features of long"
@@ -383,7 +398,7 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
         + " take " + bytes + " bytes with this event (" + sealedBytes + " with its held events"
         + " folded into their tiles), more than the " + limit + " a record of its changelog may"
         + " take"
-        + " (the producer's max.request.size, less the key and the record's overhead)"
+        + " (" + stateLimitSource + ", less the key and the record's overhead)"
         + (field == null ? "" : "; this event's text field '" + field + "' alone holds "
             + fieldBytes + " bytes")
         + ". Text values are kept whole for distinct counts within the grace period and for"

@@ -1,7 +1,6 @@
 package dev.flywheel.featurestreams;
 
 import dev.flywheel.serde.AvroSize;
-import dev.flywheel.streams.StreamsProps;
 import dev.flywheel.topics.RecordSize;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -29,8 +28,9 @@ import org.apache.kafka.streams.processor.api.Record;
  * topic, in a record carrying the entity (as its key and in its value), the extracted values and
  * the source record whole (for the dead-letter topic, should the event be refused later): about
  * twice the source record, or more with a long entity id. An event whose record there would be
- * larger than the producer's {@code max.request.size} goes on as a {@link DeadLetter} instead,
- * saying so: the producer would refuse it, failing the stream thread on that record again and
+ * larger than the producer's {@code max.request.size} or the repartition topic's {@code
+ * max.message.bytes} ({@link RecordLimits}) goes on as a {@link DeadLetter} instead, saying so: the
+ * producer or the broker would refuse it, failing the stream thread on that record again and
  * again.
  */
 final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String, Object> {
@@ -45,9 +45,12 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
   private Counter oversized;
   /**
    * The most a record of the repartition topic may take: the producer's {@code
-   * max.request.size}, read from the application's configuration at init.
+   * max.request.size} or the topic's {@code max.message.bytes}, whichever is smaller ({@link
+   * RecordLimits}), read from the application's configuration at init.
    */
   private int maxRecordBytes;
+  /** What sets {@link #maxRecordBytes}, for the dead-letter reason. */
+  private String limitSource;
 
   ExtractProcessor(FeatureGroupPlan plan, MeterRegistry meters) {
     this.plan = plan;
@@ -71,7 +74,9 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
     oversized = Counter.builder(AggregateProcessor.OVERSIZED_EVENTS)
         .description(AggregateProcessor.OVERSIZED_REFUSED_DESCRIPTION)
         .tag("group", plan.name()).tag("outcome", "dead_lettered").register(meters);
-    maxRecordBytes = StreamsProps.maxRequestSize(context.appConfigs());
+    String repartition = FeatureTopology.repartitionTopic(context.applicationId(), plan.name());
+    maxRecordBytes = RecordLimits.maxRecordBytes(context.appConfigs(), repartition);
+    limitSource = RecordLimits.describe(context.appConfigs(), repartition);
   }
 
   @Override
@@ -188,7 +193,7 @@ final class ExtractProcessor extends ContextualProcessor<byte[], Decoded, String
         + " repartition topic of feature group '" + plan.name() + "' (which moves it to the"
         + " partition of its entity, as entity key field '" + plan.entityKeyField() + "' is not"
         + " the key of source '" + plan.config().source() + "'), more than the " + limit + " a"
-        + " value may take there (the producer's max.request.size " + maxRecordBytes + ", less"
+        + " value may take there (" + limitSource + ": " + maxRecordBytes + " bytes, less"
         + " the key, the headers and the record's overhead): it carries the source record whole ("
         + (event.rawValue() == null ? 0 : event.rawValue().length) + " bytes), entity key field '"
         + plan.entityKeyField() + "' as the key and in the value (" + keyBytes + " bytes each)"

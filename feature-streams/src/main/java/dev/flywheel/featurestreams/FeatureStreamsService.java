@@ -11,7 +11,9 @@ import io.micrometer.core.instrument.Metrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +26,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -58,10 +66,15 @@ public final class FeatureStreamsService implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(FeatureStreamsService.class);
 
+  /** The broker's limit of a record batch, the default of every topic's max.message.bytes. */
+  private static final String BROKER_MESSAGE_MAX_BYTES = "message.max.bytes";
+
   private final Builder b;
   private AvroSerdes serdes;
   private Topics topics;
   private List<FeatureGroupPlan> plans = List.of();
+  /** The {@code max.message.bytes} of each topic written per event, as read at start. */
+  private Map<String, Integer> recordLimits = Map.of();
   private KafkaStreams streams;
   private ReplaceFailedThreads failedThreads;
   private boolean closed;
@@ -76,8 +89,10 @@ public final class FeatureStreamsService implements AutoCloseable {
   }
 
   /**
-   * Checks the groups, creates missing topics, and starts Kafka Streams (returns while it joins
-   * the group; see {@link #awaitRunning(Duration)}).
+   * Checks the groups, creates missing topics, reads the {@code max.message.bytes} of the topics
+   * written per event (which bound the records together with {@code max.request.size}, see {@link
+   * RecordLimits}), and starts Kafka Streams (returns while it joins the group; see {@link
+   * #awaitRunning(Duration)}).
    *
    * @throws InvalidFeatureGroupException when a group does not fit its source's schema
    * @throws IllegalStateException when no group is declared, a source topic does not exist, or
@@ -117,6 +132,7 @@ public final class FeatureStreamsService implements AutoCloseable {
     }
     ensureTopics();
     Properties properties = streamsProperties();
+    recordLimits.forEach((topic, bytes) -> properties.put(RecordLimits.property(topic), bytes));
     Topology topology = FeatureTopology.build(plans, topics, serdes, b.meters);
     LOG.info("feature-streams {} groups {}", b.applicationId,
         plans.stream().map(FeatureGroupPlan::describe).toList());
@@ -220,12 +236,109 @@ public final class FeatureStreamsService implements AutoCloseable {
       }
       TopicBootstrap.Result result = new TopicBootstrap(admin).ensure(wanted);
       LOG.info("feature-streams topics: {}", result);
+      recordLimits = readRecordLimits(admin, existing);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while checking topics", e);
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("cannot reach Kafka at " + b.bootstrapServers
           + " to check topics: " + e, e);
+    }
+  }
+
+  /**
+   * The {@code max.message.bytes} of each topic feature-streams writes per event — the feature
+   * log, each group's state changelog and, for a group whose entity is not its source's key, its
+   * repartition topic — which the processors check records against together with the producer's
+   * {@code max.request.size} ({@link RecordLimits}): a record the broker refuses would fail its
+   * stream thread on every restart. A changelog or repartition topic Kafka Streams has not created
+   * yet takes the {@code topic.max.message.bytes} Streams property when given, else the broker's
+   * {@code message.max.bytes}, as Kafka Streams will create it; so does a topic whose config cannot
+   * be read. A topic left out of the answer is bounded by {@code max.request.size} alone.
+   *
+   * @param existing the topics that existed before the feature log was ensured
+   */
+  private Map<String, Integer> readRecordLimits(Admin admin, Set<String> existing)
+      throws InterruptedException {
+    String featureLog = topics.features().name();
+    Set<String> internal = new LinkedHashSet<>();
+    for (FeatureGroupPlan plan : plans) {
+      internal.add(FeatureTopology.changelogTopic(b.applicationId, plan.name()));
+      if (!plan.entityKeyIsSourceKey()) {
+        internal.add(FeatureTopology.repartitionTopic(b.applicationId, plan.name()));
+      }
+    }
+    List<String> present = new ArrayList<>();
+    present.add(featureLog);
+    internal.stream().filter(existing::contains).forEach(present::add);
+    Map<String, Integer> limits = new LinkedHashMap<>();
+    Map<String, String> unread = new LinkedHashMap<>();
+    Map<ConfigResource, KafkaFuture<Config>> described = admin.describeConfigs(present.stream()
+        .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList()).values();
+    for (Map.Entry<ConfigResource, KafkaFuture<Config>> e : described.entrySet()) {
+      String topic = e.getKey().name();
+      try {
+        ConfigEntry entry =
+            e.getValue().get(30, TimeUnit.SECONDS).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+        if (entry != null && entry.value() != null) {
+          limits.put(topic, Integer.parseInt(entry.value().trim()));
+        } else {
+          unread.put(topic, "its config has no " + TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+        }
+      } catch (ExecutionException | TimeoutException | NumberFormatException ex) {
+        unread.put(topic, "its config cannot be read: " + ex);
+      }
+    }
+    Object streamsTopicLimit = b.kafka.get(
+        StreamsConfig.topicPrefix(TopicConfig.MAX_MESSAGE_BYTES_CONFIG));
+    for (String topic : internal) {
+      if (!existing.contains(topic)) {
+        if (streamsTopicLimit != null) {
+          limits.put(topic, Integer.parseInt(streamsTopicLimit.toString().trim()));
+        } else {
+          unread.put(topic, "it does not exist yet");
+        }
+      }
+    }
+    if (!unread.isEmpty()) {
+      Integer brokerLimit = brokerMessageMaxBytes(admin);
+      for (Map.Entry<String, String> e : unread.entrySet()) {
+        if (brokerLimit != null) {
+          limits.put(e.getKey(), brokerLimit);
+          LOG.info("feature-streams: topic {}: {}; its records are bounded by the broker's {} {}"
+              + " and max.request.size", e.getKey(), e.getValue(),
+              BROKER_MESSAGE_MAX_BYTES, brokerLimit);
+        } else {
+          LOG.warn("feature-streams: topic {}: {}, and the broker's {} cannot be read either;"
+              + " its records are bounded by max.request.size alone, so one the broker refuses"
+              + " would fail its stream thread on every restart: keep max.request.size at or"
+              + " below the topic's max.message.bytes", e.getKey(), e.getValue(),
+              BROKER_MESSAGE_MAX_BYTES);
+        }
+      }
+    }
+    LOG.info("feature-streams {}: max.message.bytes of the topics written per event {}",
+        b.applicationId, limits);
+    return limits;
+  }
+
+  /** The broker's {@code message.max.bytes} (that of any broker), or null when it cannot be read. */
+  private static Integer brokerMessageMaxBytes(Admin admin) throws InterruptedException {
+    try {
+      Collection<Node> nodes = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS);
+      if (nodes.isEmpty()) {
+        return null;
+      }
+      ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER,
+          String.valueOf(nodes.iterator().next().id()));
+      ConfigEntry entry = admin.describeConfigs(List.of(broker)).values().get(broker)
+          .get(30, TimeUnit.SECONDS).get(BROKER_MESSAGE_MAX_BYTES);
+      return entry == null || entry.value() == null ? null
+          : Integer.valueOf(entry.value().trim());
+    } catch (ExecutionException | TimeoutException | NumberFormatException e) {
+      LOG.warn("feature-streams: cannot read the broker's {}: {}",
+          BROKER_MESSAGE_MAX_BYTES, e.toString());
+      return null;
     }
   }
 

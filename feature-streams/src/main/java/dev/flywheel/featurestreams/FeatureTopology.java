@@ -117,6 +117,23 @@ public final class FeatureTopology {
   }
 
   /**
+   * The changelog topic Kafka Streams keeps the aggregate state store of {@code group} in, for the
+   * application {@code applicationId}: {@code <applicationId>-feature-state-<group>-changelog}.
+   */
+  public static String changelogTopic(String applicationId, String group) {
+    return applicationId + "-" + stateStoreName(group) + "-changelog";
+  }
+
+  /**
+   * The repartition topic Kafka Streams moves the events of {@code group} through when its entity
+   * is not its source's key, for the application {@code applicationId}: {@code
+   * <applicationId>-feature-by-entity-<group>-repartition}.
+   */
+  public static String repartitionTopic(String applicationId, String group) {
+    return applicationId + "-" + REPARTITION_PREFIX + group + "-repartition";
+  }
+
+  /**
    * The topology of every group of {@code config}, checked against the latest schema of each
    * source in the registry of {@code serdes}; metrics go to Micrometer's global registry.
    *
@@ -222,7 +239,7 @@ public final class FeatureTopology {
         builder.addStateStore(onlineStore(group, serdes.specific(FeatureVector.class, false)));
         KStream<String, Object> aggregated = events.process(
             () -> new AggregateProcessor(plan, stateStoreName(group), onlineStoreName(group),
-                meters),
+                features.name(), meters),
             Named.as(AGGREGATE_PREFIX + group), stateStoreName(group), onlineStoreName(group));
         Map<String, KStream<String, Object>> outBranches = aggregated
             .split(Named.as(AGGREGATE_PREFIX + group + "-"))

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -81,7 +82,8 @@ class AggregateProcessorTest {
       context.addStateStore(state);
       context.addStateStore(online);
       processor = new AggregateProcessor(plan, FeatureTopology.stateStoreName(GROUP),
-          FeatureTopology.onlineStoreName(GROUP), meters, purgeEntriesPerEvent,
+          FeatureTopology.onlineStoreName(GROUP),
+          Topics.builder(serdes).build().features().name(), meters, purgeEntriesPerEvent,
           AggregateProcessor.CACHED_STATE_BYTES);
       processor.init(context);
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.flywheel.events.FeatureVector;
 import dev.flywheel.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.serde.AvroSerdes;
+import dev.flywheel.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -253,7 +254,8 @@ class EventTimePurgeTest {
           context.addStateStore(state);
           context.addStateStore(online);
           processor = new AggregateProcessor(plan, FeatureTopology.stateStoreName(GROUP.name()),
-              FeatureTopology.onlineStoreName(GROUP.name()), meters, purgeEntriesPerEvent,
+              FeatureTopology.onlineStoreName(GROUP.name()),
+              Topics.builder(serdes).build().features().name(), meters, purgeEntriesPerEvent,
               AggregateProcessor.CACHED_STATE_BYTES);
           processor.init(context);
           nextPunctuation = 0;

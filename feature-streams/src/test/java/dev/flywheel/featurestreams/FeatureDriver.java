@@ -31,6 +31,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class FeatureDriver implements AutoCloseable {
 
+  /** The application id the driver runs the topology as (its internal topics' prefix). */
+  static final String APPLICATION_ID = "feature-test";
+
   final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
   final AvroSerdes serdes = new AvroSerdes(registry, Map.of());
   final Topics topics = Topics.builder(serdes).build();
@@ -63,14 +66,27 @@ final class FeatureDriver implements AutoCloseable {
     this(config, TransactionSource.schema(), stateDir);
   }
 
+  /**
+   * A driver whose Streams properties also hold {@code properties}, as {@link
+   * FeatureStreamsService} adds them to the production ones (they win).
+   */
+  FeatureDriver(FeatureStreamsConfig config, Map<String, Object> properties) {
+    this(config, TransactionSource.schema(), freshStateDir(), properties);
+  }
+
   private FeatureDriver(FeatureStreamsConfig config, Schema schema, Path stateDir) {
+    this(config, schema, stateDir, Map.of());
+  }
+
+  private FeatureDriver(FeatureStreamsConfig config, Schema schema, Path stateDir,
+      Map<String, Object> properties) {
     this.schema = schema;
     this.stateDir = stateDir;
     Topic<String, GenericRecord> data = topics.data(TransactionSource.NAME);
     registry.register(data.name() + "-value", schema);
     driver = new TopologyTestDriver(FeatureTopology.build(config, topics, serdes, meters),
-        StreamsProps.builder("feature-test").bootstrapServers("unused:9092").stateDir(stateDir)
-            .build());
+        StreamsProps.builder(APPLICATION_ID).bootstrapServers("unused:9092").stateDir(stateDir)
+            .overrides(properties).build());
     transactions = driver.createInputTopic(data.name(), Serdes.String().serializer(),
         data.valueSerde().serializer());
     rawTransactions = driver.createInputTopic(data.name(), Serdes.String().serializer(),

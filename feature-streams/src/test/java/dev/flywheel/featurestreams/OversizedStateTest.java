@@ -3,8 +3,11 @@ package dev.flywheel.featurestreams;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flywheel.events.FeatureVector;
+import dev.flywheel.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.serde.AvroSerdes;
 import dev.flywheel.topics.DeadLetterHeaders;
 import dev.flywheel.topics.RecordSize;
+import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -262,6 +265,122 @@ class OversizedStateTest {
           .isLessThanOrEqualTo(MAX_RECORD_BYTES);
       assertThat(d.value()).hasSizeGreaterThan(1_040_000).containsOnly((byte) 7);
     });
+  }
+
+  /** A topic's {@code max.message.bytes} well below the producer's default max.request.size. */
+  private static final int TOPIC_MAX_MESSAGE_BYTES = 64 * 1024;
+
+  @Test
+  void shouldDeadLetterAnEventWhoseVectorExceedsTheFeatureLogsMaxMessageBytes() {
+    // Given a group with the last merchant of 10 minutes, and a feature log whose
+    // max.message.bytes (64 KiB) is below the producer's max.request.size (1 MiB)
+    FeatureStreamsConfig config = config("""
+              - {name: last_merchant_10m, agg: last, field: merchant, window: 10m}
+              - {name: tx_10m, agg: count, window: 10m}
+        """);
+    String featureLog = Topics.builder(new AvroSerdes(new InMemorySchemaRegistryClient(),
+        Map.of())).build().features().name();
+    TransactionSource.Tx large = tx(1, "card-1", T0, 100_000);
+    TransactionSource.Tx next = tx(2, "card-1", T0 + 1_000, 20);
+
+    // When a merchant of 100,000 letters (a vector of 100 KB: it fits max.request.size, not the
+    // topic) pays, then an ordinary one
+    List<TestRecord<String, FeatureVector>> vectors;
+    List<TestRecord<byte[], byte[]>> dead;
+    try (FeatureDriver driver = new FeatureDriver(config,
+        Map.of(RecordLimits.property(featureLog), TOPIC_MAX_MESSAGE_BYTES))) {
+      driver.send(large);
+      driver.send(next);
+      vectors = driver.features.readRecordsToList();
+      dead = driver.deadLetters.readRecordsToList();
+      assertThat(outcome(driver, "dead_lettered")).isOne();
+    }
+
+    // Then the large one is dead-lettered, naming the topic's limit, instead of being sent
+    assertThat(dead).singleElement().satisfies(d -> assertThat(
+        new String(d.headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+            StandardCharsets.UTF_8))
+        .contains("feature vector of event 'e-1'",
+            "max.message.bytes " + TOPIC_MAX_MESSAGE_BYTES + " of topic '" + featureLog + "'"));
+    // and the next is applied as if it never came
+    assertThat(vectors).extracting(r -> r.value().getEventId()).containsExactly("e-2");
+    assertThat(vectors.get(0).value().getFeatures().get("tx_10m")).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldDeadLetterAnEventAfterWhichTheStateExceedsTheChangelogsMaxMessageBytes() {
+    // Given a group counting distinct merchants (its held events keep their text whole), whose
+    // state changelog's max.message.bytes (64 KiB) is below the producer's max.request.size
+    FeatureStreamsConfig config = config("""
+              - {name: merchants_10m, agg: distinct_count, field: merchant, window: 10m}
+        """);
+    String changelog = FeatureTopology.changelogTopic(FeatureDriver.APPLICATION_ID, "g");
+    TransactionSource.Tx large = tx(1, "card-1", T0, 100_000);
+    TransactionSource.Tx next = tx(2, "card-1", T0 + 1_000, 20);
+
+    // When a merchant of 100,000 letters pays (a state of 100 KB even with its held events
+    // folded), then an ordinary one
+    List<TestRecord<String, FeatureVector>> vectors;
+    List<TestRecord<byte[], byte[]>> dead;
+    try (FeatureDriver driver = new FeatureDriver(config,
+        Map.of(RecordLimits.property(changelog), TOPIC_MAX_MESSAGE_BYTES))) {
+      driver.send(large);
+      driver.send(next);
+      vectors = driver.features.readRecordsToList();
+      dead = driver.deadLetters.readRecordsToList();
+      assertThat(driver.driver.<String, byte[]>getKeyValueStore(
+          FeatureTopology.stateStoreName("g")).get("card-1"))
+          .hasSizeLessThan(TOPIC_MAX_MESSAGE_BYTES);
+    }
+
+    // Then the large one is dead-lettered, naming the changelog's limit, instead of being written
+    assertThat(dead).singleElement().satisfies(d -> assertThat(
+        new String(d.headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+            StandardCharsets.UTF_8))
+        .contains("state of entity 'card-1' in feature group 'g'",
+            "max.message.bytes " + TOPIC_MAX_MESSAGE_BYTES + " of topic '" + changelog + "'"));
+    // and the next is applied as if it never came
+    assertThat(vectors).extracting(r -> r.value().getEventId()).containsExactly("e-2");
+    assertThat(vectors.get(0).value().getFeatures().get("merchants_10m")).isEqualTo(1.0);
+  }
+
+  @Test
+  void shouldDeadLetterAnEventWhoseRepartitionRecordExceedsTheTopicsMaxMessageBytes() {
+    // Given a group keyed by merchant, not the source's key, whose repartition topic's
+    // max.message.bytes (64 KiB) is below the producer's max.request.size
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: by_merchant
+            source: transactions
+            entityKey: merchant
+            features:
+              - {name: tx_10m, agg: count, window: 10m}
+        """);
+    String repartition =
+        FeatureTopology.repartitionTopic(FeatureDriver.APPLICATION_ID, "by_merchant");
+    TransactionSource.Tx large = tx(1, "card-1", T0, 100_000);
+    TransactionSource.Tx next = tx(2, "card-2", T0 + 1_000, 20);
+
+    // When a merchant of 100,000 letters pays (a repartition record of 300 KB), then an ordinary
+    // one
+    List<TestRecord<String, FeatureVector>> vectors;
+    List<TestRecord<byte[], byte[]>> dead;
+    try (FeatureDriver driver = new FeatureDriver(config,
+        Map.of(RecordLimits.property(repartition), TOPIC_MAX_MESSAGE_BYTES))) {
+      driver.send(large);
+      driver.send(next);
+      vectors = driver.features.readRecordsToList();
+      dead = driver.deadLetters.readRecordsToList();
+    }
+
+    // Then the large one is dead-lettered, naming the repartition topic's limit, and the next
+    // is applied
+    assertThat(dead).singleElement().satisfies(d -> assertThat(
+        new String(d.headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+            StandardCharsets.UTF_8))
+        .contains("event 'e-1'",
+            "max.message.bytes " + TOPIC_MAX_MESSAGE_BYTES + " of topic '" + repartition + "'"));
+    assertThat(vectors).extracting(r -> r.value().getEventId()).containsExactly("e-2");
   }
 
   private static double outcome(FeatureDriver driver, String outcome) {

@@ -16,13 +16,18 @@ import dev.flywheel.topics.Topics;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -165,6 +170,89 @@ class OversizedTextIT {
             .contains("event 'e-0'", "repartition topic of feature group 'by_merchant'",
                 "max.request.size");
       });
+    }
+  }
+
+  @Test
+  void shouldDeadLetterAnEventWhoseVectorTheFeatureLogWouldRefuseAndGoOn(Devstack devstack,
+      UniqueNames names) throws Exception {
+    // Given a feature log created with max.message.bytes 64 KiB, a producer allowed 4 MiB
+    // requests (max.request.size), a group keeping the last merchant, and card-1 paying a
+    // merchant whose name is 100,000 random letters (a vector of 100 KB, which lz4 cannot shrink),
+    // then card-2 paying an ordinary one
+    String bootstrap = devstack.bootstrapServers();
+    AvroSerdes serdes = AvroSerdes.fromConfig(
+        Map.of("schema.registry.url", devstack.schemaRegistryUrl()));
+    Topics topics = Topics.builder(serdes).prefix(names.prefix()).build();
+    Topic<String, GenericRecord> data = topics.data(TransactionSource.NAME);
+    serdes.client().register(data.name() + "-value", TransactionSource.schema());
+    int featureLogMaxMessageBytes = 64 * 1024;
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      new TopicBootstrap(admin).ensure(List.of(data, topics.dlq(data)));
+      NewTopic featureLog = topics.features().toNewTopic();
+      Map<String, String> configs = new HashMap<>(
+          featureLog.configs() == null ? Map.of() : featureLog.configs());
+      configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+          String.valueOf(featureLogMaxMessageBytes));
+      admin.createTopics(List.of(featureLog.configs(configs))).all().get();
+    }
+    long t0 = 1_790_000_040_000L - 1_790_000_040_000L % 60_000;
+    Random random = new Random(7);
+    StringBuilder merchant = new StringBuilder("m0-");
+    for (int i = 0; i < 100_000; i++) {
+      merchant.append((char) ('a' + random.nextInt(26)));
+    }
+    try (KafkaProducer<String, GenericRecord> producer = new KafkaProducer<>(
+        Map.of("bootstrap.servers", bootstrap), data.keySerde().serializer(),
+        data.valueSerde().serializer())) {
+      producer.send(new ProducerRecord<>(data.name(), "card-1", new TransactionSource.Tx("e-0",
+          "card-1", merchant.toString(), "grocery", 10, "FR", "POS", t0)
+          .toRecord(TransactionSource.schema())));
+      producer.send(new ProducerRecord<>(data.name(), "card-1", new TransactionSource.Tx("e-1",
+          "card-1", "m-1", "grocery", 10, "FR", "POS", t0 + 1_000L)
+          .toRecord(TransactionSource.schema())));
+      producer.send(new ProducerRecord<>(data.name(), "card-2", new TransactionSource.Tx("e-2",
+          "card-2", "m-2", "grocery", 10, "FR", "POS", t0 + 2_000L)
+          .toRecord(TransactionSource.schema()))).get();
+    }
+    FeatureStreamsConfig config = FeatureStreamsConfig.parse("""
+        featureGroups:
+          - name: g
+            source: transactions
+            entityKey: card_id
+            features:
+              - {name: last_merchant_10m, agg: last, field: merchant, window: 10m}
+              - {name: tx_10m, agg: count, window: 10m}
+        """);
+
+    // When feature-streams processes them
+    try (FeatureStreamsService features = FeatureStreamsService.builder()
+        .config(config)
+        .bootstrapServers(bootstrap)
+        .schemaRegistryUrl(devstack.schemaRegistryUrl())
+        .applicationId(names.applicationId("flywheel-feature-streams"))
+        .topicPrefix(names.prefix())
+        .stateDir(dir.resolve("state"))
+        .kafka(Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024))
+        .build()
+        .start()) {
+
+      // Then the large one is on the dead-letter topic, naming the feature log's limit, and the
+      // ordinary ones after it are applied (the broker refused its vector before, failing the
+      // stream thread on it after every restart)
+      await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+        List<FeatureVector> vectors = CommittedValues.of(bootstrap, topics.features());
+        List<ConsumerRecord<byte[], byte[]>> dead =
+            CommittedValues.bytes(bootstrap, topics.dlq(data).name());
+        assertThat(vectors).extracting(FeatureVector::getEventId)
+            .containsExactlyInAnyOrder("e-1", "e-2");
+        assertThat(dead).hasSize(1);
+        assertThat(new String(dead.get(0).headers().lastHeader(DeadLetterHeaders.ERROR).value(),
+            StandardCharsets.UTF_8))
+            .contains("feature vector of event 'e-0'", "max.message.bytes "
+                + featureLogMaxMessageBytes + " of topic '" + topics.features().name() + "'");
+      });
+      assertThat(features.healthProblem()).isEmpty();
     }
   }
 }

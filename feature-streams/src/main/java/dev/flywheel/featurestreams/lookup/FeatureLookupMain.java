@@ -6,7 +6,6 @@ import dev.flywheel.featurestreams.FeatureStreamsService;
 import dev.flywheel.topics.ServiceEnvironment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * Runs the feature engine with its online lookup on its own HTTP server: {@code
@@ -16,8 +15,9 @@ import java.util.Map;
  * <p>The environment of {@link FeatureStreamsMain} ({@code FLYWHEEL_BOOTSTRAP_SERVERS}, {@code
  * FLYWHEEL_SCHEMA_REGISTRY_URL}, {@code FLYWHEEL_TOPIC_PREFIX}, {@code
  * FLYWHEEL_FEATURES_APPLICATION_ID}, {@code FLYWHEEL_STATE_DIR}, {@code
- * FLYWHEEL_FEATURES_STANDBY_REPLICAS}, {@code FLYWHEEL_KAFKA_<NAME>}, {@code
- * -Dflywheel.kafka.<property>}), plus {@code
+ * FLYWHEEL_FEATURES_STANDBY_REPLICAS}, {@code FLYWHEEL_REPLICATION_FACTOR}, {@code
+ * FLYWHEEL_SCHEMA_REGISTRY_<NAME>}, {@code FLYWHEEL_KAFKA_<NAME>}, {@code
+ * -Dflywheel.kafka.<property>}; see {@link FeatureStreamsMain#serviceBuilder}), plus {@code
  * FLYWHEEL_LOOKUP_PORT} (default 8080) and {@code FLYWHEEL_APPLICATION_SERVER} (default {@code
  * 127.0.0.1:<port>}; when several instances share the application id, set it to an address the
  * others can reach). Stops cleanly on SIGTERM/Ctrl-C.
@@ -34,18 +34,8 @@ public final class FeatureLookupMain {
     ServiceEnvironment env = ServiceEnvironment.fromSystem();
     int port = Integer.parseInt(env.get("FLYWHEEL_LOOKUP_PORT", "8080"));
     String server = env.get("FLYWHEEL_APPLICATION_SERVER", "127.0.0.1:" + port);
-    Map<String, Object> kafka = env.kafka();
-    FeatureStreamsService.Builder builder = FeatureStreamsService.builder()
-        .config(config)
-        .bootstrapServers(String.valueOf(kafka.get("bootstrap.servers")))
-        .schemaRegistryUrl(env.schemaRegistryUrl())
-        .topicPrefix(env.topicPrefix())
-        .applicationId(env.get("FLYWHEEL_FEATURES_APPLICATION_ID",
-            FeatureStreamsService.DEFAULT_APPLICATION_ID))
-        .standbyReplicas(Integer.parseInt(env.get("FLYWHEEL_FEATURES_STANDBY_REPLICAS", "0")))
-        .applicationServer(server)
-        .kafka(kafka);
-    env.find(ServiceEnvironment.STATE_DIR).map(Path::of).ifPresent(builder::stateDir);
+    FeatureStreamsService.Builder builder = FeatureStreamsMain.serviceBuilder(config, env)
+        .applicationServer(server);
     FeatureStreamsService features = builder.build().start();
     FeatureLookupService lookup = FeatureLookupService.builder()
         .streams(features::kafkaStreams)
