@@ -300,35 +300,7 @@ public final class FlywheelClient implements AutoCloseable {
   public static final class Builder {
 
     /** What {@link #schemaRegistry} takes: the keys {@link SchemaRegistryClientConfig} reads. */
-    static final Set<String> SCHEMA_REGISTRY_KEYS = Set.of(
-        SchemaRegistryClientConfig.URL,
-        SchemaRegistryClientConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
-        SchemaRegistryClientConfig.BASIC_AUTH_USER_INFO,
-        SchemaRegistryClientConfig.SR_BASIC_AUTH_USER_INFO,
-        SchemaRegistryClientConfig.BEARER_AUTH_CREDENTIALS_SOURCE,
-        SchemaRegistryClientConfig.BEARER_AUTH_TOKEN,
-        SchemaRegistryClientConfig.BEARER_AUTH_LOGICAL_CLUSTER,
-        SchemaRegistryClientConfig.BEARER_AUTH_IDENTITY_POOL_ID,
-        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.location",
-        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.password",
-        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.type",
-        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.location",
-        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.password",
-        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.type",
-        SchemaRegistryClientConfig.SSL_PREFIX + "key.password",
-        SchemaRegistryClientConfig.SSL_PREFIX + "protocol",
-        // read only to be refused with a reason by SchemaRegistryClientConfig
-        SchemaRegistryClientConfig.SSL_PREFIX + "endpoint.identification.algorithm",
-        SchemaRegistryClientConfig.SSL_PREFIX + "truststore.certificates",
-        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.certificate.chain",
-        SchemaRegistryClientConfig.SSL_PREFIX + "keystore.key",
-        "proxy.host", "proxy.port",
-        SchemaRegistryClientConfig.MAX_RETRIES,
-        SchemaRegistryClientConfig.RETRIES_WAIT_MS,
-        SchemaRegistryClientConfig.RETRIES_MAX_WAIT_MS,
-        SchemaRegistryClientConfig.CONNECT_TIMEOUT_MS,
-        SchemaRegistryClientConfig.READ_TIMEOUT_MS,
-        SchemaRegistryClientConfig.MAX_SCHEMAS_PER_SUBJECT);
+    static final Set<String> SCHEMA_REGISTRY_KEYS = SchemaRegistryClientConfig.KEYS;
 
     private final Map<String, Object> kafka = new LinkedHashMap<>();
     private final Map<String, Object> schemaRegistry = new LinkedHashMap<>();

@@ -96,6 +96,22 @@ public final class SchemaRegistryClientConfig {
   static final String PROXY_HOST = "proxy.host";
   static final String PROXY_PORT = "proxy.port";
 
+  /**
+   * Every key this class reads, those it refuses included (so that they say why): what a
+   * caller that takes registry settings by name (environment variables, a builder's map) accepts.
+   */
+  public static final java.util.Set<String> KEYS = java.util.Set.of(
+      URL, BASIC_AUTH_CREDENTIALS_SOURCE, BASIC_AUTH_USER_INFO, SR_BASIC_AUTH_USER_INFO,
+      BEARER_AUTH_CREDENTIALS_SOURCE, BEARER_AUTH_TOKEN, BEARER_AUTH_LOGICAL_CLUSTER,
+      BEARER_AUTH_IDENTITY_POOL_ID, MAX_RETRIES, RETRIES_WAIT_MS, RETRIES_MAX_WAIT_MS,
+      CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS, MAX_SCHEMAS_PER_SUBJECT, PROXY_HOST, PROXY_PORT,
+      SSL_PREFIX + "truststore.location", SSL_PREFIX + "truststore.password",
+      SSL_PREFIX + "truststore.type", SSL_PREFIX + "keystore.location",
+      SSL_PREFIX + "keystore.password", SSL_PREFIX + "keystore.type",
+      SSL_PREFIX + "key.password", SSL_PREFIX + "protocol",
+      SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, SSL_PREFIX + "truststore.certificates",
+      SSL_PREFIX + "keystore.certificate.chain", SSL_PREFIX + "keystore.key");
+
   private static final String MOCK_SCHEME = "mock://";
 
   private SchemaRegistryClientConfig() {}

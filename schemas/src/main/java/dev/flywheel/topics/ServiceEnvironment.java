@@ -107,12 +107,6 @@ public final class ServiceEnvironment {
    */
   public static final String SCHEMA_REGISTRY_ENV_PREFIX = "FLYWHEEL_SCHEMA_REGISTRY_";
 
-  /** The registry client's TLS keys, after {@link SchemaRegistryClientConfig#SSL_PREFIX}. */
-  private static final List<String> REGISTRY_SSL_KEYS = List.of("truststore.location",
-      "truststore.password", "truststore.type", "keystore.location", "keystore.password",
-      "keystore.type", "key.password", "protocol", "endpoint.identification.algorithm",
-      "truststore.certificates", "keystore.certificate.chain", "keystore.key");
-
   /**
    * Every key {@link SchemaRegistryClientConfig} and {@link AvroSerdeConfig} read, those they
    * refuse included (so that they say why), sorted.
@@ -299,22 +293,8 @@ public final class ServiceEnvironment {
   }
 
   private static Set<String> schemaRegistryKeys() {
-    Set<String> keys = new TreeSet<>(List.of(
-        SchemaRegistryClientConfig.URL,
-        SchemaRegistryClientConfig.BASIC_AUTH_CREDENTIALS_SOURCE,
-        SchemaRegistryClientConfig.BASIC_AUTH_USER_INFO,
-        SchemaRegistryClientConfig.SR_BASIC_AUTH_USER_INFO,
-        SchemaRegistryClientConfig.BEARER_AUTH_CREDENTIALS_SOURCE,
-        SchemaRegistryClientConfig.BEARER_AUTH_TOKEN,
-        SchemaRegistryClientConfig.BEARER_AUTH_LOGICAL_CLUSTER,
-        SchemaRegistryClientConfig.BEARER_AUTH_IDENTITY_POOL_ID,
-        SchemaRegistryClientConfig.MAX_RETRIES,
-        SchemaRegistryClientConfig.RETRIES_WAIT_MS,
-        SchemaRegistryClientConfig.RETRIES_MAX_WAIT_MS,
-        SchemaRegistryClientConfig.CONNECT_TIMEOUT_MS,
-        SchemaRegistryClientConfig.READ_TIMEOUT_MS,
-        SchemaRegistryClientConfig.MAX_SCHEMAS_PER_SUBJECT,
-        "proxy.host", "proxy.port",
+    Set<String> keys = new TreeSet<>(SchemaRegistryClientConfig.KEYS);
+    keys.addAll(List.of(
         AvroSerdeConfig.AUTO_REGISTER_SCHEMAS,
         AvroSerdeConfig.USE_LATEST_VERSION,
         AvroSerdeConfig.LATEST_COMPATIBILITY_STRICT,
@@ -331,7 +311,6 @@ public final class ServiceEnvironment {
         "schema.reflection", "avro.reflection.allow.null", "specific.avro.key.type",
         "specific.avro.value.type", "use.latest.with.metadata", "rule.executors",
         "rule.actions", "context.name.strategy"));
-    REGISTRY_SSL_KEYS.forEach(k -> keys.add(SchemaRegistryClientConfig.SSL_PREFIX + k));
     return Collections.unmodifiableSet(keys);
   }
 
