@@ -15,8 +15,6 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -30,7 +28,6 @@ import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.Record;
 import org.junit.jupiter.api.Test;
 
@@ -228,52 +225,6 @@ class DeadLetterProcessingHandlerTest {
   }
 
   private static ErrorHandlerContext context(String topic) {
-    Headers headers = new RecordHeaders();
-    return new ErrorHandlerContext() {
-      @Override
-      public String topic() {
-        return topic;
-      }
-
-      @Override
-      public int partition() {
-        return topic == null ? -1 : 0;
-      }
-
-      @Override
-      public long offset() {
-        return topic == null ? -1L : 7L;
-      }
-
-      @Override
-      public Headers headers() {
-        return headers;
-      }
-
-      @Override
-      public String processorNodeId() {
-        return "upper";
-      }
-
-      @Override
-      public TaskId taskId() {
-        return new TaskId(0, 0);
-      }
-
-      @Override
-      public long timestamp() {
-        return 0L;
-      }
-
-      @Override
-      public byte[] sourceRawKey() {
-        return topic == null ? null : new byte[] {'b'};
-      }
-
-      @Override
-      public byte[] sourceRawValue() {
-        return topic == null ? null : new byte[] {'b'};
-      }
-    };
+    return TestErrorContext.of(topic, "upper", new byte[] {'b'});
   }
 }

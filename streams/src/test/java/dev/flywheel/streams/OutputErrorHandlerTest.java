@@ -5,13 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.apache.kafka.streams.errors.ProductionExceptionHandler.ProductionExceptionHandlerResponse;
 import org.apache.kafka.streams.errors.ProductionExceptionHandler.SerializationExceptionOrigin;
-import org.apache.kafka.streams.processor.TaskId;
 import org.junit.jupiter.api.Test;
 
 class OutputErrorHandlerTest {
@@ -57,52 +54,6 @@ class OutputErrorHandlerTest {
   }
 
   private static ErrorHandlerContext context(String topic) {
-    Headers headers = new RecordHeaders();
-    return new ErrorHandlerContext() {
-      @Override
-      public String topic() {
-        return topic;
-      }
-
-      @Override
-      public int partition() {
-        return topic == null ? -1 : 0;
-      }
-
-      @Override
-      public long offset() {
-        return topic == null ? -1L : 7L;
-      }
-
-      @Override
-      public Headers headers() {
-        return headers;
-      }
-
-      @Override
-      public String processorNodeId() {
-        return "out-sink";
-      }
-
-      @Override
-      public TaskId taskId() {
-        return new TaskId(0, 0);
-      }
-
-      @Override
-      public long timestamp() {
-        return 0L;
-      }
-
-      @Override
-      public byte[] sourceRawKey() {
-        return null;
-      }
-
-      @Override
-      public byte[] sourceRawValue() {
-        return null;
-      }
-    };
+    return TestErrorContext.of(topic, "out-sink", null);
   }
 }
