@@ -344,9 +344,10 @@ final class AggregateProcessor extends ContextualProcessor<String, FeatureEvent,
 
   /**
    * Why the feature-log record of {@code vector} would be refused by the producer ({@code
-   * max.request.size}) or the broker (the topic's {@code max.message.bytes}), or null when it fits: only long categorical values (the first or last
-   * text of a field) can make it so large, so they are all the cheap bound counts; the vector is
-   * encoded to measure it only when that bound passes the limit.
+   * max.request.size}) or the broker (the topic's {@code max.message.bytes}), or null when it
+   * fits: only long categorical values (the first or last text of a field) can make it so large,
+   * so they are all the cheap bound counts; the vector is encoded to measure it only when that
+   * bound passes the limit.
    */
   private String vectorTooLarge(FeatureVector vector) {
     // the entity id twice (in the vector and as the record's key), the event id, the origin topic
