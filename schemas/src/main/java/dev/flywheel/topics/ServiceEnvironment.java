@@ -262,11 +262,13 @@ public final class ServiceEnvironment {
    * The rest of the names of the variables Kubernetes sets for a Service (its "service links"):
    * a Service named {@code flywheel-schema-registry} gives every pod of its namespace {@code
    * FLYWHEEL_SCHEMA_REGISTRY_SERVICE_HOST}, {@code ..._SERVICE_PORT}, {@code ..._PORT} and
-   * {@code ..._PORT_8081_TCP...}. They are not registry settings and are passed over, where any
+   * {@code ..._PORT_8081_TCP...}, and one named {@code flywheel-schema-registry-ui} the same
+   * with {@code _UI} before them. They are not registry settings and are passed over, where any
    * other unknown name is refused.
    */
   private static final java.util.regex.Pattern SERVICE_LINK = java.util.regex.Pattern.compile(
-      "SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?");
+      "([A-Z0-9_]+_)?(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+          + "|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
 
   /** The key {@code name} gives: itself when known, else prefixed {@code schema.registry.}. */
   private static String schemaRegistryKey(String source, String name) {

@@ -410,8 +410,8 @@ class ServiceEnvironmentTest {
         "FLYWHEEL_SCHEMA_REGISTRY_PORT", "tcp://10.0.0.7:8081",
         "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP", "tcp://10.0.0.7:8081",
         "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP_PROTO", "tcp",
-        "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP_PORT", "8081",
-        "FLYWHEEL_SCHEMA_REGISTRY_PORT_8081_TCP_ADDR", "10.0.0.7"), new Properties());
+        "FLYWHEEL_SCHEMA_REGISTRY_UI_SERVICE_HOST", "10.0.0.8",
+        "FLYWHEEL_SCHEMA_REGISTRY_UI_PORT_8080_TCP", "tcp://10.0.0.8:8080"), new Properties());
 
     // When the registry settings are read
     // Then the service links are passed over, and the settings kept

@@ -83,11 +83,12 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   public static final int UNHEALTHY_AFTER = 5;
 
   /**
-   * How long after the last failure {@link #healthProblem} still reports a run of failures: more
-   * than the longest wait before a failed thread is replaced ({@link #OUTAGE_WAIT}, or the
-   * back-off's 5 s) plus the time a replaced thread takes to meet the same record again, so that a
-   * cause that persists is reported without a gap, while a processor whose replaced thread has
-   * been running this long without failing is healthy again.
+   * How long after the last failed thread was replaced (after its pause and any wait for the
+   * registry) {@link #healthProblem} still reports a run of failures: longer than a replaced thread
+   * takes to meet the same record again in most cases, so that a cause that persists is reported
+   * without a gap, while a processor whose replaced thread has run this long without failing is
+   * healthy again. A replacement that restores large stores for longer than this before failing
+   * again is reported only from its failure on.
    */
   static final Duration STILL_FAILING = Duration.ofSeconds(90);
 
@@ -116,6 +117,8 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
   private final Sleeper sleeper;
   private int failuresInARow;
   private long lastFailureNanos;
+  /** When the last failed thread was replaced: after its pause and any wait for the registry. */
+  private long lastReplacedNanos;
   private String lastCause;
   private volatile Predicate<Throwable> outage = e -> false;
   private volatile BooleanSupplier outageOver = () -> true;
@@ -193,6 +196,7 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // keep the flag; replace at once
     }
+    replaced();
     return StreamThreadExceptionResponse.REPLACE_THREAD;
   }
 
@@ -301,8 +305,13 @@ public final class ReplaceFailedThreads implements StreamsUncaughtExceptionHandl
         + " see the log");
   }
 
+  /** Time since the last failed thread was replaced (not since it failed: see STILL_FAILING). */
   private synchronized long sinceLastFailureNanos() {
-    return nanoTime.getAsLong() - lastFailureNanos;
+    return nanoTime.getAsLong() - Math.max(lastFailureNanos, lastReplacedNanos);
+  }
+
+  private synchronized void replaced() {
+    lastReplacedNanos = nanoTime.getAsLong();
   }
 
   private synchronized long nextPauseMillis(Throwable exception) {

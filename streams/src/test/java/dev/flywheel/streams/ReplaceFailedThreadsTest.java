@@ -132,6 +132,27 @@ class ReplaceFailedThreadsTest {
   }
 
   @Test
+  void shouldCountTheHealthWindowFromTheReplacementNotFromTheFailure() {
+    // Given a registry that refuses the threads, each failed one replaced after the 60 s wait
+    ReplaceFailedThreads waiting = new ReplaceFailedThreads("test", clock::get,
+        millis -> clock.addAndGet(Duration.ofMillis(millis).toNanos()))
+        .waitingOut(SchemaRegistryException::isRetriableCause, () -> true, () -> false)
+        .probingOn(Runnable::run);
+    RuntimeException refused = new org.apache.kafka.streams.errors.StreamsException(
+        "cannot decode", new SchemaRegistryException("GET /schemas/ids/7: HTTP 401", 401, 401,
+            "Unauthorized", null));
+    for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {
+      waiting.handle(refused);
+    }
+
+    // When the last replacement has run 80 s (its thread failed over two minutes ago)
+    clock.addAndGet(Duration.ofSeconds(80).toNanos());
+
+    // Then the run of failures is still reported: the replaced thread has not run 90 s yet
+    assertThat(waiting.healthProblem()).isPresent();
+  }
+
+  @Test
   void shouldStillCountFailuresInARowThatComeJustUnderFiveMinutesApart() {
     // When five threads fail, each a little less than five minutes after the one before
     for (int i = 0; i < ReplaceFailedThreads.UNHEALTHY_AFTER; i++) {

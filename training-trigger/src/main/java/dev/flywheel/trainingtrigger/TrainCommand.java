@@ -242,18 +242,18 @@ public final class TrainCommand implements Callable<Integer> {
       err.println("the platform at " + url + " answered 400: " + answer.body());
       return 1;
     }
-    if (answer.statusCode() >= 500) {
-      // the route's own 503, or an ingress's 502 or 504: the platform may have written the
-      // request before failing, so it is not written again
-      err.println("the platform at " + url + " answered " + answer.statusCode() + ": "
-          + (json != null && json.hasNonNull("error") ? json.get("error").asText()
-              : answer.body())
-          + "; the request may have been written: check 'flywheel status' and the training runs"
-          + " ('flywheel models history " + model + "') before asking again");
-      return 1;
+    int status = answer.statusCode();
+    if ((status >= 300 && status < 400) || status == 404 || status == 405) {
+      // a redirect, a 404 without the route's error, a 405: no training route answers there, so
+      // nothing was written: the request goes to Kafka, unchecked
+      return null;
     }
-    // a redirect, a 404 without the route's error, a 405, another server's 200: no training
-    // route answers there, so nothing was written: the request goes to Kafka, unchecked
-    return null;
+    // the route's own 503, an ingress's 502 or 504, a 202 whose body was lost, a 408 or 429: the
+    // platform may have written the request, so it is not written again
+    err.println("the platform at " + url + " answered " + status + ": "
+        + (json != null && json.hasNonNull("error") ? json.get("error").asText() : answer.body())
+        + "; the request may have been written: check 'flywheel status' and the training runs"
+        + " ('flywheel models history " + model + "') before asking again");
+    return 1;
   }
 }

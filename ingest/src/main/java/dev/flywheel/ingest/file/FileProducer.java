@@ -530,7 +530,15 @@ public final class FileProducer {
      * Sends {@code record} again to {@code partition} (or where the partitioner puts it, when
      * negative) and waits until {@code callback} has had the answer.
      */
-    void sendAgain(ProducerRecord<byte[], byte[]> record, int partition, Callback callback) {
+    void sendAgain(ProducerRecord<byte[], byte[]> record, int partition, Callback answer) {
+      // the first completion counts: a send given up after the wait below may still be answered
+      java.util.concurrent.atomic.AtomicBoolean completed =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Callback callback = (metadata, e) -> {
+        if (completed.compareAndSet(false, true)) {
+          answer.onCompletion(metadata, e);
+        }
+      };
       ProducerRecord<byte[], byte[]> again = new ProducerRecord<>(record.topic(),
           partition < 0 ? null : partition, record.timestamp(), record.key(), record.value(),
           record.headers());
